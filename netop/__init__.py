@@ -1,0 +1,3 @@
+"""netop: a live network monitor for the terminal."""
+
+__version__ = "0.1.0"

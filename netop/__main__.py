@@ -1,0 +1,3 @@
+from netop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Packet capture: ring, BPF, decoder, pcap files, the capture child (never imports Textual)."""

@@ -1,0 +1,101 @@
+"""The ``netop`` command line: parse arguments, load the config, dispatch a subcommand.
+
+The TUI is the default; ``ifaces``, ``flows``, ``snmp`` and ``collect`` are headless
+subcommands that print JSON lines. Each lives in ``netop/commands/<name>.py`` and
+exposes ``HELP``, ``add_arguments(parser)`` and ``run(args, config) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from netop import __version__
+from netop.errors import NetopError
+
+#: Headless subcommands, each a module of ``netop.commands``.
+SUBCOMMANDS: tuple[str, ...] = ("ifaces", "flows", "snmp", "collect")
+
+
+def _load(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"netop.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"netop.commands.{name}":
+            return None  # not built yet
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser: TUI options at the top, one sub-parser per command."""
+    parser = argparse.ArgumentParser(
+        prog="netop",
+        description="Live network monitor: flows, interfaces, drops/errors, SNMP, flow export.",
+    )
+    parser.add_argument("--version", action="version", version=f"netop {__version__}")
+    add_common_arguments(parser)
+    from netop.commands import tui
+
+    tui.add_arguments(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        module = _load(name)
+        if module is None:
+            continue
+        child = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        add_common_arguments(child, suppress=True)
+        module.add_arguments(child)
+    return parser
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """Options every command takes, before or after the subcommand name.
+
+    On a sub-parser they default to ``SUPPRESS`` so that they don't overwrite a value
+    given before the subcommand (an argparse quirk).
+    """
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default,
+        help="TOML config file (default: $XDG_CONFIG_HOME/netop/config.toml)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        default=default,
+        help="seconds per tick (default 1.0)",
+    )
+
+
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``netop`` console script; returns the exit status."""
+    from netop.config import load_config
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config, overrides=args)
+        if args.command is None:
+            from netop.commands import tui
+
+            return tui.run(args, config)
+        module = _load(args.command)
+        assert module is not None
+        return int(module.run(args, config))
+    except NetopError as exc:
+        print(f"netop: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `netop ... | head` closes the pipe early; that is not an error.
+        sys.stderr.close()
+        return 0

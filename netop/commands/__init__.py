@@ -1,0 +1,1 @@
+"""Subcommands of the netop CLI, one module each."""

@@ -1,0 +1,314 @@
+"""Plain, immutable records shared by sources, the engine and the views.
+
+Nothing here does I/O or imports Textual. Sources produce these records, the engine
+turns them into a :class:`Snapshot` once per tick, and views only read snapshots.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Protocol numbers that have a name in the flow record; any other is its number as text.
+PROTO_NAMES: dict[int, str] = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+PROTO_NUMBERS: dict[str, int] = {name: num for num, name in PROTO_NAMES.items()}
+
+#: TCP flag letters in the order tcpdump and nfdump print them (bit 0 = FIN).
+TCP_FLAG_LETTERS = "FSRPAUEC"
+
+
+def proto_name(proto: int) -> str:
+    """The flow record's ``proto`` text: a name for the common ones, else the number."""
+    return PROTO_NAMES.get(proto, str(proto))
+
+
+def tcp_flags_text(flags: int) -> str:
+    """Letters of the TCP flags set in ``flags`` (e.g. ``0x12`` gives ``"SA"``)."""
+    return "".join(letter for bit, letter in enumerate(TCP_FLAG_LETTERS) if flags >> bit & 1)
+
+
+class Severity(enum.IntEnum):
+    """How much an event matters; the event log colours by it."""
+
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+
+@dataclass(frozen=True, slots=True)
+class NetEvent:
+    """One line of the event log."""
+
+    ts: float
+    severity: Severity
+    source: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict."""
+        return {
+            "ts": self.ts,
+            "severity": self.severity.name.lower(),
+            "source": self.source,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRecord:
+    """A bidirectional flow in the shape of the design's JSON contract.
+
+    ``bytes`` are layer-3 octets (IP header plus payload). ``src`` is the side that
+    opened the flow. For ICMP, ``sport`` is 0 and ``dport`` is ``type * 256 + code``.
+    ``tcp_flags`` is the union of flags seen, as a bit mask (bit 0 = FIN).
+    """
+
+    proto: int
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    vlan: int | None = None
+    packets: int = 0
+    bytes: int = 0
+    packets_rev: int = 0
+    bytes_rev: int = 0
+    first: float = 0.0
+    last: float = 0.0
+    tcp_flags: int = 0
+    source: str = "capture"
+    exporter: str | None = None
+    sampling: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        """The record exactly as ``netop flows --json`` prints it."""
+        return {
+            "proto": proto_name(self.proto),
+            "src": self.src,
+            "sport": self.sport,
+            "dst": self.dst,
+            "dport": self.dport,
+            "vlan": self.vlan,
+            "packets": self.packets,
+            "bytes": self.bytes,
+            "packets_rev": self.packets_rev,
+            "bytes_rev": self.bytes_rev,
+            "first": self.first,
+            "last": self.last,
+            "tcp_flags": tcp_flags_text(self.tcp_flags),
+            "source": self.source,
+            "exporter": self.exporter,
+            "sampling": self.sampling,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceSample:
+    """Cumulative counters of one interface as read at one moment.
+
+    Any counter may be ``None`` where the source cannot tell. ``counter_bits`` is the
+    width of the byte and packet counters (64 for Linux and SNMP ``ifHC*``, 32 for
+    SNMP ``ifIn/OutOctets``); the engine uses it to tell a wrap from a reset.
+    ``discontinuity`` is set by a source that knows the counters restarted (an SNMP
+    agent reboot, a new engine ID): the engine then gives no rate for that interval.
+    """
+
+    origin: str
+    name: str
+    ts: float
+    rx_bytes: int | None = None
+    tx_bytes: int | None = None
+    rx_packets: int | None = None
+    tx_packets: int | None = None
+    rx_drops: int | None = None
+    tx_drops: int | None = None
+    rx_errors: int | None = None
+    tx_errors: int | None = None
+    collisions: int | None = None
+    speed_bps: int | None = None
+    oper_up: bool | None = None
+    counter_bits: int = 64
+    discontinuity: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity of the interface across samples: ``(origin, name)``."""
+        return (self.origin, self.name)
+
+
+#: Names of the cumulative counters an :class:`InterfaceSample` carries.
+COUNTER_FIELDS: tuple[str, ...] = (
+    "rx_bytes",
+    "tx_bytes",
+    "rx_packets",
+    "tx_packets",
+    "rx_drops",
+    "tx_drops",
+    "rx_errors",
+    "tx_errors",
+    "collisions",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceRate:
+    """One interface over one tick: rates, per-interval deltas and history.
+
+    Rates are ``None`` for an interval where they cannot be trusted (first sample,
+    counter reset). ``rx_history``/``tx_history`` hold bits per second, oldest first,
+    for the sparklines.
+    """
+
+    origin: str
+    name: str
+    ts: float
+    rx_bps: float | None
+    tx_bps: float | None
+    rx_pps: float | None
+    tx_pps: float | None
+    deltas: dict[str, int | None]
+    counters: dict[str, int | None]
+    speed_bps: int | None
+    oper_up: bool | None
+    rx_history: tuple[float, ...] = ()
+    tx_history: tuple[float, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity of the interface: ``(origin, name)``."""
+        return (self.origin, self.name)
+
+    @property
+    def label(self) -> str:
+        """Name shown on screen: the bare name for local, ``target:name`` otherwise."""
+        if self.origin == "local":
+            return self.name
+        return f"{self.origin.split(':', 1)[-1]}:{self.name}"
+
+    @property
+    def util_rx(self) -> float | None:
+        """Receive utilisation in percent of link speed, ``None`` when unknown."""
+        return _util(self.rx_bps, self.speed_bps)
+
+    @property
+    def util_tx(self) -> float | None:
+        """Transmit utilisation in percent of link speed, ``None`` when unknown."""
+        return _util(self.tx_bps, self.speed_bps)
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing moved this tick (used to hide idle interfaces)."""
+        return not (self.rx_bps or self.tx_bps)
+
+    def to_json(self) -> dict[str, Any]:
+        """The interface record of the design's JSON contract."""
+        record: dict[str, Any] = {
+            "ts": self.ts,
+            "iface": self.name,
+            "origin": self.origin,
+            "rx_bps": self.rx_bps,
+            "tx_bps": self.tx_bps,
+            "rx_pps": self.rx_pps,
+            "tx_pps": self.tx_pps,
+            "rx_drops": self.deltas.get("rx_drops"),
+            "tx_drops": self.deltas.get("tx_drops"),
+            "rx_errors": self.deltas.get("rx_errors"),
+            "tx_errors": self.deltas.get("tx_errors"),
+            "collisions": self.deltas.get("collisions"),
+            "counters": dict(self.counters),
+            "speed_bps": self.speed_bps,
+            "util_rx": self.util_rx,
+            "util_tx": self.util_tx,
+            "oper_up": self.oper_up,
+        }
+        return record
+
+
+def _util(bps: float | None, speed: int | None) -> float | None:
+    if bps is None or not speed:
+        return None
+    return 100.0 * bps / speed
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    """One row of the Flows pane, already chosen (filtered, sorted, top-N) by the engine."""
+
+    key: str
+    record: FlowRecord
+    rate_bps: float = 0.0
+    rate_rev_bps: float = 0.0
+    avg_bps: float = 0.0
+    avg_rev_bps: float = 0.0
+    state: str = ""
+    process: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowsView:
+    """What the Flows pane shows: the top rows and why it may be empty."""
+
+    rows: tuple[FlowRow, ...] = ()
+    total_flows: int = 0
+    status: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over all local interfaces for the header and the "all" row."""
+
+    rx_bps: float = 0.0
+    tx_bps: float = 0.0
+    rx_pps: float = 0.0
+    tx_pps: float = 0.0
+    drops: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the views need for one tick. Immutable; safe to share across threads."""
+
+    ts: float
+    seq: int
+    hostname: str
+    watching: str
+    interval: float
+    interfaces: tuple[InterfaceRate, ...] = ()
+    total: InterfaceRate | None = None
+    totals: Totals = field(default_factory=Totals)
+    new_events: tuple[NetEvent, ...] = ()
+    flows: FlowsView = field(default_factory=FlowsView)
+    status: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FlowBatch:
+    """Flow deltas from one source for one tick: what moved since the previous batch.
+
+    Each record counts only the packets and bytes seen since the last batch of the
+    same source; ``first``/``last`` bound them. The engine merges batches into its
+    flow table keyed by (proto, src, sport, dst, dport, vlan, source, exporter).
+    ``stats`` carries source counters for the header (``kernel_drops``, ``malformed``,
+    ``evictions``, ``sampling``...), cumulative since the source started.
+    """
+
+    source: str
+    records: tuple[FlowRecord, ...] = ()
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A source's own status for the views: a one-line summary and optional table rows.
+
+    Used for the capture line in the header (drops, sampling rate), the SNMP target
+    status lines and the Exporters view. The engine keeps the latest per ``source``.
+    ``rows`` are plain dicts of JSON-ready values (e.g. one per exporter or target).
+    """
+
+    source: str
+    summary: str
+    rows: tuple[dict[str, Any], ...] = ()
+    ts: float = 0.0

@@ -1,0 +1,1 @@
+"""Sources: the parts of netop that do I/O and produce plain records (never import Textual)."""

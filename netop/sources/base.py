@@ -1,0 +1,40 @@
+"""The contract between a source and the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TypeAlias
+
+from netop.model import FlowBatch, InterfaceSample, NetEvent, SourceStatus
+
+#: What a source hands to the engine.
+SourceItem: TypeAlias = InterfaceSample | NetEvent | FlowBatch | SourceStatus
+#: Thread-safe callback a background source uses to push items to the engine.
+Emit: TypeAlias = Callable[[SourceItem], None]
+
+
+class Source:
+    """Base class of every source.
+
+    A source either pushes items from its own thread, process or task through the
+    ``emit`` callback given to :meth:`start`, or returns them from :meth:`poll`, which
+    the engine calls once per tick on its own thread. Both are allowed; most sources
+    use one. :meth:`poll` must be cheap: it runs inside the engine's tick.
+    """
+
+    #: Short name used in events and the header ("counters", "capture", "snmp"...).
+    name: str = "source"
+
+    def start(self, emit: Emit) -> None:
+        """Begin background work, if any. Called once before the first tick."""
+
+    def poll(self, now: float) -> Iterable[SourceItem]:
+        """Items available now; called once per tick."""
+        return ()
+
+    def describe(self) -> str:
+        """What this source watches, for the header (e.g. ``"eth0"``)."""
+        return self.name
+
+    def stop(self) -> None:
+        """Stop background work and release resources. Must be idempotent."""
