@@ -28,6 +28,13 @@ def tcp_flags_text(flags: int) -> str:
     return "".join(letter for bit, letter in enumerate(TCP_FLAG_LETTERS) if flags >> bit & 1)
 
 
+def iface_label(origin: str, name: str) -> str:
+    """Name shown on screen: the bare name for local, ``target:name`` for remote ones."""
+    if origin == "local":
+        return name
+    return f"{origin.split(':', 1)[-1]}:{name}"
+
+
 class Severity(enum.IntEnum):
     """How much an event matters; the event log colours by it."""
 
@@ -182,9 +189,7 @@ class InterfaceRate:
     @property
     def label(self) -> str:
         """Name shown on screen: the bare name for local, ``target:name`` otherwise."""
-        if self.origin == "local":
-            return self.name
-        return f"{self.origin.split(':', 1)[-1]}:{self.name}"
+        return iface_label(self.origin, self.name)
 
     @property
     def util_rx(self) -> float | None:
