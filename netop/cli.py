@@ -37,9 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"netop {__version__}")
     add_common_arguments(parser)
-    from netop.commands import tui
+    from netop.commands.tui import add_arguments as add_tui_arguments
 
-    tui.add_arguments(parser)
+    add_tui_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         module = _load(name)
@@ -84,12 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config, overrides=args)
         if args.command is None:
-            from netop.commands import tui
+            from netop.commands.tui import run as run_tui
 
-            return tui.run(args, config)
+            return run_tui(args, config)
         module = _load(args.command)
         assert module is not None
-        return int(module.run(args, config))
+        status: int = module.run(args, config)
+        return status
     except NetopError as exc:
         print(f"netop: {exc}", file=sys.stderr)
         return exc.exit_code

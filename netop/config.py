@@ -99,9 +99,9 @@ def _lookup(raw: Mapping[str, Any], key: str) -> Any:
 
 
 def _check_range(key: str, value: T, low: Any, high: Any) -> T:
-    if low is not None and value < low:  # type: ignore[operator]
+    if low is not None and value < low:
         raise ConfigError(key, f"must be at least {low}, got {value}")
-    if high is not None and value > high:  # type: ignore[operator]
+    if high is not None and value > high:
         raise ConfigError(key, f"must be at most {high}, got {value}")
     return value
 

@@ -283,7 +283,10 @@ class Snapshot:
     interfaces: tuple[InterfaceRate, ...] = ()
     total: InterfaceRate | None = None
     totals: Totals = field(default_factory=Totals)
-    new_events: tuple[NetEvent, ...] = ()
+    events: tuple[NetEvent, ...] = ()
+    """The most recent events, oldest first (a bounded tail of the log)."""
+    events_total: int = 0
+    """Events ever logged; a view that saw ``n`` shows the last ``events_total - n``."""
     flows: FlowsView = field(default_factory=FlowsView)
     status: tuple[str, ...] = ()
 

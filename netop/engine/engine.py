@@ -1,0 +1,238 @@
+"""The engine: the single owner of state. Once per tick it merges what the sources
+produced, computes rates and histories, runs the analyzers and builds one immutable
+:class:`~netop.model.Snapshot`.
+
+It runs on whatever thread calls :meth:`Engine.tick` (a worker thread in the TUI, the
+main thread headless); sources running elsewhere hand items over through a
+thread-safe queue, so no lock is held while a view reads a snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import socket
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from netop.config import Config
+from netop.engine.events import EventLog, InterfaceWatch
+from netop.engine.history import RateHistory
+from netop.engine.rates import RateTracker
+from netop.model import (
+    COUNTER_FIELDS,
+    FlowBatch,
+    FlowsView,
+    InterfaceRate,
+    InterfaceSample,
+    NetEvent,
+    Severity,
+    Snapshot,
+    SourceStatus,
+    Totals,
+)
+from netop.sources.base import Source, SourceItem
+
+#: Shown in the Flows pane while nothing produces flows.
+NO_FLOWS_STATUS = (
+    "Packet capture is not running, so there are no flows to show. "
+    "Start netop with -i IFACE (needs root or CAP_NET_RAW), -r FILE to read a capture, "
+    "or --collect PORT to receive NetFlow/IPFIX/sFlow."
+)
+
+
+#: Events carried in each snapshot: enough for a view that skipped a few snapshots.
+SNAPSHOT_EVENTS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    samples: list[InterfaceSample]
+    events: list[NetEvent]
+    batches: list[FlowBatch]
+    statuses: list[SourceStatus]
+
+
+class Engine:
+    """Owns sources, interface state, the event log and (later) the flow table."""
+
+    def __init__(
+        self,
+        config: Config,
+        sources: Sequence[Source],
+        hostname: str | None = None,
+        clock: Callable[[], float] = time.time,
+        event_capacity: int = 1000,
+    ) -> None:
+        self.config = config
+        self.sources = list(sources)
+        self.hostname = hostname or socket.gethostname()
+        self._clock = clock
+        self._inbox: queue.SimpleQueue[SourceItem] = queue.SimpleQueue()
+        self._rates = RateTracker()
+        self._history = RateHistory(round(config.history_seconds / config.interval))
+        self._watch = InterfaceWatch()
+        self.events = EventLog(event_capacity)
+        self._current: dict[str, dict[tuple[str, str], InterfaceRate]] = {}
+        self._statuses: dict[str, SourceStatus] = {}
+        self._seq = 0
+        self._started = False
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every source's background work."""
+        if self._started:
+            return
+        self._started = True
+        for source in self.sources:
+            try:
+                source.start(self._inbox.put)
+            except Exception as exc:  # a broken source must not take the others down
+                self.emit(NetEvent(self._clock(), Severity.ERROR, source.name,
+                                   f"{source.name} failed to start: {exc}"))
+
+    def stop(self) -> None:
+        """Stop every source; safe to call twice."""
+        for source in self.sources:
+            # Stopping is best effort: one source failing must not keep the others running.
+            with contextlib.suppress(Exception):
+                source.stop()
+
+    def emit(self, item: SourceItem) -> None:
+        """Hand an item to the engine from any thread (what sources' ``emit`` is)."""
+        self._inbox.put(item)
+
+    def watching(self) -> str:
+        """What is being watched, for the header."""
+        return ", ".join(source.describe() for source in self.sources) or "nothing"
+
+    # -- the tick ---------------------------------------------------------------------
+
+    def tick(self, now: float | None = None) -> Snapshot:
+        """Merge everything that arrived, compute rates and events, build a Snapshot."""
+        now = self._clock() if now is None else now
+        pending = self._collect(now)
+        new_events = list(pending.events)
+        by_origin: dict[str, list[InterfaceSample]] = {}
+        for sample in pending.samples:
+            by_origin.setdefault(sample.origin, []).append(sample)
+        for origin, samples in by_origin.items():
+            new_events.extend(self._update_origin(origin, samples, now))
+        for status in pending.statuses:
+            self._statuses[status.source] = status
+        new_events.sort(key=lambda e: e.ts)
+        self.events.extend(new_events)
+        self._seq += 1
+        interfaces = tuple(
+            rate for origin in self._current.values() for rate in origin.values()
+        )
+        total, totals = self._total(now)
+        return Snapshot(
+            ts=now,
+            seq=self._seq,
+            hostname=self.hostname,
+            watching=self.watching(),
+            interval=self.config.interval,
+            interfaces=interfaces,
+            total=total,
+            totals=totals,
+            events=self.events.recent(SNAPSHOT_EVENTS),
+            events_total=self.events.total,
+            flows=FlowsView(status=NO_FLOWS_STATUS),
+            status=tuple(s.summary for s in self._statuses.values() if s.summary),
+        )
+
+    def _collect(self, now: float) -> _Pending:
+        pending = _Pending([], [], [], [])
+        for source in self.sources:
+            try:
+                self._sort_items(source.poll(now), pending)
+            except Exception as exc:
+                pending.events.append(NetEvent(now, Severity.ERROR, source.name,
+                                               f"{source.name}: {exc}"))
+        drained: list[SourceItem] = []
+        # Bounded: items that arrive while we drain wait for the next tick.
+        for _ in range(self._inbox.qsize()):
+            try:
+                drained.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        self._sort_items(drained, pending)
+        return pending
+
+    @staticmethod
+    def _sort_items(items: Iterable[SourceItem], pending: _Pending) -> None:
+        for item in items:
+            if isinstance(item, InterfaceSample):
+                pending.samples.append(item)
+            elif isinstance(item, NetEvent):
+                pending.events.append(item)
+            elif isinstance(item, FlowBatch):
+                pending.batches.append(item)
+            elif isinstance(item, SourceStatus):
+                pending.statuses.append(item)
+
+    def _update_origin(
+        self, origin: str, samples: list[InterfaceSample], now: float
+    ) -> list[NetEvent]:
+        events: list[NetEvent] = []
+        fresh: dict[tuple[str, str], InterfaceRate] = {}
+        for sample in samples:
+            rate, rate_events = self._rates.update(sample)
+            events.extend(rate_events)
+            self._history.add(rate.key, rate.rx_bps, rate.tx_bps)
+            rx_hist, tx_hist = self._history.get(rate.key)
+            fresh[rate.key] = _with_history(rate, rx_hist, tx_hist)
+        rates = list(fresh.values())
+        if origin not in self._current:
+            names = ", ".join(sorted(rate.name for rate in rates)) or "none"
+            events.append(NetEvent(now, Severity.INFO, origin,
+                                   f"{origin}: watching {len(rates)} interfaces ({names})"))
+        events.extend(self._watch.observe(origin, rates, now))
+        for key in self._current.get(origin, {}).keys() - fresh.keys():
+            self._rates.forget(key)
+            self._history.forget(key)
+        self._current[origin] = fresh
+        return events
+
+    def _total(self, now: float) -> tuple[InterfaceRate | None, Totals]:
+        local = list(self._current.get("local", {}).values())
+        if not local:
+            return None, Totals()
+        # lo counts every packet twice (out and in) and is no traffic of the box's
+        # network, so the "all" row, like bmon's and nload's totals, leaves it out.
+        real = [r for r in local if r.name != "lo"]
+
+        def total(attr: str) -> float | None:
+            values = [getattr(r, attr) for r in real if getattr(r, attr) is not None]
+            return float(sum(values)) if values else None
+
+        deltas: dict[str, int | None] = {}
+        for field in COUNTER_FIELDS:
+            values = [r.deltas.get(field) for r in real]
+            known = [v for v in values if v is not None]
+            deltas[field] = sum(known) if known else None
+        rx, tx = total("rx_bps"), total("tx_bps")
+        self._history.add(("local", "all"), rx, tx)
+        rx_hist, tx_hist = self._history.get(("local", "all"))
+        row = InterfaceRate(
+            origin="local", name="all", ts=now, rx_bps=rx, tx_bps=tx,
+            rx_pps=total("rx_pps"), tx_pps=total("tx_pps"), deltas=deltas,
+            counters={}, speed_bps=None, oper_up=None,
+            rx_history=rx_hist, tx_history=tx_hist,
+        )
+        totals = Totals(
+            rx_bps=rx or 0.0, tx_bps=tx or 0.0,
+            rx_pps=row.rx_pps or 0.0, tx_pps=row.tx_pps or 0.0,
+            drops=(deltas["rx_drops"] or 0) + (deltas["tx_drops"] or 0),
+            errors=(deltas["rx_errors"] or 0) + (deltas["tx_errors"] or 0),
+        )
+        return row, totals
+
+
+def _with_history(
+    rate: InterfaceRate, rx: tuple[float, ...], tx: tuple[float, ...]
+) -> InterfaceRate:
+    return replace(rate, rx_history=rx, tx_history=tx)

@@ -1,0 +1,194 @@
+"""The Textual application: lays out the panes, applies snapshots, handles keys.
+
+The engine ticks on a thread of its own and posts one coalescing :class:`SnapshotReady`
+per tick; the app only reads snapshots. While paused it keeps the newest snapshot and
+shows it on resume, so nothing is lost but the frames in between.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.events import Resize
+from textual.widgets import Footer
+
+from netop.config import Config
+from netop.engine.engine import Engine
+from netop.model import NetEvent, Severity, Snapshot
+from netop.ui.header import HeaderBar
+from netop.ui.help import HelpScreen
+from netop.ui.messages import SnapshotReady
+from netop.ui.panes.counters import CountersPane
+from netop.ui.panes.events import EventsPane
+from netop.ui.panes.flows import FlowsPane
+from netop.ui.panes.interfaces import InterfacesPane, is_idle
+from netop.ui.themes import NETOP_VARIABLES, ThemeSet, load_themes
+
+#: Width from which Interfaces and Counters sit side by side.
+WIDE_COLUMNS = 150
+
+
+class NetopApp(App[None]):
+    """netop's TUI."""
+
+    CSS_PATH = "netop.tcss"
+    TITLE = "netop"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("b", "toggle_bits", "Bits/Bytes"),
+        Binding("i", "toggle_idle", "Idle"),
+        Binding("t", "next_theme", "Theme"),
+        Binding("tab", "focus_next", "Next pane", show=False),
+        Binding("shift+tab", "focus_previous", "Previous pane", show=False),
+    ]
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        themes: ThemeSet | None = None,
+        run_engine: bool = True,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.config = config
+        self.themes = themes or load_themes()
+        self.run_engine = run_engine
+        self.bits = True
+        self.hide_idle = config.hide_idle
+        self.paused = False
+        self.latest: Snapshot | None = None
+        self.shown: Snapshot | None = None
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self.themes.check(config.theme)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """Defaults so the stylesheet also parses under Textual's built-in themes."""
+        return {name: "ansi_default" for name in NETOP_VARIABLES} | {
+            "netop-rx": "#5FC4E8", "netop-tx": "#C89BE8", "netop-dim": "#808080"}
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar()
+        with Container(id="body"):
+            with Container(id="top"):
+                yield InterfacesPane()
+                yield CountersPane()
+            yield FlowsPane()
+            yield EventsPane()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Register the themes, pick one, start the engine's ticker."""
+        for theme in self.themes.themes:
+            self.register_theme(theme)
+        self.theme = self.config.theme
+        self.query_one(InterfacesPane).focus()
+        self._layout_for(self.size.width)
+        if self.run_engine:
+            self.engine.start()
+            self._ticker = threading.Thread(target=self._tick_loop, name="netop-engine",
+                                            daemon=True)
+            self._ticker.start()
+
+    def on_unmount(self) -> None:
+        """Stop the ticker and the sources."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2)
+        if self.run_engine:
+            self.engine.stop()
+
+    def _tick_loop(self) -> None:
+        interval = self.engine.config.interval
+        deadline = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                snapshot = self.engine.tick()
+            except Exception as exc:  # the UI must survive an engine bug
+                self.engine.emit(NetEvent(time.time(), Severity.ERROR, "engine",
+                                          f"tick failed: {exc!r}"))
+            else:
+                self.post_message(SnapshotReady(snapshot))
+            deadline += interval
+            delay = deadline - time.monotonic()
+            if delay < 0:  # fell behind (suspended laptop, busy box): don't catch up
+                deadline = time.monotonic()
+                delay = 0
+            self._stop.wait(delay)
+
+    # -- snapshots --------------------------------------------------------------------
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        """Keep the newest snapshot; show it unless paused."""
+        self.apply_snapshot(message.snapshot)
+
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
+        """Show ``snapshot`` (tests call this directly with fixed snapshots)."""
+        self.latest = snapshot
+        if not self.paused:
+            self._render(snapshot)
+
+    def _render(self, snapshot: Snapshot) -> None:
+        self.shown = snapshot
+        with self.batch_update():
+            self.query_one(HeaderBar).show(snapshot, self.bits, self.paused)
+            self.query_one(InterfacesPane).show(snapshot, self.bits, self.hide_idle)
+            hidden = frozenset(r.key for r in snapshot.interfaces
+                               if self.hide_idle and is_idle(r))
+            self.query_one(CountersPane).show(snapshot, hidden)
+            self.query_one(FlowsPane).show(snapshot, self.bits)
+            self.query_one(EventsPane).show(snapshot)
+
+    def _rerender(self) -> None:
+        if self.shown is not None:
+            self._render(self.shown)
+        else:
+            self.query_one(HeaderBar).show(None, self.bits, self.paused)
+
+    # -- layout -----------------------------------------------------------------------
+
+    def on_resize(self, event: Resize) -> None:
+        """Side by side on wide screens, stacked on narrow ones."""
+        self._layout_for(event.size.width)
+
+    def _layout_for(self, width: int) -> None:
+        self.screen.set_class(width >= WIDE_COLUMNS, "-wide")
+
+    # -- actions ----------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show every key binding."""
+        self.push_screen(HelpScreen())
+
+    def action_toggle_pause(self) -> None:
+        """Freeze or resume the display; collection goes on either way."""
+        self.paused = not self.paused
+        if not self.paused and self.latest is not None:
+            self._render(self.latest)
+        else:
+            self.query_one(HeaderBar).show(self.shown, self.bits, self.paused)
+
+    def action_toggle_bits(self) -> None:
+        """Show rates in bits or bytes per second."""
+        self.bits = not self.bits
+        self._rerender()
+
+    def action_toggle_idle(self) -> None:
+        """Hide or show interfaces without traffic."""
+        self.hide_idle = not self.hide_idle
+        self._rerender()
+
+    def action_next_theme(self) -> None:
+        """Switch to the next theme."""
+        self.theme = self.themes.after(self.theme)
+        self.notify(f"theme: {self.theme}", timeout=2)

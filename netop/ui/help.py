@@ -1,0 +1,55 @@
+"""The ``?`` help screen: every key binding with what it does."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+#: (key, what it does) — the single list the help screen shows.
+KEYS: tuple[tuple[str, str], ...] = (
+    ("q", "quit"),
+    ("?", "this help"),
+    ("space", "pause the display (collection goes on; the header says PAUSED)"),
+    ("tab / shift+tab", "focus the next / previous pane (the focused pane grows)"),
+    ("↑ ↓ pgup pgdn home end", "move in the focused pane"),
+    ("b", "toggle bits / bytes"),
+    ("i", "hide / show idle interfaces"),
+    ("t", "next theme"),
+    ("escape", "close this help"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists every binding; any of escape, q or ? closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss", "Close"),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: auto; max-width: 90%; height: auto; max-height: 90%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=False, padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        for key, action in KEYS:
+            table.add_row(key, action)
+        with VerticalScroll():
+            yield Static("netop keys", classes="title")
+            yield Static(table)
+
+    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
+        """Close the help."""
+        self.dismiss(result)

@@ -1,0 +1,54 @@
+"""The Counters pane: packets, drops, errors and collisions per interface.
+
+Cumulative values, with those that grew this tick highlighted — drops in the warning
+colour, errors and collisions in the error colour — so a problem stands out.
+"""
+
+from __future__ import annotations
+
+from netop.format import human_count
+from netop.model import InterfaceRate, Snapshot
+from netop.ui.linetable import Cell, Column, LineTable, Row, Styled
+
+#: (counter, column label, style when it grew this tick)
+_FIELDS = (
+    ("rx_packets", "Pkts in", "changed"),
+    ("tx_packets", "Pkts out", "changed"),
+    ("rx_drops", "Drop in", "warn"),
+    ("tx_drops", "Drop out", "warn"),
+    ("rx_errors", "Err in", "error"),
+    ("tx_errors", "Err out", "error"),
+    ("collisions", "Colls", "error"),
+)
+
+
+class CountersPane(LineTable):
+    """Cumulative counters per interface, increases highlighted."""
+
+    COLUMNS = (
+        Column("iface", "Interface", 0, min_width=10),
+        *(Column(field, label, 8, "right") for field, label, _ in _FIELDS),
+    )
+
+    def __init__(self) -> None:
+        super().__init__(self.COLUMNS, cursor=False, id="counters", classes="pane",
+                         empty_text="waiting for the first sample…")
+        self.border_title = "Counters"
+
+    def show(self, snapshot: Snapshot, hidden: frozenset[tuple[str, str]]) -> None:
+        """Render the counters of every interface not in ``hidden``."""
+        rows = [
+            self._row(rate)
+            for rate in sorted(snapshot.interfaces, key=lambda r: (r.origin != "local", r.key))
+            if rate.key not in hidden
+        ]
+        self.set_rows(rows)
+
+    @staticmethod
+    def _row(rate: InterfaceRate) -> Row:
+        cells: list[Cell] = [rate.label]
+        for field, _, style in _FIELDS:
+            text = human_count(rate.counters.get(field))
+            delta = rate.deltas.get(field)
+            cells.append(Styled(text, style) if delta else text)
+        return Row(key=f"{rate.origin}\0{rate.name}", cells=tuple(cells))
