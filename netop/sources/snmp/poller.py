@@ -1,0 +1,144 @@
+"""The asyncio worker that polls every target: one loop, one shared SnmpEngine.
+
+Each target runs its own task on a fixed schedule, so a dead or slow target (which
+waits ``timeout * (retries + 1)``) never delays the others. A semaphore bounds the
+requests in flight across all targets: with a hundred bulk responses at once the
+shared UDP socket's receive buffer overflows and requests time out for nothing.
+
+A v3 agent that comes back with a new engine ID is never re-discovered by an engine
+that knew the old one (pysnmp times out forever), so after
+:data:`RENEW_AFTER_TIMEOUTS` timeouts in a row a v3 target gets a fresh engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Callable, Sequence
+
+from netop.model import InterfaceSample, NetEvent, SourceStatus
+from netop.sources.snmp import mib
+from netop.sources.snmp.targets import SnmpTarget
+from netop.sources.snmp.tracker import PollResult, TargetTracker, status_of
+from netop.sources.snmp.walk import Session, SnmpError
+
+Item = InterfaceSample | NetEvent | SourceStatus
+MAX_IN_FLIGHT = 24
+RENEW_AFTER_TIMEOUTS = 2
+RCVBUF_BYTES = 4 << 20
+
+
+class Poller:
+    """Polls a set of targets; usable one round at a time or as a scheduled run."""
+
+    def __init__(self, targets: Sequence[SnmpTarget], max_in_flight: int = MAX_IN_FLIGHT) -> None:
+        self.trackers = [TargetTracker(t) for t in targets]
+        self._max_in_flight = max_in_flight
+        self._sessions: list[Session] = []
+        self._engine: object | None = None
+        self._timeouts = [0] * len(self.trackers)
+        self._rcvbuf_set = False
+
+    async def open(self) -> None:
+        """Create the engine and one session per target (call on the polling loop)."""
+        from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+        engine = SnmpEngine()
+        self._engine = engine
+        limit = asyncio.Semaphore(self._max_in_flight)
+        self._sessions = [Session(t.target, engine) for t in self.trackers]
+        for session in self._sessions:
+            session.limit = limit
+
+    def close(self) -> None:
+        """Release every engine and socket."""
+        for session in self._sessions:
+            session.close()
+        if self._engine is not None:
+            with contextlib.suppress(Exception):
+                self._engine.close_dispatcher()  # type: ignore[attr-defined]
+            self._engine = None
+
+    async def poll(self, i: int) -> list[Item]:
+        """Poll target ``i`` once; its samples and events, then the source status."""
+        tracker, session = self.trackers[i], self._sessions[i]
+        result = await fetch(session, tracker.plan(time.monotonic()))
+        if result.error_kind == "timeout":
+            self._timeouts[i] += 1
+            if tracker.target.version == "3" and self._timeouts[i] >= RENEW_AFTER_TIMEOUTS:
+                session.renew_engine()
+                self._timeouts[i] = 0
+        else:
+            self._timeouts[i] = 0
+            self._enlarge_rcvbuf()
+        items: list[Item] = list(tracker.update(result))
+        items.append(status_of(self.trackers, time.time()))
+        return items
+
+    async def poll_all(self) -> list[Item]:
+        """Poll every target once, concurrently."""
+        rounds = await asyncio.gather(*(self.poll(i) for i in range(len(self.trackers))))
+        return [item for items in rounds for item in items]
+
+    async def run(self, emit: Callable[[Item], None], stop: asyncio.Event) -> None:
+        """Poll every target on its own schedule until ``stop`` is set."""
+        tasks = [
+            asyncio.create_task(self._run_one(i, emit, stop)) for i in range(len(self.trackers))
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run_one(self, i: int, emit: Callable[[Item], None], stop: asyncio.Event) -> None:
+        interval = self.trackers[i].target.interval
+        start = time.monotonic()
+        rounds = 0
+        while not stop.is_set():
+            for item in await self.poll(i):
+                emit(item)
+            # Fixed-rate schedule; after an overrun, skip to the next future slot.
+            rounds = max(rounds + 1, int((time.monotonic() - start) / interval) + 1)
+            delay = start + rounds * interval - time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.0))
+
+    def _enlarge_rcvbuf(self) -> None:
+        """Give the shared socket room for many bulk responses (after it exists)."""
+        if self._rcvbuf_set or self._engine is None:
+            return
+        self._rcvbuf_set = True
+        with contextlib.suppress(Exception):
+            from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
+
+            dispatcher = self._engine.transport_dispatcher  # type: ignore[attr-defined]
+            transport = dispatcher.get_transport(UdpTransportTarget.TRANSPORT_DOMAIN)
+            sock = transport.transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
+
+
+async def fetch(session: Session, names: Sequence[str]) -> PollResult:
+    """One poll of one agent: the scalars, then the columns ``names`` in parallel."""
+    t0, w0 = time.monotonic(), time.time()
+    try:
+        scalars = await session.get(mib.SCALARS)
+        walked = await session.walk([mib.COLUMNS[n] for n in names])
+    except SnmpError as exc:
+        t1 = time.monotonic()
+        return PollResult(
+            ts=w0 + (t1 - t0), mono=t1, latency=t1 - t0, error_kind=exc.kind, error=exc.message
+        )
+    t1 = time.monotonic()
+    columns = {
+        name: {idx[0]: v for idx, v in walked[mib.COLUMNS[name]].items() if len(idx) == 1}
+        for name in names
+    }
+    # Values are read over the whole poll; the middle is the best single time for them.
+    half = (t1 - t0) / 2
+    return PollResult(
+        ts=w0 + half, mono=t0 + half, latency=t1 - t0, scalars=scalars, columns=columns
+    )
