@@ -1,0 +1,255 @@
+"""Reading pcap/pcapng files and writing pcap files with tcpdump-style rotation.
+
+The reader hands out packets in batches (one per few MiB of file) so that the caller
+crosses into its per-packet loop once per batch. A damaged file is read as far as it
+is readable; then :class:`PcapError` is raised once, after the last good batch.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from netop.errors import NetopError
+
+#: One packet: (timestamp in epoch seconds, captured bytes, original length on the wire).
+Packet = tuple[float, bytes, int]
+#: A run of packets that share one link type.
+Batch = tuple[int, list[Packet]]
+
+MAX_SNAPLEN = 262_144
+_CHUNK = 4 << 20
+_PCAP_MAGICS = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
+    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
+    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+}
+_PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
+
+
+class PcapError(NetopError):
+    """A capture file that cannot be read (completely)."""
+
+
+def read_batches(path: str) -> Iterator[Batch]:
+    """Every readable packet of a pcap or pcapng file, in batches by link type.
+
+    Raises :class:`PcapError` for a missing/unknown file at once, and for a damaged
+    file after everything before the damage has been yielded.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed in the finally below
+    except OSError as exc:
+        raise PcapError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        magic = handle.read(4)
+        if magic in _PCAP_MAGICS:
+            yield from _read_pcap(handle, path, magic)
+        elif magic == _PCAPNG_SHB:
+            yield from _read_pcapng(handle, path)
+        elif not magic:
+            raise PcapError(f"{path}: empty file, not a capture")
+        else:
+            raise PcapError(f"{path}: not a pcap or pcapng file (magic {magic.hex()})")
+    finally:
+        handle.close()
+
+
+def _read_pcap(handle: BinaryIO, path: str, magic: bytes) -> Iterator[Batch]:
+    order, scale = _PCAP_MAGICS[magic]
+    head = handle.read(20)
+    if len(head) < 20:
+        raise PcapError(f"{path}: truncated pcap file header")
+    linktype = struct.unpack(order + "HHiIII", head)[5] & 0x0FFFFFFF
+    rec = struct.Struct(order + "IIII")
+    unpack = rec.unpack_from
+    buf = b""
+    while True:
+        chunk = handle.read(_CHUNK)
+        if not chunk:
+            break
+        buf = buf + chunk if buf else chunk
+        packets: list[Packet] = []
+        append = packets.append
+        off, end = 0, len(buf)
+        while off + 16 <= end:
+            sec, frac, caplen, wirelen = unpack(buf, off)
+            if caplen > MAX_SNAPLEN:
+                if packets:
+                    yield linktype, packets
+                raise PcapError(f"{path}: damaged record at byte {_pos(handle, buf, off)}")
+            nxt = off + 16 + caplen
+            if nxt > end:
+                break
+            append((sec + frac * scale, buf[off + 16 : nxt], wirelen))
+            off = nxt
+        buf = buf[off:]
+        if packets:
+            yield linktype, packets
+    if buf:
+        raise PcapError(f"{path}: file ends in the middle of a packet ({len(buf)} bytes left)")
+
+
+def _pos(handle: BinaryIO, buf: bytes, off: int) -> int:
+    return handle.tell() - len(buf) + off
+
+
+def _read_pcapng(handle: BinaryIO, path: str) -> Iterator[Batch]:
+    data = _PCAPNG_SHB + handle.read()
+    off, end = 0, len(data)
+    order = "<"
+    ifaces: list[tuple[int, float, float]] = []  # (linktype, ts scale, ts offset)
+    linktype = -1
+    packets: list[Packet] = []
+    while off < end:
+        if off + 12 > end:
+            break
+        btype = data[off : off + 4]
+        if btype == _PCAPNG_SHB:
+            bom = data[off + 8 : off + 12]
+            order = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">" if bom == b"\x1a\x2b\x3c\x4d" else ""
+            if not order:
+                break
+            ifaces = []
+        btype_n, blen = struct.unpack_from(order + "II", data, off)
+        if blen < 12 or blen % 4 or off + blen > end:
+            break
+        body = off + 8
+        if btype_n == 1:  # Interface Description Block
+            ifaces.append(_idb(data, order, body, off + blen - 4))
+        elif btype_n in (6, 3, 2):
+            parsed = _packet_block(data, order, btype_n, body, off + blen - 4, ifaces)
+            if parsed is None:
+                break
+            lt, packet = parsed
+            if lt != linktype and packets:
+                yield linktype, packets
+                packets = []
+            linktype = lt
+            packets.append(packet)
+            if len(packets) >= 65536:
+                yield linktype, packets
+                packets = []
+        off += blen
+    if packets:
+        yield linktype, packets
+    if off < end:
+        raise PcapError(f"{path}: damaged pcapng block at byte {off}")
+
+
+def _idb(data: bytes, order: str, body: int, end: int) -> tuple[int, float, float]:
+    linktype = struct.unpack_from(order + "H", data, body)[0]
+    scale, offset = 1e-6, 0.0
+    pos = body + 8
+    while pos + 4 <= end:
+        code, length = struct.unpack_from(order + "HH", data, pos)
+        if code == 0:
+            break
+        value = pos + 4
+        if code == 9 and length >= 1:  # if_tsresol
+            res = data[value]
+            scale = 2.0 ** -(res & 0x7F) if res & 0x80 else 10.0**-res
+        elif code == 14 and length >= 8:  # if_tsoffset
+            offset = float(struct.unpack_from(order + "q", data, value)[0])
+        pos = value + ((length + 3) & ~3)
+    return linktype, scale, offset
+
+
+def _packet_block(
+    data: bytes, order: str, btype: int, body: int, end: int, ifaces: list[tuple[int, float, float]]
+) -> tuple[int, Packet] | None:
+    if btype == 6:  # Enhanced Packet Block
+        iface, hi, lo, caplen, wirelen = struct.unpack_from(order + "IIIII", data, body)
+        start = body + 20
+    elif btype == 2:  # obsolete Packet Block
+        iface, _drops, hi, lo, caplen, wirelen = struct.unpack_from(order + "HHIIII", data, body)
+        start = body + 20
+    else:  # Simple Packet Block: interface 0, no timestamp
+        iface, hi, lo = 0, 0, 0
+        wirelen = struct.unpack_from(order + "I", data, body)[0]
+        start = body + 4
+        caplen = min(wirelen, end - start)
+    if iface >= len(ifaces) or start + caplen > end:
+        return None
+    linktype, scale, offset = ifaces[iface]
+    return linktype, ((hi << 32 | lo) * scale + offset, data[start : start + caplen], wirelen)
+
+
+class PcapWriter:
+    """Writes packets as pcap (microseconds), mode 0600, rotating like tcpdump.
+
+    ``rotate_mb`` (tcpdump ``-C``) starts a new file when the current one would exceed
+    that many millions of bytes; without ``max_files`` files are named ``path``,
+    ``path1``, ``path2``...; with ``max_files`` (``-W``) they are ``path0``..``pathN-1``
+    and reused in a ring.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        linktype: int,
+        snaplen: int = MAX_SNAPLEN,
+        rotate_mb: float | None = None,
+        max_files: int | None = None,
+    ) -> None:
+        self.path = path
+        self.linktype = linktype
+        self.snaplen = snaplen
+        self.limit = int(rotate_mb * 1_000_000) if rotate_mb else None
+        self.max_files = max_files
+        self.index = 0
+        self.files_written: list[str] = []
+        self._size = 0
+        self._handle: BinaryIO | None = None
+        self._open()
+
+    def _name(self) -> str:
+        if self.max_files:
+            width = len(str(self.max_files - 1))
+            return f"{self.path}{self.index % self.max_files:0{width}d}"
+        if self.limit is None or self.index == 0:
+            return self.path
+        return f"{self.path}{self.index}"
+
+    def _open(self) -> None:
+        name = self._name()
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+        except OSError as exc:
+            raise PcapError(f"{name}: {exc.strerror or exc}") from None
+        self._handle = os.fdopen(fd, "wb")
+        header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, self.snaplen, self.linktype)
+        self._handle.write(header)
+        self._size = len(header)
+        if name not in self.files_written:
+            self.files_written.append(name)
+
+    def write(self, ts: float, data: bytes, wirelen: int | None = None) -> None:
+        """Append one packet (cut to the snap length), rotating first when due."""
+        assert self._handle is not None, "writer is closed"
+        data = data[: self.snaplen]
+        size = 16 + len(data)
+        if self.limit is not None and self._size + size > self.limit and self._size > 24:
+            self._handle.close()
+            self.index += 1
+            self._open()
+        sec = int(ts)
+        usec = min(int(round((ts - sec) * 1e6)), 999_999)
+        self._handle.write(struct.pack("<IIII", sec, usec, len(data), wirelen or len(data)))
+        self._handle.write(data)
+        self._size += size
+
+    def flush(self) -> None:
+        """Push buffered packets to the file."""
+        if self._handle is not None:
+            self._handle.flush()
+
+    def close(self) -> None:
+        """Finish the current file. Idempotent."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None

@@ -1,0 +1,143 @@
+"""``netop flows``: flows from a capture file or a live interface, printed at the end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from netop.capture.options import add_capture_arguments, options_from_args
+from netop.config import Config
+from netop.engine.flowtable import FlowTable
+from netop.errors import ConfigError, NetopError
+from netop.model import FlowRecord, NetEvent, Severity, proto_name, tcp_flags_text
+
+HELP = "print the flows of a capture file (-r) or of a live capture (-i ... --duration S)"
+
+_SORT_KEYS: dict[str, tuple[Callable[[FlowRecord], Any], bool]] = {
+    "bytes": (lambda r: r.bytes + r.bytes_rev, True),
+    "packets": (lambda r: r.packets + r.packets_rev, True),
+    "bytes_fwd": (lambda r: r.bytes, True),
+    "bytes_rev": (lambda r: r.bytes_rev, True),
+    "first": (lambda r: r.first, False),
+    "last": (lambda r: r.last, True),
+    "duration": (lambda r: r.last - r.first, True),
+    "proto": (lambda r: (proto_name(r.proto), r.src, r.sport), False),
+    "src": (lambda r: (r.src, r.sport), False),
+    "dst": (lambda r: (r.dst, r.dport), False),
+    "sport": (lambda r: r.sport, False),
+    "dport": (lambda r: r.dport, False),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``netop flows``."""
+    add_capture_arguments(parser)
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="live capture: stop after S seconds (default 10)",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON flow record per line")
+    parser.add_argument("--top", type=int, metavar="N", help="only the first N flows")
+    parser.add_argument(
+        "--sort",
+        default="bytes",
+        metavar="KEY",
+        help=f"order: {', '.join(_SORT_KEYS)} (default bytes)",
+    )
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """Collect the flows, print them, and report a damaged file as an error at the end."""
+    if args.sort not in _SORT_KEYS:
+        raise ConfigError("--sort", f"unknown key {args.sort!r}; one of {', '.join(_SORT_KEYS)}")
+    if args.top is not None and args.top < 1:
+        raise ConfigError("--top", f"must be at least 1, got {args.top}")
+    if args.duration is not None and args.duration <= 0:
+        raise ConfigError("--duration", f"must be positive, got {args.duration}")
+    opts = options_from_args(args, config)
+    table = FlowTable(opts.max_flows, opts.idle_timeout, opts.active_timeout, keep_expired=True)
+    error: NetopError | None = None
+    if opts.read:
+        from netop.capture.offline import read_into_table
+
+        result = read_into_table(opts.read, table)
+        error = result.error
+    else:
+        error = _live(args, config, table)
+    records = table.drain_expired() + table.records()
+    key, reverse = _SORT_KEYS[args.sort]
+    records.sort(key=key, reverse=reverse)
+    if args.top is not None:
+        records = records[: args.top]
+    out = sys.stdout
+    if args.json:
+        for r in records:
+            out.write(json.dumps(r.to_json()) + "\n")
+    else:
+        _print_table(records, out.write)
+    out.flush()
+    if error is not None:
+        raise error
+    return 0
+
+
+def _live(args: argparse.Namespace, config: Config, table: FlowTable) -> NetopError | None:
+    from netop.capture.options import capture_source_from_args
+    from netop.model import FlowBatch
+
+    source = capture_source_from_args(args, config)
+    if source is None:
+        raise NetopError("no interface to capture on: give -i IFACE or -r FILE")
+    errors: list[str] = []
+
+    def emit(item: object) -> None:
+        if isinstance(item, FlowBatch):
+            now = time.time()
+            table.merge(item, now)
+            table.expire(now)
+            table.end_tick()
+        elif isinstance(item, NetEvent) and item.severity >= Severity.ERROR:
+            errors.append(item.message)
+        elif isinstance(item, NetEvent):
+            print(f"netop: {item.message}", file=sys.stderr)
+
+    duration = 10.0 if args.duration is None else args.duration
+    source.start(emit)
+    try:
+        deadline = time.monotonic() + duration
+        while time.monotonic() < deadline and not errors and source.alive():
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+    finally:
+        source.stop()
+    if errors:
+        return NetopError(errors[0])
+    return None
+
+
+def _print_table(records: list[FlowRecord], write: Callable[[str], object]) -> None:
+    write(
+        f"{'PROTO':<7}{'SOURCE':<40}{'DESTINATION':<40}{'VLAN':>5}"
+        f"{'PKTS':>9}{'BYTES':>12}{'PKTS<':>9}{'BYTES<':>12}{'SECS':>9} FLAGS\n"
+    )
+    for r in records:
+        src = _endpoint(r.src, r.sport, r.proto)
+        dst = _endpoint(r.dst, r.dport, r.proto)
+        vlan = "" if r.vlan is None else str(r.vlan)
+        write(
+            f"{proto_name(r.proto):<7}{src:<40}{dst:<40}{vlan:>5}{r.packets:>9}{r.bytes:>12}"
+            f"{r.packets_rev:>9}{r.bytes_rev:>12}{r.last - r.first:>9.2f} "
+            f"{tcp_flags_text(r.tcp_flags)}\n"
+        )
+
+
+def _endpoint(addr: str, port: int, proto: int) -> str:
+    if proto in (1, 58):
+        return addr if port == 0 else f"{addr} type {port >> 8}/{port & 0xFF}"
+    host = f"[{addr}]" if ":" in addr else addr
+    return f"{host}:{port}"

@@ -1,0 +1,52 @@
+"""Every shared real-world capture gives the flows, packets and L3 bytes of its truth file."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netop.capture.offline import read_into_table
+from netop.engine.flowtable import FlowTable
+
+DATA = Path("/work/shared/data/pcap")
+TRUTH = DATA / "truth"
+TRUTH_FILES = sorted(TRUTH.glob("*.truth.json")) if TRUTH.is_dir() else []
+
+
+def _flows(path: Path) -> list[dict[str, Any]]:
+    table = FlowTable(max_flows=100_000, idle_timeout=0, active_timeout=0, keep_expired=True)
+    result = read_into_table(str(path), table)
+    assert result.error is None, result.error
+    return [r.to_json() for r in table.drain_expired() + table.records()]
+
+
+def _split(records: list[dict[str, Any]]) -> tuple[dict[Any, tuple[int, ...]], Counter[Any]]:
+    """Port flows keyed exactly (oriented by src); the rest summed per address pair."""
+    ported: dict[Any, tuple[int, ...]] = {}
+    pairs: Counter[Any] = Counter()
+    for r in records:
+        if r["proto"] in ("tcp", "udp") and (r["sport"] or r["dport"]):
+            key = (r["proto"], r["src"], r["sport"], r["dst"], r["dport"], r["vlan"])
+            ported[key] = (r["packets"], r["bytes"], r["packets_rev"], r["bytes_rev"])
+        else:
+            pair = (frozenset((r["src"], r["dst"])), r["vlan"])
+            pairs[(pair, "packets")] += r["packets"] + r["packets_rev"]
+            pairs[(pair, "bytes")] += r["bytes"] + r["bytes_rev"]
+    return ported, pairs
+
+
+@pytest.mark.skipif(not TRUTH_FILES, reason=f"shared captures absent ({TRUTH} not found)")
+@pytest.mark.parametrize("truth_file", TRUTH_FILES, ids=lambda p: p.name.split(".truth")[0])
+def test_capture_matches_truth(truth_file: Path) -> None:
+    truth = json.loads(truth_file.read_text())
+    mine = _flows(DATA / "traffic" / truth["pcap"])
+    assert sum(r["packets"] + r["packets_rev"] for r in mine) == truth["packets"]
+    assert sum(r["bytes"] + r["bytes_rev"] for r in mine) == truth["l3_bytes"]
+    want_ported, want_pairs = _split(truth["records"])
+    got_ported, got_pairs = _split(mine)
+    assert got_ported == want_ported
+    assert got_pairs == want_pairs

@@ -1,0 +1,90 @@
+"""The engine's flow table: bidirectional merge, tick counters, timeouts, bounds, speed."""
+
+from __future__ import annotations
+
+import time
+
+from netop.engine.flowtable import FlowTable
+from netop.model import FlowBatch, FlowRecord
+
+
+def _rec(
+    src: str = "10.0.0.1",
+    sport: int = 1000,
+    dst: str = "10.0.0.2",
+    dport: int = 80,
+    packets: int = 1,
+    nbytes: int = 100,
+    first: float = 10.0,
+    last: float = 10.0,
+    **kw: object,
+) -> FlowRecord:
+    return FlowRecord(
+        6, src, sport, dst, dport, packets=packets, bytes=nbytes, first=first, last=last, **kw
+    )  # type: ignore[arg-type]
+
+
+def test_merge_accumulates_and_reverse_deltas_join() -> None:
+    t = FlowTable()
+    t.merge(FlowBatch("capture", (_rec(tcp_flags=2),)), 10.0)
+    rev = _rec(
+        "10.0.0.2", 80, "10.0.0.1", 1000, packets=3, nbytes=900, first=11, last=12, tcp_flags=0x12
+    )
+    t.merge(FlowBatch("capture", (rev,)), 12.0)
+    assert len(t) == 1
+    (e,) = t.entries()
+    r = e.record
+    assert (r.src, r.packets, r.bytes, r.packets_rev, r.bytes_rev) == ("10.0.0.1", 1, 100, 3, 900)
+    assert (r.first, r.last, r.tcp_flags) == (10.0, 12.0, 0x12)
+    assert (e.tick_bytes, e.tick_bytes_rev) == (100, 900)
+    t.end_tick()
+    assert (e.tick_bytes, e.tick_bytes_rev, e.tick_packets) == (0, 0, 0)
+    assert e.key == "capture||6||10.0.0.1|1000|10.0.0.2|80"
+
+
+def test_sources_and_exporters_are_separate_flows() -> None:
+    t = FlowTable()
+    t.merge_records([_rec(), _rec(source="netflow5", exporter="192.0.2.1")], 1.0)
+    assert len(t) == 2
+
+
+def test_idle_and_active_timeouts() -> None:
+    t = FlowTable(idle_timeout=15, active_timeout=60, keep_expired=True)
+    t.merge_records([_rec(sport=1, first=0, last=0), _rec(sport=2, first=0, last=20)], 20)
+    assert t.expire(20.0) == 1
+    assert [r.sport for r in t.drain_expired()] == [1]
+    t.merge_records([_rec(sport=2, first=59, last=61)], 61)
+    assert t.expire(61.0) == 1
+    assert len(t) == 0
+    assert t.stats.active_expired == 1
+
+
+def test_oldest_idle_is_evicted_at_the_limit() -> None:
+    t = FlowTable(max_flows=3, keep_expired=True)
+    for port in range(1, 6):
+        t.merge_records([_rec(sport=port, last=port)], float(port))
+    assert len(t) == 3
+    assert t.stats.evictions == 2
+    assert sorted(e.sport for e in t.entries()) == [3, 4, 5]
+    assert [r.sport for r in t.drain_expired()] == [1, 2]
+
+
+def test_100k_flows_merge_and_iterate_fast() -> None:
+    t = FlowTable(max_flows=200_000)
+    deltas = [
+        _rec(src=f"10.{i >> 16}.{i >> 8 & 255}.{i & 255}", sport=i & 0xFFFF) for i in range(100_000)
+    ]
+    t.merge_records(deltas, 10.0)
+    t.end_tick()
+    active = deltas[:10_000]  # a busy tick: 10 % of the flows move
+    best = 1.0
+    for _ in range(3):
+        start = time.perf_counter()
+        t.merge_records(active, 11.0)
+        t.expire(11.0)
+        top = sorted(t.entries(), key=lambda e: e.tick_bytes, reverse=True)[:50]
+        t.end_tick()
+        best = min(best, time.perf_counter() - start)
+    assert len(t) == 100_000
+    assert len(top) == 50
+    assert best < 0.05, f"tick took {best * 1000:.1f} ms"
