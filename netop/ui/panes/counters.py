@@ -12,13 +12,13 @@ from netop.ui.linetable import Cell, Column, LineTable, Row, Styled
 
 #: (counter, column label, style when it grew this tick)
 _FIELDS = (
-    ("rx_packets", "Pkts in", "changed"),
-    ("tx_packets", "Pkts out", "changed"),
-    ("rx_drops", "Drop in", "warn"),
-    ("tx_drops", "Drop out", "warn"),
+    ("rx_packets", "Pkt in", "changed"),
+    ("tx_packets", "Pkt out", "changed"),
+    ("rx_drops", "Drp in", "warn"),
+    ("tx_drops", "Drp out", "warn"),
     ("rx_errors", "Err in", "error"),
     ("tx_errors", "Err out", "error"),
-    ("collisions", "Colls", "error"),
+    ("collisions", "Coll", "error"),
 )
 
 
@@ -27,7 +27,7 @@ class CountersPane(LineTable):
 
     COLUMNS = (
         Column("iface", "Interface", 0, min_width=10),
-        *(Column(field, label, 8, "right") for field, label, _ in _FIELDS),
+        *(Column(field, label, 7, "right") for field, label, _ in _FIELDS),
     )
 
     def __init__(self) -> None:

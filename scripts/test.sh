@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs everything netop's tests need on a fresh Debian/Ubuntu machine, then runs them all:
+# lint (ruff), types (mypy) and the whole pytest suite (unit, integration, UI snapshots).
+# Run as root (or with sudo available): the integration tests create network namespaces.
+# Extra arguments go to pytest, e.g. `scripts/test.sh tests/ui --snapshot-update`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Debian packages: real programs the tests drive (namespaces, traffic, agents, exporters,
+# reference decoders). Installed only when missing, so a second run starts at once.
+APT_PACKAGES=(
+  iproute2 curl python3-venv python3-pip
+  tcpdump tshark tcpreplay iperf3
+  snmpd snmp
+  softflowd pmacct nfdump
+)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  # tshark asks whether non-root users may capture; answer for it (no) so nothing waits.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian snmpd service would hold port 161 and is not what the tests use.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now snmpd >/dev/null 2>&1 || true; fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e ".[test]"
+
+echo "== ruff"; .venv/bin/ruff check netop tests bench
+echo "== mypy"; .venv/bin/mypy
+echo "== pytest"
+set +e
+.venv/bin/pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "pytest collected no tests: that is a failure, not a pass" >&2
+  exit 1
+fi
+exit "$status"

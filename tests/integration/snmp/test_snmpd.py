@@ -1,0 +1,305 @@
+"""The poller against a real net-snmp agent on 127.0.0.1: every version, every failure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netop.engine.rates import RateTracker
+from netop.model import InterfaceSample, NetEvent, SourceStatus
+from netop.sources.snmp.poller import Poller
+from netop.sources.snmp.source import SnmpSource
+from netop.sources.snmp.targets import Secret, SnmpTarget
+from tests.integration.snmp.agents import COMMUNITY, Snmpd, free_udp_port
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
+    agent = Snmpd(tmp_path).start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
+def v2c(port: int, community: str = COMMUNITY, **kw: Any) -> SnmpTarget:
+    return SnmpTarget(name="agent", host="127.0.0.1", port=port, version="2c",
+                      community=Secret(community), **kw)  # fmt: skip
+
+
+def v3(port: int, user: str, auth: str | None = None, priv: str | None = None,
+       auth_key: str = "netop-auth-pass", priv_key: str = "netop-priv-pass",
+       **kw: Any) -> SnmpTarget:  # fmt: skip
+    return SnmpTarget(
+        name="agent", host="127.0.0.1", port=port, version="3", user=user,
+        auth_protocol=auth, auth_key=Secret(auth_key) if auth else None,
+        priv_protocol=priv, priv_key=Secret(priv_key) if priv else None, **kw,
+    )  # fmt: skip
+
+
+def run_rounds(targets: list[SnmpTarget], rounds: int, gap: float = 0.0,
+               between: Any = None) -> list[list[Any]]:  # fmt: skip
+    """Poll every target ``rounds`` times; ``between(i)`` runs after round i."""
+
+    async def main() -> list[list[Any]]:
+        poller = Poller(targets)
+        await poller.open()
+        out = []
+        try:
+            for i in range(rounds):
+                out.append(await poller.poll_all())
+                if between is not None:
+                    between(i)
+                await asyncio.sleep(gap)
+        finally:
+            poller.close()
+        return out
+
+    return asyncio.run(main())
+
+
+def samples(items: list[Any]) -> dict[str, InterfaceSample]:
+    return {i.name: i for i in items if isinstance(i, InterfaceSample)}
+
+
+def events(items: list[Any]) -> list[str]:
+    return [i.message for i in items if isinstance(i, NetEvent)]
+
+
+def status(items: list[Any]) -> dict[str, Any]:
+    return [i for i in items if isinstance(i, SourceStatus)][-1].rows[0]
+
+
+@pytest.mark.parametrize(
+    ("make", "bits"),
+    [
+        (lambda p: SnmpTarget(name="agent", host="127.0.0.1", port=p, version="1",
+                              community=Secret(COMMUNITY)), 32),  # fmt: skip
+        (lambda p: v2c(p), 64),
+        (lambda p: v3(p, "netop-auth", "sha"), 64),
+        (lambda p: v3(p, "netop-priv", "sha", "aes"), 64),
+        (lambda p: v3(p, "netop-p256", "sha256", "aes256"), 64),
+    ],
+    ids=["v1", "v2c", "v3-authNoPriv-sha", "v3-authPriv-sha-aes", "v3-authPriv-sha256-aes256"],
+)
+def test_every_version_polls_the_interfaces(snmpd: Snmpd, make: Any, bits: int) -> None:
+    (items,) = run_rounds([make(snmpd.port)], 1)
+    found = samples(items)
+    assert "lo" in found, events(items)
+    lo = found["lo"]
+    assert lo.origin == "snmp:agent"
+    assert lo.counter_bits == bits
+    assert isinstance(lo.rx_bytes, int) and lo.rx_bytes > 0
+    # net-snmp on this kernel reads lo's inbound unicast packets as 0; outbound moves.
+    assert isinstance(lo.rx_packets, int) and isinstance(lo.tx_packets, int)
+    assert lo.tx_packets > 0
+    assert lo.oper_up is True
+    assert lo.speed_bps == 10_000_000  # net-snmp reports lo at 10 Mbit/s
+    assert lo.discontinuity is None
+    row = status(items)
+    assert row["reachable"] is True and row["availability_pct"] == 100.0
+    assert row["interfaces"] == len(found) >= 2
+    assert any("reachable" in e for e in events(items))
+
+
+@pytest.mark.parametrize(
+    ("make", "kind_text", "limit"),
+    [
+        (lambda p: v2c(p, "wrong-community", timeout=0.5, retries=1),
+         "unreachable: no response after 2 x 0.5 s (or a wrong community)", 1.6),
+        (lambda p: v3(p, "netop-priv", "sha", "aes", auth_key="wrong-auth-key", timeout=0.5),
+         "authentication failed: wrong digest", 0.5),
+        (lambda p: v3(p, "netop-priv", "sha", "aes", priv_key="wrong-priv-key", timeout=0.5),
+         "unreachable: no response after 2 x 0.5 s (or a wrong priv key)", 1.6),
+        (lambda p: v3(p, "nobody-here", "sha", timeout=0.5),
+         "authentication failed: unknown user 'nobody-here'", 0.5),
+        (lambda p: v3(p, "netop-priv", "sha", timeout=0.5),
+         "access denied: agent answered authorizationError", 0.5),
+        (lambda p: v2c(free_udp_port(), timeout=0.5, retries=1),
+         "unreachable: no response after 2 x 0.5 s", 1.6),
+    ],
+    ids=["wrong-community", "wrong-auth-key", "wrong-priv-key", "unknown-user",
+         "too-low-security-level", "dead-port"],
+)  # fmt: skip
+def test_failures_read_clearly_within_the_timeout(
+    snmpd: Snmpd, make: Any, kind_text: str, limit: float
+) -> None:
+    started = time.monotonic()
+    (items,) = run_rounds([make(snmpd.port)], 1)
+    elapsed = time.monotonic() - started
+    assert not samples(items)
+    messages = events(items)
+    assert len(messages) == 1 and kind_text in messages[0], messages
+    assert "pass" not in messages[0] and "key" not in messages[0].split("(")[0]
+    row = status(items)
+    assert row["reachable"] is False and row["availability_pct"] == 0.0
+    assert kind_text.split(": ", 1)[-1] in row["last_error"]
+    assert elapsed < limit + 1.0  # engine start-up plus the configured timeout
+
+
+def test_unreachable_said_once_then_recovered(snmpd: Snmpd) -> None:
+    target = v2c(snmpd.port, timeout=0.3, retries=0)
+
+    def between(i: int) -> None:
+        if i == 0:
+            snmpd.stop()
+        elif i == 2:
+            snmpd.start()
+
+    rounds = run_rounds([target], 4, between=between)
+    assert samples(rounds[0])
+    assert [e for e in events(rounds[1]) if "unreachable" in e]
+    assert not events(rounds[2])  # still down: not said again
+    assert [e for e in events(rounds[3]) if "reachable again" in e]
+    assert status(rounds[3])["availability_pct"] == 50.0
+
+
+def _rates(rounds: list[list[Any]]) -> list[tuple[InterfaceSample, Any, list[NetEvent]]]:
+    tracker = RateTracker()
+    out = []
+    for items in rounds:
+        for sample in samples(items).values():
+            rate, evs = tracker.update(sample)
+            out.append((sample, rate, evs))
+    return out
+
+
+@pytest.mark.parametrize("make", [lambda p: v2c(p), lambda p: v3(p, "netop-priv", "sha", "aes")],
+                         ids=["v2c", "v3"])  # fmt: skip
+def test_agent_restart_same_engine_id_gives_no_rate_then_recovers(snmpd: Snmpd, make: Any) -> None:
+    time.sleep(1.2)  # let sysUpTime grow so the restart sends it back
+
+    def between(i: int) -> None:
+        if i == 0:
+            snmpd.restart()
+
+    rounds = run_rounds([make(snmpd.port)], 3, gap=0.2, between=between)
+    assert [e for e in events(rounds[1]) if "agent restarted (sysUpTime went back)" in e], [events(r) for r in rounds]
+    after = samples(rounds[1])
+    assert after and all(s.discontinuity for s in after.values())
+    results = _rates(rounds)
+    lo = [(s, r) for s, r, _ in results if s.name == "lo"]
+    assert lo[1][1].rx_bps is None  # the restart interval has no rate
+    assert all(r.rx_bps is None or r.rx_bps < 15e6 for _, r in lo)  # and no spike
+    assert status(rounds[2])["reachable"] is True
+
+
+def test_agent_with_new_engine_id_is_rediscovered(snmpd: Snmpd) -> None:
+    time.sleep(1.2)
+    target = v3(snmpd.port, "netop-p256", "sha256", "aes256", timeout=0.4, retries=0)
+
+    def between(i: int) -> None:
+        if i == 0:
+            snmpd.restart(new_engine=True)
+
+    rounds = run_rounds([target], 5, between=between)
+    ok = [i for i, items in enumerate(rounds) if samples(items)]
+    assert ok[0] == 0 and len(ok) >= 2, [events(r) for r in rounds]
+    back = rounds[ok[1]]
+    assert [e for e in events(back) if "new engine ID" in e], events(back)
+    assert all(s.discontinuity == "new engine ID" for s in samples(back).values())
+
+
+def _udp_flood(stop: threading.Event, port: int, bytes_per_s: int) -> None:
+    payload = b"x" * 1000
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        deadline = time.monotonic() + 30
+        while not stop.is_set() and time.monotonic() < deadline:
+            for _ in range(bytes_per_s // 1000 // 20):
+                sock.sendto(payload, ("127.0.0.1", port))
+            time.sleep(0.05)
+
+
+def test_polling_faster_than_the_counter_cache_gives_no_zero_then_spike(snmpd: Snmpd) -> None:
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    sink.setblocking(False)
+    stop = threading.Event()
+    flood = threading.Thread(target=_udp_flood, args=(stop, sink.getsockname()[1], 400_000))
+    flood.start()
+    try:
+        time.sleep(0.5)
+        rounds = run_rounds([v2c(snmpd.port, interval=0.5)], 16, gap=0.5)
+    finally:
+        stop.set()
+        flood.join()
+        sink.close()
+    lo = [(s, r) for s, r, _ in _rates(rounds) if s.name == "lo"]
+    # The agent refreshes every ~3 s: far fewer samples than polls, each a real change.
+    assert 2 <= len(lo) <= 8, len(lo)
+    rates = [r.rx_bps for _, r in lo[1:] if r.rx_bps is not None]
+    assert rates and min(rates) > 0
+    assert max(rates) < 3 * min(rates)  # steady traffic reads steady
+
+
+def test_source_thread_emits_and_stops(snmpd: Snmpd) -> None:
+    got: list[Any] = []
+    lock = threading.Lock()
+
+    def emit(item: Any) -> None:
+        with lock:
+            got.append(item)
+
+    source = SnmpSource([v2c(snmpd.port, interval=0.5)], warnings=["a warning"])
+    source.start(emit)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(isinstance(i, InterfaceSample) for i in got):
+        time.sleep(0.05)
+    source.stop()
+    source.stop()  # idempotent
+    assert any(isinstance(i, InterfaceSample) and i.name == "lo" for i in got)
+    assert any(isinstance(i, NetEvent) and i.message == "a warning" for i in got)
+    assert not [t for t in threading.enumerate() if t.name == "netop-snmp"]
+    assert source.describe() == "snmp agent"
+
+
+def _netop(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "netop", *args], capture_output=True, text=True, timeout=60,
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO), **(env or {})),
+    )  # fmt: skip
+
+
+def test_cli_prints_interface_records(snmpd: Snmpd) -> None:
+    proc = _netop("snmp", f"v2c:{COMMUNITY}@127.0.0.1:{snmpd.port}", "--json", "--count", "1",
+                  "--interval", "1")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert records
+    for record in records:
+        assert record["origin"] == f"snmp:127.0.0.1:{snmpd.port}"
+        assert {"ts", "iface", "rx_bps", "tx_bps", "rx_drops", "speed_bps", "util_rx",
+                "oper_up", "counters"} <= set(record)  # fmt: skip
+    assert COMMUNITY not in proc.stdout + proc.stderr
+
+
+def test_cli_v3_keys_from_environment_and_config_file(snmpd: Snmpd, tmp_path: Path) -> None:
+    env = {"NETOP_SNMP_AUTH_KEY": "netop-auth-pass", "NETOP_SNMP_PRIV_KEY": "netop-priv-pass"}
+    proc = _netop("snmp", f"v3:netop-p256@127.0.0.1:{snmpd.port}/sha256/aes256", "--json",
+                  "--count", "1", "--interval", "1", env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert any(json.loads(line)["iface"] == "lo" for line in proc.stdout.splitlines())
+    config = tmp_path / "netop.toml"
+    config.write_text(
+        f'[[snmp.targets]]\nname = "core"\nhost = "127.0.0.1"\nport = {snmpd.port}\n'
+        f'version = "2c"\ncommunity = "{COMMUNITY}"\ninterval = 1\n'
+    )
+    config.chmod(0o644)
+    proc = _netop("snmp", "--config", str(config), "--json", "--count", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "readable by other users" in proc.stderr and "chmod 600" in proc.stderr
+    assert {json.loads(line)["origin"] for line in proc.stdout.splitlines()} == {"snmp:core"}
+    assert COMMUNITY not in proc.stderr

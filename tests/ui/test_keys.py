@@ -1,0 +1,153 @@
+"""Pilot tests: every key of the foundation does what the help screen says."""
+
+from __future__ import annotations
+
+from netop.ui.app import NetopApp
+from netop.ui.header import HeaderBar
+from netop.ui.help import HelpScreen
+from netop.ui.panes.counters import CountersPane
+from netop.ui.panes.events import EventsPane
+from netop.ui.panes.flows import FlowsPane
+from netop.ui.panes.interfaces import InterfacesPane
+from tests.ui.conftest import make_app
+
+
+def header_text(app: NetopApp) -> str:
+    return str(app.query_one(HeaderBar).render())
+
+
+def cell(app: NetopApp, pane: type, key: str, column: int) -> str:
+    table = app.query_one(pane)
+    row = next(r for r in table.rows if r.key == key)
+    value = row.cells[column]
+    return value if isinstance(value, str) else value.text
+
+
+async def test_q_quits() -> None:
+    app, _ = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running
+
+
+async def test_help_lists_every_binding_and_escape_closes() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        from netop.ui.help import KEYS
+
+        listed = {key for key, _ in KEYS}
+        for binding in app.BINDINGS:
+            key = binding.key_display or binding.key  # type: ignore[union-attr]
+            key = {"question_mark": "?", "tab": "tab / shift+tab",
+                   "shift+tab": "tab / shift+tab"}.get(key, key)
+            assert key in listed, key
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_space_pauses_display_but_keeps_collecting() -> None:
+    app, snaps = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.apply_snapshot(snaps[10])
+        await pilot.pause()
+        await pilot.press("space")
+        await pilot.pause()
+        assert "PAUSED" in header_text(app)
+        app.apply_snapshot(snaps[20])
+        await pilot.pause()
+        assert app.shown is snaps[10] and app.latest is snaps[20]
+        await pilot.press("space")
+        await pilot.pause()
+        assert "PAUSED" not in header_text(app)
+        assert app.shown is snaps[20]
+
+
+async def test_b_toggles_bits_and_bytes() -> None:
+    app, snaps = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.apply_snapshot(snaps[5])
+        await pilot.pause()
+        assert cell(app, InterfacesPane, "local\0eth1", 2).endswith("b/s")
+        await pilot.press("b")
+        await pilot.pause()
+        assert cell(app, InterfacesPane, "local\0eth1", 2).endswith("B/s")
+        assert "B/s" in header_text(app)
+
+
+async def test_t_cycles_themes() -> None:
+    app, _ = make_app()
+    async with app.run_test() as pilot:
+        seen = [app.theme]
+        for _ in range(len(app.themes.names)):
+            await pilot.press("t")
+            await pilot.pause()
+            seen.append(app.theme)
+        assert seen[-1] == seen[0]
+        assert set(seen) == set(app.themes.names)
+
+
+async def test_tab_moves_focus_through_the_panes() -> None:
+    app, _ = make_app()
+    async with app.run_test() as pilot:
+        order = []
+        for _ in range(4):
+            order.append(type(app.focused))
+            await pilot.press("tab")
+            await pilot.pause()
+        assert order == [InterfacesPane, CountersPane, FlowsPane, EventsPane]
+        assert type(app.focused) is InterfacesPane
+
+
+async def test_i_hides_idle_interfaces_in_both_panes() -> None:
+    app, snaps = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.apply_snapshot(snaps[-1])
+        await pilot.pause()
+        keys = {r.key for r in app.query_one(InterfacesPane).rows}
+        assert "local\0docker0" in keys  # docker0 carries nothing in the demo
+        await pilot.press("i")
+        await pilot.pause()
+        keys = {r.key for r in app.query_one(InterfacesPane).rows}
+        assert "local\0docker0" not in keys and "local\0eth1" in keys
+        assert "idle hidden" in str(app.query_one(InterfacesPane).border_title)
+        assert "local\0docker0" not in {r.key for r in app.query_one(CountersPane).rows}
+
+
+async def test_flows_pane_says_why_it_is_empty() -> None:
+    app, snaps = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.apply_snapshot(snaps[1])
+        await pilot.pause()
+        assert "capture is not running" in app.query_one(FlowsPane).empty_text
+
+
+async def test_counters_highlight_what_grew_this_tick() -> None:
+    app, snaps = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.apply_snapshot(snaps[-1])  # wlan0's drops grow in the second half
+        await pilot.pause()
+        row = next(r for r in app.query_one(CountersPane).rows if r.key == "local\0wlan0")
+        drops = row.cells[3]
+        assert not isinstance(drops, str) and drops.style == "warn"
+        quiet = row.cells[5]
+        assert isinstance(quiet, str)
+
+
+async def test_events_pane_shows_each_event_once() -> None:
+    app, snaps = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for snap in snaps[:25]:
+            app.apply_snapshot(snap)
+        await pilot.pause()
+        app.apply_snapshot(snaps[25])
+        app.apply_snapshot(snaps[25])
+        await pilot.pause()
+        pane = app.query_one(EventsPane)
+        messages = [r.cells[2] for r in pane.rows]
+        assert len(messages) == snaps[25].events_total
+        assert any("docker0" in str(m) or "watching" in str(m) for m in messages)

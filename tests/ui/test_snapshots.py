@@ -1,0 +1,63 @@
+"""SVG snapshots of the main screen, fed by a deterministic source.
+
+Update after an intended change with: ``scripts/test.sh tests/ui --snapshot-update``
+(the README says so too); review the diff of ``tests/ui/__snapshots__`` before committing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.ui.conftest import make_app
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+@pytest.mark.parametrize("theme", ["netop-dark", "netop-light"])
+def test_main_screen(snap_compare: Any, theme: str, size: tuple[int, int]) -> None:
+    app, snapshots = make_app(theme)
+
+    async def feed(pilot: Any) -> None:
+        for snapshot in snapshots:
+            app.apply_snapshot(snapshot)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=feed)
+
+
+def test_help_screen(snap_compare: Any) -> None:
+    app, snapshots = make_app()
+
+    async def feed(pilot: Any) -> None:
+        app.apply_snapshot(snapshots[-1])
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=feed)
+
+
+def test_hostile_interface_name_renders_as_literal_text(snap_compare: Any) -> None:
+    from netop.config import Config
+    from netop.engine.engine import Engine
+    from netop.ui.app import NetopApp
+    from tests.scripted import T0, ScriptedSource, sample
+
+    hostile = "[red]x[/]\x1b[2J\x07evil"
+    ticks = [[sample(hostile, t, t * 1000, 0)] for t in range(3)]
+    engine = Engine(Config(), [ScriptedSource(ticks)], hostname="testhost")
+    app = NetopApp(engine, Config(), run_engine=False)
+    snaps = [engine.tick(now=T0 + t) for t in range(3)]
+
+    async def feed(pilot: Any) -> None:
+        for snap in snaps:
+            app.apply_snapshot(snap)
+        await pilot.pause()
+        from netop.ui.panes.interfaces import InterfacesPane
+
+        pane = app.query_one(InterfacesPane)
+        line = "".join(seg.text for seg in pane.render_line(2))
+        assert "[red]x[/]" in line  # markup shown as typed, not interpreted
+        assert "\x1b" not in line and "\x07" not in line  # control codes neutralised
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=feed)

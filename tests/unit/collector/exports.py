@@ -1,0 +1,26 @@
+"""Read export datagrams out of a pcap (test helper; scapy is fine off the hot path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FLOWS = Path("/work/shared/data/flows")
+FLOWEXPORT = Path("/work/shared/data/pcap/flowexport")
+
+
+def datagrams(path: Path) -> list[tuple[str, bytes, float]]:
+    """(exporter address, UDP payload, capture time) of every UDP datagram in ``path``."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.utils import PcapReader
+
+    out: list[tuple[str, bytes, float]] = []
+    with PcapReader(str(path)) as reader:
+        for pkt in reader:
+            if UDP not in pkt:
+                continue
+            ip = pkt[IP] if IP in pkt else pkt[IPv6] if IPv6 in pkt else None
+            if ip is None:
+                continue
+            out.append((str(ip.src), bytes(pkt[UDP].payload), float(pkt.time)))
+    return out

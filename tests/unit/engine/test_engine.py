@@ -1,0 +1,113 @@
+"""The engine end to end with a scripted source: snapshots, events, totals, bounds."""
+
+from __future__ import annotations
+
+from netop.config import Config
+from netop.engine.engine import NO_FLOWS_STATUS, Engine
+from netop.engine.events import REARM_TICKS, EventLog
+from netop.model import NetEvent, Severity
+from tests.scripted import T0, ScriptedSource, run_engine, sample
+
+
+def messages(engine: Engine) -> list[str]:
+    return [e.message for e in engine.events.recent()]
+
+
+def test_snapshot_has_rates_history_and_totals() -> None:
+    ticks = [[sample("eth0", t, rx=t * 1000, tx=t * 500), sample("lo", t, rx=t * 10**6, tx=0)]
+             for t in range(5)]
+    _, snaps = run_engine(ticks)
+    last = snaps[-1]
+    eth0 = next(r for r in last.interfaces if r.name == "eth0")
+    assert eth0.rx_bps == 8000 and eth0.tx_bps == 4000
+    assert eth0.rx_history == (0.0, 8000.0, 8000.0, 8000.0, 8000.0)
+    # lo is left out of the "all" row, which sums the real interfaces.
+    assert last.total is not None and last.total.rx_bps == 8000
+    assert last.totals.rx_bps == 8000 and last.totals.tx_bps == 4000
+    assert last.hostname == "testhost"
+    assert last.flows.status == NO_FLOWS_STATUS
+    assert [s.seq for s in snaps] == [1, 2, 3, 4, 5]
+
+
+def test_history_is_bounded_by_history_seconds() -> None:
+    ticks = [[sample("eth0", t, rx=t * 1000, tx=0)] for t in range(40)]
+    _, snaps = run_engine(ticks, Config(history_seconds=10, interval=1.0))
+    assert len(snaps[-1].interfaces[0].rx_history) == 10
+
+
+def test_interface_appearing_and_going_are_events() -> None:
+    ticks = [
+        [sample("eth0", 0, 0, 0)],
+        [sample("eth0", 1, 0, 0), sample("veth9", 1, 0, 0)],
+        [sample("eth0", 2, 0, 0)],
+    ]
+    engine, snaps = run_engine(ticks)
+    log = messages(engine)
+    assert "veth9: interface appeared" in log
+    assert "veth9: interface gone" in log
+    assert [r.name for r in snaps[-1].interfaces] == ["eth0"]
+
+
+def test_recreated_interface_gets_no_spike() -> None:
+    ticks = [
+        [sample("veth1", 0, 5_000_000, 0)],
+        [sample("veth1", 1, 6_000_000, 0)],
+        [],  # gone
+        [sample("veth1", 3, 100, 0)],  # back, counters from zero
+        [sample("veth1", 4, 1100, 0)],
+    ]
+    ticks[2] = [sample("other", 2, 0, 0)]
+    _, snaps = run_engine(ticks)
+    rates = [next((r.rx_bps for r in s.interfaces if r.name == "veth1"), "absent") for s in snaps]
+    assert rates == [None, 8e6, "absent", None, 8000.0]
+
+
+def test_link_down_and_up_are_events() -> None:
+    ticks = [[sample("eth0", t, 0, 0, oper_up=up)] for t, up in enumerate([True, False, True])]
+    engine, _ = run_engine(ticks)
+    events = {e.message: e.severity for e in engine.events.recent()}
+    assert events["eth0: link down"] == Severity.ERROR
+    assert events["eth0: link up"] == Severity.INFO
+
+
+def test_drops_starting_is_one_event_until_quiet_again() -> None:
+    drops = [0, 0, 5, 9, 12, 12] + [12] * REARM_TICKS + [20]
+    ticks = [[sample("eth0", t, 0, 0, rx_drops=d)] for t, d in enumerate(drops)]
+    engine, _ = run_engine(ticks)
+    started = [m for m in messages(engine) if "receive drops started" in m]
+    assert started == ["eth0: receive drops started increasing (+5)",
+                       "eth0: receive drops started increasing (+8)"]
+
+
+def test_counter_reset_is_logged() -> None:
+    ticks = [[sample("eth0", 0, 10**9, 0)], [sample("eth0", 1, 10, 0)]]
+    engine, snaps = run_engine(ticks)
+    assert snaps[-1].interfaces[0].rx_bps is None
+    assert any("counter reset" in m for m in messages(engine))
+
+
+def test_event_log_is_bounded() -> None:
+    log = EventLog(capacity=10)
+    for i in range(1000):
+        log.add(NetEvent(T0 + i, Severity.INFO, "t", str(i)))
+    assert len(log) == 10 and log.total == 1000
+    assert [e.message for e in log.recent(2)] == ["998", "999"]
+
+
+def test_events_pushed_from_other_threads_reach_the_snapshot() -> None:
+    engine = Engine(Config(), [ScriptedSource([[sample("eth0", 0, 0, 0)]])], hostname="h")
+    engine.emit(NetEvent(T0, Severity.WARNING, "capture", "capture needs CAP_NET_RAW"))
+    snap = engine.tick(now=T0)
+    assert any(e.message == "capture needs CAP_NET_RAW" for e in snap.events)
+    assert snap.events_total == len(engine.events)
+
+
+def test_a_failing_source_becomes_an_event_not_a_crash() -> None:
+    class Broken(ScriptedSource):
+        def poll(self, now: float):  # type: ignore[no-untyped-def]
+            raise OSError("boom")
+
+    engine = Engine(Config(), [Broken([[]])], hostname="h")
+    snap = engine.tick(now=T0)
+    assert snap.events[-1].severity == Severity.ERROR
+    assert "boom" in snap.events[-1].message
