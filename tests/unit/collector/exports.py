@@ -19,7 +19,7 @@ def datagrams(path: Path) -> list[tuple[str, bytes, float]]:
         for pkt in reader:
             if UDP not in pkt:
                 continue
-            ip = pkt[IP] if IP in pkt else pkt[IPv6] if IPv6 in pkt else None
+            ip = pkt.getlayer(IP) or pkt.getlayer(IPv6)
             if ip is None:
                 continue
             out.append((str(ip.src), bytes(pkt[UDP].payload), float(pkt.time)))

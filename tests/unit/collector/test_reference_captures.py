@@ -34,7 +34,9 @@ def _fixture(name: str) -> tuple[Path, dict[str, Any]]:
     return pcap, json.loads(expected.read_text())
 
 
-def _decode(pcap: Path, limits: Limits | None = None) -> tuple[Collector, list[tuple[int, RawFlow]]]:
+def _decode(
+    pcap: Path, limits: Limits | None = None
+) -> tuple[Collector, list[tuple[int, RawFlow]]]:
     collector = Collector(limits=limits)
     out: list[tuple[int, RawFlow]] = []
     for exporter, data, ts in datagrams(pcap):

@@ -1,0 +1,103 @@
+"""What NetFlow v9 and IPFIX share: data sets decoded by template, options, buffering.
+
+Decoders append ``(sampling, records)`` chunks to an output list as they go, so that
+records decoded before a datagram turns out to be malformed are kept, and raise
+:class:`Malformed` for structure that cannot be trusted any further.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+from netop.model import Severity
+from netop.sources.collector.exporters import ExporterState, Limits, Pending
+from netop.sources.collector.records import RawFlow
+from netop.sources.collector.templates import (
+    IE_SYSTEM_INIT_MS,
+    Template,
+    options_values,
+    sampling_from_options,
+)
+
+#: Decoded output of one datagram: chunks of records sharing one sampling rate.
+Output: TypeAlias = list[tuple[int, list[RawFlow]]]
+TemplateKey: TypeAlias = tuple[int, int, int]
+
+
+class Malformed(Exception):
+    """The datagram breaks its protocol's structure; the rest of it is ignored."""
+
+
+def decode_data_set(
+    state: ExporterState,
+    key: TemplateKey,
+    body: bytes | memoryview,
+    export_ms: float,
+    uptime_ms: float | None,
+    now: float,
+    limits: Limits,
+    out: Output,
+) -> int:
+    """Decode one data set; buffer it when its template is unknown.
+
+    Returns the number of data records, or -1 when it cannot be known yet.
+    """
+    tpl = state.templates.get(key)
+    if tpl is None:
+        state.buffer(Pending(key, bytes(body), export_ms, uptime_ms, now), limits)
+        return -1
+    if tpl.options:
+        return _apply_options(state, key, tpl, body)
+    assert tpl.convert is not None
+    sampling = state.sampling.get(key[:2], 1)
+    records = tpl.convert(tpl.rows(body), export_ms, uptime_ms, sampling)
+    if records:
+        out.append((sampling, records))
+    return len(records)
+
+
+def _apply_options(
+    state: ExporterState, key: TemplateKey, tpl: Template, body: bytes | memoryview
+) -> int:
+    count = 0
+    for values in options_values(tpl, body):
+        count += 1
+        rate = sampling_from_options(values)
+        if rate is not None and state.sampling.get(key[:2]) != rate:
+            state.sampling[key[:2]] = rate
+            if rate != 1:
+                state.note(
+                    Severity.INFO,
+                    f"exporter {state.address}: sampling 1:{rate} (domain {key[1]})",
+                )
+        init = values.get(IE_SYSTEM_INIT_MS)
+        if isinstance(init, int) and init:
+            state.init_ms[key[1]] = float(init)
+    return count
+
+
+def template_arrived(
+    state: ExporterState,
+    key: TemplateKey,
+    tpl: Template,
+    now: float,
+    limits: Limits,
+    out: Output,
+) -> None:
+    """Store a template and decode any data that was waiting for it."""
+    if not state.store_template(key, tpl, now, limits):
+        state.note(Severity.WARNING, f"exporter {state.address}: template limit reached")
+        return
+    for item in state.take_pending(key):
+        uptime = item.uptime_ms
+        if uptime is None and key[0] == 10 and key[1] in state.init_ms:
+            uptime = item.export_ms - state.init_ms[key[1]]
+        decode_data_set(state, key, item.body, item.export_ms, uptime, now, limits, out)
+
+
+def withdrawn(state: ExporterState, version: int, domain: int, tid: int, options: bool) -> None:
+    """Handle a withdrawal (IPFIX field count 0) and report it."""
+    removed = state.withdraw(version, domain, tid, options)
+    if removed:
+        what = "all templates" if tid in (2, 3) else f"template {tid}"
+        state.note(Severity.INFO, f"exporter {state.address}: {what} withdrawn (domain {domain})")
