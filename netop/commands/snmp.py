@@ -2,7 +2,7 @@
 
 ``netop snmp TARGET... [--count N] [--interval S] [--json]`` and
 ``netop snmp --config FILE ...``. A first poll sets the baseline; then each of the
-``--count`` polls prints one record per interface (JSON lines with ``--json``, a
+``--count`` polls prints one record per interface that has a new reading (JSON lines with ``--json``, a
 table otherwise). Events (unreachable, authentication failures, restarts) go to
 stderr so that stdout stays machine-readable.
 """
@@ -89,7 +89,9 @@ async def _poll(
                     _events(events)
                 elif isinstance(item, NetEvent):
                     _events([item])
-            if rounds > 0:
+            # A round where the agents' counter caches had not moved yet prints nothing
+            # and does not count; a round where no target answered does.
+            if rounds > 0 and (rows or not any(t.reachable for t in poller.trackers)):
                 _print(rows, as_json, out)
                 printed += 1
             rounds += 1

@@ -102,7 +102,9 @@ class Snmpd:
         log = self.workdir / "snmpd.log"
         env = dict(os.environ, MIBS="", MIBDIRS=str(self.workdir))
         self.proc = subprocess.Popen(
-            ["snmpd", "-f", "-Lf", str(log), "-C", "-c", str(conf),
+            # -C skips the system's config files, so the persistent one (engine ID,
+            # boots, users) is named explicitly: that is what makes a restart a reboot.
+            ["snmpd", "-f", "-Lf", str(log), "-C", "-c", f"{conf},{self.persistent}/snmpd.conf",
              "-p", str(self.workdir / "snmpd.pid")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=env,

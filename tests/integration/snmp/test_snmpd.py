@@ -86,8 +86,12 @@ def status(items: list[Any]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("make", "bits"),
     [
-        (lambda p: SnmpTarget(name="agent", host="127.0.0.1", port=p, version="1",
-                              community=Secret(COMMUNITY)), 32),  # fmt: skip
+        (
+            lambda p: SnmpTarget(
+                name="agent", host="127.0.0.1", port=p, version="1", community=Secret(COMMUNITY)
+            ),
+            32,
+        ),  # fmt: skip
         (lambda p: v2c(p), 64),
         (lambda p: v3(p, "netop-auth", "sha"), 64),
         (lambda p: v3(p, "netop-priv", "sha", "aes"), 64),
@@ -102,15 +106,18 @@ def test_every_version_polls_the_interfaces(snmpd: Snmpd, make: Any, bits: int) 
     lo = found["lo"]
     assert lo.origin == "snmp:agent"
     assert lo.counter_bits == bits
-    assert isinstance(lo.rx_bytes, int) and lo.rx_bytes > 0
+    assert isinstance(lo.rx_bytes, int)
+    assert lo.rx_bytes > 0
     # net-snmp on this kernel reads lo's inbound unicast packets as 0; outbound moves.
-    assert isinstance(lo.rx_packets, int) and isinstance(lo.tx_packets, int)
+    assert isinstance(lo.rx_packets, int)
+    assert isinstance(lo.tx_packets, int)
     assert lo.tx_packets > 0
     assert lo.oper_up is True
     assert lo.speed_bps == 10_000_000  # net-snmp reports lo at 10 Mbit/s
     assert lo.discontinuity is None
     row = status(items)
-    assert row["reachable"] is True and row["availability_pct"] == 100.0
+    assert row["reachable"] is True
+    assert row["availability_pct"] == 100.0
     assert row["interfaces"] == len(found) >= 2
     assert any("reachable" in e for e in events(items))
 
@@ -142,10 +149,13 @@ def test_failures_read_clearly_within_the_timeout(
     elapsed = time.monotonic() - started
     assert not samples(items)
     messages = events(items)
-    assert len(messages) == 1 and kind_text in messages[0], messages
-    assert "pass" not in messages[0] and "key" not in messages[0].split("(")[0]
+    assert len(messages) == 1, messages
+    assert kind_text in messages[0]
+    assert "pass" not in messages[0]
+    assert "key" not in messages[0].split("(")[0]
     row = status(items)
-    assert row["reachable"] is False and row["availability_pct"] == 0.0
+    assert row["reachable"] is False
+    assert row["availability_pct"] == 0.0
     assert kind_text.split(": ", 1)[-1] in row["last_error"]
     assert elapsed < limit + 1.0  # engine start-up plus the configured timeout
 
@@ -187,9 +197,12 @@ def test_agent_restart_same_engine_id_gives_no_rate_then_recovers(snmpd: Snmpd, 
             snmpd.restart()
 
     rounds = run_rounds([make(snmpd.port)], 3, gap=0.2, between=between)
-    assert [e for e in events(rounds[1]) if "agent restarted (sysUpTime went back)" in e], [events(r) for r in rounds]
+    assert [e for e in events(rounds[1]) if "agent restarted (sysUpTime went back)" in e], [
+        events(r) for r in rounds
+    ]
     after = samples(rounds[1])
-    assert after and all(s.discontinuity for s in after.values())
+    assert after
+    assert all(s.discontinuity for s in after.values())
     results = _rates(rounds)
     lo = [(s, r) for s, r, _ in results if s.name == "lo"]
     assert lo[1][1].rx_bps is None  # the restart interval has no rate
@@ -207,7 +220,8 @@ def test_agent_with_new_engine_id_is_rediscovered(snmpd: Snmpd) -> None:
 
     rounds = run_rounds([target], 5, between=between)
     ok = [i for i, items in enumerate(rounds) if samples(items)]
-    assert ok[0] == 0 and len(ok) >= 2, [events(r) for r in rounds]
+    assert ok[0] == 0
+    assert len(ok) >= 2, [events(r) for r in rounds]
     back = rounds[ok[1]]
     assert [e for e in events(back) if "new engine ID" in e], events(back)
     assert all(s.discontinuity == "new engine ID" for s in samples(back).values())
@@ -241,7 +255,8 @@ def test_polling_faster_than_the_counter_cache_gives_no_zero_then_spike(snmpd: S
     # The agent refreshes every ~3 s: far fewer samples than polls, each a real change.
     assert 2 <= len(lo) <= 8, len(lo)
     rates = [r.rx_bps for _, r in lo[1:] if r.rx_bps is not None]
-    assert rates and min(rates) > 0
+    assert rates
+    assert min(rates) > 0
     assert max(rates) < 3 * min(rates)  # steady traffic reads steady
 
 
@@ -300,6 +315,7 @@ def test_cli_v3_keys_from_environment_and_config_file(snmpd: Snmpd, tmp_path: Pa
     config.chmod(0o644)
     proc = _netop("snmp", "--config", str(config), "--json", "--count", "1")
     assert proc.returncode == 0, proc.stderr
-    assert "readable by other users" in proc.stderr and "chmod 600" in proc.stderr
+    assert "readable by other users" in proc.stderr
+    assert "chmod 600" in proc.stderr
     assert {json.loads(line)["origin"] for line in proc.stdout.splitlines()} == {"snmp:core"}
     assert COMMUNITY not in proc.stderr
