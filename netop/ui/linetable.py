@@ -125,6 +125,7 @@ class LineTable(ScrollView, can_focus=True):
         self.empty_text = empty_text
         self._index: dict[str, int] = {}
         self._widths: tuple[int, ...] = ()
+        self._widths_for = -1
         self._cache: dict[int, Strip] = {}
 
     # -- data ---------------------------------------------------------------------------
@@ -194,7 +195,7 @@ class LineTable(ScrollView, can_focus=True):
         self.virtual_size = Size(event.size.width, len(self.rows) + 1)
 
     def _column_widths(self, width: int) -> tuple[int, ...]:
-        if self._widths and sum(self._widths) + len(self._widths) - 1 <= width:
+        if self._widths and self._widths_for == width:
             return self._widths
         fixed = sum(c.width for c in self.columns if c.width) + len(self.columns) - 1
         flexible = [c for c in self.columns if not c.width]
@@ -208,6 +209,7 @@ class LineTable(ScrollView, can_focus=True):
             widest = widths.index(max(widths))
             widths[widest] -= 1
         self._widths = tuple(widths)
+        self._widths_for = width
         return self._widths
 
     def render_line(self, y: int) -> Strip:
@@ -234,6 +236,8 @@ class LineTable(ScrollView, can_focus=True):
         cached = self._cache.get(index)
         if cached is not None and cached.cell_length == width:
             return cached
+        if cached is not None:  # the width changed under us: every cached line is stale
+            self._cache.clear()
         strip = self._render_row(self.rows[index], widths, width, base)
         self._cache[index] = strip
         return strip
