@@ -156,7 +156,7 @@ class TargetTracker:
         if isinstance(uptime, int):
             prev = self._uptime
             if prev is not None and reason is None:
-                gap = result.mono - (self._last_good or result.mono)
+                gap = 0.0 if self._last_good is None else result.mono - self._last_good
                 if uptime < prev and not _uptime_wrapped(prev, uptime, gap):
                     reason = "agent restarted (sysUpTime went back)"
                 elif self._ticking and uptime / 100 + UPTIME_SLACK < gap:
