@@ -47,7 +47,7 @@ def failed(mono: float, kind: str, message: str) -> PollResult:
 
 def port(octets_in: int, octets_out: int, **extra: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "name": b"Gi0/1", "descr": b"GigabitEthernet0/1", "high_speed": 1000, "speed": 1_000_000_000,
+        "name": b"Gi0/1", "descr": b"GigabitEthernet0/1", "high_speed": 1000, "speed": 10**9,
         "oper": 1, "hc_in_octets": octets_in, "hc_out_octets": octets_out, "hc_in_ucast": 10,
         "hc_in_mcast": 2, "hc_in_bcast": 1, "hc_out_ucast": 20, "in_discards": 3,
         "out_discards": 4, "in_errors": 5, "out_errors": 6, "disc_time": 0,
