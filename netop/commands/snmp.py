@@ -2,9 +2,9 @@
 
 ``netop snmp TARGET... [--count N] [--interval S] [--json]`` and
 ``netop snmp --config FILE ...``. A first poll sets the baseline; then each of the
-``--count`` polls prints one record per interface that has a new reading (JSON lines with ``--json``, a
-table otherwise). Events (unreachable, authentication failures, restarts) go to
-stderr so that stdout stays machine-readable.
+``--count`` polls prints one record per interface that has a new reading (JSON
+lines with ``--json``, a table otherwise). Events (unreachable, authentication
+failures, restarts) go to stderr so that stdout stays machine-readable.
 """
 
 from __future__ import annotations
