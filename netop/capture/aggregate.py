@@ -19,6 +19,7 @@ from typing import Any
 
 from netop.capture.decode import (
     LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
     Decoded,
     answers_first,
     decode,
@@ -30,10 +31,18 @@ from netop.capture.decode import (
 from netop.model import FlowRecord
 
 Key = tuple[int, int | None, bytes, bytes, int, int]
+Row = tuple[int, str, int, str, int, int | None, int, int, int, int, float, float, int]
 
 _FAST4 = struct.Struct("!12xHBxHxxHxB2x4s4sHH")  # ethertype ... ports, IHL 5 assumed
 _FAST6 = struct.Struct("!12xHB3xHBx16s16sHH")
 _TCP_UDP = (6, 17)
+# tpacket3_hdr: next, sec, nsec, snaplen, len, status, mac, net, rxhash, vlan_tci.
+_TP3 = struct.Struct("=IIIIIIH2x4xI")
+_TP_STATUS_VLAN_VALID = 0x10
+_U32 = struct.Struct("=I")
+_RAW4 = struct.Struct("!BxHxxHxB2x4s4sHH")
+_RAW6 = struct.Struct("!B3xHBx16s16sHH")
+_SLL_PAD = bytes(14)
 
 
 class FlowAggregator:
@@ -107,6 +116,66 @@ class FlowAggregator:
             entry[6] |= flags
         self.packets += n
 
+    def add_tpacket_block(self, block: bytes, count: int) -> None:
+        """Count the packets of one TPACKET_V3 block from a ``SOCK_DGRAM`` ring."""
+        get = self._flows.get
+        unpack_hdr = _TP3.unpack_from
+        unpack4 = _RAW4.unpack_from
+        unpack6 = _RAW6.unpack_from
+        off = _U32.unpack_from(block, 16)[0]
+        end = len(block)
+        n = 0
+        for _ in range(count):
+            if off + 52 > end:
+                break
+            nxt, sec, nsec, snaplen, _wirelen, status, mac, tci = unpack_hdr(block, off)
+            n += 1
+            ts = sec + nsec * 1e-9
+            p = off + mac
+            etype = block[off + 50] << 8 | block[off + 51]
+            vlan = tci & 0x0FFF if status & _TP_STATUS_VLAN_VALID else None
+            try:
+                if etype == 0x0800:
+                    vihl, total, frag, proto, src, dst, sport, dport = unpack4(block, p)
+                    fast = vihl == 0x45 and not frag & 0x3FFF and proto in _TCP_UDP
+                    flag_at = p + 33
+                elif etype == 0x86DD:
+                    vtc, plen, proto, src, dst, sport, dport = unpack6(block, p)
+                    total = plen + 40
+                    fast = vtc >> 4 == 6 and proto in _TCP_UDP
+                    flag_at = p + 53
+                else:
+                    fast = False
+            except struct.error:
+                fast = False
+            if not fast or snaplen < 24:
+                frame = _SLL_PAD + block[off + 50 : off + 52] + block[p : p + snaplen]
+                d = decode(frame, LINKTYPE_LINUX_SLL)
+                if d is None:
+                    if is_ip_frame(frame, LINKTYPE_LINUX_SLL):
+                        self.malformed += 1
+                    else:
+                        self.non_ip += 1
+                elif vlan is not None:
+                    self._count_decoded(ts, d._replace(vlan=vlan))
+                else:
+                    self._count_decoded(ts, d)
+            else:
+                flags = block[flag_at] if proto == 6 and flag_at < p + snaplen else 0
+                hit = get((proto, vlan, src, dst, sport, dport))
+                if hit is None:
+                    self._new(ts, proto, vlan, src, dst, sport, dport, total, flags)
+                else:
+                    entry, i = hit
+                    entry[i] += 1
+                    entry[i + 1] += total
+                    entry[5] = ts
+                    entry[6] |= flags
+            if not nxt:
+                break
+            off += nxt
+        self.packets += n
+
     def add(self, ts: float, data: bytes, linktype: int = LINKTYPE_ETHERNET) -> None:
         """Count one packet (the slow path; fine for low rates and tests)."""
         self.packets += 1
@@ -176,13 +245,19 @@ class FlowAggregator:
         self._flows.setdefault((proto, vlan, dst, src, rsport, rdport), (entry, 2))
         self._count += 1
 
-    def drain(self, source: str = "capture") -> list[FlowRecord]:
-        """The deltas since the last drain as records; starts a new interval."""
+    def drain_rows(self) -> list[Row]:
+        """The deltas since the last drain as plain tuples; starts a new interval.
+
+        Each row is ``(proto, src, sport, dst, dport, vlan, packets, bytes,
+        packets_rev, bytes_rev, first, last, tcp_flags)`` with counts already scaled
+        by the sampling rate: the compact form the capture child ships to the parent.
+        """
         scale = self.sampling
         names = self._names
         if len(names) > 4 * self.max_flows:
             names.clear()
-        out: list[FlowRecord] = []
+        out: list[Row] = []
+        append = out.append
         for entry, i in self._flows.values():
             if i:
                 continue
@@ -193,8 +268,8 @@ class FlowAggregator:
             t = names.get(dst)
             if t is None:
                 t = names[dst] = format_addr(dst)
-            out.append(
-                FlowRecord(
+            append(
+                (
                     proto,
                     s,
                     sport,
@@ -208,14 +283,15 @@ class FlowAggregator:
                     first,
                     last,
                     flags,
-                    source,
-                    None,
-                    scale,
                 )
             )
         self._flows = {}
         self._count = 0
         return out
+
+    def drain(self, source: str = "capture") -> list[FlowRecord]:
+        """The deltas since the last drain as records; starts a new interval."""
+        return rows_to_records(self.drain_rows(), source, self.sampling)
 
     def stats(self) -> dict[str, int]:
         """Cumulative counters for the source's ``FlowBatch.stats``."""
@@ -226,3 +302,8 @@ class FlowAggregator:
             "overflow": self.overflow,
             "sampling": self.sampling,
         }
+
+
+def rows_to_records(rows: Iterable[Row], source: str, sampling: int) -> list[FlowRecord]:
+    """Rows from :meth:`FlowAggregator.drain_rows` as flow records."""
+    return [FlowRecord(*row, source, None, sampling) for row in rows]

@@ -132,6 +132,8 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
     read = _flag(args, "read")
     if read and interfaces and _flag(args, "interfaces"):
         raise ConfigError("-r", "give either -r FILE or -i IFACE, not both")
+    if read and _flag(args, "filter"):
+        raise ConfigError("-f", "filters apply to live capture only; not supported with -r yet")
     speed_text = _flag(args, "speed")
     speed: float | None = 1.0
     if isinstance(speed_text, str):

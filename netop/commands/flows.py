@@ -76,6 +76,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.top is not None:
         records = records[: args.top]
     out = sys.stdout
+    if error is not None and not records:
+        raise error
     if args.json:
         for r in records:
             out.write(json.dumps(r.to_json()) + "\n")
@@ -104,7 +106,7 @@ def _live(args: argparse.Namespace, config: Config, table: FlowTable) -> NetopEr
             table.end_tick()
         elif isinstance(item, NetEvent) and item.severity >= Severity.ERROR:
             errors.append(item.message)
-        elif isinstance(item, NetEvent):
+        elif isinstance(item, NetEvent) and item.severity >= Severity.WARNING:
             print(f"netop: {item.message}", file=sys.stderr)
 
     duration = 10.0 if args.duration is None else args.duration

@@ -1,0 +1,92 @@
+"""Kernel packet filters: tcpdump syntax compiled by libpcap, 1-in-N sampling, attaching.
+
+Filters are compiled for ``DLT_RAW`` because the capture socket is ``SOCK_DGRAM``:
+the kernel runs the filter on the packet from its network header on, which is
+exactly what a raw-IP program expects, on every interface type. Link-layer
+primitives (``ether host``, ``vlan``) are therefore not available; libpcap says so.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import socket
+from collections.abc import Sequence
+
+from netop.errors import NetopError
+
+#: One classic BPF instruction: (code, jt, jf, k).
+Insn = tuple[int, int, int, int]
+
+DLT_RAW = 12
+SO_ATTACH_FILTER = 26
+SNAP_ALL = 0x40000
+_SKF_AD_RANDOM = 0xFFFFF000 + 56  # SKF_AD_OFF + SKF_AD_RANDOM
+_BPF_LD_W_ABS = 0x20
+_BPF_ALU_MOD_K = 0x94
+_BPF_JEQ_K = 0x15
+_BPF_RET_K = 0x06
+
+#: Accept every packet.
+ACCEPT_ALL: tuple[Insn, ...] = ((_BPF_RET_K, 0, 0, SNAP_ALL),)
+
+
+class FilterError(NetopError):
+    """A filter expression libpcap rejects."""
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def compile_filter(expression: str | None) -> tuple[Insn, ...]:
+    """Instructions for a tcpdump filter expression (all packets when empty).
+
+    Raises :class:`FilterError` with libpcap's own explanation for a bad expression.
+    """
+    if not expression or not expression.strip():
+        return ACCEPT_ALL
+    try:
+        from scapy.arch.common import compile_filter as scapy_compile
+        from scapy.error import Scapy_Exception
+    except ImportError as exc:  # pragma: no cover - scapy is a dependency
+        raise FilterError(f"cannot compile filters: {exc}") from None
+    try:
+        program = scapy_compile(expression, linktype=DLT_RAW)
+    except Scapy_Exception as exc:
+        detail = str(exc).split(" (", 1)[-1].rstrip(")") if " (" in str(exc) else str(exc)
+        raise FilterError(f"bad filter {expression!r}: {detail}") from None
+    except (ImportError, OSError) as exc:
+        raise FilterError(f"cannot compile filter {expression!r}: {exc}") from None
+    insns = program.bf_insns
+    return tuple(
+        (insns[i].code, insns[i].jt, insns[i].jf, insns[i].k) for i in range(program.bf_len)
+    )
+
+
+def with_sampling(program: Sequence[Insn], one_in: int) -> tuple[Insn, ...]:
+    """``program`` behind a kernel-side 1-in-``one_in`` random sampler (``ld rand``)."""
+    if one_in <= 1:
+        return tuple(program)
+    prefix: tuple[Insn, ...] = (
+        (_BPF_LD_W_ABS, 0, 0, _SKF_AD_RANDOM),
+        (_BPF_ALU_MOD_K, 0, 0, one_in),
+        (_BPF_JEQ_K, 1, 0, 0),  # remainder 0: skip the drop and run the filter
+        (_BPF_RET_K, 0, 0, 0),
+    )
+    return prefix + tuple(program)
+
+
+def attach(sock: socket.socket, program: Sequence[Insn]) -> None:
+    """Attach (or replace) the socket's kernel filter."""
+    array = (_SockFilter * len(program))(*(_SockFilter(*insn) for insn in program))
+    fprog = _SockFprog(len(program), ctypes.cast(array, ctypes.POINTER(_SockFilter)))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(fprog))

@@ -1,0 +1,238 @@
+"""The capture child process: the only part of netop that needs CAP_NET_RAW.
+
+Run as ``python -m netop.capture.child CONFIG_JSON``. It opens one TPACKET_V3 ring per
+interface, aggregates packets into flow deltas and writes one message per tick to
+stdout; a line ``stop`` on stdin (or EOF) makes it send a last batch and exit.
+
+Messages are ``marshal``-encoded tuples (plain data only), each prefixed with its
+length as a little-endian u32:
+
+* ``("ready", interfaces)``
+* ``("batch", rows, stats)``: rows as :meth:`FlowAggregator.drain_rows` makes them
+* ``("event", severity, text)`` and ``("fatal", text)`` (then the child exits)
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import select
+import signal
+import struct
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from netop.capture.aggregate import FlowAggregator
+from netop.capture.bpf import FilterError, compile_filter, with_sampling
+from netop.capture.decode import LINKTYPE_LINUX_SLL
+from netop.capture.pcapfile import PcapWriter
+from netop.capture.ring import RETIRE_MS, Ring
+from netop.errors import NetopError
+from netop.model import Severity
+
+_LEN = struct.Struct("<I")
+_TP3_WRITE = struct.Struct("=IIIIIIH")
+
+
+def encode(message: tuple[Any, ...]) -> bytes:
+    """One framed message."""
+    body = marshal.dumps(message)
+    return _LEN.pack(len(body)) + body
+
+
+class AdaptiveSampler:
+    """Chooses the kernel 1-in-N rate from the drop counters, tick by tick.
+
+    Drops in two ticks in a row double N (up to ``max_rate``); ten clean ticks halve
+    it again. Disabled, it only reports.
+    """
+
+    def __init__(self, enabled: bool, max_rate: int = 4096) -> None:
+        self.enabled = enabled
+        self.max_rate = max_rate
+        self.rate = 1
+        self._dropping = 0
+        self._clean = 0
+
+    def observe(self, packets: int, drops: int) -> int | None:
+        """Feed one tick's kernel counters; the new rate when it should change."""
+        if drops > 0 and drops * 1000 > packets + drops:
+            self._dropping += 1
+            self._clean = 0
+        else:
+            self._clean += 1
+            self._dropping = 0
+        if not self.enabled:
+            return None
+        if self._dropping >= 2 and self.rate < self.max_rate:
+            self._dropping = 0
+            self.rate = min(self.rate * 2, self.max_rate)
+            return self.rate
+        if self._clean >= 10 and self.rate > 1:
+            self._clean = 0
+            self.rate //= 2
+            return self.rate
+        return None
+
+
+def write_block(writer: PcapWriter, block: bytes, count: int) -> None:
+    """Append a ring block's packets to a pcap file as Linux cooked (SLL) frames."""
+    off = _LEN.unpack_from(block, 16)[0]
+    for _ in range(count):
+        nxt, sec, nsec, snaplen, wirelen, _status, mac = _TP3_WRITE.unpack_from(block, off)
+        sll = off + 48  # sockaddr_ll: family, protocol, ifindex, hatype, pkttype, halen, addr
+        hatype = block[sll + 8 : sll + 10]
+        pkttype = block[sll + 10]
+        halen = min(block[sll + 11], 8)
+        header = (
+            struct.pack("!H", pkttype)
+            + hatype[:: -1 if sys.byteorder == "little" else 1]
+            + struct.pack("!H", halen)
+            + block[sll + 12 : sll + 12 + halen].ljust(8, b"\0")
+            + block[sll + 2 : sll + 4]
+        )
+        data = header + block[off + mac : off + mac + snaplen]
+        writer.write(sec + nsec * 1e-9, data, wirelen + 16)
+        if not nxt:
+            break
+        off += nxt
+
+
+def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
+    """The child's main loop; returns its exit status."""
+
+    def send(message: tuple[Any, ...]) -> None:
+        out.write(encode(message))
+        out.flush()
+
+    try:
+        program = compile_filter(config.get("filter"))
+    except FilterError as exc:
+        send(("fatal", str(exc)))
+        return 2
+    rings: list[Ring] = []
+    writer: PcapWriter | None = None
+    try:
+        for iface in config["interfaces"]:
+            rings.append(
+                Ring(iface, program, config.get("ring_mb", 16), config.get("promiscuous", True))
+            )
+        if config.get("write"):
+            writer = PcapWriter(
+                config["write"],
+                LINKTYPE_LINUX_SLL,
+                config.get("snaplen", 262_144),
+                config.get("rotate_mb"),
+                config.get("max_files"),
+            )
+    except NetopError as exc:
+        send(("fatal", str(exc)))
+        return 3
+    except OSError as exc:
+        send(
+            ("fatal", f"cannot capture on {', '.join(config['interfaces'])}: {exc.strerror or exc}")
+        )
+        return 3
+    try:
+        send(("ready", list(config["interfaces"])))
+        return _loop(config, rings, writer, program, send, stdin_fd)
+    finally:
+        for ring in rings:
+            ring.close()
+        if writer is not None:
+            writer.close()
+
+
+def _loop(
+    config: dict[str, Any],
+    rings: list[Ring],
+    writer: PcapWriter | None,
+    program: Any,
+    send: Callable[[tuple[Any, ...]], None],
+    stdin_fd: int,
+) -> int:
+    interval = float(config.get("interval", 1.0))
+    agg = FlowAggregator(max_flows=int(config.get("max_flows", 1_000_000)))
+    sampler = AdaptiveSampler(bool(config.get("sampling", True)))
+    poller = select.poll()
+    for ring in rings:
+        poller.register(ring.fileno(), select.POLLIN)
+    poller.register(stdin_fd, select.POLLIN | select.POLLHUP)
+    kernel_drops = kernel_packets = 0
+    was_dropping = False
+    next_tick = time.monotonic() + interval
+    stopping = False
+    while True:
+        timeout_ms = max(0, int((next_tick - time.monotonic()) * 1000))
+        for fd, _ev in poller.poll(timeout_ms):
+            if fd == stdin_fd:
+                line = os.read(stdin_fd, 64)
+                if not line or b"stop" in line:
+                    stopping = True
+        if stopping:
+            time.sleep(2 * RETIRE_MS / 1000)  # let the kernel retire the partial blocks
+        for ring in rings:
+            for block, count in ring.blocks():
+                agg.add_tpacket_block(block, count)
+                if writer is not None:
+                    write_block(writer, block, count)
+                if agg.full:
+                    send(("batch", agg.drain_rows(), {}))
+        if not stopping and time.monotonic() < next_tick:
+            continue
+        next_tick += interval
+        tick_packets = tick_drops = 0
+        for ring in rings:
+            p, d = ring.stats()
+            tick_packets += p
+            tick_drops += d
+        kernel_packets += tick_packets
+        kernel_drops += tick_drops
+        stats = agg.stats()
+        stats.update(
+            kernel_drops=kernel_drops, kernel_packets=kernel_packets, evictions=agg.overflow
+        )
+        send(("batch", agg.drain_rows(), stats))
+        if writer is not None:
+            writer.flush()
+        if tick_drops and not was_dropping:
+            send(
+                (
+                    "event",
+                    int(Severity.WARNING),
+                    f"kernel dropped {tick_drops} packets this tick (capture cannot keep up)",
+                )
+            )
+        was_dropping = bool(tick_drops)
+        new_rate = sampler.observe(tick_packets, tick_drops)
+        if new_rate is not None:
+            for ring in rings:
+                ring.set_filter(with_sampling(program, new_rate))
+            agg.sampling = new_rate
+            send(
+                (
+                    "event",
+                    int(Severity.WARNING if new_rate > 1 else Severity.INFO),
+                    f"kernel sampling now 1 in {new_rate} (counts scaled by {new_rate})",
+                )
+            )
+        if stopping:
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``python -m netop.capture.child CONFIG_JSON``."""
+    argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    config = json.loads(argv[0])
+    try:
+        return run(config, sys.stdout.buffer, sys.stdin.fileno())
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

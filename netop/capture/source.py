@@ -1,0 +1,235 @@
+"""``CaptureSource``: live capture through the child process, or a file played back.
+
+Either way the engine receives one :class:`FlowBatch` per tick (the flow deltas plus
+cumulative counters), :class:`NetEvent` lines for what changed (permission problem,
+drops started, sampling changed, file error) and a :class:`SourceStatus` line for the
+header, e.g. ``"eth0: 1.2 Mpps, 0 dropped"``.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from netop.capture.aggregate import rows_to_records
+from netop.capture.options import CaptureOptions
+from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
+from netop.sources.base import Emit, Source
+
+NAME = "capture"
+
+
+def default_interface() -> str | None:
+    """The interface of the IPv4 (else IPv6) default route, from /proc."""
+    try:
+        with open("/proc/net/route") as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                if len(fields) > 2 and fields[1] == "00000000":
+                    return fields[0]
+        with open("/proc/net/ipv6_route") as handle:
+            for line in handle:
+                fields = line.split()
+                if (
+                    len(fields) == 10
+                    and fields[0] == "0" * 32
+                    and fields[1] == "00"
+                    and fields[9] != "lo"
+                ):
+                    return fields[9]
+    except OSError:
+        return None
+    return None
+
+
+def _rate(value: float) -> str:
+    for unit, scale in (("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}pps"
+    return f"{value:.0f} pps"
+
+
+class CaptureSource(Source):
+    """Packet capture as a source of per-tick flow deltas."""
+
+    name = NAME
+
+    def __init__(self, options: CaptureOptions) -> None:
+        self.options = options
+        self._emit: Emit | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._last_packets = 0
+        self._last_ts = 0.0
+
+    def describe(self) -> str:
+        """What is captured, for the header."""
+        if self.options.read:
+            return os.path.basename(self.options.read)
+        return ",".join(self.options.interfaces)
+
+    def alive(self) -> bool:
+        """Whether the capture (child or file playback) is still running."""
+        return self._thread is not None and not self._done.is_set()
+
+    def start(self, emit: Emit) -> None:
+        """Start the child process (or the file playback thread)."""
+        self._emit = emit
+        target = self._play_file if self.options.read else self._run_child
+        self._thread = threading.Thread(target=target, name="netop-capture", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the child for its last batch, wait for it briefly, then end it. Idempotent."""
+        self._stop.set()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write(b"stop\n")
+                proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _event(self, severity: Severity, message: str) -> None:
+        assert self._emit is not None
+        self._emit(NetEvent(time.time(), severity, NAME, message))
+
+    def _status(self, stats: dict[str, int], now: float) -> None:
+        assert self._emit is not None
+        packets = stats.get("packets", self._last_packets)
+        elapsed = now - self._last_ts if self._last_ts else 0.0
+        pps = (packets - self._last_packets) / elapsed if elapsed > 0 else 0.0
+        self._last_packets, self._last_ts = packets, now
+        summary = f"{self.describe()}: {_rate(pps)}, {stats.get('kernel_drops', 0)} dropped"
+        if stats.get("sampling", 1) > 1:
+            summary += f", sampling 1/{stats['sampling']}"
+        if stats.get("malformed"):
+            summary += f", {stats['malformed']} malformed"
+        self._emit(SourceStatus(NAME, summary, ts=now))
+
+    # -- live --------------------------------------------------------------------
+
+    def _child_config(self) -> dict[str, Any]:
+        o = self.options
+        return {
+            "interfaces": list(o.interfaces),
+            "filter": o.filter,
+            "promiscuous": o.promiscuous,
+            "ring_mb": o.ring_mb,
+            "sampling": o.sampling,
+            "interval": o.interval,
+            "max_flows": max(o.max_flows, 1024),
+            "write": o.write,
+            "rotate_mb": o.rotate_mb,
+            "max_files": o.max_files,
+            "snaplen": o.snaplen,
+        }
+
+    def _run_child(self) -> None:
+        assert self._emit is not None
+        cmd = [sys.executable, "-m", "netop.capture.child", json.dumps(self._child_config())]
+        try:
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": _package_root()},
+            )
+        except OSError as exc:
+            self._event(Severity.ERROR, f"cannot start the capture process: {exc}")
+            self._done.set()
+            return
+        try:
+            self._read_child(self._proc)
+        finally:
+            self._done.set()
+
+    def _read_child(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        assert self._emit is not None
+        stream = proc.stdout
+        sampling = 1
+        while True:
+            head = stream.read(4)
+            if len(head) < 4:
+                break
+            body = stream.read(int.from_bytes(head, "little"))
+            try:
+                message = marshal.loads(body)
+            except (EOFError, ValueError, TypeError):
+                self._event(Severity.ERROR, "capture process sent a damaged message")
+                break
+            kind = message[0]
+            if kind == "batch":
+                stats = message[2]
+                sampling = stats.get("sampling", sampling)
+                records = tuple(rows_to_records(message[1], NAME, sampling))
+                self._emit(FlowBatch(NAME, records, stats))
+                if stats:
+                    self._status(stats, time.time())
+            elif kind == "event":
+                self._event(Severity(message[1]), message[2])
+            elif kind == "fatal":
+                self._event(Severity.ERROR, message[1])
+                self._emit(SourceStatus(NAME, f"capture off: {message[1]}", ts=time.time()))
+            elif kind == "ready":
+                self._event(Severity.INFO, f"capturing on {', '.join(message[1])}")
+        code = proc.wait()
+        if code not in (0, 2, 3) and not self._stop.is_set():
+            err = (proc.stderr.read() if proc.stderr else b"").decode(errors="replace")
+            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
+            self._event(Severity.ERROR, f"capture process ended: {last[:200]}")
+
+    # -- file ------------------------------------------------------------------------
+
+    def _play_file(self) -> None:
+        from netop.capture.offline import paced_ticks
+        from netop.capture.pcapfile import PcapError
+
+        assert self._emit is not None
+        assert self.options.read is not None
+        path = self.options.read
+        try:
+            for ts, records, agg in paced_ticks(
+                path,
+                self.options.interval,
+                self.options.speed,
+                self._stop.is_set,
+                sleep=lambda s: None if self._stop.wait(s) else None,
+            ):
+                self._emit(FlowBatch(NAME, tuple(records), agg.stats()))
+                self._status(agg.stats(), ts)
+            if not self._stop.is_set():
+                self._event(Severity.INFO, f"end of {os.path.basename(path)}")
+        except PcapError as exc:
+            self._event(Severity.ERROR, str(exc))
+        finally:
+            self._done.set()
+
+
+def _package_root() -> str:
+    """The directory holding the ``netop`` package, so the child imports the same code."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    existing = os.environ.get("PYTHONPATH")
+    return here if not existing else f"{here}{os.pathsep}{existing}"

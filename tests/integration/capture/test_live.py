@@ -1,0 +1,197 @@
+"""Live capture in network namespaces: netop's flows match tcpdump + tshark, packet for packet."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.netns import VethPair, veth_pair
+
+ROOT = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.netns
+
+
+def _need(*tools: str) -> None:
+    for tool in tools:
+        if shutil.which(tool) is None:
+            pytest.skip(f"`{tool}` is not installed (apt-get install {tool})")
+
+
+def _netop(pair: VethPair, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        pair.run_a(sys.executable, "-m", "netop", "flows", *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def _tshark_flows(pcap: Path) -> Counter[tuple[str, str, int, int]]:
+    """(src, dst, sport, dport) -> packets and bytes (ip.len) as tshark decodes the file."""
+    out = subprocess.run(
+        [
+            "tshark",
+            "-n",
+            "-r",
+            str(pcap),
+            "-T",
+            "fields",
+            "-E",
+            "separator=,",
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.dstport",
+            "-e",
+            "ip.len",
+            "ip",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    counts: Counter[tuple[str, str, int, int]] = Counter()
+    for line in out.splitlines():
+        src, dst, sport, dport, length = line.split(",")
+        key = (src, dst, int(sport or 0), int(dport or 0))
+        counts[key + ("packets",)] += 1  # type: ignore[index]
+        counts[key + ("bytes",)] += int(length)  # type: ignore[index]
+    return counts
+
+
+def _netop_flows(stdout: str) -> Counter[tuple[str, str, int, int]]:
+    counts: Counter[tuple[str, str, int, int]] = Counter()
+    for line in stdout.splitlines():
+        r = json.loads(line)
+        fwd = (r["src"], r["dst"], r["sport"], r["dport"])
+        rev = (r["dst"], r["src"], r["dport"] if r["proto"] == "tcp" else 0, r["sport"])
+        counts[fwd + ("packets",)] += r["packets"]  # type: ignore[index]
+        counts[fwd + ("bytes",)] += r["bytes"]  # type: ignore[index]
+        if r["packets_rev"]:
+            counts[rev + ("packets",)] += r["packets_rev"]  # type: ignore[index]
+            counts[rev + ("bytes",)] += r["bytes_rev"]  # type: ignore[index]
+    return counts
+
+
+def test_http_flows_match_tcpdump_and_tshark(tmp_path: Path) -> None:
+    _need("tcpdump", "tshark", "curl")
+    pcap = tmp_path / "ref.pcap"
+    with veth_pair() as pair:
+        server = subprocess.Popen(
+            pair.run_b(sys.executable, "-m", "http.server", "--bind", pair.addr_b, "8080"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        dump = subprocess.Popen(
+            pair.run_a("tcpdump", "-i", pair.if_a, "-n", "-U", "-w", str(pcap), "ip"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        netop = _netop(pair, "-i", pair.if_a, "--duration", "6", "--json")
+        try:
+            time.sleep(2.0)  # both captures are listening
+            for i in range(5):
+                subprocess.run(
+                    pair.run_a(
+                        "curl",
+                        "-s",
+                        "-o",
+                        "/dev/null",
+                        "--max-time",
+                        "3",
+                        f"http://{pair.addr_b}:8080/?n={i}",
+                    ),
+                    check=True,
+                    timeout=10,
+                )
+            stdout, stderr = netop.communicate(timeout=30)
+        finally:
+            dump.terminate()
+            dump.wait(timeout=10)
+            server.terminate()
+            server.wait(timeout=10)
+            if netop.poll() is None:
+                netop.kill()
+    assert netop.returncode == 0, stderr
+    mine = _netop_flows(stdout)
+    ref = _tshark_flows(pcap)
+    assert sum(v for k, v in ref.items() if k[-1] == "packets") >= 5 * 10  # 5 TCP exchanges
+    assert mine == ref
+    tcp = [json.loads(line) for line in stdout.splitlines()]
+    assert sum(1 for r in tcp if r["proto"] == "tcp" and r["dport"] == 8080) == 5
+    assert all(r["src"] == pair.addr_a and "S" in r["tcp_flags"] for r in tcp if r["dport"] == 8080)
+
+
+def test_filter_is_applied_in_the_kernel() -> None:
+    _need("curl")
+    with veth_pair() as pair:
+        server = subprocess.Popen(
+            pair.run_b(sys.executable, "-m", "http.server", "--bind", pair.addr_b, "8081"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        netop = _netop(pair, "-i", pair.if_a, "-f", "tcp port 9", "--duration", "3", "--json")
+        try:
+            time.sleep(1.5)
+            subprocess.run(
+                pair.run_a(
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "--max-time",
+                    "2",
+                    f"http://{pair.addr_b}:8081/",
+                ),
+                timeout=10,
+            )
+            stdout, stderr = netop.communicate(timeout=30)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    assert netop.returncode == 0, stderr
+    assert stdout == ""
+
+
+def test_without_cap_net_raw_one_line_says_how_to_grant_it() -> None:
+    _need("unshare")
+    # A user namespace's "root" lacks CAP_NET_RAW over the host's network namespace.
+    done = subprocess.run(
+        [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            sys.executable,
+            "-m",
+            "netop",
+            "flows",
+            "-i",
+            "lo",
+            "--duration",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+    if "unshare failed" in done.stderr or "Operation not permitted" in done.stderr[:80]:
+        pytest.skip(f"user namespaces unavailable: {done.stderr.strip()}")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "CAP_NET_RAW" in done.stderr
+    assert "setcap cap_net_raw,cap_net_admin=eip" in done.stderr
