@@ -1,0 +1,159 @@
+"""A real server and client in network namespaces, attributed to the right processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netop.sources.procs import OTHER_USER, ProcessInfo, ProcessResolver
+from tests.netns import VethPair, veth_pair
+
+HELPER = Path(__file__).with_name("resolve_helper.py")
+PORT = 8000 + os.getpid() % 1000
+IMPORT = "import netop.sources.procs"
+
+
+def resolve_in(prefix: list[str], lookups: list[list[Any]]) -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [*prefix, sys.executable, str(HELPER), json.dumps(lookups)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def client_port(pair: VethPair, timeout: float = 10.0) -> int:
+    """The local port of the established connection from A to B's server."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(
+            pair.run_a("ss", "-tnH", "state", "established", "dst", f"{pair.addr_b}:{PORT}"),
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split()
+        local = [field for field in out if field.startswith(f"{pair.addr_a}:")]
+        if local:
+            return int(local[0].rsplit(":", 1)[1])
+        time.sleep(0.1)
+    raise AssertionError("curl never connected")
+
+
+def comm(pid: int) -> str:
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
+@pytest.mark.netns
+def test_server_and_client_in_namespaces(tmp_path: Path) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    (tmp_path / "big").write_bytes(b"x" * 4_000_000)
+    with veth_pair() as pair:
+        server = subprocess.Popen(
+            pair.run_b(
+                sys.executable,
+                "-m",
+                "http.server",
+                "--bind",
+                pair.addr_b,
+                str(PORT),
+                "--directory",
+                str(tmp_path),
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = None
+        try:
+            deadline = time.monotonic() + 10
+            while client is None and time.monotonic() < deadline:
+                probe = subprocess.run(
+                    pair.run_a(
+                        "curl", "-s", "-o", "/dev/null", "-m", "2", f"http://{pair.addr_b}:{PORT}/"
+                    ),
+                    capture_output=True,
+                    timeout=10,
+                )
+                if probe.returncode == 0:
+                    client = subprocess.Popen(
+                        pair.run_a(
+                            "curl",
+                            "-s",
+                            "-o",
+                            "/dev/null",
+                            "--limit-rate",
+                            "20k",
+                            f"http://{pair.addr_b}:{PORT}/big",
+                        ),
+                    )
+                else:
+                    time.sleep(0.1)
+            assert client is not None, "the server never answered"
+            cport = client_port(pair)
+            # ip netns exec execs the program, so the Popen pid is curl's / the server's.
+            (at_client,) = resolve_in(
+                ["ip", "netns", "exec", pair.ns_a], [[6, pair.addr_a, cport, pair.addr_b, PORT]]
+            )
+            assert at_client["pid"] == client.pid
+            assert at_client["name"] == "curl"
+            assert at_client["user"] == "root"
+            (at_server,) = resolve_in(
+                ["ip", "netns", "exec", pair.ns_b], [[6, pair.addr_b, PORT, pair.addr_a, cport]]
+            )
+            assert at_server["pid"] == server.pid
+            assert at_server["name"] == comm(server.pid)
+            # From the root namespace: the sockets live in other namespaces and are found.
+            here = ProcessResolver()
+            here.refresh()
+            here.refresh()
+            seen = here.lookup(6, pair.addr_a, cport, pair.addr_b, PORT)
+            assert isinstance(seen, ProcessInfo)
+            assert seen.pid == client.pid
+            server_side = here.lookup(6, pair.addr_b, PORT, pair.addr_a, cport)
+            assert isinstance(server_side, ProcessInfo)
+            assert server_side.pid == server.pid
+        finally:
+            for proc in (client, server):
+                if proc is not None:
+                    proc.kill()
+                    proc.wait(10)
+
+
+@pytest.mark.netns
+def test_other_users_socket_gives_reason_not_name() -> None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and util-linux setpriv to run the resolver as nobody")
+    check = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(HELPER.parents[3])!r}); {IMPORT}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if check.returncode != 0:
+        pytest.skip(f"this Python cannot run as nobody: {check.stderr.strip()[-200:]}")
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        (answer,) = resolve_in(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+            [[6, "127.0.0.1", port, "127.0.0.1", 40000]],
+        )
+    assert answer == {"reason": OTHER_USER}
