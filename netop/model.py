@@ -250,13 +250,34 @@ class FlowRow:
     process: str = ""
 
 
+#: Sort keys of the Flows pane, each a column of the pane and of ``--sort``.
+FLOW_SORT_KEYS: tuple[str, ...] = ("rate", "avg", "bytes", "packets", "age", "proto", "src", "dst")
+
+
+@dataclass(frozen=True, slots=True)
+class ViewSpec:
+    """What the user asked the Flows pane to show; the engine applies it each tick.
+
+    The UI swaps in a new value (an atomic reference change); it never sorts rows itself.
+    """
+
+    sort: str = "rate"
+    descending: bool = True
+    filter_text: str = ""
+    top_n: int = 200
+
+
 @dataclass(frozen=True, slots=True)
 class FlowsView:
     """What the Flows pane shows: the top rows and why it may be empty."""
 
     rows: tuple[FlowRow, ...] = ()
     total_flows: int = 0
+    matched_flows: int = 0
     status: str = ""
+    spec: ViewSpec = field(default_factory=ViewSpec)
+    now: float = 0.0
+    """The flows' clock (packet time when a file is replayed), for ages."""
 
 
 @dataclass(frozen=True, slots=True)

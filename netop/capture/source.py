@@ -59,6 +59,7 @@ class CaptureSource(Source):
     """Packet capture as a source of per-tick flow deltas."""
 
     name = NAME
+    produces_flows = True
 
     def __init__(self, options: CaptureOptions) -> None:
         self.options = options

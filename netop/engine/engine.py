@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 
 from netop.config import Config
 from netop.engine.events import EventLog, InterfaceWatch
+from netop.engine.flowtable import FlowTable
+from netop.engine.flowview import FlowViewBuilder
 from netop.engine.history import RateHistory
 from netop.engine.rates import RateTracker
 from netop.model import (
@@ -31,6 +33,7 @@ from netop.model import (
     Snapshot,
     SourceStatus,
     Totals,
+    ViewSpec,
 )
 from netop.sources.base import Source, SourceItem
 
@@ -41,6 +44,9 @@ NO_FLOWS_STATUS = (
     "or --collect PORT to receive NetFlow/IPFIX/sFlow."
 )
 
+
+#: Seconds between packet time and wall time beyond which flows are being replayed.
+REPLAY_SKEW = 60.0
 
 #: Events carried in each snapshot: enough for a view that skipped a few snapshots.
 SNAPSHOT_EVENTS = 200
@@ -78,6 +84,12 @@ class Engine:
         self._statuses: dict[str, SourceStatus] = {}
         self._seq = 0
         self._started = False
+        self.flow_table = FlowTable()
+        self._flow_view = FlowViewBuilder()
+        #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
+        self.view_spec = ViewSpec()
+        self.flow_stats: dict[str, dict[str, int]] = {}
+        self._data_clock = 0.0
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -122,6 +134,7 @@ class Engine:
             new_events.extend(self._update_origin(origin, samples, now))
         for status in pending.statuses:
             self._statuses[status.source] = status
+        flows = self._flows(pending.batches, now)
         new_events.sort(key=lambda e: e.ts)
         self.events.extend(new_events)
         self._seq += 1
@@ -140,9 +153,40 @@ class Engine:
             totals=totals,
             events=self.events.recent(SNAPSHOT_EVENTS),
             events_total=self.events.total,
-            flows=FlowsView(status=NO_FLOWS_STATUS),
+            flows=flows,
             status=tuple(s.summary for s in self._statuses.values() if s.summary),
         )
+
+    def _flow_clock(self, batches: list[FlowBatch], now: float) -> float:
+        """The time flows are aged against: the wall clock live, packet time on replay.
+
+        A capture file played back carries its own (old) timestamps; measured against
+        the wall clock every flow would look idle for years and expire at once.
+        """
+        for batch in batches:
+            if batch.records:
+                self._data_clock = max(self._data_clock, max(r.last for r in batch.records))
+        if self._data_clock and abs(now - self._data_clock) > REPLAY_SKEW:
+            return self._data_clock
+        return now
+
+    def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:
+        flow_now = self._flow_clock(batches, now)
+        for batch in batches:
+            self.flow_table.merge(batch, flow_now)
+            if batch.stats:
+                self.flow_stats[batch.source] = dict(batch.stats)
+        now = flow_now
+        if not any(source.produces_flows for source in self.sources):
+            view = FlowsView(status=NO_FLOWS_STATUS)
+        else:
+            summaries = [s.summary for s in self._statuses.values() if s.summary]
+            waiting = "No flows yet. " + " ".join(summaries)
+            view = self._flow_view.build(self.flow_table, self.view_spec, now,
+                                         self.config.interval, waiting)
+        self.flow_table.end_tick()
+        self.flow_table.expire(now)
+        return view
 
     def _collect(self, now: float) -> _Pending:
         pending = _Pending([], [], [], [])

@@ -24,6 +24,8 @@ class Source:
 
     #: Short name used in events and the header ("counters", "capture", "snmp"...).
     name: str = "source"
+    #: Whether this source feeds the Flows pane (capture, flow collector).
+    produces_flows: bool = False
 
     def start(self, emit: Emit) -> None:
         """Begin background work, if any. Called once before the first tick."""

@@ -38,7 +38,8 @@ class FlowsPane(LineTable):
         view = snapshot.flows
         self.set_empty_text(view.status or "no flows yet")
         self.border_title = f"Flows ({view.total_flows})" if view.total_flows else "Flows"
-        self.set_rows([self._row(row, snapshot.ts, bits) for row in view.rows])
+        now = view.now or snapshot.ts
+        self.set_rows([self._row(row, now, bits) for row in view.rows])
 
     @staticmethod
     def _row(row: FlowRow, now: float, bits: bool) -> Row:
