@@ -1,0 +1,188 @@
+"""UDP listeners for exported flows: receive, decode, and count what the kernel dropped.
+
+One background thread per collector reads every listening socket. It drains each
+readable socket in a burst (non-blocking ``recvfrom_into`` until empty, bounded) and
+then decodes that burst under the collector lock. Measured in bench/collector.py: a
+separate receive thread feeding a decode thread through a queue was slower here,
+because both threads need the GIL for every datagram; the large socket receive buffer
+is the queue instead, and the kernel counts (and we show) what overflows it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from netop.errors import ConfigError, NetopError
+from netop.sources.collector.decoder import Collector
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_RCVBUF = 32 << 20
+_BURST = 4096
+_MAX_DATAGRAM = 65535
+
+
+def parse_listen(text: str, key: str = "--listen") -> tuple[str, int]:
+    """``PORT``, ``HOST:PORT`` or ``[V6]:PORT`` to (host, port); default host 127.0.0.1."""
+    value = text.strip()
+    host, port_text = DEFAULT_HOST, value
+    if value.startswith("["):
+        close = value.find("]")
+        if close < 0 or not value[close + 1 :].startswith(":"):
+            raise ConfigError(key, f"expected [ADDRESS]:PORT, got {text!r}")
+        host, port_text = value[1:close], value[close + 2 :]
+    elif value.count(":") == 1:
+        host, port_text = value.split(":")
+        host = host or DEFAULT_HOST
+    elif ":" in value:
+        raise ConfigError(key, f"write IPv6 addresses as [ADDRESS]:PORT, got {text!r}")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(key, f"port must be 0-65535, got {text!r}")
+    return host, int(port_text)
+
+
+class Listener:
+    """One bound UDP socket with a large receive buffer."""
+
+    def __init__(self, host: str, port: int, rcvbuf: int = DEFAULT_RCVBUF) -> None:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        except socket.gaierror as exc:
+            raise NetopError(f"collector: cannot resolve {host!r}: {exc.strerror}") from None
+        family, _, _, _, address = infos[0]
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            if hasattr(socket, "SO_RCVBUFFORCE"):
+                # Beyond net.core.rmem_max when we have CAP_NET_ADMIN.
+                with contextlib.suppress(OSError):
+                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUFFORCE, rcvbuf)
+            self.sock.bind(address)
+        except OSError as exc:
+            self.sock.close()
+            raise NetopError(
+                f"collector: cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from None
+        self.sock.setblocking(False)
+        self.address: tuple[str, int] = self.sock.getsockname()[:2]
+        self.rcvbuf = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        self.inode = os.fstat(self.sock.fileno()).st_ino
+
+    def close(self) -> None:
+        """Close the socket (idempotent)."""
+        self.sock.close()
+
+
+def kernel_drops(inodes: Sequence[int]) -> int:
+    """Datagrams the kernel dropped for these sockets (``drops`` column of /proc/net/udp)."""
+    wanted = {str(i) for i in inodes}
+    total = 0
+    for path in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(path, encoding="ascii") as handle:
+                lines = handle.readlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) >= 13 and cols[9] in wanted:
+                total += int(cols[12])
+    return total
+
+
+class CollectorServer:
+    """Listens on several UDP ports and feeds a :class:`Collector` from one thread.
+
+    All access to :attr:`collector` from other threads must hold :attr:`lock`.
+    """
+
+    def __init__(
+        self,
+        listens: Sequence[tuple[str, int]],
+        collector: Collector,
+        rcvbuf: int = DEFAULT_RCVBUF,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.collector = collector
+        self.lock = threading.Lock()
+        self.clock = clock
+        self.listeners: list[Listener] = []
+        try:
+            for host, port in listens:
+                self.listeners.append(Listener(host, port, rcvbuf))
+        except NetopError:
+            self.close()
+            raise
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.received = 0
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """The bound (host, port) of every listener (port 0 resolved)."""
+        return [listener.address for listener in self.listeners]
+
+    def start(self) -> None:
+        """Start the receive/decode thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="netop-collector", daemon=True)
+            self._thread.start()
+
+    def kernel_drops(self) -> int:
+        """Datagrams dropped by the kernel on our sockets since they were opened."""
+        return kernel_drops([listener.inode for listener in self.listeners])
+
+    def _run(self) -> None:
+        selector = selectors.DefaultSelector()
+        for listener in self.listeners:
+            selector.register(listener.sock, selectors.EVENT_READ)
+        buffer = bytearray(_MAX_DATAGRAM)
+        view = memoryview(buffer)
+        try:
+            while not self._stop.is_set():
+                ready = selector.select(timeout=0.2)
+                for key, _ in ready:
+                    self._drain(key.fileobj, buffer, view)  # type: ignore[arg-type]
+        except OSError:
+            pass  # sockets closed by stop()
+        finally:
+            selector.close()
+
+    def _drain(self, sock: socket.socket, buffer: bytearray, view: memoryview) -> None:
+        burst: list[tuple[bytes, str]] = []
+        recv = sock.recvfrom_into
+        for _ in range(_BURST):
+            try:
+                size, peer = recv(buffer)
+            except (BlockingIOError, InterruptedError):
+                break
+            host = peer[0]
+            if host.startswith("::ffff:") and "." in host:
+                host = host[7:]  # IPv4 exporter on a dual-stack socket
+            burst.append((bytes(view[:size]), host))
+        if not burst:
+            return
+        self.received += len(burst)
+        now = self.clock()
+        with self.lock:
+            feed = self.collector.feed
+            for data, exporter in burst:
+                feed(data, exporter, now)
+
+    def stop(self) -> None:
+        """Stop the thread and close the sockets (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+            self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        """Close every listener."""
+        for listener in self.listeners:
+            listener.close()
