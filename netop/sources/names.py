@@ -86,13 +86,12 @@ class NameResolver:
         A missing or expired entry queues a lookup. Text that is not an IP address is
         never sent to the resolver.
         """
-        now = self._clock()
+        # The hit path takes no lock: a dict read is atomic, and eviction order is by
+        # insertion (refresh), which is close enough to LRU for a name cache.
+        entry = self._cache.get(address)
+        if entry is not None and entry[1] > self._clock():
+            return entry[0]
         with self._lock:
-            entry = self._cache.get(address)
-            if entry is not None:
-                self._cache.move_to_end(address)
-                if entry[1] > now:
-                    return entry[0]
             if address in self._queued or self._stopping.is_set():
                 return entry[0] if entry else None
         if not _is_address(address):

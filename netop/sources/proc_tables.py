@@ -16,6 +16,7 @@ import socket
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: (proto, local ip, local port, remote ip, remote port)
 SocketKey = tuple[int, str, int, str, int]
@@ -39,6 +40,7 @@ class SocketEntry:
     netns: int
 
 
+@lru_cache(maxsize=1 << 16)
 def hex_address(text: str) -> str:
     """``/proc/net`` address text (host-order 32-bit words in hex) as an IP string.
 

@@ -213,10 +213,13 @@ class ProcessResolver:
         walked = bool(missing or self._wanted)
         if walked:
             found, denied = proc_tables.socket_owners()
+            described: dict[int, ProcessInfo | None] = {}
             for inode, pid in found.items():
                 if inode in known:
                     continue
-                info = self._describe(pid)
+                if pid not in described:
+                    described[pid] = self._describe(pid)
+                info = described[pid]
                 if info is not None:
                     owners[inode] = info
         with self._lock:
@@ -252,20 +255,17 @@ class ProcessResolver:
     # -- answering ------------------------------------------------------------------------
 
     def _find(self, key: SocketKey) -> SocketEntry | None:
+        found = self._sockets.get(key)
+        if found is not None:
+            return found[0]
+        # No connected socket: a listener or an unconnected UDP socket bound to the
+        # address, or to the wildcard address of either family.
         proto, local_ip, local_port, _, _ = key
-        for candidate in (
-            key,
-            (proto, local_ip, local_port, "0.0.0.0", 0),
-            (proto, local_ip, local_port, "::", 0),
-            *(
-                (proto, any_ip, local_port, any_remote, 0)
-                for any_ip in _WILDCARDS
-                for any_remote in _WILDCARDS
-            ),
-        ):
-            found = self._sockets.get(candidate)
-            if found is not None:
-                return found[0]
+        for bound_ip in (local_ip, *_WILDCARDS):
+            for remote_ip in _WILDCARDS:
+                found = self._sockets.get((proto, bound_ip, local_port, remote_ip, 0))
+                if found is not None:
+                    return found[0]
         return None
 
     def lookup(
