@@ -17,9 +17,11 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Any
 
+from netop.config import get_bool, get_float, get_int, get_section
 from netop.engine.text import safe_text
 
 #: A function from an address to its name, or ``None``; may block for seconds.
@@ -170,6 +172,28 @@ class NameResolver:
             self._cache.move_to_end(address)
             while len(self._cache) > self.max_entries:
                 self._cache.popitem(last=False)
+
+
+def names_enabled(raw: Mapping[str, Any]) -> bool:
+    """``[names] enabled`` (default true): start with names shown (``n`` toggles)."""
+    return get_bool(raw, "names.enabled", True)
+
+
+def resolver_from_config(raw: Mapping[str, Any]) -> NameResolver:
+    """A :class:`NameResolver` from the ``[names]`` table of the config file.
+
+    Keys: ``max_workers`` (1-32, default 4), ``ttl`` (s, 300), ``negative_ttl`` (s, 60),
+    ``max_lookups_per_s`` (20), ``max_entries`` (10000). A bad value raises
+    :class:`~netop.errors.ConfigError` naming the key.
+    """
+    get_section(raw, "names")
+    return NameResolver(
+        max_workers=get_int(raw, "names.max_workers", 4, low=1, high=32),
+        ttl=get_float(raw, "names.ttl", 300.0, low=1.0, high=86400.0),
+        negative_ttl=get_float(raw, "names.negative_ttl", 60.0, low=1.0, high=86400.0),
+        max_lookups_per_s=get_float(raw, "names.max_lookups_per_s", 20.0, low=0.1, high=10000.0),
+        max_entries=get_int(raw, "names.max_entries", 10_000, low=10, high=10_000_000),
+    )
 
 
 def _is_address(text: str) -> bool:

@@ -16,13 +16,14 @@ import os
 import pwd
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psutil
 
+from netop.config import get_float, get_int, get_section
 from netop.engine.text import safe_text
 from netop.model import FlowRecord
 from netop.sources import proc_tables
@@ -315,3 +316,17 @@ class ProcessResolver:
                 return result
             first = first or result
         return first or Unknown(NOT_LOCAL)
+
+
+def resolver_from_config(raw: Mapping[str, Any]) -> ProcessResolver:
+    """A :class:`ProcessResolver` from the ``[procs]`` table of the config file.
+
+    Keys: ``refresh_interval`` (s, 0.2-60, default 2), ``keep`` (s a vanished socket
+    stays attributed, default 120), ``max_entries`` (default 200000).
+    """
+    get_section(raw, "procs")
+    return ProcessResolver(
+        refresh_interval=get_float(raw, "procs.refresh_interval", 2.0, low=0.2, high=60.0),
+        keep=get_float(raw, "procs.keep", 120.0, low=0.0, high=86400.0),
+        max_entries=get_int(raw, "procs.max_entries", 200_000, low=100, high=10_000_000),
+    )

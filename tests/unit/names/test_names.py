@@ -151,3 +151,21 @@ def test_service_names() -> None:
     assert service_name(1, 1) is None  # ICMP has no ports
     assert service_name(65535, 6) is None
     assert service_name(70000, 6) is None
+
+
+def test_config_section() -> None:
+    from netop.errors import ConfigError
+    from netop.sources.names import names_enabled, resolver_from_config
+
+    resolver = resolver_from_config({"names": {"ttl": 10, "max_workers": 2}})
+    try:
+        assert resolver.ttl == 10.0
+        assert len(resolver._workers) == 2
+    finally:
+        resolver.stop()
+    assert names_enabled({}) is True
+    assert names_enabled({"names": {"enabled": False}}) is False
+    with pytest.raises(ConfigError, match="names.max_lookups_per_s"):
+        resolver_from_config({"names": {"max_lookups_per_s": "fast"}})
+    with pytest.raises(ConfigError, match="names.max_workers"):
+        resolver_from_config({"names": {"max_workers": 0}})

@@ -146,3 +146,16 @@ def test_background_refresh_picks_up_new_sockets(resolver: ProcessResolver) -> N
             found = resolver.lookup(6, "127.0.0.1", port, "127.0.0.1", 1)
         assert isinstance(found, ProcessInfo)
         assert resolver.refreshes >= 2
+
+
+def test_config_section() -> None:
+    from netop.errors import ConfigError
+    from netop.sources.procs import resolver_from_config
+
+    made = resolver_from_config({"procs": {"refresh_interval": 5, "keep": 30}})
+    assert made.refresh_interval == 5.0
+    assert made.keep == 30.0
+    with pytest.raises(ConfigError, match="procs.refresh_interval"):
+        resolver_from_config({"procs": {"refresh_interval": 0}})
+    with pytest.raises(ConfigError, match="procs"):
+        resolver_from_config({"procs": 3})
