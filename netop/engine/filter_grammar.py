@@ -1,4 +1,4 @@
-"""The flow filter language: tokens, syntax tree and parser.
+"""The flow filter language: its grammar, tokens and syntax tree.
 
 Grammar (tcpdump/nfdump style; keywords are case-insensitive)::
 
@@ -10,13 +10,19 @@ Grammar (tcpdump/nfdump style; keywords are case-insensitive)::
                | "process" NAME | "exporter" ADDR | "source" KIND | "vlan" N
     proto     := "tcp" | "udp" | "icmp" | "icmpv6" | "sctp" | "ip" | "ip6"
     dir       := "src" | "dst"
+    FIELD     := bytes | bytes_rev | bytes_total | packets | packets_rev | packets_total
+               | rate | avg (bits/s, both directions) | age | duration | idle (seconds)
+    OP        := == | = | != | > | >= | < | <=
 
-``tcp port 443`` is ``tcp and port 443``, as in tcpdump. The parser is a hand-written
-recursive descent over a regex tokenizer rather than pyparsing or lark: the grammar is
-LL(1) and small, and hand-written rules give the one-line "expected X after Y at
-position N" messages the filter box shows while the user types, with no dependency.
-The syntax tree is made of frozen dataclasses, so filters compare and hash by value;
-``str()`` of a node is its canonical text, which parses back to an equal node.
+``tcp port 443`` is ``tcp and port 443``, as in tcpdump. ``host`` takes an address or a
+case-insensitive glob over names and address text; ``process`` a glob. Values that are
+keywords or hold spaces go in double quotes. The parser (``filter_parser``) is a
+hand-written recursive descent over the regex tokenizer here rather than pyparsing or
+lark: the grammar is LL(1) and small, hand-written rules give the one-line "expected X
+after Y at position N" messages the filter box shows while the user types, and it adds
+no dependency. The syntax tree is made of frozen dataclasses, so filters compare and
+hash by value; ``str()`` of a node is its canonical text, which parses back to an
+equal node.
 """
 
 from __future__ import annotations
