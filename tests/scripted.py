@@ -68,7 +68,9 @@ def demo_ticks(count: int = 40, interfaces: int = 6) -> list[list[InterfaceSampl
     return ticks
 
 
-def run_engine(ticks: list[list[InterfaceSample]], config: Config | None = None) -> tuple[Engine, list[Snapshot]]:
+def run_engine(
+    ticks: list[list[InterfaceSample]], config: Config | None = None
+) -> tuple[Engine, list[Snapshot]]:
     """Feed every tick through a real engine; returns it and every snapshot."""
     engine = Engine(config or Config(), [ScriptedSource(ticks)], hostname="testhost")
     snapshots = [engine.tick(now=T0 + t + 0.5) for t in range(len(ticks))]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from typing import ClassVar
 
 from textual.app import App, ComposeResult
@@ -19,9 +20,11 @@ from textual.widgets import Footer
 
 from netop.config import Config
 from netop.engine.engine import Engine
-from netop.model import NetEvent, Severity, Snapshot
+from netop.model import FLOW_SORT_KEYS, NetEvent, Severity, Snapshot
+from netop.ui.filterbar import FilterBar
 from netop.ui.header import HeaderBar
 from netop.ui.help import HelpScreen
+from netop.ui.linetable import LineTable
 from netop.ui.messages import SnapshotReady
 from netop.ui.panes.counters import CountersPane
 from netop.ui.panes.events import EventsPane
@@ -44,6 +47,9 @@ class NetopApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("space", "toggle_pause", "Pause"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("s", "next_sort", "Sort"),
+        Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("b", "toggle_bits", "Bits/Bytes"),
         Binding("i", "toggle_idle", "Idle"),
         Binding("t", "next_theme", "Theme"),
@@ -85,6 +91,7 @@ class NetopApp(App[None]):
                 yield CountersPane()
             yield FlowsPane()
             yield EventsPane()
+        yield FilterBar()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -187,6 +194,46 @@ class NetopApp(App[None]):
         """Hide or show interfaces without traffic."""
         self.hide_idle = not self.hide_idle
         self._rerender()
+
+    def _set_view(self, **changes: object) -> None:
+        """Swap in a new ViewSpec; the engine applies it at its next tick."""
+        spec = replace(self.engine.view_spec, **changes)  # type: ignore[arg-type]
+        self.engine.view_spec = spec
+        self.query_one(FlowsPane).show_spec(spec)
+
+    def action_next_sort(self) -> None:
+        """Sort the flows by the next column."""
+        keys = FLOW_SORT_KEYS
+        current = self.engine.view_spec.sort
+        self._set_view(sort=keys[(keys.index(current) + 1) % len(keys)] if current in keys
+                       else keys[0])
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the flow sort order."""
+        self._set_view(descending=not self.engine.view_spec.descending)
+
+    def action_filter(self) -> None:
+        """Open the filter box with the filter in force."""
+        self.query_one(FilterBar).open(self.engine.view_spec.filter_text)
+
+    def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
+        """A valid filter was entered: apply it to all flows from the next tick."""
+        self._set_view(filter_text=message.text)
+        self.query_one(FlowsPane).focus()
+
+    def on_filter_bar_cancelled(self, message: FilterBar.Cancelled) -> None:
+        """Back to the flows, filter unchanged."""
+        self.query_one(FlowsPane).focus()
+
+    def on_line_table_header_clicked(self, message: LineTable.HeaderClicked) -> None:
+        """Clicking a flow column header sorts by it (again: reverses)."""
+        sort = FlowsPane.SORT_BY_COLUMN.get(message.column)
+        if not isinstance(message.table, FlowsPane) or sort is None:
+            return
+        if sort == self.engine.view_spec.sort:
+            self.action_reverse_sort()
+        else:
+            self._set_view(sort=sort)
 
     def action_next_theme(self) -> None:
         """Switch to the next theme."""

@@ -18,6 +18,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("space", "pause the display (collection goes on; the header says PAUSED)"),
     ("tab / shift+tab", "focus the next / previous pane (the focused pane grows)"),
     ("↑ ↓ pgup pgdn home end", "move in the focused pane"),
+    ("/", "filter the flows (enter applies, esc cancels; e.g. tcp and port 443)"),
+    ("s / S", "sort the flows by the next column / reverse the order"),
     ("b", "toggle bits / bytes"),
     ("i", "hide / show idle interfaces"),
     ("t", "next theme"),

@@ -58,10 +58,12 @@ def test_netop_counts_the_bytes_the_kernel_counted(tmp_path: Path) -> None:
         finally:
             server.terminate()
             server.wait(timeout=10)
-    assert fetched.returncode == 0 and int(fetched.stdout) == PAYLOAD
+    assert fetched.returncode == 0
+    assert int(fetched.stdout) == PAYLOAD
     assert netop.returncode == 0, err
     records = [json.loads(line) for line in out.splitlines()]
-    assert len(records) == 4 and {r["iface"] for r in records} == {pair.if_a}
+    assert len(records) == 4
+    assert {r["iface"] for r in records} == {pair.if_a}
     netop_bytes = sum(r["rx_bps"] for r in records) / 8  # 1 s intervals: bits/s → bytes
     delta_bytes = records[-1]["counters"]["rx_bytes"] - records[0]["counters"]["rx_bytes"]
     kernel = after - before

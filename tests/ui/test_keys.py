@@ -28,7 +28,8 @@ async def test_q_quits() -> None:
     async with app.run_test() as pilot:
         await pilot.press("q")
         await pilot.pause()
-    assert app.return_code == 0 and not app.is_running
+    assert app.return_code == 0
+    assert not app.is_running
 
 
 async def test_help_lists_every_binding_and_escape_closes() -> None:
@@ -42,7 +43,7 @@ async def test_help_lists_every_binding_and_escape_closes() -> None:
         listed = {key for key, _ in KEYS}
         for binding in app.BINDINGS:
             key = binding.key_display or binding.key  # type: ignore[union-attr]
-            key = {"question_mark": "?", "tab": "tab / shift+tab",
+            key = {"question_mark": "?", "tab": "tab / shift+tab", "s": "s / S", "S": "s / S",
                    "shift+tab": "tab / shift+tab"}.get(key, key)
             assert key in listed, key
         await pilot.press("escape")
@@ -60,7 +61,8 @@ async def test_space_pauses_display_but_keeps_collecting() -> None:
         assert "PAUSED" in header_text(app)
         app.apply_snapshot(snaps[20])
         await pilot.pause()
-        assert app.shown is snaps[10] and app.latest is snaps[20]
+        assert app.shown is snaps[10]
+        assert app.latest is snaps[20]
         await pilot.press("space")
         await pilot.pause()
         assert "PAUSED" not in header_text(app)
@@ -113,7 +115,8 @@ async def test_i_hides_idle_interfaces_in_both_panes() -> None:
         await pilot.press("i")
         await pilot.pause()
         keys = {r.key for r in app.query_one(InterfacesPane).rows}
-        assert "local\0docker0" not in keys and "local\0eth1" in keys
+        assert "local\0docker0" not in keys
+        assert "local\0eth1" in keys
         assert "idle hidden" in str(app.query_one(InterfacesPane).border_title)
         assert "local\0docker0" not in {r.key for r in app.query_one(CountersPane).rows}
 
@@ -133,7 +136,8 @@ async def test_counters_highlight_what_grew_this_tick() -> None:
         await pilot.pause()
         row = next(r for r in app.query_one(CountersPane).rows if r.key == "local\0wlan0")
         drops = row.cells[3]
-        assert not isinstance(drops, str) and drops.style == "warn"
+        assert not isinstance(drops, str)
+        assert drops.style == "warn"
         quiet = row.cells[5]
         assert isinstance(quiet, str)
 
@@ -151,3 +155,43 @@ async def test_events_pane_shows_each_event_once() -> None:
         messages = [r.cells[2] for r in pane.rows]
         assert len(messages) == snaps[25].events_total
         assert any("docker0" in str(m) or "watching" in str(m) for m in messages)
+
+
+async def test_s_cycles_sort_and_S_reverses_in_the_engine() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.engine.view_spec.sort == "rate"
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.engine.view_spec.sort == "avg"
+        await pilot.press("S")
+        await pilot.pause()
+        assert app.engine.view_spec.descending is False
+        assert "by avg ↑" in str(app.query_one(FlowsPane).border_title)
+
+
+async def test_slash_filter_validates_applies_and_keeps_the_old_one_on_error() -> None:
+    from textual.widgets import Input
+
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("slash")
+        await pilot.pause()
+        box = app.query_one("#filter-input", Input)
+        assert app.focused is box
+        await pilot.press(*"tcp and port 443")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.engine.view_spec.filter_text == "tcp and port 443"
+        await pilot.press("slash")
+        await pilot.pause()
+        box.value = "port and ("
+        await pilot.pause()
+        assert box.has_class("-invalid")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.engine.view_spec.filter_text == "tcp and port 443"  # unchanged
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.engine.view_spec.filter_text == "tcp and port 443"
+        assert isinstance(app.focused, FlowsPane)

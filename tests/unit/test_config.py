@@ -22,7 +22,9 @@ def write(tmp_path: Path, text: str) -> str:
 def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     config = load_config(None)
-    assert config.interval == 1.0 and config.theme == "netop-dark" and config.path is None
+    assert config.interval == 1.0
+    assert config.theme == "netop-dark"
+    assert config.path is None
 
 
 def test_default_path_is_under_xdg_config_home(
@@ -32,14 +34,16 @@ def test_default_path_is_under_xdg_config_home(
     (tmp_path / "netop").mkdir()
     (tmp_path / "netop" / "config.toml").write_text('theme = "netop-light"\ninterval = 2\n')
     config = load_config(None)
-    assert config.theme == "netop-light" and config.interval == 2.0
+    assert config.theme == "netop-light"
+    assert config.interval == 2.0
 
 
 def test_flags_override_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, 'interval = 5.0\ntheme = "netop-light"\n')
     args = argparse.Namespace(interval=0.5, theme="netop-contrast")
     config = load_config(path, overrides=args)
-    assert config.interval == 0.5 and config.theme == "netop-contrast"
+    assert config.interval == 0.5
+    assert config.theme == "netop-contrast"
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,8 @@ def test_three_themes_ship_dark_light_and_high_contrast() -> None:
     themes = load_themes(BUILTIN_DIR)
     assert {"netop-dark", "netop-light", "netop-contrast"} <= set(themes.names)
     by_name = {t.name: t for t in themes.themes}
-    assert by_name["netop-dark"].dark and not by_name["netop-light"].dark
+    assert by_name["netop-dark"].dark
+    assert not by_name["netop-light"].dark
     for theme in themes.themes:
         assert set(NETOP_VARIABLES) <= set(theme.variables)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netop.format import human_age, human_bytes, human_count, human_rate
-from netop.model import FlowRow, Snapshot, proto_name
+from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
 from netop.ui.linetable import Column, LineTable, Row, Styled
 
 
@@ -23,21 +23,44 @@ class FlowsPane(LineTable):
         Column("dst", "Destination", 0, min_width=12),
         Column("rate", "Rate →", 9, "right"),
         Column("rate_rev", "Rate ←", 9, "right"),
+        Column("avg", "Avg 10s", 9, "right"),
         Column("bytes", "Bytes", 8, "right"),
         Column("packets", "Pkts", 6, "right"),
         Column("age", "Age", 6, "right"),
         Column("state", "State", 6),
     )
 
+    #: Column → engine sort key, for clicks on the header.
+    SORT_BY_COLUMN = {"proto": "proto", "src": "src", "dst": "dst", "rate": "rate",
+                      "rate_rev": "rate", "avg": "avg", "bytes": "bytes",
+                      "packets": "packets", "age": "age"}
+
     def __init__(self) -> None:
         super().__init__(self.COLUMNS, cursor=True, id="flows", classes="pane")
         self.border_title = "Flows"
+        self.spec = ViewSpec()
+
+    def show_spec(self, spec: ViewSpec) -> None:
+        """Say in the title how the flows are sorted and filtered."""
+        self.spec = spec
+        self._title(None, None)
+
+    def _title(self, total: int | None, matched: int | None) -> None:
+        arrow = "↓" if self.spec.descending else "↑"
+        parts = ["Flows"]
+        if total:
+            parts.append(f"{matched}/{total}" if self.spec.filter_text else f"{total}")
+        parts.append(f"by {self.spec.sort} {arrow}")
+        if self.spec.filter_text:
+            parts.append(f"filter: {self.spec.filter_text}")
+        self.border_title = " · ".join(parts)
 
     def show(self, snapshot: Snapshot, bits: bool) -> None:
         """Render the engine's top flows."""
         view = snapshot.flows
         self.set_empty_text(view.status or "no flows yet")
-        self.border_title = f"Flows ({view.total_flows})" if view.total_flows else "Flows"
+        self.spec = view.spec
+        self._title(view.total_flows, view.matched_flows)
         now = view.now or snapshot.ts
         self.set_rows([self._row(row, now, bits) for row in view.rows])
 
@@ -52,6 +75,7 @@ class FlowsPane(LineTable):
                 endpoint(r.dst, r.dport, r.proto),
                 Styled(human_rate(row.rate_bps, bits), "tx"),
                 Styled(human_rate(row.rate_rev_bps, bits), "rx"),
+                human_rate(row.avg_bps, bits),
                 human_bytes(r.bytes + r.bytes_rev),
                 human_count(r.packets + r.packets_rev),
                 human_age(now - r.first),

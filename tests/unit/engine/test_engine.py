@@ -19,11 +19,14 @@ def test_snapshot_has_rates_history_and_totals() -> None:
     _, snaps = run_engine(ticks)
     last = snaps[-1]
     eth0 = next(r for r in last.interfaces if r.name == "eth0")
-    assert eth0.rx_bps == 8000 and eth0.tx_bps == 4000
+    assert eth0.rx_bps == 8000
+    assert eth0.tx_bps == 4000
     assert eth0.rx_history == (0.0, 8000.0, 8000.0, 8000.0, 8000.0)
     # lo is left out of the "all" row, which sums the real interfaces.
-    assert last.total is not None and last.total.rx_bps == 8000
-    assert last.totals.rx_bps == 8000 and last.totals.tx_bps == 4000
+    assert last.total is not None
+    assert last.total.rx_bps == 8000
+    assert last.totals.rx_bps == 8000
+    assert last.totals.tx_bps == 4000
     assert last.hostname == "testhost"
     assert last.flows.status == NO_FLOWS_STATUS
     assert [s.seq for s in snaps] == [1, 2, 3, 4, 5]
@@ -90,7 +93,8 @@ def test_event_log_is_bounded() -> None:
     log = EventLog(capacity=10)
     for i in range(1000):
         log.add(NetEvent(T0 + i, Severity.INFO, "t", str(i)))
-    assert len(log) == 10 and log.total == 1000
+    assert len(log) == 10
+    assert log.total == 1000
     assert [e.message for e in log.recent(2)] == ["998", "999"]
 
 

@@ -18,7 +18,8 @@ def s(t: float, rx: int, tx: int = 0, **kw: object) -> InterfaceSample:
 
 def test_first_sample_has_no_rate() -> None:
     rate, events = RateTracker().update(s(0, 1000))
-    assert rate.rx_bps is None and rate.tx_bps is None
+    assert rate.rx_bps is None
+    assert rate.tx_bps is None
     assert events == []
 
 
@@ -62,9 +63,11 @@ def test_counter_going_backwards_gives_no_rate_and_an_event() -> None:
     tracker = RateTracker()
     tracker.update(s(0, 10_000_000))
     rate, events = tracker.update(s(1, 1_000))
-    assert rate.rx_bps is None and rate.tx_bps is None
+    assert rate.rx_bps is None
+    assert rate.tx_bps is None
     assert all(value is None for value in rate.deltas.values())
-    assert len(events) == 1 and "counter reset" in events[0].message
+    assert len(events) == 1
+    assert "counter reset" in events[0].message
     # And the next interval is normal again, from the new base.
     rate, events = tracker.update(s(2, 9_000))
     assert rate.rx_bps == pytest.approx(8_000 * 8)
@@ -85,7 +88,8 @@ def test_missing_speed_gives_no_utilisation() -> None:
     tracker.update(s(0, 0))
     rate, _ = tracker.update(s(1, 125_000))
     assert rate.speed_bps is None
-    assert rate.util_rx is None and rate.util_tx is None
+    assert rate.util_rx is None
+    assert rate.util_tx is None
 
 
 def test_utilisation_is_percent_of_link_speed() -> None:
@@ -127,4 +131,5 @@ def test_forgotten_interface_starts_over() -> None:
     tracker.update(s(0, 100))
     tracker.forget(("local", "eth0"))
     rate, events = tracker.update(s(1, 5))
-    assert rate.rx_bps is None and events == []
+    assert rate.rx_bps is None
+    assert events == []
