@@ -14,6 +14,7 @@ from netop.sources.collector.exporters import ExporterState, Limits, Pending
 from netop.sources.collector.records import RawFlow
 from netop.sources.collector.templates import (
     IE_SYSTEM_INIT_MS,
+    FieldSpec,
     Template,
     options_values,
     sampling_from_options,
@@ -74,6 +75,21 @@ def _apply_options(
         if isinstance(init, int) and init:
             state.init_ms[key[1]] = float(init)
     return count
+
+
+def known_template(
+    state: ExporterState, key: TemplateKey, fields: tuple[FieldSpec, ...], scope: int, now: float
+) -> bool:
+    """True (and the template's lifetime renewed) when it is a resend of a known one.
+
+    Exporters resend templates every few datagrams; recompiling each time would cost
+    more than decoding the data.
+    """
+    tpl = state.templates.get(key)
+    if tpl is not None and tpl.fields == fields and tpl.scope_count == scope:
+        tpl.seen = now
+        return True
+    return False
 
 
 def template_arrived(

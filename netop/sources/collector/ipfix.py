@@ -9,6 +9,7 @@ from netop.sources.collector.flowsets import (
     Malformed,
     Output,
     decode_data_set,
+    known_template,
     template_arrived,
     withdrawn,
 )
@@ -89,5 +90,7 @@ def _templates(
                 pos += 4
                 ie &= 0x7FFF
             fields.append((ie, length, pen))
-        tpl = compile_template(tid, fields, scope_count=scope, options=options)
-        template_arrived(state, (VERSION, domain, tid), tpl, now, limits, out)
+        key = (VERSION, domain, tid)
+        if not known_template(state, key, tuple(fields), scope, now):
+            tpl = compile_template(tid, fields, scope_count=scope, options=options)
+            template_arrived(state, key, tpl, now, limits, out)

@@ -9,6 +9,7 @@ from netop.sources.collector.flowsets import (
     Malformed,
     Output,
     decode_data_set,
+    known_template,
     template_arrived,
 )
 from netop.sources.collector.templates import FieldSpec, compile_template
@@ -69,8 +70,9 @@ def _templates(
             ie, length = _PAIR.unpack_from(body, pos)
             fields.append((ie, length, 0))
             pos += 4
-        template_arrived(state, (VERSION, domain, tid), compile_template(tid, fields), now,
-                         limits, out)  # fmt: skip
+        key = (VERSION, domain, tid)
+        if not known_template(state, key, tuple(fields), 0, now):
+            template_arrived(state, key, compile_template(tid, fields), now, limits, out)
         done += 1
     return done
 
@@ -89,7 +91,9 @@ def _options_templates(
             ie, length = _PAIR.unpack_from(body, pos)
             fields.append((ie, length, _SCOPE_PEN if index < scope_len // 4 else 0))
             pos += 4
-        tpl = compile_template(tid, fields, scope_count=scope_len // 4, options=True)
-        template_arrived(state, (VERSION, domain, tid), tpl, now, limits, out)
+        key, scope = (VERSION, domain, tid), scope_len // 4
+        if not known_template(state, key, tuple(fields), scope, now):
+            tpl = compile_template(tid, fields, scope_count=scope, options=True)
+            template_arrived(state, key, tpl, now, limits, out)
         done += 1
     return done

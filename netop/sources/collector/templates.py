@@ -100,12 +100,16 @@ def compile_template(
     tpl = Template(template_id, fields, scope_count, options, min_length)
     fmt = ["!"]
     picks: list[tuple[int, int, str]] = []
+    used: set[tuple[int, int]] = set()
     for index, (ie, length, pen) in enumerate(fields):
-        code = _code_for(ie, length, pen, options)
+        # Only the first occurrence of an element is used: a template repeating one
+        # element thousands of times must not make a huge generated function.
+        code = None if (ie, pen) in used else _code_for(ie, length, pen, options)
         if code is None:
             if length != VARLEN:
                 fmt.append(f"{length}x")
             continue
+        used.add((ie, pen))
         picks.append((index, ie, code))
         fmt.append(code if code in "BHIQ" else f"{length}s")
     tpl.picks = tuple(picks)
