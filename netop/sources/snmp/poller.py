@@ -126,6 +126,7 @@ async def fetch(session: Session, names: Sequence[str]) -> PollResult:
     t0, w0 = time.monotonic(), time.time()
     try:
         scalars = await session.get(mib.SCALARS)
+        t_walk = time.monotonic()
         walked = await session.walk([mib.COLUMNS[n] for n in names])
     except SnmpError as exc:
         t1 = time.monotonic()
@@ -137,8 +138,9 @@ async def fetch(session: Session, names: Sequence[str]) -> PollResult:
         name: {idx[0]: v for idx, v in walked[mib.COLUMNS[name]].items() if len(idx) == 1}
         for name in names
     }
-    # Values are read over the whole poll; the middle is the best single time for them.
-    half = (t1 - t0) / 2
+    # The counters are read during the walk (not the scalar GET, which may include v3
+    # discovery): the middle of the walk is the best single time for them.
+    mid = (t_walk + t1) / 2
     return PollResult(
-        ts=w0 + half, mono=t0 + half, latency=t1 - t0, scalars=scalars, columns=columns
+        ts=w0 + (mid - t0), mono=mid, latency=t1 - t0, scalars=scalars, columns=columns
     )

@@ -92,7 +92,8 @@ class TargetTracker:
     def plan(self, mono: float) -> tuple[str, ...]:
         """Column names the next poll should walk."""
         static = self._static_at is None or mono - self._static_at >= STATIC_EVERY
-        return mib.plan(self.target.version, static, low=static or self._need_low)
+        # The first poll asks for the 32-bit counters too, to learn which ports need them.
+        return mib.plan(self.target.version, static, low=self._need_low or not self.polls)
 
     # ------------------------------------------------------------ results
 

@@ -82,7 +82,7 @@ def test_sample_fields_from_the_if_mib() -> None:
 
 def test_32_bit_fallback_per_interface_and_plan() -> None:
     tracker = TargetTracker(target())
-    assert "in_octets" in tracker.plan(0.0)  # first poll learns everything
+    assert "in_octets" in tracker.plan(0.0)  # the first poll learns which ports need them
     no_hc = port(0, 0, in_octets=4_000_000_000, out_octets=7, in_ucast=9, in_nucast=1,
                  high_speed=0, speed=100_000_000, name=b"Fa0/2")  # fmt: skip
     del no_hc["hc_in_octets"], no_hc["hc_out_octets"]
@@ -93,11 +93,14 @@ def test_32_bit_fallback_per_interface_and_plan() -> None:
     assert by_name["Fa0/2"].rx_bytes == 4_000_000_000
     assert by_name["Fa0/2"].rx_packets == 10
     assert by_name["Fa0/2"].speed_bps == 100_000_000
-    # Later polls keep asking for the 32-bit columns only while some port needs them.
+    # Later polls ask for the 32-bit columns only while some port needs them.
     assert "in_octets" in tracker.plan(10.0)
     assert "descr" not in tracker.plan(10.0)
-    tracker.update(result(10.0, 1100, {1: port(5, 6)}, static=False))
-    assert "in_octets" not in tracker.plan(20.0)
+    only_hc = {k: v for k, v in no_hc.items() if k not in mib.LOW}
+    items = tracker.update(result(10.0, 1100, {1: port(5, 6), 2: only_hc}, static=False))
+    assert [s.name for s in samples(items)] == ["Gi0/1"]  # Fa0/2 has no reading this time
+    tracker.update(result(20.0, 2100, {1: port(5, 6)}, static=False))
+    assert "in_octets" not in tracker.plan(30.0)
 
 
 def test_v1_never_asks_for_64_bit_columns() -> None:
