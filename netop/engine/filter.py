@@ -199,8 +199,7 @@ class _CodeGen:
         if isinstance(node, Host):
             return self.host(node)
         if isinstance(node, Net):
-            memo = self.const(_Memo(_in_network(node.network)))
-            return self.sides(node.direction, memo + "[{a}]")
+            return self.net(node)
         if isinstance(node, Port):
             low, high = int(node.low), int(node.high)
             test = f"{{a}} == {low}" if low == high else f"{low} <= {{a}} <= {high}"
@@ -225,10 +224,28 @@ class _CodeGen:
             return self.attribute(node)
         raise FilterError(f"cannot match {type(node).__name__}", 0)
 
+    def net(self, node: Net) -> str:
+        network = node.network
+        if network.version == 4 and network.prefixlen % 8 == 0:
+            # Octet-aligned IPv4 networks are a prefix of dotted-quad text: no parsing.
+            octets = str(network.network_address).split(".")[: network.prefixlen // 8]
+            if not octets:
+                return self.sides(node.direction, "(':' not in {a} and '.' in {a})")
+            if len(octets) == 4:
+                return self.sides(node.direction, "{a} == " + self.const(".".join(octets)))
+            prefix = self.const(".".join(octets) + ".")
+            return self.sides(node.direction, "{a}.startswith(" + prefix + ")")
+        memo = self.const(_Memo(_in_network(network)))
+        return self.sides(node.direction, memo + "[{a}]")
+
     def host(self, node: Host) -> str:
         if node.is_address:
+            target = self.const(node.value)
+            if ":" not in node.value:
+                # Dotted-quad text has one spelling, so string equality is exact.
+                return self.sides(node.direction, "{a} == " + target)
             memo = self.const(_Memo(_same_address(node.value)))
-            return self.sides(node.direction, memo + "[{a}]")
+            return self.sides(node.direction, f"({{a}} == {target} or {memo}[{{a}}])")
         memo = self.const(_Memo(_glob(node.value)))
         index = 0 if node.direction == "src" else 1
         names = (

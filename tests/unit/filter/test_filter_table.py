@@ -217,3 +217,11 @@ def test_hostile_record_addresses_do_not_raise() -> None:
         assert parse_filter(text).matches(junk, now=NOW) in (True, False)
     assert parse_filter("host *").matches(junk, now=NOW)
     assert not parse_filter("net 0.0.0.0/0").matches(junk, now=NOW)
+
+
+def test_ipv6_literal_matches_any_spelling() -> None:
+    flow = Facts(FlowRecord(6, "2001:DB8:0::1", 1, "fe80::1%eth0", 2))
+    assert parse_filter("src host 2001:db8::1").matches(flow, now=NOW)
+    assert parse_filter("host 2001:0db8::0001").matches(flow, now=NOW)
+    assert parse_filter("dst host fe80::1%eth0").matches(flow, now=NOW)
+    assert not parse_filter("dst host 2001:db8::1").matches(flow, now=NOW)
