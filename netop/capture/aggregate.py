@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
+from netop.capture import fastpath
 from netop.capture.decode import (
     LINKTYPE_ETHERNET,
     LINKTYPE_LINUX_SLL,
@@ -28,6 +29,7 @@ from netop.capture.decode import (
     request_ports,
     reverse_ports,
 )
+from netop.capture.pcapfile import MAX_SNAPLEN
 from netop.model import FlowRecord
 
 Key = tuple[int, int | None, bytes, bytes, int, int]
@@ -48,7 +50,9 @@ _SLL_PAD = bytes(14)
 class FlowAggregator:
     """Accumulates flow deltas until :meth:`drain`; bounded, never raises on input."""
 
-    def __init__(self, max_flows: int = 1_000_000, max_fragments: int = 4096) -> None:
+    def __init__(
+        self, max_flows: int = 1_000_000, max_fragments: int = 4096, fast: bool = True
+    ) -> None:
         self.max_flows = max_flows
         self.max_fragments = max_fragments
         self.sampling = 1
@@ -60,14 +64,52 @@ class FlowAggregator:
         self._count = 0
         self._frags: OrderedDict[bytes, Key] = OrderedDict()
         self._names: dict[bytes, str] = {}
+        module = fastpath.load() if fast else None
+        self._c: Any = module.Table(max_flows) if module is not None else None
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether the C fast path is in use."""
+        return self._c is not None
 
     def __len__(self) -> int:
-        return self._count
+        return self._count + (len(self._c) if self._c is not None else 0)
 
     @property
     def full(self) -> bool:
         """True when the caller should drain before adding more."""
-        return self._count >= self.max_flows
+        return len(self) >= self.max_flows
+
+    def add_pcap_buffer(
+        self, buf: bytes, little: bool, nano: bool, linktype: int
+    ) -> tuple[int, float, bool]:
+        """Count the complete pcap records at the start of ``buf``.
+
+        Returns (bytes consumed, timestamp of the last packet, damaged record found).
+        """
+        order = "<" if little else ">"
+        rec = struct.Struct(order + "IIII")
+        scale = 1e-9 if nano else 1e-6
+        if self._c is not None:
+            consumed, slow, n, last_ts, bad = self._c.feed_pcap(buf, little, nano, linktype)
+            for off in slow:
+                sec, frac, caplen, _ = rec.unpack_from(buf, off)
+                self._add_slow(sec + frac * scale, buf[off + 16 : off + 16 + caplen], linktype)
+            self.packets += n
+            return consumed, last_ts, bool(bad)
+        packets: list[tuple[float, bytes, int]] = []
+        off, end, bad = 0, len(buf), False
+        while off + 16 <= end:
+            sec, frac, caplen, wirelen = rec.unpack_from(buf, off)
+            if caplen > MAX_SNAPLEN:
+                bad = True
+                break
+            if off + 16 + caplen > end:
+                break
+            packets.append((sec + frac * scale, buf[off + 16 : off + 16 + caplen], wirelen))
+            off += 16 + caplen
+        self.add_batch(linktype, packets)
+        return off, packets[-1][0] if packets else 0.0, bad
 
     def add_batch(self, linktype: int, packets: Iterable[tuple[float, bytes, int]]) -> None:
         """Count a batch of ``(ts, frame, wirelen)`` of one link type."""
@@ -118,6 +160,12 @@ class FlowAggregator:
 
     def add_tpacket_block(self, block: bytes, count: int) -> None:
         """Count the packets of one TPACKET_V3 block from a ``SOCK_DGRAM`` ring."""
+        if self._c is not None:
+            slow, n = self._c.feed_tpacket(block, count)
+            for off in slow:
+                self._tp_slow(block, off)
+            self.packets += n
+            return
         get = self._flows.get
         unpack_hdr = _TP3.unpack_from
         unpack4 = _RAW4.unpack_from
@@ -149,17 +197,7 @@ class FlowAggregator:
             except struct.error:
                 fast = False
             if not fast or snaplen < 24:
-                frame = _SLL_PAD + block[off + 50 : off + 52] + block[p : p + snaplen]
-                d = decode(frame, LINKTYPE_LINUX_SLL)
-                if d is None:
-                    if is_ip_frame(frame, LINKTYPE_LINUX_SLL):
-                        self.malformed += 1
-                    else:
-                        self.non_ip += 1
-                elif vlan is not None:
-                    self._count_decoded(ts, d._replace(vlan=vlan))
-                else:
-                    self._count_decoded(ts, d)
+                self._tp_slow(block, off)
             else:
                 flags = block[flag_at] if proto == 6 and flag_at < p + snaplen else 0
                 hit = get((proto, vlan, src, dst, sport, dport))
@@ -175,6 +213,21 @@ class FlowAggregator:
                 break
             off += nxt
         self.packets += n
+
+    def _tp_slow(self, block: bytes, off: int) -> None:
+        _nxt, sec, nsec, snaplen, _len, status, mac, tci = _TP3.unpack_from(block, off)
+        p = off + mac
+        frame = _SLL_PAD + block[off + 50 : off + 52] + block[p : p + snaplen]
+        d = decode(frame, LINKTYPE_LINUX_SLL)
+        if d is None:
+            if is_ip_frame(frame, LINKTYPE_LINUX_SLL):
+                self.malformed += 1
+            else:
+                self.non_ip += 1
+            return
+        if status & _TP_STATUS_VLAN_VALID:
+            d = d._replace(vlan=tci & 0x0FFF)
+        self._count_decoded(sec + nsec * 1e-9, d)
 
     def add(self, ts: float, data: bytes, linktype: int = LINKTYPE_ETHERNET) -> None:
         """Count one packet (the slow path; fine for low rates and tests)."""
@@ -231,7 +284,7 @@ class FlowAggregator:
         if self._count >= self.max_flows:
             self.overflow += 1
             return
-        if answers_first(proto, dport, flags):
+        if answers_first(proto, dport, flags) and (src != dst or sport != dport):
             # The other side opened it: store it the way the opener would have sent it.
             if proto == 6:
                 src, dst, sport, dport = dst, src, dport, sport
@@ -258,8 +311,66 @@ class FlowAggregator:
             names.clear()
         out: list[Row] = []
         append = out.append
+        merged: set[int] = set()
+        if self._c is not None:
+            flows = self._flows
+            for (
+                proto,
+                src,
+                sport,
+                dst,
+                dport,
+                vlan,
+                p,
+                b,
+                pr,
+                br,
+                first,
+                last,
+                flags,
+            ) in self._c.drain():
+                hit = flows.get((proto, vlan, src, dst, sport, dport)) if flows else None
+                if hit is not None:
+                    # The same flow also took the slow path (e.g. some fragments): one row,
+                    # oriented the way its earliest packet went.
+                    e, i = hit
+                    merged.add(id(e))
+                    if i:
+                        p, b, pr, br = p + e[2], b + e[3], pr + e[0], br + e[1]
+                    else:
+                        p, b, pr, br = p + e[0], b + e[1], pr + e[2], br + e[3]
+                    flags |= e[6]
+                    last = max(last, e[5])
+                    if e[4] < first:
+                        first = e[4]
+                        proto, vlan, src, dst, sport, dport = e[7], e[8], e[9], e[10], e[11], e[12]
+                        if i:
+                            p, b, pr, br = pr, br, p, b
+                s = names.get(src)
+                if s is None:
+                    s = names[src] = format_addr(src)
+                t = names.get(dst)
+                if t is None:
+                    t = names[dst] = format_addr(dst)
+                append(
+                    (
+                        proto,
+                        s,
+                        sport,
+                        t,
+                        dport,
+                        vlan,
+                        p * scale,
+                        b * scale,
+                        pr * scale,
+                        br * scale,
+                        first,
+                        last,
+                        flags,
+                    )
+                )
         for entry, i in self._flows.values():
-            if i:
+            if i or (merged and id(entry) in merged):
                 continue
             p, b, pr, br, first, last, flags, proto, vlan, src, dst, sport, dport = entry
             s = names.get(src)
@@ -299,7 +410,7 @@ class FlowAggregator:
             "packets": self.packets,
             "malformed": self.malformed,
             "non_ip": self.non_ip,
-            "overflow": self.overflow,
+            "overflow": self.overflow + (self._c.overflow if self._c is not None else 0),
             "sampling": self.sampling,
         }
 

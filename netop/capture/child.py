@@ -193,7 +193,7 @@ def _loop(
         kernel_drops += tick_drops
         stats = agg.stats()
         stats.update(
-            kernel_drops=kernel_drops, kernel_packets=kernel_packets, evictions=agg.overflow
+            kernel_drops=kernel_drops, kernel_packets=kernel_packets, evictions=stats["overflow"]
         )
         send(("batch", agg.drain_rows(), stats))
         if writer is not None:

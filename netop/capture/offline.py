@@ -9,11 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from netop.capture.aggregate import FlowAggregator
-from netop.capture.pcapfile import Packet, PcapError, read_batches
+from netop.capture.pcapfile import Packet, PcapError, open_classic, read_batches
 from netop.engine.flowtable import FlowTable
 from netop.model import FlowRecord
+
+_CHUNK = 16 << 20
 
 
 @dataclass
@@ -38,17 +41,52 @@ def read_into_table(
     agg = agg or FlowAggregator(max_flows=max(table.max_flows, 1024))
     result = FileReadResult()
     try:
-        for linktype, packets in read_batches(path):
-            agg.add_batch(linktype, packets)
-            now = packets[-1][0]
-            result.last_ts = max(result.last_ts, now)
-            table.merge_records(agg.drain(), now)
-            table.expire(now)
+        classic = open_classic(path)
+        if classic is not None:
+            _read_classic(path, classic, table, agg, result)
+        else:
+            for linktype, packets in read_batches(path):
+                agg.add_batch(linktype, packets)
+                _tick(table, agg, result, packets[-1][0])
     except PcapError as exc:
         result.error = exc
     table.merge_records(agg.drain(), result.last_ts)
     result.packets, result.malformed, result.non_ip = agg.packets, agg.malformed, agg.non_ip
     return result
+
+
+def _tick(table: FlowTable, agg: FlowAggregator, result: FileReadResult, now: float) -> None:
+    result.last_ts = max(result.last_ts, now)
+    table.merge_records(agg.drain(), now)
+    table.expire(now)
+
+
+def _read_classic(
+    path: str,
+    classic: tuple[BinaryIO, bool, bool, int],
+    table: FlowTable,
+    agg: FlowAggregator,
+    result: FileReadResult,
+) -> None:
+    """The classic-pcap route: whole chunks go to the (C) walker, no per-packet objects."""
+    handle, little, nano, linktype = classic
+    with handle:
+        buf = b""
+        offset = 24
+        while True:
+            chunk = handle.read(_CHUNK)
+            if not chunk:
+                break
+            buf = buf + chunk if buf else chunk
+            used, last, bad = agg.add_pcap_buffer(buf, little, nano, linktype)
+            if last:
+                _tick(table, agg, result, last)
+            if bad:
+                raise PcapError(f"{path}: damaged record at byte {offset + used}")
+            offset += used
+            buf = buf[used:]
+        if buf:
+            raise PcapError(f"{path}: file ends in the middle of a packet ({len(buf)} bytes left)")
 
 
 def paced_ticks(

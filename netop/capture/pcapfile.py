@@ -58,6 +58,22 @@ def read_batches(path: str) -> Iterator[Batch]:
         handle.close()
 
 
+def open_classic(path: str) -> tuple[BinaryIO, bool, bool, int] | None:
+    """A classic pcap file opened after its header: (file, little-endian, nanoseconds,
+    link type); ``None`` when the file is something else (pcapng, damaged...)."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    except OSError as exc:
+        raise PcapError(f"{path}: {exc.strerror or exc}") from None
+    head = handle.read(24)
+    if len(head) == 24 and head[:4] in _PCAP_MAGICS:
+        order, scale = _PCAP_MAGICS[head[:4]]
+        linktype = struct.unpack_from(order + "I", head, 20)[0] & 0x0FFFFFFF
+        return handle, order == "<", scale < 1e-6, linktype
+    handle.close()
+    return None
+
+
 def _read_pcap(handle: BinaryIO, path: str, magic: bytes) -> Iterator[Batch]:
     order, scale = _PCAP_MAGICS[magic]
     head = handle.read(20)

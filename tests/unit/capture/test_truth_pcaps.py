@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from netop.capture import fastpath
+from netop.capture.aggregate import FlowAggregator
 from netop.capture.offline import read_into_table
 from netop.engine.flowtable import FlowTable
 
@@ -17,9 +19,11 @@ TRUTH = DATA / "truth"
 TRUTH_FILES = sorted(TRUTH.glob("*.truth.json")) if TRUTH.is_dir() else []
 
 
-def _flows(path: Path) -> list[dict[str, Any]]:
+def _flows(path: Path, fast: bool) -> list[dict[str, Any]]:
     table = FlowTable(max_flows=100_000, idle_timeout=0, active_timeout=0, keep_expired=True)
-    result = read_into_table(str(path), table)
+    agg = FlowAggregator(fast=fast)
+    assert agg.accelerated == fast
+    result = read_into_table(str(path), table, agg)
     assert result.error is None, result.error
     return [r.to_json() for r in table.drain_expired() + table.records()]
 
@@ -41,9 +45,12 @@ def _split(records: list[dict[str, Any]]) -> tuple[dict[Any, tuple[int, ...]], C
 
 @pytest.mark.skipif(not TRUTH_FILES, reason=f"shared captures absent ({TRUTH} not found)")
 @pytest.mark.parametrize("truth_file", TRUTH_FILES, ids=lambda p: p.name.split(".truth")[0])
-def test_capture_matches_truth(truth_file: Path) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["c", "python"])
+def test_capture_matches_truth(truth_file: Path, fast: bool) -> None:
+    if fast and fastpath.load() is None:
+        pytest.skip("the C fast path could not be built here (no C compiler?)")
     truth = json.loads(truth_file.read_text())
-    mine = _flows(DATA / "traffic" / truth["pcap"])
+    mine = _flows(DATA / "traffic" / truth["pcap"], fast)
     assert sum(r["packets"] + r["packets_rev"] for r in mine) == truth["packets"]
     assert sum(r["bytes"] + r["bytes_rev"] for r in mine) == truth["l3_bytes"]
     want_ported, want_pairs = _split(truth["records"])
