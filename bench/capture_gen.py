@@ -35,7 +35,10 @@ def templates(flows: int, rnd: random.Random) -> list[list[bytes]]:
         size = rnd.choice([0, 0, 20, 40, 80, 120])
         if rnd.random() < 0.6:
             frames = [
-                eth / l3 / TCP(sport=sport, dport=dport, flags=f) / Raw(b"t" * (size if "P" in f else 0))
+                eth
+                / l3
+                / TCP(sport=sport, dport=dport, flags=f)
+                / Raw(b"t" * (size if "P" in f else 0))
                 for f in ("S", "A", "PA", "PA", "A", "FA")
             ]
         else:

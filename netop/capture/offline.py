@@ -17,6 +17,7 @@ from netop.engine.flowtable import FlowTable
 from netop.model import FlowRecord
 
 _CHUNK = 16 << 20
+_TICK = 1.0
 
 
 @dataclass
@@ -27,6 +28,7 @@ class FileReadResult:
     malformed: int = 0
     non_ip: int = 0
     last_ts: float = 0.0
+    last_tick: float = 0.0
     error: PcapError | None = None
 
 
@@ -38,7 +40,8 @@ def read_into_table(
     A damaged file is not raised: its error is in the result, after everything
     readable has been counted.
     """
-    agg = agg or FlowAggregator(max_flows=max(table.max_flows, 1024))
+    if agg is None:
+        agg = FlowAggregator(max_flows=max(table.max_flows, 1024))
     result = FileReadResult()
     try:
         classic = open_classic(path)
@@ -50,14 +53,18 @@ def read_into_table(
                 _tick(table, agg, result, packets[-1][0])
     except PcapError as exc:
         result.error = exc
-    table.merge_records(agg.drain(), result.last_ts)
+    table.merge_rows(agg.drain_rows(), "capture", agg.sampling, result.last_ts)
     result.packets, result.malformed, result.non_ip = agg.packets, agg.malformed, agg.non_ip
     return result
 
 
 def _tick(table: FlowTable, agg: FlowAggregator, result: FileReadResult, now: float) -> None:
+    """Hand the deltas to the table once per second of packet time (or when full)."""
     result.last_ts = max(result.last_ts, now)
-    table.merge_records(agg.drain(), now)
+    if now < result.last_tick + _TICK and not agg.full:
+        return
+    result.last_tick = now
+    table.merge_rows(agg.drain_rows(), "capture", agg.sampling, now)
     table.expire(now)
 
 

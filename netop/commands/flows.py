@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration",
         type=float,
         metavar="S",
-        help="live capture: stop after S seconds (default 10)",
+        help="live capture: stop after S seconds (default: at Ctrl-C, like tcpdump)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON flow record per line")
     parser.add_argument("--top", type=int, metavar="N", help="only the first N flows")
@@ -109,16 +109,31 @@ def _live(args: argparse.Namespace, config: Config, table: FlowTable) -> NetopEr
         elif isinstance(item, NetEvent) and item.severity >= Severity.WARNING:
             print(f"netop: {item.message}", file=sys.stderr)
 
-    duration = 10.0 if args.duration is None else args.duration
-    source.start(emit)
+    stats: dict[str, int] = {}
+
+    def keep_stats(item: object) -> None:
+        if isinstance(item, FlowBatch) and item.stats:
+            stats.update(item.stats)
+        emit(item)
+
+    source.start(keep_stats)
     try:
-        deadline = time.monotonic() + duration
+        deadline = time.monotonic() + (args.duration or float("inf"))
         while time.monotonic() < deadline and not errors and source.alive():
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C ends the capture, like tcpdump; the flows are still printed
     finally:
         source.stop()
     if errors:
         return NetopError(errors[0])
+    if stats:
+        print(
+            f"netop: {stats.get('packets', 0)} packets captured, "
+            f"{stats.get('kernel_drops', 0)} dropped by kernel, "
+            f"{stats.get('malformed', 0)} malformed",
+            file=sys.stderr,
+        )
     return None
 
 

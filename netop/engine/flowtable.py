@@ -26,6 +26,13 @@ DEFAULT_MAX_FLOWS = 200_000
 _ACTIVE_SCAN_EVERY = 5.0
 
 _FullKey = tuple[int, int | None, str, str, int, int, str, str | None]
+#: (proto, src, sport, dst, dport, vlan, packets, bytes, packets_rev, bytes_rev, first,
+#: last, tcp_flags): a delta without its source, as the capture child sends it.
+Row = tuple[int, str, int, str, int, int | None, int, int, int, int, float, float, int]
+#: A row plus (source, exporter, sampling).
+FullRow = tuple[
+    int, str, int, str, int, int | None, int, int, int, int, float, float, int, str, str | None, int
+]
 
 
 class FlowEntry:
@@ -57,24 +64,20 @@ class FlowEntry:
         "_record",
     )
 
-    def __init__(self, r: FlowRecord, keys: tuple[_FullKey, _FullKey]) -> None:
+    def __init__(self, row: FullRow, keys: tuple[_FullKey, _FullKey]) -> None:
+        proto, src, sport, dst, dport, vlan = row[:6]
+        source, exporter, sampling = row[13:]
         self.key = (
-            f"{r.source}|{r.exporter or ''}|{r.proto}|{'' if r.vlan is None else r.vlan}|"
-            f"{r.src}|{r.sport}|{r.dst}|{r.dport}"
+            f"{source}|{exporter or ''}|{proto}|{'' if vlan is None else vlan}|"
+            f"{src}|{sport}|{dst}|{dport}"
         )
-        self.proto, self.src, self.sport, self.dst, self.dport = (
-            r.proto,
-            r.src,
-            r.sport,
-            r.dst,
-            r.dport,
-        )
-        self.vlan, self.source, self.exporter = r.vlan, r.source, r.exporter
+        self.proto, self.src, self.sport, self.dst, self.dport = proto, src, sport, dst, dport
+        self.vlan, self.source, self.exporter = vlan, source, exporter
         self.packets = self.bytes = self.packets_rev = self.bytes_rev = 0
         self.tick_packets = self.tick_bytes = self.tick_packets_rev = self.tick_bytes_rev = 0
-        self.first, self.last = r.first, r.last
+        self.first, self.last = row[10], row[11]
         self.tcp_flags = 0
-        self.sampling = r.sampling
+        self.sampling = sampling
         self._keys = keys
         self._record: FlowRecord | None = None
 
@@ -152,42 +155,81 @@ class FlowTable:
 
     def merge_records(self, records: Iterable[FlowRecord], now: float) -> None:
         """Add deltas to the table; ``now`` is only used to pick eviction victims."""
+        self._merge(
+            (
+                (
+                    r.proto,
+                    r.src,
+                    r.sport,
+                    r.dst,
+                    r.dport,
+                    r.vlan,
+                    r.packets,
+                    r.bytes,
+                    r.packets_rev,
+                    r.bytes_rev,
+                    r.first,
+                    r.last,
+                    r.tcp_flags,
+                    r.source,
+                    r.exporter,
+                    r.sampling,
+                )
+                for r in records
+            ),
+        )
+
+    def merge_rows(self, rows: Iterable[Row], source: str, sampling: int, now: float) -> None:
+        """Add deltas given as plain rows (the capture child's compact form)."""
+        self._merge(row + (source, None, sampling) for row in rows)
+
+    def _merge(self, rows: Iterable[FullRow]) -> None:
         index, lru, touched = self._index, self._lru, self._touched
         n = 0
-        for r in records:
+        for row in rows:
+            (
+                proto,
+                src,
+                sport,
+                dst,
+                dport,
+                vlan,
+                p,
+                b,
+                pr,
+                br,
+                first,
+                last,
+                flags,
+                source,
+                exp,
+                _,
+            ) = row
             n += 1
-            hit = index.get((r.proto, r.vlan, r.src, r.dst, r.sport, r.dport, r.source, r.exporter))
+            hit = index.get((proto, vlan, src, dst, sport, dport, source, exp))
             if hit is None:
-                entry = self._create(r)
+                entry = self._create(row)
                 rev = False
             else:
                 entry, rev = hit
             if entry.tick_packets == 0 and entry.tick_packets_rev == 0:
                 touched.append(entry)
             if rev:
-                entry.packets += r.packets_rev
-                entry.bytes += r.bytes_rev
-                entry.packets_rev += r.packets
-                entry.bytes_rev += r.bytes
-                entry.tick_packets += r.packets_rev
-                entry.tick_bytes += r.bytes_rev
-                entry.tick_packets_rev += r.packets
-                entry.tick_bytes_rev += r.bytes
-            else:
-                entry.packets += r.packets
-                entry.bytes += r.bytes
-                entry.packets_rev += r.packets_rev
-                entry.bytes_rev += r.bytes_rev
-                entry.tick_packets += r.packets
-                entry.tick_bytes += r.bytes
-                entry.tick_packets_rev += r.packets_rev
-                entry.tick_bytes_rev += r.bytes_rev
-            if r.first < entry.first:
-                entry.first = r.first
-            if r.last > entry.last:
-                entry.last = r.last
-            entry.tcp_flags |= r.tcp_flags
-            entry.sampling = r.sampling
+                p, b, pr, br = pr, br, p, b
+            entry.packets += p
+            entry.bytes += b
+            entry.packets_rev += pr
+            entry.bytes_rev += br
+            entry.tick_packets += p
+            entry.tick_bytes += b
+            entry.tick_packets_rev += pr
+            entry.tick_bytes_rev += br
+            if first < entry.first:
+                entry.first = first
+            if last > entry.last:
+                entry.last = last
+            entry.tcp_flags |= flags
+            entry.sampling = row[15]
             entry._record = None
             lru.move_to_end(entry.key)
         self.stats.merged += n
@@ -195,11 +237,13 @@ class FlowTable:
             self._remove(next(iter(lru.values())))
             self.stats.evictions += 1
 
-    def _create(self, r: FlowRecord) -> FlowEntry:
-        fwd: _FullKey = (r.proto, r.vlan, r.src, r.dst, r.sport, r.dport, r.source, r.exporter)
-        rsport, rdport = reverse_ports(r.proto, r.sport, r.dport)
-        rev: _FullKey = (r.proto, r.vlan, r.dst, r.src, rsport, rdport, r.source, r.exporter)
-        entry = FlowEntry(r, (fwd, rev))
+    def _create(self, row: FullRow) -> FlowEntry:
+        proto, src, sport, dst, dport, vlan = row[:6]
+        source, exporter = row[13], row[14]
+        fwd: _FullKey = (proto, vlan, src, dst, sport, dport, source, exporter)
+        rsport, rdport = reverse_ports(proto, sport, dport)
+        rev: _FullKey = (proto, vlan, dst, src, rsport, rdport, source, exporter)
+        entry = FlowEntry(row, (fwd, rev))
         old = self._lru.get(entry.key)
         if old is not None:  # same id, other key spelling: keep one entry
             return old
