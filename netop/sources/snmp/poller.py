@@ -2,8 +2,8 @@
 
 Each target runs its own task on a fixed schedule, so a dead or slow target (which
 waits ``timeout * (retries + 1)``) never delays the others. A semaphore bounds the
-requests in flight across all targets: with a hundred bulk responses at once the
-shared UDP socket's receive buffer overflows and requests time out for nothing.
+requests in flight across all targets: with a hundred bulk responses at once pysnmp's
+shared UDP socket (v3) overflows its receive buffer and requests time out for nothing.
 
 A v3 agent that comes back with a new engine ID is never re-discovered by an engine
 that knew the old one (pysnmp times out forever), so after
@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 
 from netop.model import InterfaceSample, NetEvent, SourceStatus
 from netop.sources.snmp import mib
+from netop.sources.snmp.community import CommunitySession
 from netop.sources.snmp.targets import SnmpTarget
 from netop.sources.snmp.tracker import PollResult, TargetTracker, status_of
-from netop.sources.snmp.walk import Session, SnmpError
+from netop.sources.snmp.walk import BaseSession, SnmpError
 
 Item = InterfaceSample | NetEvent | SourceStatus
 MAX_IN_FLIGHT = 24
@@ -36,21 +37,30 @@ class Poller:
     def __init__(self, targets: Sequence[SnmpTarget], max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.trackers = [TargetTracker(t) for t in targets]
         self._max_in_flight = max_in_flight
-        self._sessions: list[Session] = []
+        self._sessions: list[BaseSession] = []
         self._engine: object | None = None
         self._timeouts = [0] * len(self.trackers)
         self._rcvbuf_set = False
 
     async def open(self) -> None:
-        """Create the engine and one session per target (call on the polling loop)."""
-        from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+        """Create one session per target (call on the polling loop).
 
-        engine = SnmpEngine()
-        self._engine = engine
+        v1/v2c use netop's own codec; only v3 targets load pysnmp and share its engine.
+        """
         limit = asyncio.Semaphore(self._max_in_flight)
-        self._sessions = [Session(t.target, engine) for t in self.trackers]
-        for session in self._sessions:
+        self._sessions = []
+        for tracker in self.trackers:
+            session: BaseSession
+            if tracker.target.version == "3":
+                from netop.sources.snmp.usm import UsmSession, new_engine
+
+                if self._engine is None:
+                    self._engine = new_engine()
+                session = UsmSession(tracker.target, self._engine)
+            else:
+                session = CommunitySession(tracker.target)
             session.limit = limit
+            self._sessions.append(session)
 
     def close(self) -> None:
         """Release every engine and socket."""
@@ -72,7 +82,8 @@ class Poller:
                 self._timeouts[i] = 0
         else:
             self._timeouts[i] = 0
-            self._enlarge_rcvbuf()
+            if tracker.target.version == "3":
+                self._enlarge_rcvbuf()
         items: list[Item] = list(tracker.update(result))
         items.append(status_of(self.trackers, time.time()))
         return items
@@ -121,7 +132,7 @@ class Poller:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
 
 
-async def fetch(session: Session, names: Sequence[str]) -> PollResult:
+async def fetch(session: BaseSession, names: Sequence[str]) -> PollResult:
     """One poll of one agent: the scalars, then the columns ``names`` in parallel."""
     t0, w0 = time.monotonic(), time.time()
     try:

@@ -136,9 +136,11 @@ class TargetTracker:
         message = result.error or "poll failed"
         out: list[InterfaceSample | NetEvent] = []
         if self.reachable is not False or message != self.last_error:
-            prefix = {"timeout": "unreachable: ", "access": "access denied: "}.get(
-                result.error_kind or "", "" if result.error_kind == "auth" else "poll failed: "
-            )
+            prefix = {
+                "timeout": "unreachable: ",
+                "refused": "unreachable: ",
+                "access": "access denied: ",
+            }.get(result.error_kind or "", "" if result.error_kind == "auth" else "poll failed: ")
             out.append(self._event(result.ts, Severity.ERROR, prefix + message))
         if self.reachable is not False:
             self._down_since = result.mono

@@ -1,0 +1,170 @@
+"""Just enough BER for SNMPv1/v2c requests and responses, about ten times cheaper than pysnmp.
+
+pysnmp decodes every value through pyasn1 objects: about 0.1 ms of CPU per value,
+which puts a 100-switch fleet at a whole core (bench/snmp.py). Community-based
+messages are simple enough to encode and decode by hand: a SEQUENCE of version,
+community and one PDU of varbinds. SNMPv3 (USM security) stays with pysnmp.
+
+:func:`decode_response` treats its input as hostile: it never raises anything but
+:class:`BerError`, never reads past the buffer, and bounds the number of varbinds.
+"""
+
+from __future__ import annotations
+
+GET, GET_NEXT, RESPONSE, GET_BULK = 0xA0, 0xA1, 0xA2, 0xA5
+MAX_VARBINDS = 4096
+_UNSIGNED = {0x41, 0x42, 0x43, 0x46, 0x47}  # Counter32, Gauge32, TimeTicks, Counter64, UInt32
+_STRINGS = {0x04, 0x40, 0x44}  # OCTET STRING, IpAddress, Opaque
+NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW = 0x80, 0x81, 0x82
+
+
+class BerError(ValueError):
+    """A message that is not a well-formed SNMP response."""
+
+
+class EndOfMib:
+    """The endOfMibView marker of a walk (a singleton: :data:`END_OF_MIB`)."""
+
+    def __repr__(self) -> str:
+        return "END_OF_MIB"
+
+
+END_OF_MIB = EndOfMib()
+RawValue = int | bytes | None | EndOfMib
+VarBind = tuple[tuple[int, ...], RawValue]
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(body),)) + body
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    return bytes((tag,)) + _length(len(body)) + body
+
+
+def _int(value: int) -> bytes:
+    return _tlv(0x02, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
+
+
+def encode_oid(oid: tuple[int, ...]) -> bytes:
+    """An OBJECT IDENTIFIER (with its tag and length)."""
+    if len(oid) < 2:
+        raise ValueError(f"OID too short: {oid}")
+    out = bytearray((oid[0] * 40 + oid[1],))
+    for arc in oid[2:]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out += bytes(reversed(chunk))
+    return _tlv(0x06, bytes(out))
+
+
+def encode_request(
+    version: int, community: bytes, pdu: int, request_id: int, oids: list[tuple[int, ...]],
+    non_repeaters: int = 0, max_repetitions: int = 0,
+) -> bytes:  # fmt: skip
+    """A v1 (``version`` 0) or v2c (1) GET / GETNEXT / GETBULK message."""
+    varbinds = b"".join(_tlv(0x30, encode_oid(oid) + b"\x05\x00") for oid in oids)
+    body = (_int(request_id) + _int(non_repeaters) + _int(max_repetitions)
+            + _tlv(0x30, varbinds))  # fmt: skip
+    return _tlv(0x30, _int(version) + _tlv(0x04, community) + _tlv(pdu, body))
+
+
+def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, start of value, end of value) of the TLV at ``pos``."""
+    if pos + 2 > end:
+        raise BerError("truncated header")
+    tag = data[pos]
+    n = data[pos + 1]
+    pos += 2
+    if n & 0x80:
+        size = n & 0x7F
+        if size == 0 or size > 4 or pos + size > end:
+            raise BerError("bad length")
+        n = int.from_bytes(data[pos : pos + size], "big")
+        pos += size
+    if pos + n > end:
+        raise BerError("value runs past its container")
+    return tag, pos, pos + n
+
+
+def _oid(data: bytes, pos: int, end: int) -> tuple[int, ...]:
+    if pos >= end:
+        raise BerError("empty OID")
+    first = data[pos]
+    arcs = [first // 40, first % 40] if first < 80 else [2, first - 80]
+    arc = 0
+    for byte in data[pos + 1 : end]:
+        arc = (arc << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(arc)
+            arc = 0
+        elif arc > 1 << 32:
+            raise BerError("OID arc too large")
+    return tuple(arcs)
+
+
+def decode_response(data: bytes) -> tuple[int, bytes, int, int, int, list[VarBind]]:
+    """``(version, community, request_id, error_status, error_index, varbinds)``."""
+    try:
+        return _decode(data)
+    except BerError:
+        raise
+    except (IndexError, ValueError, OverflowError) as exc:  # defensive: never escape
+        raise BerError(str(exc)) from None
+
+
+def _decode(data: bytes) -> tuple[int, bytes, int, int, int, list[VarBind]]:
+    tag, pos, end = _header(data, 0, len(data))
+    if tag != 0x30:
+        raise BerError("not a SEQUENCE")
+    tag, vpos, vend = _header(data, pos, end)
+    if tag != 0x02:
+        raise BerError("no version")
+    version = int.from_bytes(data[vpos:vend], "big", signed=True)
+    tag, cpos, cend = _header(data, vend, end)
+    if tag != 0x04:
+        raise BerError("no community")
+    community = data[cpos:cend]
+    tag, pos, end = _header(data, cend, end)
+    if tag != RESPONSE:
+        raise BerError(f"PDU type 0x{tag:02x} is not a response")
+    ints = []
+    for _ in range(3):
+        tag, ipos, iend = _header(data, pos, end)
+        if tag != 0x02 or iend - ipos > 8:
+            raise BerError("bad PDU header")
+        ints.append(int.from_bytes(data[ipos:iend], "big", signed=True))
+        pos = iend
+    tag, pos, end = _header(data, pos, end)
+    if tag != 0x30:
+        raise BerError("no varbind list")
+    varbinds: list[VarBind] = []
+    while pos < end:
+        if len(varbinds) >= MAX_VARBINDS:
+            raise BerError("too many varbinds")
+        tag, vb, pos = _header(data, pos, end)
+        if tag != 0x30:
+            raise BerError("varbind is not a SEQUENCE")
+        tag, opos, oend = _header(data, vb, pos)
+        if tag != 0x06:
+            raise BerError("varbind without an OID")
+        tag, spos, send = _header(data, oend, pos)
+        value: RawValue
+        if tag in _UNSIGNED:
+            value = int.from_bytes(data[spos:send], "big")
+        elif tag == 0x02:
+            value = int.from_bytes(data[spos:send], "big", signed=True)
+        elif tag in _STRINGS:
+            value = data[spos:send]
+        elif tag == END_OF_MIB_VIEW:
+            value = END_OF_MIB
+        else:  # NULL, noSuchObject, noSuchInstance, OIDs and anything unknown
+            value = None
+        varbinds.append((_oid(data, opos, oend), value))
+    return version, community, ints[0], ints[1], ints[2], varbinds
