@@ -53,8 +53,8 @@ def encode_oid(oid: tuple[int, ...]) -> bytes:
     """An OBJECT IDENTIFIER (with its tag and length)."""
     if len(oid) < 2:
         raise ValueError(f"OID too short: {oid}")
-    out = bytearray((oid[0] * 40 + oid[1],))
-    for arc in oid[2:]:
+    out = bytearray()
+    for arc in (oid[0] * 40 + oid[1], *oid[2:]):
         chunk = [arc & 0x7F]
         arc >>= 7
         while arc:
@@ -96,17 +96,20 @@ def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
 def _oid(data: bytes, pos: int, end: int) -> tuple[int, ...]:
     if pos >= end:
         raise BerError("empty OID")
-    first = data[pos]
-    arcs = [first // 40, first % 40] if first < 80 else [2, first - 80]
+    arcs: list[int] = []
     arc = 0
-    for byte in data[pos + 1 : end]:
+    for byte in data[pos:end]:
         arc = (arc << 7) | (byte & 0x7F)
         if not byte & 0x80:
             arcs.append(arc)
             arc = 0
         elif arc > 1 << 32:
             raise BerError("OID arc too large")
-    return tuple(arcs)
+    if arc or not arcs:
+        raise BerError("OID ends inside an arc")
+    first = arcs[0]  # the first two arcs share one subidentifier: 40 * x + y
+    head = [first // 40, first % 40] if first < 80 else [2, first - 80]
+    return (*head, *arcs[1:])
 
 
 def decode_response(data: bytes) -> tuple[int, bytes, int, int, int, list[VarBind]]:
