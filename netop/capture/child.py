@@ -118,7 +118,12 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
     try:
         for iface in config["interfaces"]:
             rings.append(
-                Ring(iface, program, config.get("ring_mb", 16), config.get("promiscuous", True))
+                Ring(
+                    iface,
+                    with_sampling(program, int(config.get("sample", 1))),
+                    config.get("ring_mb", 16),
+                    config.get("promiscuous", True),
+                )
             )
         if config.get("write"):
             writer = PcapWriter(
@@ -156,7 +161,10 @@ def _loop(
 ) -> int:
     interval = float(config.get("interval", 1.0))
     agg = FlowAggregator(max_flows=int(config.get("max_flows", 1_000_000)))
-    sampler = AdaptiveSampler(bool(config.get("sampling", True)))
+    fixed = int(config.get("sample", 1))
+    sampler = AdaptiveSampler(bool(config.get("sampling", True)) and fixed == 1)
+    if fixed > 1:
+        sampler.rate = agg.sampling = fixed
     poller = select.poll()
     for ring in rings:
         poller.register(ring.fileno(), select.POLLIN)

@@ -111,32 +111,42 @@ def paced_ticks(
     agg = FlowAggregator()
     tick_end: float | None = None
     started = time.monotonic()
-    base: float | None = None
-    for linktype, packets in read_batches(path):
-        start = 0
-        while start < len(packets):
-            if stopped():
-                return
-            if base is None:
-                base = packets[0][0]
-                tick_end = base + interval * (speed or 1.0)
-            assert tick_end is not None
-            end = _split(packets, start, tick_end)
-            agg.add_batch(linktype, packets[start:end])
-            start = end
-            if end < len(packets):  # the tick is complete
-                if speed is not None:
-                    wait = started + (tick_end - base) / speed - time.monotonic()
-                    if wait > 0:
-                        sleep(wait)
-                yield tick_end, agg.drain(), agg
-                tick_end += interval * (speed or 1.0)
-                if speed is None and packets[end][0] >= tick_end + interval:
-                    # Skip a long silence in one step instead of many empty ticks.
-                    gap = packets[end][0] - tick_end
-                    tick_end += interval * int(gap // interval)
-    if tick_end is not None:
+    base = 0.0
+    step = interval * (speed or 1.0)  # packet seconds per tick
+
+    def pace() -> None:
+        if speed is not None and tick_end is not None:
+            wait = started + (tick_end - base) / speed - time.monotonic()
+            if wait > 0:
+                sleep(wait)
+
+    error: PcapError | None = None
+    try:
+        for linktype, packets in read_batches(path):
+            start = 0
+            while start < len(packets):
+                if stopped():
+                    return
+                if tick_end is None:
+                    base = packets[0][0]
+                    tick_end = base + step
+                end = _split(packets, start, tick_end)
+                agg.add_batch(linktype, packets[start:end])
+                start = end
+                if end < len(packets):  # the tick is complete
+                    pace()
+                    yield tick_end, agg.drain(), agg
+                    tick_end += step
+                    if speed is None and packets[end][0] >= tick_end + step:
+                        # Skip a long silence in one step instead of many empty ticks.
+                        tick_end += step * int((packets[end][0] - tick_end) // step)
+    except PcapError as exc:
+        error = exc
+    if tick_end is not None and not stopped():
+        pace()
         yield tick_end, agg.drain(), agg
+    if error is not None:
+        raise error
 
 
 def _split(packets: list[Packet], start: int, limit: float) -> int:

@@ -7,6 +7,7 @@ Config file keys (all optional), overridden by the flags::
     filter = "tcp port 443"    # -f
     promiscuous = true         # -p turns it off
     sampling = true            # adaptive 1-in-N kernel sampling when drops persist
+    sample = 1                 # --sample N: fixed 1-in-N kernel sampling
     max_flows = 200000
     idle_timeout = 15.0        # seconds, 0 = never
     active_timeout = 1800.0    # seconds, 0 = never
@@ -46,6 +47,9 @@ class CaptureOptions:
     speed: float | None = 1.0
     """Playback speed for ``read``; ``None`` = as fast as possible."""
     sampling: bool = True
+    """Adaptive kernel sampling when drops persist."""
+    sample: int = 1
+    """Fixed kernel 1-in-N sampling from the start (1 = every packet)."""
     max_flows: int = DEFAULT_MAX_FLOWS
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     active_timeout: float = DEFAULT_ACTIVE_TIMEOUT
@@ -92,6 +96,12 @@ def add_capture_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed",
         metavar="X|max",
         help="with -r in the TUI: playback speed factor, or 'max' (default 1)",
+    )
+    g.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="count 1 in N packets from the start (kernel sampling, counts scaled by N)",
     )
     g.add_argument(
         "--no-sampling", action="store_true", help="never switch to kernel sampling under overload"
@@ -162,6 +172,9 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
     snaplen = _flag(args, "snaplen")
     if snaplen is not None and (not isinstance(snaplen, int) or not 64 <= snaplen <= 262_144):
         raise ConfigError("--snaplen", f"must be 64..262144, got {snaplen}")
+    sample = _flag(args, "sample")
+    if sample is not None and (not isinstance(sample, int) or not 1 <= sample <= 65536):
+        raise ConfigError("--sample", f"must be 1..65536, got {sample}")
     flt = _flag(args, "filter") or get_str(raw, "capture.filter", "") or None
     return CaptureOptions(
         interfaces=interfaces,
@@ -174,6 +187,9 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
         max_files=max_files if isinstance(max_files, int) else None,
         speed=speed,
         sampling=not _flag(args, "no_sampling") and get_bool(raw, "capture.sampling", True),
+        sample=sample
+        if isinstance(sample, int)
+        else get_int(raw, "capture.sample", 1, low=1, high=65536),
         max_flows=max_flows
         if isinstance(max_flows, int)
         else get_int(raw, "capture.max_flows", DEFAULT_MAX_FLOWS, low=1, high=50_000_000),

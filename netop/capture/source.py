@@ -138,6 +138,7 @@ class CaptureSource(Source):
             "promiscuous": o.promiscuous,
             "ring_mb": o.ring_mb,
             "sampling": o.sampling,
+            "sample": o.sample,
             "interval": o.interval,
             "max_flows": max(o.max_flows, 1024),
             "write": o.write,

@@ -195,3 +195,77 @@ def test_without_cap_net_raw_one_line_says_how_to_grant_it() -> None:
     assert done.stderr.count("\n") == 1
     assert "CAP_NET_RAW" in done.stderr
     assert "setcap cap_net_raw,cap_net_admin=eip" in done.stderr
+
+
+def _iperf_server(pair: VethPair) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        pair.run_b("iperf3", "-s", "-1", "-B", pair.addr_b),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    return server
+
+
+def test_iperf3_tcp_and_written_pcap_match_tcpdump(tmp_path: Path) -> None:
+    _need("tcpdump", "tshark", "iperf3")
+    ref = tmp_path / "ref.pcap"
+    mine = tmp_path / "netop.pcap"
+    with veth_pair() as pair:
+        server = _iperf_server(pair)
+        dump = subprocess.Popen(
+            pair.run_a("tcpdump", "-i", pair.if_a, "-n", "-U", "-w", str(ref), "ip"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        netop = _netop(pair, "-i", pair.if_a, "--duration", "6", "--json", "-w", str(mine))
+        try:
+            time.sleep(2.0)
+            subprocess.run(
+                pair.run_a("iperf3", "-c", pair.addr_b, "-t", "2", "-b", "100M"),
+                check=True,
+                capture_output=True,
+                timeout=20,
+            )
+            stdout, stderr = netop.communicate(timeout=30)
+        finally:
+            dump.terminate()
+            dump.wait(timeout=10)
+            server.terminate()
+            server.wait(timeout=10)
+            if netop.poll() is None:
+                netop.kill()
+    assert netop.returncode == 0, stderr
+    counted = _netop_flows(stdout)
+    assert counted == _tshark_flows(ref)
+    assert sum(v for k, v in counted.items() if k[-1] == "packets") > 1000
+    # -w wrote the same packets, private to the user, readable by tshark.
+    assert mine.stat().st_mode & 0o777 == 0o600
+    assert _tshark_flows(mine) == counted
+
+
+def test_fixed_sampling_scales_counts_to_an_unbiased_estimate() -> None:
+    _need("iperf3")
+    with veth_pair() as pair:
+        server = _iperf_server(pair)
+        netop = _netop(pair, "-i", pair.if_a, "--duration", "5", "--json", "--sample", "8")
+        try:
+            time.sleep(1.5)
+            subprocess.run(
+                pair.run_a("iperf3", "-c", pair.addr_b, "-u", "-b", "40M", "-l", "1000", "-t", "2"),
+                check=True,
+                capture_output=True,
+                timeout=20,
+            )
+            stdout, stderr = netop.communicate(timeout=30)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    assert netop.returncode == 0, stderr
+    udp = [r for r in map(json.loads, stdout.splitlines()) if r["proto"] == "udp"]
+    assert len(udp) == 1
+    sent = 40_000_000 * 2 // 8 // 1000  # iperf3 datagrams: 10000
+    assert udp[0]["sampling"] == 8
+    assert abs(udp[0]["packets"] - sent) < 0.15 * sent
+    # Nearly all datagrams carry 1000 bytes of payload + 28 of UDP/IPv4 header.
+    assert abs(udp[0]["bytes"] - udp[0]["packets"] * 1028) < 0.01 * udp[0]["bytes"]
