@@ -198,15 +198,13 @@ def main() -> int:
             polls = args.polls if ifaces != "1317" else max(3, args.polls // 3)
             target = SnmpTarget(name=device, host="127.0.0.1", port=port,
                                 community=Secret(community), timeout=10.0, retries=0)  # fmt: skip
-            for tool, fn in (
-                ("netop", lambda: bench_netop(target, polls)),
-                ("snmpbulkwalk", lambda: bench_bulkwalk(port, community, polls)),
-                (
-                    "snmp_exporter",
-                    lambda: bench_exporter(exporter.pid, web, port, community, polls),
-                ),  # fmt: skip
-            ):
-                r = fn()
+            runs = (
+                ("netop", bench_netop, (target, polls)),
+                ("snmpbulkwalk", bench_bulkwalk, (port, community, polls)),
+                ("snmp_exporter", bench_exporter, (exporter.pid, web, port, community, polls)),
+            )
+            for tool, fn, fn_args in runs:
+                r = fn(*fn_args)  # type: ignore[operator]
                 results[f"{device}/{tool}"] = r
                 lines.append(row(device, ifaces, tool, r))
                 print(lines[-1], flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,10 @@ PCAPS = (
 P = api.v2c
 
 
-def reference_response(version: int, community: str, request_id: int,
-                       varbinds: list[tuple[str, Any]], status: int = 0, index: int = 0) -> bytes:  # fmt: skip
+def reference_response(
+    version: int, community: str, request_id: int, varbinds: list[tuple[str, Any]],
+    status: int = 0, index: int = 0,
+) -> bytes:  # fmt: skip
     """A Response message encoded by pysnmp."""
     proto = api.PROTOCOL_MODULES[version]
     pdu = proto.GetResponsePDU()
@@ -110,10 +113,8 @@ def test_every_truncation_is_a_clean_error() -> None:
 @settings(max_examples=400, deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise_anything_else(data: bytes) -> None:
-    try:
+    with contextlib.suppress(BerError):
         decode_response(data)
-    except BerError:
-        pass
 
 
 @settings(max_examples=400, deadline=None)
@@ -121,10 +122,8 @@ def test_random_bytes_never_raise_anything_else(data: bytes) -> None:
 def test_flipped_bytes_never_raise_anything_else(position: int, byte: int) -> None:
     data = bytearray(reference_response(1, "c", 1, [(o, v) for o, v, _ in ALL_TYPES]))
     data[position % len(data)] = byte
-    try:
+    with contextlib.suppress(BerError):
         decode_response(bytes(data))
-    except BerError:
-        pass
 
 
 def _udp_payloads(pcap: Path) -> list[bytes]:
