@@ -91,7 +91,7 @@ class Collector:
             self.unknown += 1
             return 0
         state.protocol = protocol
-        out: Output = []
+        out = Output(self.flows, protocol, exporter)
         if not self._decode(protocol, data, state, now, out) and (
             state.malformed in (1, 10, 100, 1000) or state.malformed % 10000 == 0
         ):
@@ -99,7 +99,8 @@ class Collector:
                 Severity.WARNING,
                 f"exporter {exporter}: {state.malformed} malformed {protocol} datagrams",
             )
-        added = 0
+        out.commit()
+        added = out.merged
         add = self.flows.add
         for sampling, records in out:
             add(protocol, exporter, sampling, records)
@@ -114,7 +115,7 @@ class Collector:
         if state is None:
             return []
         protocol = detect(data)
-        out: Output = []
+        out = Output()
         if protocol is None:
             state.malformed += 1
         else:

@@ -82,6 +82,9 @@ class ExporterState:
         key = (stream, domain)
         advances = (advance,) if alt_advance is None else (advance, alt_advance)
         previous = self.seq_next.get(key)
+        if previous is not None and seq == (previous[0] + previous[1][0]) & 0xFFFFFFFF:
+            self.seq_next[key] = (seq, advances)  # the common case: no gap
+            return
         if previous is not None:
             last, last_advances = previous
             fits = {(last + a) & 0xFFFFFFFF for a in (*last_advances, *advances) if a >= 0}

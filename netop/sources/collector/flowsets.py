@@ -7,11 +7,11 @@ records decoded before a datagram turns out to be malformed are kept, and raise
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from netop.model import Severity
 from netop.sources.collector.exporters import ExporterState, Limits, Pending
-from netop.sources.collector.records import RawFlow
+from netop.sources.collector.records import FlowAggregator, RawFlow
 from netop.sources.collector.templates import (
     IE_SYSTEM_INIT_MS,
     FieldSpec,
@@ -20,13 +20,73 @@ from netop.sources.collector.templates import (
     sampling_from_options,
 )
 
-#: Decoded output of one datagram: chunks of records sharing one sampling rate.
-Output: TypeAlias = list[tuple[int, list[RawFlow]]]
 TemplateKey: TypeAlias = tuple[int, int, int]
 
 
 class Malformed(Exception):
     """The datagram breaks its protocol's structure; the rest of it is ignored."""
+
+
+class Output(list[tuple[int, list[RawFlow]]]):
+    """Decoded output of one datagram: chunks of records sharing one sampling rate.
+
+    With a ``sink``, known fixed-length data sets are merged straight into the flow
+    table instead (no tuple per record): :meth:`table` gives the table, decoders keep
+    :attr:`room` and :attr:`overflow` current and :attr:`merged` counts the records;
+    the caller commits them to the sink once per datagram.
+    """
+
+    def __init__(
+        self, sink: FlowAggregator | None = None, source: str = "", exporter: str | None = None
+    ) -> None:
+        super().__init__()
+        self.sink = sink
+        self.source = source
+        self.exporter = exporter
+        self.merged = 0
+        self.overflow = 0
+        self.room = sink.room if sink is not None else 0
+        self._tables: dict[int, dict[Any, list[Any]]] = {}
+
+    def table(self, sampling: int) -> dict[Any, list[Any]]:
+        """The sink's table for this datagram's exporter at ``sampling``."""
+        table = self._tables.get(sampling)
+        if table is None:
+            assert self.sink is not None
+            table = self._tables[sampling] = self.sink.table(self.source, self.exporter, sampling)
+        return table
+
+    def commit(self) -> None:
+        """Tell the sink how many keys the generated decoders added."""
+        if self.sink is not None and self._tables:
+            self.sink.commit(self.room, self.overflow)
+
+
+def fast_data_set(
+    tpl: Template,
+    data: bytes,
+    start: int,
+    end: int,
+    export_ms: float,
+    uptime_ms: float | None,
+    sampling: int,
+    out: Output,
+) -> list[RawFlow] | int:
+    """Decode a data set of a known data template (the hot path).
+
+    Returns the record count when merged into ``out``'s sink, else the records.
+    """
+    aggregate, length = tpl.aggregate, tpl.fixed_length
+    if out.sink is not None and aggregate is not None and length:
+        end -= (end - start) % length
+        table = out.table(sampling)
+        out.room, over = aggregate(data[start:end], export_ms, uptime_ms, sampling, table, out.room)
+        count = (end - start) // length
+        out.overflow += over
+        out.merged += count - over
+        return count
+    assert tpl.convert is not None
+    return tpl.convert(data[start:end], export_ms, uptime_ms, sampling)
 
 
 def decode_data_set(
@@ -51,7 +111,7 @@ def decode_data_set(
         return _apply_options(state, key, tpl, body)
     assert tpl.convert is not None
     sampling = state.sampling.get(key[:2], 1)
-    records = tpl.convert(tpl.rows(body), export_ms, uptime_ms, sampling)
+    records = tpl.convert(body, export_ms, uptime_ms, sampling)
     if records:
         out.append((sampling, records))
     return len(records)

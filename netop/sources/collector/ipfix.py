@@ -9,10 +9,12 @@ from netop.sources.collector.flowsets import (
     Malformed,
     Output,
     decode_data_set,
+    fast_data_set,
     known_template,
     template_arrived,
     withdrawn,
 )
+from netop.sources.collector.records import RawFlow
 from netop.sources.collector.templates import FieldSpec, compile_template
 
 VERSION = 10
@@ -32,24 +34,75 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
     export_ms = export_time * 1000.0
     pos, end = _HEADER.size, length
     data_records = options_records = 0
-    while end - pos >= 4:
-        set_id, set_len = _PAIR.unpack_from(data, pos)
-        if set_len < 4 or pos + set_len > end:
-            raise Malformed(f"set length {set_len} at {pos}")
-        body = memoryview(data)[pos + 4 : pos + set_len]
-        if set_id in (2, 3):
-            _templates(body, state, domain, now, limits, out, options=set_id == 3)
-        elif set_id > 255:
-            init = state.init_ms.get(domain)
-            uptime = export_ms - init if init is not None else None
-            key = (VERSION, domain, set_id)
-            count = decode_data_set(state, key, body, export_ms, uptime, now, limits, out)
-            data_records = -1 if count < 0 or data_records < 0 else data_records + count
-            if count > 0 and key in state.templates and state.templates[key].options:
-                options_records += count
-        pos += set_len
-    flows_only = data_records - options_records if data_records >= 0 else -1
-    state.check_sequence("ipfix", domain, sequence, data_records, flows_only)
+    unknown = False  # a set waits for its template: this message's count is unknown
+    templates = state.templates
+    unpack = _PAIR.unpack_from
+    uptime, sampling = _context(state, domain, export_ms)
+    flows: list[RawFlow] = []
+    fast = fast_data_set
+    table = out.table(sampling) if out.sink is not None else None
+    room, overflow, merged = out.room, 0, 0
+    try:
+        while end - pos >= 4:
+            set_id, set_len = unpack(data, pos)
+            after = pos + set_len
+            if set_len < 4 or after > end:
+                raise Malformed(f"set length {set_len} at {pos}")
+            if set_id > 255:
+                tpl = templates.get((VERSION, domain, set_id))
+                if tpl is not None and tpl.aggregate is not None and table is not None:
+                    # The hot path: a known data template merged straight into the flow table.
+                    size = tpl.fixed_length or 1
+                    stop = after - (set_len - 4) % size
+                    room, over = tpl.aggregate(data[pos + 4 : stop], export_ms, uptime, sampling,
+                                               table, room)  # fmt: skip
+                    count = (stop - pos - 4) // size
+                    overflow += over
+                    merged += count - over
+                    data_records += count
+                    pos = after
+                    continue
+                if tpl is not None and tpl.convert is not None:
+                    got = fast(tpl, data, pos + 4, after, export_ms, uptime, sampling, out)
+                    if isinstance(got, int):
+                        data_records += got
+                    else:
+                        flows += got
+                        data_records += len(got)
+                    pos = after
+                    continue
+                key = (VERSION, domain, set_id)
+                body = memoryview(data)[pos + 4 : after]
+                count = decode_data_set(state, key, body, export_ms, uptime, now, limits, out)
+                if count < 0:
+                    unknown = True
+                else:
+                    data_records += count
+                if count > 0 and tpl is not None:
+                    options_records += count  # options data may set sampling or boot time
+                    uptime, sampling = _context(state, domain, export_ms)
+                    table = out.table(sampling) if out.sink is not None else None
+            elif set_id in (2, 3):
+                body = memoryview(data)[pos + 4 : after]
+                _templates(body, state, domain, now, limits, out, options=set_id == 3)
+            pos = after
+    finally:
+        # Kept even when the rest of the message turns out malformed.
+        out.room, out.overflow, out.merged = room, out.overflow + overflow, out.merged + merged
+    if flows:
+        out.append((sampling, flows))
+    if unknown:
+        state.check_sequence("ipfix", domain, sequence, -1)
+    else:
+        flows_only = data_records - options_records
+        state.check_sequence("ipfix", domain, sequence, data_records, flows_only)
+
+
+def _context(state: ExporterState, domain: int, export_ms: float) -> tuple[float | None, int]:
+    """Uptime at export (from systemInitTimeMilliseconds) and sampling of a domain."""
+    init = state.init_ms.get(domain)
+    uptime = export_ms - init if init is not None else None
+    return uptime, state.sampling.get((VERSION, domain), 1)
 
 
 def _templates(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from netop.model import FlowRecord
 
@@ -68,10 +68,28 @@ class FlowAggregator:
         self.max_flows = max_flows
         self.overflow = 0
         self._size = 0
-        self._tables: dict[tuple[str, str | None, int], dict[_FlowKey, list[float]]] = {}
+        self._tables: dict[tuple[str, str | None, int], dict[Any, list[Any]]] = {}
 
     def __len__(self) -> int:
         return self._size
+
+    @property
+    def room(self) -> int:
+        """How many new flow keys still fit before :meth:`drain`."""
+        return self.max_flows - self._size
+
+    def table(self, source: str, exporter: str | None, sampling: int) -> dict[Any, list[Any]]:
+        """The sums of one (source, exporter, sampling) group, for generated decoders."""
+        group = (source, exporter, sampling)
+        table = self._tables.get(group)
+        if table is None:
+            table = self._tables[group] = {}
+        return table
+
+    def commit(self, room: int, overflow: int) -> None:
+        """Account for keys a generated decoder added (``room`` is what is left)."""
+        self._size = self.max_flows - room
+        self.overflow += overflow
 
     def add(
         self, source: str, exporter: str | None, sampling: int, records: Iterable[RawFlow]
@@ -82,23 +100,25 @@ class FlowAggregator:
         if table is None:
             table = self._tables[group] = {}
         get = table.get
-        for rec in records:
-            key = rec[:6]
+        size, limit = self._size, self.max_flows
+        for proto, src, sport, dst, dport, vlan, packets, octets, first, last, flags in records:
+            key = (proto, src, sport, dst, dport, vlan)
             entry = get(key)
             if entry is None:
-                if self._size >= self.max_flows:
+                if size >= limit:
                     self.overflow += 1
                     continue
-                table[key] = [rec[6], rec[7], rec[8], rec[9], rec[10]]
-                self._size += 1
+                table[key] = [packets, octets, first, last, flags]
+                size += 1
                 continue
-            entry[0] += rec[6]
-            entry[1] += rec[7]
-            if rec[8] < entry[2]:
-                entry[2] = rec[8]
-            if rec[9] > entry[3]:
-                entry[3] = rec[9]
-            entry[4] = int(entry[4]) | rec[10]
+            entry[0] += packets
+            entry[1] += octets
+            if first < entry[2]:
+                entry[2] = first
+            if last > entry[3]:
+                entry[3] = last
+            entry[4] = int(entry[4]) | flags
+        self._size = size
 
     def drain(self) -> dict[str, list[FlowRecord]]:
         """FlowRecords per source name for everything added since the last drain."""

@@ -52,9 +52,12 @@ _ADDR_IES = {IE_SRC4: 4, IE_DST4: 4, IE_SRC6: 16, IE_DST6: 16}
 _INT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _NTP_EPOCH = 2208988800
 
-#: Rows -> records: (rows, export_ms, uptime_ms or None, sampling) -> list of RawFlow.
-Converter: TypeAlias = Callable[
-    [Iterable[tuple[Any, ...]], float, float | None, int], list[RawFlow]
+#: Set body -> records: (body, export_ms, uptime_ms or None, sampling) -> list of RawFlow.
+Converter: TypeAlias = Callable[[bytes | memoryview, float, float | None, int], list[RawFlow]]
+#: Exact-length set body -> sums merged into a flow table: (body, export_ms, uptime_ms,
+#: sampling, table, room for new keys) -> (room left, records that found no room).
+Aggregate: TypeAlias = Callable[
+    [bytes | memoryview, float, float | None, int, dict[Any, list[Any]], int], tuple[int, int]
 ]
 
 
@@ -71,6 +74,7 @@ class Template:
     struct: struct.Struct | None = None
     picks: tuple[tuple[int, int, str], ...] = ()  # (field index, ie, struct code)
     convert: Converter | None = None
+    aggregate: Aggregate | None = None
     has_uptime: bool = False
     seen: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -117,7 +121,9 @@ def compile_template(
         tpl.fixed_length = min_length
         tpl.struct = struct.Struct("".join(fmt))
     if not options:
-        tpl.convert, tpl.has_uptime = _make_converter(picks)
+        tpl.convert, tpl.has_uptime = _make_converter(picks, tpl)
+        if tpl.struct is not None:
+            tpl.aggregate = _make_aggregate(picks, tpl)
     return tpl
 
 
@@ -161,84 +167,175 @@ def _varlen_rows(tpl: Template, body: bytes | memoryview) -> list[tuple[Any, ...
     return rows
 
 
-def _make_converter(picks: Sequence[tuple[int, int, str]]) -> tuple[Converter, bool]:
-    """Generate the rows -> RawFlow converter for one template layout."""
+def _expressions(picks: Sequence[tuple[int, int, str]], tpl: Template) -> dict[str, Any]:
+    """Python expressions for each canonical field, over unpacked names v0, v1, ..."""
     names: dict[int, str] = {}
-    for slot, (_, ie, code) in enumerate(picks):
+    lengths: dict[int, int] = {}
+    for slot, (index, ie, code) in enumerate(picks):
         name = f"v{slot}"
         if code == "s" and ie not in _ADDR_IES:
             name = f"_int(v{slot}, 'big')"
         names.setdefault(ie, name)
+        lengths.setdefault(ie, tpl.fields[index][1])
     unpack = ", ".join(f"v{slot}" for slot in range(len(picks)))
-    target = f"({unpack},)" if picks else "_"
 
     def pick(*ies: int, default: str = "0") -> str:
         return next((names[ie] for ie in ies if ie in names), default)
 
-    src = pick(IE_SRC4, IE_SRC6, default="b''")
-    dst = pick(IE_DST4, IE_DST6, default="b''")
     proto = pick(IE_PROTO)
     sport, dport = pick(IE_SPORT), pick(IE_DPORT)
     icmp = pick(IE_ICMP4, IE_ICMP6, default="")
     if not icmp:
         t, c = pick(IE_ICMP_TYPE4, IE_ICMP_TYPE6, default=""), pick(IE_ICMP_CODE4, IE_ICMP_CODE6)
         icmp = f"({t} * 256 + {c})" if t else ""
-    if icmp:
+    if icmp and dport == "0":
+        dport = f"({icmp} if {proto} in (1, 58) else 0)"
+    elif icmp:
         dport = f"(({icmp} or {dport}) if {proto} in (1, 58) else {dport})"
-    vlan = f"({pick(IE_VLAN, IE_DOT1Q_VLAN)} & 4095 or None)"
-    packets, octets = pick(IE_PACKETS, IE_TOTAL_PACKETS), pick(IE_BYTES, IE_TOTAL_BYTES)
-    flags = f"({pick(IE_FLAGS)} & 255)"
-    first, last, uses_uptime = _time_exprs(names)
-    body = (
-        f"({proto}, {src}, {sport}, {dst}, {dport}, {vlan}, {packets}{{m}}, {octets}{{m}}, "
-        "{first}, {last}, " + flags + f") for {target} in rows"
-    )
-    lines = ["def convert(rows, E, U, S):"]
-    if uses_uptime:
-        # Uptime-relative times without a known boot time: the export time is the
-        # best estimate there is.
-        now = body.format(m=" * S", first="E / 1000", last="E / 1000")
-        lines += ["    if U is None:", f"        return [{now}]", "    U = int(U)"]
-    lines += [
-        "    if S == 1:",
-        "        return [" + body.format(m="", first=first, last=last) + "]",
-        "    return [" + body.format(m=" * S", first=first, last=last) + "]",
-    ]
+    vlan_name = pick(IE_VLAN, IE_DOT1Q_VLAN, default="")
+    flags = pick(IE_FLAGS)
+    if lengths.get(IE_FLAGS, 1) > 1:
+        flags = f"({flags} & 255)"
+    times = _time_exprs(names)
+    return {
+        "target": f"({unpack},)" if picks else "_",
+        "key": (f"{proto}, {pick(IE_SRC4, IE_SRC6, default=repr(b''))}, {sport}, "
+                f"{pick(IE_DST4, IE_DST6, default=repr(b''))}, {dport}, "
+                + (f"({vlan_name} & 4095 or None)" if vlan_name else "None")),
+        "packets": pick(IE_PACKETS, IE_TOTAL_PACKETS),
+        "octets": pick(IE_BYTES, IE_TOTAL_BYTES),
+        "flags": flags,
+        "times": times,
+        "uses_uptime": times["fast"] != times["slow"],
+    }  # fmt: skip
+
+
+def _uptime_variants(
+    x: dict[str, Any], emit: Callable[[tuple[str, str], str], list[str]]
+) -> list[str]:
+    """Function body choosing the time expressions once per call, not per record."""
+    times = x["times"]
+    if not x["uses_uptime"]:
+        return emit(times["slow"], "    ")
+    # Without a known boot time the export time is the best estimate there is.
+    lines = ["    if U is None:", *emit(("E / 1000", "E / 1000"), "        ")]
+    # Past 2^26 ms (18.6 h) of uptime no exported flow can straddle a wrap of the
+    # 32-bit uptime, so plain "boot time + uptime" is exact and much cheaper.
+    lines += ["    U = int(U)", "    B = E - U", "    if U >= 67108864:"]
+    lines += emit(times["fast"], "        ")
+    return [*lines, "    T = U + 2147483648", *emit(times["slow"], "    ")]
+
+
+def _compile(lines: list[str], name: str, tpl: Template) -> Any:
     namespace: dict[str, Any] = {"_int": int.from_bytes, "_NTP": _NTP_EPOCH}
+    if tpl.struct is not None:
+        namespace["_iter"] = tpl.struct.iter_unpack
+    namespace["_rows"] = lambda body: _varlen_rows(tpl, body)
     exec("\n".join(lines), namespace)  # noqa: S102 - source built from integers only
-    converter: Converter = namespace["convert"]
-    return converter, uses_uptime
+    return namespace[name]
 
 
-def _time_exprs(names: dict[int, str]) -> tuple[str, str, bool]:
-    """Expressions for first/last epoch seconds from the best time fields present."""
+def _make_converter(picks: Sequence[tuple[int, int, str]], tpl: Template) -> tuple[Converter, bool]:
+    """Generate the set body -> RawFlow list decoder for one template layout."""
+    x = _expressions(picks, tpl)
+    body = (
+        f"({x['key']}, {x['packets']}{{m}}, {x['octets']}{{m}}, "
+        "{first}, {last}, " + x["flags"] + f") for {x['target']} in rows"
+    )
+
+    def emit(first_last: tuple[str, str], indent: str) -> list[str]:
+        first, last = first_last
+        return [
+            f"{indent}if S == 1:",
+            f"{indent}    return [" + body.format(m="", first=first, last=last) + "]",
+            f"{indent}return [" + body.format(m=" * S", first=first, last=last) + "]",
+        ]
+
+    if tpl.struct is not None and tpl.fixed_length:
+        rows = f"rows = _iter(body[: len(body) - len(body) % {tpl.fixed_length}])"
+    else:
+        rows = "rows = _rows(body)"
+    lines = ["def decode(body, E, U, S):", f"    {rows}", *_uptime_variants(x, emit)]
+    converter: Converter = _compile(lines, "decode", tpl)
+    return converter, bool(x["uses_uptime"])
+
+
+def _make_aggregate(picks: Sequence[tuple[int, int, str]], tpl: Template) -> Aggregate:
+    """Generate decode-and-merge for a fixed-length template: no tuple per record."""
+    x = _expressions(picks, tpl)
+
+    def emit(first_last: tuple[str, str], indent: str) -> list[str]:
+        first, last = first_last
+        out: list[str] = []
+        for cond, mult in (("if S == 1:", ""), ("else:", " * S")):
+            i = indent + "    "
+            out += [
+                f"{indent}{cond}",
+                f"{i}for {x['target']} in _iter(body):",
+                f"{i}    k = ({x['key']})",
+                f"{i}    p = {x['packets']}{mult}",
+                f"{i}    o = {x['octets']}{mult}",
+                f"{i}    f = {first}",
+                f"{i}    l = {last}",
+                f"{i}    e = get(k)",
+                f"{i}    if e is None:",
+                f"{i}        if room > 0:",
+                f"{i}            table[k] = [p, o, f, l, {x['flags']}]",
+                f"{i}            room -= 1",
+                f"{i}        else:",
+                f"{i}            over += 1",
+                f"{i}        continue",
+                f"{i}    e[0] += p",
+                f"{i}    e[1] += o",
+                f"{i}    if f < e[2]:",
+                f"{i}        e[2] = f",
+                f"{i}    if l > e[3]:",
+                f"{i}        e[3] = l",
+                f"{i}    e[4] |= {x['flags']}",
+            ]
+        return [*out, f"{indent}return room, over"]
+
+    lines = ["def aggregate(body, E, U, S, table, room):", "    get = table.get", "    over = 0"]
+    lines += _uptime_variants(x, emit)
+    aggregate: Aggregate = _compile(lines, "aggregate", tpl)
+    return aggregate
+
+
+def _time_exprs(names: dict[int, str]) -> dict[str, tuple[str, str]]:
+    """first/last expressions from the best time fields present: "fast" assumes no
+    uptime wrap, "slow" handles it (they are equal when no uptime field is used)."""
     best: dict[bool, tuple[int, str, str]] = {}
     for ie, (is_start, kind) in _TIME_IES.items():
         if ie in names:
             rank = _TIME_RANK[kind]
             if is_start not in best or rank < best[is_start][0]:
                 best[is_start] = (rank, kind, names[ie])
-    exprs: dict[bool, str] = {}
-    uses_uptime = False
+    fast: dict[bool, str] = {}
+    slow: dict[bool, str] = {}
     for is_start in (True, False):
         if is_start not in best:
             continue
         _, kind, name = best[is_start]
         if kind == "uptime":
-            # Signed 32-bit distance from "now" in sysUptime ms survives uptime wrap.
-            exprs[is_start] = f"(E - ((U - {name} + 2147483648) & 4294967295) + 2147483648) / 1000"
-            uses_uptime = True
-        elif kind == "ms":
-            exprs[is_start] = f"{name} / 1000"
+            # The signed 32-bit distance from "now" in sysUptime ms survives a wrap.
+            # For U < 2^31 that is B + v, less 2^32 for a v from before the last wrap.
+            slow[is_start] = f"((B + {name}) if {name} <= T else (B - 4294967296 + {name})) * 0.001"
+            fast[is_start] = f"(B + {name}) * 0.001"
+            continue
+        if kind == "ms":
+            expr = f"{name} * 0.001"
         elif kind == "sec":
-            exprs[is_start] = f"{name} * 1.0"
+            expr = f"{name} * 1.0"
         elif kind == "ntp":
-            exprs[is_start] = f"(({name} >> 32) - _NTP + ({name} & 4294967295) / 4294967296)"
+            expr = f"(({name} >> 32) - _NTP + ({name} & 4294967295) / 4294967296)"
         else:
-            exprs[is_start] = f"(E / 1000 - {name} / 1e6)"
-    first = exprs.get(True, exprs.get(False, "E / 1000"))
-    last = exprs.get(False, first)
-    return first, last, uses_uptime
+            expr = f"(E / 1000 - {name} / 1e6)"
+        fast[is_start] = slow[is_start] = expr
+    out: dict[str, tuple[str, str]] = {}
+    for label, exprs in (("fast", fast), ("slow", slow)):
+        first = exprs.get(True, exprs.get(False, "E / 1000"))
+        out[label] = (first, exprs.get(False, first))
+    return out
 
 
 def options_values(tpl: Template, body: bytes | memoryview) -> list[dict[int, int | bytes]]:

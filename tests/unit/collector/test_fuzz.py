@@ -25,7 +25,7 @@ FUZZ = settings(
 
 def _run(data: bytes, state: ExporterState | None = None) -> ExporterState:
     state = state or ExporterState("192.0.2.1")
-    out: Output = []
+    out = Output()
     version = struct.unpack_from("!H", data)[0] if len(data) >= 2 else -1
     try:
         if version == 5:

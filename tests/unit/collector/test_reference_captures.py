@@ -198,14 +198,25 @@ def test_data_before_template_is_buffered_and_decoded() -> None:
     assert not state.pending
 
 
-def test_aggregator_builds_flow_records() -> None:
-    pcap, expected = _fixture("softflowd-9")
-    collector = Collector(aggregator=FlowAggregator())
+@pytest.mark.parametrize(
+    "name", ["softflowd-5", "softflowd-9", "softflowd-10", "pmacctd-9", "pmacctd-10"]
+)
+def test_merged_fast_path_equals_record_path(name: str) -> None:
+    """Collector.feed (templates merged straight into the flow table) gives the same
+    FlowRecords as decoding to tuples and aggregating them."""
+    pcap, expected = _fixture(name)
+    fast = Collector()
+    slow = Collector()
+    reference = FlowAggregator()
     for exporter, data, ts in datagrams(pcap):
-        collector.feed(data, exporter, ts)
-    records = collector.flows.drain()["netflow9"]
-    assert sum(r.packets for r in records) == expected["totals"]["nfdump_packets"]
-    assert sum(r.bytes for r in records) == expected["totals"]["nfdump_bytes"]
-    assert {r.exporter for r in records} == {"127.0.0.1"}
-    assert all(r.source == "netflow9" and r.sampling == 1 for r in records)
-    assert collector.flows.drain() == {}
+        fast.feed(data, exporter, ts)
+        for sampling, rec in slow.decode_records(data, exporter, ts):
+            reference.add(fast.exporters[exporter].protocol, exporter, sampling, [rec])
+    got, want = fast.flows.drain(), reference.drain()
+    assert {k: sorted(v, key=repr) for k, v in got.items()} == {
+        k: sorted(v, key=repr) for k, v in want.items()
+    }
+    packets = sum(r.packets for records in got.values() for r in records)
+    assert packets == expected["totals"]["nfdump_packets"]
+    assert fast.records == expected["totals"]["nfdump_records"]
+    assert fast.flows.drain() == {}
