@@ -21,6 +21,7 @@ Batch = tuple[int, list[Packet]]
 
 MAX_SNAPLEN = 262_144
 _CHUNK = 4 << 20
+_MAX_BLOCK = 16 << 20
 _PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
     b"\xa1\xb2\xc3\xd4": (">", 1e-6),
@@ -114,46 +115,66 @@ def _pos(handle: BinaryIO, buf: bytes, off: int) -> int:
 
 
 def _read_pcapng(handle: BinaryIO, path: str) -> Iterator[Batch]:
-    data = _PCAPNG_SHB + handle.read()
-    off, end = 0, len(data)
+    data = _PCAPNG_SHB + handle.read(_CHUNK)
+    base = 0  # file position of data[0]
+    off = 0
+    eof = False
     order = "<"
     ifaces: list[tuple[int, float, float]] = []  # (linktype, ts scale, ts offset)
     linktype = -1
     packets: list[Packet] = []
-    while off < end:
-        if off + 12 > end:
+    damaged = False
+    while True:
+        if off + 12 > len(data) and not eof:
+            data, base, off = data[off:] + handle.read(_CHUNK), base + off, 0
+            eof = len(data) < 12
+        if off + 12 > len(data):
+            damaged = off < len(data)
             break
-        btype = data[off : off + 4]
-        if btype == _PCAPNG_SHB:
+        if data[off : off + 4] == _PCAPNG_SHB:
             bom = data[off + 8 : off + 12]
             order = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">" if bom == b"\x1a\x2b\x3c\x4d" else ""
             if not order:
+                damaged = True
                 break
             ifaces = []
-        btype_n, blen = struct.unpack_from(order + "II", data, off)
-        if blen < 12 or blen % 4 or off + blen > end:
+        btype, blen = struct.unpack_from(order + "II", data, off)
+        if blen < 12 or blen % 4 or blen > _MAX_BLOCK:
+            damaged = True
             break
-        body = off + 8
-        if btype_n == 1:  # Interface Description Block
-            ifaces.append(_idb(data, order, body, off + blen - 4))
-        elif btype_n in (6, 3, 2):
-            parsed = _packet_block(data, order, btype_n, body, off + blen - 4, ifaces)
-            if parsed is None:
-                break
-            lt, packet = parsed
-            if lt != linktype and packets:
-                yield linktype, packets
-                packets = []
-            linktype = lt
-            packets.append(packet)
-            if len(packets) >= 65536:
-                yield linktype, packets
-                packets = []
+        while off + blen > len(data) and not eof:
+            more = handle.read(max(_CHUNK, blen))
+            eof = not more
+            data, base, off = data[off:] + more, base + off, 0
+        if off + blen > len(data):
+            damaged = True
+            break
+        body, block_end = off + 8, off + blen - 4
+        try:
+            if btype == 1:  # Interface Description Block
+                ifaces.append(_idb(data, order, body, block_end))
+            elif btype in (6, 3, 2):
+                parsed = _packet_block(data, order, btype, body, block_end, ifaces)
+                if parsed is None:
+                    damaged = True
+                    break
+                lt, packet = parsed
+                if lt != linktype and packets:
+                    yield linktype, packets
+                    packets = []
+                linktype = lt
+                packets.append(packet)
+                if len(packets) >= 65536:
+                    yield linktype, packets
+                    packets = []
+        except struct.error:
+            damaged = True
+            break
         off += blen
     if packets:
         yield linktype, packets
-    if off < end:
-        raise PcapError(f"{path}: damaged pcapng block at byte {off}")
+    if damaged:
+        raise PcapError(f"{path}: damaged pcapng block at byte {base + off}")
 
 
 def _idb(data: bytes, order: str, body: int, end: int) -> tuple[int, float, float]:

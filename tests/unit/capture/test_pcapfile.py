@@ -77,6 +77,23 @@ def test_pcapng_with_several_interfaces(tmp_path: Path) -> None:
     assert batches[1][1][0][0] == pytest.approx(1e9 + 0.5)
 
 
+def test_damaged_pcapng_yields_the_good_blocks_first(tmp_path: Path) -> None:
+    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    idb = _block(1, struct.pack("<HHI", 1, 0, 65535))
+    epb = _block(6, struct.pack("<IIIII", 0, 0, 1, len(FRAMES[0]), len(FRAMES[0])) + FRAMES[0])
+    path = tmp_path / "d.pcapng"
+    path.write_bytes(shb + idb + epb + epb[:-6])
+    seen: list[bytes] = []
+
+    def consume() -> None:
+        for _, packets in read_batches(str(path)):
+            seen.extend(p[1] for p in packets)
+
+    with pytest.raises(PcapError, match=f"damaged pcapng block at byte {len(shb + idb + epb)}"):
+        consume()
+    assert seen == [FRAMES[0]]
+
+
 def test_scapy_written_file_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "s.pcap"
     wrpcap(str(path), [Ether(f) for f in FRAMES])
