@@ -9,9 +9,9 @@ wrap-safe deltas):
   carry ``discontinuity`` so that interval gets no rate.
 * **The agent's counter cache.** net-snmp refreshes IF-MIB counters about every 3 s;
   polled faster, the same values come back twice and a naive rate reads 0 and then
-  double. When the poll interval is shorter than :data:`CACHE_HOLD`, an interface
-  whose counters did not move is held back (no sample) until they move or the hold
-  time passes, so every rate spans whole cache periods.
+  double. When the poll interval is shorter than :data:`CACHE_HOLD`, a poll where no
+  counter moved is held back (no samples) until they move or the hold time passes,
+  so every rate spans whole cache periods.
 * **Reachability.** Unreachable / recovered / authentication failures are events,
   each said once, not on every failed poll.
 
@@ -62,7 +62,6 @@ class _Iface:
     oper: int | None = None
     disc_time: int | None = None
     counters: tuple[int | None, ...] | None = None
-    emitted_at: float | None = None
 
 
 class TargetTracker:
@@ -86,6 +85,8 @@ class TargetTracker:
         self._static_at: float | None = None
         self._need_low = False
         self._hold = CACHE_HOLD if target.interval < CACHE_HOLD else 0.0
+        self._emitted_at: float | None = None
+        self._emitted_names: tuple[str, ...] = ()
 
     # ------------------------------------------------------------ planning
 
@@ -187,6 +188,8 @@ class TargetTracker:
     def _samples(self, result: PollResult, restart: str | None) -> list[InterfaceSample | NetEvent]:
         cols = result.columns
         out: list[InterfaceSample | NetEvent] = []
+        samples: list[InterfaceSample] = []
+        fresh = False
         counted = 0
         missing_hc = False
         indexes = set().union(*(cols.get(c, {}) for c in mib.DYNAMIC + mib.HC + mib.LOW))
@@ -236,16 +239,9 @@ class TargetTracker:
                 continue
             counted += 1
             every = counters + errors
-            if (
-                reason is None
-                and state.emitted_at is not None
-                and every == state.counters
-                and result.mono - state.emitted_at < self._hold
-            ):
-                continue  # the agent has not refreshed its counters yet
+            fresh = fresh or reason is not None or every != state.counters
             state.counters = every
-            state.emitted_at = result.mono
-            out.append(InterfaceSample(
+            samples.append(InterfaceSample(
                 origin=self.target.origin, name=state.name, ts=result.ts,
                 rx_bytes=counters[0], tx_bytes=counters[1],
                 rx_packets=counters[2], tx_packets=counters[3],
@@ -259,7 +255,21 @@ class TargetTracker:
         for gone in set(self._ifaces) - indexes:
             del self._ifaces[gone]
         self.interfaces = counted
-        return out
+        # The engine takes each poll's samples as the whole set of the target's
+        # interfaces, so a poll is sent whole or held whole: held while no counter of
+        # any interface moved (the agent refreshes its table at once) and the hold
+        # time has not passed.
+        names = tuple(sample.name for sample in samples)
+        if (
+            not fresh
+            and names == self._emitted_names
+            and self._emitted_at is not None
+            and result.mono - self._emitted_at < self._hold
+        ):
+            return out
+        self._emitted_at = result.mono
+        self._emitted_names = names
+        return out + samples
 
     def _oper_change(self, ts: float, state: _Iface, oper: int | None) -> list[NetEvent]:
         previous, state.oper = state.oper, oper

@@ -283,3 +283,15 @@ def test_unknown_interface_triggers_a_static_walk() -> None:
     items = tracker.update(result(10.0, 1100, {1: port(2, 2), 9: port(1, 1)}, static=False))
     assert "ifIndex9" in [s.name for s in samples(items)]
     assert "descr" in tracker.plan(11.0)
+
+
+def test_a_poll_is_sent_whole_or_held_whole() -> None:
+    # The engine takes one poll's samples as the target's whole set of interfaces.
+    tracker = TargetTracker(target(interval=1.0))
+    idle = port(5, 5, name=b"Gi0/2")
+    assert len(samples(tracker.update(result(0.0, 0, {1: port(0, 0), 2: idle})))) == 2
+    assert samples(tracker.update(result(1.0, 100, {1: port(0, 0), 2: idle}))) == []
+    moved = samples(tracker.update(result(2.0, 200, {1: port(900, 0), 2: idle})))
+    assert [s.name for s in moved] == ["Gi0/1", "Gi0/2"]  # the idle port comes along
+    gone = samples(tracker.update(result(3.0, 300, {1: port(900, 0)})))
+    assert [s.name for s in gone] == ["Gi0/1"]  # a changed set is sent at once
