@@ -35,11 +35,24 @@ FullRow = tuple[
 ]
 
 
+def tcp_state(proto: int, flags: int, packets_rev: int) -> str:
+    """A short TCP state from the union of flags: what a flow list can honestly say."""
+    if proto != 6:
+        return ""
+    if flags & 0x04:
+        return "reset"
+    if flags & 0x01:
+        return "closing"
+    if flags & 0x02:
+        return "established" if flags & 0x10 and packets_rev else "syn-sent"
+    return "mid-stream"  # the handshake happened before we looked
+
+
 class FlowEntry:
     """One flow in the table: cumulative counters plus this tick's."""
 
     __slots__ = (
-        "key",
+        "_key",
         "proto",
         "src",
         "sport",
@@ -67,10 +80,7 @@ class FlowEntry:
     def __init__(self, row: FullRow, keys: tuple[_FullKey, _FullKey]) -> None:
         proto, src, sport, dst, dport, vlan = row[:6]
         source, exporter, sampling = row[13:]
-        self.key = (
-            f"{source}|{exporter or ''}|{proto}|{'' if vlan is None else vlan}|"
-            f"{src}|{sport}|{dst}|{dport}"
-        )
+        self._key: str | None = None
         self.proto, self.src, self.sport, self.dst, self.dport = proto, src, sport, dst, dport
         self.vlan, self.source, self.exporter = vlan, source, exporter
         self.packets = self.bytes = self.packets_rev = self.bytes_rev = 0
@@ -80,6 +90,22 @@ class FlowEntry:
         self.sampling = sampling
         self._keys = keys
         self._record: FlowRecord | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable text id of the flow (for the UI to keep the selection across ticks)."""
+        if self._key is None:
+            vlan = "" if self.vlan is None else self.vlan
+            self._key = (
+                f"{self.source}|{self.exporter or ''}|{self.proto}|{vlan}|"
+                f"{self.src}|{self.sport}|{self.dst}|{self.dport}"
+            )
+        return self._key
+
+    @property
+    def state(self) -> str:
+        """TCP state guessed from the flags seen (empty for other protocols)."""
+        return tcp_state(self.proto, self.tcp_flags, self.packets_rev)
 
     @property
     def record(self) -> FlowRecord:
@@ -141,7 +167,7 @@ class FlowTable:
         self.keep_expired = keep_expired
         self.stats = FlowTableStats()
         self._index: dict[_FullKey, tuple[FlowEntry, bool]] = {}
-        self._lru: OrderedDict[str, FlowEntry] = OrderedDict()
+        self._lru: OrderedDict[_FullKey, FlowEntry] = OrderedDict()
         self._touched: list[FlowEntry] = []
         self._expired: list[FlowRecord] = []
         self._last_active_scan = 0.0
@@ -231,7 +257,7 @@ class FlowTable:
             entry.tcp_flags |= flags
             entry.sampling = row[15]
             entry._record = None
-            lru.move_to_end(entry.key)
+            lru.move_to_end(entry._keys[0])
         self.stats.merged += n
         while len(lru) > self.max_flows:
             self._remove(next(iter(lru.values())))
@@ -244,17 +270,14 @@ class FlowTable:
         rsport, rdport = reverse_ports(proto, sport, dport)
         rev: _FullKey = (proto, vlan, dst, src, rsport, rdport, source, exporter)
         entry = FlowEntry(row, (fwd, rev))
-        old = self._lru.get(entry.key)
-        if old is not None:  # same id, other key spelling: keep one entry
-            return old
         self._index[fwd] = (entry, False)
         self._index.setdefault(rev, (entry, True))
-        self._lru[entry.key] = entry
+        self._lru[fwd] = entry
         self.stats.created += 1
         return entry
 
     def _remove(self, entry: FlowEntry) -> None:
-        del self._lru[entry.key]
+        del self._lru[entry._keys[0]]
         for k in entry._keys:
             hit = self._index.get(k)
             if hit is not None and hit[0] is entry:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from netop.engine.flowtable import FlowTable
+from netop.engine.flowtable import FlowTable, tcp_state
 from netop.model import FlowBatch, FlowRecord
 
 
@@ -40,6 +40,18 @@ def test_merge_accumulates_and_reverse_deltas_join() -> None:
     t.end_tick()
     assert (e.tick_bytes, e.tick_bytes_rev, e.tick_packets) == (0, 0, 0)
     assert e.key == "capture||6||10.0.0.1|1000|10.0.0.2|80"
+
+
+def test_tcp_state_from_flags() -> None:
+    assert tcp_state(6, 0x02, 0) == "syn-sent"
+    assert tcp_state(6, 0x12 | 0x08, 3) == "established"
+    assert tcp_state(6, 0x11, 3) == "closing"
+    assert tcp_state(6, 0x14, 3) == "reset"
+    assert tcp_state(6, 0x10, 3) == "mid-stream"
+    assert tcp_state(17, 0, 3) == ""
+    t = FlowTable()
+    t.merge_records([_rec(tcp_flags=0x02)], 1.0)
+    assert next(iter(t.entries())).state == "syn-sent"
 
 
 def test_sources_and_exporters_are_separate_flows() -> None:
