@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -319,3 +320,28 @@ def test_cli_v3_keys_from_environment_and_config_file(snmpd: Snmpd, tmp_path: Pa
     assert "chmod 600" in proc.stderr
     assert {json.loads(line)["origin"] for line in proc.stdout.splitlines()} == {"snmp:core"}
     assert COMMUNITY not in proc.stderr
+
+
+def test_a_dead_target_never_delays_the_others(snmpd: Snmpd) -> None:
+    got: list[Any] = []
+    lock = threading.Lock()
+
+    def emit(item: Any) -> None:
+        with lock:
+            got.append((time.monotonic(), item))
+
+    # Wrong community: snmpd stays silent, so each poll of "dead" waits 2 x 1.5 s.
+    dead = replace(v2c(snmpd.port, "silent", timeout=1.5, retries=1), name="dead")
+    live = replace(v2c(snmpd.port, interval=0.5), name="live")
+    source = SnmpSource([dead, live])
+    started = time.monotonic()
+    source.start(emit)
+    time.sleep(2.5)
+    stopping = time.monotonic()
+    source.stop()
+    assert time.monotonic() - stopping < 1.0  # in-flight requests are cancelled, not awaited
+    live_polls = [t for t, i in got if isinstance(i, SourceStatus)
+                  and any(r["name"] == "live" and r["reachable"] for r in i.rows)]  # fmt: skip
+    assert live_polls
+    assert live_polls[0] - started < 1.0  # not behind the dead target's 3 s timeout
+    assert sum(1 for t, i in got if isinstance(i, InterfaceSample) and t - started < 2.5) >= 4
