@@ -11,6 +11,7 @@ Per device, one poll of one target (steady state: after a first poll that learns
   walk of the per-poll columns); wall time and this process's CPU.
 * snmpbulkwalk: one process per column of the same set (-Cr25), wall time and the
   children's CPU.
+* snmpd-v3: the same agent over SNMPv3 authPriv (SHA/AES-128): netop and the exporter.
 * prometheus-snmp-exporter: one scrape walking the same columns (a module written
   here), wall time and the exporter's CPU (from /proc).
 CPU is the mean over the polls (the kernel counts process CPU in 10 ms ticks, too
@@ -43,9 +44,16 @@ sys.path.insert(0, str(ROOT))
 from netop.sources.snmp import mib  # noqa: E402
 from netop.sources.snmp.poller import Poller  # noqa: E402
 from netop.sources.snmp.targets import Secret, SnmpTarget  # noqa: E402
-from tests.integration.snmp.agents import COMMUNITY, Snmpd, Snmpsim, free_udp_port  # noqa: E402
+from tests.integration.snmp.agents import (  # noqa: E402
+    COMMUNITY,
+    USERS,
+    Snmpd,
+    Snmpsim,
+    free_udp_port,
+)
 from tests.integration.snmp.recordings import RECORDINGS, write_recordings  # noqa: E402
 
+V3_USER = "netop-priv"  # SHA / AES-128
 RECORDINGS.setdefault("paloalto-pa-5000", "network/firewall/paloalto-pa-5000.snmprec.bz2")
 
 
@@ -117,7 +125,14 @@ def exporter_config(path: Path, communities: list[str]) -> None:
         modules.append(f"{community}:\n  walk:\n{walk}  version: 2\n  max_repetitions: 25\n"
                        f"  retries: 0\n  timeout: 10s\n  auth:\n    community: {community}\n"
                        "  metrics:\n" + "".join(metrics))  # fmt: skip
+    user, (_, auth_key, _, priv_key) = V3_USER, USERS[V3_USER]
+    modules.append(f"v3:\n  walk:\n{walk}  version: 3\n  max_repetitions: 25\n"
+                   f"  retries: 0\n  timeout: 10s\n  auth:\n    username: {user}\n"
+                   "    security_level: authPriv\n    auth_protocol: SHA\n"
+                   f"    password: {auth_key}\n    priv_protocol: AES\n"
+                   f"    priv_password: {priv_key}\n  metrics:\n" + "".join(metrics))  # fmt: skip
     path.write_text("".join(modules))
+    path.chmod(0o600)
 
 
 def bench_exporter(pid: int, web: int, port: int, module: str, polls: int) -> dict[str, float]:
@@ -193,16 +208,23 @@ def main() -> int:
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     results: dict[str, Any] = {}
     try:
+        v3 = SnmpTarget(name="snmpd-v3", host="127.0.0.1", port=snmpd.port, version="3",
+                        user=V3_USER, auth_protocol="sha", auth_key=Secret(USERS[V3_USER][1]),
+                        priv_protocol="aes", priv_key=Secret(USERS[V3_USER][3]),
+                        timeout=10.0, retries=0)  # fmt: skip
         agents = [("snmpd", "4", snmpd.port, COMMUNITY)] + [(d, n, sim.port, d) for d, n in devices]
-        for device, ifaces, port, community in agents:
+        for device, ifaces, port, community in agents + [("snmpd-v3", "4", snmpd.port, "")]:
             polls = args.polls if ifaces != "1317" else max(3, args.polls // 3)
-            target = SnmpTarget(name=device, host="127.0.0.1", port=port,
-                                community=Secret(community), timeout=10.0, retries=0)  # fmt: skip
-            runs = (
+            target = v3 if not community else SnmpTarget(
+                name=device, host="127.0.0.1", port=port, community=Secret(community),
+                timeout=10.0, retries=0)  # fmt: skip
+            module = community or "v3"
+            runs = [
                 ("netop", bench_netop, (target, polls)),
-                ("snmpbulkwalk", bench_bulkwalk, (port, community, polls)),
-                ("snmp_exporter", bench_exporter, (exporter.pid, web, port, community, polls)),
-            )
+                ("snmp_exporter", bench_exporter, (exporter.pid, web, port, module, polls)),
+            ]
+            if community:  # v3 keys stay off command lines, even test ones
+                runs.insert(1, ("snmpbulkwalk", bench_bulkwalk, (port, community, polls)))
             for tool, fn, fn_args in runs:
                 r = fn(*fn_args)  # type: ignore[operator]
                 results[f"{device}/{tool}"] = r

@@ -23,6 +23,7 @@ Value = int | bytes | None
 
 MAX_REQUESTS = 2000  # per walk: bounds time and memory against a looping agent
 MAX_ROWS = 20000  # per column
+TOO_BIG = 1
 NO_SUCH_NAME = 2  # SNMPv1 errorStatus at the end of the MIB view
 _STATUS = {1: "tooBig", 2: "noSuchName", 5: "genErr", 6: "noAccess", 16: "authorizationError"}
 
@@ -61,6 +62,7 @@ class BaseSession:
         self.requests = 0
         #: Shared bound on requests in flight across all targets (set by the poller).
         self.limit: asyncio.Semaphore | None = None
+        self._repetitions = target.max_repetitions
 
     async def request(
         self, pdu: int, oids: Sequence[Oid], max_repetitions: int = 0
@@ -130,11 +132,15 @@ class BaseSession:
 
     async def _step(self, active: list[Oid], cursor: dict[Oid, Oid]) -> list[VarBind]:
         if self.target.version != "1":
-            reps = self.target.max_repetitions
-            status, _, vbs = await self._request(GET_BULK, [cursor[c] for c in active], reps)
-            if status:
-                raise status_error(status)
-            return vbs
+            while True:
+                oids = [cursor[c] for c in active]
+                status, _, vbs = await self._request(GET_BULK, oids, self._repetitions)
+                if status == TOO_BIG and self._repetitions > 1:
+                    self._repetitions //= 2  # the answer did not fit: ask for fewer rows
+                    continue
+                if status:
+                    raise status_error(status)
+                return vbs
         while active:
             status, index, vbs = await self._request(GET_NEXT, [cursor[c] for c in active])
             if status == NO_SUCH_NAME and 0 < index <= len(active):
