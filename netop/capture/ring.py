@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import mmap
-import select
 import socket
 import struct
 from collections.abc import Iterator, Sequence
@@ -105,8 +104,6 @@ class Ring:
                 mreq = struct.pack("=iHH8s", ifindex, PACKET_MR_PROMISC, 0, b"")
                 sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
         self._next = 0
-        self._poll = select.poll()
-        self._poll.register(sock.fileno(), select.POLLIN | select.POLLERR)
 
     def fileno(self) -> int:
         """The socket's descriptor, for ``select``/``poll`` over several rings."""
@@ -128,13 +125,6 @@ class Ring:
             view[base + 8 : base + 12] = b"\x00\x00\x00\x00"  # TP_STATUS_KERNEL: hand back
             self._next = (self._next + 1) % self.block_nr
             yield block, num
-
-    def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for a retired block."""
-        try:
-            return bool(self._poll.poll(max(0, int(timeout * 1000))))
-        except InterruptedError:
-            return False
 
     def stats(self) -> tuple[int, int]:
         """(packets, drops) since the previous call (the kernel resets them on read)."""

@@ -269,3 +269,43 @@ def test_fixed_sampling_scales_counts_to_an_unbiased_estimate() -> None:
     assert abs(udp[0]["packets"] - sent) < 0.15 * sent
     # Nearly all datagrams carry 1000 bytes of payload + 28 of UDP/IPv4 header.
     assert abs(udp[0]["bytes"] - udp[0]["packets"] * 1028) < 0.01 * udp[0]["bytes"]
+
+
+@pytest.mark.parametrize("iface_args", [[], ["-i", "any"]], ids=["default-route", "any"])
+def test_default_route_interface_and_any(iface_args: list[str]) -> None:
+    _need("curl")
+    with veth_pair() as pair:
+        subprocess.run(
+            pair.run_a("ip", "route", "add", "default", "via", pair.addr_b), check=True, timeout=10
+        )
+        server = subprocess.Popen(
+            pair.run_b(sys.executable, "-m", "http.server", "--bind", pair.addr_b, "8082"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        netop = _netop(pair, *iface_args, "--duration", "3", "--json")
+        try:
+            time.sleep(1.5)
+            subprocess.run(
+                pair.run_a(
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "--max-time",
+                    "2",
+                    f"http://{pair.addr_b}:8082/",
+                ),
+                timeout=10,
+            )
+            stdout, stderr = netop.communicate(timeout=30)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    assert netop.returncode == 0, stderr
+    flows = [json.loads(line) for line in stdout.splitlines()]
+    web = [r for r in flows if r["dport"] == 8082]
+    assert len(web) == 1
+    assert web[0]["src"] == pair.addr_a
+    assert web[0]["packets"] >= 4
+    assert web[0]["packets_rev"] >= 4
