@@ -1,0 +1,297 @@
+"""Flow collector benchmark: netop vs nfcapd on the same replayed export streams.
+
+    .venv/bin/python bench/collector.py [--seconds 5] [--runs 3] [--rate 0]
+
+For each stream (softflowd NetFlow v5, v9 and IPFIX datagrams from
+/work/shared/data/flows) a sender process replays the datagrams in a loop over
+loopback as fast as it can (or at ``--rate`` datagrams/s), rewriting sequence numbers
+so that the receiver sees one long, gap-free export. The same sender feeds netop's
+collector (a child process running CollectorServer and draining FlowRecords once a
+second, as the engine does) and then nfcapd. Reported per run: records sent, records
+decoded, loss, decoded records/s and receiver CPU µs per record; the table gives the
+median of the runs. ``--offline`` also times the decoder alone (no sockets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FLOWS = Path("/work/shared/data/flows")
+STREAMS = {"v5": "softflowd-5.pcap", "v9": "softflowd-9.pcap", "ipfix": "softflowd-10.pcap"}
+ALL_STREAMS = "v5,v9,ipfix,ipfix-full"
+
+
+def load(stream: str) -> list[bytes]:
+    """The export datagrams of one stream (UDP payloads, in order).
+
+    ``ipfix-full`` is softflowd's IPFIX template message followed by messages that
+    each carry one full data set (30 records of template 1024), the way routers fill
+    datagrams; softflowd itself sends ~2.7 records per set.
+    """
+    from tests.unit.collector.exports import datagrams
+
+    if stream != "ipfix-full":
+        return [data for _, data, _ in datagrams(FLOWS / STREAMS[stream])]
+    source = [data for _, data, _ in datagrams(FLOWS / STREAMS["ipfix"])]
+    records = []
+    for data in source[1:]:
+        pos = 16
+        while pos + 4 <= len(data):
+            set_id, length = struct.unpack_from("!HH", data, pos)
+            if set_id == 1024:
+                records += [data[p : p + 42] for p in range(pos + 4, pos + length - 41, 42)]
+            pos += max(length, 4)
+    out = [source[0]]
+    for i in range(0, len(records) - 29, 30):
+        body = b"".join(records[i : i + 30])
+        out.append(struct.pack("!HHIII", 10, 20 + len(body), *struct.unpack_from("!II", source[1], 4), 0)
+                   + struct.pack("!HH", 1024, 4 + len(body)) + body)  # fmt: skip
+    return out
+
+
+def sequence_plan(stream: str, dgrams: list[bytes]) -> list[tuple[int, int]]:
+    """Per datagram: (offset of its sequence field, how much it advances the sequence)."""
+    from netop.sources.collector.decoder import Collector
+
+    c = Collector()
+    plan = []
+    for data in dgrams:
+        n = len(c.decode_records(data, "x", 0.0))
+        if stream == "v5":
+            plan.append((16, struct.unpack_from("!H", data, 2)[0]))
+        elif stream == "v9":
+            plan.append((12, 1))
+        else:
+            plan.append((8, n))
+    return plan
+
+
+def sender(stream: str, port: int, seconds: float, rate: float, out: Path) -> None:
+    """Replay the stream for ``seconds``; write {"datagrams", "records"} to ``out``."""
+    dgrams = [bytearray(d) for d in load(stream)]
+    plan = sequence_plan(stream, [bytes(d) for d in dgrams])
+    from netop.sources.collector.decoder import Collector
+
+    decoder = Collector()
+    counts = [len(decoder.decode_records(bytes(d), "x", 0.0)) for d in dgrams]
+    # Templates travel in the first datagram only: keep it first, then loop the rest.
+    first, loop = 0, list(range(1, len(dgrams))) or [0]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.connect(("127.0.0.1", port))
+    seq = 0
+    sent = records = 0
+    pack = struct.pack_into
+    end = time.perf_counter() + seconds
+    gap = 1.0 / rate if rate else 0.0
+    next_send = time.perf_counter()
+
+    def send(i: int) -> None:
+        nonlocal seq, sent, records
+        offset, advance = plan[i]
+        if stream == "v9":
+            pack("!I", dgrams[i], offset, seq & 0xFFFFFFFF)
+            seq += 1
+        elif stream.startswith("ipfix"):
+            # softflowd numbers IPFIX messages by the records *including* this one.
+            seq += advance
+            pack("!I", dgrams[i], offset, seq & 0xFFFFFFFF)
+        else:
+            pack("!I", dgrams[i], offset, seq & 0xFFFFFFFF)
+            seq += advance
+        try:
+            sock.send(dgrams[i])
+        except OSError:
+            return
+        sent += 1
+        records += counts[i]
+
+    send(first)
+    while True:
+        for i in loop:
+            send(i)
+        if gap:
+            next_send += gap * len(loop)
+            delay = next_send - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        if time.perf_counter() >= end:
+            break
+    out.write_text(json.dumps({"datagrams": sent, "records": records}))
+
+
+def serve(port: int, seconds: float) -> None:
+    """netop's collector: receive for ``seconds``, then report decoded records and CPU."""
+    from netop.sources.collector.decoder import Collector
+    from netop.sources.collector.server import CollectorServer
+
+    collector = Collector()
+    server = CollectorServer([("127.0.0.1", port)], collector)
+    server.start()
+    print("ready", flush=True)
+    end = time.monotonic() + seconds
+    flows = 0
+    while time.monotonic() < end:
+        time.sleep(1.0)
+        with server.lock:
+            batch = collector.flows.drain()
+        flows += sum(len(v) for v in batch.values())
+    time.sleep(0.5)
+    with server.lock:
+        collector.flows.drain()
+    drops = server.kernel_drops()
+    server.stop()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"records": collector.records, "datagrams": collector.datagrams,
+                      "kernel_drops": drops, "cpu": usage.ru_utime + usage.ru_stime,
+                      "rcvbuf": server.listeners[0].rcvbuf if server.listeners else 0}))  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _send(stream: str, port: int, seconds: float, rate: float) -> dict[str, int]:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        out = Path(handle.name)
+    try:
+        subprocess.run([sys.executable, __file__, "--send", stream, "--port", str(port),
+                        "--seconds", str(seconds), "--rate", str(rate), "--out", str(out)],
+                       check=True, timeout=seconds + 60)  # fmt: skip
+        result: dict[str, int] = json.loads(out.read_text())
+        return result
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def run_netop(stream: str, seconds: float, rate: float) -> dict[str, float]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", "--port", str(port),
+                             "--seconds", str(seconds + 2)], stdout=subprocess.PIPE, text=True,
+                            cwd=ROOT)  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    sent = _send(stream, port, seconds, rate)
+    out, _ = proc.communicate(timeout=seconds + 30)
+    got = json.loads(out.strip().splitlines()[-1])
+    return _row(sent, got["records"], got["cpu"], seconds)
+
+
+def run_nfcapd(stream: str, seconds: float, rate: float) -> dict[str, float] | None:
+    nfcapd, nfdump = shutil.which("nfcapd"), shutil.which("nfdump")
+    if nfcapd is None or nfdump is None:
+        return None
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen([nfcapd, "-w", tmp, "-b", "127.0.0.1", "-p", str(port),
+                                 "-t", "3600", "-B", str(32 << 20)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(0.5)
+        start_cpu = _proc_cpu(proc.pid)
+        sent = _send(stream, port, seconds, rate)
+        time.sleep(0.5)
+        cpu = _proc_cpu(proc.pid) - start_cpu
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        stat = subprocess.run([nfdump, "-R", tmp, "-I"], capture_output=True, text=True,
+                              check=False).stdout  # fmt: skip
+    flows = 0
+    for line in stat.splitlines():
+        if line.startswith("Flows:"):
+            flows = int(line.split()[1])
+    return _row(sent, flows, cpu, seconds)
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _row(sent: dict[str, int], decoded: int, cpu: float, seconds: float) -> dict[str, float]:
+    loss = 1 - decoded / sent["records"] if sent["records"] else 0.0
+    return {"sent": sent["records"], "decoded": decoded, "loss_pct": 100 * loss,
+            "rec_per_s": decoded / seconds, "cpu_us_per_rec": 1e6 * cpu / max(decoded, 1)}  # fmt: skip
+
+
+def offline(stream: str, seconds: float = 2.0) -> dict[str, float]:
+    """The decoder alone: datagrams fed to Collector.feed in a loop, flows drained 1/s."""
+    from netop.sources.collector.decoder import Collector
+
+    dgrams = load(stream)
+    c = Collector()
+    c.feed(dgrams[0], "127.0.0.1", 0.0)
+    loop = dgrams[1:] or dgrams
+    start = time.process_time()
+    n = 0
+    while time.process_time() - start < seconds:
+        for d in loop:
+            c.feed(d, "127.0.0.1", 0.0)
+        n += 1
+        if n % 200 == 0:
+            c.flows.drain()
+    c.flows.drain()
+    cpu = time.process_time() - start
+    return {"rec_per_s": c.records / cpu, "dgram_per_s": c.datagrams / cpu,
+            "cpu_us_per_rec": 1e6 * cpu / c.records}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=0.0, help="datagrams/s (0 = flat out)")
+    parser.add_argument("--streams", default=ALL_STREAMS)
+    parser.add_argument("--offline", action="store_true")
+    parser.add_argument("--send", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.send:
+        sender(args.send, args.port, args.seconds, args.rate, Path(args.out))
+        return
+    if args.serve:
+        serve(args.port, args.seconds)
+        return
+    if not FLOWS.exists():
+        sys.exit(f"{FLOWS} not present: the benchmark replays its softflowd captures")
+    streams = args.streams.split(",")
+    if args.offline:
+        for stream in streams:
+            runs = [offline(stream) for _ in range(args.runs)]
+            med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            print(f"offline {stream:6} {med['rec_per_s'] / 1e6:6.2f} M rec/s "
+                  f"{med['dgram_per_s'] / 1e3:7.1f} k dgram/s {med['cpu_us_per_rec']:.3f} µs/rec")
+    print(f"{'stream':7}{'collector':10}{'sent M':>9}{'decoded M':>11}{'loss %':>8}"
+          f"{'M rec/s':>9}{'CPU µs/rec':>12}")  # fmt: skip
+    for stream in streams:
+        for name, fn in (("netop", run_netop), ("nfcapd", run_nfcapd)):
+            runs = [r for r in (fn(stream, args.seconds, args.rate) for _ in range(args.runs)) if r]
+            if not runs:
+                print(f"{stream:7}{name:10} (not installed)")
+                continue
+            med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            print(f"{stream:7}{name:10}{med['sent'] / 1e6:9.2f}{med['decoded'] / 1e6:11.2f}"
+                  f"{med['loss_pct']:8.1f}{med['rec_per_s'] / 1e6:9.2f}"
+                  f"{med['cpu_us_per_rec']:12.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
