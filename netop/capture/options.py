@@ -13,6 +13,7 @@ Config file keys (all optional), overridden by the flags::
     active_timeout = 1800.0    # seconds, 0 = never
     ring_mb = 16               # kernel ring per interface
     snaplen = 262144           # bytes kept per packet for -w
+    helper = ["sudo", "-n"]    # start only the capture child with privileges
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from netop.config import Config, get_bool, get_float, get_int, get_str
+from netop.config import Config, get_bool, get_float, get_int, get_section, get_str
 from netop.engine.flowtable import (
     DEFAULT_ACTIVE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
@@ -54,6 +55,8 @@ class CaptureOptions:
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     active_timeout: float = DEFAULT_ACTIVE_TIMEOUT
     ring_mb: int = 16
+    helper: tuple[str, ...] = ()
+    """Command prefix that starts the capture child with privileges (e.g. sudo -n)."""
     snaplen: int = 262_144
     interval: float = 1.0
 
@@ -129,9 +132,7 @@ def _opt_float(args: argparse.Namespace, name: str, flag: str, fallback: float) 
 def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOptions:
     """Merge the config's ``[capture]`` table with the flags; raise ConfigError on bad input."""
     raw = config.raw
-    ifaces_cfg = (
-        raw.get("capture", {}).get("interfaces") if isinstance(raw.get("capture"), dict) else None
-    )
+    ifaces_cfg = get_section(raw, "capture").get("interfaces")
     if ifaces_cfg is not None and not (
         isinstance(ifaces_cfg, list) and all(isinstance(i, str) for i in ifaces_cfg)
     ):
@@ -142,6 +143,11 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
     read = _flag(args, "read")
     if read and interfaces and _flag(args, "interfaces"):
         raise ConfigError("-r", "give either -r FILE or -i IFACE, not both")
+    if read and _flag(args, "write"):
+        raise ConfigError("-w", "writes live captures; not supported with -r")
+    helper_cfg = get_section(raw, "capture").get("helper", [])
+    if not (isinstance(helper_cfg, list) and all(isinstance(h, str) for h in helper_cfg)):
+        raise ConfigError("capture.helper", 'must be a list of strings, e.g. ["sudo", "-n"]')
     if read and _flag(args, "filter"):
         raise ConfigError("-f", "filters apply to live capture only; not supported with -r yet")
     speed_text = _flag(args, "speed")
@@ -206,6 +212,7 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
             get_float(raw, "capture.active_timeout", DEFAULT_ACTIVE_TIMEOUT, low=0.0),
         ),
         ring_mb=get_int(raw, "capture.ring_mb", 16, low=1, high=1024),
+        helper=tuple(helper_cfg),
         snaplen=snaplen
         if isinstance(snaplen, int)
         else get_int(raw, "capture.snaplen", 262_144, low=64, high=262_144),

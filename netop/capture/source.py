@@ -102,12 +102,14 @@ class CaptureSource(Source):
         if self._thread is not None:
             self._thread.join(timeout=5.0)
         if proc is not None and proc.poll() is None:
-            proc.terminate()
             try:
+                proc.terminate()
                 proc.wait(timeout=2.0)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            except PermissionError:  # a child started through sudo: it saw our "stop"
+                pass
 
     # -- helpers -------------------------------------------------------------------
 
@@ -149,14 +151,19 @@ class CaptureSource(Source):
 
     def _run_child(self) -> None:
         assert self._emit is not None
-        cmd = [sys.executable, "-m", "netop.capture.child", json.dumps(self._child_config())]
+        # argv rather than the environment carries the package path, so that a helper
+        # prefix such as ``sudo -n`` (which resets the environment) still works.
+        cmd = [
+            *self.options.helper,
+            sys.executable,
+            "-c",
+            _BOOTSTRAP,
+            _package_root(),
+            json.dumps(self._child_config()),
+        ]
         try:
             self._proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env={**os.environ, "PYTHONPATH": _package_root()},
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
         except OSError as exc:
             self._event(Severity.ERROR, f"cannot start the capture process: {exc}")
@@ -230,8 +237,12 @@ class CaptureSource(Source):
             self._done.set()
 
 
+_BOOTSTRAP = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from netop.capture.child import main; sys.exit(main(sys.argv[2:]))"
+)
+
+
 def _package_root() -> str:
     """The directory holding the ``netop`` package, so the child imports the same code."""
-    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    existing = os.environ.get("PYTHONPATH")
-    return here if not existing else f"{here}{os.pathsep}{existing}"
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

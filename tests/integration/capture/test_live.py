@@ -135,15 +135,29 @@ def test_http_flows_match_tcpdump_and_tshark(tmp_path: Path) -> None:
     assert all(r["src"] == pair.addr_a and "S" in r["tcp_flags"] for r in tcp if r["dport"] == 8080)
 
 
-def test_filter_is_applied_in_the_kernel() -> None:
+def test_filter_is_applied_in_the_kernel(tmp_path: Path) -> None:
     _need("curl")
+    config = tmp_path / "netop.toml"
+    # The child starts through a command prefix, as it would through ["sudo", "-n"].
+    config.write_text('[capture]\nhelper = ["env", "NETOP_TEST=1"]\n')
     with veth_pair() as pair:
         server = subprocess.Popen(
             pair.run_b(sys.executable, "-m", "http.server", "--bind", pair.addr_b, "8081"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        netop = _netop(pair, "-i", pair.if_a, "-f", "tcp port 9", "--duration", "3", "--json")
+        netop = _netop(
+            pair,
+            "--config",
+            str(config),
+            "-i",
+            pair.if_a,
+            "-f",
+            "tcp port 9",
+            "--duration",
+            "3",
+            "--json",
+        )
         try:
             time.sleep(1.5)
             subprocess.run(
@@ -164,6 +178,7 @@ def test_filter_is_applied_in_the_kernel() -> None:
             server.wait(timeout=10)
     assert netop.returncode == 0, stderr
     assert stdout == ""
+    assert "0 packets captured" in stderr
 
 
 def test_without_cap_net_raw_one_line_says_how_to_grant_it() -> None:

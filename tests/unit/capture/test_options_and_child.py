@@ -51,6 +51,9 @@ def test_flags_override_config() -> None:
         ([], {"capture": {"interfaces": "eth0"}}, "capture.interfaces"),
         ([], {"capture": {"idle_timeout": "soon"}}, "capture.idle_timeout"),
         ([], {"capture": {"ring_mb": 0}}, "capture.ring_mb"),
+        ([], {"capture": {"helper": "sudo"}}, "capture.helper"),
+        ([], {"capture": []}, "capture"),
+        (["-r", "f", "-w", "out"], None, "-w"),
     ],
 )
 def test_bad_values_name_their_key(
@@ -59,6 +62,10 @@ def test_bad_values_name_their_key(
     with pytest.raises(ConfigError) as err:
         _opts(argv, raw)
     assert err.value.key == key
+
+
+def test_helper_prefix_from_config() -> None:
+    assert _opts([], {"capture": {"helper": ["sudo", "-n"]}}).helper == ("sudo", "-n")
 
 
 def test_speed_max_means_no_pacing() -> None:
