@@ -130,7 +130,13 @@ class FlowAggregator:
             try:
                 if data[12] == 8:
                     etype, vihl, total, frag, proto, src, dst, sport, dport = unpack4(data)
-                    if etype != 0x0800 or vihl != 0x45 or frag & 0x3FFF or proto not in _TCP_UDP:
+                    if (
+                        etype != 0x0800
+                        or vihl != 0x45
+                        or frag & 0x3FFF
+                        or proto not in _TCP_UDP
+                        or total < 20
+                    ):
                         slow(ts, data, linktype)
                         continue
                 else:
@@ -185,7 +191,7 @@ class FlowAggregator:
             try:
                 if etype == 0x0800:
                     vihl, total, frag, proto, src, dst, sport, dport = unpack4(block, p)
-                    fast = vihl == 0x45 and not frag & 0x3FFF and proto in _TCP_UDP
+                    fast = vihl == 0x45 and not frag & 0x3FFF and proto in _TCP_UDP and total >= 20
                     flag_at = p + 33
                 elif etype == 0x86DD:
                     vtc, plen, proto, src, dst, sport, dport = unpack6(block, p)
