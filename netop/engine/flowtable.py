@@ -12,6 +12,7 @@ counters are reset only on the entries touched this tick.
 
 from __future__ import annotations
 
+import gc
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -78,16 +79,13 @@ class FlowEntry:
     )
 
     def __init__(self, row: FullRow, keys: tuple[_FullKey, _FullKey]) -> None:
-        proto, src, sport, dst, dport, vlan = row[:6]
-        source, exporter, sampling = row[13:]
         self._key: str | None = None
-        self.proto, self.src, self.sport, self.dst, self.dport = proto, src, sport, dst, dport
-        self.vlan, self.source, self.exporter = vlan, source, exporter
+        self.proto, self.src, self.sport, self.dst, self.dport, self.vlan = row[:6]
+        self.source, self.exporter, self.sampling = row[13:]
         self.packets = self.bytes = self.packets_rev = self.bytes_rev = 0
         self.tick_packets = self.tick_bytes = self.tick_packets_rev = self.tick_bytes_rev = 0
         self.first, self.last = row[10], row[11]
         self.tcp_flags = 0
-        self.sampling = sampling
         self._keys = keys
         self._record: FlowRecord | None = None
 
@@ -210,6 +208,18 @@ class FlowTable:
         self._merge(row + (source, None, sampling) for row in rows)
 
     def _merge(self, rows: Iterable[FullRow]) -> None:
+        # A burst of new flows allocates hundreds of thousands of objects; the cyclic GC
+        # would rescan them many times over (half the cost). Nothing here makes cycles,
+        # so collection waits until the merge is done.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._merge_rows(rows)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _merge_rows(self, rows: Iterable[FullRow]) -> None:
         index, lru, touched = self._index, self._lru, self._touched
         n = 0
         for row in rows:
@@ -264,10 +274,13 @@ class FlowTable:
             self.stats.evictions += 1
 
     def _create(self, row: FullRow) -> FlowEntry:
-        proto, src, sport, dst, dport, vlan = row[:6]
+        proto, src, sport, dst, dport, vlan = row[0], row[1], row[2], row[3], row[4], row[5]
         source, exporter = row[13], row[14]
         fwd: _FullKey = (proto, vlan, src, dst, sport, dport, source, exporter)
-        rsport, rdport = reverse_ports(proto, sport, dport)
+        if proto == 1 or proto == 58:
+            rsport, rdport = reverse_ports(proto, sport, dport)
+        else:
+            rsport, rdport = dport, sport
         rev: _FullKey = (proto, vlan, dst, src, rsport, rdport, source, exporter)
         entry = FlowEntry(row, (fwd, rev))
         self._index[fwd] = (entry, False)
