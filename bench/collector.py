@@ -15,6 +15,7 @@ median of the runs. ``--offline`` also times the decoder alone (no sockets).
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import resource
@@ -26,8 +27,10 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -135,31 +138,67 @@ def sender(stream: str, port: int, seconds: float, rate: float, out: Path) -> No
     out.write_text(json.dumps({"datagrams": sent, "records": records}))
 
 
-def serve(port: int, seconds: float) -> None:
-    """netop's collector: receive for ``seconds``, then report decoded records and CPU."""
+def serve(port: int, seconds: float, mode: str = "single") -> None:
+    """netop's collector: receive for ``seconds``, then report decoded records and CPU.
+
+    ``single`` is CollectorServer (one thread drains the socket in bursts and decodes);
+    ``split`` is the alternative design measured against it: a receive thread that
+    only enqueues, and a decode thread.
+    """
     from netop.sources.collector.decoder import Collector
     from netop.sources.collector.server import CollectorServer
 
     collector = Collector()
     server = CollectorServer([("127.0.0.1", port)], collector)
-    server.start()
+    stop = threading.Event()
+    if mode == "single":
+        server.start()
+    else:
+        queue: collections.deque[tuple[bytes, str]] = collections.deque()
+        sock = server.listeners[0].sock
+        sock.setblocking(True)
+        sock.settimeout(0.2)
+
+        def receive() -> None:
+            buffer = bytearray(65535)
+            while not stop.is_set():
+                try:
+                    size, peer = sock.recvfrom_into(buffer)
+                except (TimeoutError, OSError):
+                    continue
+                queue.append((bytes(buffer[:size]), peer[0]))
+
+        def decode() -> None:
+            while not stop.is_set() or queue:
+                if not queue:
+                    time.sleep(0.001)
+                    continue
+                with server.lock:
+                    for _ in range(min(len(queue), 4096)):
+                        data, peer = queue.popleft()
+                        collector.feed(data, peer, 0.0)
+
+        threads = [threading.Thread(target=receive), threading.Thread(target=decode)]
+        for thread in threads:
+            thread.start()
     print("ready", flush=True)
     end = time.monotonic() + seconds
-    flows = 0
     while time.monotonic() < end:
         time.sleep(1.0)
         with server.lock:
-            batch = collector.flows.drain()
-        flows += sum(len(v) for v in batch.values())
+            collector.flows.drain()
     time.sleep(0.5)
+    stop.set()
+    if mode != "single":
+        for thread in threads:
+            thread.join()
     with server.lock:
         collector.flows.drain()
     drops = server.kernel_drops()
     server.stop()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"records": collector.records, "datagrams": collector.datagrams,
-                      "kernel_drops": drops, "cpu": usage.ru_utime + usage.ru_stime,
-                      "rcvbuf": server.listeners[0].rcvbuf if server.listeners else 0}))  # fmt: skip
+                      "kernel_drops": drops, "cpu": usage.ru_utime + usage.ru_stime}))  # fmt: skip
 
 
 def _free_port() -> int:
@@ -181,11 +220,11 @@ def _send(stream: str, port: int, seconds: float, rate: float) -> dict[str, int]
         out.unlink(missing_ok=True)
 
 
-def run_netop(stream: str, seconds: float, rate: float) -> dict[str, float]:
+def run_netop(stream: str, seconds: float, rate: float, mode: str = "single") -> dict[str, float]:
     port = _free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--serve", "--port", str(port),
-                             "--seconds", str(seconds + 2)], stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT)  # fmt: skip
+                             "--seconds", str(seconds + 2), "--mode", mode],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     sent = _send(stream, port, seconds, rate)
@@ -259,6 +298,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.0, help="datagrams/s (0 = flat out)")
     parser.add_argument("--streams", default=ALL_STREAMS)
     parser.add_argument("--offline", action="store_true")
+    parser.add_argument("--mode", default="single", help="netop server design: single | split")
+    parser.add_argument(
+        "--compare-modes",
+        action="store_true",
+        help="also run netop with the split receive/decode threads",
+    )
     parser.add_argument("--send", help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -268,7 +313,7 @@ def main() -> None:
         sender(args.send, args.port, args.seconds, args.rate, Path(args.out))
         return
     if args.serve:
-        serve(args.port, args.seconds)
+        serve(args.port, args.seconds, args.mode)
         return
     if not FLOWS.exists():
         sys.exit(f"{FLOWS} not present: the benchmark replays its softflowd captures")
@@ -277,20 +322,28 @@ def main() -> None:
         for stream in streams:
             runs = [offline(stream) for _ in range(args.runs)]
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            print(f"offline {stream:6} {med['rec_per_s'] / 1e6:6.2f} M rec/s "
-                  f"{med['dgram_per_s'] / 1e3:7.1f} k dgram/s {med['cpu_us_per_rec']:.3f} µs/rec")
-    print(f"{'stream':7}{'collector':10}{'sent M':>9}{'decoded M':>11}{'loss %':>8}"
+            print(
+                f"offline {stream:6} {med['rec_per_s'] / 1e6:6.2f} M rec/s "
+                f"{med['dgram_per_s'] / 1e3:7.1f} k dgram/s {med['cpu_us_per_rec']:.3f} µs/rec"
+            )
+    print(f"{'stream':11}{'collector':12}{'sent M':>9}{'decoded M':>11}{'loss %':>8}"
           f"{'M rec/s':>9}{'CPU µs/rec':>12}")  # fmt: skip
     for stream in streams:
-        for name, fn in (("netop", run_netop), ("nfcapd", run_nfcapd)):
+        runners: list[tuple[str, Any]] = [("netop", run_netop), ("nfcapd", run_nfcapd)]
+        if args.compare_modes:
+            runners.insert(1, ("netop-split", lambda *a: run_netop(*a, mode="split")))
+        for name, fn in runners:
             runs = [r for r in (fn(stream, args.seconds, args.rate) for _ in range(args.runs)) if r]
             if not runs:
                 print(f"{stream:7}{name:10} (not installed)")
                 continue
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            print(f"{stream:7}{name:10}{med['sent'] / 1e6:9.2f}{med['decoded'] / 1e6:11.2f}"
-                  f"{med['loss_pct']:8.1f}{med['rec_per_s'] / 1e6:9.2f}"
-                  f"{med['cpu_us_per_rec']:12.3f}", flush=True)
+            print(
+                f"{stream:11}{name:12}{med['sent'] / 1e6:9.2f}{med['decoded'] / 1e6:11.2f}"
+                f"{med['loss_pct']:8.1f}{med['rec_per_s'] / 1e6:9.2f}"
+                f"{med['cpu_us_per_rec']:12.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

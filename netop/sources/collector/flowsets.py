@@ -47,6 +47,9 @@ class Output(list[tuple[int, list[RawFlow]]]):
         self.overflow = 0
         self.room = sink.room if sink is not None else 0
         self._tables: dict[int, dict[Any, list[Any]]] = {}
+        #: Data set bodies to merge in one call per (template, time context, sampling)
+        #: at the end of a burst of datagrams (see Collector.feed_many).
+        self.deferred: dict[tuple[Any, ...], list[bytes]] | None = None
 
     def table(self, sampling: int) -> dict[Any, list[Any]]:
         """The sink's table for this datagram's exporter at ``sampling``."""
@@ -60,6 +63,24 @@ class Output(list[tuple[int, list[RawFlow]]]):
         """Tell the sink how many keys the generated decoders added."""
         if self.sink is not None and self._tables:
             self.sink.commit(self.room, self.overflow)
+
+
+#: Past this sysUptime (ms) only the boot time (export time - uptime) matters.
+_WRAP_SAFE_UPTIME = 67108864
+
+
+def time_context(
+    tpl: Template, export_ms: float, uptime_ms: float | None
+) -> tuple[float, float | None]:
+    """The (export_ms, uptime_ms) to decode with, normalised so that data sets whose
+    records would get the same times share one key (and one merge call)."""
+    if tpl.has_uptime:
+        if uptime_ms is not None and uptime_ms >= _WRAP_SAFE_UPTIME:
+            return export_ms - uptime_ms + _WRAP_SAFE_UPTIME, float(_WRAP_SAFE_UPTIME)
+        return export_ms, uptime_ms
+    if tpl.uses_export_time:
+        return export_ms, None
+    return 0.0, None
 
 
 def fast_data_set(
@@ -77,6 +98,18 @@ def fast_data_set(
     Returns the record count when merged into ``out``'s sink, else the records.
     """
     aggregate, length = tpl.aggregate, tpl.fixed_length
+    deferred = out.deferred
+    if deferred is not None and aggregate is not None and length:
+        end -= (end - start) % length
+        group = (tpl, *time_context(tpl, export_ms, uptime_ms), sampling, out.source, out.exporter)
+        bodies = deferred.get(group)
+        if bodies is None:
+            deferred[group] = [data[start:end]]
+        else:
+            bodies.append(data[start:end])
+        count = (end - start) // length
+        out.merged += count
+        return count
     if out.sink is not None and aggregate is not None and length:
         end -= (end - start) % length
         table = out.table(sampling)

@@ -12,6 +12,7 @@ from netop.sources.collector.flowsets import (
     fast_data_set,
     known_template,
     template_arrived,
+    time_context,
     withdrawn,
 )
 from netop.sources.collector.records import RawFlow
@@ -40,7 +41,8 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
     uptime, sampling = _context(state, domain, export_ms)
     flows: list[RawFlow] = []
     fast = fast_data_set
-    table = out.table(sampling) if out.sink is not None else None
+    deferred, source, exporter = out.deferred, out.source, out.exporter
+    table = out.table(sampling) if out.sink is not None and deferred is None else None
     room, overflow, merged = out.room, 0, 0
     try:
         while end - pos >= 4:
@@ -50,8 +52,27 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
                 raise Malformed(f"set length {set_len} at {pos}")
             if set_id > 255:
                 tpl = templates.get((VERSION, domain, set_id))
+                if tpl is not None and tpl.aggregate is not None and deferred is not None:
+                    # The hot path: known data sets are merged into the flow table at the
+                    # end of the burst, one call per template and export second.
+                    size = tpl.fixed_length or 1
+                    stop = after - (set_len - 4) % size
+                    if tpl.has_uptime or tpl.uses_export_time:
+                        group = (tpl, *time_context(tpl, export_ms, uptime), sampling, source,
+                                 exporter)  # fmt: skip
+                    else:
+                        group = (tpl, 0.0, None, sampling, source, exporter)
+                    bodies = deferred.get(group)
+                    if bodies is None:
+                        deferred[group] = [data[pos + 4 : stop]]
+                    else:
+                        bodies.append(data[pos + 4 : stop])
+                    count = (stop - pos - 4) // size
+                    merged += count
+                    data_records += count
+                    pos = after
+                    continue
                 if tpl is not None and tpl.aggregate is not None and table is not None:
-                    # The hot path: a known data template merged straight into the flow table.
                     size = tpl.fixed_length or 1
                     stop = after - (set_len - 4) % size
                     room, over = tpl.aggregate(data[pos + 4 : stop], export_ms, uptime, sampling,
@@ -81,7 +102,8 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
                 if count > 0 and tpl is not None:
                     options_records += count  # options data may set sampling or boot time
                     uptime, sampling = _context(state, domain, export_ms)
-                    table = out.table(sampling) if out.sink is not None else None
+                    if table is not None:
+                        table = out.table(sampling)
             elif set_id in (2, 3):
                 body = memoryview(data)[pos + 4 : after]
                 _templates(body, state, domain, now, limits, out, options=set_id == 3)

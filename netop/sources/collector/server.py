@@ -14,6 +14,7 @@ import contextlib
 import os
 import selectors
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ from netop.sources.collector.decoder import Collector
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RCVBUF = 32 << 20
 _BURST = 4096
+_BURST_BYTES = 8 << 20
+_SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 _MAX_DATAGRAM = 65535
 
 
@@ -58,10 +61,11 @@ class Listener:
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-            if hasattr(socket, "SO_RCVBUFFORCE"):
-                # Beyond net.core.rmem_max when we have CAP_NET_ADMIN.
+            if sys.platform.startswith("linux"):
+                # Beyond net.core.rmem_max when we have CAP_NET_ADMIN (Python's socket
+                # module lacks the constant).
                 with contextlib.suppress(OSError):
-                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUFFORCE, rcvbuf)
+                    self.sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, rcvbuf)
             self.sock.bind(address)
         except OSError as exc:
             self.sock.close()
@@ -156,23 +160,25 @@ class CollectorServer:
     def _drain(self, sock: socket.socket, buffer: bytearray, view: memoryview) -> None:
         burst: list[tuple[bytes, str]] = []
         recv = sock.recvfrom_into
+        total = 0
         for _ in range(_BURST):
             try:
                 size, peer = recv(buffer)
             except (BlockingIOError, InterruptedError):
                 break
+            total += size
             host = peer[0]
             if host.startswith("::ffff:") and "." in host:
                 host = host[7:]  # IPv4 exporter on a dual-stack socket
             burst.append((bytes(view[:size]), host))
+            if total >= _BURST_BYTES:
+                break
         if not burst:
             return
         self.received += len(burst)
         now = self.clock()
         with self.lock:
-            feed = self.collector.feed
-            for data, exporter in burst:
-                feed(data, exporter, now)
+            self.collector.feed_many(burst, now)
 
     def stop(self) -> None:
         """Stop the thread and close the sockets (idempotent)."""

@@ -61,9 +61,9 @@ Aggregate: TypeAlias = Callable[
 ]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Template:
-    """A compiled data or options template."""
+    """A compiled data or options template (hashed by identity)."""
 
     template_id: int
     fields: tuple[FieldSpec, ...]
@@ -76,6 +76,8 @@ class Template:
     convert: Converter | None = None
     aggregate: Aggregate | None = None
     has_uptime: bool = False
+    #: The records' times depend on the export time (delta fields, or no time field).
+    uses_export_time: bool = True
     seen: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -122,6 +124,8 @@ def compile_template(
         tpl.struct = struct.Struct("".join(fmt))
     if not options:
         tpl.convert, tpl.has_uptime = _make_converter(picks, tpl)
+        slow = _time_exprs({ie: f"v{n}" for n, (_, ie, _) in enumerate(picks)})["slow"]
+        tpl.uses_export_time = "E" in "".join(slow)
         if tpl.struct is not None:
             tpl.aggregate = _make_aggregate(picks, tpl)
     return tpl
