@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import socket
 from collections.abc import Sequence
+from typing import Any
 
 from netop.errors import NetopError
 
@@ -90,3 +91,55 @@ def attach(sock: socket.socket, program: Sequence[Insn]) -> None:
     array = (_SockFilter * len(program))(*(_SockFilter(*insn) for insn in program))
     fprog = _SockFprog(len(program), ctypes.cast(array, ctypes.POINTER(_SockFilter)))
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(fprog))
+
+
+class OfflineFilter:
+    """A tcpdump filter applied to packets read from a file, per link type.
+
+    libpcap compiles and runs it (``pcap_offline_filter``), so ``-r FILE -f EXPR``
+    means exactly what it means to tcpdump. One ctypes call per packet: files read
+    with a filter take the slower per-packet path.
+    """
+
+    def __init__(self, expression: str) -> None:
+        self.expression = expression
+        self._programs: dict[int, Any] = {}
+        try:
+            import ctypes as c
+
+            from scapy.arch.common import compile_filter as scapy_compile
+            from scapy.libs.structures import bpf_program
+            from scapy.libs.winpcapy import _lib, pcap_pkthdr
+        except (ImportError, OSError) as exc:
+            raise FilterError(f"cannot compile filter {expression!r}: {exc}") from None
+        self._compile = scapy_compile
+        self._header = pcap_pkthdr()
+        run = _lib.pcap_offline_filter
+        run.restype = c.c_int
+        run.argtypes = [c.POINTER(bpf_program), c.POINTER(pcap_pkthdr), c.c_char_p]
+        self._run = run
+        self._byref = c.byref
+        self.program_for(1)  # a bad expression fails now, not at the first packet
+
+    def program_for(self, linktype: int) -> Any:
+        """The compiled program for one link type (cached)."""
+        program = self._programs.get(linktype)
+        if program is None:
+            from scapy.error import Scapy_Exception
+
+            try:
+                program = self._compile(self.expression, linktype=linktype)
+            except Scapy_Exception as exc:
+                text = str(exc)
+                detail = text.split(" (", 1)[-1].rstrip(")") if " (" in text else text
+                raise FilterError(f"bad filter {self.expression!r}: {detail}") from None
+            self._programs[linktype] = program
+        return program
+
+    def accepts(self, linktype: int, data: bytes, wirelen: int) -> bool:
+        """Whether the packet passes the filter."""
+        program = self.program_for(linktype)
+        header = self._header
+        header.caplen = len(data)
+        header.len = wirelen
+        return bool(self._run(self._byref(program), self._byref(header), data))

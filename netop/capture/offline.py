@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from netop.capture.aggregate import FlowAggregator
-from netop.capture.pcapfile import Packet, PcapError, open_classic, read_batches
+from netop.capture.bpf import OfflineFilter
+from netop.capture.pcapfile import Batch, Packet, PcapError, open_classic, read_batches
 from netop.engine.flowtable import FlowTable
 from netop.model import FlowRecord
 
@@ -33,7 +34,10 @@ class FileReadResult:
 
 
 def read_into_table(
-    path: str, table: FlowTable, agg: FlowAggregator | None = None
+    path: str,
+    table: FlowTable,
+    agg: FlowAggregator | None = None,
+    packet_filter: OfflineFilter | None = None,
 ) -> FileReadResult:
     """Read every readable packet of ``path`` into ``table`` (as fast as it goes).
 
@@ -44,11 +48,11 @@ def read_into_table(
         agg = FlowAggregator(max_flows=max(table.max_flows, 1024))
     result = FileReadResult()
     try:
-        classic = open_classic(path)
+        classic = None if packet_filter else open_classic(path)
         if classic is not None:
             _read_classic(path, classic, table, agg, result)
         else:
-            for linktype, packets in read_batches(path):
+            for linktype, packets in filtered(read_batches(path), packet_filter):
                 agg.add_batch(linktype, packets)
                 _tick(table, agg, result, packets[-1][0])
     except PcapError as exc:
@@ -56,6 +60,18 @@ def read_into_table(
     table.merge_rows(agg.drain_rows(), "capture", agg.sampling, result.last_ts)
     result.packets, result.malformed, result.non_ip = agg.packets, agg.malformed, agg.non_ip
     return result
+
+
+def filtered(batches: Iterator[Batch], packet_filter: OfflineFilter | None) -> Iterator[Batch]:
+    """The batches with only the packets the filter accepts (all without a filter)."""
+    if packet_filter is None:
+        yield from batches
+        return
+    accepts = packet_filter.accepts
+    for linktype, packets in batches:
+        kept = [p for p in packets if accepts(linktype, p[1], p[2])]
+        if kept:
+            yield linktype, kept
 
 
 def _tick(table: FlowTable, agg: FlowAggregator, result: FileReadResult, now: float) -> None:
@@ -102,6 +118,7 @@ def paced_ticks(
     speed: float | None,
     stopped: Callable[[], bool],
     sleep: Callable[[float], None] = time.sleep,
+    packet_filter: OfflineFilter | None = None,
 ) -> Iterator[tuple[float, list[FlowRecord], FlowAggregator]]:
     """Play a file tick by tick: ``(packet_time, deltas, aggregator)`` per tick.
 
@@ -122,7 +139,7 @@ def paced_ticks(
 
     error: PcapError | None = None
     try:
-        for linktype, packets in read_batches(path):
+        for linktype, packets in filtered(read_batches(path), packet_filter):
             start = 0
             while start < len(packets):
                 if stopped():

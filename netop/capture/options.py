@@ -148,8 +148,6 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
     helper_cfg = get_section(raw, "capture").get("helper", [])
     if not (isinstance(helper_cfg, list) and all(isinstance(h, str) for h in helper_cfg)):
         raise ConfigError("capture.helper", 'must be a list of strings, e.g. ["sudo", "-n"]')
-    if read and _flag(args, "filter"):
-        raise ConfigError("-f", "filters apply to live capture only; not supported with -r yet")
     speed_text = _flag(args, "speed")
     speed: float | None = 1.0
     if isinstance(speed_text, str):

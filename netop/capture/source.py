@@ -213,6 +213,7 @@ class CaptureSource(Source):
     # -- file ------------------------------------------------------------------------
 
     def _play_file(self) -> None:
+        from netop.capture.bpf import FilterError, OfflineFilter
         from netop.capture.offline import paced_ticks
         from netop.capture.pcapfile import PcapError
 
@@ -220,18 +221,20 @@ class CaptureSource(Source):
         assert self.options.read is not None
         path = self.options.read
         try:
+            packet_filter = OfflineFilter(self.options.filter) if self.options.filter else None
             for ts, records, agg in paced_ticks(
                 path,
                 self.options.interval,
                 self.options.speed,
                 self._stop.is_set,
                 sleep=lambda s: None if self._stop.wait(s) else None,
+                packet_filter=packet_filter,
             ):
                 self._emit(FlowBatch(NAME, tuple(records), agg.stats()))
                 self._status(agg.stats(), ts)
             if not self._stop.is_set():
                 self._event(Severity.INFO, f"end of {os.path.basename(path)}")
-        except PcapError as exc:
+        except (PcapError, FilterError) as exc:
             self._event(Severity.ERROR, str(exc))
         finally:
             self._done.set()

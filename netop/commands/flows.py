@@ -66,7 +66,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if opts.read:
         from netop.capture.offline import read_into_table
 
-        result = read_into_table(opts.read, table)
+        packet_filter = None
+        if opts.filter:
+            from netop.capture.bpf import OfflineFilter
+
+            packet_filter = OfflineFilter(opts.filter)
+        result = read_into_table(opts.read, table, packet_filter=packet_filter)
         error = result.error
     else:
         error = _live(args, config, table)

@@ -64,6 +64,16 @@ def test_top_and_sort(capture: Path) -> None:
     assert [r["sport"] for r in recs] == [1000, 1001]
 
 
+def test_filter_applies_to_files_like_tcpdump(capture: Path) -> None:
+    done = _netop("flows", "-r", str(capture), "--json", "-f", "tcp or udp port 1001")
+    assert done.returncode == 0, done.stderr
+    recs = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted((r["proto"], r["sport"]) for r in recs) == [("tcp", 5), ("udp", 1001)]
+    bad = _netop("flows", "-r", str(capture), "-f", "tcp port banana")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "netop: bad filter 'tcp port banana': unknown port 'banana'"
+
+
 def test_table_output(capture: Path) -> None:
     done = _netop("flows", "-r", str(capture))
     assert done.returncode == 0

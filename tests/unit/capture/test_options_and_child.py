@@ -47,7 +47,6 @@ def test_flags_override_config() -> None:
         (["-w", "x", "-W", "0"], None, "-W"),
         (["--max-flows", "0"], None, "--max-flows"),
         (["--sample", "0"], None, "--sample"),
-        (["-r", "f", "-f", "tcp"], None, "-f"),
         ([], {"capture": {"interfaces": "eth0"}}, "capture.interfaces"),
         ([], {"capture": {"idle_timeout": "soon"}}, "capture.idle_timeout"),
         ([], {"capture": {"ring_mb": 0}}, "capture.ring_mb"),

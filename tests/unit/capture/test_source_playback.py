@@ -71,3 +71,12 @@ def test_damaged_file_ends_with_an_error_event(tmp_path: Path) -> None:
     assert len(errors) == 1
     assert "middle of a packet" in errors[0].message
     assert sum(r.packets for i in items if isinstance(i, FlowBatch) for r in i.records) == 7
+
+
+def test_playback_applies_the_filter(tmp_path: Path) -> None:
+    path = _file(tmp_path, 2)
+    opts = CaptureOptions(read=str(path), speed=None, filter="udp src port 1000")
+    items = _collect(CaptureSource(opts), 10)
+    records = [r for i in items if isinstance(i, FlowBatch) for r in i.records]
+    assert {r.sport for r in records} == {1000}
+    assert sum(r.packets for r in records) == 4
