@@ -11,7 +11,7 @@ community and one PDU of varbinds. SNMPv3 (USM security) stays with pysnmp.
 
 from __future__ import annotations
 
-GET, GET_NEXT, RESPONSE, GET_BULK = 0xA0, 0xA1, 0xA2, 0xA5
+GET, GET_NEXT, RESPONSE, GET_BULK, REPORT = 0xA0, 0xA1, 0xA2, 0xA5, 0xA8
 MAX_VARBINDS = 4096
 _UNSIGNED = {0x41, 0x42, 0x43, 0x46, 0x47}  # Counter32, Gauge32, TimeTicks, Counter64, UInt32
 _STRINGS = {0x04, 0x40, 0x44}  # OCTET STRING, IpAddress, Opaque
@@ -64,15 +64,39 @@ def encode_oid(oid: tuple[int, ...]) -> bytes:
     return _tlv(0x06, bytes(out))
 
 
+def tlv(tag: int, body: bytes) -> bytes:
+    """One BER tag-length-value."""
+    return _tlv(tag, body)
+
+
+def integer(value: int) -> bytes:
+    """A BER INTEGER."""
+    return _int(value)
+
+
+def encode_pdu(
+    pdu: int, request_id: int, oids: list[tuple[int, ...]], non_repeaters: int = 0,
+    max_repetitions: int = 0,
+) -> bytes:  # fmt: skip
+    """A GET / GETNEXT / GETBULK PDU asking for ``oids``."""
+    varbinds = b"".join(_tlv(0x30, encode_oid(oid) + b"\x05\x00") for oid in oids)
+    body = (_int(request_id) + _int(non_repeaters) + _int(max_repetitions)
+            + _tlv(0x30, varbinds))  # fmt: skip
+    return _tlv(pdu, body)
+
+
 def encode_request(
     version: int, community: bytes, pdu: int, request_id: int, oids: list[tuple[int, ...]],
     non_repeaters: int = 0, max_repetitions: int = 0,
 ) -> bytes:  # fmt: skip
     """A v1 (``version`` 0) or v2c (1) GET / GETNEXT / GETBULK message."""
-    varbinds = b"".join(_tlv(0x30, encode_oid(oid) + b"\x05\x00") for oid in oids)
-    body = (_int(request_id) + _int(non_repeaters) + _int(max_repetitions)
-            + _tlv(0x30, varbinds))  # fmt: skip
-    return _tlv(0x30, _int(version) + _tlv(0x04, community) + _tlv(pdu, body))
+    body = encode_pdu(pdu, request_id, oids, non_repeaters, max_repetitions)
+    return _tlv(0x30, _int(version) + _tlv(0x04, community) + body)
+
+
+def header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, start of value, end of value) of the TLV at ``pos``; BerError if bad."""
+    return _header(data, pos, end)
 
 
 def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
@@ -113,7 +137,8 @@ def _oid(data: bytes, pos: int, end: int) -> tuple[int, ...]:
 
 
 def decode_response(data: bytes) -> tuple[int, bytes, int, int, int, list[VarBind]]:
-    """``(version, community, request_id, error_status, error_index, varbinds)``."""
+    """``(version, community, request_id, error_status, error_index, varbinds)`` of a
+    v1/v2c response."""
     try:
         return _decode(data)
     except BerError:
@@ -134,9 +159,18 @@ def _decode(data: bytes) -> tuple[int, bytes, int, int, int, list[VarBind]]:
     if tag != 0x04:
         raise BerError("no community")
     community = data[cpos:cend]
-    tag, pos, end = _header(data, cend, end)
+    tag, rid, status, index, varbinds = decode_pdu(data, cend, end)
     if tag != RESPONSE:
         raise BerError(f"PDU type 0x{tag:02x} is not a response")
+    return version, community, rid, status, index, varbinds
+
+
+def decode_pdu(data: bytes, pos: int, end: int) -> tuple[int, int, int, int, list[VarBind]]:
+    """``(pdu_tag, request_id, error_status, error_index, varbinds)`` of the PDU at ``pos``."""
+    tag, pos, end = _header(data, pos, end)
+    if tag not in (RESPONSE, REPORT):
+        raise BerError(f"PDU type 0x{tag:02x} is not a response")
+    pdu_tag = tag
     ints = []
     for _ in range(3):
         tag, ipos, iend = _header(data, pos, end)
@@ -170,4 +204,4 @@ def _decode(data: bytes) -> tuple[int, bytes, int, int, int, list[VarBind]]:
         else:  # NULL, noSuchObject, noSuchInstance, OIDs and anything unknown
             value = None
         varbinds.append((_oid(data, opos, oend), value))
-    return version, community, ints[0], ints[1], ints[2], varbinds
+    return pdu_tag, ints[0], ints[1], ints[2], varbinds

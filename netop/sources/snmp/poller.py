@@ -19,10 +19,11 @@ import time
 from collections.abc import Callable, Sequence
 
 from netop.model import InterfaceSample, NetEvent, SourceStatus
-from netop.sources.snmp import mib
+from netop.sources.snmp import mib, v3
 from netop.sources.snmp.community import CommunitySession
 from netop.sources.snmp.targets import SnmpTarget
 from netop.sources.snmp.tracker import PollResult, TargetTracker, status_of
+from netop.sources.snmp.v3 import V3Session
 from netop.sources.snmp.walk import BaseSession, SnmpError
 
 Item = InterfaceSample | NetEvent | SourceStatus
@@ -51,7 +52,9 @@ class Poller:
         self._sessions = []
         for tracker in self.trackers:
             session: BaseSession
-            if tracker.target.version == "3":
+            if v3.supported(tracker.target):
+                session = V3Session(tracker.target)
+            elif tracker.target.version == "3":
                 from netop.sources.snmp.usm import UsmSession, new_engine
 
                 if self._engine is None:
