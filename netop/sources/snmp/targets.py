@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,14 @@ from typing import Any
 
 from netop.config import Config, get_float, get_int, get_str
 from netop.errors import ConfigError
+from netop.sources.snmp.keys import (
+    Secret as Secret,  # re-exported: targets carry secrets
+)
+from netop.sources.snmp.keys import (
+    env_secret,
+    read_secret,
+    readable_by_others,
+)
 
 AUTH_PROTOCOLS = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
 #: ``aes192``/``aes256`` extend keys as net-snmp does (Blumenthal draft); the ``c``
@@ -40,30 +47,6 @@ MIN_KEY_LEN = 8  # RFC 3414 passphrases; net-snmp and pysnmp refuse shorter ones
 ENV_COMMUNITY = "NETOP_SNMP_COMMUNITY"
 ENV_AUTH_KEY = "NETOP_SNMP_AUTH_KEY"
 ENV_PRIV_KEY = "NETOP_SNMP_PRIV_KEY"
-
-
-class Secret:
-    """A string that never appears in ``repr``, ``str``, logs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret itself: only for handing to the SNMP engine."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret(***)"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +126,7 @@ def targets_from_config(config: Config, env: Mapping[str, str] | None = None) ->
         inline_secret = inline_secret or inline
     _check_unique(targets)
     if inline_secret and config.path:
-        problem = _readable_by_others(Path(config.path))
+        problem = readable_by_others(Path(config.path))
         if problem:
             warnings.append(
                 f"config file {config.path} holds SNMP secrets and {problem}; "
@@ -178,7 +161,7 @@ def _target_from_table(
 
     def secret(base: str) -> Secret | None:
         nonlocal inline
-        value, was_inline = _read_secret(raw, base, prefix, env, warnings)
+        value, was_inline = read_secret(raw, base, prefix, env, warnings)
         inline = inline or was_inline
         return value
 
@@ -261,59 +244,6 @@ def _key(prefix: str, key: str, getter: Any, raw: Mapping[str, Any]) -> Any:
         return getter(raw, key)
     except ConfigError as exc:
         raise ConfigError(f"{prefix}.{key}", exc.problem) from None
-
-
-def _read_secret(
-    raw: Mapping[str, Any],
-    base: str,
-    prefix: str,
-    env: Mapping[str, str],
-    warnings: list[str],
-) -> tuple[Secret | None, bool]:
-    """A secret from ``base``, ``base_env`` or ``base_file``; second item: was inline."""
-    given = [k for k in (base, f"{base}_env", f"{base}_file") if k in raw]
-    if len(given) > 1:
-        raise ConfigError(f"{prefix}.{given[1]}", f"give only one of {', '.join(given)}")
-    if not given:
-        return None, False
-    key = given[0]
-    value = raw[key]
-    if not isinstance(value, str) or (not value and key != base):
-        raise ConfigError(f"{prefix}.{key}", "must be a non-empty string")
-    if key == base:
-        return Secret(value), True
-    if key.endswith("_env"):
-        if value not in env:
-            raise ConfigError(f"{prefix}.{key}", f"environment variable {value} is not set")
-        return Secret(env[value]), False
-    return Secret(_read_secret_file(Path(value).expanduser(), f"{prefix}.{key}", warnings)), False
-
-
-def _read_secret_file(path: Path, key: str, warnings: list[str]) -> str:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(key, f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(key, f"{path} is not UTF-8 text") from None
-    problem = _readable_by_others(path)
-    if problem:
-        warnings.append(f"secret file {path} {problem}; run: chmod 600 {path}")
-    value = text.strip("\r\n")
-    if not value:
-        raise ConfigError(key, f"{path} is empty")
-    return value
-
-
-def _readable_by_others(path: Path) -> str | None:
-    """Why ``path`` is readable by other users, or None when it is not."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        return f"is readable by other users (mode {stat.S_IMODE(mode):04o})"
-    return None
 
 
 def _protocol(raw: Mapping[str, Any], key: str, allowed: Sequence[str], prefix: str) -> str | None:
@@ -399,8 +329,8 @@ def parse_target_spec(
         raise ConfigError(key, "v3 needs a user: v3:USER@HOST")
     auth = _cli_protocol(protocols[0], AUTH_PROTOCOLS, "auth") if protocols else None
     priv = _cli_protocol(protocols[1], PRIV_PROTOCOLS, "priv") if len(protocols) > 1 else None
-    auth_key = _env_secret(env, ENV_AUTH_KEY, warnings)
-    priv_key = _env_secret(env, ENV_PRIV_KEY, warnings)
+    auth_key = env_secret(env, ENV_AUTH_KEY, warnings)
+    priv_key = env_secret(env, ENV_PRIV_KEY, warnings)
     target = _v3_target(common, who, auth, auth_key, priv, priv_key, key)
     return TargetSet((target,), tuple(warnings))
 
@@ -410,15 +340,6 @@ def _cli_protocol(text: str, allowed: Sequence[str], what: str) -> str:
     if value not in allowed:
         raise ConfigError("--snmp", f"{what} protocol must be one of {', '.join(allowed)}")
     return value
-
-
-def _env_secret(env: Mapping[str, str], name: str, warnings: list[str]) -> Secret | None:
-    if env.get(name):
-        return Secret(env[name])
-    file_name = env.get(f"{name}_FILE")
-    if file_name:
-        return Secret(_read_secret_file(Path(file_name).expanduser(), f"${name}_FILE", warnings))
-    return None
 
 
 def _split_host_port(where: str, key: str) -> tuple[str, int]:
