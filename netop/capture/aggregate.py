@@ -311,99 +311,59 @@ class FlowAggregator:
         packets_rev, bytes_rev, first, last, tcp_flags)`` with counts already scaled
         by the sampling rate: the compact form the capture child ships to the parent.
         """
-        scale = self.sampling
+        k = self.sampling
         names = self._names
         if len(names) > 4 * self.max_flows:
             names.clear()
         out: list[Row] = []
-        append = out.append
-        merged: set[int] = set()
-        if self._c is not None:
-            flows = self._flows
-            for (
-                proto,
-                src,
-                sport,
-                dst,
-                dport,
-                vlan,
-                p,
-                b,
-                pr,
-                br,
-                first,
-                last,
-                flags,
-            ) in self._c.drain():
-                hit = flows.get((proto, vlan, src, dst, sport, dport)) if flows else None
-                if hit is not None:
-                    # The same flow also took the slow path (e.g. some fragments): one row,
-                    # oriented the way its earliest packet went.
-                    e, i = hit
-                    merged.add(id(e))
-                    if i:
-                        p, b, pr, br = p + e[2], b + e[3], pr + e[0], br + e[1]
-                    else:
-                        p, b, pr, br = p + e[0], b + e[1], pr + e[2], br + e[3]
-                    flags |= e[6]
-                    last = max(last, e[5])
-                    if e[4] < first:
-                        first = e[4]
-                        proto, vlan, src, dst, sport, dport = e[7], e[8], e[9], e[10], e[11], e[12]
-                        if i:
-                            p, b, pr, br = pr, br, p, b
-                s = names.get(src)
-                if s is None:
-                    s = names[src] = format_addr(src)
-                t = names.get(dst)
-                if t is None:
-                    t = names[dst] = format_addr(dst)
-                append(
-                    (
-                        proto,
-                        s,
-                        sport,
-                        t,
-                        dport,
-                        vlan,
-                        p * scale,
-                        b * scale,
-                        pr * scale,
-                        br * scale,
-                        first,
-                        last,
-                        flags,
-                    )
-                )
-        for entry, i in self._flows.values():
-            if i or (merged and id(entry) in merged):
-                continue
-            p, b, pr, br, first, last, flags, proto, vlan, src, dst, sport, dport = entry
-            s = names.get(src)
-            if s is None:
-                s = names[src] = format_addr(src)
-            t = names.get(dst)
-            if t is None:
-                t = names[dst] = format_addr(dst)
-            append(
-                (
-                    proto,
-                    s,
-                    sport,
-                    t,
-                    dport,
-                    vlan,
-                    p * scale,
-                    b * scale,
-                    pr * scale,
-                    br * scale,
-                    first,
-                    last,
-                    flags,
-                )
-            )
+        for (
+            p,
+            b,
+            pr,
+            br,
+            first,
+            last,
+            flags,
+            proto,
+            vlan,
+            src,
+            dst,
+            sport,
+            dport,
+        ) in self._entries():
+            s = names.get(src) or names.setdefault(src, format_addr(src))
+            t = names.get(dst) or names.setdefault(dst, format_addr(dst))
+            out.append((proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first,
+                        last, flags))  # fmt: skip
         self._flows = {}
         self._count = 0
+        return out
+
+    def _entries(self) -> list[list[Any]]:
+        """Every flow of the interval in the Python entry layout, C and Python merged."""
+        flows = self._flows
+        out: list[list[Any]] = []
+        merged: set[int] = set()
+        if self._c is not None:
+            for proto, src, sport, dst, dport, vlan, *counts in self._c.drain():
+                p, b, pr, br, first, last, flags = counts
+                entry = [p, b, pr, br, first, last, flags, proto, vlan, src, dst, sport, dport]
+                hit = flows.get((proto, vlan, src, dst, sport, dport)) if flows else None
+                if hit is not None:
+                    # The same flow also took the slow path (e.g. some fragments): one
+                    # row, oriented the way its earliest packet went.
+                    other, i = hit
+                    merged.add(id(other))
+                    if i:  # the Python entry is the other way round
+                        other = [*other[2:4], *other[0:2], *other[4:]]
+                        other[7:13] = [proto, vlan, src, dst, sport, dport]
+                    entry = _combine(entry, other)
+                    if i and hit[0][4] < first:
+                        entry = [*entry[2:4], *entry[0:2], *entry[4:7], *hit[0][7:]]
+                out.append(entry)
+        for entry, i in flows.values():
+            if not i and (not merged or id(entry) not in merged):
+                out.append(entry)
         return out
 
     def drain(self, source: str = "capture") -> list[FlowRecord]:
@@ -419,6 +379,12 @@ class FlowAggregator:
             "overflow": self.overflow + (self._c.overflow if self._c is not None else 0),
             "sampling": self.sampling,
         }
+
+
+def _combine(a: list[Any], b: list[Any]) -> list[Any]:
+    """Two entries of one flow in the same orientation, summed (earliest ``first`` wins)."""
+    return [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], min(a[4], b[4]),
+            max(a[5], b[5]), a[6] | b[6], *a[7:]]  # fmt: skip
 
 
 def rows_to_records(rows: Iterable[Row], source: str, sampling: int) -> list[FlowRecord]:
