@@ -22,7 +22,10 @@ from netop.errors import NetopError
 from netop.model import InterfaceRate, InterfaceSample, NetEvent
 from netop.sources.snmp.source import SNMP_HELP, load_targets
 
-HELP = "poll SNMP agents (v1/v2c/v3) and print per-interface rates"
+HELP = (
+    "poll SNMP agents (v1/v2c/v3) and print per-interface rates; --interval is the poll "
+    "interval (default: each target's, 10 s)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -331,6 +331,11 @@ def parse_target_spec(
     priv = _cli_protocol(protocols[1], PRIV_PROTOCOLS, "priv") if len(protocols) > 1 else None
     auth_key = env_secret(env, ENV_AUTH_KEY, warnings)
     priv_key = env_secret(env, ENV_PRIV_KEY, warnings)
+    for what, protocol, value, name in (("auth", auth, auth_key, ENV_AUTH_KEY),
+                                        ("priv", priv, priv_key, ENV_PRIV_KEY)):  # fmt: skip
+        if protocol and value is None:
+            raise ConfigError(key, f"v3 with {what} protocol {protocol}: set ${name} "
+                              f"or ${name}_FILE (keys never go on the command line)")  # fmt: skip
     target = _v3_target(common, who, auth, auth_key, priv, priv_key, key)
     return TargetSet((target,), tuple(warnings))
 

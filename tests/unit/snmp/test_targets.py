@@ -218,8 +218,11 @@ def test_cli_v3_keys_come_from_env_or_files(tmp_path: Path) -> None:
     found = parse_target_spec("v3:u@h/md5", env={"NETOP_SNMP_AUTH_KEY_FILE": str(key)})
     assert found.targets[0].auth_key == Secret("file-key-123")
     assert found.warnings == ()
-    with pytest.raises(ConfigError, match="auth_key"):
+    with pytest.raises(ConfigError, match="NETOP_SNMP_AUTH_KEY_FILE") as info:
         parse_target_spec("v3:u@h/sha", env={})
+    assert info.value.key == "--snmp"
+    with pytest.raises(ConfigError, match=r"\$NETOP_SNMP_PRIV_KEY"):
+        parse_target_spec("v3:u@h/sha/aes", env={"NETOP_SNMP_AUTH_KEY": "k" * 8})
 
 
 @pytest.mark.parametrize(
