@@ -57,3 +57,21 @@ def test_capture_matches_truth(truth_file: Path, fast: bool) -> None:
     got_ported, got_pairs = _split(mine)
     assert got_ported == want_ported
     assert got_pairs == want_pairs
+
+
+MALFORMED = sorted((DATA / "malformed").glob("*")) if (DATA / "malformed").is_dir() else []
+
+
+@pytest.mark.skipif(
+    not MALFORMED, reason=f"shared captures absent ({DATA / 'malformed'} not found)"
+)
+@pytest.mark.parametrize("path", MALFORMED, ids=lambda p: p.name)
+@pytest.mark.parametrize("fast", [True, False], ids=["c", "python"])
+def test_malformed_captures_never_raise(path: Path, fast: bool) -> None:
+    table = FlowTable(max_flows=10_000, keep_expired=True)
+    agg = FlowAggregator(fast=fast)
+    result = read_into_table(str(path), table, agg)
+    assert result.packets == agg.packets
+    assert all(r.packets + r.packets_rev > 0 for r in table.records())
+    if result.error is not None:
+        assert str(path) in str(result.error)
