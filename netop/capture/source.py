@@ -13,6 +13,7 @@ import marshal
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any
@@ -70,6 +71,8 @@ class CaptureSource(Source):
         self._done = threading.Event()
         self._last_packets = 0
         self._last_ts = 0.0
+        # A file, not a pipe: a chatty child must never block on a full stderr pipe.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
 
     def describe(self) -> str:
         """What is captured, for the header."""
@@ -110,6 +113,12 @@ class CaptureSource(Source):
                 proc.wait()
             except PermissionError:  # a child started through sudo: it saw our "stop"
                 pass
+        if self._thread is None or not self._thread.is_alive():
+            if proc is not None:
+                for pipe in (proc.stdin, proc.stdout):
+                    if pipe is not None:
+                        pipe.close()
+            self._stderr.close()
 
     # -- helpers -------------------------------------------------------------------
 
@@ -163,7 +172,7 @@ class CaptureSource(Source):
         ]
         try:
             self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr
             )
         except OSError as exc:
             self._event(Severity.ERROR, f"cannot start the capture process: {exc}")
@@ -206,7 +215,8 @@ class CaptureSource(Source):
                 self._event(Severity.INFO, f"capturing on {', '.join(message[1])}")
         code = proc.wait()
         if code not in (0, 2, 3) and not self._stop.is_set():
-            err = (proc.stderr.read() if proc.stderr else b"").decode(errors="replace")
+            self._stderr.seek(0)
+            err = self._stderr.read()[-4096:].decode(errors="replace")
             last = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
             self._event(Severity.ERROR, f"capture process ended: {last[:200]}")
 
