@@ -80,3 +80,11 @@ def test_playback_applies_the_filter(tmp_path: Path) -> None:
     records = [r for i in items if isinstance(i, FlowBatch) for r in i.records]
     assert {r.sport for r in records} == {1000}
     assert sum(r.packets for r in records) == 4
+
+
+def test_a_dying_capture_process_is_reported_with_its_last_words() -> None:
+    # The helper prefix stands in for a child that crashes before saying anything.
+    opts = CaptureOptions(interfaces=("lo",), helper=("sh", "-c", "echo boom >&2; exit 5", "sh"))
+    items = _collect(CaptureSource(opts), 10)
+    errors = [i for i in items if isinstance(i, NetEvent) and i.severity == Severity.ERROR]
+    assert [e.message for e in errors] == ["capture process ended: boom"]
