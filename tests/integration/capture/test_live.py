@@ -324,3 +324,94 @@ def test_default_route_interface_and_any(iface_args: list[str]) -> None:
     assert web[0]["src"] == pair.addr_a
     assert web[0]["packets"] >= 4
     assert web[0]["packets_rev"] >= 4
+
+
+def _tshark_flows_v6(pcap: Path) -> Counter[tuple[str, str, int, int]]:
+    out = subprocess.run(
+        [
+            "tshark",
+            "-n",
+            "-r",
+            str(pcap),
+            "-T",
+            "fields",
+            "-E",
+            "separator=,",
+            "-e",
+            "ipv6.src",
+            "-e",
+            "ipv6.dst",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.dstport",
+            "-e",
+            "ipv6.plen",
+            "tcp",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    counts: Counter[tuple[str, str, int, int]] = Counter()
+    for line in out.splitlines():
+        src, dst, sport, dport, plen = line.split(",")
+        key = (src, dst, int(sport), int(dport))
+        counts[key + ("packets",)] += 1  # type: ignore[index]
+        counts[key + ("bytes",)] += int(plen) + 40  # type: ignore[index]
+    return counts
+
+
+def test_ipv6_tcp_flows_match_tcpdump(tmp_path: Path) -> None:
+    _need("tcpdump", "tshark", "curl")
+    pcap = tmp_path / "v6.pcap"
+    with veth_pair(ipv6=True) as pair:
+        a6, b6 = "fd00:77::1", "fd00:77::2"
+        for ns, ifname, addr in ((pair.ns_a, pair.if_a, a6), (pair.ns_b, pair.if_b, b6)):
+            subprocess.run(
+                ["ip", "-n", ns, "addr", "add", f"{addr}/64", "dev", ifname, "nodad"],
+                check=True,
+                timeout=10,
+            )
+        server = subprocess.Popen(
+            pair.run_b(sys.executable, "-m", "http.server", "--bind", b6, "8084"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        dump = subprocess.Popen(
+            pair.run_a("tcpdump", "-i", pair.if_a, "-n", "-U", "-w", str(pcap), "ip6 and tcp"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        netop = _netop(pair, "-i", pair.if_a, "-f", "ip6 and tcp", "--duration", "5", "--json")
+        try:
+            time.sleep(2.0)
+            for i in range(3):
+                subprocess.run(
+                    pair.run_a(
+                        "curl",
+                        "-s",
+                        "-g",
+                        "-o",
+                        "/dev/null",
+                        "--max-time",
+                        "3",
+                        f"http://[{b6}]:8084/?n={i}",
+                    ),
+                    check=True,
+                    timeout=10,
+                )
+            stdout, stderr = netop.communicate(timeout=30)
+        finally:
+            dump.terminate()
+            dump.wait(timeout=10)
+            server.terminate()
+            server.wait(timeout=10)
+            if netop.poll() is None:
+                netop.kill()
+    assert netop.returncode == 0, stderr
+    flows = [json.loads(line) for line in stdout.splitlines()]
+    assert len(flows) == 3
+    assert all(r["src"] == a6 and r["dport"] == 8084 for r in flows)
+    assert _netop_flows(stdout) == _tshark_flows_v6(pcap)
