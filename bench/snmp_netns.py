@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 def _bench_module() -> object:
     spec = importlib.util.spec_from_file_location("netop_bench_snmp", ROOT / "bench" / "snmp.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -89,8 +90,10 @@ def main() -> int:
         port = 1161
         (work / "persist").mkdir()
         conf = work / "snmpd.conf"
-        conf.write_text(f"[snmp] persistentDir {work / 'persist'}\n"
-                        f"agentaddress udp:127.0.0.1:{port}\nrocommunity public 127.0.0.1\n")  # fmt: skip
+        conf.write_text(
+            f"[snmp] persistentDir {work / 'persist'}\n"
+            f"agentaddress udp:127.0.0.1:{port}\nrocommunity public 127.0.0.1\n"
+        )
         agent = subprocess.Popen(
             ["ip", "netns", "exec", ns, "snmpd", "-f", "-Lf", str(work / "log"), "-C", "-c",
              str(conf), "-p", str(work / "pid")],
