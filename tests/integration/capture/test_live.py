@@ -415,3 +415,46 @@ def test_ipv6_tcp_flows_match_tcpdump(tmp_path: Path) -> None:
     assert len(flows) == 3
     assert all(r["src"] == a6 and r["dport"] == 8084 for r in flows)
     assert _netop_flows(stdout) == _tshark_flows_v6(pcap)
+
+
+def test_vlan_tagged_traffic_is_keyed_by_its_vlan() -> None:
+    _need("curl")
+    with veth_pair() as pair:
+        for ns, ifname, addr in (
+            (pair.ns_a, pair.if_a, "10.77.10.1"),
+            (pair.ns_b, pair.if_b, "10.77.10.2"),
+        ):
+            sub = f"{ifname[:10]}.10"
+            for cmd in (
+                ["link", "add", "link", ifname, "name", sub, "type", "vlan", "id", "10"],
+                ["addr", "add", f"{addr}/24", "dev", sub],
+                ["link", "set", sub, "up"],
+            ):
+                subprocess.run(["ip", "-n", ns, *cmd], check=True, timeout=10)
+        server = subprocess.Popen(
+            pair.run_b(sys.executable, "-m", "http.server", "--bind", "10.77.10.2", "8085"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        # Capture on the untagged parent: the tags are on the wire there.
+        netop = _netop(pair, "-i", pair.if_a, "--duration", "4", "--json")
+        try:
+            time.sleep(1.5)
+            subprocess.run(
+                pair.run_a(
+                    "curl", "-s", "-o", "/dev/null", "--max-time", "2", "http://10.77.10.2:8085/"
+                ),
+                check=True,
+                timeout=10,
+            )
+            stdout, stderr = netop.communicate(timeout=30)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    assert netop.returncode == 0, stderr
+    web = [r for r in map(json.loads, stdout.splitlines()) if r["dport"] == 8085]
+    assert len(web) == 1
+    assert web[0]["vlan"] == 10
+    assert web[0]["src"] == "10.77.10.1"
+    assert web[0]["packets"] >= 4
+    assert web[0]["packets_rev"] >= 4
