@@ -425,11 +425,29 @@ def test_vlan_tagged_traffic_is_keyed_by_its_vlan() -> None:
             (pair.ns_b, pair.if_b, "10.77.10.2"),
         ):
             sub = f"{ifname[:10]}.10"
-            for cmd in (
-                ["link", "add", "link", ifname, "name", sub, "type", "vlan", "id", "10"],
-                ["addr", "add", f"{addr}/24", "dev", sub],
-                ["link", "set", sub, "up"],
-            ):
+            made = subprocess.run(
+                [
+                    "ip",
+                    "-n",
+                    ns,
+                    "link",
+                    "add",
+                    "link",
+                    ifname,
+                    "name",
+                    sub,
+                    "type",
+                    "vlan",
+                    "id",
+                    "10",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            if made.returncode != 0:
+                pytest.skip(f"no VLAN devices in this kernel (8021q): {made.stderr.strip()}")
+            for cmd in (["addr", "add", f"{addr}/24", "dev", sub], ["link", "set", sub, "up"]):
                 subprocess.run(["ip", "-n", ns, *cmd], check=True, timeout=10)
         server = subprocess.Popen(
             pair.run_b(sys.executable, "-m", "http.server", "--bind", "10.77.10.2", "8085"),
