@@ -225,6 +225,10 @@ class FlowAggregator:
         p = off + mac
         frame = _SLL_PAD + block[off + 50 : off + 52] + block[p : p + snaplen]
         d = decode(frame, LINKTYPE_LINUX_SLL)
+        if d is None and status & _TP_STATUS_VLAN_VALID:
+            # QinQ: the kernel took the outer tag into the metadata but left the inner
+            # tag in front of the packet while naming the innermost protocol.
+            d = decode(_SLL_PAD + b"\x81\x00" + block[p : p + snaplen], LINKTYPE_LINUX_SLL)
         if d is None:
             if is_ip_frame(frame, LINKTYPE_LINUX_SLL):
                 self.malformed += 1

@@ -476,3 +476,47 @@ def test_vlan_tagged_traffic_is_keyed_by_its_vlan() -> None:
     assert web[0]["src"] == "10.77.10.1"
     assert web[0]["packets"] >= 4
     assert web[0]["packets_rev"] >= 4
+
+
+def test_replayed_vlan_and_qinq_frames_keep_the_outer_tag(tmp_path: Path) -> None:
+    _need("tcpreplay")
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
+    from scapy.utils import wrpcap
+
+    eth = Ether(src="02:00:00:00:0a:01", dst="02:00:00:00:0a:02")
+    frames = [
+        eth / Dot1Q(vlan=10) / IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=7, dport=9)
+        for _ in range(5)
+    ]
+    frames += [
+        eth
+        / Dot1AD(vlan=300)
+        / Dot1Q(vlan=20)
+        / IP(src="192.0.2.3", dst="192.0.2.4")
+        / UDP(sport=7, dport=9)
+        for _ in range(3)
+    ]
+    pcap = tmp_path / "vlan.pcap"
+    wrpcap(str(pcap), frames)
+    with veth_pair() as pair:
+        netop = _netop(pair, "-i", pair.if_a, "--duration", "3", "--json")
+        try:
+            time.sleep(1.5)
+            subprocess.run(
+                pair.run_b("tcpreplay", "-q", "-i", pair.if_b, str(pcap)),
+                check=True,
+                capture_output=True,
+                timeout=20,
+            )
+            stdout, stderr = netop.communicate(timeout=30)
+        finally:
+            if netop.poll() is None:
+                netop.kill()
+    assert netop.returncode == 0, stderr
+    got = {
+        (r["src"], r["vlan"]): r["packets"]
+        for r in map(json.loads, stdout.splitlines())
+        if r["proto"] == "udp"
+    }
+    assert got == {("192.0.2.1", 10): 5, ("192.0.2.3", 300): 3}

@@ -171,3 +171,16 @@ def test_c_and_python_agree_on_ring_blocks(picks: list[tuple[int, int | None]]) 
     assert fast.packets == len(frames)
     assert sorted(fast.drain_rows(), key=repr) == sorted(slow.drain_rows(), key=repr)
     assert (fast.malformed, fast.non_ip) == (slow.malformed, slow.non_ip)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_qinq_inner_tag_left_in_place_by_the_kernel(fast: bool) -> None:
+    # What a veth delivers for 802.1ad 300 / 802.1Q 20: outer tag in the metadata, the
+    # inner tag still in front of the IP header, and the protocol named as IPv4.
+    inner = bytes(Dot1Q(vlan=20) / IP(src="192.0.2.3", dst="192.0.2.4") / UDP(sport=7, dport=9))
+    frame = b"\0" * 12 + b"\x08\x00" + inner
+    agg = FlowAggregator(fast=fast)
+    agg.add_tpacket_block(_tpacket_block([(frame, 300)]), 1)
+    rows = agg.drain_rows()
+    assert [(r[1], r[5], r[6]) for r in rows] == [("192.0.2.3", 300, 1)]
+    assert agg.malformed == 0
