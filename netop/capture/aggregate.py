@@ -45,6 +45,7 @@ _U32 = struct.Struct("=I")
 _RAW4 = struct.Struct("!BxHxxHxB2x4s4sHH")
 _RAW6 = struct.Struct("!B3xHBx16s16sHH")
 _SLL_PAD = bytes(14)
+_IP_TYPES = (b"\x08\x00", b"\x86\xdd")
 
 
 class FlowAggregator:
@@ -225,7 +226,7 @@ class FlowAggregator:
         p = off + mac
         frame = _SLL_PAD + block[off + 50 : off + 52] + block[p : p + snaplen]
         d = decode(frame, LINKTYPE_LINUX_SLL)
-        if d is None and status & _TP_STATUS_VLAN_VALID:
+        if d is None and status & _TP_STATUS_VLAN_VALID and frame[14:16] in _IP_TYPES:
             # QinQ: the kernel took the outer tag into the metadata but left the inner
             # tag in front of the packet while naming the innermost protocol.
             d = decode(_SLL_PAD + b"\x81\x00" + block[p : p + snaplen], LINKTYPE_LINUX_SLL)
