@@ -102,10 +102,15 @@ class NetopApp(App[None]):
         self.query_one(InterfacesPane).focus()
         self._layout_for(self.size.width)
         if self.run_engine:
-            self.engine.start()
-            self._ticker = threading.Thread(target=self._tick_loop, name="netop-engine",
-                                            daemon=True)
-            self._ticker.start()
+            # Paint the first frame before sources spend time starting (a capture child,
+            # SNMP sessions): a person sees the screen at once, the numbers a tick later.
+            self.call_after_refresh(self._start_engine)
+
+    def _start_engine(self) -> None:
+        self.engine.start()
+        self._ticker = threading.Thread(target=self._tick_loop, name="netop-engine",
+                                        daemon=True)
+        self._ticker.start()
 
     def on_unmount(self) -> None:
         """Stop the ticker and the sources."""

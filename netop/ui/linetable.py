@@ -126,6 +126,7 @@ class LineTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._widths: tuple[int, ...] = ()
         self._widths_for = -1
+        self._title_text: str | None = None
         self._cache: dict[int, Strip] = {}
 
     # -- data ---------------------------------------------------------------------------
@@ -136,6 +137,12 @@ class LineTable(ScrollView, can_focus=True):
         self._widths = ()
         self._cache.clear()
         self.refresh()
+
+    def set_title(self, title: str) -> None:
+        """Set the border title; assigning one repaints the whole widget, so only on change."""
+        if title != self._title_text:
+            self._title_text = title
+            self.border_title = title
 
     def set_empty_text(self, text: str) -> None:
         """What an empty table says (why it is empty)."""
@@ -160,11 +167,32 @@ class LineTable(ScrollView, can_focus=True):
             self._cache.clear()
             self.refresh()
             return
+        widths = self._widths if self._widths_for == self.size.width else ()
         for i in range(max(len(old), len(new))):
-            if i >= len(old) or i >= len(new) or old[i] != new[i]:
+            if i >= len(old) or i >= len(new) or not self._same(old[i], new[i], widths):
                 self._cache.pop(i, None)
                 self._refresh_row(i)
         self._cache_cursor_rows()
+
+    @staticmethod
+    def _same(old: Row, new: Row, widths: Sequence[int]) -> bool:
+        """Whether two rows look the same on screen.
+
+        A sparkline's history grows each tick while its drawn tail may not change (an
+        idle interface is blank either way), so sparklines compare as drawn.
+        """
+        if old == new:
+            return True
+        if old.key != new.key or len(old.cells) != len(new.cells) or not widths:
+            return False
+        for a, b, w in zip(old.cells, new.cells, widths, strict=False):
+            if a == b:
+                continue
+            if not (isinstance(a, Spark) and isinstance(b, Spark) and a.style == b.style):
+                return False
+            if spark_text(a.values, w) != spark_text(b.values, w):
+                return False
+        return True
 
     @property
     def cursor_index(self) -> int | None:

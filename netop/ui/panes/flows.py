@@ -53,7 +53,7 @@ class FlowsPane(LineTable):
         parts.append(f"by {self.spec.sort} {arrow}")
         if self.spec.filter_text:
             parts.append(f"filter: {self.spec.filter_text}")
-        self.border_title = " · ".join(parts)
+        self.set_title(" · ".join(parts))
 
     def show(self, snapshot: Snapshot, bits: bool) -> None:
         """Render the engine's top flows."""

@@ -61,7 +61,7 @@ class InterfacesPane(LineTable):
         title = f"Interfaces ({shown})"
         if hidden:
             title = f"Interfaces ({shown}, {hidden} idle hidden — i shows them)"
-        self.border_title = title
+        self.set_title(title)
         self.set_rows(rows)
 
     @staticmethod
