@@ -91,13 +91,13 @@ def test_100k_flows_merge_and_iterate_fast() -> None:
     t.end_tick()
     active = deltas[:10_000]  # a busy tick: 10 % of the flows move
     best = 1.0
-    for _ in range(3):
-        start = time.perf_counter()
+    for _ in range(5):
+        start = time.process_time()  # CPU time: other processes' load doesn't count
         t.merge_records(active, 11.0)
         t.expire(11.0)
         top = heapq.nlargest(50, t.entries(), key=lambda e: e.tick_bytes)
         t.end_tick()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     assert len(t) == 100_000
     assert len(top) == 50
     assert best < 0.05, f"tick took {best * 1000:.1f} ms"
