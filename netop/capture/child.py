@@ -22,9 +22,10 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
+from netop.capture import fastpath
 from netop.capture.aggregate import FlowAggregator
 from netop.capture.bpf import FilterError, compile_filter, with_sampling
 from netop.capture.decode import LINKTYPE_LINUX_SLL
@@ -101,6 +102,27 @@ def write_block(writer: PcapWriter, block: bytes, count: int) -> None:
         off += nxt
 
 
+def drop_privileges(environ: Mapping[str, str]) -> str | None:
+    """After the sockets are open, become the user who ran ``sudo`` (like tcpdump -Z).
+
+    Open rings keep working; only new files (``-w`` rotation) need the user's rights.
+    Returns the new identity, or ``None`` when there is nothing to drop.
+    """
+    uid_text, gid_text = environ.get("SUDO_UID"), environ.get("SUDO_GID")
+    if os.geteuid() != 0 or not uid_text or not gid_text:
+        return None
+    try:
+        uid, gid = int(uid_text), int(gid_text)
+    except ValueError:
+        return None
+    if uid == 0:
+        return None
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    return f"uid {uid}"
+
+
 def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
     """The child's main loop; returns its exit status."""
 
@@ -125,6 +147,11 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
                     config.get("promiscuous", True),
                 )
             )
+        fastpath.load()  # build/load the C fast path while we can still read root's cache
+        # Like tcpdump -Z: drop root before opening output files, so they are the user's.
+        dropped = drop_privileges(os.environ)
+        if dropped:
+            send(("event", int(Severity.INFO), f"capture process now runs as {dropped}"))
         if config.get("write"):
             writer = PcapWriter(
                 config["write"],
@@ -133,17 +160,15 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
                 config.get("rotate_mb"),
                 config.get("max_files"),
             )
+        send(("ready", list(config["interfaces"])))
+        return _loop(config, rings, writer, program, send, stdin_fd)
     except NetopError as exc:
         send(("fatal", str(exc)))
         return 3
     except OSError as exc:
-        send(
-            ("fatal", f"cannot capture on {', '.join(config['interfaces'])}: {exc.strerror or exc}")
-        )
+        where = ", ".join(config["interfaces"])
+        send(("fatal", f"cannot capture on {where}: {exc.strerror or exc}"))
         return 3
-    try:
-        send(("ready", list(config["interfaces"])))
-        return _loop(config, rings, writer, program, send, stdin_fd)
     finally:
         for ring in rings:
             ring.close()

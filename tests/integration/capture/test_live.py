@@ -520,3 +520,58 @@ def test_replayed_vlan_and_qinq_frames_keep_the_outer_tag(tmp_path: Path) -> Non
         if r["proto"] == "udp"
     }
     assert got == {("192.0.2.1", 10): 5, ("192.0.2.3", 300): 3}
+
+
+def test_child_drops_root_after_opening_the_ring_like_tcpdump_z(tmp_path: Path) -> None:
+    _need("curl")
+    import tempfile
+
+    out_dir = Path(tempfile.mkdtemp(prefix="netop-drop-", dir="/tmp"))
+    out_dir.chmod(0o777)
+    config = tmp_path / "netop.toml"
+    # What sudo leaves in the environment of the command it runs.
+    config.write_text('[capture]\nhelper = ["env", "SUDO_UID=65534", "SUDO_GID=65534"]\n')
+    try:
+        with veth_pair() as pair:
+            server = subprocess.Popen(
+                pair.run_b(sys.executable, "-m", "http.server", "--bind", pair.addr_b, "8086"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            netop = _netop(
+                pair,
+                "--config",
+                str(config),
+                "-i",
+                pair.if_a,
+                "--duration",
+                "3",
+                "--json",
+                "-w",
+                str(out_dir / "cap.pcap"),
+            )
+            try:
+                time.sleep(1.5)
+                subprocess.run(
+                    pair.run_a(
+                        "curl",
+                        "-s",
+                        "-o",
+                        "/dev/null",
+                        "--max-time",
+                        "2",
+                        f"http://{pair.addr_b}:8086/",
+                    ),
+                    timeout=10,
+                )
+                stdout, stderr = netop.communicate(timeout=30)
+            finally:
+                server.terminate()
+                server.wait(timeout=10)
+        assert netop.returncode == 0, stderr
+        assert any(json.loads(line)["dport"] == 8086 for line in stdout.splitlines())
+        written = out_dir / "cap.pcap"
+        assert written.stat().st_uid == 65534  # opened after the drop, so it is the user's
+        assert written.stat().st_mode & 0o777 == 0o600
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
