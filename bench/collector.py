@@ -15,10 +15,10 @@ median of the runs. ``--offline`` also times the decoder alone (no sockets).
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import resource
+import selectors
 import shutil
 import signal
 import socket
@@ -63,8 +63,8 @@ def load(stream: str) -> list[bytes]:
     out = [source[0]]
     for i in range(0, len(records) - 29, 30):
         body = b"".join(records[i : i + 30])
-        out.append(struct.pack("!HHIII", 10, 20 + len(body), *struct.unpack_from("!II", source[1], 4), 0)
-                   + struct.pack("!HH", 1024, 4 + len(body)) + body)  # fmt: skip
+        header = struct.pack("!HHII", 10, 20 + len(body), *struct.unpack_from("!II", source[1], 4))
+        out.append(header + struct.pack("!I", 0) + struct.pack("!HH", 1024, 4 + len(body)) + body)
     return out
 
 
@@ -138,12 +138,12 @@ def sender(stream: str, port: int, seconds: float, rate: float, out: Path) -> No
     out.write_text(json.dumps({"datagrams": sent, "records": records}))
 
 
-def serve(port: int, seconds: float, mode: str = "single") -> None:
+def serve(port: int, seconds: float, mode: str = "threads") -> None:
     """netop's collector: receive for ``seconds``, then report decoded records and CPU.
 
-    ``single`` is CollectorServer (one thread drains the socket in bursts and decodes);
-    ``split`` is the alternative design measured against it: a receive thread that
-    only enqueues, and a decode thread.
+    ``threads`` is CollectorServer (a receive thread that only enqueues, and a decode
+    thread); ``single`` is the alternative measured against it: one thread that drains
+    the socket in bursts and decodes each burst.
     """
     from netop.sources.collector.decoder import Collector
     from netop.sources.collector.server import CollectorServer
@@ -151,51 +151,44 @@ def serve(port: int, seconds: float, mode: str = "single") -> None:
     collector = Collector()
     server = CollectorServer([("127.0.0.1", port)], collector)
     stop = threading.Event()
-    if mode == "single":
+    threads: list[threading.Thread] = []
+    if mode == "threads":
         server.start()
     else:
-        queue: collections.deque[tuple[bytes, str]] = collections.deque()
         sock = server.listeners[0].sock
-        sock.setblocking(True)
-        sock.settimeout(0.2)
 
-        def receive() -> None:
+        def receive_and_decode() -> None:
             buffer = bytearray(65535)
+            selector = selectors.DefaultSelector()
+            selector.register(sock, selectors.EVENT_READ)
             while not stop.is_set():
-                try:
-                    size, peer = sock.recvfrom_into(buffer)
-                except (TimeoutError, OSError):
+                if not selector.select(timeout=0.2):
                     continue
-                queue.append((bytes(buffer[:size]), peer[0]))
-
-        def decode() -> None:
-            while not stop.is_set() or queue:
-                if not queue:
-                    time.sleep(0.001)
-                    continue
+                burst = []
+                for _ in range(4096):
+                    try:
+                        size, peer = sock.recvfrom_into(buffer)
+                    except BlockingIOError:
+                        break
+                    burst.append((bytes(buffer[:size]), peer[0]))
                 with server.lock:
-                    for _ in range(min(len(queue), 4096)):
-                        data, peer = queue.popleft()
-                        collector.feed(data, peer, 0.0)
+                    collector.feed_many(burst, time.time())
 
-        threads = [threading.Thread(target=receive), threading.Thread(target=decode)]
-        for thread in threads:
-            thread.start()
+        threads = [threading.Thread(target=receive_and_decode)]
+        threads[0].start()
     print("ready", flush=True)
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         time.sleep(1.0)
         with server.lock:
             collector.flows.drain()
-    time.sleep(0.5)
-    stop.set()
-    if mode != "single":
-        for thread in threads:
-            thread.join()
+    drops = server.kernel_drops()
+    stop.set()  # both designs stop decoding at the end of the window
+    for thread in threads:
+        thread.join()
+    server.stop()
     with server.lock:
         collector.flows.drain()
-    drops = server.kernel_drops()
-    server.stop()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"records": collector.records, "datagrams": collector.datagrams,
                       "kernel_drops": drops, "cpu": usage.ru_utime + usage.ru_stime}))  # fmt: skip
@@ -220,7 +213,7 @@ def _send(stream: str, port: int, seconds: float, rate: float) -> dict[str, int]
         out.unlink(missing_ok=True)
 
 
-def run_netop(stream: str, seconds: float, rate: float, mode: str = "single") -> dict[str, float]:
+def run_netop(stream: str, seconds: float, rate: float, mode: str = "threads") -> dict[str, float]:
     port = _free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--serve", "--port", str(port),
                              "--seconds", str(seconds + 2), "--mode", mode],
@@ -266,7 +259,8 @@ def _proc_cpu(pid: int) -> float:
 def _row(sent: dict[str, int], decoded: int, cpu: float, seconds: float) -> dict[str, float]:
     loss = 1 - decoded / sent["records"] if sent["records"] else 0.0
     return {"sent": sent["records"], "decoded": decoded, "loss_pct": 100 * loss,
-            "rec_per_s": decoded / seconds, "cpu_us_per_rec": 1e6 * cpu / max(decoded, 1)}  # fmt: skip
+            "rec_per_s": decoded / seconds,
+            "cpu_us_per_rec": 1e6 * cpu / max(decoded, 1)}  # fmt: skip
 
 
 def offline(stream: str, seconds: float = 2.0) -> dict[str, float]:
@@ -279,9 +273,9 @@ def offline(stream: str, seconds: float = 2.0) -> dict[str, float]:
     loop = dgrams[1:] or dgrams
     start = time.process_time()
     n = 0
+    burst = [(d, "127.0.0.1") for d in loop] * max(1, 1000 // len(loop))
     while time.process_time() - start < seconds:
-        for d in loop:
-            c.feed(d, "127.0.0.1", 0.0)
+        c.feed_many(burst, 0.0)
         n += 1
         if n % 200 == 0:
             c.flows.drain()
@@ -331,7 +325,7 @@ def main() -> None:
     for stream in streams:
         runners: list[tuple[str, Any]] = [("netop", run_netop), ("nfcapd", run_nfcapd)]
         if args.compare_modes:
-            runners.insert(1, ("netop-split", lambda *a: run_netop(*a, mode="split")))
+            runners.insert(1, ("netop-1thread", lambda *a: run_netop(*a, mode="single")))
         for name, fn in runners:
             runs = [r for r in (fn(stream, args.seconds, args.rate) for _ in range(args.runs)) if r]
             if not runs:

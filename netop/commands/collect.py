@@ -68,6 +68,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 break
         # Datagrams that arrived in the last moments are decoded before the exit.
         time.sleep(0.05)
+        source.server.flush()
         status = _emit(source.poll(time.time()), args.json) or status
     finally:
         source.stop()

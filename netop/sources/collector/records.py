@@ -21,9 +21,6 @@ RawFlow: TypeAlias = tuple[
 ]
 _FlowKey: TypeAlias = tuple[int, bytes | str, int, bytes | str, int, int | None]
 
-#: Indexes into :data:`RawFlow`.
-PROTO, SRC, SPORT, DST, DPORT, VLAN, PACKETS, BYTES, FIRST, LAST, FLAGS = range(11)
-
 
 def format_addr(raw: bytes | str) -> str:
     """Text form of a packed IPv4/IPv6 address (other lengths as hex, never raises)."""
@@ -34,27 +31,6 @@ def format_addr(raw: bytes | str) -> str:
     if len(raw) == 16:
         return socket.inet_ntop(socket.AF_INET6, raw)
     return raw.hex()
-
-
-def to_flow_record(raw: RawFlow, source: str, exporter: str | None, sampling: int) -> FlowRecord:
-    """One canonical tuple as the design's flow record."""
-    proto, src, sport, dst, dport, vlan, packets, octets, first, last, flags = raw
-    return FlowRecord(
-        proto=proto,
-        src=format_addr(src),
-        sport=sport,
-        dst=format_addr(dst),
-        dport=dport,
-        vlan=vlan,
-        packets=packets,
-        bytes=octets,
-        first=first,
-        last=last,
-        tcp_flags=flags,
-        source=source,
-        exporter=exporter,
-        sampling=sampling,
-    )
 
 
 class FlowAggregator:
@@ -127,6 +103,8 @@ class FlowAggregator:
         for (source, exporter, sampling), table in self._tables.items():
             bucket = out.setdefault(source, [])
             for key, (packets, octets, first, last, flags) in table.items():
+                if not key[1] and not key[3]:
+                    continue  # a data template without addresses is not a flow
                 src = names.get(key[1])
                 if src is None:
                     src = names[key[1]] = format_addr(key[1])

@@ -16,7 +16,7 @@ from typing import Any
 from netop.config import Config, get_float, get_int, get_section
 from netop.errors import ConfigError
 from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
-from netop.sources.base import Source, SourceItem
+from netop.sources.base import Emit, Source, SourceItem
 from netop.sources.collector.decoder import Collector
 from netop.sources.collector.exporters import Limits
 from netop.sources.collector.records import FlowAggregator
@@ -51,7 +51,7 @@ class CollectorSource(Source):
         """Bound (host, port) of every listener."""
         return self.server.addresses
 
-    def start(self, emit: Any = None) -> None:
+    def start(self, emit: Emit | None = None) -> None:
         """Start receiving (items are returned by :meth:`poll`, not pushed)."""
         self.server.start()
 
@@ -78,7 +78,12 @@ class CollectorSource(Source):
                 )  # fmt: skip
             )
         self._last_drops = drops
-        stats = {**totals, "kernel_drops": drops, "overflow": self.collector.flows.overflow}
+        stats = {
+            **totals,
+            "kernel_drops": drops,
+            "queue_drops": self.server.queue_drops,
+            "overflow": self.collector.flows.overflow,
+        }
         items: list[SourceItem] = [
             FlowBatch(source=source, records=tuple(records), stats=dict(stats))
             for source, records in flows.items()
@@ -88,7 +93,7 @@ class CollectorSource(Source):
         items.append(
             SourceStatus(
                 source="collector",
-                summary=self._summary(totals, drops),
+                summary=self._summary(totals, drops + self.server.queue_drops),
                 rows=tuple(rows),
                 ts=now,
             )
@@ -121,7 +126,7 @@ class CollectorSource(Source):
             f"{totals['records']} records, {totals['seq_lost']} lost, "
             f"{totals['malformed']} malformed"
         )
-        return text + (f", {drops} kernel drops" if drops else "")
+        return text + (f", {drops} datagrams dropped (receive buffer full)" if drops else "")
 
     def stop(self) -> None:
         """Stop receiving and close the sockets (idempotent)."""

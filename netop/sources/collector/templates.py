@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from netop.sources.collector.records import RawFlow
@@ -79,7 +79,6 @@ class Template:
     #: The records' times depend on the export time (delta fields, or no time field).
     uses_export_time: bool = True
     seen: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def rows(self, body: bytes | memoryview) -> Iterable[tuple[Any, ...]]:
         """The used fields of every whole record in ``body`` (trailing padding ignored)."""
@@ -87,12 +86,6 @@ class Template:
             usable = len(body) - len(body) % self.fixed_length
             return self.struct.iter_unpack(body[:usable])
         return _varlen_rows(self, body)
-
-    def count_records(self, body: bytes | memoryview) -> int:
-        """How many records a set body holds (fixed-length templates only, else -1)."""
-        if self.fixed_length:
-            return len(body) // self.fixed_length
-        return -1
 
 
 def compile_template(
