@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     """Listen, print each tick's flows, exit 0 after ``--duration``."""
     if args.duration is not None and args.duration < 0:
         raise NetopError("--duration must be 0 or more")
-    listens, limits, allow, rcvbuf = collector_settings(config, args.listen)
+    listens, limits, allow, rcvbuf = collector_settings(config, args.listen, "--listen")
     if not listens:
         listens = [(DEFAULT_HOST, port) for port in DEFAULT_PORTS]
     source = CollectorSource(listens, limits, allow, rcvbuf)

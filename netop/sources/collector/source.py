@@ -146,11 +146,11 @@ def add_collector_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def collector_settings(
-    config: Config, listen: Sequence[str] = ()
+    config: Config, listen: Sequence[str] = (), flag: str = "--collect"
 ) -> tuple[list[tuple[str, int]], Limits, list[str], int]:
     """Listen addresses, limits, allow-list and receive buffer from ``[collector]``.
 
-    ``listen`` (command line) overrides ``collector.listen``.
+    ``listen`` (the command line's ``flag``) overrides ``collector.listen``.
     """
     section = get_section(config.raw, "collector")
     raw_listen: Any = list(listen) or section.get("listen", [])
@@ -158,7 +158,7 @@ def collector_settings(
         raw_listen = [raw_listen]
     if not isinstance(raw_listen, list):
         raise ConfigError("collector.listen", 'must be a list of "[HOST:]PORT" strings')
-    key = "--collect" if listen else "collector.listen"
+    key = flag if listen else "collector.listen"
     listens = [parse_listen(str(item), key) for item in raw_listen]
     allow: Any = section.get("allow", [])
     if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):

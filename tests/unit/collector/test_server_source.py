@@ -136,3 +136,47 @@ def test_sflow_expanded_samples() -> None:
     ((sampling, rec),) = c.decode_records(b.sflow(expanded), "192.0.2.1", 1.0)
     assert sampling == 50
     assert (rec[0], rec[2], rec[4], rec[6], rec[10]) == (6, 5, 6, 50, 0x02)
+
+
+def test_ipv6_listener_names_the_exporter() -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 in this kernel")
+    try:
+        source = CollectorSource([("::1", 0)])
+    except NetopError as exc:
+        pytest.skip(f"no ::1 here: {exc}")
+    source.start()
+    try:
+        record = b.v4_record("10.0.0.1", "10.0.0.2", 1, 2)
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sender:
+            sender.sendto(b.ipfix(b.ipfix_template_set(300, b.V4_TEMPLATE),
+                                  b.data_set(300, record)), source.addresses[0])  # fmt: skip
+        source.server.flush()
+        deadline = time.monotonic() + 5
+        records = []
+        while not records and time.monotonic() < deadline:
+            time.sleep(0.05)
+            records = [r for i in source.poll(time.time()) if isinstance(i, FlowBatch)
+                       for r in i.records]  # fmt: skip
+        assert [r.exporter for r in records] == ["::1"]
+    finally:
+        source.stop()
+
+
+def test_collect_command_bad_listen_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from netop.cli import main
+
+    assert main(["collect", "--listen", "127.0.0.1:port", "--duration", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "netop: config: --listen: port must be 0-65535, got '127.0.0.1:port'"
+
+
+def test_collect_command_runs_for_its_duration(capsys: pytest.CaptureFixture[str]) -> None:
+    from netop.cli import main
+
+    start = time.monotonic()
+    assert main(["collect", "--listen", "127.0.0.1:0", "--json", "--duration", "0.3"]) == 0
+    assert 0.3 <= time.monotonic() - start < 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "listening on udp 127.0.0.1:" in captured.err
