@@ -78,6 +78,7 @@ async def _poll(
     poller = Poller(targets)
     await poller.open()
     rates = RateTracker()
+    seen: set[tuple[str, str]] = set()
     printed = 0
     start = time.monotonic()
     rounds = 0
@@ -88,16 +89,18 @@ async def _poll(
             for item in items:
                 if isinstance(item, InterfaceSample):
                     rate, events = rates.update(item)
-                    rows.append(rate)
+                    if item.key in seen:  # an interface's first reading is its baseline
+                        rows.append(rate)
+                    seen.add(item.key)
                     _events(events)
                 elif isinstance(item, NetEvent):
                     _events([item])
+            rounds += 1
             # A round where the agents' counter caches had not moved yet prints nothing
             # and does not count; a round where no target answered does.
-            if rounds > 0 and (rows or not any(t.reachable for t in poller.trackers)):
+            if rows or (rounds > 1 and not any(t.reachable for t in poller.trackers)):
                 _print(rows, as_json, out)
                 printed += 1
-            rounds += 1
             if count is not None and printed >= count:
                 break
             delay = start + rounds * step - time.monotonic()

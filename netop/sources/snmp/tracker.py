@@ -85,8 +85,8 @@ class TargetTracker:
         self._static_at: float | None = None
         self._need_low = False
         self._hold = CACHE_HOLD if target.interval < CACHE_HOLD else 0.0
-        self._emitted_at: float | None = None
-        self._emitted_names: tuple[str, ...] = ()
+        self._since: float | None = None  # last emission (or first poll)
+        self._last_names: tuple[str, ...] = ()
 
     # ------------------------------------------------------------ planning
 
@@ -239,7 +239,8 @@ class TargetTracker:
                 continue
             counted += 1
             every = counters + errors
-            fresh = fresh or reason is not None or every != state.counters
+            moved = state.counters is not None and every != state.counters
+            fresh = fresh or reason is not None or moved
             state.counters = every
             samples.append(InterfaceSample(
                 origin=self.target.origin, name=state.name, ts=result.ts,
@@ -257,18 +258,18 @@ class TargetTracker:
         self.interfaces = counted
         # The engine takes each poll's samples as the whole set of the target's
         # interfaces, so a poll is sent whole or held whole: held while no counter of
-        # any interface moved (the agent refreshes its table at once) and the hold
-        # time has not passed.
+        # any interface moved since the previous poll (the agent refreshes its table
+        # at once) and the hold time has not passed. The first poll is held too, so
+        # the baseline is taken just after a refresh, not somewhere inside a period.
+        first = self._since is None
+        since = result.mono if self._since is None else self._since
         names = tuple(sample.name for sample in samples)
-        if (
-            not fresh
-            and names == self._emitted_names
-            and self._emitted_at is not None
-            and result.mono - self._emitted_at < self._hold
-        ):
+        changed_set = not first and names != self._last_names
+        self._last_names = names
+        if self._hold and not fresh and not changed_set and result.mono - since < self._hold:
+            self._since = since
             return out
-        self._emitted_at = result.mono
-        self._emitted_names = names
+        self._since = result.mono
         return out + samples
 
     def _oper_change(self, ts: float, state: _Iface, oper: int | None) -> list[NetEvent]:

