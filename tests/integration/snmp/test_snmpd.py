@@ -94,11 +94,19 @@ def status(items: list[Any]) -> dict[str, Any]:
             32,
         ),  # fmt: skip
         (lambda p: v2c(p), 64),
+        (lambda p: v3(p, "netop-noauth"), 64),
         (lambda p: v3(p, "netop-auth", "sha"), 64),
         (lambda p: v3(p, "netop-priv", "sha", "aes"), 64),
         (lambda p: v3(p, "netop-p256", "sha256", "aes256"), 64),
     ],
-    ids=["v1", "v2c", "v3-authNoPriv-sha", "v3-authPriv-sha-aes", "v3-authPriv-sha256-aes256"],
+    ids=[
+        "v1",
+        "v2c",
+        "v3-noAuthNoPriv",
+        "v3-authNoPriv-sha",
+        "v3-authPriv-sha-aes",
+        "v3-authPriv-sha256-aes256",
+    ],
 )
 def test_every_version_polls_the_interfaces(snmpd: Snmpd, make: Any, bits: int) -> None:
     (items,) = run_rounds([make(snmpd.port)], 1)
