@@ -18,7 +18,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 
-from netop.model import InterfaceSample, NetEvent, SourceStatus
+from netop.model import InterfaceSample, NetEvent, Severity, SourceStatus
 from netop.sources.snmp import mib, v3
 from netop.sources.snmp.community import CommunitySession
 from netop.sources.snmp.targets import SnmpTarget
@@ -113,7 +113,13 @@ class Poller:
         start = time.monotonic()
         rounds = 0
         while not stop.is_set():
-            for item in await self.poll(i):
+            try:
+                items = await self.poll(i)
+            except Exception as exc:  # a bug for one target must not end its polling
+                target = self.trackers[i].target
+                message = f"{target.name}: poll failed: {type(exc).__name__}: {exc}"
+                items = [NetEvent(time.time(), Severity.ERROR, target.origin, message)]
+            for item in items:
                 emit(item)
             # Fixed-rate schedule; after an overrun, skip to the next future slot.
             rounds = max(rounds + 1, int((time.monotonic() - start) / interval) + 1)

@@ -250,8 +250,12 @@ class V3Session(BaseSession):
 
     def _crypt(self, salt: bytes, boots: int, engine_time: int, data: bytes,
                encrypt: bool) -> bytes:  # fmt: skip
-        from cryptography.hazmat.decrepit.ciphers.modes import CFB
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+        try:
+            from cryptography.hazmat.decrepit.ciphers.modes import CFB
+            from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+        except ImportError:
+            need = "SNMPv3 privacy needs the Python package 'cryptography' (pip install it)"
+            raise SnmpError("protocol", need) from None
 
         iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
         cipher = Cipher(algorithms.AES(self._priv_key), CFB(iv))
