@@ -245,13 +245,28 @@ class FlowRow:
     rate_bps: float = 0.0
     rate_rev_bps: float = 0.0
     avg_bps: float = 0.0
-    avg_rev_bps: float = 0.0
     state: str = ""
     process: str = ""
+    """``name (pid)`` of the local process, or ``""`` when unknown."""
+    process_note: str = ""
+    """Who owns it (``user``) or why it cannot be known."""
+    src_name: str = ""
+    dst_name: str = ""
+    label: str = ""
+    """For aggregated rows: the group (remote host, process, port, protocol)."""
+    flows: int = 1
+    """For aggregated rows: how many flows the row sums."""
+    history: tuple[float, ...] = ()
+    """Recent rates (bits/s, both ways), oldest first, while the flow is on screen."""
 
 
 #: Sort keys of the Flows pane, each a column of the pane and of ``--sort``.
-FLOW_SORT_KEYS: tuple[str, ...] = ("rate", "avg", "bytes", "packets", "age", "proto", "src", "dst")
+FLOW_SORT_KEYS: tuple[str, ...] = (
+    "rate", "avg", "bytes", "packets", "age", "proto", "src", "dst", "process",
+)
+
+#: Ways to group the Flows pane, in the order ``a`` cycles them.
+AGGREGATIONS: tuple[str, ...] = ("connection", "remote", "process", "port", "protocol")
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +280,8 @@ class ViewSpec:
     descending: bool = True
     filter_text: str = ""
     top_n: int = 200
+    aggregate: str = "connection"
+    names: bool = True
 
 
 @dataclass(frozen=True, slots=True)

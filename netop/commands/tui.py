@@ -8,6 +8,7 @@ from dataclasses import replace
 from netop.capture.options import add_capture_arguments, capture_source_from_args
 from netop.config import Config
 from netop.engine.engine import Engine
+from netop.engine.flowview import Enrichment
 from netop.sources.base import Source
 from netop.sources.collector.source import add_collector_arguments, collector_source_from_args
 from netop.sources.counters import InterfaceCounters
@@ -19,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--theme", metavar="NAME", help="colour theme (t cycles them live)")
     parser.add_argument("--hide-idle", action="store_true", default=None,
                         help="start with idle interfaces hidden")
+    parser.add_argument("-n", "--no-names", action="store_true",
+                        help="don't resolve host and service names (n toggles it live)")
     add_capture_arguments(parser)
     add_snmp_arguments(parser)
     add_collector_arguments(parser)
@@ -34,6 +37,18 @@ def build_sources(args: argparse.Namespace, config: Config) -> list[Source]:
     return sources
 
 
+def build_enrichment(args: argparse.Namespace, config: Config) -> Enrichment:
+    """Process attribution and name resolution for the Flows pane."""
+    from netop.sources import names, procs
+
+    # Flows read from a file happened elsewhere or earlier: matching them to this box's
+    # sockets could only give wrong names, so there is no attribution for them.
+    reading = bool(getattr(args, "read", None))
+    return Enrichment(procs=None if reading else procs.resolver_from_config(config.raw),
+                      names=names.resolver_from_config(config.raw),
+                      local=procs.LocalAddresses(), service=names.service_name)
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     """Start the TUI and block until the user quits."""
     from netop.ui.app import NetopApp
@@ -43,6 +58,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     themes.check(config.theme)
     if args.hide_idle:
         config = replace(config, hide_idle=True)
-    engine = Engine(config, build_sources(args, config))
+    engine = Engine(config, build_sources(args, config),
+                    enrichment=build_enrichment(args, config))
+    from netop.sources.names import names_enabled
+
+    show_names = names_enabled(config.raw) and not getattr(args, "no_names", False)
+    engine.view_spec = replace(engine.view_spec, names=show_names)
     NetopApp(engine, config, themes).run()
     return 0

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from netop.config import Config
 from netop.engine.events import EventLog, InterfaceWatch
 from netop.engine.flowtable import FlowTable
-from netop.engine.flowview import FlowViewBuilder
+from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.engine.history import RateHistory
 from netop.engine.rates import RateTracker
 from netop.model import (
@@ -70,6 +70,7 @@ class Engine:
         hostname: str | None = None,
         clock: Callable[[], float] = time.time,
         event_capacity: int = 1000,
+        enrichment: Enrichment | None = None,
     ) -> None:
         self.config = config
         self.sources = list(sources)
@@ -85,7 +86,8 @@ class Engine:
         self._seq = 0
         self._started = False
         self.flow_table = FlowTable()
-        self._flow_view = FlowViewBuilder()
+        self.enrichment = enrichment or Enrichment()
+        self._flow_view = FlowViewBuilder(self.enrichment)
         #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
         self.view_spec = ViewSpec()
         self.flow_stats: dict[str, dict[str, int]] = {}
@@ -98,6 +100,10 @@ class Engine:
         if self._started:
             return
         self._started = True
+        for helper in (self.enrichment.procs, self.enrichment.names):
+            start = getattr(helper, "start", None)
+            if start is not None:
+                start()
         for source in self.sources:
             try:
                 source.start(self._inbox.put)
@@ -106,7 +112,12 @@ class Engine:
                                    f"{source.name} failed to start: {exc}"))
 
     def stop(self) -> None:
-        """Stop every source; safe to call twice."""
+        """Stop every source and lookup thread; safe to call twice."""
+        for helper in (self.enrichment.procs, self.enrichment.names):
+            stop = getattr(helper, "stop", None)
+            if stop is not None:
+                with contextlib.suppress(Exception):
+                    stop()
         for source in self.sources:
             # Stopping is best effort: one source failing must not keep the others running.
             with contextlib.suppress(Exception):

@@ -20,7 +20,8 @@ from textual.widgets import Footer
 
 from netop.config import Config
 from netop.engine.engine import Engine
-from netop.model import FLOW_SORT_KEYS, NetEvent, Severity, Snapshot
+from netop.model import AGGREGATIONS, FLOW_SORT_KEYS, NetEvent, Severity, Snapshot
+from netop.ui.detail import FlowDetailScreen
 from netop.ui.filterbar import FilterBar
 from netop.ui.header import HeaderBar
 from netop.ui.help import HelpScreen
@@ -49,6 +50,8 @@ class NetopApp(App[None]):
         Binding("space", "toggle_pause", "Pause"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("s", "next_sort", "Sort"),
+        Binding("a", "next_aggregation", "Group"),
+        Binding("n", "toggle_names", "Names"),
         Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("b", "toggle_bits", "Bits/Bytes"),
         Binding("i", "toggle_idle", "Idle"),
@@ -152,6 +155,8 @@ class NetopApp(App[None]):
 
     def _render(self, snapshot: Snapshot) -> None:
         self.shown = snapshot
+        if isinstance(self.screen, FlowDetailScreen):
+            self.screen.follow(snapshot)
         with self.batch_update():
             self.query_one(HeaderBar).show(snapshot, self.bits, self.paused)
             self.query_one(InterfacesPane).show(snapshot, self.bits, self.hide_idle)
@@ -216,6 +221,26 @@ class NetopApp(App[None]):
     def action_reverse_sort(self) -> None:
         """Reverse the flow sort order."""
         self._set_view(descending=not self.engine.view_spec.descending)
+
+    def action_next_aggregation(self) -> None:
+        """Group the flows by the next key: connection → remote host → process → port →
+        protocol. Sort and filter stay."""
+        current = self.engine.view_spec.aggregate
+        index = AGGREGATIONS.index(current) if current in AGGREGATIONS else -1
+        self._set_view(aggregate=AGGREGATIONS[(index + 1) % len(AGGREGATIONS)])
+
+    def action_toggle_names(self) -> None:
+        """Show host and service names, or bare addresses and ports."""
+        self._set_view(names=not self.engine.view_spec.names)
+        self._rerender()
+
+    def on_line_table_row_chosen(self, message: LineTable.RowChosen) -> None:
+        """Enter on a flow opens its detail screen."""
+        if not isinstance(message.table, FlowsPane):
+            return
+        row = message.table.latest.get(message.key)
+        if row is not None:
+            self.push_screen(FlowDetailScreen(row, self.bits))
 
     def action_filter(self) -> None:
         """Open the filter box with the filter in force."""

@@ -135,6 +135,7 @@ class LineTable(ScrollView, can_focus=True):
         """Replace the columns (e.g. a new aggregation); repaints everything."""
         self.columns = tuple(columns)
         self._widths = ()
+        self._widths_for = -1
         self._cache.clear()
         self.refresh()
 

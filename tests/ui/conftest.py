@@ -10,9 +10,10 @@ import pytest
 
 from netop.config import Config
 from netop.engine.engine import Engine
+from netop.engine.flowview import Enrichment
 from netop.model import Snapshot
 from netop.ui.app import NetopApp
-from tests.scripted import T0, ScriptedSource, demo_ticks
+from tests.scripted import T0, ScriptedFlows, ScriptedSource, StaticLookups, demo_ticks
 
 
 @pytest.fixture(autouse=True)
@@ -29,9 +30,31 @@ def utc() -> Iterator[None]:
     time.tzset()
 
 
-def make_app(theme: str = "netop-dark", ticks: int = 40) -> tuple[NetopApp, list[Snapshot]]:
+NAMES = {"192.0.2.10": "cdn.example.net", "198.51.100.7": "bastion.example.org",
+         "192.0.2.53": "resolver.example.net"}
+PROCESSES = {51512: (4242, "firefox", "alice"), 51514: (4242, "firefox", "alice"),
+             40022: (5150, "ssh", "alice"), 80: (777, "nginx", "www-data"),
+             41000: (9001, "iperf3", "bob")}
+
+
+def make_app(
+    theme: str = "netop-dark", ticks: int = 40, names: dict[str, str] | None = None
+) -> tuple[NetopApp, list[Snapshot]]:
     """An app whose engine does not run on its own; the test applies snapshots."""
     config = Config(theme=theme, history_seconds=60)
-    engine = Engine(config, [ScriptedSource(demo_ticks(ticks))], hostname="testhost")
+    lookups = StaticLookups(NAMES if names is None else names, PROCESSES)
+    engine = Engine(config, [ScriptedSource(demo_ticks(ticks)), ScriptedFlows()],
+                    hostname="testhost",
+                    enrichment=Enrichment(procs=lookups, names=lookups, local=lookups,
+                                          service=lambda port, proto: {443: "https", 22: "ssh",
+                                                                       53: "domain",
+                                                                       80: "http"}.get(port)))
     snapshots = [engine.tick(now=T0 + t + 0.5) for t in range(ticks)]
     return NetopApp(engine, config, run_engine=False), snapshots
+
+
+def retick(app: NetopApp, t: int = 40) -> Snapshot:
+    """One more engine tick after a key changed the view spec; shown at once."""
+    snapshot = app.engine.tick(now=T0 + t + 0.5)
+    app.apply_snapshot(snapshot)
+    return snapshot

@@ -122,11 +122,17 @@ async def test_i_hides_idle_interfaces_in_both_panes() -> None:
 
 
 async def test_flows_pane_says_why_it_is_empty() -> None:
-    app, snaps = make_app()
+    from netop.config import Config
+    from netop.engine.engine import Engine
+    from tests.scripted import T0, ScriptedSource, demo_ticks
+
+    engine = Engine(Config(), [ScriptedSource(demo_ticks(3))], hostname="testhost")
+    app = NetopApp(engine, Config(), run_engine=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.apply_snapshot(snaps[1])
+        app.apply_snapshot(engine.tick(now=T0))
         await pilot.pause()
         assert "capture is not running" in app.query_one(FlowsPane).empty_text
+        assert app.query_one(FlowsPane).rows == ()
 
 
 async def test_counters_highlight_what_grew_this_tick() -> None:
@@ -195,3 +201,76 @@ async def test_slash_filter_validates_applies_and_keeps_the_old_one_on_error() -
         await pilot.pause()
         assert app.engine.view_spec.filter_text == "tcp and port 443"
         assert isinstance(app.focused, FlowsPane)
+
+
+async def test_a_cycles_aggregations_keeping_sort_and_filter() -> None:
+    from netop.model import AGGREGATIONS
+    from tests.ui.conftest import retick
+
+    app, snaps = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.apply_snapshot(snaps[-1])
+        await pilot.press("S")
+        seen = []
+        for _ in AGGREGATIONS:
+            seen.append(app.engine.view_spec.aggregate)
+            assert app.engine.view_spec.descending is False  # sort order kept
+            await pilot.press("a")
+            await pilot.pause()
+        assert seen == list(AGGREGATIONS)
+        assert app.engine.view_spec.aggregate == "connection"
+        await pilot.press("a", "a")  # → process
+        await pilot.pause()
+        snap = retick(app)
+        labels = {row.label for row in snap.flows.rows}
+        assert {"firefox (4242)", "ssh (5150)", "nginx (777)", "—"} <= labels
+        firefox = next(r for r in snap.flows.rows if r.label == "firefox (4242)")
+        assert firefox.flows == 2
+
+
+async def test_n_toggles_names_in_the_flows_pane() -> None:
+    from tests.ui.conftest import retick
+
+    app, snaps = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        retick(app)
+        await pilot.pause()
+        pane = app.query_one(FlowsPane)
+        texts = [str(c) for r in pane.rows for c in r.cells]
+        assert any("cdn.example.net:443" in t for t in texts)
+        await pilot.press("n")
+        await pilot.pause()
+        retick(app, 41)
+        await pilot.pause()
+        texts = [str(c) for r in pane.rows for c in r.cells]
+        assert not any("cdn.example.net" in t for t in texts)
+        assert any("192.0.2.10:443" in t for t in texts)
+
+
+async def test_enter_opens_details_and_escape_returns_with_the_cursor_in_place() -> None:
+    from netop.ui.detail import FlowDetailScreen
+    from tests.ui.conftest import retick
+
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        retick(app)
+        await pilot.press("tab", "tab")  # Interfaces → Counters → Flows
+        await pilot.pause()
+        pane = app.query_one(FlowsPane)
+        assert app.focused is pane
+        await pilot.press("down", "down")
+        await pilot.pause()
+        chosen = pane.cursor_key
+        assert chosen == pane.rows[2].key
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, FlowDetailScreen)
+        assert app.screen.row.key == chosen
+        retick(app, 41)  # the screen follows the flow live
+        await pilot.pause()
+        assert len(app.screen.row.history) >= 2
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, FlowDetailScreen)
+        assert pane.cursor_key == chosen
+        assert app.focused is pane

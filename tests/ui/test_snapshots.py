@@ -62,3 +62,68 @@ def test_hostile_interface_name_renders_as_literal_text(snap_compare: Any) -> No
         assert "\x07" not in line
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=feed)
+
+
+@pytest.mark.parametrize("mode", ["connection", "remote", "process", "port", "protocol"])
+def test_flows_aggregation(snap_compare: Any, mode: str) -> None:
+    from dataclasses import replace
+
+    from tests.ui.conftest import retick
+
+    app, snapshots = make_app()
+
+    async def feed(pilot: Any) -> None:
+        app.engine.view_spec = replace(app.engine.view_spec, aggregate=mode)
+        app.query_one("#flows").focus()
+        retick(app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=feed)
+
+
+@pytest.mark.parametrize("text", ["tcp and port 443", "port and ("], ids=["valid", "invalid"])
+def test_filter_box(snap_compare: Any, text: str) -> None:
+    app, snapshots = make_app()
+
+    async def feed(pilot: Any) -> None:
+        app.apply_snapshot(snapshots[-1])
+        await pilot.press("slash")
+        await pilot.press(*text)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=feed)
+
+
+def test_detail_screen(snap_compare: Any) -> None:
+    from tests.ui.conftest import retick
+
+    app, snapshots = make_app()
+
+    async def feed(pilot: Any) -> None:
+        for t in range(40, 44):
+            retick(app, t)
+        await pilot.press("tab", "tab", "enter")
+        await pilot.pause()
+        retick(app, 44)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 32), run_before=feed)
+
+
+def test_hostile_dns_name_renders_as_literal_text(snap_compare: Any) -> None:
+    from tests.ui.conftest import retick
+
+    hostile = "[bold red]pwned[/]\x1b]0;owned\x07.example"
+    app, _ = make_app(names={"192.0.2.10": hostile})
+
+    async def feed(pilot: Any) -> None:
+        retick(app)
+        await pilot.pause()
+        from netop.ui.panes.flows import FlowsPane
+
+        pane = app.query_one(FlowsPane)
+        lines = ["".join(seg.text for seg in pane.render_line(y)) for y in range(1, 4)]
+        assert any("[bold red]pwned[/]" in line for line in lines), lines
+        assert not any("\x1b" in line or "\x07" in line for line in lines)
+
+    assert snap_compare(app, terminal_size=(160, 30), run_before=feed)

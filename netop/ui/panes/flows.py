@@ -1,55 +1,121 @@
-"""The Flows pane: the top flows the engine chose, or why there are none."""
+"""The Flows pane: the top flows (or groups of flows) the engine chose, or why none.
+
+Columns depend on the aggregation and on the pane's width: at 80 columns the pane keeps
+what answers "who talks to whom, how fast, which process" and drops the rest.
+"""
 
 from __future__ import annotations
 
+from textual import events
+
 from netop.format import human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
-from netop.ui.linetable import Column, LineTable, Row, Styled
+from netop.ui.linetable import Cell, Column, LineTable, Row, Styled
+
+#: Pane widths below which the less important columns are dropped.
+NARROW = 110
+
+_CONNECTION_WIDE = (
+    Column("proto", "Proto", 5),
+    Column("src", "Source", 0, min_width=12),
+    Column("dst", "Destination", 0, min_width=12),
+    Column("rate", "Rate →", 9, "right"),
+    Column("rate_rev", "Rate ←", 9, "right"),
+    Column("avg", "Avg 10s", 9, "right"),
+    Column("bytes", "Bytes", 8, "right"),
+    Column("packets", "Pkts", 6, "right"),
+    Column("age", "Age", 6, "right"),
+    Column("state", "State", 5),
+    Column("process", "Process", 0, min_width=10),
+)
+_CONNECTION_NARROW = ("proto", "src", "dst", "rate", "rate_rev", "bytes", "process")
+
+_GROUP_WIDE = (
+    Column("label", "Group", 0, min_width=16),
+    Column("flows", "Flows", 6, "right"),
+    Column("rate", "Rate →", 9, "right"),
+    Column("rate_rev", "Rate ←", 9, "right"),
+    Column("avg", "Avg 10s", 9, "right"),
+    Column("bytes", "Bytes", 8, "right"),
+    Column("packets", "Pkts", 6, "right"),
+    Column("age", "Age", 6, "right"),
+)
+_GROUP_NARROW = ("label", "flows", "rate", "rate_rev", "bytes")
+
+_GROUP_TITLES = {"remote": "Remote host", "process": "Process", "port": "Port / service",
+                 "protocol": "Protocol"}
 
 
-def endpoint(addr: str, port: int, proto: int) -> str:
-    """``addr:port`` (``[v6]:port``), or just the address for port-less protocols."""
+def endpoint(addr: str, port: int, proto: int, name: str = "") -> str:
+    """``addr:port`` (``[v6]:port``, or ``name:port``), just the address without ports."""
+    host = name or addr
     if proto not in (6, 17, 132) or not port:
-        return addr
-    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def columns_for(aggregate: str, width: int) -> tuple[Column, ...]:
+    """The columns of ``aggregate`` mode that fit a pane ``width`` cells wide."""
+    wide: tuple[Column, ...]
+    narrow: tuple[str, ...]
+    if aggregate == "connection":
+        wide, narrow = _CONNECTION_WIDE, _CONNECTION_NARROW
+    else:
+        label = Column("label", _GROUP_TITLES.get(aggregate, "Group"), 0, min_width=16)
+        wide, narrow = (label, *_GROUP_WIDE[1:]), _GROUP_NARROW
+    if width >= NARROW:
+        return wide
+    return tuple(c for c in wide if c.key in narrow)
 
 
 class FlowsPane(LineTable):
-    """Top flows with rates each way, totals, age and state."""
-
-    COLUMNS = (
-        Column("proto", "Proto", 6),
-        Column("src", "Source", 0, min_width=12),
-        Column("dst", "Destination", 0, min_width=12),
-        Column("rate", "Rate →", 9, "right"),
-        Column("rate_rev", "Rate ←", 9, "right"),
-        Column("avg", "Avg 10s", 9, "right"),
-        Column("bytes", "Bytes", 8, "right"),
-        Column("packets", "Pkts", 6, "right"),
-        Column("age", "Age", 6, "right"),
-        Column("state", "State", 6),
-    )
+    """Top flows with rates each way, totals, age, state and process."""
 
     #: Column → engine sort key, for clicks on the header.
     SORT_BY_COLUMN = {"proto": "proto", "src": "src", "dst": "dst", "rate": "rate",
                       "rate_rev": "rate", "avg": "avg", "bytes": "bytes",
-                      "packets": "packets", "age": "age"}
+                      "packets": "packets", "age": "age", "process": "process",
+                      "label": "src", "flows": "packets"}
 
     def __init__(self) -> None:
-        super().__init__(self.COLUMNS, cursor=True, id="flows", classes="pane")
+        super().__init__(columns_for("connection", 200), cursor=True, id="flows",
+                         classes="pane")
         self.border_title = "Flows"
         self.spec = ViewSpec()
+        self.latest: dict[str, FlowRow] = {}
+        self._shape = ("connection", True)
+        self._drawn_with = (0.0, True)
 
     def show_spec(self, spec: ViewSpec) -> None:
-        """Say in the title how the flows are sorted and filtered."""
+        """Say in the title how the flows are sorted, filtered and grouped."""
         self.spec = spec
+        self._fit_columns()
         self._title(None, None)
+
+    def _fit_columns(self) -> None:
+        shape = (self.spec.aggregate, self.size.width >= NARROW)
+        if shape != self._shape:
+            self._shape = shape
+            self.set_columns(columns_for(self.spec.aggregate, self.size.width))
+            # The rows on screen have the old columns' cells: draw them again.
+            now, bits = self._drawn_with
+            keys = [c.key for c in self.columns]
+            grouped = self.spec.aggregate != "connection"
+            self.set_rows([self._row(row, now, bits, keys) for row in self.latest.values()
+                           if bool(row.label) == grouped])
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Wider or narrower: maybe another set of columns."""
+        super().on_resize(event)
+        self._fit_columns()
 
     def _title(self, total: int | None, matched: int | None) -> None:
         arrow = "↓" if self.spec.descending else "↑"
         parts = ["Flows"]
         if total:
             parts.append(f"{matched}/{total}" if self.spec.filter_text else f"{total}")
+        if self.spec.aggregate != "connection":
+            parts.append(f"per {_GROUP_TITLES.get(self.spec.aggregate, '').lower()}")
         parts.append(f"by {self.spec.sort} {arrow}")
         if self.spec.filter_text:
             parts.append(f"filter: {self.spec.filter_text}")
@@ -60,25 +126,30 @@ class FlowsPane(LineTable):
         view = snapshot.flows
         self.set_empty_text(view.status or "no flows yet")
         self.spec = view.spec
+        self._fit_columns()
         self._title(view.total_flows, view.matched_flows)
         now = view.now or snapshot.ts
-        self.set_rows([self._row(row, now, bits) for row in view.rows])
+        self._drawn_with = (now, bits)
+        self.latest = {row.key: row for row in view.rows}
+        keys = [c.key for c in self.columns]
+        self.set_rows([self._row(row, now, bits, keys) for row in view.rows])
 
-    @staticmethod
-    def _row(row: FlowRow, now: float, bits: bool) -> Row:
+    def _row(self, row: FlowRow, now: float, bits: bool, keys: list[str]) -> Row:
         r = row.record
-        return Row(
-            key=row.key,
-            cells=(
-                proto_name(r.proto),
-                endpoint(r.src, r.sport, r.proto),
-                endpoint(r.dst, r.dport, r.proto),
-                Styled(human_rate(row.rate_bps, bits), "tx"),
-                Styled(human_rate(row.rate_rev_bps, bits), "rx"),
-                human_rate(row.avg_bps, bits),
-                human_bytes(r.bytes + r.bytes_rev),
-                human_count(r.packets + r.packets_rev),
-                human_age(now - r.first),
-                row.state,
-            ),
-        )
+        names = self.spec.names
+        cells: dict[str, Cell] = {
+            "proto": proto_name(r.proto),
+            "label": row.label,
+            "flows": human_count(row.flows),
+            "src": endpoint(r.src, r.sport, r.proto, row.src_name if names else ""),
+            "dst": endpoint(r.dst, r.dport, r.proto, row.dst_name if names else ""),
+            "rate": Styled(human_rate(row.rate_bps, bits), "tx"),
+            "rate_rev": Styled(human_rate(row.rate_rev_bps, bits), "rx"),
+            "avg": human_rate(row.avg_bps, bits),
+            "bytes": human_bytes(r.bytes + r.bytes_rev),
+            "packets": human_count(r.packets + r.packets_rev),
+            "age": human_age(now - r.first),
+            "state": row.state,
+            "process": row.process or Styled("—", "dim"),
+        }
+        return Row(key=row.key, cells=tuple(cells[k] for k in keys))

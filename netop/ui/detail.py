@@ -1,0 +1,141 @@
+"""The detail screen of one flow: its full record, rate history, process and packets.
+
+Everything shown that came from the network (names, decoded packet fields) is put on
+screen as plain :class:`rich.text.Text`, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from netop.format import human_age, human_bytes, human_count, human_rate
+from netop.model import FlowRow, Snapshot, proto_name, tcp_flags_text
+from netop.ui.panes.flows import endpoint
+from netop.ui.sparkline import spark_text
+
+#: What the packets section says until a capture source provides packets for the flow.
+NO_PACKETS = ("No packets kept for this flow: packets are kept only for flows captured "
+              "live or read from a file (not for exported NetFlow/IPFIX/sFlow records).")
+
+
+def _when(ts: float) -> str:
+    if not ts:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) + f".{int(ts % 1 * 1000):03d}"
+
+
+def record_table(row: FlowRow, now: float, bits: bool) -> Table:
+    """The flow's record as a two-column table of plain text."""
+    r = row.record
+    table = Table(box=None, show_header=False, padding=(0, 2), expand=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+
+    def add(label: str, value: str) -> None:
+        table.add_row(label, Text(value))
+
+    if row.label:
+        add("group", row.label)
+        add("flows", human_count(row.flows))
+    else:
+        add("protocol", proto_name(r.proto))
+        add("source", endpoint(r.src, r.sport, r.proto)
+            + (f"  ({row.src_name})" if row.src_name else ""))
+        add("destination", endpoint(r.dst, r.dport, r.proto)
+            + (f"  ({row.dst_name})" if row.dst_name else ""))
+        if r.proto in (1, 58):
+            add("icmp type/code", f"{r.dport >> 8}/{r.dport & 0xFF}")
+        add("vlan", "—" if r.vlan is None else str(r.vlan))
+    rates = (human_rate(row.rate_bps, bits), human_rate(row.rate_rev_bps, bits))
+    add("rate →  /  ←", "  /  ".join(rates))
+    add("average 10 s", human_rate(row.avg_bps, bits))
+    add("packets →  /  ←", f"{r.packets}  /  {r.packets_rev}")
+    add("bytes →  /  ←", f"{r.bytes} ({human_bytes(r.bytes)})  /  "
+                         f"{r.bytes_rev} ({human_bytes(r.bytes_rev)})")
+    add("first seen", _when(r.first))
+    add("last seen", f"{_when(r.last)}  ({human_age(now - r.last)} ago)")
+    add("duration", human_age(r.last - r.first))
+    if not row.label:
+        if r.proto == 6:
+            add("tcp flags", tcp_flags_text(r.tcp_flags) or "—")
+            add("state", row.state or "—")
+        add("process", row.process or "—")
+        if row.process_note:
+            add("", row.process_note)
+        add("source of record", r.source + (f" from {r.exporter}" if r.exporter else ""))
+        add("sampling", "exact" if r.sampling <= 1 else f"1 in {r.sampling} (counts scaled)")
+    return table
+
+
+class FlowDetailScreen(Screen[None]):
+    """Details of one flow (or group); follows it live; escape goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,backspace", "back", "Back"),
+    ]
+
+    DEFAULT_CSS = """
+    FlowDetailScreen { background: $background; }
+    FlowDetailScreen > VerticalScroll { padding: 0 1; }
+    FlowDetailScreen .section { color: $primary; text-style: bold; margin-top: 1; }
+    FlowDetailScreen #history { color: $netop-tx; height: 1; }
+    FlowDetailScreen #packets { color: $foreground; }
+    """
+
+    def __init__(self, row: FlowRow, bits: bool) -> None:
+        super().__init__()
+        self.row = row
+        self.bits = bits
+        self.gone = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text(self._heading()), classes="section", id="heading")
+            yield Static(id="record")
+            yield Static("Rate history", classes="section")
+            yield Static(id="history")
+            yield Static("Packets", classes="section")
+            yield Static(Text(NO_PACKETS), id="packets")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Draw the first state."""
+        self._draw(time.time())
+
+    def _heading(self) -> str:
+        r = self.row.record
+        if self.row.label:
+            return f"{self.row.label} — {self.row.flows} flows"
+        return (f"{proto_name(r.proto)}  {endpoint(r.src, r.sport, r.proto)} → "
+                f"{endpoint(r.dst, r.dport, r.proto)}")
+
+    def _draw(self, now: float) -> None:
+        self.query_one("#record", Static).update(record_table(self.row, now, self.bits))
+        width = max(10, self.size.width - 4)
+        history = self.row.history
+        peak = max(history, default=0.0)
+        line = spark_text(history, width) if history else "(no history yet)"
+        note = f"  peak {human_rate(peak, self.bits)}" if history else ""
+        gone = "  — the flow has left the table (expired or filtered out)" if self.gone else ""
+        self.query_one("#history", Static).update(Text(line + note + gone))
+
+    def follow(self, snapshot: Snapshot) -> None:
+        """Update from a new snapshot; the flow may have gone (keep the last state)."""
+        row = next((r for r in snapshot.flows.rows if r.key == self.row.key), None)
+        self.gone = row is None
+        if row is not None:
+            self.row = row
+        self._draw(snapshot.flows.now or snapshot.ts)
+
+    def action_back(self) -> None:
+        """Back to the main screen, cursor where it was."""
+        self.dismiss(None)
