@@ -330,6 +330,33 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class PacketSample:
+    """One captured packet of a watched flow, for the detail screen (bounded snap length)."""
+
+    ts: float
+    linktype: int
+    data: bytes
+    wirelen: int
+    reverse: bool = False
+    """True when it went dst → src."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPackets:
+    """Packets of the flow the user is looking at, from the capture source.
+
+    ``flow`` names it as (proto, src, sport, dst, dport, vlan) in the flow's own
+    direction. ``handshake_rtt`` is SYN → SYN/ACK → ACK time in seconds when the
+    capture saw the handshake (``None`` otherwise); ``syn_rtt`` the SYN → SYN/ACK part.
+    """
+
+    flow: tuple[int, str, int, str, int, int | None]
+    packets: tuple[PacketSample, ...] = ()
+    handshake_rtt: float | None = None
+    syn_rtt: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FlowBatch:
     """Flow deltas from one source for one tick: what moved since the previous batch.
 
@@ -343,6 +370,8 @@ class FlowBatch:
     source: str
     records: tuple[FlowRecord, ...] = ()
     stats: dict[str, int] = field(default_factory=dict)
+    watched: FlowPackets | None = None
+    """New packets of the watched flow since the last batch (see ``Source.watch_flow``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,14 @@ class Source:
         """Items available now; called once per tick."""
         return ()
 
+    def watch_flow(self, flow: tuple[int, str, int, str, int, int | None] | None) -> None:
+        """Start (or, with ``None``, stop) sending the packets of one flow.
+
+        ``flow`` is (proto, src, sport, dst, dport, vlan) as in the flow's record. A
+        source that keeps packets answers with ``FlowBatch.watched``; others ignore it.
+        Called from the engine's thread; must not block.
+        """
+
     def describe(self) -> str:
         """What this source watches, for the header (e.g. ``"eth0"``)."""
         return self.name
