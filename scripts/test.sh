@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Debian packages: real programs the tests drive (namespaces, traffic, agents, exporters,
 # reference decoders). Installed only when missing, so a second run starts at once.
 APT_PACKAGES=(
-  iproute2 curl python3-venv python3-pip
+  iproute2 curl python3-venv python3-pip python3-dev gcc libpcap0.8 util-linux netbase
   tcpdump tshark tcpreplay iperf3
   snmpd snmp
   softflowd pmacct nfdump

@@ -27,6 +27,7 @@ _IFX = "1.3.6.1.2.1.31.1.1.1."
 COLUMNS: dict[str, Oid] = {
     # static
     "descr": _oid(_IF + "2"),
+    "type": _oid(_IF + "3"),
     "speed": _oid(_IF + "5"),
     "admin": _oid(_IF + "7"),
     "name": _oid(_IFX + "1"),
@@ -57,7 +58,10 @@ COLUMNS: dict[str, Oid] = {
     "out_nucast": _oid(_IF + "18"),
 }
 
-STATIC = ("descr", "name", "alias", "speed", "high_speed", "admin")
+STATIC = ("descr", "type", "name", "alias", "speed", "high_speed", "admin")
+
+#: ifType of a software loopback: its nominal speed (net-snmp says 10 Mbit/s) is fiction.
+SOFTWARE_LOOPBACK = 24
 DYNAMIC = ("oper", "in_discards", "in_errors", "out_discards", "out_errors", "disc_time")
 HC = ("hc_in_octets", "hc_out_octets", "hc_in_ucast", "hc_in_mcast", "hc_in_bcast",
       "hc_out_ucast", "hc_out_mcast", "hc_out_bcast")  # fmt: skip

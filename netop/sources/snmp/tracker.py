@@ -339,6 +339,8 @@ def _sum(cols: dict[str, dict[int, Value]], index: int, first: str, *rest: str) 
 
 
 def _speed(cols: dict[str, dict[int, Value]], index: int) -> int | None:
+    if _int(cols, "type", index) == mib.SOFTWARE_LOOPBACK:
+        return None  # no real link speed: no utilisation, no cap on its rates
     high = _int(cols, "high_speed", index)
     if high:
         return high * 1_000_000
