@@ -10,6 +10,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <string.h>
 
 #define NO_VLAN 0xFFFF
@@ -24,11 +25,37 @@ typedef struct {
     uint8_t flags;
 } Entry;
 
+/* One kept packet: its flow key (as the packet went) and its first SNAP bytes. */
+#define RING_N 4096u   /* global ring of the most recent packets (power of two) */
+#define WATCH_N 64u    /* packets of the watched flow kept between two takes */
+#define SNAP 256u
+
+typedef struct {
+    double ts;
+    uint32_t wirelen;
+    uint16_t caplen, linktype;
+    uint8_t proto, alen, flags, rev;
+    uint16_t vlan, sport, dport;
+    uint8_t src[16], dst[16];
+    uint8_t data[SNAP];
+} Sample;
+
+typedef struct {
+    uint8_t proto, alen;
+    uint16_t vlan, sport, dport, rsport, rdport;
+    uint8_t src[16], dst[16];
+} WatchKey;
+
 typedef struct {
     PyObject_HEAD
     Entry *slots;
     Py_ssize_t cap, count, max_flows;
     unsigned long long overflow;
+    int keep, watching;
+    Sample *ring, *wring;
+    uint64_t seq, wseq;
+    WatchKey w;
+    double syn, synack, ack;
 } Table;
 
 typedef struct {
@@ -164,16 +191,67 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
     return 0;
 }
 
+/* TCP handshake of the watched flow: first SYN, the SYN/ACK answering it, the ACK after. */
+static void handshake(Table *t, const Sample *s) {
+    if (s->proto != 6) return;
+    uint8_t f = s->flags & 0x12;
+    if (f == 0x02 && !s->rev && t->syn == 0.0) t->syn = s->ts;
+    else if (f == 0x12 && s->rev && t->syn != 0.0 && t->synack == 0.0 && s->ts >= t->syn)
+        t->synack = s->ts;
+    else if (f == 0x10 && !s->rev && t->synack != 0.0 && t->ack == 0.0 && s->ts >= t->synack)
+        t->ack = s->ts;
+}
+
+static void watch_match(Table *t, const Sample *s) {
+    const WatchKey *w = &t->w;
+    if (s->proto != w->proto || s->vlan != w->vlan || s->alen != w->alen) return;
+    int rev;
+    if (s->sport == w->sport && s->dport == w->dport && !memcmp(s->src, w->src, w->alen) &&
+        !memcmp(s->dst, w->dst, w->alen))
+        rev = 0;
+    else if (s->sport == w->rsport && s->dport == w->rdport && !memcmp(s->src, w->dst, w->alen) &&
+             !memcmp(s->dst, w->src, w->alen))
+        rev = 1;
+    else
+        return;
+    Sample *d = &t->wring[t->wseq++ & (WATCH_N - 1)];
+    memcpy(d, s, offsetof(Sample, data) + s->caplen);
+    d->rev = (uint8_t)rev;
+    handshake(t, d);
+}
+
+/* Keep one packet in the global ring (and the watched flow's ring when it matches). */
+static inline void keep_packet(Table *t, const Pkt *k, double ts, const uint8_t *data,
+                               uint32_t caplen, uint32_t wirelen, int linktype) {
+    if (!t->ring) return;
+    Sample *s = &t->ring[t->seq++ & (RING_N - 1)];
+    uint32_t n = caplen < SNAP ? caplen : SNAP;
+    s->ts = ts; s->wirelen = wirelen; s->caplen = (uint16_t)n; s->linktype = (uint16_t)linktype;
+    s->proto = k->proto; s->alen = k->alen; s->flags = k->flags; s->rev = 0;
+    s->vlan = k->vlan; s->sport = k->sport; s->dport = k->dport;
+    memcpy(s->src, k->src, k->alen); memcpy(s->dst, k->dst, k->alen);
+    memcpy(s->data, data, n);
+    if (t->watching) watch_match(t, s);
+}
+
 static void Table_dealloc(Table *t) {
+    PyMem_Free(t->ring);
+    PyMem_Free(t->wring);
     PyMem_Free(t->slots);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
 
 static int Table_init(Table *t, PyObject *args, PyObject *kw) {
     Py_ssize_t max_flows = 1000000;
-    static char *names[] = {"max_flows", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|n", names, &max_flows)) return -1;
+    int keep = 0;
+    static char *names[] = {"max_flows", "keep_packets", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|np", names, &max_flows, &keep)) return -1;
     t->max_flows = max_flows < 1 ? 1 : max_flows;
+    if (keep && !t->ring) {
+        t->ring = PyMem_Calloc(RING_N, sizeof(Sample));
+        t->wring = PyMem_Calloc(WATCH_N, sizeof(Sample));
+        if (!t->ring || !t->wring) { PyErr_NoMemory(); return -1; }
+    }
     return 0;
 }
 
@@ -205,6 +283,7 @@ static PyObject *Table_feed_pcap(Table *t, PyObject *args) {
         Pkt k;
         if (parse_frame(buf + off + 16, h[2], linktype, &k)) {
             if (add_packet(t, &k, ts) < 0) { Py_DECREF(slow); PyBuffer_Release(&view); return PyErr_NoMemory(); }
+            keep_packet(t, &k, ts, buf + off + 16, h[2], h[3], linktype);
         } else if (!append_offset(slow, off)) {
             Py_DECREF(slow); PyBuffer_Release(&view); return NULL;
         }
@@ -243,9 +322,14 @@ static PyObject *Table_feed_tpacket(Table *t, PyObject *args) {
         int fast = (Py_ssize_t)off + mac + snaplen <= end &&
                    parse_l3(blk + off + mac, snaplen, etype, vlan, &k);
         if (fast) {
-            if (add_packet(t, &k, (double)sec + (double)nsec * 1e-9) < 0) {
+            double ts = (double)sec + (double)nsec * 1e-9;
+            if (add_packet(t, &k, ts) < 0) {
                 Py_DECREF(slow); PyBuffer_Release(&view); return PyErr_NoMemory();
             }
+            uint32_t wirelen;
+            memcpy(&wirelen, blk + off + 16, 4);
+            /* SOCK_DGRAM ring: the data starts at the network header (LINKTYPE_RAW). */
+            keep_packet(t, &k, ts, blk + off + mac, snaplen, wirelen, 101);
         } else if (!append_offset(slow, off)) {
             Py_DECREF(slow); PyBuffer_Release(&view); return NULL;
         }
@@ -285,6 +369,79 @@ static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
     return out;
 }
 
+static int addr_arg(PyObject *o, uint8_t *out, uint8_t *alen) {
+    char *p; Py_ssize_t n;
+    if (PyBytes_AsStringAndSize(o, &p, &n) < 0) return -1;
+    if (n != 4 && n != 16) { PyErr_SetString(PyExc_ValueError, "address of 4 or 16 bytes"); return -1; }
+    memcpy(out, p, (size_t)n); *alen = (uint8_t)n;
+    return 0;
+}
+
+static uint16_t vlan_arg(PyObject *o) { return o == Py_None ? NO_VLAN : (uint16_t)(PyLong_AsLong(o) & 0x0FFF); }
+
+/* record(ts, linktype, data, wirelen, proto, vlan, src, dst, sport, dport, flags): a packet
+ * the slow path decoded, kept like the fast path's. */
+static PyObject *Table_record(Table *t, PyObject *args) {
+    double ts; int linktype, proto, sport, dport, flags; Py_buffer data; unsigned int wirelen;
+    PyObject *vlan, *src, *dst;
+    if (!PyArg_ParseTuple(args, "diy*IiOSSiii", &ts, &linktype, &data, &wirelen, &proto, &vlan,
+                          &src, &dst, &sport, &dport, &flags)) return NULL;
+    Pkt k;
+    uint8_t a[16], b[16], alen, blen;
+    if (addr_arg(src, a, &alen) < 0 || addr_arg(dst, b, &blen) < 0 || alen != blen) {
+        PyBuffer_Release(&data);
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "address families differ");
+        return NULL;
+    }
+    k.proto = (uint8_t)proto; k.alen = alen; k.vlan = vlan_arg(vlan);
+    k.sport = (uint16_t)sport; k.dport = (uint16_t)dport; k.src = a; k.dst = b;
+    k.flags = (uint8_t)flags; k.l3len = 0;
+    keep_packet(t, &k, ts, data.buf, (uint32_t)data.len, wirelen, linktype);
+    PyBuffer_Release(&data);
+    Py_RETURN_NONE;
+}
+
+/* watch((proto, vlan, src, dst, sport, dport, rsport, rdport) | None): start (or stop)
+ * keeping one flow's packets, starting with those the global ring still holds. */
+static PyObject *Table_watch(Table *t, PyObject *key) {
+    t->watching = 0; t->wseq = 0; t->syn = t->synack = t->ack = 0.0;
+    if (key == Py_None || !t->ring) Py_RETURN_NONE;
+    int proto, sport, dport, rsport, rdport;
+    PyObject *vlan, *src, *dst;
+    if (!PyArg_ParseTuple(key, "iOSSiiii", &proto, &vlan, &src, &dst, &sport, &dport, &rsport, &rdport))
+        return NULL;
+    WatchKey *w = &t->w;
+    uint8_t blen;
+    memset(w, 0, sizeof(*w));
+    if (addr_arg(src, w->src, &w->alen) < 0 || addr_arg(dst, w->dst, &blen) < 0) return NULL;
+    w->proto = (uint8_t)proto; w->vlan = vlan_arg(vlan);
+    w->sport = (uint16_t)sport; w->dport = (uint16_t)dport;
+    w->rsport = (uint16_t)rsport; w->rdport = (uint16_t)rdport;
+    uint64_t start = t->seq > RING_N ? t->seq - RING_N : 0;
+    for (uint64_t i = start; i < t->seq; i++) watch_match(t, &t->ring[i & (RING_N - 1)]);
+    t->watching = 1;
+    Py_RETURN_NONE;
+}
+
+/* take_watched() -> ([(ts, linktype, data, wirelen, reverse)], syn, synack, ack, missed):
+ * the watched flow's packets since the last take (oldest first, at most WATCH_N) and
+ * the handshake times seen (0.0 when not). */
+static PyObject *Table_take_watched(Table *t, PyObject *Py_UNUSED(unused)) {
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    uint64_t n = t->wseq < WATCH_N ? t->wseq : WATCH_N;
+    for (uint64_t i = t->wseq - n; i < t->wseq; i++) {
+        const Sample *s = &t->wring[i & (WATCH_N - 1)];
+        PyObject *row = Py_BuildValue("(diy#IO)", s->ts, (int)s->linktype, (const char *)s->data,
+                                      (Py_ssize_t)s->caplen, s->wirelen, s->rev ? Py_True : Py_False);
+        if (!row || PyList_Append(out, row) < 0) { Py_XDECREF(row); Py_DECREF(out); return NULL; }
+        Py_DECREF(row);
+    }
+    unsigned long long missed = t->wseq - n;
+    t->wseq = 0;
+    return Py_BuildValue("NdddK", out, t->syn, t->synack, t->ack, missed);
+}
+
 static Py_ssize_t Table_len(Table *t) { return t->count; }
 
 static PyObject *Table_get_overflow(Table *t, void *Py_UNUSED(c)) { return PyLong_FromUnsignedLongLong(t->overflow); }
@@ -293,6 +450,9 @@ static PyMethodDef Table_methods[] = {
     {"feed_pcap", (PyCFunction)Table_feed_pcap, METH_VARARGS, "Walk pcap records."},
     {"feed_tpacket", (PyCFunction)Table_feed_tpacket, METH_VARARGS, "Walk a TPACKET_V3 block."},
     {"drain", (PyCFunction)Table_drain, METH_NOARGS, "Rows since the last drain."},
+    {"record", (PyCFunction)Table_record, METH_VARARGS, "Keep a slow-path packet."},
+    {"watch", (PyCFunction)Table_watch, METH_O, "Start or stop keeping one flow's packets."},
+    {"take_watched", (PyCFunction)Table_take_watched, METH_NOARGS, "The watched flow's new packets."},
     {NULL}
 };
 
@@ -327,6 +487,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "Table", (PyObject *)&TableType) < 0) {
         Py_DECREF(&TableType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 1);
+    PyModule_AddIntConstant(m, "VERSION", 2);
     return m;
 }

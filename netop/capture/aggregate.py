@@ -30,6 +30,7 @@ from netop.capture.decode import (
     reverse_ports,
 )
 from netop.capture.pcapfile import MAX_SNAPLEN
+from netop.capture.watch import FlowTuple, PacketRing, Taken, watch_key
 from netop.model import FlowRecord
 
 Key = tuple[int, int | None, bytes, bytes, int, int]
@@ -52,7 +53,11 @@ class FlowAggregator:
     """Accumulates flow deltas until :meth:`drain`; bounded, never raises on input."""
 
     def __init__(
-        self, max_flows: int = 1_000_000, max_fragments: int = 4096, fast: bool = True
+        self,
+        max_flows: int = 1_000_000,
+        max_fragments: int = 4096,
+        fast: bool = True,
+        keep_packets: bool = False,
     ) -> None:
         self.max_flows = max_flows
         self.max_fragments = max_fragments
@@ -66,7 +71,12 @@ class FlowAggregator:
         self._frags: OrderedDict[bytes, Key] = OrderedDict()
         self._names: dict[bytes, str] = {}
         module = fastpath.load() if fast else None
-        self._c: Any = module.Table(max_flows) if module is not None else None
+        self._c: Any = module.Table(max_flows, keep_packets) if module is not None else None
+        # Recent packets for watch(): the C table keeps them itself when it is in use.
+        self._ring: Any = None
+        if keep_packets:
+            self._ring = self._c if self._c is not None else PacketRing()
+        self._watching: FlowTuple | None = None
 
     @property
     def accelerated(self) -> bool:
@@ -75,6 +85,28 @@ class FlowAggregator:
 
     def __len__(self) -> int:
         return self._count + (len(self._c) if self._c is not None else 0)
+
+    def watch(self, flow: FlowTuple | None) -> None:
+        """Keep the packets of ``flow`` (either direction) from now on; ``None`` stops.
+
+        Needs ``keep_packets``; the recent packets of the flow still held come first.
+        """
+        key = watch_key(flow) if flow is not None else None
+        self._watching = flow if key is not None else None
+        if self._ring is not None:
+            self._ring.watch(key)
+
+    @property
+    def watching(self) -> FlowTuple | None:
+        """The flow being watched, if any."""
+        return self._watching
+
+    def take_watched(self) -> Taken | None:
+        """The watched flow's packets since the last call and its handshake times."""
+        if self._watching is None or self._ring is None:
+            return None
+        taken: Taken = self._ring.take_watched()
+        return taken
 
     @property
     def full(self) -> bool:
@@ -94,8 +126,9 @@ class FlowAggregator:
         if self._c is not None:
             consumed, slow, n, last_ts, bad = self._c.feed_pcap(buf, little, nano, linktype)
             for off in slow:
-                sec, frac, caplen, _ = rec.unpack_from(buf, off)
-                self._add_slow(sec + frac * scale, buf[off + 16 : off + 16 + caplen], linktype)
+                sec, frac, caplen, wirelen = rec.unpack_from(buf, off)
+                data = buf[off + 16 : off + 16 + caplen]
+                self._add_slow(sec + frac * scale, data, linktype, wirelen)
             self.packets += n
             return consumed, last_ts, bool(bad)
         packets: list[tuple[float, bytes, int]] = []
@@ -117,16 +150,17 @@ class FlowAggregator:
         flows = self._flows
         get = flows.get
         slow = self._add_slow
+        keep = self._ring.record if self._ring is not None else None
         n = 0
         if linktype != LINKTYPE_ETHERNET:
-            for ts, data, _ in packets:
+            for ts, data, wirelen in packets:
                 n += 1
-                slow(ts, data, linktype)
+                slow(ts, data, linktype, wirelen)
             self.packets += n
             return
         unpack4 = _FAST4.unpack_from
         unpack6 = _FAST6.unpack_from
-        for ts, data, _ in packets:
+        for ts, data, wirelen in packets:
             n += 1
             try:
                 if data[12] == 8:
@@ -138,22 +172,24 @@ class FlowAggregator:
                         or proto not in _TCP_UDP
                         or total < 20
                     ):
-                        slow(ts, data, linktype)
+                        slow(ts, data, linktype, wirelen)
                         continue
                 else:
                     etype, vtc, plen, proto, src, dst, sport, dport = unpack6(data)
                     if etype != 0x86DD or vtc >> 4 != 6 or proto not in _TCP_UDP:
-                        slow(ts, data, linktype)
+                        slow(ts, data, linktype, wirelen)
                         continue
                     total = plen + 40
             except (struct.error, IndexError):
-                slow(ts, data, linktype)
+                slow(ts, data, linktype, wirelen)
                 continue
             flags = 0
             if proto == 6:
                 at = 47 if etype == 0x0800 else 67
                 if len(data) > at:
                     flags = data[at]
+            if keep is not None:
+                keep(ts, linktype, data, wirelen, proto, None, src, dst, sport, dport, flags)
             hit = get((proto, None, src, dst, sport, dport))
             if hit is None:
                 self._new(ts, proto, None, src, dst, sport, dport, total, flags)
@@ -174,6 +210,7 @@ class FlowAggregator:
             self.packets += n
             return
         get = self._flows.get
+        keep = self._ring.record if self._ring is not None else None
         unpack_hdr = _TP3.unpack_from
         unpack4 = _RAW4.unpack_from
         unpack6 = _RAW6.unpack_from
@@ -183,7 +220,7 @@ class FlowAggregator:
         for _ in range(count):
             if off + 52 > end:
                 break
-            nxt, sec, nsec, snaplen, _wirelen, status, mac, tci = unpack_hdr(block, off)
+            nxt, sec, nsec, snaplen, wirelen, status, mac, tci = unpack_hdr(block, off)
             n += 1
             ts = sec + nsec * 1e-9
             p = off + mac
@@ -207,6 +244,9 @@ class FlowAggregator:
                 self._tp_slow(block, off)
             else:
                 flags = block[flag_at] if proto == 6 and flag_at < p + snaplen else 0
+                if keep is not None:
+                    data = block[p : p + min(snaplen, 256)]
+                    keep(ts, 101, data, wirelen, proto, vlan, src, dst, sport, dport, flags)
                 hit = get((proto, vlan, src, dst, sport, dport))
                 if hit is None:
                     self._new(ts, proto, vlan, src, dst, sport, dport, total, flags)
@@ -222,7 +262,7 @@ class FlowAggregator:
         self.packets += n
 
     def _tp_slow(self, block: bytes, off: int) -> None:
-        _nxt, sec, nsec, snaplen, _len, status, mac, tci = _TP3.unpack_from(block, off)
+        _nxt, sec, nsec, snaplen, wirelen, status, mac, tci = _TP3.unpack_from(block, off)
         p = off + mac
         frame = _SLL_PAD + block[off + 50 : off + 52] + block[p : p + snaplen]
         d = decode(frame, LINKTYPE_LINUX_SLL)
@@ -238,7 +278,7 @@ class FlowAggregator:
             return
         if status & _TP_STATUS_VLAN_VALID:
             d = d._replace(vlan=tci & 0x0FFF)
-        self._count_decoded(sec + nsec * 1e-9, d)
+        self._count_decoded(sec + nsec * 1e-9, d, LINKTYPE_LINUX_SLL, frame, wirelen + 16)
 
     def add(self, ts: float, data: bytes, linktype: int = LINKTYPE_ETHERNET) -> None:
         """Count one packet (the slow path; fine for low rates and tests)."""
@@ -250,7 +290,7 @@ class FlowAggregator:
         self.packets += 1
         self._count_decoded(ts, d)
 
-    def _add_slow(self, ts: float, data: bytes, linktype: int) -> None:
+    def _add_slow(self, ts: float, data: bytes, linktype: int, wirelen: int = 0) -> None:
         d = decode(data, linktype)
         if d is None:
             if is_ip_frame(data, linktype):
@@ -258,9 +298,11 @@ class FlowAggregator:
             else:
                 self.non_ip += 1
             return
-        self._count_decoded(ts, d)
+        self._count_decoded(ts, d, linktype, data, wirelen or len(data))
 
-    def _count_decoded(self, ts: float, d: Decoded) -> None:
+    def _count_decoded(
+        self, ts: float, d: Decoded, linktype: int = 0, data: bytes = b"", wirelen: int = 0
+    ) -> None:
         key: Key = (d.proto, d.vlan, d.src, d.dst, d.sport, d.dport)
         if d.frag is not None:
             ident, first = d.frag
@@ -270,6 +312,10 @@ class FlowAggregator:
                     self._frags.popitem(last=False)
             else:
                 key = self._frags.get(ident, key)
+        if self._ring is not None and data:
+            proto, vlan, src, dst, sport, dport = key
+            self._ring.record(ts, linktype, data[:256], wirelen, proto, vlan, src, dst, sport,
+                              dport, d.tcp_flags)  # fmt: skip
         hit = self._flows.get(key)
         if hit is None:
             self._new(ts, *key, d.l3_len, d.tcp_flags)

@@ -2,13 +2,16 @@
 
 Run as ``python -m netop.capture.child CONFIG_JSON``. It opens one TPACKET_V3 ring per
 interface, aggregates packets into flow deltas and writes one message per tick to
-stdout; a line ``stop`` on stdin (or EOF) makes it send a last batch and exit.
+stdout; a line ``stop`` on stdin (or EOF) makes it send a last batch and exit, and a
+line ``watch JSON`` (a flow as ``[proto, src, sport, dst, dport, vlan]`` or ``null``)
+starts or stops sending one flow's packets (:mod:`netop.capture.watch`).
 
 Messages are ``marshal``-encoded tuples (plain data only), each prefixed with its
 length as a little-endian u32:
 
 * ``("ready", interfaces)``
-* ``("batch", rows, stats)``: rows as :meth:`FlowAggregator.drain_rows` makes them
+* ``("batch", rows, stats, watched)``: rows as :meth:`FlowAggregator.drain_rows` makes
+  them; ``watched`` is ``None`` or :func:`netop.capture.watch.to_wire`'s tuple
 * ``("event", severity, text)`` and ``("fatal", text)`` (then the child exits)
 """
 
@@ -31,6 +34,7 @@ from netop.capture.bpf import FilterError, compile_filter, with_sampling
 from netop.capture.decode import LINKTYPE_LINUX_SLL
 from netop.capture.pcapfile import PcapWriter
 from netop.capture.ring import RETIRE_MS, Ring
+from netop.capture.watch import FlowTuple, WatchedWire, to_wire
 from netop.errors import NetopError
 from netop.model import Severity
 
@@ -100,6 +104,39 @@ def write_block(writer: PcapWriter, block: bytes, count: int) -> None:
         if not nxt:
             break
         off += nxt
+
+
+def parse_control(buf: bytes) -> tuple[bytes, bool, list[FlowTuple | None]]:
+    """Complete control lines at the start of ``buf``: (rest, stop, watch requests)."""
+    stop = False
+    watches: list[FlowTuple | None] = []
+    *lines, rest = buf.split(b"\n")
+    for line in lines:
+        if line.startswith(b"watch "):
+            try:
+                flow = json.loads(line[6:])
+                watches.append(None if flow is None else _flow_tuple(flow))
+            except (ValueError, TypeError):
+                continue
+        elif line.strip() == b"stop":
+            stop = True
+    return rest[-4096:], stop, watches
+
+
+def _flow_tuple(flow: Any) -> FlowTuple:
+    proto, src, sport, dst, dport, vlan = flow
+    if not isinstance(src, str) or not isinstance(dst, str):
+        raise TypeError("addresses must be text")
+    if vlan is not None and not isinstance(vlan, int):
+        raise TypeError("vlan must be a number")
+    return (int(proto), src, int(sport), dst, int(dport), vlan)
+
+
+def watched_wire(agg: FlowAggregator) -> WatchedWire | None:
+    """The watched flow's part of a batch message, ``None`` when nothing is watched."""
+    flow = agg.watching
+    taken = agg.take_watched()
+    return None if flow is None or taken is None else to_wire(flow, taken)
 
 
 def drop_privileges(environ: Mapping[str, str]) -> str | None:
@@ -185,7 +222,7 @@ def _loop(
     stdin_fd: int,
 ) -> int:
     interval = float(config.get("interval", 1.0))
-    agg = FlowAggregator(max_flows=int(config.get("max_flows", 1_000_000)))
+    agg = FlowAggregator(max_flows=int(config.get("max_flows", 1_000_000)), keep_packets=True)
     fixed = int(config.get("sample", 1))
     sampler = AdaptiveSampler(bool(config.get("sampling", True)) and fixed == 1)
     if fixed > 1:
@@ -198,13 +235,19 @@ def _loop(
     was_dropping = False
     next_tick = time.monotonic() + interval
     stopping = False
+    control = b""
     while True:
         timeout_ms = max(0, int((next_tick - time.monotonic()) * 1000))
         for fd, _ev in poller.poll(timeout_ms):
             if fd == stdin_fd:
-                line = os.read(stdin_fd, 64)
-                if not line or b"stop" in line:
+                data = os.read(stdin_fd, 4096)
+                if not data:
                     stopping = True
+                    poller.unregister(stdin_fd)
+                control, stop, watches = parse_control(control + data)
+                stopping = stopping or stop
+                for flow in watches:
+                    agg.watch(flow)
         if stopping:
             time.sleep(2 * RETIRE_MS / 1000)  # let the kernel retire the partial blocks
         for ring in rings:
@@ -213,7 +256,7 @@ def _loop(
                 if writer is not None:
                     write_block(writer, block, count)
                 if agg.full:
-                    send(("batch", agg.drain_rows(), {}))
+                    send(("batch", agg.drain_rows(), {}, None))
         if not stopping and time.monotonic() < next_tick:
             continue
         next_tick += interval
@@ -228,7 +271,7 @@ def _loop(
         stats.update(
             kernel_drops=kernel_drops, kernel_packets=kernel_packets, evictions=stats["overflow"]
         )
-        send(("batch", agg.drain_rows(), stats))
+        send(("batch", agg.drain_rows(), stats, watched_wire(agg)))
         if writer is not None:
             writer.flush()
         if tick_drops and not was_dropping:

@@ -22,6 +22,8 @@ from pathlib import Path
 from types import ModuleType
 
 _SOURCE = Path(__file__).with_name("_fastflow.c")
+#: The ``VERSION`` of ``_fastflow.c``; an older prebuilt module is rebuilt, not used.
+_VERSION = 2
 
 
 @functools.cache
@@ -32,7 +34,8 @@ def load() -> ModuleType | None:
     try:
         from netop.capture import _fastflow  # type: ignore[attr-defined]
 
-        return _fastflow  # type: ignore[no-any-return]
+        if getattr(_fastflow, "VERSION", 0) >= _VERSION:
+            return _fastflow  # type: ignore[no-any-return]
     except ImportError:
         pass
     try:

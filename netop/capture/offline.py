@@ -119,13 +119,15 @@ def paced_ticks(
     stopped: Callable[[], bool],
     sleep: Callable[[float], None] = time.sleep,
     packet_filter: OfflineFilter | None = None,
+    agg: FlowAggregator | None = None,
 ) -> Iterator[tuple[float, list[FlowRecord], FlowAggregator]]:
     """Play a file tick by tick: ``(packet_time, deltas, aggregator)`` per tick.
 
     ``speed`` 1.0 = recorded speed, 2.0 = twice as fast, ``None`` = no waiting. The
     generator raises :class:`PcapError` after the last readable tick of a damaged file.
+    ``agg`` is the aggregator to feed (e.g. one that keeps packets); a new one by default.
     """
-    agg = FlowAggregator()
+    agg = FlowAggregator() if agg is None else agg
     tick_end: float | None = None
     started = time.monotonic()
     base = 0.0

@@ -18,9 +18,10 @@ import threading
 import time
 from typing import Any
 
-from netop.capture.aggregate import rows_to_records
+from netop.capture.aggregate import FlowAggregator, rows_to_records
 from netop.capture.options import CaptureOptions
-from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
+from netop.capture.watch import FlowTuple, from_wire, to_wire
+from netop.model import FlowBatch, FlowPackets, NetEvent, Severity, SourceStatus
 from netop.sources.base import Emit, Source
 
 NAME = "capture"
@@ -71,6 +72,10 @@ class CaptureSource(Source):
         self._done = threading.Event()
         self._last_packets = 0
         self._last_ts = 0.0
+        # watch_flow() leaves its request here; the child (or playback) thread applies it.
+        self._watch_lock = threading.Lock()
+        self._watch_pending = False
+        self._watch_flow: FlowTuple | None = None
         # A file, not a pipe: a chatty child must never block on a full stderr pipe.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
 
@@ -90,6 +95,39 @@ class CaptureSource(Source):
         target = self._play_file if self.options.read else self._run_child
         self._thread = threading.Thread(target=target, name="netop-capture", daemon=True)
         self._thread.start()
+
+    def watch_flow(self, flow: FlowTuple | None) -> None:
+        """Send the packets of ``flow`` with every batch from now on (``None``: stop).
+
+        Thread-safe and non-blocking: the request reaches the child (or the playback
+        thread) within a tick; see :mod:`netop.capture.watch` for what is kept.
+        """
+        with self._watch_lock:
+            self._watch_flow = flow
+            self._watch_pending = True
+        self._send_watch()
+
+    def _send_watch(self) -> None:
+        """Pass a pending watch request to the child, if it runs (never blocks)."""
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.poll() is not None:
+            return
+        with self._watch_lock:
+            if not self._watch_pending:
+                return
+            line = b"watch " + json.dumps(self._watch_flow).encode() + b"\n"
+            try:
+                os.write(proc.stdin.fileno(), line)  # < PIPE_BUF: all or nothing
+            except BlockingIOError:
+                return  # retried after the child's next message
+            except (OSError, ValueError):
+                pass
+            self._watch_pending = False
+
+    def _take_watch_request(self) -> tuple[bool, FlowTuple | None]:
+        with self._watch_lock:
+            pending, self._watch_pending = self._watch_pending, False
+            return pending, self._watch_flow
 
     def stop(self) -> None:
         """Ask the child for its last batch, wait for it briefly, then end it. Idempotent."""
@@ -178,6 +216,8 @@ class CaptureSource(Source):
             self._event(Severity.ERROR, f"cannot start the capture process: {exc}")
             self._done.set()
             return
+        assert self._proc.stdin is not None
+        os.set_blocking(self._proc.stdin.fileno(), False)
         try:
             self._read_child(self._proc)
         finally:
@@ -199,11 +239,13 @@ class CaptureSource(Source):
                 self._event(Severity.ERROR, "capture process sent a damaged message")
                 break
             kind = message[0]
+            self._send_watch()
             if kind == "batch":
                 stats = message[2]
                 sampling = stats.get("sampling", sampling)
                 records = tuple(rows_to_records(message[1], NAME, sampling))
-                self._emit(FlowBatch(NAME, records, stats))
+                watched = from_wire(message[3]) if len(message) > 3 and message[3] else None
+                self._emit(FlowBatch(NAME, records, stats, watched))
                 if stats:
                     self._status(stats, time.time())
             elif kind == "event":
@@ -230,24 +272,38 @@ class CaptureSource(Source):
         assert self._emit is not None
         assert self.options.read is not None
         path = self.options.read
+        agg = FlowAggregator(keep_packets=True)
+        self._apply_watch(agg)
         try:
             packet_filter = OfflineFilter(self.options.filter) if self.options.filter else None
-            for ts, records, agg in paced_ticks(
+            for ts, records, _agg in paced_ticks(
                 path,
                 self.options.interval,
                 self.options.speed,
                 self._stop.is_set,
                 sleep=lambda s: None if self._stop.wait(s) else None,
                 packet_filter=packet_filter,
+                agg=agg,
             ):
-                self._emit(FlowBatch(NAME, tuple(records), agg.stats()))
+                self._emit(FlowBatch(NAME, tuple(records), agg.stats(), _watched(agg)))
                 self._status(agg.stats(), ts)
+                self._apply_watch(agg)
             if not self._stop.is_set():
                 self._event(Severity.INFO, f"end of {os.path.basename(path)}")
         except (PcapError, FilterError) as exc:
             self._event(Severity.ERROR, str(exc))
         finally:
             self._done.set()
+
+    def _apply_watch(self, agg: FlowAggregator) -> None:
+        pending, flow = self._take_watch_request()
+        if pending:
+            agg.watch(flow)
+
+
+def _watched(agg: FlowAggregator) -> FlowPackets | None:
+    flow, taken = agg.watching, agg.take_watched()
+    return None if flow is None or taken is None else from_wire(to_wire(flow, taken))
 
 
 _BOOTSTRAP = (
