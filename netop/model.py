@@ -327,6 +327,8 @@ class Snapshot:
     """Events ever logged; a view that saw ``n`` shows the last ``events_total - n``."""
     flows: FlowsView = field(default_factory=FlowsView)
     status: tuple[str, ...] = ()
+    sources: tuple[SourceStatus, ...] = ()
+    """The latest status of each source that reports one (SNMP targets, exporters...)."""
 
 
 @dataclass(frozen=True, slots=True)

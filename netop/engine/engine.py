@@ -166,6 +166,7 @@ class Engine:
             events_total=self.events.total,
             flows=flows,
             status=tuple(s.summary for s in self._statuses.values() if s.summary),
+            sources=tuple(self._statuses.values()),
         )
 
     def _flow_clock(self, batches: list[FlowBatch], now: float) -> float:

@@ -29,8 +29,9 @@ from netop.ui.linetable import LineTable
 from netop.ui.messages import SnapshotReady
 from netop.ui.panes.counters import CountersPane
 from netop.ui.panes.events import EventsPane
+from netop.ui.panes.exporters import ExportersPane
 from netop.ui.panes.flows import FlowsPane
-from netop.ui.panes.interfaces import InterfacesPane, is_idle
+from netop.ui.panes.interfaces import GROUP, InterfacesPane, is_idle
 from netop.ui.themes import NETOP_VARIABLES, ThemeSet, load_themes
 
 #: Width from which Interfaces and Counters sit side by side.
@@ -55,6 +56,7 @@ class NetopApp(App[None]):
         Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("b", "toggle_bits", "Bits/Bytes"),
         Binding("i", "toggle_idle", "Idle"),
+        Binding("c", "toggle_groups", "Fold", show=False),
         Binding("t", "next_theme", "Theme"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False),
@@ -93,6 +95,7 @@ class NetopApp(App[None]):
                 yield InterfacesPane()
                 yield CountersPane()
             yield FlowsPane()
+            yield ExportersPane()
             yield EventsPane()
         yield FilterBar()
         yield Footer()
@@ -162,7 +165,9 @@ class NetopApp(App[None]):
             self.query_one(InterfacesPane).show(snapshot, self.bits, self.hide_idle)
             hidden = frozenset(r.key for r in snapshot.interfaces
                                if self.hide_idle and is_idle(r))
-            self.query_one(CountersPane).show(snapshot, hidden)
+            self.query_one(CountersPane).show(snapshot, hidden,
+                                              self.query_one(InterfacesPane).collapsed)
+            self.query_one(ExportersPane).show(snapshot)
             self.query_one(FlowsPane).show(snapshot, self.bits)
             self.query_one(EventsPane).show(snapshot)
 
@@ -200,6 +205,14 @@ class NetopApp(App[None]):
         self.bits = not self.bits
         self._rerender()
 
+    def action_toggle_groups(self) -> None:
+        """Collapse every remote group (SNMP targets, sFlow exporters), or expand them all."""
+        pane = self.query_one(InterfacesPane)
+        remote = {r.origin for r in (self.shown.interfaces if self.shown else ())
+                  if r.origin != "local"}
+        pane.collapsed = set() if remote <= pane.collapsed else remote
+        self._rerender()
+
     def action_toggle_idle(self) -> None:
         """Hide or show interfaces without traffic."""
         self.hide_idle = not self.hide_idle
@@ -235,7 +248,11 @@ class NetopApp(App[None]):
         self._rerender()
 
     def on_line_table_row_chosen(self, message: LineTable.RowChosen) -> None:
-        """Enter on a flow opens its detail screen."""
+        """Enter on a flow opens its detail screen; on a group header it folds the group."""
+        if isinstance(message.table, InterfacesPane) and message.key.startswith(GROUP):
+            message.table.toggle(message.key.removeprefix(GROUP))
+            self._rerender()
+            return
         if not isinstance(message.table, FlowsPane):
             return
         row = message.table.latest.get(message.key)

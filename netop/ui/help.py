@@ -25,6 +25,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("enter", "details of the selected flow (record, rate history, packets); escape returns"),
     ("b", "toggle bits / bytes"),
     ("i", "hide / show idle interfaces"),
+    ("c", "fold / unfold every remote group (SNMP targets, sFlow exporters); enter folds one"),
     ("t", "next theme"),
     ("escape", "close this help"),
 )

@@ -272,6 +272,7 @@ class LineTable(ScrollView, can_focus=True):
         return strip
 
     def _render_row(self, row: Row, widths: Sequence[int], width: int, base: Style) -> Strip:
+        """One row as a strip: cells padded to their columns, one style run per cell."""
         selected = self.show_cursor and row.key == self.cursor_key and self.has_focus
         if self.show_cursor and row.key == self.cursor_key:
             cursor_style = self.get_component_rich_style("line-table--cursor")
@@ -279,6 +280,9 @@ class LineTable(ScrollView, can_focus=True):
         else:
             line_style = base
         pieces: list[tuple[str, Style]] = []
+        if len(row.cells) == 1 and len(self.columns) > 1:
+            # A one-cell row (a group header) spans the whole line.
+            widths = [width]
         for i, (column, cell, w) in enumerate(zip(self.columns, row.cells, widths, strict=False)):
             if i:
                 pieces.append((" ", line_style))

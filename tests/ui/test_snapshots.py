@@ -127,3 +127,44 @@ def test_hostile_dns_name_renders_as_literal_text(snap_compare: Any) -> None:
         assert not any("\x1b" in line or "\x07" in line for line in lines)
 
     assert snap_compare(app, terminal_size=(160, 30), run_before=feed)
+
+
+def test_remote_groups_folded_and_unfolded(snap_compare: Any) -> None:
+    from dataclasses import replace
+
+    from netop.config import Config
+    from netop.engine.engine import Engine
+    from netop.model import SourceStatus
+    from netop.ui.app import NetopApp
+    from tests.scripted import T0, ScriptedSource, demo_ticks, sample
+
+    ticks = demo_ticks(6, interfaces=3)
+    for t, row in enumerate(ticks):
+        for name, rx in (("Gi0/1", 9_000_000), ("Gi0/2", 120_000), ("Gi0/48", 0)):
+            row.append(replace(sample(name, t, rx * t, rx * t // 3), origin="snmp:core-sw1"))
+        row.append(SourceStatus("snmp", "SNMP 1/1 targets reachable", (
+            {"name": "core-sw1", "reachable": True, "last_latency_ms": 12.4,
+             "availability_pct": 99.5, "interfaces": 3, "last_error": None},), T0 + t))
+    engine = Engine(Config(), [ScriptedSource(ticks)], hostname="testhost")
+    app = NetopApp(engine, Config(), run_engine=False)
+    snaps = [engine.tick(now=T0 + t + 0.5) for t in range(6)]
+
+    async def feed(pilot: Any) -> None:
+        for snap in snaps:
+            app.apply_snapshot(snap)
+        await pilot.pause()
+        from netop.ui.panes.counters import CountersPane
+        from netop.ui.panes.interfaces import InterfacesPane
+
+        pane = app.query_one(InterfacesPane)
+        assert [r.key for r in pane.rows if r.key.startswith("snmp:")] == [
+            "snmp:core-sw1\0Gi0/1", "snmp:core-sw1\0Gi0/2", "snmp:core-sw1\0Gi0/48"]
+        await pilot.press("c")
+        await pilot.pause()
+        assert not [r for r in pane.rows if r.key.startswith("snmp:")]
+        counters = app.query_one(CountersPane)
+        assert not [r for r in counters.rows if r.key.startswith("snmp:")]
+        await pilot.press("c")  # and back
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 30), run_before=feed)

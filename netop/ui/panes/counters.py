@@ -9,6 +9,7 @@ from __future__ import annotations
 from netop.format import human_count
 from netop.model import InterfaceRate, Snapshot
 from netop.ui.linetable import Cell, Column, LineTable, Row, Styled
+from netop.ui.panes.interfaces import GROUP, grouped
 
 #: (counter, column label, style when it grew this tick)
 _FIELDS = (
@@ -35,13 +36,19 @@ class CountersPane(LineTable):
                          empty_text="waiting for the first sample…")
         self.border_title = "Counters"
 
-    def show(self, snapshot: Snapshot, hidden: frozenset[tuple[str, str]]) -> None:
-        """Render the counters of every interface not in ``hidden``."""
-        rows = [
-            self._row(rate)
-            for rate in sorted(snapshot.interfaces, key=lambda r: (r.origin != "local", r.key))
-            if rate.key not in hidden
-        ]
+    def show(
+        self, snapshot: Snapshot, hidden: frozenset[tuple[str, str]], collapsed: set[str]
+    ) -> None:
+        """Render the counters of every interface not hidden, grouped like Interfaces."""
+        rows = []
+        for origin, rates in grouped(snapshot.interfaces).items():
+            if origin != "local":
+                arrow = "▸" if origin in collapsed else "▾"
+                kind, _, name = origin.partition(":")
+                rows.append(Row(GROUP + origin, (Styled(f"{arrow} {name} ({kind})", "accent"),)))
+                if origin in collapsed:
+                    continue
+            rows.extend(self._row(rate) for rate in rates if rate.key not in hidden)
         self.set_rows(rows)
 
     @staticmethod

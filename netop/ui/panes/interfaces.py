@@ -1,13 +1,24 @@
-"""The Interfaces pane: one row per interface with rx/tx sparklines, rates and utilisation."""
+"""The Interfaces pane: one row per interface with rx/tx sparklines, rates and utilisation.
+
+Local interfaces come first under the ``all`` row; each remote origin (an SNMP target,
+an sFlow exporter) follows as a group whose header row tells its status (reachable,
+poll latency, availability) and collapses with enter or a click.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from netop.format import human_rate
-from netop.model import InterfaceRate, Snapshot
-from netop.ui.linetable import Column, LineTable, Row, Spark, Styled
+from netop.model import InterfaceRate, Snapshot, SourceStatus
+from netop.ui.linetable import Cell, Column, LineTable, Row, Spark, Styled
 
 #: Seconds of silence after which an interface counts as idle (for hiding).
 IDLE_SECONDS = 10
+
+#: Key prefix of group header rows.
+GROUP = "group\0"
 
 
 def is_idle(rate: InterfaceRate) -> bool:
@@ -28,6 +39,45 @@ def _link(rate: InterfaceRate) -> Styled:
     return Styled("up", None) if rate.oper_up else Styled("down", "error")
 
 
+def origin_status(origin: str, sources: Iterable[SourceStatus]) -> dict[str, Any] | None:
+    """The status row a source reported for ``origin`` (``snmp:NAME``, ``sflow:ADDR``)."""
+    kind, _, name = origin.partition(":")
+    for status in sources:
+        for row in status.rows:
+            if kind == "snmp" and row.get("name") == name:
+                return row
+            if kind == "sflow" and row.get("exporter") == name:
+                return row
+    return None
+
+
+def group_title(origin: str, count: int, row: dict[str, Any] | None) -> tuple[str, str | None]:
+    """Header text of a remote group and its style (error when unreachable)."""
+    kind, _, name = origin.partition(":")
+    parts = [f"{name} ({kind})", f"{count} interfaces"]
+    style: str | None = "accent"
+    if row is not None and kind == "snmp":
+        if row.get("reachable"):
+            parts.append("reachable")
+        else:
+            parts.append("UNREACHABLE" + (f": {row['last_error']}" if row.get("last_error")
+                                          else ""))
+            style = "error"
+        if row.get("last_latency_ms") is not None:
+            parts.append(f"{row['last_latency_ms']:.0f} ms")
+        if row.get("availability_pct") is not None:
+            parts.append(f"{row['availability_pct']:.1f}% available")
+    return " · ".join(parts), style
+
+
+def grouped(interfaces: Iterable[InterfaceRate]) -> dict[str, list[InterfaceRate]]:
+    """Interfaces by origin: ``local`` first, then the remote origins by name."""
+    groups: dict[str, list[InterfaceRate]] = {}
+    for rate in sorted(interfaces, key=lambda r: (r.origin != "local", r.origin, r.name)):
+        groups.setdefault(rate.origin, []).append(rate)
+    return groups
+
+
 class InterfacesPane(LineTable):
     """Rates of every interface; ``all`` on top, local ones, then each remote origin."""
 
@@ -42,22 +92,35 @@ class InterfacesPane(LineTable):
     )
 
     def __init__(self) -> None:
-        super().__init__(self.COLUMNS, cursor=False, id="interfaces", classes="pane",
+        super().__init__(self.COLUMNS, cursor=True, id="interfaces", classes="pane",
                          empty_text="waiting for the first sample…")
         self.border_title = "Interfaces"
+        self.collapsed: set[str] = set()
+
+    def toggle(self, origin: str) -> None:
+        """Collapse or expand one remote group."""
+        self.collapsed ^= {origin}
 
     def show(self, snapshot: Snapshot, bits: bool, hide_idle: bool) -> None:
         """Render the interfaces of ``snapshot``."""
         rows = []
         if snapshot.total is not None:
             rows.append(self._row(snapshot.total, bits, total=True))
-        hidden = 0
-        for rate in sorted(snapshot.interfaces, key=_order):
-            if hide_idle and is_idle(rate):
-                hidden += 1
-                continue
-            rows.append(self._row(rate, bits))
-        shown = len(rows) - (1 if snapshot.total is not None else 0)
+        hidden = shown = 0
+        for origin, rates in grouped(snapshot.interfaces).items():
+            if origin != "local":
+                title, style = group_title(origin, len(rates),
+                                           origin_status(origin, snapshot.sources))
+                arrow = "▸" if origin in self.collapsed else "▾"
+                rows.append(Row(GROUP + origin, (Styled(f"{arrow} {title}", style),)))
+                if origin in self.collapsed:
+                    continue
+            for rate in rates:
+                if hide_idle and is_idle(rate):
+                    hidden += 1
+                    continue
+                shown += 1
+                rows.append(self._row(rate, bits))
         title = f"Interfaces ({shown})"
         if hidden:
             title = f"Interfaces ({shown}, {hidden} idle hidden — i shows them)"
@@ -66,19 +129,13 @@ class InterfacesPane(LineTable):
 
     @staticmethod
     def _row(rate: InterfaceRate, bits: bool, total: bool = False) -> Row:
-        return Row(
-            key=f"{rate.origin}\0{rate.name}",
-            cells=(
-                Styled(rate.label, "accent") if total else rate.label,
-                Spark(rate.rx_history, "rx"),
-                Styled(human_rate(rate.rx_bps, bits), "rx"),
-                Spark(rate.tx_history, "tx"),
-                Styled(human_rate(rate.tx_bps, bits), "tx"),
-                "" if total else _util(rate),
-                "" if total else _link(rate),
-            ),
+        cells: tuple[Cell, ...] = (
+            Styled(rate.label, "accent") if total else rate.label,
+            Spark(rate.rx_history, "rx"),
+            Styled(human_rate(rate.rx_bps, bits), "rx"),
+            Spark(rate.tx_history, "tx"),
+            Styled(human_rate(rate.tx_bps, bits), "tx"),
+            "" if total else _util(rate),
+            "" if total else _link(rate),
         )
-
-
-def _order(rate: InterfaceRate) -> tuple[int, str, str]:
-    return (0 if rate.origin == "local" else 1, rate.origin, rate.name)
+        return Row(key=f"{rate.origin}\0{rate.name}", cells=cells)

@@ -59,3 +59,15 @@ async def test_snmp_interfaces_reach_the_panes(snmpd: Snmpd) -> None:
         pane = app.query_one(InterfacesPane)
         labels = [row.cells[0] for row in pane.rows]
         assert any("core-sw1:lo" in str(getattr(c, "text", c)) for c in labels), labels
+        header = next(r for r in pane.rows if r.key == "group\0snmp:core-sw1")
+        text = str(getattr(header.cells[0], "text", header.cells[0]))
+        assert "core-sw1 (snmp)" in text
+        assert "reachable" in text
+        assert "% available" in text
+        # enter on the group header folds it: its interfaces leave both panes
+        pane.focus()
+        pane.cursor_key = header.key
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not any(r.key.startswith("snmp:core-sw1\0") for r in pane.rows)
+        assert any(r.key == header.key for r in pane.rows)
