@@ -10,8 +10,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
-#include <stddef.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define NO_VLAN 0xFFFF
 #define MAX_SNAPLEN 262144u
@@ -31,13 +33,13 @@ typedef struct {
 #define SNAP 256u
 
 typedef struct {
+    _Alignas(16) uint8_t data[SNAP];  /* first: aligned for streaming stores */
     double ts;
     uint32_t wirelen;
     uint16_t caplen, linktype;
     uint8_t proto, alen, flags, rev;
     uint16_t vlan, sport, dport;
     uint8_t src[16], dst[16];
-    uint8_t data[SNAP];
 } Sample;
 
 typedef struct {
@@ -215,9 +217,22 @@ static void watch_match(Table *t, const Sample *s) {
     else
         return;
     Sample *d = &t->wring[t->wseq++ & (WATCH_N - 1)];
-    memcpy(d, s, offsetof(Sample, data) + s->caplen);
+    *d = *s;
     d->rev = (uint8_t)rev;
     handshake(t, d);
+}
+
+/* The ring is written far more than read: streaming stores keep it out of the cache
+ * (and skip reading each line before writing it). */
+static inline void copy_snap(uint8_t *dst, const uint8_t *src, uint32_t n) {
+#ifdef __SSE2__
+    uint32_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm_stream_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
+    if (i < n) memcpy(dst + i, src + i, n - i);
+#else
+    memcpy(dst, src, n);
+#endif
 }
 
 /* Keep one packet in the global ring (and the watched flow's ring when it matches). */
@@ -230,7 +245,7 @@ static inline void keep_packet(Table *t, const Pkt *k, double ts, const uint8_t 
     s->proto = k->proto; s->alen = k->alen; s->flags = k->flags; s->rev = 0;
     s->vlan = k->vlan; s->sport = k->sport; s->dport = k->dport;
     memcpy(s->src, k->src, k->alen); memcpy(s->dst, k->dst, k->alen);
-    memcpy(s->data, data, n);
+    copy_snap(s->data, data, n);
     if (t->watching) watch_match(t, s);
 }
 
