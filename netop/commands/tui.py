@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 
 from netop.capture.options import add_capture_arguments, capture_source_from_args
+from netop.capture.source import CaptureSource
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.engine.flowview import Enrichment
@@ -37,14 +38,21 @@ def build_sources(args: argparse.Namespace, config: Config) -> list[Source]:
     return sources
 
 
-def build_enrichment(args: argparse.Namespace, config: Config) -> Enrichment:
-    """Process attribution and name resolution for the Flows pane."""
+def build_enrichment(
+    args: argparse.Namespace, config: Config, sources: list[Source]
+) -> Enrichment:
+    """Process attribution and name resolution for the Flows pane.
+
+    Processes are looked up only for a live capture: flows read from a file happened
+    elsewhere or earlier (matching them to this box's sockets could only give wrong
+    names), exported flows are other boxes' traffic, and without flows the socket-table
+    reader would cost CPU for nothing.
+    """
     from netop.sources import names, procs
 
-    # Flows read from a file happened elsewhere or earlier: matching them to this box's
-    # sockets could only give wrong names, so there is no attribution for them.
-    reading = bool(getattr(args, "read", None))
-    return Enrichment(procs=None if reading else procs.resolver_from_config(config.raw),
+    live = not getattr(args, "read", None) and any(
+        isinstance(source, CaptureSource) for source in sources)
+    return Enrichment(procs=procs.resolver_from_config(config.raw) if live else None,
                       names=names.resolver_from_config(config.raw),
                       local=procs.LocalAddresses(), service=names.service_name)
 
@@ -58,8 +66,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     themes.check(config.theme)
     if args.hide_idle:
         config = replace(config, hide_idle=True)
-    engine = Engine(config, build_sources(args, config),
-                    enrichment=build_enrichment(args, config))
+    sources = build_sources(args, config)
+    engine = Engine(config, sources, enrichment=build_enrichment(args, config, sources))
     from netop.sources.names import names_enabled
 
     show_names = names_enabled(config.raw) and not getattr(args, "no_names", False)
