@@ -72,7 +72,13 @@ def add_capture_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="IFACE",
         help="capture on IFACE (repeatable; 'any' = all; default: default route's)",
     )
-    g.add_argument("-f", "--filter", metavar="BPF", help="tcpdump filter, e.g. 'tcp port 443'")
+    g.add_argument(
+        "-f",
+        "--bpf",
+        dest="filter",
+        metavar="BPF",
+        help="capture (BPF) filter, e.g. 'tcp port 443'",
+    )
     g.add_argument(
         "-p",
         "--no-promiscuous",

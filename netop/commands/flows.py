@@ -45,6 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON flow record per line")
     parser.add_argument("--top", type=int, metavar="N", help="only the first N flows")
     parser.add_argument(
+        "--filter",
+        dest="flow_filter",
+        default="",
+        metavar="EXPR",
+        help="show only flows matching EXPR, the TUI's / filter "
+        "(e.g. 'tcp and port 443 and bytes > 1M'); -f is the capture (BPF) filter",
+    )
+    parser.add_argument(
         "--sort",
         default="bytes",
         metavar="KEY",
@@ -60,6 +68,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError("--top", f"must be at least 1, got {args.top}")
     if args.duration is not None and args.duration <= 0:
         raise ConfigError("--duration", f"must be positive, got {args.duration}")
+    from netop.engine.filter import Facts, parse_filter
+
+    flow_filter = parse_filter(args.flow_filter)  # a bad one ends here, before capturing
     opts = options_from_args(args, config)
     table = FlowTable(opts.max_flows, opts.idle_timeout, opts.active_timeout, keep_expired=True)
     error: NetopError | None = None
@@ -76,6 +87,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
     else:
         error = _live(args, config, table)
     records = table.drain_expired() + table.records()
+    if not flow_filter.matches_all:
+        # Headless there is no "this tick": rates are the flow's average over its life.
+        now = max((r.last for r in records), default=0.0)
+        compiled = flow_filter.compile()
+        records = [r for r in records if compiled.match(Facts(r, rate_bps=_avg_bps(r),
+                                                              avg_bps=_avg_bps(r)), now)]
     key, reverse = _SORT_KEYS[args.sort]
     records.sort(key=key, reverse=reverse)
     if args.top is not None:
@@ -92,6 +109,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if error is not None:
         raise error
     return 0
+
+
+def _avg_bps(r: FlowRecord) -> float:
+    span = r.last - r.first
+    return (r.bytes + r.bytes_rev) * 8 / span if span > 0 else 0.0
 
 
 def _live(args: argparse.Namespace, config: Config, table: FlowTable) -> NetopError | None:
