@@ -15,10 +15,10 @@ median of the runs. ``--offline`` also times the decoder alone (no sockets).
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import resource
-import selectors
 import shutil
 import signal
 import socket
@@ -138,12 +138,12 @@ def sender(stream: str, port: int, seconds: float, rate: float, out: Path) -> No
     out.write_text(json.dumps({"datagrams": sent, "records": records}))
 
 
-def serve(port: int, seconds: float, mode: str = "threads") -> None:
+def serve(port: int, seconds: float, mode: str = "single") -> None:
     """netop's collector: receive for ``seconds``, then report decoded records and CPU.
 
-    ``threads`` is CollectorServer (a receive thread that only enqueues, and a decode
-    thread); ``single`` is the alternative measured against it: one thread that drains
-    the socket in bursts and decodes each burst.
+    ``single`` is CollectorServer (one thread drains the socket in bursts and decodes
+    each burst); ``threads`` is the alternative measured against it: a receive thread
+    that only enqueues (queue bounded like the socket buffer) and a decode thread.
     """
     from netop.sources.collector.decoder import Collector
     from netop.sources.collector.server import CollectorServer
@@ -152,30 +152,41 @@ def serve(port: int, seconds: float, mode: str = "threads") -> None:
     server = CollectorServer([("127.0.0.1", port)], collector)
     stop = threading.Event()
     threads: list[threading.Thread] = []
-    if mode == "threads":
+    if mode == "single":
         server.start()
     else:
+        queue: collections.deque[tuple[bytes, str]] = collections.deque()
         sock = server.listeners[0].sock
+        sock.setblocking(True)
+        sock.settimeout(0.2)
+        counts = {"in": 0, "out": 0}  # bytes; each written by one thread
+        limit = server.listeners[0].rcvbuf  # the same bound as the kernel buffer
 
-        def receive_and_decode() -> None:
+        def receive() -> None:
             buffer = bytearray(65535)
-            selector = selectors.DefaultSelector()
-            selector.register(sock, selectors.EVENT_READ)
             while not stop.is_set():
-                if not selector.select(timeout=0.2):
+                try:
+                    size, peer = sock.recvfrom_into(buffer)
+                except (TimeoutError, OSError):
                     continue
-                burst = []
-                for _ in range(4096):
-                    try:
-                        size, peer = sock.recvfrom_into(buffer)
-                    except BlockingIOError:
-                        break
-                    burst.append((bytes(buffer[:size]), peer[0]))
+                if counts["in"] - counts["out"] > limit:
+                    continue  # full: dropped, as the kernel would
+                queue.append((bytes(buffer[:size]), peer[0]))
+                counts["in"] += size
+
+        def decode() -> None:
+            while not stop.is_set():
+                if not queue:
+                    time.sleep(0.002)
+                    continue
+                burst = [queue.popleft() for _ in range(min(len(queue), 4096))]
+                counts["out"] += sum(len(data) for data, _ in burst)
                 with server.lock:
                     collector.feed_many(burst, time.time())
 
-        threads = [threading.Thread(target=receive_and_decode)]
-        threads[0].start()
+        threads = [threading.Thread(target=receive), threading.Thread(target=decode)]
+        for thread in threads:
+            thread.start()
     print("ready", flush=True)
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -213,7 +224,7 @@ def _send(stream: str, port: int, seconds: float, rate: float) -> dict[str, int]
         out.unlink(missing_ok=True)
 
 
-def run_netop(stream: str, seconds: float, rate: float, mode: str = "threads") -> dict[str, float]:
+def run_netop(stream: str, seconds: float, rate: float, mode: str = "single") -> dict[str, float]:
     port = _free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--serve", "--port", str(port),
                              "--seconds", str(seconds + 2), "--mode", mode],
@@ -325,7 +336,7 @@ def main() -> None:
     for stream in streams:
         runners: list[tuple[str, Any]] = [("netop", run_netop), ("nfcapd", run_nfcapd)]
         if args.compare_modes:
-            runners.insert(1, ("netop-1thread", lambda *a: run_netop(*a, mode="single")))
+            runners.insert(1, ("netop-2thr", lambda *a: run_netop(*a, mode="threads")))
         for name, fn in runners:
             runs = [r for r in (fn(stream, args.seconds, args.rate) for _ in range(args.runs)) if r]
             if not runs:

@@ -81,7 +81,6 @@ class CollectorSource(Source):
         stats = {
             **totals,
             "kernel_drops": drops,
-            "queue_drops": self.server.queue_drops,
             "overflow": self.collector.flows.overflow,
         }
         items: list[SourceItem] = [
@@ -93,7 +92,7 @@ class CollectorSource(Source):
         items.append(
             SourceStatus(
                 source="collector",
-                summary=self._summary(totals, drops + self.server.queue_drops),
+                summary=self._summary(totals, drops),
                 rows=tuple(rows),
                 ts=now,
             )
