@@ -30,7 +30,7 @@ from netop.capture.decode import (
     reverse_ports,
 )
 from netop.capture.pcapfile import MAX_SNAPLEN
-from netop.capture.watch import FlowTuple, PacketRing, Taken, watch_key
+from netop.capture.watch import PacketRing, PacketWatch
 from netop.model import FlowRecord
 
 Key = tuple[int, int | None, bytes, bytes, int, int]
@@ -49,7 +49,7 @@ _SLL_PAD = bytes(14)
 _IP_TYPES = (b"\x08\x00", b"\x86\xdd")
 
 
-class FlowAggregator:
+class FlowAggregator(PacketWatch):
     """Accumulates flow deltas until :meth:`drain`; bounded, never raises on input."""
 
     def __init__(
@@ -73,10 +73,9 @@ class FlowAggregator:
         module = fastpath.load() if fast else None
         self._c: Any = module.Table(max_flows, keep_packets) if module is not None else None
         # Recent packets for watch(): the C table keeps them itself when it is in use.
-        self._ring: Any = None
+        self._ring = None
         if keep_packets:
             self._ring = self._c if self._c is not None else PacketRing()
-        self._watching: FlowTuple | None = None
 
     @property
     def accelerated(self) -> bool:
@@ -85,28 +84,6 @@ class FlowAggregator:
 
     def __len__(self) -> int:
         return self._count + (len(self._c) if self._c is not None else 0)
-
-    def watch(self, flow: FlowTuple | None) -> None:
-        """Keep the packets of ``flow`` (either direction) from now on; ``None`` stops.
-
-        Needs ``keep_packets``; the recent packets of the flow still held come first.
-        """
-        key = watch_key(flow) if flow is not None else None
-        self._watching = flow if key is not None else None
-        if self._ring is not None:
-            self._ring.watch(key)
-
-    @property
-    def watching(self) -> FlowTuple | None:
-        """The flow being watched, if any."""
-        return self._watching
-
-    def take_watched(self) -> Taken | None:
-        """The watched flow's packets since the last call and its handshake times."""
-        if self._watching is None or self._ring is None:
-            return None
-        taken: Taken = self._ring.take_watched()
-        return taken
 
     @property
     def full(self) -> bool:

@@ -112,6 +112,38 @@ class PacketRing:
         return out, self._hs[0], self._hs[1], self._hs[2], missed
 
 
+class PacketWatch:
+    """The watch API of :class:`~netop.capture.aggregate.FlowAggregator` (a mixin).
+
+    ``_ring`` is the C table or a :class:`PacketRing` when packets are kept, else ``None``.
+    """
+
+    _ring: Any = None
+    _watching: FlowTuple | None = None
+
+    def watch(self, flow: FlowTuple | None) -> None:
+        """Keep the packets of ``flow`` (either direction) from now on; ``None`` stops.
+
+        Needs ``keep_packets``; the recent packets of the flow still held come first.
+        """
+        key = watch_key(flow) if flow is not None else None
+        self._watching = flow if key is not None else None
+        if self._ring is not None:
+            self._ring.watch(key)
+
+    @property
+    def watching(self) -> FlowTuple | None:
+        """The flow being watched, if any."""
+        return self._watching
+
+    def take_watched(self) -> Taken | None:
+        """The watched flow's packets since the last call and its handshake times."""
+        if self._watching is None or self._ring is None:
+            return None
+        taken: Taken = self._ring.take_watched()
+        return taken
+
+
 def handshake(hs: list[float], ts: float, flags: int, rev: bool) -> None:
     """Advance [syn, synack, ack] times with one TCP packet (same rules as the C code)."""
     f = flags & 0x12
