@@ -18,6 +18,8 @@ from netop.sources.collector.records import FlowAggregator, RawFlow
 
 #: Protocol names as they appear in FlowRecord.source.
 PROTOCOLS = {5: "netflow5", 9: "netflow9", 10: "ipfix", "sflow": "sflow"}
+#: The first two bytes of a NetFlow/IPFIX datagram -> protocol (the fast path of detect).
+_BY_VERSION = {b"\x00\x05": "netflow5", b"\x00\x09": "netflow9", b"\x00\x0a": "ipfix"}
 
 
 def detect(data: bytes) -> str | None:
@@ -96,7 +98,7 @@ class Collector:
 
     def _merge_deferred(self, deferred: dict[tuple[Any, ...], list[bytes]]) -> None:
         flows = self.flows
-        for (tpl, export_ms, uptime, sampling, source, exporter), bodies in deferred.items():
+        for (tpl, (export_ms, uptime), sampling, source, exporter), bodies in deferred.items():
             table = flows.table(source, exporter, sampling)
             body = bodies[0] if len(bodies) == 1 else b"".join(bodies)
             try:
@@ -113,13 +115,13 @@ class Collector:
         deferred: dict[tuple[Any, ...], list[bytes]] | None = None,
     ) -> int:
         """Decode one datagram from ``exporter``; returns the records it added."""
-        state = self._state(exporter, now)
+        state = self.exporters.get(exporter) or self._state(exporter, now)
         if state is None:
             return 0
         self.datagrams += 1
         state.datagrams += 1
         state.last_seen = now
-        protocol = detect(data)
+        protocol = _BY_VERSION.get(data[:2]) or detect(data)
         if protocol is None:
             state.malformed += 1
             self.unknown += 1

@@ -36,10 +36,12 @@ class Output(list[tuple[int, list[RawFlow]]]):
     the caller commits them to the sink once per datagram.
     """
 
+    __slots__ = ("sink", "source", "exporter", "merged", "overflow", "room", "_tables", "deferred")
+
     def __init__(
         self, sink: FlowAggregator | None = None, source: str = "", exporter: str | None = None
     ) -> None:
-        super().__init__()
+        # list.__init__ is skipped on purpose: the list starts empty (hot path).
         self.sink = sink
         self.source = source
         self.exporter = exporter
@@ -69,15 +71,21 @@ class Output(list[tuple[int, list[RawFlow]]]):
 _WRAP_SAFE_UPTIME = 67108864
 
 
+def uptime_time_context(export_ms: float, uptime_ms: float | None) -> tuple[float, float | None]:
+    """(export_ms, uptime_ms) normalised so that data sets whose sysUptime-relative
+    records get the same times share one key (and one merge call): past the wrap-safe
+    uptime only the boot time (export time - uptime) matters."""
+    if uptime_ms is not None and uptime_ms >= _WRAP_SAFE_UPTIME:
+        return export_ms - uptime_ms + _WRAP_SAFE_UPTIME, float(_WRAP_SAFE_UPTIME)
+    return export_ms, uptime_ms
+
+
 def time_context(
     tpl: Template, export_ms: float, uptime_ms: float | None
 ) -> tuple[float, float | None]:
-    """The (export_ms, uptime_ms) to decode with, normalised so that data sets whose
-    records would get the same times share one key (and one merge call)."""
+    """The (export_ms, uptime_ms) a template's records depend on (see above)."""
     if tpl.has_uptime:
-        if uptime_ms is not None and uptime_ms >= _WRAP_SAFE_UPTIME:
-            return export_ms - uptime_ms + _WRAP_SAFE_UPTIME, float(_WRAP_SAFE_UPTIME)
-        return export_ms, uptime_ms
+        return uptime_time_context(export_ms, uptime_ms)
     if tpl.uses_export_time:
         return export_ms, None
     return 0.0, None
@@ -101,7 +109,7 @@ def fast_data_set(
     deferred = out.deferred
     if deferred is not None and aggregate is not None and length:
         end -= (end - start) % length
-        group = (tpl, *time_context(tpl, export_ms, uptime_ms), sampling, out.source, out.exporter)
+        group = (tpl, time_context(tpl, export_ms, uptime_ms), sampling, out.source, out.exporter)
         bodies = deferred.get(group)
         if bodies is None:
             deferred[group] = [data[start:end]]

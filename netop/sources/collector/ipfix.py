@@ -12,13 +12,14 @@ from netop.sources.collector.flowsets import (
     fast_data_set,
     known_template,
     template_arrived,
-    time_context,
+    uptime_time_context,
     withdrawn,
 )
 from netop.sources.collector.records import RawFlow
 from netop.sources.collector.templates import FieldSpec, compile_template
 
 VERSION = 10
+_NO_TIME_CONTEXT = (0.0, None)
 _HEADER = struct.Struct("!HHIII")
 _PAIR = struct.Struct("!HH")
 _PEN = struct.Struct("!I")
@@ -42,6 +43,7 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
     flows: list[RawFlow] = []
     fast = fast_data_set
     deferred, source, exporter = out.deferred, out.source, out.exporter
+    uptime_context = uptime_time_context(export_ms, uptime)
     table = out.table(sampling) if out.sink is not None and deferred is None else None
     room, overflow, merged = out.room, 0, 0
     try:
@@ -57,11 +59,12 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
                     # end of the burst, one call per template and export second.
                     size = tpl.fixed_length or 1
                     stop = after - (set_len - 4) % size
-                    if tpl.has_uptime or tpl.uses_export_time:
-                        group = (tpl, *time_context(tpl, export_ms, uptime), sampling, source,
-                                 exporter)  # fmt: skip
+                    if tpl.has_uptime:
+                        group = (tpl, uptime_context, sampling, source, exporter)
+                    elif tpl.uses_export_time:
+                        group = (tpl, (export_ms, None), sampling, source, exporter)
                     else:
-                        group = (tpl, 0.0, None, sampling, source, exporter)
+                        group = (tpl, _NO_TIME_CONTEXT, sampling, source, exporter)
                     bodies = deferred.get(group)
                     if bodies is None:
                         deferred[group] = [data[pos + 4 : stop]]
@@ -102,6 +105,7 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
                 if count > 0 and tpl is not None:
                     options_records += count  # options data may set sampling or boot time
                     uptime, sampling = _context(state, domain, export_ms)
+                    uptime_context = uptime_time_context(export_ms, uptime)
                     if table is not None:
                         table = out.table(sampling)
             elif set_id in (2, 3):
