@@ -31,6 +31,7 @@ class CollectorSource(Source):
 
     name = "collector"
     produces_flows = True
+    produces_flows = True
 
     def __init__(
         self,

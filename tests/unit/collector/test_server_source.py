@@ -54,6 +54,7 @@ def test_source_from_args_only_when_asked() -> None:
     assert collector_source_from_args(parser.parse_args([]), Config()) is None
     source = collector_source_from_args(parser.parse_args(["--collect", "127.0.0.1:0"]), Config())
     assert source is not None
+    assert source.produces_flows  # the engine shows the Flows pane for it
     try:
         assert source.addresses[0][0] == "127.0.0.1"
         assert source.addresses[0][1] > 0
