@@ -282,6 +282,8 @@ class ViewSpec:
     top_n: int = 200
     aggregate: str = "connection"
     names: bool = True
+    watch: tuple[int, str, int, str, int, int | None] | None = None
+    """The flow whose packets the detail screen shows: (proto, src, sport, dst, dport, vlan)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +297,8 @@ class FlowsView:
     spec: ViewSpec = field(default_factory=ViewSpec)
     now: float = 0.0
     """The flows' clock (packet time when a file is replayed), for ages."""
+    watched: FlowPackets | None = None
+    """The last packets of ``spec.watch`` (when a source keeps packets)."""
 
 
 @dataclass(frozen=True, slots=True)

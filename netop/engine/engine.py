@@ -13,6 +13,7 @@ import contextlib
 import queue
 import socket
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -25,10 +26,12 @@ from netop.engine.rates import RateTracker
 from netop.model import (
     COUNTER_FIELDS,
     FlowBatch,
+    FlowPackets,
     FlowsView,
     InterfaceRate,
     InterfaceSample,
     NetEvent,
+    PacketSample,
     Severity,
     Snapshot,
     SourceStatus,
@@ -44,6 +47,9 @@ NO_FLOWS_STATUS = (
     "or --collect PORT to receive NetFlow/IPFIX/sFlow."
 )
 
+
+#: Packets of the watched flow kept for the detail screen.
+WATCHED_PACKETS = 50
 
 #: Seconds between packet time and wall time beyond which flows are being replayed.
 REPLAY_SKEW = 60.0
@@ -91,6 +97,9 @@ class Engine:
         #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
         self.view_spec = ViewSpec()
         self.flow_stats: dict[str, dict[str, int]] = {}
+        self._watching: tuple[int, str, int, str, int, int | None] | None = None
+        self._watched_packets: deque[PacketSample] = deque(maxlen=WATCHED_PACKETS)
+        self._watched_rtt: tuple[float | None, float | None] = (None, None)
         self._data_clock = 0.0
 
     # -- life cycle ---------------------------------------------------------------------
@@ -182,7 +191,29 @@ class Engine:
             return self._data_clock
         return now
 
+    def _watched_flow(self, batches: list[FlowBatch]) -> FlowPackets | None:
+        """Relay the flow the user watches to the sources; gather its packets."""
+        wanted = self.view_spec.watch
+        if wanted != self._watching:
+            self._watching = wanted
+            self._watched_packets.clear()
+            self._watched_rtt = (None, None)
+            for source in self.sources:
+                with contextlib.suppress(Exception):
+                    source.watch_flow(wanted)
+        if wanted is None:
+            return None
+        for batch in batches:
+            got = batch.watched
+            if got is None or got.flow != wanted:
+                continue
+            self._watched_packets.extend(got.packets)
+            if got.handshake_rtt is not None or got.syn_rtt is not None:
+                self._watched_rtt = (got.handshake_rtt, got.syn_rtt)
+        return FlowPackets(wanted, tuple(self._watched_packets), *self._watched_rtt)
+
     def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:
+        watched = self._watched_flow(batches)
         flow_now = self._flow_clock(batches, now)
         for batch in batches:
             self.flow_table.merge(batch, flow_now)
@@ -196,6 +227,7 @@ class Engine:
             waiting = "No flows yet. " + " ".join(summaries)
             view = self._flow_view.build(self.flow_table, self.view_spec, now,
                                          self.config.interval, waiting)
+            view = replace(view, watched=watched)
         self.flow_table.end_tick()
         self.flow_table.expire(now)
         return view

@@ -256,8 +256,13 @@ class NetopApp(App[None]):
         if not isinstance(message.table, FlowsPane):
             return
         row = message.table.latest.get(message.key)
-        if row is not None:
-            self.push_screen(FlowDetailScreen(row, self.bits))
+        if row is None:
+            return
+        if not row.label:  # a single flow: ask its source for its packets
+            r = row.record
+            self._set_view(watch=(r.proto, r.src, r.sport, r.dst, r.dport, r.vlan))
+        self.push_screen(FlowDetailScreen(row, self.bits),
+                         callback=lambda _: self._set_view(watch=None))
 
     def action_filter(self) -> None:
         """Open the filter box with the filter in force."""

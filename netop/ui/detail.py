@@ -11,20 +11,33 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from netop.engine.dissect import dissect
+from netop.engine.engine import WATCHED_PACKETS
 from netop.format import human_age, human_bytes, human_count, human_rate
-from netop.model import FlowRow, Snapshot, proto_name, tcp_flags_text
+from netop.model import FlowPackets, FlowRow, PacketSample, Snapshot, proto_name, tcp_flags_text
 from netop.ui.panes.flows import endpoint
 from netop.ui.sparkline import spark_text
 
 #: What the packets section says until a capture source provides packets for the flow.
 NO_PACKETS = ("No packets kept for this flow: packets are kept only for flows captured "
               "live or read from a file (not for exported NetFlow/IPFIX/sFlow records).")
+NO_PACKETS_YET = "Waiting for this flow's packets…"
+
+
+def _rtt_line(watched: FlowPackets) -> str:
+    parts = []
+    if watched.syn_rtt is not None:
+        parts.append(f"SYN → SYN/ACK {watched.syn_rtt * 1000:.3f} ms")
+    if watched.handshake_rtt is not None:
+        parts.append(f"SYN → ACK {watched.handshake_rtt * 1000:.3f} ms")
+    return "TCP handshake: " + ", ".join(parts)
 
 
 def _when(ts: float) -> str:
@@ -96,6 +109,9 @@ class FlowDetailScreen(Screen[None]):
         self.row = row
         self.bits = bits
         self.gone = False
+        self.packets: FlowPackets | None = None
+        self._decoded: dict[tuple[float, int, int], list[str]] = {}
+        self._shown_packets: tuple[PacketSample, ...] = ()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -104,7 +120,8 @@ class FlowDetailScreen(Screen[None]):
             yield Static("Rate history", classes="section")
             yield Static(id="history")
             yield Static("Packets", classes="section")
-            yield Static(Text(NO_PACKETS), id="packets")
+            live = self.row.record.source == "capture" and not self.row.label
+            yield Static(Text(NO_PACKETS_YET if live else NO_PACKETS), id="packets")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -135,6 +152,30 @@ class FlowDetailScreen(Screen[None]):
         if row is not None:
             self.row = row
         self._draw(snapshot.flows.now or snapshot.ts)
+        watched = snapshot.flows.watched
+        if watched is not None and watched.packets != self._shown_packets:
+            self.packets = watched
+            self._shown_packets = watched.packets
+            self._decode(watched)
+
+    @work(thread=True, exclusive=True, group="dissect")
+    def _decode(self, watched: FlowPackets) -> None:
+        """Decode new packets off the UI thread (scapy is slow to import and to parse)."""
+        lines: list[str] = []
+        if watched.handshake_rtt is not None or watched.syn_rtt is not None:
+            lines.append(_rtt_line(watched))
+        for sample in reversed(watched.packets):  # newest first
+            key = (sample.ts, sample.wirelen, len(sample.data))
+            if key not in self._decoded:
+                self._decoded[key] = dissect(sample)
+            lines.extend(self._decoded[key])
+        if len(self._decoded) > 4 * WATCHED_PACKETS:
+            self._decoded.clear()
+        text = "\n".join(lines) if lines else NO_PACKETS_YET
+        self.app.call_from_thread(self._show_packets, text)
+
+    def _show_packets(self, text: str) -> None:
+        self.query_one("#packets", Static).update(Text(text))
 
     def action_back(self) -> None:
         """Back to the main screen, cursor where it was."""

@@ -115,3 +115,47 @@ def test_a_failing_source_becomes_an_event_not_a_crash() -> None:
     snap = engine.tick(now=T0)
     assert snap.events[-1].severity == Severity.ERROR
     assert "boom" in snap.events[-1].message
+
+
+def test_watched_flow_is_relayed_to_sources_and_its_packets_reach_the_snapshot() -> None:
+    from dataclasses import replace
+
+    from netop.model import FlowBatch, FlowPackets, PacketSample
+    from netop.sources.base import Source
+
+    flow = (6, "10.0.0.1", 1000, "10.0.0.2", 80, None)
+
+    class Keeper(Source):
+        name = "capture"
+        produces_flows = True
+
+        def __init__(self) -> None:
+            self.watching: object = "never asked"
+
+        def watch_flow(self, wanted: object) -> None:
+            self.watching = wanted
+
+        def poll(self, now: float):  # type: ignore[no-untyped-def]
+            if self.watching != flow:
+                return [FlowBatch("capture")]
+            sample = PacketSample(now, 1, b"\x00" * 60, 60)
+            return [FlowBatch("capture", watched=FlowPackets(flow, (sample,), 0.02, 0.01))]
+
+    keeper = Keeper()
+    engine = Engine(Config(), [keeper], hostname="h")
+    assert engine.tick(now=T0).flows.watched is None
+    assert keeper.watching == "never asked"  # nothing to relay while nothing is watched
+    engine.view_spec = replace(engine.view_spec, watch=flow)
+    engine.tick(now=T0 + 1)  # the request goes out during this tick
+    assert keeper.watching == flow
+    for t in range(2, 80):
+        snap = engine.tick(now=T0 + t)
+    watched = snap.flows.watched
+    assert watched is not None
+    assert watched.flow == flow
+    assert len(watched.packets) == 50  # bounded
+    assert watched.packets[-1].ts == T0 + 79
+    assert watched.handshake_rtt == 0.02
+    engine.view_spec = replace(engine.view_spec, watch=None)
+    assert engine.tick(now=T0 + 80).flows.watched is None
+    assert keeper.watching is None
