@@ -11,9 +11,6 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #define NO_VLAN 0xFFFF
 #define MAX_SNAPLEN 262144u
@@ -222,19 +219,6 @@ static void watch_match(Table *t, const Sample *s) {
     handshake(t, d);
 }
 
-/* The ring is written far more than read: streaming stores keep it out of the cache
- * (and skip reading each line before writing it). */
-static inline void copy_snap(uint8_t *dst, const uint8_t *src, uint32_t n) {
-#ifdef __SSE2__
-    uint32_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm_stream_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
-    if (i < n) memcpy(dst + i, src + i, n - i);
-#else
-    memcpy(dst, src, n);
-#endif
-}
-
 /* Keep one packet in the global ring (and the watched flow's ring when it matches). */
 static inline void keep_packet(Table *t, const Pkt *k, double ts, const uint8_t *data,
                                uint32_t caplen, uint32_t wirelen, int linktype) {
@@ -245,7 +229,12 @@ static inline void keep_packet(Table *t, const Pkt *k, double ts, const uint8_t 
     s->proto = k->proto; s->alen = k->alen; s->flags = k->flags; s->rev = 0;
     s->vlan = k->vlan; s->sport = k->sport; s->dport = k->dport;
     memcpy(s->src, k->src, k->alen); memcpy(s->dst, k->dst, k->alen);
-    copy_snap(s->data, data, n);
+    memcpy(s->data, data, n);
+    /* The next slot has long left the cache: start fetching it now (for writing). */
+    Sample *next = &t->ring[t->seq & (RING_N - 1)];
+    __builtin_prefetch(next->data, 1, 0);
+    __builtin_prefetch(next->data + 64, 1, 0);
+    __builtin_prefetch(&next->ts, 1, 0);
     if (t->watching) watch_match(t, s);
 }
 
