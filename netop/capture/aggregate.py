@@ -166,7 +166,7 @@ class FlowAggregator(PacketWatch):
                 if len(data) > at:
                     flags = data[at]
             if keep is not None:
-                keep(ts, linktype, data, wirelen, proto, None, src, dst, sport, dport, flags)
+                keep(ts, linktype, data[:256], wirelen, proto, None, src, dst, sport, dport, flags)
             hit = get((proto, None, src, dst, sport, dport))
             if hit is None:
                 self._new(ts, proto, None, src, dst, sport, dport, total, flags)

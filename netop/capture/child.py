@@ -256,7 +256,7 @@ def _loop(
                 if writer is not None:
                     write_block(writer, block, count)
                 if agg.full:
-                    send(("batch", agg.drain_rows(), {}, None))
+                    send(("batch", agg.drain_rows(), {}, watched_wire(agg)))
         if not stopping and time.monotonic() < next_tick:
             continue
         next_tick += interval

@@ -56,38 +56,29 @@ class PacketRing:
         self._seen = 0
         self._hs = [0.0, 0.0, 0.0]
 
-    def record(
-        self,
-        ts: float,
-        linktype: int,
-        data: bytes,
-        wirelen: int,
-        proto: int,
-        vlan: int | None,
-        src: bytes,
-        dst: bytes,
-        sport: int,
-        dport: int,
-        flags: int,
-    ) -> None:
-        """Keep one packet (its first :data:`SNAP` bytes) with its flow key."""
-        item = (ts, linktype, data[:SNAP], wirelen, (proto, vlan, src, dst, sport, dport), flags)
+    def record(self, *item: Any) -> None:
+        """Keep one packet: ``(ts, linktype, data, wirelen, proto, vlan, src, dst, sport,
+        dport, tcp_flags)``, ``data`` already cut to :data:`SNAP` bytes by the caller.
+
+        A bare ``*args`` tuple: this runs once per packet on the pure-Python path.
+        """
         self._ring.append(item)
         if self._key is not None:
             self._match(item)
 
     def _match(self, item: tuple[Any, ...]) -> None:
-        ts, linktype, data, wirelen, key, flags = item
+        key = item[4:10]
         if key == self._key:
             rev = False
         elif key == self._rkey:
             rev = True
         else:
             return
-        self._watched.append((ts, linktype, data, wirelen, rev))
+        ts = item[0]
+        self._watched.append((ts, item[1], item[2], item[3], rev))
         self._seen += 1
-        if key[0] == 6:
-            handshake(self._hs, ts, flags, rev)
+        if item[4] == 6:
+            handshake(self._hs, ts, item[10], rev)
 
     def watch(self, key: tuple[int, int | None, bytes, bytes, int, int, int, int] | None) -> None:
         """Start (``None``: stop) watching a flow; the ring's matching packets come first."""
