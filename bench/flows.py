@@ -11,7 +11,8 @@ idle timeout) or all N send a delta. ``now`` advances 1 s per tick. The batch is
 before the timed call (the source's own cost is not the engine's). Per view spec
 (sort by rate / bytes, two filters, aggregation by remote and by process) it measures
 ``engine.tick(now)`` wall and CPU time (``time.process_time``), medians over ``--ticks``
-ticks after 2 warm-up ticks with that spec, split into ``FlowTable.merge``,
+ticks after 2 warm-up ticks with that spec (and once more for the default spec with the
+cyclic GC disabled around the tick, to show its share), split into ``FlowTable.merge``,
 ``FlowViewBuilder.build``, ``FlowTable.end_tick`` + ``expire`` and the rest (timed by
 wrapping those bound methods on the instances). One tick is profiled with cProfile.
 
@@ -34,6 +35,7 @@ import argparse
 import contextlib
 import cProfile
 import dataclasses
+import gc
 import io
 import json
 import os
@@ -221,6 +223,18 @@ def engine_bench(
             buf = io.StringIO()
             pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(8)
             prof_text = buf.getvalue()
+    # Diagnostic: how much of the default tick is the cyclic GC rescanning the table.
+    engine.view_spec = ViewSpec()
+    gc.disable()
+    try:
+        for _ in range(WARMUP_TICKS):
+            one_tick()
+        samples = [one_tick() for _ in range(ticks)]
+    finally:
+        gc.enable()
+    row = {"spec": "sort rate, GC off (diagnostic)", "active": fraction}
+    row.update({k: statistics.median(s[k] for s in samples) for k in samples[0]})
+    out.append({**row, "cpu_max": max(s["cpu"] for s in samples)})
     out.insert(0, {"spec": "first tick (creates all)", "active": 1.0, **first,
                    "cpu_max": first["cpu"]})  # fmt: skip
     return out, prof_text
