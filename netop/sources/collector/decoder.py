@@ -12,7 +12,7 @@ from typing import Any
 
 from netop.model import InterfaceSample, NetEvent, Severity
 from netop.sources.collector import ipfix, netflow5, netflow9, sflow
-from netop.sources.collector.exporters import ExporterState, Limits
+from netop.sources.collector.exporters import ExporterState, Limits, PendingBudget
 from netop.sources.collector.flowsets import Output
 from netop.sources.collector.records import FlowAggregator, RawFlow
 
@@ -51,6 +51,7 @@ class Collector:
         self.networks = tuple(ipaddress.ip_network(a, strict=False) for a in allow)
         self.flows = aggregator or FlowAggregator()
         self.exporters: dict[str, ExporterState] = {}
+        self.pending_budget = PendingBudget()
         self.interfaces: list[InterfaceSample] = []
         self.events: list[NetEvent] = []
         self.refused = 0
@@ -69,7 +70,9 @@ class Collector:
         if len(self.exporters) >= self.limits.max_exporters:
             self.refused += 1
             return None
-        state = self.exporters[exporter] = ExporterState(exporter, first_seen=now)
+        state = self.exporters[exporter] = ExporterState(
+            exporter, first_seen=now, budget=self.pending_budget
+        )
         self.events.append(NetEvent(now, Severity.INFO, "collector", f"new exporter {exporter}"))
         return state
 

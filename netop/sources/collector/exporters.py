@@ -26,6 +26,17 @@ class Limits:
     max_pending_bytes: int = 1 << 20
     pending_lifetime: float = 60.0
     max_exporters: int = 4096
+    max_pending_total: int = 64 << 20
+
+
+class PendingBudget:
+    """Bytes buffered for missing templates across all exporters (spoofed sources
+    must not multiply the per-exporter limit)."""
+
+    __slots__ = ("used",)
+
+    def __init__(self) -> None:
+        self.used = 0
 
 
 @dataclass(slots=True)
@@ -57,6 +68,7 @@ class ExporterState:
     init_ms: dict[int, float] = field(default_factory=dict)
     pending: deque[Pending] = field(default_factory=deque)
     pending_bytes: int = 0
+    budget: PendingBudget = field(default_factory=PendingBudget)
     pending_dropped: int = 0
     templates_refused: int = 0
     seq_next: dict[tuple[str, int], tuple[int, tuple[int, ...]]] = field(default_factory=dict)
@@ -143,18 +155,22 @@ class ExporterState:
         while self.pending and now - self.pending[0].arrived > limits.pending_lifetime:
             dropped = self.pending.popleft()
             self.pending_bytes -= len(dropped.body)
+            self.budget.used -= len(dropped.body)
             self.pending_dropped += 1
 
     def buffer(self, item: Pending, limits: Limits) -> None:
         """Keep a data set until its template arrives, oldest dropped first when full."""
-        if len(item.body) > limits.max_pending_bytes:
+        size = len(item.body)
+        if size > limits.max_pending_bytes or self.budget.used + size > limits.max_pending_total:
             self.pending_dropped += 1
             return
         self.pending.append(item)
-        self.pending_bytes += len(item.body)
+        self.pending_bytes += size
+        self.budget.used += size
         while self.pending_bytes > limits.max_pending_bytes:
             dropped = self.pending.popleft()
             self.pending_bytes -= len(dropped.body)
+            self.budget.used -= len(dropped.body)
             self.pending_dropped += 1
 
     def take_pending(self, key: tuple[int, int, int]) -> list[Pending]:
@@ -164,7 +180,9 @@ class ExporterState:
         ready = [p for p in self.pending if p.key == key]
         if ready:
             self.pending = deque(p for p in self.pending if p.key != key)
-            self.pending_bytes -= sum(len(p.body) for p in ready)
+            released = sum(len(p.body) for p in ready)
+            self.pending_bytes -= released
+            self.budget.used -= released
         return ready
 
     def row(self, rates: tuple[float, float]) -> dict[str, Any]:

@@ -182,6 +182,9 @@ def collector_settings(
             config.raw, "collector.pending_lifetime", 60.0, low=0.0, high=3600.0
         ),
         max_exporters=get_int(config.raw, "collector.max_exporters", 4096, low=1, high=1 << 20),
+        max_pending_total=get_int(
+            config.raw, "collector.max_pending_total", 64 << 20, low=0, high=1 << 32
+        ),
     )
     rcvbuf = get_int(config.raw, "collector.rcvbuf", DEFAULT_RCVBUF, low=65536, high=1 << 30)
     return listens, limits, list(allow), rcvbuf

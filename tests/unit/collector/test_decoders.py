@@ -229,3 +229,13 @@ def test_huge_repetitive_template_is_cheap() -> None:
         c.feed(b.ipfix(b.ipfix_template_set(300, fields)), EXP, 1.0)
     assert time.process_time() - start < 1.0
     assert len(c.exporters[EXP].templates[(10, 1, 300)].picks) == 1
+
+
+def test_buffered_data_is_bounded_across_exporters() -> None:
+    c = Collector(limits=Limits(max_pending_bytes=1000, max_pending_total=3000))
+    for i in range(50):  # spoofed sources, each with data for unknown templates
+        c.feed(b.ipfix(b.data_set(400, b"x" * 500)), f"198.51.100.{i}", 1.0)
+    assert c.pending_budget.used <= 3000
+    assert sum(s.pending_bytes for s in c.exporters.values()) == c.pending_budget.used
+    c.housekeeping(1000.0)
+    assert c.pending_budget.used == 0
