@@ -185,7 +185,9 @@ class Engine:
         the wall clock every flow would look idle for years and expire at once.
         """
         for batch in batches:
-            if batch.records:
+            # Only a capture replays packets; an exporter with a skewed clock must not
+            # switch the whole table to its time.
+            if batch.records and batch.source == "capture":
                 self._data_clock = max(self._data_clock, max(r.last for r in batch.records))
         if self._data_clock and abs(now - self._data_clock) > REPLAY_SKEW:
             return self._data_clock
