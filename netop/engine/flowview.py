@@ -24,7 +24,6 @@ from netop.model import (
     FlowsView,
     ViewSpec,
     proto_name,
-    tcp_flags_text,
 )
 
 #: Seconds the smoothed average spans.
@@ -121,21 +120,6 @@ _SORT_KEYS: dict[str, Callable[[_Facts], float | int | str]] = {
 @lru_cache(maxsize=32)
 def _filter(text: str) -> Filter:
     return parse_filter(text)
-
-
-def tcp_state(flags: int, proto: int) -> str:
-    """A short TCP state from the flag union: SYN seen, established, closing, reset."""
-    if proto != 6:
-        return ""
-    if flags & 0x04:
-        return "RST"
-    if flags & 0x01:
-        return "FIN"
-    if flags & 0x10:
-        return "EST"
-    if flags & 0x02:
-        return "SYN"
-    return tcp_flags_text(flags)
 
 
 @dataclass
@@ -268,7 +252,7 @@ class FlowViewBuilder:
                 rate_bps=f.rate_fwd,
                 rate_rev_bps=f.rate_rev,
                 avg_bps=f.avg_bps,
-                state=tcp_state(f.entry.tcp_flags, f.entry.proto),
+                state=f.entry.state,
                 process=proc.name,
                 process_note=proc.note,
                 src_name=names[0] if names else "",

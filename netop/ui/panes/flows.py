@@ -25,7 +25,7 @@ _CONNECTION_WIDE = (
     Column("bytes", "Bytes", 8, "right"),
     Column("packets", "Pkts", 6, "right"),
     Column("age", "Age", 6, "right"),
-    Column("state", "State", 5),
+    Column("state", "State", 11),
     Column("process", "Process", 0, min_width=10),
 )
 _CONNECTION_NARROW = ("proto", "src", "dst", "rate", "rate_rev", "bytes", "process")

@@ -8,7 +8,7 @@ import pytest
 
 from netop.engine.filter import Facts, parse_filter
 from netop.engine.flowtable import FlowTable
-from netop.engine.flowview import Enrichment, FlowViewBuilder, tcp_state
+from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.model import FlowBatch, FlowRecord, ViewSpec, proto_name
 
 T = 1_767_225_600.0
@@ -127,7 +127,7 @@ def test_rates_come_from_this_ticks_bytes_and_average_smooths_them() -> None:
     assert row.rate_bps == 1_000_000
     assert row.rate_rev_bps == 100_000
     assert row.avg_bps == pytest.approx(110_000)  # 1/10 of the way from 0
-    assert row.state == "SYN"
+    assert row.state == "syn-sent"
     assert row.history == (1_100_000.0,)
     t.end_tick()
     view = builder.build(t, ViewSpec(), T + 2, 1.0)
@@ -151,10 +151,3 @@ def test_process_column_says_why_it_is_empty_for_exported_flows() -> None:
     assert view.rows[0].process == ""
     assert "not a live local capture" in view.rows[0].process_note
     assert Procs.calls == 0
-
-
-@pytest.mark.parametrize(("flags", "state"), [(0x02, "SYN"), (0x12, "EST"), (0x11, "FIN"),
-                                               (0x14, "RST"), (0x18, "EST")])
-def test_tcp_state(flags: int, state: str) -> None:
-    assert tcp_state(flags, 6) == state
-    assert tcp_state(flags, 17) == ""
