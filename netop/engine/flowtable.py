@@ -76,6 +76,7 @@ class FlowEntry:
         "tick_bytes_rev",
         "_keys",
         "_record",
+        "view",
     )
 
     def __init__(self, row: FullRow, keys: tuple[_FullKey, _FullKey]) -> None:
@@ -88,6 +89,8 @@ class FlowEntry:
         self.tcp_flags = 0
         self._keys = keys
         self._record: FlowRecord | None = None
+        #: What the flow view keeps per flow across ticks (rates, average); its own type.
+        self.view: object = None
 
     @property
     def key(self) -> str:
@@ -297,6 +300,7 @@ class FlowTable:
                 del self._index[k]
         if self.keep_expired:
             self._expired.append(entry.record)
+        entry.view = None  # tells the flow view the flow is gone
 
     def expire(self, now: float) -> int:
         """End flows idle for ``idle_timeout`` or older than ``active_timeout``."""
@@ -324,6 +328,10 @@ class FlowTable:
     def entries(self) -> Iterator[FlowEntry]:
         """Every live flow, least recently active first."""
         return iter(self._lru.values())
+
+    def touched(self) -> list[FlowEntry]:
+        """Entries that received packets this tick (until :meth:`end_tick`)."""
+        return self._touched
 
     def end_tick(self) -> None:
         """Reset the per-tick counters (only entries touched this tick)."""

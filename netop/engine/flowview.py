@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from operator import attrgetter
+from typing import Protocol, cast
 
 from netop.engine.filter import Filter, parse_filter
 from netop.engine.flowtable import FlowEntry, FlowTable
@@ -28,6 +29,8 @@ from netop.model import (
 
 #: Seconds the smoothed average spans.
 AVERAGE_SECONDS = 10.0
+#: Ticks of average decay precomputed (beyond, it is computed).
+DECAY_TABLE = 256
 #: Ticks of rate history kept per flow on screen (for the detail screen's sparkline).
 HISTORY_TICKS = 120
 
@@ -78,22 +81,48 @@ def describe_process(found: object) -> ProcessLabel:
 
 
 class _Facts:
-    """One flow as the filter, the sort and the aggregation see it."""
+    """One flow as the filter, the sort and the aggregation see it.
 
-    __slots__ = ("entry", "rate_fwd", "rate_rev", "rate_bps", "avg_bps", "_view")
+    Made once per flow and kept on its table entry (``FlowEntry.view``): per tick only
+    the flows that moved are updated, the others' rates are zero and their averages decay
+    lazily when read, so a tick costs per active flow, not per flow in the table.
+    """
 
-    def __init__(self, entry: FlowEntry, fwd: float, rev: float, avg: float,
-                 view: FlowViewBuilder) -> None:
+    __slots__ = ("entry", "rate_fwd", "rate_rev", "rate_bps", "_avg", "_avg_tick", "_view",
+                 "proc", "retry_at")
+
+    def __init__(self, entry: FlowEntry, view: FlowViewBuilder) -> None:
         self.entry = entry
+        self.rate_fwd = self.rate_rev = self.rate_bps = 0.0
+        self._avg = 0.0
+        self._avg_tick = view.tick
+        self._view = view
+        self.proc: ProcessLabel | None = None
+        self.retry_at = 0.0
+
+    def update(self, fwd: float, rev: float) -> None:
+        """This tick's rates; the average moves one step towards them."""
+        view = self._view
         self.rate_fwd = fwd
         self.rate_rev = rev
         self.rate_bps = fwd + rev
-        self.avg_bps = avg
-        self._view = view
+        self._avg = self._avg * view.decay(view.tick - self._avg_tick) + view.alpha * (fwd + rev)
+        self._avg_tick = view.tick
+
+    def idle(self) -> None:
+        """No packets this tick."""
+        self.rate_fwd = self.rate_rev = self.rate_bps = 0.0
+
+    @property
+    def avg_bps(self) -> float:
+        view = self._view
+        return self._avg * view.decay(view.tick - self._avg_tick)
 
     @property
     def record(self) -> FlowRecord:
-        return self.entry.record
+        # The entry carries every field of a FlowRecord under the same names; building a
+        # FlowRecord per flow per tick just to filter cost more than the whole tick budget.
+        return cast(FlowRecord, self.entry)
 
     @property
     def process(self) -> str:
@@ -105,8 +134,8 @@ class _Facts:
 
 
 _SORT_KEYS: dict[str, Callable[[_Facts], float | int | str]] = {
-    "rate": lambda f: f.rate_bps,
-    "avg": lambda f: f.avg_bps,
+    "rate": attrgetter("rate_bps"),
+    "avg": attrgetter("avg_bps"),
     "bytes": lambda f: f.entry.bytes + f.entry.bytes_rev,
     "packets": lambda f: f.entry.packets + f.entry.packets_rev,
     "age": lambda f: -f.entry.first,
@@ -165,28 +194,47 @@ class FlowViewBuilder:
 
     def __init__(self, enrichment: Enrichment | None = None) -> None:
         self.enrichment = enrichment or Enrichment()
-        self._avg: dict[str, float] = {}
-        self._procs: dict[str, ProcessLabel] = {}
-        self._retry_at: dict[str, float] = {}
+        self.tick = 0
+        self.alpha = 1.0
+        self._decays: list[float] = [1.0]
+        self._active: list[_Facts] = []
+        self._all: list[_Facts] = []
         self._now = 0.0
         self._names_on = True
         self._history: dict[str, deque[float]] = {}
 
     # -- lookups ------------------------------------------------------------------------
 
+    def decay(self, ticks: int) -> float:
+        """How much of an average is left after ``ticks`` ticks without traffic."""
+        if ticks < len(self._decays):
+            return self._decays[ticks]
+        return (1.0 - self.alpha) ** ticks
+
+    def facts(self, entry: FlowEntry) -> _Facts:
+        """The flow's facts object, made on first sight."""
+        found = entry.view
+        if isinstance(found, _Facts) and found._view is self:
+            return found
+        made = _Facts(entry, self)
+        entry.view = made
+        self._all.append(made)
+        return made
+
     def process_of(self, entry: FlowEntry) -> ProcessLabel:
         """The flow's process, looked up once and kept (unknowns retried every 2 s)."""
-        known = self._procs.get(entry.key)
-        if known is not None and (known.name or self._now < self._retry_at.get(entry.key, 0)):
+        facts = self.facts(entry)
+        known = facts.proc
+        if known is not None and (known.name or self._now < facts.retry_at):
             return known
         procs = self.enrichment.procs
         if procs is None or entry.source != "capture":
             label = ProcessLabel("", "not a live local capture: no process to attribute")
         else:
-            label = describe_process(procs.lookup_flow(entry.record))
+            label = describe_process(procs.lookup_flow(cast(FlowRecord, entry)))
             if not label.name:
-                self._retry_at[entry.key] = self._now + 2.0
-        self._procs[entry.key] = label
+                facts.retry_at = self._now + 2.0
+        facts.proc = label
         return label
 
     def names_of(self, entry: FlowEntry) -> tuple[str, ...]:
@@ -204,42 +252,56 @@ class FlowViewBuilder:
         """Rate, filter, aggregate, sort and cut the table to ``spec.top_n`` rows."""
         self._now = now
         self._names_on = spec.names
-        facts = self._rate(table.entries(), interval)
+        self._advance(table, interval)
+        # The builder's own list of live flows: a plain list walks much faster than the
+        # table's LRU-ordered dict, and a flow the table removed has ``view`` reset.
+        facts = self._all = [f for f in self._all if f.entry.view is f]
         flt = _filter(spec.filter_text)
         chosen = facts if flt.matches_all else flt.compile().select(facts, now)
         if spec.aggregate == "connection":
-            rows = self._connections(chosen, spec)
+            rows = self._connections(chosen, spec, flt.matches_all)
         else:
             rows = self._groups(chosen, spec)
-        live = {f.entry.key for f in facts}
-        if len(self._procs) > 2 * len(live) + 1000:  # forget flows that are gone
-            self._procs = {k: v for k, v in self._procs.items() if k in live}
-            self._retry_at = {k: v for k, v in self._retry_at.items() if k in live}
         return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
                          status=status, spec=spec, now=now)
 
-    def _rate(self, entries: Iterable[FlowEntry], interval: float) -> list[_Facts]:
+    def _advance(self, table: FlowTable, interval: float) -> None:
+        """One tick: rates of the flows that moved, zero for those that stopped."""
+        self.tick += 1
         alpha = min(1.0, interval / AVERAGE_SECONDS)
+        if alpha != self.alpha:
+            self.alpha = alpha
+            self._decays = [(1.0 - alpha) ** n for n in range(DECAY_TABLE)]
+        for facts in self._active:
+            facts.idle()
         scale = 8.0 / interval
-        averages: dict[str, float] = {}
-        facts = []
-        old = self._avg
-        for entry in entries:
-            fwd = entry.tick_bytes * scale
-            rev = entry.tick_bytes_rev * scale
-            avg = old.get(entry.key, 0.0)
-            avg += alpha * (fwd + rev - avg)
-            averages[entry.key] = avg
-            facts.append(_Facts(entry, fwd, rev, avg, self))
-        self._avg = averages
-        return facts
+        active = []
+        if self.tick == 1:  # a table that had flows before this view: adopt them all
+            for entry in table.entries():
+                self.facts(entry)
+        for entry in table.touched():
+            facts = self.facts(entry)
+            facts.update(entry.tick_bytes * scale, entry.tick_bytes_rev * scale)
+            active.append(facts)
+        self._active = active
 
-    def _connections(self, chosen: list[_Facts], spec: ViewSpec) -> tuple[FlowRow, ...]:
+    def _top(self, chosen: list[_Facts], spec: ViewSpec, everything: bool) -> list[_Facts]:
+        """The first ``top_n`` of ``chosen`` in the spec's order."""
         key = _SORT_KEYS.get(spec.sort, _SORT_KEYS["rate"])
+        if spec.sort == "rate" and spec.descending and len(self._active) >= spec.top_n:
+            # Only flows that moved this tick have a rate: the top is among them.
+            pool = self._active if everything else [f for f in chosen if f.rate_bps > 0]
+            if len(pool) >= spec.top_n:
+                return heapq.nlargest(spec.top_n, pool, key=key)
         pick = heapq.nlargest if spec.descending else heapq.nsmallest
+        return pick(spec.top_n, chosen, key=key)
+
+    def _connections(
+        self, chosen: list[_Facts], spec: ViewSpec, everything: bool
+    ) -> tuple[FlowRow, ...]:
         rows = []
         history: dict[str, deque[float]] = {}
-        for f in pick(spec.top_n, chosen, key=key):
+        for f in self._top(chosen, spec, everything):
             proc = self.process_of(f.entry)
             names = self.names_of(f.entry)
             # Kept only for rows on screen: memory stays bounded by top_n.
@@ -248,7 +310,7 @@ class FlowViewBuilder:
             history[f.entry.key] = rates
             rows.append(FlowRow(
                 key=f.entry.key,
-                record=f.record,
+                record=f.entry.record,
                 rate_bps=f.rate_fwd,
                 rate_rev_bps=f.rate_rev,
                 avg_bps=f.avg_bps,
@@ -275,7 +337,7 @@ class FlowViewBuilder:
             return (self.process_of(e).name or "—"), 0
         # remote host: the end that is not this host (the destination when neither is)
         local = self.enrichment.local
-        side = local.local_side(e.record) if local is not None else None
+        side = local.local_side(cast(FlowRecord, e)) if local is not None else None
         remote = e.src if side == "dst" else e.dst
         names = self.enrichment.names
         name = names.lookup(remote) if names is not None and self._names_on else None
