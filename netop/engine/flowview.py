@@ -89,7 +89,7 @@ class _Facts:
     """
 
     __slots__ = ("entry", "rate_fwd", "rate_rev", "rate_bps", "_avg", "_avg_tick", "_view",
-                 "proc", "retry_at")
+                 "proc", "retry_at", "group_mode", "group_label")
 
     def __init__(self, entry: FlowEntry, view: FlowViewBuilder) -> None:
         self.entry = entry
@@ -99,6 +99,8 @@ class _Facts:
         self._view = view
         self.proc: ProcessLabel | None = None
         self.retry_at = 0.0
+        self.group_mode = ""
+        self.group_label = ""
 
     def update(self, fwd: float, rev: float) -> None:
         """This tick's rates; the average moves one step towards them."""
@@ -151,33 +153,18 @@ def _filter(text: str) -> Filter:
     return parse_filter(text)
 
 
-@dataclass
 class _Group:
-    label: str
-    proto: int = 0
-    flows: int = 0
-    fwd: float = 0.0
-    rev: float = 0.0
-    avg: float = 0.0
-    bytes: int = 0
-    bytes_rev: int = 0
-    packets: int = 0
-    packets_rev: int = 0
-    first: float = float("inf")
-    last: float = 0.0
+    """Sums over the flows of one group (a remote host, a process, a port...)."""
 
-    def add(self, f: _Facts) -> None:
-        e = f.entry
-        self.flows += 1
-        self.fwd += f.rate_fwd
-        self.rev += f.rate_rev
-        self.avg += f.avg_bps
-        self.bytes += e.bytes
-        self.bytes_rev += e.bytes_rev
-        self.packets += e.packets
-        self.packets_rev += e.packets_rev
-        self.first = min(self.first, e.first)
-        self.last = max(self.last, e.last)
+    __slots__ = ("label", "proto", "flows", "fwd", "rev", "avg", "bytes", "bytes_rev",
+                 "packets", "packets_rev", "first", "last")
+
+    def __init__(self, label: str, proto: int) -> None:
+        self.label = label
+        self.proto = proto
+        self.flows = self.bytes = self.bytes_rev = self.packets = self.packets_rev = 0
+        self.fwd = self.rev = self.avg = self.last = 0.0
+        self.first = float("inf")
 
 
 _GROUP_SORT: dict[str, Callable[[_Group], float | int | str]] = {
@@ -324,33 +311,59 @@ class FlowViewBuilder:
         self._history = history
         return tuple(rows)
 
-    def _group_label(self, mode: str, f: _Facts) -> tuple[str, int]:
+    def _group_label(self, mode: str, f: _Facts) -> tuple[str, bool]:
+        """The group of a flow in ``mode``, and whether that label can be kept."""
         e = f.entry
         if mode == "protocol":
-            return proto_name(e.proto), e.proto
+            return proto_name(e.proto), True
         if mode == "port":
             service = self.enrichment.service if self._names_on else None
             name = service(e.dport, e.proto) if service is not None else None
             text = f"{e.dport}/{proto_name(e.proto)}"
-            return (f"{text} ({name})" if name else text), e.proto
+            return (f"{text} ({name})" if name else text), True
         if mode == "process":
-            return (self.process_of(e).name or "—"), 0
+            name = self.process_of(e).name
+            return (name or "—"), bool(name)
         # remote host: the end that is not this host (the destination when neither is)
         local = self.enrichment.local
         side = local.local_side(cast(FlowRecord, e)) if local is not None else None
         remote = e.src if side == "dst" else e.dst
         names = self.enrichment.names
-        name = names.lookup(remote) if names is not None and self._names_on else None
-        return (f"{name} ({remote})" if name else remote), 0
+        if names is None or not self._names_on:
+            return remote, True
+        resolved = names.lookup(remote)
+        return (f"{resolved} ({remote})" if resolved else remote), bool(resolved)
 
     def _groups(self, chosen: list[_Facts], spec: ViewSpec) -> tuple[FlowRow, ...]:
+        mode = spec.aggregate
+        cache_as = f"{mode}{'+names' if spec.names else ''}"
         groups: dict[str, _Group] = {}
+        tick, decays, horizon = self.tick, self._decays, len(self._decays)
+        # One tight loop: this runs over every flow each tick, so no method calls per flow.
         for f in chosen:
-            label, proto = self._group_label(spec.aggregate, f)
+            if f.group_mode == cache_as:
+                label = f.group_label
+            else:
+                label, stable = self._group_label(mode, f)
+                if stable:
+                    f.group_mode, f.group_label = cache_as, label
             group = groups.get(label)
             if group is None:
-                group = groups[label] = _Group(label, proto)
-            group.add(f)
+                group = groups[label] = _Group(label, f.entry.proto if mode == "protocol" else 0)
+            e = f.entry
+            group.flows += 1
+            group.fwd += f.rate_fwd
+            group.rev += f.rate_rev
+            age = tick - f._avg_tick
+            group.avg += f._avg * decays[age] if age < horizon else 0.0
+            group.bytes += e.bytes
+            group.bytes_rev += e.bytes_rev
+            group.packets += e.packets
+            group.packets_rev += e.packets_rev
+            if e.first < group.first:
+                group.first = e.first
+            if e.last > group.last:
+                group.last = e.last
         key: Callable[[_Group], float | int | str] = _GROUP_SORT.get(
             spec.sort, lambda g: g.label)
         pick = heapq.nlargest if spec.descending else heapq.nsmallest
