@@ -96,7 +96,6 @@ class Engine:
         self._flow_view = FlowViewBuilder(self.enrichment)
         #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
         self.view_spec = ViewSpec()
-        self.flow_stats: dict[str, dict[str, int]] = {}
         self._watching: tuple[int, str, int, str, int, int | None] | None = None
         self._watched_packets: deque[PacketSample] = deque(maxlen=WATCHED_PACKETS)
         self._watched_rtt: tuple[float | None, float | None] = (None, None)
@@ -109,10 +108,7 @@ class Engine:
         if self._started:
             return
         self._started = True
-        for helper in (self.enrichment.procs, self.enrichment.names):
-            start = getattr(helper, "start", None)
-            if start is not None:
-                start()
+        self.enrichment.start()
         for source in self.sources:
             try:
                 source.start(self._inbox.put)
@@ -122,11 +118,7 @@ class Engine:
 
     def stop(self) -> None:
         """Stop every source and lookup thread; safe to call twice."""
-        for helper in (self.enrichment.procs, self.enrichment.names):
-            stop = getattr(helper, "stop", None)
-            if stop is not None:
-                with contextlib.suppress(Exception):
-                    stop()
+        self.enrichment.stop()
         for source in self.sources:
             # Stopping is best effort: one source failing must not keep the others running.
             with contextlib.suppress(Exception):
@@ -216,12 +208,9 @@ class Engine:
 
     def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:
         watched = self._watched_flow(batches)
-        flow_now = self._flow_clock(batches, now)
+        now = self._flow_clock(batches, now)
         for batch in batches:
-            self.flow_table.merge(batch, flow_now)
-            if batch.stats:
-                self.flow_stats[batch.source] = dict(batch.stats)
-        now = flow_now
+            self.flow_table.merge(batch, now)
         if not any(source.produces_flows for source in self.sources):
             view = FlowsView(status=NO_FLOWS_STATUS)
         else:

@@ -9,6 +9,7 @@ the rows on screen, or for the aggregation by process.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 from collections import deque
 from collections.abc import Callable
@@ -61,6 +62,21 @@ class Enrichment:
     names: NameLookup | None = None
     local: LocalSide | None = None
     service: Callable[[int, int], str | None] | None = None
+
+    def start(self) -> None:
+        """Start the lookups' background threads (those that have one)."""
+        for helper in (self.procs, self.names):
+            start = getattr(helper, "start", None)
+            if start is not None:
+                start()
+
+    def stop(self) -> None:
+        """Stop them; best effort, at exit."""
+        for helper in (self.procs, self.names):
+            stop = getattr(helper, "stop", None)
+            if stop is not None:
+                with contextlib.suppress(Exception):
+                    stop()
 
 
 @dataclass(frozen=True, slots=True)
