@@ -108,10 +108,18 @@ def test_server_and_client_in_namespaces(tmp_path: Path) -> None:
             assert at_client["pid"] == client.pid
             assert at_client["name"] == "curl"
             assert at_client["user"] == "root"
-            (at_server,) = resolve_in(
-                ["ip", "netns", "exec", pair.ns_b], [[6, pair.addr_b, PORT, pair.addr_a, cport]]
-            )
-            assert at_server["pid"] == server.pid
+            # Until the server accept()s, the connection sits in the listen queue with no
+            # owner (inode 0): ask again, for a bounded time, until it has one.
+            deadline = time.monotonic() + 10
+            while True:
+                (at_server,) = resolve_in(
+                    ["ip", "netns", "exec", pair.ns_b],
+                    [[6, pair.addr_b, PORT, pair.addr_a, cport]],
+                )
+                if "pid" in at_server or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert at_server.get("pid") == server.pid, at_server
             assert at_server["name"] == comm(server.pid)
             # From the root namespace: the sockets live in other namespaces and are found.
             here = ProcessResolver()
