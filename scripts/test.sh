@@ -6,8 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The namespace tests and apt need root: a normal user's run goes through sudo once.
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+  exec sudo --preserve-env=PATH,PYTHON "$0" "$@"
+fi
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Debian packages: real programs the tests drive (namespaces, traffic, agents, exporters,
 # reference decoders). Installed only when missing, so a second run starts at once.
