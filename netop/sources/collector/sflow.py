@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Iterator
 from typing import Any
 
 from netop.model import InterfaceSample
@@ -52,17 +53,8 @@ def decode(
     pos += 16
     records: list[RawFlow] = []
     sources: dict[tuple[int, int], tuple[int, int]] = state.sflow_sources
-    for _ in range(count):  # a lying count ends at the datagram's end
-        if len(data) - pos < 8:
-            if pos != len(data):
-                raise Malformed("sample header cut off")
-            break
-        fmt, length = _COUNTER.unpack_from(data, pos)
-        pos += 8
-        if length > len(data) - pos:
-            raise Malformed(f"sample length {length} overruns the datagram")
-        body = view[pos : pos + length]
-        pos += length
+    # A lying count ends at the datagram's end.
+    for fmt, body in _records(view, pos, count, "sample", "the datagram", strict_end=True):
         if fmt in (1, 3):
             _flow_sample(body, fmt == 3, sub_agent, sources, now, records)
         elif fmt in (2, 4) and len(interfaces) < MAX_INTERFACE_SAMPLES:
@@ -70,6 +62,27 @@ def decode(
     for rate, chunk in _by_rate(records):
         out.append((rate, chunk))
     state.check_sequence("sflow", sub_agent, sequence, 1)
+
+
+def _records(
+    buf: memoryview, pos: int, count: int, what: str, within: str, strict_end: bool = False
+) -> Iterator[tuple[int, memoryview]]:
+    """The (format, body) records of an sFlow list of ``count`` records from ``pos``.
+
+    A record claiming more than remains is :class:`Malformed`; a list that ends early
+    stops quietly, unless ``strict_end`` and bytes too few for a header are left over.
+    """
+    for _ in range(count):
+        if len(buf) - pos < 8:
+            if strict_end and pos != len(buf):
+                raise Malformed(f"{what} header cut off")
+            return
+        fmt, length = _COUNTER.unpack_from(buf, pos)
+        pos += 8
+        if length > len(buf) - pos:
+            raise Malformed(f"{what} length {length} overruns {within}")
+        yield fmt, buf[pos : pos + length]
+        pos += length
 
 
 def _by_rate(records: list[RawFlow]) -> list[tuple[int, list[RawFlow]]]:
@@ -106,15 +119,8 @@ def _flow_sample(
         sources[key] = (seq, pool)
     packet: Any = None
     vlan: int | None = None
-    for _ in range(nrec):
-        if len(body) - pos < 8:
-            break
-        fmt, length = _COUNTER.unpack_from(body, pos)
-        pos += 8
-        if length > len(body) - pos:
-            raise Malformed(f"flow record length {length} overruns its sample")
-        rec = body[pos : pos + length]
-        pos += length
+    for fmt, rec in _records(body, pos, nrec, "flow record", "its sample"):
+        length = len(rec)
         if fmt == 1 and packet is None:
             packet = _raw_header(rec)
         elif fmt == 1001 and length >= 16:
@@ -161,16 +167,9 @@ def _counter_sample(
     else:
         _, _, nrec = _XCOUNTER.unpack_from(body)
         pos = 12
-    for _ in range(nrec):
-        if len(body) - pos < 8:
-            break
-        fmt, length = _COUNTER.unpack_from(body, pos)
-        pos += 8
-        if length > len(body) - pos:
-            raise Malformed(f"counter record length {length} overruns its sample")
-        if fmt == 1 and length >= _GENERIC_IF.size:
-            out.append(_generic_interface(body[pos : pos + length], exporter, now))
-        pos += length
+    for fmt, rec in _records(body, pos, nrec, "counter record", "its sample"):
+        if fmt == 1 and len(rec) >= _GENERIC_IF.size:
+            out.append(_generic_interface(rec, exporter, now))
 
 
 def _generic_interface(rec: memoryview, exporter: str, now: float) -> InterfaceSample:
