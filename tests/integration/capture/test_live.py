@@ -34,6 +34,24 @@ def _netop(pair: VethPair, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _http_server(pair: VethPair, bind: str, port: int) -> subprocess.Popen[bytes]:
+    """``python -m http.server`` in namespace B (the caller terminates it)."""
+    return subprocess.Popen(
+        pair.run_b(sys.executable, "-m", "http.server", "--bind", bind, str(port)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _fetch(pair: VethPair, url: str, max_time: int = 2, check: bool = True) -> None:
+    """One bounded ``curl`` from namespace A (``-g``: IPv6 literals in brackets)."""
+    subprocess.run(
+        pair.run_a("curl", "-s", "-g", "-o", "/dev/null", "--max-time", str(max_time), url),
+        check=check,
+        timeout=10,
+    )
+
+
 def _tshark_flows(pcap: Path) -> Counter[tuple[str, str, int, int]]:
     """(src, dst, sport, dport) -> packets and bytes (ip.len) as tshark decodes the file."""
     out = subprocess.run(
@@ -90,11 +108,7 @@ def test_http_flows_match_tcpdump_and_tshark(tmp_path: Path) -> None:
     _need("tcpdump", "tshark", "curl")
     pcap = tmp_path / "ref.pcap"
     with veth_pair() as pair:
-        server = subprocess.Popen(
-            pair.run_b(sys.executable, "-m", "http.server", "--bind", pair.addr_b, "8080"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = _http_server(pair, pair.addr_b, 8080)
         dump = subprocess.Popen(
             pair.run_a("tcpdump", "-i", pair.if_a, "-n", "-U", "-w", str(pcap), "ip"),
             stdout=subprocess.DEVNULL,
@@ -104,19 +118,7 @@ def test_http_flows_match_tcpdump_and_tshark(tmp_path: Path) -> None:
         try:
             time.sleep(2.0)  # both captures are listening
             for i in range(5):
-                subprocess.run(
-                    pair.run_a(
-                        "curl",
-                        "-s",
-                        "-o",
-                        "/dev/null",
-                        "--max-time",
-                        "3",
-                        f"http://{pair.addr_b}:8080/?n={i}",
-                    ),
-                    check=True,
-                    timeout=10,
-                )
+                _fetch(pair, f"http://{pair.addr_b}:8080/?n={i}", max_time=3)
             stdout, stderr = netop.communicate(timeout=30)
         finally:
             dump.terminate()
@@ -141,11 +143,7 @@ def test_filter_is_applied_in_the_kernel(tmp_path: Path) -> None:
     # The child starts through a command prefix, as it would through ["sudo", "-n"].
     config.write_text('[capture]\nhelper = ["env", "NETOP_TEST=1"]\n')
     with veth_pair() as pair:
-        server = subprocess.Popen(
-            pair.run_b(sys.executable, "-m", "http.server", "--bind", pair.addr_b, "8081"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = _http_server(pair, pair.addr_b, 8081)
         netop = _netop(
             pair,
             "--config",
@@ -160,18 +158,7 @@ def test_filter_is_applied_in_the_kernel(tmp_path: Path) -> None:
         )
         try:
             time.sleep(1.5)
-            subprocess.run(
-                pair.run_a(
-                    "curl",
-                    "-s",
-                    "-o",
-                    "/dev/null",
-                    "--max-time",
-                    "2",
-                    f"http://{pair.addr_b}:8081/",
-                ),
-                timeout=10,
-            )
+            _fetch(pair, f"http://{pair.addr_b}:8081/", max_time=2, check=False)
             stdout, stderr = netop.communicate(timeout=30)
         finally:
             server.terminate()
@@ -293,26 +280,11 @@ def test_default_route_interface_and_any(iface_args: list[str]) -> None:
         subprocess.run(
             pair.run_a("ip", "route", "add", "default", "via", pair.addr_b), check=True, timeout=10
         )
-        server = subprocess.Popen(
-            pair.run_b(sys.executable, "-m", "http.server", "--bind", pair.addr_b, "8082"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = _http_server(pair, pair.addr_b, 8082)
         netop = _netop(pair, *iface_args, "--duration", "3", "--json")
         try:
             time.sleep(1.5)
-            subprocess.run(
-                pair.run_a(
-                    "curl",
-                    "-s",
-                    "-o",
-                    "/dev/null",
-                    "--max-time",
-                    "2",
-                    f"http://{pair.addr_b}:8082/",
-                ),
-                timeout=10,
-            )
+            _fetch(pair, f"http://{pair.addr_b}:8082/", max_time=2, check=False)
             stdout, stderr = netop.communicate(timeout=30)
         finally:
             server.terminate()
@@ -374,11 +346,7 @@ def test_ipv6_tcp_flows_match_tcpdump(tmp_path: Path) -> None:
                 check=True,
                 timeout=10,
             )
-        server = subprocess.Popen(
-            pair.run_b(sys.executable, "-m", "http.server", "--bind", b6, "8084"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = _http_server(pair, b6, 8084)
         dump = subprocess.Popen(
             pair.run_a("tcpdump", "-i", pair.if_a, "-n", "-U", "-w", str(pcap), "ip6 and tcp"),
             stdout=subprocess.DEVNULL,
@@ -388,20 +356,7 @@ def test_ipv6_tcp_flows_match_tcpdump(tmp_path: Path) -> None:
         try:
             time.sleep(2.0)
             for i in range(3):
-                subprocess.run(
-                    pair.run_a(
-                        "curl",
-                        "-s",
-                        "-g",
-                        "-o",
-                        "/dev/null",
-                        "--max-time",
-                        "3",
-                        f"http://[{b6}]:8084/?n={i}",
-                    ),
-                    check=True,
-                    timeout=10,
-                )
+                _fetch(pair, f"http://[{b6}]:8084/?n={i}", max_time=3)
             stdout, stderr = netop.communicate(timeout=30)
         finally:
             dump.terminate()
@@ -449,22 +404,12 @@ def test_vlan_tagged_traffic_is_keyed_by_its_vlan() -> None:
                 pytest.skip(f"no VLAN devices in this kernel (8021q): {made.stderr.strip()}")
             for cmd in (["addr", "add", f"{addr}/24", "dev", sub], ["link", "set", sub, "up"]):
                 subprocess.run(["ip", "-n", ns, *cmd], check=True, timeout=10)
-        server = subprocess.Popen(
-            pair.run_b(sys.executable, "-m", "http.server", "--bind", "10.77.10.2", "8085"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = _http_server(pair, "10.77.10.2", 8085)
         # Capture on the untagged parent: the tags are on the wire there.
         netop = _netop(pair, "-i", pair.if_a, "--duration", "4", "--json")
         try:
             time.sleep(1.5)
-            subprocess.run(
-                pair.run_a(
-                    "curl", "-s", "-o", "/dev/null", "--max-time", "2", "http://10.77.10.2:8085/"
-                ),
-                check=True,
-                timeout=10,
-            )
+            _fetch(pair, "http://10.77.10.2:8085/", max_time=2)
             stdout, stderr = netop.communicate(timeout=30)
         finally:
             server.terminate()
@@ -533,11 +478,7 @@ def test_child_drops_root_after_opening_the_ring_like_tcpdump_z(tmp_path: Path) 
     config.write_text('[capture]\nhelper = ["env", "SUDO_UID=65534", "SUDO_GID=65534"]\n')
     try:
         with veth_pair() as pair:
-            server = subprocess.Popen(
-                pair.run_b(sys.executable, "-m", "http.server", "--bind", pair.addr_b, "8086"),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            server = _http_server(pair, pair.addr_b, 8086)
             netop = _netop(
                 pair,
                 "--config",
@@ -552,18 +493,7 @@ def test_child_drops_root_after_opening_the_ring_like_tcpdump_z(tmp_path: Path) 
             )
             try:
                 time.sleep(1.5)
-                subprocess.run(
-                    pair.run_a(
-                        "curl",
-                        "-s",
-                        "-o",
-                        "/dev/null",
-                        "--max-time",
-                        "2",
-                        f"http://{pair.addr_b}:8086/",
-                    ),
-                    timeout=10,
-                )
+                _fetch(pair, f"http://{pair.addr_b}:8086/", max_time=2, check=False)
                 stdout, stderr = netop.communicate(timeout=30)
             finally:
                 server.terminate()
