@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,15 +24,6 @@ from netop.sources.snmp.targets import Secret, SnmpTarget
 from tests.integration.snmp.agents import COMMUNITY, Snmpd, free_udp_port
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
-    agent = Snmpd(tmp_path).start()
-    try:
-        yield agent
-    finally:
-        agent.stop()
 
 
 def v2c(port: int, community: str = COMMUNITY, **kw: Any) -> SnmpTarget:

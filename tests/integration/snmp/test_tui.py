@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from netop.config import Config
 from netop.engine.engine import Engine
@@ -14,15 +10,6 @@ from netop.model import Snapshot
 from netop.sources.snmp.source import SnmpSource
 from netop.sources.snmp.targets import Secret, SnmpTarget
 from tests.integration.snmp.agents import COMMUNITY, Snmpd
-
-
-@pytest.fixture
-def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
-    agent = Snmpd(tmp_path).start()
-    try:
-        yield agent
-    finally:
-        agent.stop()
 
 
 def _snapshots(engine: Engine, seconds: float) -> list[Snapshot]:
