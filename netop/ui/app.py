@@ -31,7 +31,7 @@ from netop.ui.panes.counters import CountersPane
 from netop.ui.panes.events import EventsPane
 from netop.ui.panes.exporters import ExportersPane
 from netop.ui.panes.flows import FlowsPane
-from netop.ui.panes.interfaces import GROUP, InterfacesPane, is_idle
+from netop.ui.panes.interfaces import GROUP, InterfacesPane
 from netop.ui.themes import NETOP_VARIABLES, ThemeSet, load_themes
 
 #: Width from which Interfaces and Counters sit side by side.
@@ -162,11 +162,9 @@ class NetopApp(App[None]):
             self.screen.follow(snapshot)
         with self.batch_update():
             self.query_one(HeaderBar).show(snapshot, self.bits, self.paused)
-            self.query_one(InterfacesPane).show(snapshot, self.bits, self.hide_idle)
-            hidden = frozenset(r.key for r in snapshot.interfaces
-                               if self.hide_idle and is_idle(r))
-            self.query_one(CountersPane).show(snapshot, hidden,
-                                              self.query_one(InterfacesPane).collapsed)
+            interfaces = self.query_one(InterfacesPane)
+            interfaces.show(snapshot, self.bits, self.hide_idle)
+            self.query_one(CountersPane).show(snapshot, interfaces.hidden, interfaces.collapsed)
             self.query_one(ExportersPane).show(snapshot)
             self.query_one(FlowsPane).show(snapshot, self.bits)
             self.query_one(EventsPane).show(snapshot)

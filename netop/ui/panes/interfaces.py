@@ -96,6 +96,8 @@ class InterfacesPane(LineTable):
                          empty_text="waiting for the first sample…")
         self.border_title = "Interfaces"
         self.collapsed: set[str] = set()
+        #: Interfaces left out as idle at the last :meth:`show` (the Counters pane follows).
+        self.hidden: frozenset[tuple[str, str]] = frozenset()
 
     def toggle(self, origin: str) -> None:
         """Collapse or expand one remote group."""
@@ -106,7 +108,8 @@ class InterfacesPane(LineTable):
         rows = []
         if snapshot.total is not None:
             rows.append(self._row(snapshot.total, bits, total=True))
-        hidden = shown = 0
+        hidden: set[tuple[str, str]] = set()
+        shown = 0
         for origin, rates in grouped(snapshot.interfaces).items():
             if origin != "local":
                 title, style = group_title(origin, len(rates),
@@ -117,14 +120,15 @@ class InterfacesPane(LineTable):
                     continue
             for rate in rates:
                 if hide_idle and is_idle(rate):
-                    hidden += 1
+                    hidden.add(rate.key)
                     continue
                 shown += 1
                 rows.append(self._row(rate, bits))
         title = f"Interfaces ({shown})"
         if hidden:
-            title = f"Interfaces ({shown}, {hidden} idle hidden — i shows them)"
+            title = f"Interfaces ({shown}, {len(hidden)} idle hidden — i shows them)"
         self.set_title(title)
+        self.hidden = frozenset(hidden)
         self.set_rows(rows)
 
     @staticmethod
