@@ -173,7 +173,8 @@ class Flags(Node):
 
     def __str__(self) -> str:
         letters = "".join(c for bit, c in enumerate(TCP_FLAG_LETTERS) if self.mask >> bit & 1)
-        return f"flags {letters}"
+        # Letters can spell a keyword ("SRC", "NOT"): quote() keeps the text parseable.
+        return f"flags {quote(letters)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,3 +160,10 @@ def test_random_text_raises_only_filter_error(text: str) -> None:
         return
     assert parsed.matches(FLOW, now=10.0) in (True, False)
     assert parse_filter(str(parsed)) == parsed
+
+
+def test_flag_letters_that_spell_a_keyword_print_quoted() -> None:
+    # Found by the round-trip property: C, R, S print in FSRPAUEC order as "SRC".
+    flt = parse_filter("flags CRS")
+    assert str(flt) == 'flags "SRC"'
+    assert parse_filter(str(flt)) == flt
