@@ -26,15 +26,24 @@ def test_main_screen(snap_compare: Any, theme: str, size: tuple[int, int]) -> No
     assert snap_compare(app, terminal_size=size, run_before=feed)
 
 
-def test_help_screen(snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)], ids=["80x24", "200x60"])
+def test_help_screen(snap_compare: Any, size: tuple[int, int]) -> None:
     app, snapshots = make_app()
 
     async def feed(pilot: Any) -> None:
+        from netop.ui.help import KEYS
+        from tests.ui.conftest import screen_text
+
         app.apply_snapshot(snapshots[-1])
         await pilot.press("question_mark")
         await pilot.pause()
+        text = screen_text(app)
+        assert "quit" in text
+        if size[1] >= 60:  # all of it fits
+            for key, _ in KEYS:
+                assert key in text, key
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=feed)
+    assert snap_compare(app, terminal_size=size, run_before=feed)
 
 
 def test_hostile_interface_name_renders_as_literal_text(snap_compare: Any) -> None:
