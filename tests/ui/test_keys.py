@@ -303,3 +303,17 @@ async def test_enter_opens_details_and_escape_returns_with_the_cursor_in_place()
         assert not isinstance(app.screen, FlowDetailScreen)
         assert pane.cursor_key == chosen
         assert app.focused is pane
+
+
+@pytest.mark.parametrize("text", ["tcp and port 443", "port and ("], ids=["valid", "invalid"])
+@pytest.mark.parametrize("theme", ["netop-dark", "netop-light", "netop-contrast"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+async def test_typed_filter_text_is_visible(theme: str, size: tuple[int, int], text: str) -> None:
+    app, snaps = make_app(theme)
+    async with app.run_test(size=size) as pilot:
+        app.apply_snapshot(snaps[-1])
+        await pilot.press("slash")
+        await pilot.press(*text)
+        await pilot.pause()
+        bottom = screen_text(app).splitlines()[-3:]
+        assert any(text in line for line in bottom), bottom
