@@ -86,7 +86,8 @@ class NetopApp(App[None]):
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """Defaults so the stylesheet also parses under Textual's built-in themes."""
         return {name: "ansi_default" for name in NETOP_VARIABLES} | {
-            "netop-rx": "#5FC4E8", "netop-tx": "#C89BE8", "netop-dim": "#808080"}
+            "netop-rx": "#5FC4E8", "netop-tx": "#C89BE8", "netop-dim": "#808080",
+            "netop-cursor": "#3A4A5A"}
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()

@@ -20,13 +20,13 @@ class FilterBar(Horizontal):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     DEFAULT_CSS = """
-    FilterBar { height: 1; display: none; background: $panel; }
+    FilterBar { height: 1; display: none; background: $footer-background; }
     FilterBar.-open { display: block; }
-    FilterBar > Static { width: auto; padding: 0 1; color: $foreground; }
+    FilterBar > Static { width: auto; padding: 0 1; color: $footer-foreground; }
     FilterBar > Input { width: 1fr; background: $surface; color: $foreground; }
     FilterBar > Input.-invalid { color: $error; }
     FilterBar > Input.-valid { color: $success; }
-    FilterBar > #filter-verdict { color: $netop-dim; max-width: 60%; }
+    FilterBar > #filter-verdict { color: $netop-dim; background: $surface; max-width: 60%; }
     FilterBar > #filter-verdict.-invalid { color: $error; }
     """
 

@@ -14,7 +14,7 @@ from tests.ui.conftest import make_app
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
-@pytest.mark.parametrize("theme", ["netop-dark", "netop-light"])
+@pytest.mark.parametrize("theme", ["netop-dark", "netop-light", "netop-contrast"])
 def test_main_screen(snap_compare: Any, theme: str, size: tuple[int, int]) -> None:
     app, snapshots = make_app(theme)
 
