@@ -10,6 +10,7 @@ thread-safe queue, so no lock is held while a view reads a snapshot.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import queue
 import socket
 import time
@@ -77,8 +78,12 @@ class Engine:
         clock: Callable[[], float] = time.time,
         event_capacity: int = 1000,
         enrichment: Enrichment | None = None,
+        total_of: Sequence[str] = (),
     ) -> None:
+        """``total_of``: the interfaces (glob patterns) the user named; the ``all`` row
+        and the header total sum those. Empty: every local interface but ``lo``."""
         self.config = config
+        self._total_of = tuple(total_of)
         self.sources = list(sources)
         self.hostname = hostname or socket.gethostname()
         self._clock = clock
@@ -280,9 +285,14 @@ class Engine:
         local = list(self._current.get("local", {}).values())
         if not local:
             return None, Totals()
-        # lo counts every packet twice (out and in) and is no traffic of the box's
-        # network, so the "all" row, like bmon's and nload's totals, leaves it out.
-        real = [r for r in local if r.name != "lo"]
+        if self._total_of:
+            # The user asked about these interfaces (``-i lo`` included): total them.
+            real = [r for r in local
+                    if any(fnmatch.fnmatchcase(r.name, p) for p in self._total_of)]
+        else:
+            # lo counts every packet twice (out and in) and is no traffic of the box's
+            # network, so the "all" row, like bmon's and nload's totals, leaves it out.
+            real = [r for r in local if r.name != "lo"]
 
         def total(attr: str) -> float | None:
             values = [getattr(r, attr) for r in real if getattr(r, attr) is not None]

@@ -159,3 +159,20 @@ def test_watched_flow_is_relayed_to_sources_and_its_packets_reach_the_snapshot()
     engine.view_spec = replace(engine.view_spec, watch=None)
     assert engine.tick(now=T0 + 80).flows.watched is None
     assert keeper.watching is None
+
+
+def _lo_and_eth0(total_of: tuple[str, ...]) -> tuple[float, float | None]:
+    ticks = [[sample("eth0", t, rx=t * 1000, tx=t * 500), sample("lo", t, rx=t * 10**6, tx=0)]
+             for t in range(4)]
+    engine = Engine(Config(), [ScriptedSource(ticks)], hostname="testhost", total_of=total_of)
+    last = [engine.tick(now=T0 + t + 0.5) for t in range(len(ticks))][-1]
+    assert last.total is not None
+    return last.totals.rx_bps, last.total.rx_bps
+
+
+def test_named_interfaces_are_the_total_even_lo() -> None:
+    """``-i lo``: the header total and the all row are lo's traffic, not 0."""
+    assert _lo_and_eth0(("lo",)) == (8_000_000, 8_000_000)
+    assert _lo_and_eth0(("lo", "eth0")) == (8_008_000, 8_008_000)
+    assert _lo_and_eth0(("eth*",)) == (8000, 8000)  # glob patterns, as -i takes
+    assert _lo_and_eth0(()) == (8000, 8000)  # nothing named: lo left out
