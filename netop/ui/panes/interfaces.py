@@ -12,7 +12,7 @@ from typing import Any
 
 from netop.format import human_rate
 from netop.model import InterfaceRate, Snapshot, SourceStatus
-from netop.ui.linetable import Cell, Column, LineTable, Row, Spark, Styled
+from netop.ui.linetable import Cell, Column, LineTable, Middle, Row, Spark, Styled
 
 #: Seconds of silence after which an interface counts as idle (for hiding).
 IDLE_SECONDS = 10
@@ -134,7 +134,8 @@ class InterfacesPane(LineTable):
     @staticmethod
     def _row(rate: InterfaceRate, bits: bool, total: bool = False) -> Row:
         cells: tuple[Cell, ...] = (
-            Styled(rate.label, "accent") if total else rate.label,
+            # Under its group's header a remote interface is named by its ifName alone.
+            Styled(rate.label, "accent") if total else Middle(rate.name),
             Spark(rate.rx_history, "rx"),
             Styled(human_rate(rate.rx_bps, bits), "rx"),
             Spark(rate.tx_history, "tx"),
