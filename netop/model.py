@@ -137,6 +137,11 @@ class InterfaceSample:
     oper_up: bool | None = None
     counter_bits: int = 64
     discontinuity: str | None = None
+    max_gap: float | None = None
+    """Seconds within which the source sends this interface's next sample (an SNMP
+    target's poll interval); with none for twice that long its rate is stale. ``None``:
+    no promise (local counters come every tick; sFlow counter samples when the agent
+    pleases)."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -180,6 +185,9 @@ class InterfaceRate:
     oper_up: bool | None
     rx_history: tuple[float, ...] = ()
     tx_history: tuple[float, ...] = ()
+    stale_for: float | None = None
+    """Seconds since the last sample when that is too long ago (its source stopped
+    answering): the rates and link state are then ``None``, not the last known ones."""
 
     @property
     def key(self) -> tuple[str, str]:

@@ -93,6 +93,7 @@ class Engine:
         self._watch = InterfaceWatch()
         self.events = EventLog(event_capacity)
         self._current: dict[str, dict[tuple[str, str], InterfaceRate]] = {}
+        self._max_gap: dict[tuple[str, str], float] = {}
         self._statuses: dict[str, SourceStatus] = {}
         self._seq = 0
         self._started = False
@@ -156,7 +157,8 @@ class Engine:
         self.events.extend(new_events)
         self._seq += 1
         interfaces = tuple(
-            rate for origin in self._current.values() for rate in origin.values()
+            self._aged(rate, now) for origin in self._current.values()
+            for rate in origin.values()
         )
         total, totals = self._total(now)
         return Snapshot(
@@ -264,6 +266,8 @@ class Engine:
         events: list[NetEvent] = []
         fresh: dict[tuple[str, str], InterfaceRate] = {}
         for sample in samples:
+            if sample.max_gap is not None:
+                self._max_gap[sample.key] = sample.max_gap
             rate, rate_events = self._rates.update(sample)
             events.extend(rate_events)
             self._history.add(rate.key, rate.rx_bps, rate.tx_bps)
@@ -278,8 +282,19 @@ class Engine:
         for key in self._current.get(origin, {}).keys() - fresh.keys():
             self._rates.forget(key)
             self._history.forget(key)
+            self._max_gap.pop(key, None)
         self._current[origin] = fresh
         return events
+
+    def _aged(self, rate: InterfaceRate, now: float) -> InterfaceRate:
+        """``rate``, or when its source has sent nothing for twice its sampling interval,
+        a stale row: no rates, no link state, how long ago the last sample was."""
+        gap = self._max_gap.get(rate.key)
+        age = now - rate.ts
+        if gap is None or age <= 2 * gap:
+            return rate
+        return replace(rate, rx_bps=None, tx_bps=None, rx_pps=None, tx_pps=None,
+                       oper_up=None, stale_for=age)
 
     def _total(self, now: float) -> tuple[InterfaceRate | None, Totals]:
         local = list(self._current.get("local", {}).values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from netop.format import human_rate
+from netop.format import human_age, human_rate
 from netop.model import InterfaceRate, Snapshot, SourceStatus
 from netop.ui.linetable import Cell, Column, LineTable, Middle, Row, Spark, Styled
 
@@ -133,6 +133,11 @@ class InterfacesPane(LineTable):
 
     @staticmethod
     def _row(rate: InterfaceRate, bits: bool, total: bool = False) -> Row:
+        if rate.stale_for is not None:  # its source stopped answering: say so, and since when
+            return Row(key=f"{rate.origin}\0{rate.name}", cells=(
+                Middle(rate.name), Spark(rate.rx_history, "rx"), Styled("stale", "dim"),
+                Spark(rate.tx_history, "tx"), Styled(f"{human_age(rate.stale_for)} ago", "dim"),
+                "—", _link(rate)))
         cells: tuple[Cell, ...] = (
             # Under its group's header a remote interface is named by its ifName alone.
             Styled(rate.label, "accent") if total else Middle(rate.name),
