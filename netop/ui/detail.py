@@ -40,6 +40,14 @@ def _rtt_line(watched: FlowPackets) -> str:
     return "TCP handshake: " + ", ".join(parts)
 
 
+def _count_line(total: int, first: int, kept: int) -> str:
+    """``N packets``, and which of them are shown when not all (``first`` < 0: all)."""
+    text = f"{total} packet" + ("" if total == 1 else "s")
+    if first >= 0:
+        text += f"; the first {first} and the last {kept - first} shown"
+    return text
+
+
 def _when(ts: float) -> str:
     if not ts:
         return "—"
@@ -170,9 +178,7 @@ class FlowDetailScreen(Screen[None]):
         # A whole file's flow: its first and last packets (newest first), a gap between.
         gap_at = len(packets) // 2 if total is not None and total > len(packets) else -1
         if total is not None:
-            lines.append(f"{total} packets" + (f"; the first {gap_at} and the last "
-                                               f"{len(packets) - gap_at} shown" if gap_at >= 0
-                                               else ""))
+            lines.append(_count_line(total, gap_at, len(packets)))
         if watched.handshake_rtt is not None or watched.syn_rtt is not None:
             lines.append(_rtt_line(watched))
         for i in range(len(packets) - 1, -1, -1):  # newest first
