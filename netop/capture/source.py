@@ -75,13 +75,13 @@ class CaptureSource(Source):
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._done = threading.Event()
-        self._wake = threading.Event()  # a watch request for a file that has ended
         self._last_packets = 0
         self._last_ts = 0.0
         # watch_flow() leaves its request here; the child (or playback) thread applies it.
         self._watch_lock = threading.Lock()
         self._watch_pending = False
         self._watch_flow: FlowTuple | None = None
+        self._wake = threading.Event()  # ... and wakes a playback whose file has ended
         # A file, not a pipe: a chatty child must never block on a full stderr pipe.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
 
