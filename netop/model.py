@@ -368,6 +368,11 @@ class FlowPackets:
     packets: tuple[PacketSample, ...] = ()
     handshake_rtt: float | None = None
     syn_rtt: float | None = None
+    total: int | None = None
+    """How many packets the flow has had, when the source knows them all (a capture
+    file): then ``packets`` replace those sent before and, when ``total`` exceeds their
+    number, hold the flow's first half and last half of them. ``None``: live, new
+    packets since the last batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +391,9 @@ class FlowBatch:
     stats: dict[str, int] = field(default_factory=dict)
     watched: FlowPackets | None = None
     """New packets of the watched flow since the last batch (see ``Source.watch_flow``)."""
+    clock: float | None = None
+    """The source's own time at the end of this batch: the file's time when a capture
+    file is played back (``None``: live, the wall clock is the time)."""
 
 
 @dataclass(frozen=True, slots=True)

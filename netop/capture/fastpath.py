@@ -23,7 +23,7 @@ from types import ModuleType
 
 _SOURCE = Path(__file__).with_name("_fastflow.c")
 #: The ``VERSION`` of ``_fastflow.c``; an older prebuilt module is rebuilt, not used.
-_VERSION = 2
+_VERSION = 3
 
 
 @functools.cache

@@ -97,7 +97,8 @@ class Engine:
         self._statuses: dict[str, SourceStatus] = {}
         self._seq = 0
         self._started = False
-        self.flow_table = FlowTable()
+        # A recording keeps its ended flows: at its end every flow of it is on screen.
+        self.flow_table = FlowTable(keep_ended=any(s.replay for s in self.sources))
         self.enrichment = enrichment or Enrichment()
         self._flow_view = FlowViewBuilder(self.enrichment)
         #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
@@ -105,7 +106,9 @@ class Engine:
         self._watching: tuple[int, str, int, str, int, int | None] | None = None
         self._watched_packets: deque[PacketSample] = deque(maxlen=WATCHED_PACKETS)
         self._watched_rtt: tuple[float | None, float | None] = (None, None)
+        self._watched_total: int | None = None
         self._data_clock = 0.0
+        self._replay_clock: float | None = None
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -178,11 +181,18 @@ class Engine:
         )
 
     def _flow_clock(self, batches: list[FlowBatch], now: float) -> float:
-        """The time flows are aged against: the wall clock live, packet time on replay.
+        """The time flows are aged against: the wall clock live, the file's on replay.
 
-        A capture file played back carries its own (old) timestamps; measured against
-        the wall clock every flow would look idle for years and expire at once.
+        A capture file played back carries its own timestamps; measured against the
+        wall clock every flow would look idle for years (or, for a file recorded a
+        minute ago, a minute older than it was) and expire at once. A playing source
+        says what time it is (``FlowBatch.clock``); from then on that is the time.
         """
+        for batch in batches:
+            if batch.clock is not None:
+                self._replay_clock = max(self._replay_clock or 0.0, batch.clock)
+        if self._replay_clock is not None:
+            return self._replay_clock
         for batch in batches:
             # Only a capture replays packets; an exporter with a skewed clock must not
             # switch the whole table to its time.
@@ -199,6 +209,7 @@ class Engine:
             self._watching = wanted
             self._watched_packets.clear()
             self._watched_rtt = (None, None)
+            self._watched_total = None
             for source in self.sources:
                 with contextlib.suppress(Exception):
                     source.watch_flow(wanted)
@@ -208,10 +219,14 @@ class Engine:
             got = batch.watched
             if got is None or got.flow != wanted:
                 continue
+            if got.total is not None:  # the source knows them all: its choice replaces ours
+                self._watched_packets.clear()
+                self._watched_total = got.total
             self._watched_packets.extend(got.packets)
             if got.handshake_rtt is not None or got.syn_rtt is not None:
                 self._watched_rtt = (got.handshake_rtt, got.syn_rtt)
-        return FlowPackets(wanted, tuple(self._watched_packets), *self._watched_rtt)
+        return FlowPackets(wanted, tuple(self._watched_packets), *self._watched_rtt,
+                           total=self._watched_total)
 
     def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:
         watched = self._watched_flow(batches)

@@ -260,7 +260,9 @@ class NetopApp(App[None]):
         if not row.label:  # a single flow: ask its source for its packets
             r = row.record
             self._set_view(watch=(r.proto, r.src, r.sport, r.dst, r.dport, r.vlan))
-        self.push_screen(FlowDetailScreen(row, self.bits),
+        shown = self.shown
+        now = (shown.flows.now or shown.ts) if shown is not None else None
+        self.push_screen(FlowDetailScreen(row, self.bits, now),
                          callback=lambda _: self._set_view(watch=None))
 
     def action_filter(self) -> None:
