@@ -13,8 +13,9 @@ from netop.capture import fastpath
 from netop.capture.aggregate import FlowAggregator
 from netop.capture.offline import read_into_table
 from netop.engine.flowtable import FlowTable
+from tests.shared_data import absent_reason, shared_path
 
-DATA = Path("/work/shared/data/pcap")
+DATA = shared_path("data", "pcap")
 TRUTH = DATA / "truth"
 TRUTH_FILES = sorted(TRUTH.glob("*.truth.json")) if TRUTH.is_dir() else []
 
@@ -43,7 +44,7 @@ def _split(records: list[dict[str, Any]]) -> tuple[dict[Any, tuple[int, ...]], C
     return ported, pairs
 
 
-@pytest.mark.skipif(not TRUTH_FILES, reason=f"shared captures absent ({TRUTH} not found)")
+@pytest.mark.skipif(not TRUTH_FILES, reason=absent_reason(TRUTH))
 @pytest.mark.parametrize("truth_file", TRUTH_FILES, ids=lambda p: p.name.split(".truth")[0])
 @pytest.mark.parametrize("fast", [True, False], ids=["c", "python"])
 def test_capture_matches_truth(truth_file: Path, fast: bool) -> None:
@@ -63,7 +64,7 @@ MALFORMED = sorted((DATA / "malformed").glob("*")) if (DATA / "malformed").is_di
 
 
 @pytest.mark.skipif(
-    not MALFORMED, reason=f"shared captures absent ({DATA / 'malformed'} not found)"
+    not MALFORMED, reason=absent_reason(DATA / "malformed")
 )
 @pytest.mark.parametrize("path", MALFORMED, ids=lambda p: p.name)
 @pytest.mark.parametrize("fast", [True, False], ids=["c", "python"])
