@@ -75,6 +75,8 @@ class CaptureSource(Source):
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._done = threading.Event()
+        #: Set once the live child has opened its rings: packets from then on are seen.
+        self.attached = threading.Event()
         self._last_packets = 0
         self._last_ts = 0.0
         # watch_flow() leaves its request here; the child (or playback) thread applies it.
@@ -262,6 +264,7 @@ class CaptureSource(Source):
                 self._event(Severity.ERROR, message[1])
                 self._emit(SourceStatus(NAME, f"capture off: {message[1]}", ts=time.time()))
             elif kind == "ready":
+                self.attached.set()
                 self._event(Severity.INFO, f"capturing on {', '.join(message[1])}")
         code = proc.wait()
         if code not in (0, 2, 3) and not self._stop.is_set():
