@@ -77,6 +77,18 @@ def add_common_arguments(parser: argparse.ArgumentParser, suppress: bool = False
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``netop`` console script; returns the exit status."""
+    from netop import signals
+
+    previous = signals.install()
+    try:
+        return _run(argv)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: see netop.signals
+        return signals.exit_status(exc)
+    finally:
+        signals.restore(previous)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     from netop.config import load_config
 
     parser = build_parser()
@@ -94,8 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NetopError as exc:
         print(f"netop: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         # `netop ... | head` closes the pipe early; that is not an error.
         sys.stderr.close()

@@ -1,0 +1,80 @@
+"""The TUI as a process in a pseudo-terminal: how it ends, and how it refuses bad input.
+
+A monitor is ended with Ctrl-C, ``kill PID`` or a closed SSH session as often as with
+``q``. Each must restore the terminal (alternate screen off, mouse tracking off, cursor
+shown) and end the capture child; a signal gives the shell's status 128 + N.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from tests.ptyproc import PtyNetop, children, cmdline, state
+
+ALT_SCREEN_ON = b"\x1b[?1049h"
+RESETS = {
+    "alternate screen off": b"\x1b[?1049l",
+    "mouse tracking off": b"\x1b[?1000l",
+    "any-event mouse off": b"\x1b[?1003l",
+    "cursor shown": b"\x1b[?25h",
+}
+
+
+def _capture_child(pid: int, timeout: float) -> int | None:
+    """The PID of netop's capture child once it runs (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in children(pid):
+            if "netop.capture.child" in cmdline(child):
+                return child
+        time.sleep(0.05)
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="capturing on lo needs CAP_NET_RAW (CI is root)")
+@pytest.mark.parametrize(
+    ("how", "status"),
+    [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130), ("ctrl+c", 0), ("q", 0)],
+)
+def test_tui_ends_cleanly(how: str, status: int) -> None:
+    tui = PtyNetop(["-i", "lo", "--interval", "0.5", "-n"])
+    try:
+        assert tui.read_until(ALT_SCREEN_ON, timeout=30), bytes(tui.output[-500:])
+        child = _capture_child(tui.proc.pid, timeout=30)
+        assert child is not None, "the capture child never started"
+        opened = len(tui.output)
+        if how.startswith("SIG"):
+            tui.proc.send_signal(getattr(signal, how))
+        else:
+            os.write(tui.master, b"\x03" if how == "ctrl+c" else b"q")
+        assert tui.wait(timeout=20) == status
+        after = bytes(tui.output[opened:])
+        missing = [name for name, seq in RESETS.items() if seq not in after]
+        assert not missing, f"terminal not restored: {missing}"
+        assert b"Traceback" not in tui.output
+        assert state(child) is None, f"capture child {child} left behind: {state(child)}"
+    finally:
+        tui.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="capturing on lo needs CAP_NET_RAW (CI is root)")
+def test_tui_ends_when_the_terminal_hangs_up() -> None:
+    """A closed SSH session: the pty goes away, the kernel sends SIGHUP to the session."""
+    tui = PtyNetop(["-i", "lo", "--interval", "0.5", "-n"])
+    try:
+        assert tui.read_until(ALT_SCREEN_ON, timeout=30)
+        child = _capture_child(tui.proc.pid, timeout=30)
+        assert child is not None
+        os.close(tui.master)
+        try:
+            code = tui.proc.wait(timeout=20)
+        finally:
+            tui.master = os.open("/dev/null", os.O_RDONLY)  # for close()
+        assert code == 129
+        assert state(child) is None, f"capture child {child} left behind: {state(child)}"
+    finally:
+        tui.close()
