@@ -8,12 +8,15 @@ shown) and end the capture child; a signal gives the shell's status 128 + N.
 from __future__ import annotations
 
 import os
+import pty
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.ptyproc import PtyNetop, children, cmdline, state
+from tests.ptyproc import NETOP, PtyNetop, children, cmdline, state
 
 ALT_SCREEN_ON = b"\x1b[?1049h"
 RESETS = {
@@ -78,3 +81,50 @@ def test_tui_ends_when_the_terminal_hangs_up() -> None:
         assert state(child) is None, f"capture child {child} left behind: {state(child)}"
     finally:
         tui.close()
+
+
+def _bad_input_cases(tmp: Path) -> dict[str, list[str]]:
+    text = tmp / "notes.txt"
+    text.write_text("not a capture\n")
+    pcap = Path(__file__).resolve().parents[3] / "shared/data/pcap/traffic"
+    some_pcap = next(iter(sorted(pcap.glob("*.pcap*"))), None) if pcap.is_dir() else None
+    cases = {
+        "missing file": ["-r", str(tmp / "nope.pcap")],
+        "a directory": ["-r", str(tmp)],
+        "not a pcap": ["-r", str(text)],
+        "unknown interface": ["-i", "netop-nosuch0"],
+        "bad BPF": ["-i", "lo", "-f", "tcp port"],
+    }
+    if some_pcap is not None:
+        cases["bad BPF on a file"] = ["-r", str(some_pcap), "-f", "port nosuchservice"]
+    return cases
+
+
+@pytest.mark.parametrize(
+    "case", ["missing file", "a directory", "not a pcap", "unknown interface", "bad BPF",
+             "bad BPF on a file"])
+def test_bad_capture_input_ends_before_the_screen_opens(case: str, tmp_path: Path) -> None:
+    cases = _bad_input_cases(tmp_path)
+    if case not in cases:
+        pytest.skip("../shared/data/pcap/traffic is absent")
+    master, slave = pty.openpty()
+    try:
+        done = subprocess.run(  # noqa: S603 - our own program
+            [*NETOP, "-n", *cases[case]], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+            timeout=30, env=dict(os.environ, TERM="xterm-256color"),
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{case}: the TUI started instead of refusing the input")
+    finally:
+        os.close(slave)
+    os.set_blocking(master, False)
+    try:
+        stdout = os.read(master, 65536)
+    except OSError:
+        stdout = b""
+    os.close(master)
+    err = done.stderr.decode(errors="replace")
+    assert done.returncode == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("netop: "), err
+    assert "Traceback" not in err and "\x1b" not in err
+    assert b"\x1b" not in stdout, "the screen was opened"
