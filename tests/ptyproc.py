@@ -3,6 +3,7 @@ it writes, so that tests see the escape sequences that open and restore the scre
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -75,10 +76,8 @@ class PtyNetop:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=5)
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.master)
-        except OSError:
-            pass
 
 
 def children(pid: int) -> list[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import signal
 import subprocess
 import time
@@ -125,6 +126,63 @@ def test_bad_capture_input_ends_before_the_screen_opens(case: str, tmp_path: Pat
     os.close(master)
     err = done.stderr.decode(errors="replace")
     assert done.returncode == 2, err
-    assert len(err.splitlines()) == 1 and err.startswith("netop: "), err
-    assert "Traceback" not in err and "\x1b" not in err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("netop: "), err
+    assert "Traceback" not in err
+    assert "\x1b" not in err
     assert b"\x1b" not in stdout, "the screen was opened"
+
+
+HEADLESS = {
+    # command, and what it says when it runs (stream, text)
+    "ifaces": (["ifaces", "--count", "0", "--interval", "0.2"], "stdout", ""),
+    "flows": (["flows", "-i", "lo"], "child", ""),
+    "snmp": (["snmp", "v2c:public@127.0.0.1:9", "--interval", "0.5"], "stderr", "netop:"),
+    "collect": (["collect", "--listen", "127.0.0.1:0"], "stderr", "listening on"),
+}
+
+
+def _wait_ready(proc: subprocess.Popen[str], how: str, text: str, timeout: float) -> int | None:
+    """Block until the command runs; for ``flows`` return its capture child's PID."""
+    if how == "child":
+        return _capture_child(proc.pid, timeout)
+    stream = proc.stdout if how == "stdout" else proc.stderr
+    assert stream is not None
+    os.set_blocking(stream.fileno(), False)
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while not (seen and text in seen):
+        ready, _, _ = select.select([stream], [], [], 0.2)
+        if ready:
+            seen += stream.read() or ""
+        if time.monotonic() > deadline or proc.poll() is not None:
+            pytest.fail(f"never ready: {seen!r}")
+    return None
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=["TERM", "INT", "HUP"])
+@pytest.mark.parametrize("command", list(HEADLESS))
+def test_headless_commands_end_cleanly_on_signals(command: str, sig: signal.Signals) -> None:
+    args, how, text = HEADLESS[command]
+    if command == "flows" and os.geteuid() != 0:
+        pytest.skip("capturing on lo needs CAP_NET_RAW (CI is root)")
+    proc = subprocess.Popen(  # noqa: S603 - our own program
+        [*NETOP, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        child = _wait_ready(proc, how, text, timeout=30)
+        if how == "child":
+            assert child is not None, "the capture child never started"
+        proc.send_signal(sig)
+        code = proc.wait(timeout=20)
+        err = proc.stderr.read() if proc.stderr else ""
+        assert "Traceback" not in err, err
+        # flows -i is stopped by a signal as tcpdump is: it prints the flows, exit 0
+        assert code == (0 if command == "flows" else 128 + sig), err
+        if child is not None:
+            assert state(child) is None, f"capture child {child} left behind"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
