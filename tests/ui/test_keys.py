@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from netop.ui.app import NetopApp
 from netop.ui.header import HeaderBar
 from netop.ui.help import HelpScreen
@@ -32,6 +34,18 @@ async def test_q_quits() -> None:
     assert not app.is_running
 
 
+@pytest.mark.parametrize("where", ["flows", "filter box"])
+async def test_ctrl_c_quits_like_every_monitor(where: str) -> None:
+    app, _ = make_app()
+    async with app.run_test() as pilot:
+        if where == "filter box":
+            await pilot.press("slash", "t", "c")
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not app.is_running
+
+
 async def test_help_lists_every_binding_and_escape_closes() -> None:
     app, _ = make_app()
     async with app.run_test(size=(100, 40)) as pilot:
@@ -44,7 +58,8 @@ async def test_help_lists_every_binding_and_escape_closes() -> None:
         for binding in app.BINDINGS:
             key = binding.key_display or binding.key  # type: ignore[union-attr]
             key = {"question_mark": "?", "tab": "tab / shift+tab", "s": "s / S", "S": "s / S",
-                   "shift+tab": "tab / shift+tab"}.get(key, key)
+                   "shift+tab": "tab / shift+tab", "q": "q / ctrl+c",
+                   "ctrl+c": "q / ctrl+c"}.get(key, key)
             assert key in listed, key
         await pilot.press("escape")
         await pilot.pause()
