@@ -8,7 +8,9 @@ exposes ``HELP``, ``add_arguments(parser)`` and ``run(args, config) -> int``.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -84,6 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(argv)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: see netop.signals
         return signals.exit_status(exc)
+    except OSError as exc:
+        if exc.errno != errno.EIO:
+            raise
+        # The terminal hung up (a closed SSH session) while netop wrote its last lines:
+        # nothing can be shown any more, and a traceback would only hit the same wall.
+        return signals.exit_status(signals.Interrupted(signal.SIGHUP))
     finally:
         signals.restore(previous)
 

@@ -186,3 +186,21 @@ def test_headless_commands_end_cleanly_on_signals(command: str, sig: signal.Sign
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=5)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="capturing on lo needs CAP_NET_RAW (CI is root)")
+def test_flows_i_ends_cleanly_when_the_terminal_hangs_up() -> None:
+    """The flows it prints at the end meet a dead terminal: status 129, no traceback."""
+    run = PtyNetop(["flows", "-i", "lo"])
+    try:
+        child = _capture_child(run.proc.pid, timeout=30)
+        assert child is not None
+        os.close(run.master)
+        try:
+            code = run.proc.wait(timeout=20)
+        finally:
+            run.master = os.open("/dev/null", os.O_RDONLY)  # for close()
+        assert code == 129
+        assert state(child) is None, f"capture child {child} left behind: {state(child)}"
+    finally:
+        run.close()
