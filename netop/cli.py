@@ -8,7 +8,9 @@ exposes ``HELP``, ``add_arguments(parser)`` and ``run(args, config) -> int``.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -77,6 +79,24 @@ def add_common_arguments(parser: argparse.ArgumentParser, suppress: bool = False
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``netop`` console script; returns the exit status."""
+    from netop import signals
+
+    previous = signals.install()
+    try:
+        return _run(argv)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: see netop.signals
+        return signals.exit_status(exc)
+    except OSError as exc:
+        if exc.errno != errno.EIO:
+            raise
+        # The terminal hung up (a closed SSH session) while netop wrote its last lines:
+        # nothing can be shown any more, and a traceback would only hit the same wall.
+        return signals.exit_status(signals.Interrupted(signal.SIGHUP))
+    finally:
+        signals.restore(previous)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     from netop.config import load_config
 
     parser = build_parser()
@@ -94,8 +114,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NetopError as exc:
         print(f"netop: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         # `netop ... | head` closes the pipe early; that is not an error.
         sys.stderr.close()

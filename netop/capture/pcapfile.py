@@ -59,6 +59,23 @@ def read_batches(path: str) -> Iterator[Batch]:
         handle.close()
 
 
+def check_readable(path: str) -> None:
+    """Raise :class:`PcapError` unless ``path`` opens and starts like a pcap or pcapng file.
+
+    Only the first bytes are read: a file damaged further on is still played up to the
+    damage, but a missing, unreadable or foreign file ends the command before it starts.
+    """
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise PcapError(f"{path}: {exc.strerror or exc}") from None
+    if not magic:
+        raise PcapError(f"{path}: empty file, not a capture")
+    if magic not in _PCAP_MAGICS and magic != _PCAPNG_SHB:
+        raise PcapError(f"{path}: not a pcap or pcapng file (magic {magic.hex()})")
+
+
 def open_classic(path: str) -> tuple[BinaryIO, bool, bool, int] | None:
     """A classic pcap file opened after its header: (file, little-endian, nanoseconds,
     link type); ``None`` when the file is something else (pcapng, damaged...)."""

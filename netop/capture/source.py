@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import marshal
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from netop.capture.aggregate import FlowAggregator, rows_to_records
 from netop.capture.options import CaptureOptions
 from netop.capture.watch import FlowTuple, from_wire
+from netop.errors import NetopError
 from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
 from netop.sources.base import Emit, Source
 
@@ -92,6 +94,30 @@ class CaptureSource(Source):
         if self.options.read:
             return os.path.basename(self.options.read)
         return ",".join(self.options.interfaces)
+
+    def check(self) -> None:
+        """Raise :class:`~netop.errors.NetopError` for input that would end the capture at
+        once: a file that is not a readable capture, an unknown interface, a filter
+        libpcap rejects. The TUI calls it before the screen opens, so the reason is one
+        line on stderr rather than an event in a screen that shows nothing.
+        """
+        from netop.capture.bpf import OfflineFilter, compile_filter
+        from netop.capture.pcapfile import check_readable
+
+        o = self.options
+        if o.read:
+            check_readable(o.read)
+            if o.filter:
+                OfflineFilter(o.filter)
+            return
+        for iface in o.interfaces:
+            if iface == "any":
+                continue
+            try:
+                socket.if_nametoindex(iface)
+            except OSError:
+                raise NetopError(f"no such interface: {iface}") from None
+        compile_filter(o.filter)
 
     def alive(self) -> bool:
         """Whether the capture (child or file playback) is still running."""

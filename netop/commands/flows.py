@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="",
         metavar="EXPR",
         help="show only flows matching EXPR, the TUI's / filter "
-        "(e.g. 'tcp and port 443 and bytes > 1M'); -f is the capture (BPF) filter",
+        "(e.g. 'tcp and port 443 and bytes > 1M'; bytes/packets count both directions, "
+        "bytes_fwd/bytes_rev one); -f is the capture (BPF) filter",
     )
     parser.add_argument(
         "--sort",

@@ -77,11 +77,17 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.hide_idle:
         config = replace(config, hide_idle=True)
     sources = build_sources(args, config)
+    for source in sources:
+        if isinstance(source, CaptureSource):
+            source.check()  # bad -r/-i/-f: one line and exit 2, before the screen opens
     engine = Engine(config, sources, enrichment=build_enrichment(args, config, sources),
                     total_of=named_interfaces(args, config))
     from netop.sources.names import names_enabled
 
     show_names = names_enabled(config.raw) and not getattr(args, "no_names", False)
     engine.view_spec = replace(engine.view_spec, names=show_names)
-    NetopApp(engine, config, themes).run()
-    return 0
+    app = NetopApp(engine, config, themes)
+    app.run()
+    # A signal ends the TUI cleanly (terminal restored, capture child ended) with the
+    # shell's status for it, as the headless commands do; see netop.signals.
+    return 0 if app.exit_signal is None else 128 + app.exit_signal

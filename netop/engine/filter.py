@@ -149,11 +149,16 @@ def _nth_name(memo: _Memo, names: Sequence[str], index: int) -> bool:
     return len(names) > index and bool(names[index]) and memo[names[index]]
 
 
+#: ``bytes``/``packets`` count both directions, like the Bytes column, ``rate`` and
+#: ``--sort bytes``; ``_fwd`` is src→dst and ``_rev`` dst→src (the JSON record's
+#: ``bytes``/``bytes_rev``). ``_total`` is kept as a synonym of the plain word.
 _FIELD_CODE = {
-    "bytes": "r.bytes",
+    "bytes": "(r.bytes + r.bytes_rev)",
+    "bytes_fwd": "r.bytes",
     "bytes_rev": "r.bytes_rev",
     "bytes_total": "(r.bytes + r.bytes_rev)",
-    "packets": "r.packets",
+    "packets": "(r.packets + r.packets_rev)",
+    "packets_fwd": "r.packets",
     "packets_rev": "r.packets_rev",
     "packets_total": "(r.packets + r.packets_rev)",
     "rate": "f.rate_bps",

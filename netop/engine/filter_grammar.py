@@ -10,8 +10,9 @@ Grammar (tcpdump/nfdump style; keywords are case-insensitive)::
                | "process" NAME | "exporter" ADDR | "source" KIND | "vlan" N
     proto     := "tcp" | "udp" | "icmp" | "icmpv6" | "sctp" | "ip" | "ip6"
     dir       := "src" | "dst"
-    FIELD     := bytes | bytes_rev | bytes_total | packets | packets_rev | packets_total
-               | rate | avg (bits/s, both directions) | age | duration | idle (seconds)
+    FIELD     := bytes | packets | rate | avg (both directions; rate/avg in bits/s)
+               | bytes_fwd | packets_fwd (src→dst) | bytes_rev | packets_rev (dst→src)
+               | bytes_total | packets_total (= bytes, packets) | age | duration | idle
     OP        := == | = | != | > | >= | < | <=
 
 ``tcp port 443`` is ``tcp and port 443``, as in tcpdump. ``host`` takes an address or a
@@ -207,9 +208,11 @@ def _dir(direction: str) -> str:
 #: Numeric fields and whether their values are durations.
 FIELDS: dict[str, bool] = {
     "bytes": False,
+    "bytes_fwd": False,
     "bytes_rev": False,
     "bytes_total": False,
     "packets": False,
+    "packets_fwd": False,
     "packets_rev": False,
     "packets_total": False,
     "rate": False,

@@ -1,8 +1,9 @@
 """The Flows pane's rows: filter, sort, aggregate and top-N over the whole flow table.
 
 The order is decided here, over every flow, not by sorting widget rows: the UI gets at
-most ``top_n`` rows. Rates are this tick's bytes each way; the average is an
-exponentially weighted mean over about ten seconds, like iftop's 10 s column.
+most ``top_n`` rows. Rates are this tick's bytes each way; the average is the mean rate
+over the last ten seconds, a true sliding window like iftop's 10 s column (a flow idle
+for ten seconds averages exactly 0).
 Processes and names are looked up lazily: only when the filter asks for them, for
 the rows on screen, or for the aggregation by process.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,10 +30,8 @@ from netop.model import (
     proto_name,
 )
 
-#: Seconds the smoothed average spans.
+#: Seconds the sliding average spans.
 AVERAGE_SECONDS = 10.0
-#: Ticks of average decay precomputed (beyond, it is computed).
-DECAY_TABLE = 256
 #: Ticks of rate history kept per flow on screen (for the detail screen's sparkline).
 HISTORY_TICKS = 120
 
@@ -100,18 +100,20 @@ class _Facts:
     """One flow as the filter, the sort and the aggregation see it.
 
     Made once per flow and kept on its table entry (``FlowEntry.view``): per tick only
-    the flows that moved are updated, the others' rates are zero and their averages decay
-    lazily when read, so a tick costs per active flow, not per flow in the table.
+    the flows that moved are updated, the others' rates are zero. ``_sum`` is the sum of
+    the flow's rates over the ticks in the average's window; the builder takes a tick's
+    rates out again when that tick leaves the window, so a tick costs per active flow,
+    not per flow in the table.
     """
 
-    __slots__ = ("entry", "rate_fwd", "rate_rev", "rate_bps", "_avg", "_avg_tick", "_view",
+    __slots__ = ("entry", "rate_fwd", "rate_rev", "rate_bps", "_sum", "_last", "_view",
                  "proc", "ends", "settled", "retry_at", "group_mode", "group_label")
 
     def __init__(self, entry: FlowEntry, view: FlowViewBuilder) -> None:
         self.entry = entry
         self.rate_fwd = self.rate_rev = self.rate_bps = 0.0
-        self._avg = 0.0
-        self._avg_tick = view.tick
+        self._sum = 0.0
+        self._last = -1  # the last tick with traffic
         self._view = view
         self.proc: ProcessLabel | None = None
         #: Each end's owner of a local-to-local flow, kept once named.
@@ -123,13 +125,12 @@ class _Facts:
         self.group_label = ""
 
     def update(self, fwd: float, rev: float) -> None:
-        """This tick's rates; the average moves one step towards them."""
-        view = self._view
+        """This tick's rates; they join the window's sum."""
         self.rate_fwd = fwd
         self.rate_rev = rev
-        self.rate_bps = fwd + rev
-        self._avg = self._avg * view.decay(view.tick - self._avg_tick) + view.alpha * (fwd + rev)
-        self._avg_tick = view.tick
+        self.rate_bps = total = fwd + rev
+        self._sum += total
+        self._last = self._view.tick
 
     def idle(self) -> None:
         """No packets this tick."""
@@ -137,8 +138,7 @@ class _Facts:
 
     @property
     def avg_bps(self) -> float:
-        view = self._view
-        return self._avg * view.decay(view.tick - self._avg_tick)
+        return self._sum / self._view.window
 
     @property
     def record(self) -> FlowRecord:
@@ -202,8 +202,10 @@ class FlowViewBuilder:
     def __init__(self, enrichment: Enrichment | None = None) -> None:
         self.enrichment = enrichment or Enrichment()
         self.tick = 0
-        self.alpha = 1.0
-        self._decays: list[float] = [1.0]
+        self.window = 1
+        """Ticks in the average's window: AVERAGE_SECONDS at the current interval."""
+        # Per tick in the window (oldest first): the flows that moved and their rates.
+        self._moved: deque[tuple[list[_Facts], array[float]]] = deque()
         self._active: list[_Facts] = []
         self._all: list[_Facts] = []
         self._now = 0.0
@@ -211,12 +213,6 @@ class FlowViewBuilder:
         self._history: dict[str, deque[float]] = {}
 
     # -- lookups ------------------------------------------------------------------------
-
-    def decay(self, ticks: int) -> float:
-        """How much of an average is left after ``ticks`` ticks without traffic."""
-        if ticks < len(self._decays):
-            return self._decays[ticks]
-        return (1.0 - self.alpha) ** ticks
 
     def facts(self, entry: FlowEntry) -> _Facts:
         """The flow's facts object, made on first sight."""
@@ -298,16 +294,16 @@ class FlowViewBuilder:
                          status=status, spec=spec, now=now)
 
     def _advance(self, table: FlowTable, interval: float) -> None:
-        """One tick: rates of the flows that moved, zero for those that stopped."""
+        """One tick: rates of the flows that moved, zero for those that stopped; the
+        tick that leaves the average's window takes its rates out of the sums."""
         self.tick += 1
-        alpha = min(1.0, interval / AVERAGE_SECONDS)
-        if alpha != self.alpha:
-            self.alpha = alpha
-            self._decays = [(1.0 - alpha) ** n for n in range(DECAY_TABLE)]
+        self.window = max(1, round(AVERAGE_SECONDS / interval))
+        self._leave_window(self.tick - self.window)
         for facts in self._active:
             facts.idle()
         scale = 8.0 / interval
         active = []
+        rates = array("d")
         if self.tick == 1:  # a table that had flows before this view: adopt them all
             for entry in table.entries():
                 self.facts(entry)
@@ -315,7 +311,20 @@ class FlowViewBuilder:
             facts = self.facts(entry)
             facts.update(entry.tick_bytes * scale, entry.tick_bytes_rev * scale)
             active.append(facts)
+            rates.append(facts.rate_bps)
         self._active = active
+        self._moved.append((active, rates))
+
+    def _leave_window(self, cutoff: int) -> None:
+        """Take the rates of ticks up to ``cutoff`` out of their flows' sums."""
+        moved = self._moved
+        while len(moved) >= self.window:
+            flows, rates = moved.popleft()
+            for facts, rate in zip(flows, rates, strict=True):
+                if facts._last <= cutoff:
+                    facts._sum = 0.0  # no traffic left in the window: exactly zero
+                else:
+                    facts._sum -= rate
 
     def _top(self, chosen: list[_Facts], spec: ViewSpec, everything: bool) -> list[_Facts]:
         """The first ``top_n`` of ``chosen`` in the spec's order."""
@@ -383,7 +392,7 @@ class FlowViewBuilder:
         mode = spec.aggregate
         cache_as = f"{mode}{'+names' if spec.names else ''}"
         groups: dict[str, _Group] = {}
-        tick, decays, horizon = self.tick, self._decays, len(self._decays)
+        window = self.window
         # One tight loop: this runs over every flow each tick, so no method calls per flow.
         for f in chosen:
             if f.group_mode == cache_as:
@@ -399,8 +408,7 @@ class FlowViewBuilder:
             group.flows += 1
             group.fwd += f.rate_fwd
             group.rev += f.rate_rev
-            age = tick - f._avg_tick
-            group.avg += f._avg * decays[age] if age < horizon else 0.0
+            group.avg += f._sum / window
             group.bytes += e.bytes
             group.bytes_rev += e.bytes_rev
             group.packets += e.packets

@@ -7,6 +7,7 @@ shows it on resume, so nothing is lost but the frames in between.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import replace
@@ -21,6 +22,7 @@ from textual.widgets import Footer
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.model import AGGREGATIONS, FLOW_SORT_KEYS, NetEvent, Severity, Snapshot
+from netop.signals import ENDING_SIGNALS
 from netop.ui.detail import FlowDetailScreen
 from netop.ui.filterbar import FilterBar
 from netop.ui.header import HeaderBar
@@ -47,6 +49,9 @@ class NetopApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
+        # Ctrl-C quits as in every monitor (Textual's default only says to press ctrl+q);
+        # priority, so it also quits from the filter box.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("space", "toggle_pause", "Pause"),
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -81,6 +86,8 @@ class NetopApp(App[None]):
         self.shown: Snapshot | None = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self.exit_signal: int | None = None
+        """The signal that ended the app (SIGTERM, SIGHUP, SIGINT), if one did."""
         self.themes.check(config.theme)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -109,6 +116,7 @@ class NetopApp(App[None]):
         self.query_one(InterfacesPane).focus()
         self._layout_for(self.size.width)
         if self.run_engine:
+            self._handle_signals()
             # Paint the first frame before sources spend time starting (a capture child,
             # SNMP sessions): a person sees the screen at once, the numbers a tick later.
             self.call_after_refresh(self._start_engine)
@@ -118,6 +126,22 @@ class NetopApp(App[None]):
         self._ticker = threading.Thread(target=self._tick_loop, name="netop-engine",
                                         daemon=True)
         self._ticker.start()
+
+    def _handle_signals(self) -> None:
+        """End the app through its normal exit on TERM, HUP and INT, so that Textual
+        restores the terminal and on_unmount ends the capture child (the default for
+        TERM and HUP is to die at once, leaving both behind). The handlers stay until
+        the event loop closes, so a second signal during shutdown changes nothing."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for sig in ENDING_SIGNALS:
+            loop.add_signal_handler(sig, self._end_by_signal, sig)
+
+    def _end_by_signal(self, signum: int) -> None:
+        if self.exit_signal is None:
+            self.exit_signal = signum
+            self.exit()
 
     def on_unmount(self) -> None:
         """Stop the ticker and the sources."""

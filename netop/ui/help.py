@@ -13,12 +13,13 @@ from textual.widgets import Static
 
 #: (key, what it does) — the single list the help screen shows.
 KEYS: tuple[tuple[str, str], ...] = (
-    ("q", "quit"),
+    ("q / ctrl+c", "quit"),
     ("?", "this help"),
     ("space", "pause the display (collection goes on; the header says PAUSED)"),
     ("tab / shift+tab", "focus the next / previous pane (the focused pane grows)"),
     ("↑ ↓ pgup pgdn home end", "move in the focused pane"),
-    ("/", "filter the flows (enter applies, esc cancels; e.g. tcp and port 443)"),
+    ("/", "filter the flows (enter applies, esc cancels; e.g. port 443 and bytes > 1M; "
+          "bytes, packets: both directions, bytes_fwd/bytes_rev: one)"),
     ("s / S", "sort the flows by the next column / reverse the order (or click a header)"),
     ("a", "group flows: connection → remote host → process → port → protocol"),
     ("n", "show names (reverse DNS, /etc/services) or bare addresses and ports"),

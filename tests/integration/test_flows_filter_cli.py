@@ -23,6 +23,15 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                                flags="A") / (b"x" * 1400)
         p.time = t + i
         packets.append(p)
+    # a download: one small request, then the server's bytes come back (dst→src)
+    for i in range(6):
+        up = i == 0
+        ip = IP(src="10.9.0.1", dst="192.0.2.20") if up else IP(src="192.0.2.20", dst="10.9.0.1")
+        tcp = TCP(sport=40001, dport=8443, flags="A") if up else TCP(sport=8443, dport=40001,
+                                                                     flags="A")
+        p = Ether() / ip / tcp / (b"g" * (40 if up else 1400))
+        p.time = t + i
+        packets.append(p)
     dns = Ether() / IP(src="10.9.0.1", dst="192.0.2.53") / UDP(sport=5353, dport=53) / b"q"
     dns.time = t + 1
     ping = Ether() / IP(src="10.9.0.1", dst="192.0.2.1") / ICMP()
@@ -40,11 +49,15 @@ def flows(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("expr", "dports"),
     [
-        ("", {443, 53, 8 * 256}),
+        ("", {443, 8443, 53, 8 * 256}),
         ("tcp and port 443", {443}),
         ("udp or icmp", {53, 8 * 256}),
-        ("bytes > 5k", {443}),
-        ("not net 192.0.2.0/30", {443, 53}),
+        # bytes: both directions, as the Bytes column; _fwd src→dst, _rev dst→src
+        ("bytes > 5k", {443, 8443}),
+        ("bytes_fwd > 5k", {443}),
+        ("bytes_rev > 5k", {8443}),
+        ("packets >= 6", {8443}),
+        ("not net 192.0.2.0/30", {443, 8443, 53}),
         ("dst host 192.0.2.53", {53}),
     ],
 )

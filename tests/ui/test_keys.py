@@ -36,10 +36,22 @@ async def test_q_quits() -> None:
     assert not app.is_running
 
 
+@pytest.mark.parametrize("where", ["flows", "filter box"])
+async def test_ctrl_c_quits_like_every_monitor(where: str) -> None:
+    app, _ = make_app()
+    async with app.run_test() as pilot:
+        if where == "filter box":
+            await pilot.press("slash", "t", "c")
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not app.is_running
+
+
 def _help_key(binding: object) -> str:
     key = getattr(binding, "key_display", None) or binding.key  # type: ignore[attr-defined]
     return {"question_mark": "?", "tab": "tab / shift+tab", "s": "s / S", "S": "s / S",
-            "shift+tab": "tab / shift+tab"}.get(key, key)
+            "shift+tab": "tab / shift+tab", "q": "q / ctrl+c", "ctrl+c": "q / ctrl+c"}.get(key, key)
 
 
 def _squash(text: str) -> str:

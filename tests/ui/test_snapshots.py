@@ -191,6 +191,7 @@ class _V6Flows:
 
     name = "v6-flows"
     produces_flows = True
+    replay = False
 
     def __init__(self) -> None:
         self.polls = 0

@@ -132,7 +132,43 @@ def test_rates_come_from_this_ticks_bytes_and_average_smooths_them() -> None:
     t.end_tick()
     view = builder.build(t, ViewSpec(), T + 2, 1.0)
     assert view.rows[0].rate_bps == 0
-    assert view.rows[0].avg_bps == pytest.approx(99_000)
+    assert view.rows[0].avg_bps == pytest.approx(110_000)  # still in the 10 s window
+
+
+def _moving_flow_ticks(interval: float, busy: int, ticks: int, aggregate: str) -> list[float]:
+    """Avg of one flow that sends 12_500 B (100 kb/s at 1 s) per tick for ``busy`` ticks,
+    then nothing; one value per tick."""
+    t = FlowTable(idle_timeout=0)
+    builder = FlowViewBuilder()
+    seen = []
+    for n in range(1, ticks + 1):
+        now = T + n * interval
+        if n <= busy:
+            rec = FlowRecord(17, "10.0.0.1", 1000, "10.0.0.2", 53, None, 1, 12_500, 0, 0,
+                             now - interval / 2, now - interval / 2)
+            t.merge(FlowBatch("capture", (rec,)), now)
+        view = builder.build(t, ViewSpec(aggregate=aggregate, sort="avg"), now, interval)
+        seen.append(view.rows[0].avg_bps)
+        t.end_tick()
+    return seen
+
+
+@pytest.mark.parametrize("aggregate", ["connection", "protocol"])
+def test_avg_is_a_true_10s_window_so_a_flow_idle_for_10s_shows_zero(aggregate: str) -> None:
+    avg = _moving_flow_ticks(1.0, busy=5, ticks=16, aggregate=aggregate)
+    assert avg[0] == pytest.approx(10_000)  # 100 kb/s for 1 of the last 10 s
+    assert avg[4] == pytest.approx(50_000)
+    assert avg[9] == pytest.approx(50_000)  # ticks 1-10: still all five busy ones
+    assert avg[10] == pytest.approx(40_000)  # tick 1 left the window
+    assert avg[14] == 0.0  # idle for 10 s: nothing left, exactly (iftop's 10 s column)
+    assert avg[15] == 0.0
+
+
+def test_avg_window_is_10s_at_other_intervals() -> None:
+    avg = _moving_flow_ticks(0.5, busy=1, ticks=22, aggregate="connection")
+    assert avg[0] == pytest.approx(200_000 / 20)  # 200 kb/s for 0.5 of the last 10 s
+    assert avg[19] == pytest.approx(10_000)
+    assert avg[20] == 0.0
 
 
 def test_process_column_says_why_it_is_empty_for_exported_flows() -> None:

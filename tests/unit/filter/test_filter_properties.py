@@ -45,7 +45,8 @@ _primitives = st.one_of(
         lambda t: f"{t[0]} {t[1]}port {t[2]}"
     ),
     st.tuples(
-        st.sampled_from(["bytes", "packets_rev", "rate", "avg", "bytes_total"]), _op, _number
+        st.sampled_from(["bytes", "bytes_fwd", "packets", "packets_fwd", "packets_rev", "rate",
+                         "avg", "bytes_total"]), _op, _number
     ).map(" ".join),
     st.tuples(st.sampled_from(["age", "duration", "idle"]), _op, _duration).map(" ".join),
     st.one_of(_words, _quoted).map(lambda w: f"process {w}"),

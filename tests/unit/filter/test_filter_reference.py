@@ -43,10 +43,12 @@ _OPS = {
 def _value(field: str, flow: Facts, now: float) -> float:
     r = flow.record
     return {
-        "bytes": r.bytes,
+        "bytes": r.bytes + r.bytes_rev,
+        "bytes_fwd": r.bytes,
         "bytes_rev": r.bytes_rev,
         "bytes_total": r.bytes + r.bytes_rev,
-        "packets": r.packets,
+        "packets": r.packets + r.packets_rev,
+        "packets_fwd": r.packets,
         "packets_rev": r.packets_rev,
         "packets_total": r.packets + r.packets_rev,
         "rate": flow.rate_bps,

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs netop into .venv on Debian/Ubuntu; run from anywhere, by root or by a user.
+# Debian's python3 makes venvs only with the python3-venv package: it is installed when
+# `python3 -m venv` fails, with apt-get as root or through sudo otherwise (a root shell on
+# a fresh machine may have no sudo).
+set -eu
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "install.sh: '$*' needs root, and there is no sudo: run it as root, then this again" >&2
+    exit 2
+  fi
+}
+
+if ! "$PYTHON" -m venv .venv >/dev/null 2>&1; then
+  rm -rf .venv  # the half-made one
+  echo "install.sh: installing python3-venv (Debian's venv module)" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/pip install -q .
