@@ -296,3 +296,12 @@ def test_a_poll_is_sent_whole_or_held_whole() -> None:
     assert [s.name for s in moved] == ["Gi0/1", "Gi0/2"]  # the idle port comes along
     gone = samples(tracker.update(result(3.0, 300, {1: port(900, 0)})))
     assert [s.name for s in gone] == ["Gi0/1"]  # a changed set is sent at once
+
+
+def test_speeds_are_capped_and_values_beyond_64_bits_ignored() -> None:
+    tracker = TargetTracker(target())
+    huge = port(4, 5, high_speed=2**1100, speed=2**1100, hc_in_ucast=2**64)
+    (s,) = samples(tracker.update(result(0.0, 100, {1: huge})))
+    assert s.speed_bps is None  # no link is faster than ifHighSpeed's 2^32-1 Mbit/s
+    assert s.rx_packets is None
+    assert (s.rx_bytes, s.tx_bytes) == (4, 5)
