@@ -221,8 +221,8 @@ class V3Session(BaseSession):
                 self.renew_engine()  # the agent has a new engine ID: discover it
                 continue
             if not authenticated:
-                raise SnmpError(kind, f"{message} (said by an unauthenticated report; no "
-                                "authenticated answer came)")  # fmt: skip
+                raise SnmpError(kind, f"{message}; only an unauthenticated report said so "
+                                "and no authenticated answer came")  # fmt: skip
             if kind != "time":
                 raise SnmpError(kind, message)
             # notInTimeWindow: _parse has taken the agent's boots and time; ask again.
