@@ -8,24 +8,78 @@ the helpers below, so that every bad value is reported as one line naming its ke
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import pwd
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from netop.errors import ConfigError
+from netop.errors import ConfigError, NetopError
 
 T = TypeVar("T")
 
 DEFAULT_THEME = "netop-dark"
 
 
+def config_home() -> Path:
+    """``$XDG_CONFIG_HOME`` (``~/.config`` when unset).
+
+    Root running for a sudo user (``SUDO_USER`` set; ``sudo -E`` keeps the user's
+    ``XDG_CONFIG_HOME`` and maybe ``HOME``) uses root's own folder: a file the user can
+    edit must not steer what root runs (``capture.helper``).
+    """
+    if os.geteuid() == 0 and os.environ.get("SUDO_USER"):
+        return Path(pwd.getpwuid(0).pw_dir) / ".config"
+    return Path(os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config"))
+
+
 def default_config_path() -> Path:
-    """``$XDG_CONFIG_HOME/netop/config.toml`` (``~/.config`` when unset)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "netop" / "config.toml"
+    """``$XDG_CONFIG_HOME/netop/config.toml`` (see :func:`config_home`)."""
+    return config_home() / "netop" / "config.toml"
+
+
+class UntrustedFile(NetopError):
+    """A file netop would act on that another user could have written."""
+
+
+def untrusted(info: os.stat_result) -> str | None:
+    """Why a file with this ``stat`` must not be trusted, or None.
+
+    Trusted: owned by the effective user or root, and writable by neither its group
+    nor others (as ssh does for its config and keys).
+    """
+    if info.st_uid not in (os.geteuid(), 0):
+        try:
+            name = f" ({pwd.getpwuid(info.st_uid).pw_name})"
+        except KeyError:
+            name = ""
+        return f"it is owned by uid {info.st_uid}{name}, not by you or root"
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & stat.S_IWOTH:
+        return f"it is writable by other users (mode {mode:04o}); run: chmod go-w FILE"
+    if mode & stat.S_IWGRP:
+        return f"it is writable by its group (mode {mode:04o}); run: chmod g-w FILE"
+    return None
+
+
+def read_trusted(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of ``path`` if :func:`untrusted` finds nothing wrong with it (checked
+    on the open file, so it cannot be swapped in between); at most ``limit`` bytes.
+
+    Raises :class:`UntrustedFile`, or OSError for the caller to word.
+    """
+    with path.open("rb") as handle:
+        problem = untrusted(os.fstat(handle.fileno()))
+        if problem:
+            raise UntrustedFile(f"refusing to read {path}: {problem.replace('FILE', str(path))}")
+        data = handle.read(-1 if limit is None else limit + 1)
+    if limit is not None and len(data) > limit:
+        raise UntrustedFile(f"{path} is larger than {limit} bytes")
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +131,25 @@ def load_config(path: str | None, overrides: argparse.Namespace | None = None) -
     )
 
 
+#: A config file is a few kilobytes; this bounds the parser's time and memory.
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(read_trusted(path, MAX_CONFIG_BYTES).decode("utf-8"))
+    except UntrustedFile as exc:
+        raise ConfigError(str(path), str(exc)) from None
     except OSError as exc:
         raise ConfigError(str(path), exc.strerror or str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "not valid UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(str(path), "not valid TOML: arrays or tables nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer
+        raise ConfigError(str(path), "not valid TOML: a number is too large") from None
 
 
 def _lookup(raw: Mapping[str, Any], key: str) -> Any:
@@ -98,11 +161,21 @@ def _lookup(raw: Mapping[str, Any], key: str) -> Any:
     return node
 
 
+def shown(value: Any) -> str:
+    """A config value for an error line: short (a 4000-digit integer is not shown)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        return f"a {value.bit_length()}-bit number"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_range(key: str, value: T, low: Any, high: Any) -> T:
+    if isinstance(value, float) and math.isnan(value):
+        raise ConfigError(key, "must be a number, got nan")
     if low is not None and value < low:
-        raise ConfigError(key, f"must be at least {low}, got {value}")
+        raise ConfigError(key, f"must be at least {low}, got {shown(value)}")
     if high is not None and value > high:
-        raise ConfigError(key, f"must be at most {high}, got {value}")
+        raise ConfigError(key, f"must be at most {high}, got {shown(value)}")
     return value
 
 
@@ -115,7 +188,7 @@ def get_float(
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(key, f"must be a number, got {value!r}")
+        raise ConfigError(key, f"must be a number, got {shown(value)}")
     return _check_range(key, float(value), low, high)
 
 
@@ -128,7 +201,7 @@ def get_int(
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(key, f"must be an integer, got {value!r}")
+        raise ConfigError(key, f"must be an integer, got {shown(value)}")
     return _check_range(key, value, low, high)
 
 
@@ -138,7 +211,7 @@ def get_str(raw: Mapping[str, Any], key: str, default: str) -> str:
     if value is None:
         return default
     if not isinstance(value, str):
-        raise ConfigError(key, f"must be a string, got {value!r}")
+        raise ConfigError(key, f"must be a string, got {shown(value)}")
     return value
 
 
@@ -148,7 +221,7 @@ def get_bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise ConfigError(key, f"must be true or false, got {value!r}")
+        raise ConfigError(key, f"must be true or false, got {shown(value)}")
     return value
 
 

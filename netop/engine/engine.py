@@ -152,7 +152,10 @@ class Engine:
         for sample in pending.samples:
             by_origin.setdefault(sample.origin, []).append(sample)
         for origin, samples in by_origin.items():
-            new_events.extend(self._update_origin(origin, samples, now))
+            try:
+                new_events.extend(self._update_origin(origin, samples, now))
+            except Exception as exc:  # one source's bad readings must not lose the tick
+                new_events.append(_dropped(origin, now, exc))
         for status in pending.statuses:
             self._statuses[status.source] = status
         flows = self._flows(pending.batches, now)
@@ -232,7 +235,10 @@ class Engine:
         watched = self._watched_flow(batches)
         now = self._flow_clock(batches, now)
         for batch in batches:
-            self.flow_table.merge(batch, now)
+            try:
+                self.flow_table.merge(batch, now)
+            except Exception as exc:  # as for samples: the other batches still count
+                self.events.extend([_dropped(batch.source, now, exc)])
         if not any(source.produces_flows for source in self.sources):
             view = FlowsView(status=NO_FLOWS_STATUS)
         else:
@@ -349,6 +355,12 @@ class Engine:
             errors=(deltas["rx_errors"] or 0) + (deltas["tx_errors"] or 0),
         )
         return row, totals
+
+
+def _dropped(origin: str, now: float, exc: Exception) -> NetEvent:
+    """The event of a source whose items this tick could not be used."""
+    return NetEvent(now, Severity.ERROR, origin,
+                    f"{origin}: dropped its readings this tick: {type(exc).__name__}: {exc}")
 
 
 def _with_history(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from netop.config import MAX_CONFIG_BYTES, UntrustedFile, config_home, read_trusted
 from netop.errors import NetopError
 
 #: Themes shipped with netop.
@@ -23,8 +23,7 @@ _COLOUR_KEYS = ("primary", "secondary", "accent", "foreground", "background", "s
 
 def user_theme_dir() -> Path:
     """``$XDG_CONFIG_HOME/netop/themes``: users drop their own theme files here."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "netop" / "themes"
+    return config_home() / "netop" / "themes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +54,11 @@ class ThemeSet:
 def load_theme_file(path: Path) -> Theme:
     """One theme file → a Textual Theme; errors name the file and the key."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(read_trusted(path, MAX_CONFIG_BYTES).decode("utf-8"))
+    except UntrustedFile as exc:
+        raise NetopError(f"theme {exc}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError,
+            ValueError) as exc:  # fmt: skip
         raise NetopError(f"theme {path}: {exc}") from None
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not name:

@@ -21,6 +21,7 @@ def write(tmp_path: Path, text: str) -> str:
 
 def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("SUDO_USER", raising=False)
     config = load_config(None)
     assert config.interval == 1.0
     assert config.theme == "netop-dark"
@@ -31,6 +32,7 @@ def test_default_path_is_under_xdg_config_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("SUDO_USER", raising=False)  # root for a sudo user reads root's
     (tmp_path / "netop").mkdir()
     (tmp_path / "netop" / "config.toml").write_text('theme = "netop-light"\ninterval = 2\n')
     config = load_config(None)

@@ -7,13 +7,18 @@ community and one PDU of varbinds. SNMPv3 (USM security) stays with pysnmp.
 
 :func:`decode_response` treats its input as hostile: it never raises anything but
 :class:`BerError`, never reads past the buffer, and bounds the number of varbinds.
+Like net-snmp's ``asn_parse_int``/``asn_parse_unsigned_int``, an integer longer than
+its type (an INTEGER beyond 32 bits, a Counter32 over 5, a Counter64 over 9) fails the
+whole message, and unsigned values are masked to their width: every number that
+leaves this module fits its SNMP type.
 """
 
 from __future__ import annotations
 
 GET, GET_NEXT, RESPONSE, GET_BULK, REPORT = 0xA0, 0xA1, 0xA2, 0xA5, 0xA8
 MAX_VARBINDS = 4096
-_UNSIGNED = {0x41, 0x42, 0x43, 0x46, 0x47}  # Counter32, Gauge32, TimeTicks, Counter64, UInt32
+#: Unsigned application types -> value bits: Counter32, Gauge32, TimeTicks, Counter64, UInt32.
+_UNSIGNED = {0x41: 32, 0x42: 32, 0x43: 32, 0x46: 64, 0x47: 32}
 _STRINGS = {0x04, 0x40, 0x44}  # OCTET STRING, IpAddress, Opaque
 NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW = 0x80, 0x81, 0x82
 
@@ -136,6 +141,28 @@ def _oid(data: bytes, pos: int, end: int) -> tuple[int, ...]:
     return (*head, *arcs[1:])
 
 
+def _signed32(data: bytes, pos: int, end: int) -> int:
+    """An INTEGER (Integer32). pyasn1 writes -2^31 in 5 bytes, and some agents put
+    unsigned 32-bit numbers here, so 5 bytes and -2^31..2^32-1 are accepted."""
+    if not 0 < end - pos <= 5:
+        raise BerError("INTEGER too long for Integer32" if end > pos else "empty INTEGER")
+    value = int.from_bytes(data[pos:end], "big", signed=True)
+    if not -(1 << 31) <= value < 1 << 32:
+        raise BerError("INTEGER out of range (too long for Integer32)")
+    return value
+
+
+def _unsigned(data: bytes, pos: int, end: int, bits: int) -> int:
+    """A Counter32/Gauge32/TimeTicks/UInt32 or Counter64, masked to ``bits``.
+
+    One more byte than the width is allowed: the leading zero of a value with its top
+    bit set.
+    """
+    if not 0 < end - pos <= bits // 8 + 1:
+        raise BerError(f"{bits}-bit value too long" if end > pos else "empty integer")
+    return int.from_bytes(data[pos:end], "big") & ((1 << bits) - 1)
+
+
 def decode_response(data: bytes) -> tuple[int, bytes, int, int, int, list[VarBind]]:
     """``(version, community, request_id, error_status, error_index, varbinds)`` of a
     v1/v2c response."""
@@ -154,7 +181,7 @@ def _decode(data: bytes) -> tuple[int, bytes, int, int, int, list[VarBind]]:
     tag, vpos, vend = _header(data, pos, end)
     if tag != 0x02:
         raise BerError("no version")
-    version = int.from_bytes(data[vpos:vend], "big", signed=True)
+    version = _signed32(data, vpos, vend)
     tag, cpos, cend = _header(data, vend, end)
     if tag != 0x04:
         raise BerError("no community")
@@ -174,9 +201,9 @@ def decode_pdu(data: bytes, pos: int, end: int) -> tuple[int, int, int, int, lis
     ints = []
     for _ in range(3):
         tag, ipos, iend = _header(data, pos, end)
-        if tag != 0x02 or iend - ipos > 8:
+        if tag != 0x02:
             raise BerError("bad PDU header")
-        ints.append(int.from_bytes(data[ipos:iend], "big", signed=True))
+        ints.append(_signed32(data, ipos, iend))
         pos = iend
     tag, pos, end = _header(data, pos, end)
     if tag != 0x30:
@@ -194,9 +221,9 @@ def decode_pdu(data: bytes, pos: int, end: int) -> tuple[int, int, int, int, lis
         tag, spos, send = _header(data, oend, pos)
         value: RawValue
         if tag in _UNSIGNED:
-            value = int.from_bytes(data[spos:send], "big")
+            value = _unsigned(data, spos, send, _UNSIGNED[tag])
         elif tag == 0x02:
-            value = int.from_bytes(data[spos:send], "big", signed=True)
+            value = _signed32(data, spos, send)
         elif tag in _STRINGS:
             value = data[spos:send]
         elif tag == END_OF_MIB_VIEW:

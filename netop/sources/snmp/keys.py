@@ -3,7 +3,8 @@
 A community or v3 key may be written in the config file, named by an environment
 variable or read from a file. :class:`Secret` never shows its value in ``repr``,
 ``str``, logs or tracebacks; a config or key file that other users can read earns a
-warning (the caller turns it into an event or a stderr line).
+warning (the caller turns it into an event or a stderr line). A key file another user
+owns or can write is refused, as is one over :data:`MAX_SECRET_BYTES`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from netop.config import UntrustedFile, read_trusted
 from netop.errors import ConfigError
+
+#: A community or passphrase is short; this keeps ``/dev/zero`` or a log file out.
+MAX_SECRET_BYTES = 4096
 
 
 class Secret:
@@ -69,7 +74,9 @@ def read_secret(
 def read_secret_file(path: Path, key: str, warnings: list[str]) -> str:
     """The first line of a key file (a warning if others can read it)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_trusted(path, MAX_SECRET_BYTES).decode("utf-8")
+    except UntrustedFile as exc:
+        raise ConfigError(key, str(exc)) from None
     except OSError as exc:
         raise ConfigError(key, f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

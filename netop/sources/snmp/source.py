@@ -22,7 +22,9 @@ from netop.sources.snmp.targets import SnmpTarget, TargetSet, parse_target_spec,
 SNMP_HELP = (
     "poll an SNMP agent: v2c:COMMUNITY@HOST[:PORT], v1:COMMUNITY@HOST[:PORT] or "
     "v3:USER@HOST[:PORT][/AUTH[/PRIV]] with keys from $NETOP_SNMP_AUTH_KEY / "
-    "$NETOP_SNMP_PRIV_KEY (or *_FILE); repeatable"
+    "$NETOP_SNMP_PRIV_KEY (or *_FILE); repeatable. A community on the command line is "
+    "visible to every user (ps): prefer v2c:@HOST with the community in "
+    "$NETOP_SNMP_COMMUNITY_FILE (a file only you can write) or $NETOP_SNMP_COMMUNITY"
 )
 
 

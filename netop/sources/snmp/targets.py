@@ -8,13 +8,16 @@ from the config (``auth_key``), an environment variable (``auth_key_env``) or a 
 Command-line forms (``--snmp`` / ``netop snmp TARGET``)::
 
     v2c:COMMUNITY@HOST[:PORT]      v1:COMMUNITY@HOST[:PORT]
-    v2c:@HOST                      community from $NETOP_SNMP_COMMUNITY
+    v2c:@HOST                      community from $NETOP_SNMP_COMMUNITY, or from the
+                                   file named by $NETOP_SNMP_COMMUNITY_FILE
     v3:USER@HOST[:PORT][/AUTH[/PRIV]]
         keys from $NETOP_SNMP_AUTH_KEY / $NETOP_SNMP_PRIV_KEY, or from the files named by
         $NETOP_SNMP_AUTH_KEY_FILE / $NETOP_SNMP_PRIV_KEY_FILE; AUTH defaults to sha and
         PRIV to aes when the key is given without a protocol.
 
-IPv6 hosts go in brackets: ``v2c:public@[::1]:1161``.
+IPv6 hosts go in brackets: ``v2c:public@[::1]:1161``. A community written in the
+argument is visible to every user in ``ps``; the ``v2c:@HOST`` form is not. No error
+line ever repeats what comes before the ``@``, however mistyped the argument is.
 """
 
 from __future__ import annotations
@@ -320,11 +323,11 @@ def parse_target_spec(
         common["interval"] = interval
     warnings: list[str] = []
     if version != "3":
-        if not who:
-            if not env.get(ENV_COMMUNITY):
-                raise ConfigError(key, f"empty community and ${ENV_COMMUNITY} is not set")
-            who = env[ENV_COMMUNITY]
-        return TargetSet((SnmpTarget(community=Secret(who), **common),))
+        community = Secret(who) if who else env_secret(env, ENV_COMMUNITY, warnings)
+        if community is None:
+            raise ConfigError(key, f"empty community and neither ${ENV_COMMUNITY} nor "
+                              f"${ENV_COMMUNITY}_FILE is set")  # fmt: skip
+        return TargetSet((SnmpTarget(community=community, **common),), tuple(warnings))
     if not who:
         raise ConfigError(key, "v3 needs a user: v3:USER@HOST")
     auth = _cli_protocol(protocols[0], AUTH_PROTOCOLS, "auth") if protocols else None
@@ -366,8 +369,10 @@ def _split_host_port(where: str, key: str) -> tuple[str, int]:
 
 
 def _shown(spec: str) -> str:
-    """The spec with anything before '@' hidden: it may be a community."""
+    """The spec with anything before '@' hidden: it may be a community, even when the
+    version and its ':' are mistyped (``v2c;public@host``). Only a known version is
+    shown; nothing at all without an '@' (the community may be all there is)."""
     head, at, tail = spec.rpartition("@")
-    if not at:
-        return repr(spec.split(":", 1)[0] + ":...")
-    return repr(head.split(":", 1)[0] + ":***@" + tail)
+    version, sep, _ = head.partition(":")
+    shown = version if sep and version.lower() in VERSIONS else "***"
+    return repr(f"{shown}:***@{tail}") if at else repr(f"{shown}:...")

@@ -37,6 +37,10 @@ STATIC_EVERY = 300.0
 UPTIME_SLACK = 5.0
 _UPTIME_WRAP = 1 << 32
 _NAME_MAX = 64
+#: The widest SNMP number (Counter64); anything larger did not come from a real agent.
+_VALUE_MAX = (1 << 64) - 1
+#: ifHighSpeed is a Gauge32 of Mbit/s: no agent can claim a faster link than this.
+MAX_SPEED_BPS = ((1 << 32) - 1) * 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +332,7 @@ def _uptime_wrapped(prev: int, now: int, gap: float) -> bool:
 
 def _int(cols: dict[str, dict[int, Value]], name: str, index: int) -> int | None:
     value = cols.get(name, {}).get(index)
-    return value if isinstance(value, int) and value >= 0 else None
+    return value if isinstance(value, int) and 0 <= value <= _VALUE_MAX else None
 
 
 def _sum(cols: dict[str, dict[int, Value]], index: int, first: str, *rest: str) -> int | None:
@@ -343,9 +347,8 @@ def _speed(cols: dict[str, dict[int, Value]], index: int) -> int | None:
     if _int(cols, "type", index) == mib.SOFTWARE_LOOPBACK:
         return None  # no real link speed: no utilisation, no cap on its rates
     high = _int(cols, "high_speed", index)
-    if high:
-        return high * 1_000_000
-    return _int(cols, "speed", index) or None
+    speed = high * 1_000_000 if high else _int(cols, "speed", index)
+    return speed if speed and speed <= MAX_SPEED_BPS else None
 
 
 def _text(value: Value) -> str:

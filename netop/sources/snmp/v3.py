@@ -6,11 +6,23 @@ snmp_exporter does; this path does the same work with hashlib/hmac and the
 AES-128/192/256 privacy (both key-extension drafts); DES targets use pysnmp
 (:mod:`netop.sources.snmp.usm`).
 
-Every response is authenticated (HMAC over the whole message) and matched by msgID
-before anything in it is believed. The agent's engine ID, boots and time are
-discovered with an unauthenticated probe and re-synchronised on a notInTimeWindow
-report; :meth:`renew_engine` forgets them, which is how an agent that came back with
-a new engine ID is found again.
+What is believed follows RFC 3414 (USM) and RFC 3412 §7.2, as net-snmp does:
+
+* A Response must carry the msgID and the PDU request-id of the outstanding request
+  and the same security level (an authNoPriv answer to an authPriv request is
+  dropped); an authenticated one must pass the HMAC over the whole message.
+* The agent's engine ID comes from an unauthenticated discovery probe (§4); its boots
+  and time only from authenticated messages, under the non-authoritative time rules
+  of §3.2 step 7b: a message with lower boots, or more than 150 s older than the
+  agent's clock as we know it, is dropped and never winds that clock back.
+* An unauthenticated Report is acted on only as the answer to the discovery probe.
+  Any other one (wrong digest, unknown user, unknown engine ID) is only heard: the
+  request waits out its timeout for an authenticated answer, and only when none comes
+  is the report's reason given (and an unknown engine ID re-discovered).
+* msgAuthoritativeEngineBoots and Time must be 0..2^31-1, engine IDs 5..32 bytes.
+
+:meth:`renew_engine` forgets the agent's engine ID, boots and time, which is how an
+agent that came back with a new engine ID is found again.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import os
 import random
 import time
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from netop.sources.snmp.ber import (
     REPORT,
@@ -45,6 +58,9 @@ PRIV = {"aes": (16, "blumenthal"), "aes192": (24, "blumenthal"), "aes256": (32, 
         "aes192c": (24, "reeder"), "aes256c": (32, "reeder")}  # fmt: skip
 _FLAG_AUTH, _FLAG_PRIV, _FLAG_REPORTABLE = 1, 2, 4
 _MAX_SIZE = 65507
+_MAX_INT = 2**31 - 1  # snmpEngineBoots and snmpEngineTime: 0..2147483647 (RFC 3414)
+_TIME_WINDOW = 150  # seconds (RFC 3414 §2.2.3)
+_LEVEL_FLAGS = {"noAuthNoPriv": 0, "authNoPriv": _FLAG_AUTH, "authPriv": _FLAG_AUTH | _FLAG_PRIV}
 _USM_STATS = "1.3.6.1.6.3.15.1.1."
 _REPORTS = {
     1: ("auth", "SNMPv3: the agent does not allow this security level for user {user!r}"),
@@ -83,6 +99,17 @@ def priv_key(password: bytes, engine_id: bytes, hash_name: str, size: int, how: 
     return key[:size]
 
 
+class _Reply(NamedTuple):
+    """A decoded message that passed the msgID, digest and time checks."""
+
+    tag: int
+    request_id: int
+    error_status: int
+    error_index: int
+    varbinds: list[VarBind]
+    flags: int
+
+
 class _Inbox(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=64)
@@ -119,6 +146,7 @@ class V3Session(BaseSession):
         self.engine_id = b""
         self._boots = 0
         self._time_at: tuple[int, float] = (0, 0.0)
+        self._latest_time = 0  # latestReceivedEngineTime (RFC 3414 §2.3)
         self._auth_key = b""
         self._priv_key = b""
 
@@ -145,7 +173,10 @@ class V3Session(BaseSession):
         base, at = self._time_at
         return min(base + int(time.monotonic() - at), 2**31 - 1)
 
-    def _learn(self, engine_id: bytes, boots: int, engine_time: int) -> None:
+    def _learn(self, engine_id: bytes, boots: int | None = None,
+               engine_time: int = 0) -> None:  # fmt: skip
+        """Take the agent's engine ID (keys are localised to it) and, from an
+        authenticated message, its boots and time."""
         if engine_id and engine_id != self.engine_id:
             self.engine_id = engine_id
             if self._ku:
@@ -154,8 +185,20 @@ class V3Session(BaseSession):
                 size, how = PRIV[self.target.priv_protocol]
                 self._priv_key = priv_key(self.target.priv_key.reveal().encode(), engine_id,
                                           self._hash, size, how)  # fmt: skip
-        self._boots = boots
-        self._time_at = (engine_time, time.monotonic())
+        if boots is not None:
+            self._boots = boots
+            self._latest_time = engine_time
+            self._time_at = (engine_time, time.monotonic())
+
+    def _timely(self, boots: int, engine_time: int) -> bool:
+        """RFC 3414 §3.2 step 7b for an authenticated message: move our notion of the
+        agent's clock forward if the message is newer; False if it is outside the
+        time window (then it is dropped)."""
+        if boots > self._boots or (boots == self._boots and engine_time > self._latest_time):
+            self._learn(self.engine_id, boots, engine_time)
+        return not (self._boots == _MAX_INT or boots < self._boots
+                    or (boots == self._boots
+                        and engine_time < self._engine_time() - _TIME_WINDOW))  # fmt: skip
 
     async def request(
         self, pdu: int, oids: Sequence[Oid], max_repetitions: int = 0
@@ -163,22 +206,30 @@ class V3Session(BaseSession):
         """One PDU: discovery and time synchronisation first when needed."""
         for _ in range(3):
             if not self.engine_id:
-                await self._exchange(encode_pdu(0xA0, next(self._ids) & 0x7FFFFFFF, []),
-                                     secure=False)  # fmt: skip
+                probe = encode_pdu(0xA0, next(self._ids) & 0x7FFFFFFF, [])
+                await self._exchange(probe, -1, secure=False)
                 if not self.engine_id:
                     raise SnmpError("protocol", "SNMPv3 discovery gave no engine ID")
             rid = next(self._ids) & 0x7FFFFFFF
             body = encode_pdu(pdu, rid, list(oids), max_repetitions=max_repetitions)
-            tag, status, index, varbinds = await self._exchange(body, secure=True)
-            if tag != REPORT:
-                return status, index, varbinds
-            kind, message = self._report(varbinds)
+            reply = await self._exchange(body, rid, secure=True)
+            if reply.tag != REPORT:
+                return reply.error_status, reply.error_index, reply.varbinds
+            kind, message = self._report(reply.varbinds)
+            authenticated = bool(reply.flags & _FLAG_AUTH) or not self._need_auth()
             if kind == "engine":
                 self.renew_engine()  # the agent has a new engine ID: discover it
-            elif kind != "time":
+                continue
+            if not authenticated:
+                raise SnmpError(kind, f"{message}; only an unauthenticated report said so "
+                                "and no authenticated answer came")  # fmt: skip
+            if kind != "time":
                 raise SnmpError(kind, message)
-            # notInTimeWindow: _parse has re-learned boots and time; ask again.
+            # notInTimeWindow: _parse has taken the agent's boots and time; ask again.
         raise SnmpError("auth", "SNMPv3: the agent keeps answering not in time window")
+
+    def _need_auth(self) -> bool:
+        return self.target.security_level != "noAuthNoPriv"
 
     def _report(self, varbinds: list[VarBind]) -> tuple[str, str]:
         for oid, _ in varbinds:
@@ -189,11 +240,19 @@ class V3Session(BaseSession):
         names = ", ".join(".".join(map(str, oid)) for oid, _ in varbinds) or "none"
         return "protocol", f"SNMPv3 report from the agent ({names})"
 
-    async def _exchange(self, pdu: bytes, secure: bool) -> tuple[int, int, int, list[VarBind]]:
+    async def _exchange(self, pdu: bytes, request_id: int, secure: bool) -> _Reply:
+        """Send, retry, and return the first acceptable answer to this message.
+
+        An unauthenticated Report to an authenticated request is only remembered
+        (RFC 3414 §4: anyone can forge one); it is returned when no authenticated
+        answer came by the end of that try, and there are no more retries.
+        """
         transport, inbox = await self._open()
         msg_id = next(self._ids) & 0x7FFFFFFF
         message = self._message(msg_id, pdu, secure)
+        level = _LEVEL_FLAGS[self.target.security_level] if secure else 0
         loop = asyncio.get_running_loop()
+        heard: _Reply | None = None
         for _ in range(self.target.retries + 1):
             inbox.error = None
             transport.sendto(message)
@@ -207,10 +266,18 @@ class V3Session(BaseSession):
                     raise SnmpError("refused", "port unreachable: nothing answers on "
                                     f"{self.target.host}:{self.target.port} "
                                     f"({inbox.error.strerror or inbox.error})")  # fmt: skip
-                need_auth = secure and self.target.security_level != "noAuthNoPriv"
-                parsed = self._parse(data, msg_id, need_auth)
-                if parsed is not None:
-                    return parsed
+                reply = self._parse(data, msg_id, level, discovery=not secure)
+                if reply is None:
+                    continue
+                if reply.tag == REPORT:
+                    if reply.flags & _FLAG_AUTH or not level:
+                        return reply
+                    heard = heard or reply  # unauthenticated: believed only if alone
+                    continue
+                if reply.request_id == request_id or not secure:
+                    return reply
+            if heard is not None:
+                return heard
         raise timeout_error(self.target)
 
     def _message(self, msg_id: int, pdu: bytes, secure: bool) -> bytes:
@@ -262,18 +329,17 @@ class V3Session(BaseSession):
         op = cipher.encryptor() if encrypt else cipher.decryptor()
         return op.update(data) + op.finalize()
 
-    def _parse(
-        self, data: bytes, msg_id: int, need_auth: bool
-    ) -> tuple[int, int, int, list[VarBind]] | None:
-        """The PDU of a response to ``msg_id``, or None for anything else (dropped)."""
+    def _parse(self, data: bytes, msg_id: int, level: int,
+               discovery: bool = False) -> _Reply | None:  # fmt: skip
+        """The PDU of an answer to ``msg_id`` sent at security ``level`` (its flags),
+        or None for anything to drop: malformed, forged, stale or at another level."""
         try:
-            return self._parse_unsafe(data, msg_id, need_auth)
+            return self._parse_unsafe(data, msg_id, level, discovery)
         except (BerError, IndexError, ValueError, OverflowError):
             return None
 
-    def _parse_unsafe(
-        self, data: bytes, msg_id: int, need_auth: bool
-    ) -> tuple[int, int, int, list[VarBind]] | None:
+    def _parse_unsafe(self, data: bytes, msg_id: int, level: int,
+                      discovery: bool) -> _Reply | None:  # fmt: skip
         tag, pos, end = header(data, 0, len(data))
         if tag != 0x30:
             return None
@@ -287,8 +353,9 @@ class V3Session(BaseSession):
             _, fpos, fend = header(data, p, gend)
             fields.append(data[fpos:fend])
             p = fend
-        if int.from_bytes(fields[0], "big") != msg_id or len(fields[2]) != 1:
-            return None
+        if (len(fields[0]) > 5 or int.from_bytes(fields[0], "big") != msg_id
+                or len(fields[2]) != 1 or fields[3] != b"\x03"):  # fmt: skip
+            return None  # another message's answer, or not USM
         flags = fields[2][0]
         tag, spos, send = header(data, gend, end)  # msgSecurityParameters
         _, upos, uend = header(data, spos, send)
@@ -299,25 +366,25 @@ class V3Session(BaseSession):
             usm.append((fpos, fend))
             p = fend
         engine_id = data[usm[0][0] : usm[0][1]]
-        boots = int.from_bytes(data[usm[1][0] : usm[1][1]], "big")
-        engine_time = int.from_bytes(data[usm[2][0] : usm[2][1]], "big")
-        if flags & _FLAG_AUTH:
+        boots = _uint31(data[usm[1][0] : usm[1][1]])
+        engine_time = _uint31(data[usm[2][0] : usm[2][1]])
+        if boots is None or engine_time is None or not 5 <= len(engine_id) <= 32:
+            return None  # out of RFC 3414's ranges: never believed, never learned
+        auth = flags & _FLAG_AUTH
+        if auth:
             a0, a1 = usm[4]
-            if not self._auth_key or a1 - a0 != self._trunc:
+            if not self._auth_key or a1 - a0 != self._trunc or engine_id != self.engine_id:
                 return None
             blanked = data[:a0] + b"\x00" * self._trunc + data[a1:]
             digest = hmac.new(self._auth_key, blanked, self._hash).digest()[: self._trunc]
             if not hmac.compare_digest(digest, data[a0:a1]):
                 return None  # forged or corrupted: never believed
-        if not flags & _FLAG_AUTH:
-            if not self.engine_id:
-                self._learn(engine_id, boots, engine_time)  # discovery
-        elif boots != self._boots or abs(engine_time - self._engine_time()) > 150:
-            self._learn(engine_id, boots, engine_time)  # authenticated: trust its clock
+            if not self._timely(boots, engine_time):
+                return None  # stale: an old message replayed, or a clock wound back
         tag, mpos, mend = header(data, send, end)
         if flags & _FLAG_PRIV:
             salt = data[usm[5][0] : usm[5][1]]
-            if tag != 0x04 or len(salt) != 8:
+            if not auth or tag != 0x04 or len(salt) != 8:
                 return None
             plain = self._crypt(salt, boots, engine_time, data[mpos:mend], encrypt=False)
             tag, mpos, mend = header(plain, 0, len(plain))
@@ -326,7 +393,17 @@ class V3Session(BaseSession):
             return None
         _, cpos, cend = header(data, mpos, mend)  # contextEngineID
         _, npos, nend = header(data, cend, mend)  # contextName
-        pdu_tag, _, status, index, varbinds = decode_pdu(data, nend, mend)
-        if need_auth and not flags & _FLAG_AUTH and pdu_tag != REPORT:
-            return None  # an unauthenticated answer to an authenticated request
-        return pdu_tag, status, index, varbinds
+        pdu_tag, rid, status, index, varbinds = decode_pdu(data, nend, mend)
+        if pdu_tag != REPORT and flags & 3 != level:
+            return None  # a Response at another security level than the request's
+        if discovery and not self.engine_id:
+            self._learn(engine_id)  # RFC 3414 §4: the engine ID only, not its clock
+        return _Reply(pdu_tag, rid, status, index, varbinds, flags)
+
+
+def _uint31(raw: bytes) -> int | None:
+    """An INTEGER (0..2147483647) of the USM header, or None when out of range."""
+    if not 0 < len(raw) <= 5:
+        return None
+    value = int.from_bytes(raw, "big", signed=True)
+    return value if 0 <= value <= _MAX_INT else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from netop.config import Config
 from netop.engine.engine import NO_FLOWS_STATUS, Engine
 from netop.engine.events import REARM_TICKS, EventLog
-from netop.model import NetEvent, Severity
+from netop.model import InterfaceSample, NetEvent, Severity
 from tests.scripted import T0, ScriptedSource, run_engine, sample
 
 
@@ -182,7 +182,7 @@ def test_a_remote_rate_goes_stale_when_its_samples_stop() -> None:
     """An SNMP target that stops answering must not keep showing its last rate."""
     from dataclasses import replace
 
-    from netop.model import InterfaceRate, InterfaceSample
+    from netop.model import InterfaceRate
 
     def snmp(t: int) -> InterfaceSample:
         return replace(sample("Gi0/1", t, rx=t * 1000, tx=t * 1000), origin="snmp:sw",
@@ -210,3 +210,36 @@ def test_local_interfaces_sampled_every_tick_never_go_stale() -> None:
     ticks = [[sample("eth0", t, rx=t * 1000, tx=0)] for t in range(5)]
     _, snaps = run_engine(ticks)
     assert all(r.stale_for is None for s in snaps for r in s.interfaces)
+
+
+class _Hostile(ScriptedSource):
+    """A remote source whose second reading carries a counter no float can hold."""
+
+    name = "hostile"
+
+    def poll(self, now: float) -> list[InterfaceSample | NetEvent]:  # type: ignore[override]
+        self.polls += 1
+        rx = 10 if self.polls == 1 else 2**1100
+        return [InterfaceSample("snmp:sw", "Gi0/1", now, rx_bytes=rx, tx_bytes=0,
+                                speed_bps=2**1100)]  # fmt: skip
+
+
+class _Broken(ScriptedSource):
+    name = "broken"
+
+    def poll(self, now: float) -> list[InterfaceSample]:
+        raise RuntimeError("poll exploded")
+
+
+def test_one_bad_source_never_loses_a_tick_for_the_others() -> None:
+    good = ScriptedSource([[sample("eth0", t, rx=t * 1000, tx=0)] for t in range(4)])
+    engine = Engine(Config(), [good, _Hostile([[]]), _Broken([[]])], hostname="testhost")
+    engine.emit(NetEvent(T0, Severity.INFO, "other", "an event from another source"))
+    snaps = [engine.tick(now=T0 + t + 0.5) for t in range(4)]
+    eth0 = [next(r for r in s.interfaces if r.name == "eth0") for s in snaps]
+    assert [r.rx_bps for r in eth0] == [None, 8000, 8000, 8000]
+    assert [s.seq for s in snaps] == [1, 2, 3, 4]
+    log = messages(engine)
+    assert "an event from another source" in log
+    assert any(m.startswith("snmp:sw: dropped its readings this tick: OverflowError") for m in log)
+    assert any("poll exploded" in m for m in log)

@@ -154,3 +154,48 @@ def test_real_responses_from_captures_decode_like_pysnmp() -> None:
                     assert value == bytes(ref.asOctets())
             checked += 1
     assert checked >= 5
+
+
+def _with_value(tag: int, body: bytes) -> bytes:
+    """A v2c response whose one varbind (ifHCInOctets.1) has a raw value TLV."""
+    from netop.sources.snmp.ber import encode_oid, integer, tlv
+
+    varbind = tlv(0x30, encode_oid((1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6, 1)) + tlv(tag, body))
+    pdu = tlv(0xA2, integer(7) + integer(0) + integer(0) + tlv(0x30, varbind))
+    return tlv(0x30, integer(1) + tlv(0x04, b"c") + pdu)
+
+
+@pytest.mark.parametrize(
+    ("tag", "size"),
+    [(0x46, 10), (0x46, 138), (0x41, 6), (0x42, 6), (0x42, 138), (0x43, 6), (0x47, 6),
+     (0x02, 5), (0x02, 138)],
+    ids=["counter64-80bit", "counter64-2^1100", "counter32", "gauge32", "gauge32-2^1100",
+         "timeticks", "uint32", "integer", "integer-2^1100"],
+)  # fmt: skip
+def test_an_integer_longer_than_its_type_is_rejected(tag: int, size: int) -> None:
+    with pytest.raises(BerError, match="too long"):
+        decode_response(_with_value(tag, b"\x01" + b"\x00" * (size - 1)))
+
+
+@pytest.mark.parametrize(
+    ("tag", "body", "value"),
+    [(0x46, b"\x00" + b"\xff" * 8, 2**64 - 1), (0x46, b"\x01" + b"\x00" * 8, 0),
+     (0x41, b"\x01\x00\x00\x00\x05", 5), (0x42, b"\xff\xff\xff\xff", 2**32 - 1),
+     (0x02, b"\x80\x00\x00\x00", -(2**31))],
+)  # fmt: skip
+def test_unsigned_values_are_masked_to_their_width(tag: int, body: bytes, value: int) -> None:
+    assert decode_response(_with_value(tag, body))[5][0][1] == value
+
+
+@pytest.mark.parametrize("tag", [0x02, 0x41, 0x46])
+def test_an_empty_integer_is_rejected(tag: int) -> None:
+    with pytest.raises(BerError):
+        decode_response(_with_value(tag, b""))
+
+
+def test_a_request_id_longer_than_32_bits_is_rejected() -> None:
+    from netop.sources.snmp.ber import integer, tlv
+
+    pdu = tlv(0xA2, tlv(0x02, b"\x01" + b"\x00" * 5) + integer(0) + integer(0) + tlv(0x30, b""))
+    with pytest.raises(BerError):
+        decode_response(tlv(0x30, integer(1) + tlv(0x04, b"c") + pdu))

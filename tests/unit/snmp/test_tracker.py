@@ -308,3 +308,12 @@ def test_samples_say_when_the_next_one_is_due() -> None:
            for s in samples(fast.update(result(float(t), t * 100, {1: port(7, 7)})))]
     assert got
     assert {s.max_gap for s in got} == {5.0}
+
+
+def test_speeds_are_capped_and_values_beyond_64_bits_ignored() -> None:
+    tracker = TargetTracker(target())
+    huge = port(4, 5, high_speed=2**1100, speed=2**1100, hc_in_ucast=2**64)
+    (s,) = samples(tracker.update(result(0.0, 100, {1: huge})))
+    assert s.speed_bps is None  # no link is faster than ifHighSpeed's 2^32-1 Mbit/s
+    assert s.rx_packets is None
+    assert (s.rx_bytes, s.tx_bytes) == (4, 5)

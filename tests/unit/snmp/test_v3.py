@@ -102,10 +102,10 @@ def test_a_response_with_a_bad_digest_is_dropped() -> None:
     from netop.sources.snmp.ber import encode_pdu
 
     data = bytearray(session._message(5, encode_pdu(0xA2, 1, [(1, 3, 6)]), secure=True))
-    assert session._parse(bytes(data), 5, need_auth=True) is not None  # genuine: accepted
+    assert session._parse(bytes(data), 5, level=1) is not None  # genuine: accepted
     data[-3] ^= 0xFF
-    assert session._parse(bytes(data), 5, need_auth=True) is None
-    assert session._parse(bytes(data[:-3]), 5, need_auth=True) is None
+    assert session._parse(bytes(data), 5, level=1) is None
+    assert session._parse(bytes(data[:-3]), 5, level=1) is None
 
 
 def test_des_stays_with_pysnmp() -> None:
@@ -125,5 +125,5 @@ def test_mutated_messages_never_raise(position: int, byte: int) -> None:
 
     data = bytearray(session._message(5, encode_pdu(0xA2, 1, [(1, 3, 6, 1)]), secure=True))
     data[position % len(data)] = byte
-    result = session._parse(bytes(data), 5, need_auth=True)
+    result = session._parse(bytes(data), 5, level=3)
     assert result is None or isinstance(result, tuple)
