@@ -6,13 +6,14 @@ directly. Not thread-safe: the server calls it from one decode thread.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from netop.model import InterfaceSample, NetEvent, Severity
 from netop.sources.collector import ipfix, netflow5, netflow9, sflow
-from netop.sources.collector.exporters import ExporterState, Limits, PendingBudget
+from netop.sources.collector.exporters import ExporterState, Limits, Shared
 from netop.sources.collector.flowsets import Output
 from netop.sources.collector.records import FlowAggregator, RawFlow
 
@@ -51,7 +52,7 @@ class Collector:
         self.networks = tuple(ipaddress.ip_network(a, strict=False) for a in allow)
         self.flows = aggregator or FlowAggregator()
         self.exporters: dict[str, ExporterState] = {}
-        self.pending_budget = PendingBudget()
+        self.shared = Shared(self.limits)
         self.interfaces: list[InterfaceSample] = []
         self.events: list[NetEvent] = []
         self.refused = 0
@@ -68,13 +69,39 @@ class Collector:
             self.refused += 1
             return None
         if len(self.exporters) >= self.limits.max_exporters:
-            self.refused += 1
-            return None
+            self._evict()
         state = self.exporters[exporter] = ExporterState(
-            exporter, first_seen=now, budget=self.pending_budget
+            exporter, first_seen=now, budget=self.shared
         )
         self.events.append(NetEvent(now, Severity.INFO, "collector", f"new exporter {exporter}"))
         return state
+
+    @property
+    def compiled(self) -> int:
+        """Template layouts compiled so far (cache misses within the budget)."""
+        return self.shared.compiled
+
+    def drops(self) -> dict[str, int]:
+        """Items refused by each limit since the start (see exporters.DROP_NAMES)."""
+        return dict(self.shared.drops)
+
+    def _evict(self) -> None:
+        """Make room in a full exporter table: forget the least recently heard eighth,
+        exporters that never sent a decodable record first (a spoofed flood sends none).
+
+        Evicting in batches keeps the cost per new exporter logarithmic.
+        """
+        count = max(1, len(self.exporters) // 8)
+        victims = heapq.nsmallest(
+            count, self.exporters.values(), key=lambda s: (s.records > 0, s.last_seen)
+        )
+        for state in victims:
+            self._forget(state.address)
+        self.shared.drop("exporters_evicted", len(victims))
+
+    def _forget(self, address: str) -> None:
+        state = self.exporters.pop(address)
+        state.release()
 
     def _allowed(self, exporter: str) -> bool:
         try:
@@ -175,7 +202,7 @@ class Collector:
             elif protocol == "ipfix":
                 ipfix.decode(data, state, now, self.limits, out)
             else:
-                sflow.decode(data, state, now, out, self.interfaces)
+                sflow.decode(data, state, now, out, self.interfaces, self.limits)
         except Exception:  # hostile input: nothing a datagram holds may escape
             state.malformed += 1
             return False
@@ -185,6 +212,11 @@ class Collector:
         """Expire templates and buffered data; collect pending events. Call once a tick."""
         if now - self._last_expire >= 1.0:
             self._last_expire = now
+            idle = [a for a, s in self.exporters.items()
+                    if now - s.last_seen > self.limits.exporter_lifetime]  # fmt: skip
+            for address in idle:
+                self._forget(address)
+            self.shared.drop("exporters_expired", len(idle))
             for state in self.exporters.values():
                 state.expire(now, self.limits)
         events, self.events = self.events, []

@@ -7,6 +7,7 @@ records decoded before a datagram turns out to be malformed are kept, and raise
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, TypeAlias
 
 from netop.model import Severity
@@ -178,19 +179,54 @@ def _apply_options(
     return count
 
 
-def known_template(
-    state: ExporterState, key: TemplateKey, fields: tuple[FieldSpec, ...], scope: int, now: float
-) -> bool:
-    """True (and the template's lifetime renewed) when it is a resend of a known one.
+def define_template(
+    state: ExporterState,
+    key: TemplateKey,
+    fields: tuple[FieldSpec, ...],
+    scope: int,
+    options: bool,
+    now: float,
+    limits: Limits,
+    out: Output,
+) -> None:
+    """Handle one template record: renew a resend, else check every limit, then take
+    the compiled layout from the shared cache or compile it within the budgets.
 
     Exporters resend templates every few datagrams; recompiling each time would cost
-    more than decoding the data.
+    more than decoding the data. Limits are checked before compiling because
+    compiling is what costs (~3 ms a layout).
     """
     tpl = state.templates.get(key)
     if tpl is not None and tpl.fields == fields and tpl.scope_count == scope:
         tpl.seen = now
-        return True
-    return False
+        return
+    state.datagram_templates += 1
+    if not state.template_room(key, fields, limits):
+        state.note(Severity.WARNING, f"exporter {state.address}: template limit reached")
+        return
+    layout = state.budget.layout(
+        fields, scope, options, now, lambda: state.compile_allowed(now, limits)
+    )
+    if layout is None:
+        state.note(Severity.WARNING, f"exporter {state.address}: template compile budget spent")
+        return
+    template_arrived(state, key, dataclasses.replace(layout, template_id=key[2]), now, limits, out)
+
+
+def template_budget_spent(state: ExporterState, limits: Limits) -> bool:
+    """True (and counted) when this datagram already defined its share of templates."""
+    if state.datagram_templates < limits.max_templates_per_datagram:
+        return False
+    state.budget.drop("templates_per_datagram")
+    return True
+
+
+def too_many_fields(state: ExporterState, count: int, limits: Limits) -> bool:
+    """True (and counted) for a template longer than any real one."""
+    if count <= limits.max_template_fields:
+        return False
+    state.budget.drop("template_fields")
+    return True
 
 
 def template_arrived(
