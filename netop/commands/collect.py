@@ -37,6 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="UDP address to receive exports on (repeatable; default host 127.0.0.1; "
         "default 2055, 4739 and 6343; port 0 picks a free one)",
     )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="NETWORK[,NETWORK]",
+        help="accept exports only from these exporter networks (CIDR, comma-separated, "
+        "repeatable; overrides collector.allow); others are refused and counted",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON flow record per line")
     parser.add_argument(
         "--duration", type=float, default=None, metavar="S",
@@ -48,7 +56,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     """Listen, print each tick's flows, exit 0 after ``--duration``."""
     if args.duration is not None and args.duration < 0:
         raise NetopError("--duration must be 0 or more")
-    listens, limits, allow, rcvbuf = collector_settings(config, args.listen, "--listen")
+    listens, limits, allow, rcvbuf = collector_settings(
+        config, args.listen, "--listen", allow_args=args.allow
+    )
     if not listens:
         listens = [(DEFAULT_HOST, port) for port in DEFAULT_PORTS]
     source = CollectorSource(listens, limits, allow, rcvbuf)
@@ -56,6 +66,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         source.start()
         print(f"netop: listening on {source.describe()}", file=sys.stderr, flush=True)
+        if source.warning is not None:
+            print(f"netop: warning: {source.warning}", file=sys.stderr, flush=True)
         start = time.monotonic()
         end = None if args.duration is None else start + args.duration
         tick = start

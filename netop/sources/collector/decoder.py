@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import ipaddress
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -110,21 +111,32 @@ class Collector:
             return False
         return any(address in net for net in self.networks)
 
-    def feed_many(self, burst: Sequence[tuple[bytes, str]], now: float) -> int:
-        """Decode a burst of (datagram, exporter); returns the records added.
+    def feed_many(
+        self, burst: Sequence[tuple[bytes, str]], now: float, budget: float | None = None
+    ) -> int:
+        """Decode a burst of (datagram, exporter).
+
+        Without ``budget`` the whole burst is decoded and the records added are
+        returned; with it, decoding stops once ``budget`` seconds of wall time are
+        spent (after at least one datagram) and the number of *datagrams* decoded is
+        returned, so that the caller can release its lock and go on later.
 
         IPFIX data sets of one template, exporter and export second are merged into
         the flow table in one call at the end: exporters send few records per set
         (softflowd ~3), and the per-call cost would otherwise dominate.
         """
         deferred: dict[tuple[Any, ...], list[bytes]] = {}
-        added = 0
+        added = done = 0
+        stop = None if budget is None else time.monotonic() + budget
         try:
             for data, exporter in burst:
                 added += self.feed(data, exporter, now, deferred)
+                done += 1
+                if stop is not None and time.monotonic() >= stop:
+                    break
         finally:
             self._merge_deferred(deferred)
-        return added
+        return added if budget is None else done
 
     def _merge_deferred(self, deferred: dict[tuple[Any, ...], list[bytes]]) -> None:
         flows = self.flows

@@ -20,9 +20,10 @@ from netop.sources.collector.templates import FieldSpec, Template, compile_templ
 #: A sequence jump larger than this is an exporter restart or reordering, not loss.
 MAX_PLAUSIBLE_GAP = 1 << 20
 #: What one buffered data set costs beyond its body (Pending object, bytes header,
-#: index entries; measured with tracemalloc at ~230 bytes): counted against the byte
-#: budget so that empty or 1-byte sets cannot buffer millions of objects.
-PENDING_OVERHEAD = 256
+#: index entries; measured with tracemalloc at ~370 bytes for tiny sets of random
+#: templates): counted against the byte budget so that empty or 1-byte sets cannot
+#: buffer millions of objects.
+PENDING_OVERHEAD = 384
 #: Estimated bytes of one stored template: the per-exporter entry plus a share of the
 #: compiled code, and the field list.
 TEMPLATE_OVERHEAD = 1024
@@ -55,8 +56,8 @@ class Limits:
     compiles_per_second: int = 32
     compiles_total_per_second: int = 64
     template_cache: int = 1024
-    max_pending_items: int = 4096
-    max_pending_items_total: int = 200_000
+    max_pending_items: int = 1024
+    max_pending_items_total: int = 65536
     max_domains: int = 256
     #: Exporters silent this long are forgotten (with their templates and interfaces).
     exporter_lifetime: float = 3600.0

@@ -147,7 +147,10 @@ def decode_data_set(
     """
     tpl = state.templates.get(key)
     if tpl is None:
-        state.buffer(Pending(key, bytes(body), export_ms, uptime_ms, now), limits)
+        if not body:
+            state.budget.drop("empty_sets")  # nothing to wait for
+        else:
+            state.buffer(Pending(key, bytes(body), export_ms, uptime_ms, now), limits)
         return -1
     if tpl.options:
         return _apply_options(state, key, tpl, body)
