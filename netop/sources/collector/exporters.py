@@ -61,8 +61,8 @@ class Limits:
     max_domains: int = 256
     #: Exporters silent this long are forgotten (with their templates and interfaces).
     exporter_lifetime: float = 3600.0
-    max_interfaces: int = 4096
-    max_interfaces_total: int = 65536
+    max_interfaces: int = 2048
+    max_interfaces_total: int = 16384
 
 
 class Shared:

@@ -208,8 +208,8 @@ _LIMIT_KEYS: tuple[tuple[str, int | float, int | float, int | float], ...] = (
     ("max_pending_items_total", 65536, 0, 1 << 26),
     ("max_domains", 256, 1, 1 << 20),
     ("exporter_lifetime", 3600.0, 1.0, 7 * 86400.0),
-    ("max_interfaces", 4096, 1, 1 << 20),
-    ("max_interfaces_total", 65536, 1, 1 << 24),
+    ("max_interfaces", 2048, 1, 1 << 20),
+    ("max_interfaces_total", 16384, 1, 1 << 24),
 )
 
 
