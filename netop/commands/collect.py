@@ -24,6 +24,7 @@ from netop.sources.collector.source import (
     collector_settings,
 )
 
+_SUMMARY_EXPORTERS = 50
 HELP = "receive NetFlow v5/v9, IPFIX and sFlow exports and print the flows"
 
 
@@ -86,8 +87,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
         source.stop()
     if status is not None:
         print(f"netop: {status.summary}", file=sys.stderr)
-        for row in status.rows:
+        # Spoofed sources can make thousands of exporters: the busiest ones are shown.
+        rows = sorted(status.rows, key=lambda row: -int(row.get("records", 0)))
+        for row in rows[:_SUMMARY_EXPORTERS]:
             print(f"netop: exporter {json.dumps(row)}", file=sys.stderr)
+        if len(rows) > _SUMMARY_EXPORTERS:
+            print(f"netop: ... and {len(rows) - _SUMMARY_EXPORTERS} more exporters",
+                  file=sys.stderr)  # fmt: skip
     return 0
 
 

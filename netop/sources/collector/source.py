@@ -201,7 +201,7 @@ _LIMIT_KEYS: tuple[tuple[str, int | float, int | float, int | float], ...] = (
     ("max_templates_per_datagram", 64, 1, 65535),
     ("max_template_bytes", 1 << 20, 1024, 1 << 30),
     ("max_template_bytes_total", 64 << 20, 1024, 1 << 32),
-    ("compiles_per_second", 32, 1, 100_000),
+    ("compiles_per_second", 16, 1, 100_000),
     ("compiles_total_per_second", 64, 1, 100_000),
     ("template_cache", 1024, 1, 1 << 20),
     ("max_pending_items", 1024, 0, 1 << 24),
