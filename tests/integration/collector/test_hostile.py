@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +62,7 @@ class Collect:
 
 
 @pytest.fixture
-def collect() -> Iterator[callable]:  # type: ignore[valid-type]
+def collect() -> Iterator[Callable[..., Collect]]:
     started: list[Collect] = []
 
     def start(duration: float, *extra: str) -> Collect:
@@ -70,7 +70,8 @@ def collect() -> Iterator[callable]:  # type: ignore[valid-type]
                "--duration", str(duration), "--interval", "0.5", *extra]  # fmt: skip
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, cwd=ROOT)  # fmt: skip
-        assert proc.stderr is not None and proc.stdout is not None
+        assert proc.stderr is not None
+        assert proc.stdout is not None
         first = proc.stderr.readline()  # readiness: the listening line
         assert "listening on udp 127.0.0.1:" in first, first
         run = Collect(proc, int(first.rsplit(":", 1)[1]))
@@ -166,7 +167,8 @@ def test_template_flood_costs_little_cpu_and_duration_holds(
     # Before the fix each datagram cost ~4 s of CPU; softflowd's flows count too here.
     assert per_datagram < 0.1, f"{per_datagram * 1000:.0f} ms of CPU per datagram"
     _expect_all(run, truth)
-    assert "dropped by limits:" in err and "templates_per_datagram" in err, err
+    assert "dropped by limits:" in err, err
+    assert "templates_per_datagram" in err, err
 
 
 def test_empty_and_tiny_set_flood_keeps_memory_bounded(traffic, collect, tmp_path: Path) -> None:
@@ -182,7 +184,8 @@ def test_empty_and_tiny_set_flood_keeps_memory_bounded(traffic, collect, tmp_pat
     # Before: ~+40 MB per MB of empty sets. After: the pending budget (64 MiB counted
     # with per-item overhead; 65,536 items) is the ceiling, far below.
     assert peak - base < 60, f"RSS grew {peak - base:.0f} MiB"
-    assert "empty_sets" in err and "pending" in err, err
+    assert "empty_sets" in err, err
+    assert "pending" in err, err
 
 
 def test_spoofed_exporters_and_domains_do_not_lock_out_a_real_one(
