@@ -15,7 +15,7 @@ from typing import Any
 from netop.model import InterfaceSample, NetEvent, Severity
 from netop.sources.collector import ipfix, netflow5, netflow9, sflow
 from netop.sources.collector.exporters import ExporterState, Limits, Shared
-from netop.sources.collector.flowsets import Output
+from netop.sources.collector.flowsets import Output, compile_stored, release_pending
 from netop.sources.collector.records import FlowAggregator, RawFlow
 
 #: Protocol names as they appear in FlowRecord.source.
@@ -231,12 +231,33 @@ class Collector:
             self.shared.drop("exporters_expired", len(idle))
             for state in self.exporters.values():
                 state.expire(now, self.limits)
+                if state.pending:
+                    self._retry_pending(state, now)
         events, self.events = self.events, []
         for state in self.exporters.values():
             if state.events:
                 events.extend(NetEvent(now, sev, "collector", msg) for sev, msg in state.events)
                 state.events.clear()
         return events
+
+    def _retry_pending(self, state: ExporterState, now: float) -> None:
+        """Compile (within the budgets) stored templates that data is waiting for, and
+        decode that data: the compile budget may have been spent when it arrived."""
+        waiting = [k for k in state.pending if k in state.templates]
+        if not waiting:
+            return
+        out = Output(self.flows, state.protocol, state.address)
+        for key in waiting:
+            tpl = state.templates[key]
+            if tpl.ready or compile_stored(state, key, tpl, now, self.limits) is not None:
+                release_pending(state, key, now, self.limits, out)
+        out.commit()
+        added = out.merged
+        for sampling, records in out:
+            self.flows.add(state.protocol, state.address, sampling, records)
+            added += len(records)
+        state.records += added
+        self.records += added
 
     def take_interfaces(self) -> list[InterfaceSample]:
         """sFlow counter samples decoded since the last call."""

@@ -85,6 +85,14 @@ class Shared:
         """Count ``count`` items refused by the limit ``name``."""
         self.drops[name] += count
 
+    def cached(self, fields: tuple[FieldSpec, ...], scope: int, options: bool) -> Template | None:
+        """The compiled layout of a field list when the cache has it (no compiling)."""
+        key = (fields, scope, options)
+        tpl = self._cache.get(key)
+        if tpl is not None:
+            self._cache.move_to_end(key)
+        return tpl
+
     def layout(
         self,
         fields: tuple[FieldSpec, ...],

@@ -104,7 +104,7 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
                     unknown = True
                 else:
                     data_records += count
-                if count > 0 and tpl is not None:
+                if count > 0 and tpl is not None and tpl.options:
                     options_records += count  # options data may set sampling or boot time
                     uptime, sampling = _context(state, domain, export_ms)
                     uptime_context = uptime_time_context(export_ms, uptime)

@@ -128,11 +128,13 @@ class CollectorSource(Source):
             totals["malformed"] += state.malformed
             totals["seq_lost"] += state.seq_lost
         totals["refused"] = self.collector.refused
+        totals["received"] = self.collector.datagrams + self.collector.refused
         return rows, totals
 
     def _summary(self, totals: Mapping[str, int], drops: int, limited: Mapping[str, int]) -> str:
         text = (
             f"{self.describe()}: {totals['exporters']} exporters, "
+            f"{totals['received']} datagrams, "
             f"{totals['records']} records, {totals['seq_lost']} lost, "
             f"{totals['malformed']} malformed"
         )

@@ -231,7 +231,8 @@ def test_huge_repetitive_template_is_cheap() -> None:
     assert not c.exporters[EXP].templates  # past max_template_fields: refused, counted
     assert c.drops()["template_fields"] == 3
     # Up to the limit, a repeated element is still decoded once.
-    c.feed(b.ipfix(b.ipfix_template_set(300, [(8, 4)] * 256)), EXP, 1.0)
+    c.feed(b.ipfix(b.ipfix_template_set(300, [(8, 4)] * 256), b.data_set(300, b"\0" * 1024)),
+           EXP, 1.0)  # fmt: skip
     assert len(c.exporters[EXP].templates[(10, 1, 300)].picks) == 1
 
 
