@@ -127,7 +127,8 @@ class SpoofSender:
         (so a caller can watch the receiver) and stops at ``max_datagrams``."""
         start = time.monotonic()
         deadline = start + seconds
-        for n in range(max_datagrams):
+        sent = 0
+        while sent < max_datagrams:
             now = time.monotonic()
             if now >= deadline:
                 return
@@ -135,6 +136,7 @@ class SpoofSender:
                 time.sleep(min(0.01, deadline - now))
                 yield
                 continue
-            kind = kinds[n % len(kinds)]
+            kind = kinds[sent % len(kinds)]
             self.send(KINDS[kind](self.rng), spoofed_address(self.rng))
+            sent += 1
             yield

@@ -28,7 +28,7 @@ def test_mixed_hostile_flood_leaves_rss_flat_and_counts_every_drop(tmp_path: Pat
     pcap = tmp_path / "source.pcap"
     truth = build(pcap)
     result = run_soak(50, rate=600_000, workdir=tmp_path, pcap=pcap, config=SMALL_LIMITS)
-    assert result.sent > 2000
+    assert result.sent > 1000
     rss = ", ".join(f"{mib:.0f}" for _, mib in result.rss[::10])
     assert result.growth < 0.10, f"RSS after warm-up grew {result.growth:.1%}: {rss} MiB"
     assert result.exit_after < 10  # --duration held
