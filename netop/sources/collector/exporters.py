@@ -113,7 +113,8 @@ class Shared:
             self._cache.move_to_end(key)
             return tpl
         rate = self.limits.compiles_total_per_second
-        self._tokens = min(float(rate), self._tokens + (now - self._tokens_at) * rate)
+        # max(0, ...): a wall clock stepped back must not drain the bucket.
+        self._tokens = min(float(rate), self._tokens + max(0.0, now - self._tokens_at) * rate)
         self._tokens_at = now
         if self._tokens < 1 or not exporter_budget():
             self.drop("compile_budget")
@@ -196,7 +197,7 @@ class ExporterState:
             self.compile_tokens = float(rate)
         else:
             self.compile_tokens = min(
-                float(rate), self.compile_tokens + (now - self.compile_at) * rate
+                float(rate), self.compile_tokens + max(0.0, now - self.compile_at) * rate
             )
         self.compile_at = now
         if self.compile_tokens < 1:

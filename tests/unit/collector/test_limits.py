@@ -4,6 +4,7 @@ costs bounded CPU, and every limit hit is counted."""
 from __future__ import annotations
 
 import random
+import struct
 import time
 
 from netop.sources.collector.decoder import Collector
@@ -176,3 +177,35 @@ def test_sflow_interfaces_are_capped_per_exporter_and_in_total() -> None:
     # Interfaces of a silent exporter are forgotten with it.
     c.housekeeping(1.0 + c.limits.exporter_lifetime + 1)
     assert c.shared.interfaces == 0
+
+
+def test_v9_template_caps_per_datagram_and_fields() -> None:
+    c = Collector()
+    many = b"".join(b.v9_template_set(300 + n, [(8, 4), (12, 4), (n + 1, 4)])[4:]
+                    for n in range(100))  # fmt: skip
+    c.feed(b.v9(struct.pack("!HH", 0, 4 + len(many)) + many), EXP, 1.0)
+    assert len(c.exporters[EXP].templates) == 64
+    assert c.drops()["templates_per_datagram"] == 1
+    # A too-long template is skipped; the next one in the same FlowSet still counts.
+    long_one = b.v9_template_set(500, [(8, 4)] * 300)[4:]
+    short = b.v9_template_set(501, b.V4_TEMPLATE)[4:]
+    body = long_one + short
+    c.feed(b.v9(struct.pack("!HH", 0, 4 + len(body)) + body, seq=1), EXP, 2.0)
+    assert (9, 1, 501) in c.exporters[EXP].templates
+    assert (9, 1, 500) not in c.exporters[EXP].templates
+    assert c.drops()["template_fields"] == 1
+
+
+def test_identical_layouts_are_compiled_once_for_all_exporters() -> None:
+    c = Collector()
+    rec = b.v4_record("10.0.0.1", "10.0.0.2", 1, 2)
+    msg = b.ipfix(b.ipfix_template_set(300, b.V4_TEMPLATE), b.data_set(300, rec))
+    for i in range(50):
+        c.feed(msg, f"198.51.100.{i}", 1.0)
+    assert c.compiled == 1
+    structs = {id(s.templates[(10, 1, 300)].struct) for s in c.exporters.values()}
+    assert len(structs) == 1
+    # The shared compiled layout still decodes each exporter's own data.
+    got = c.decode_records(b.ipfix(b.data_set(300, rec)), "198.51.100.7", 2.0)
+    assert len(got) == 1
+    assert c.exporters["198.51.100.7"].records == 1
