@@ -21,6 +21,8 @@ from netop.sources.collector.records import FlowAggregator, RawFlow
 #: Protocol names as they appear in FlowRecord.source.
 PROTOCOLS = {5: "netflow5", 9: "netflow9", 10: "ipfix", "sflow": "sflow"}
 #: The first two bytes of a NetFlow/IPFIX datagram -> protocol (the fast path of detect).
+#: "new exporter" events per tick; a spoofed flood's thousands become one summary.
+_NEW_EXPORTER_EVENTS = 20
 _BY_VERSION = {b"\x00\x05": "netflow5", b"\x00\x09": "netflow9", b"\x00\x0a": "ipfix"}
 
 
@@ -61,6 +63,7 @@ class Collector:
         self.datagrams = 0
         self.records = 0
         self._last_expire = 0.0
+        self._new_exporters = 0  # since the last housekeeping
 
     def _state(self, exporter: str, now: float) -> ExporterState | None:
         state = self.exporters.get(exporter)
@@ -74,7 +77,11 @@ class Collector:
         state = self.exporters[exporter] = ExporterState(
             exporter, first_seen=now, budget=self.shared
         )
-        self.events.append(NetEvent(now, Severity.INFO, "collector", f"new exporter {exporter}"))
+        self._new_exporters += 1
+        if self._new_exporters <= _NEW_EXPORTER_EVENTS:
+            self.events.append(
+                NetEvent(now, Severity.INFO, "collector", f"new exporter {exporter}")
+            )
         return state
 
     @property
@@ -233,6 +240,11 @@ class Collector:
                 state.expire(now, self.limits)
                 if state.pending:
                     self._retry_pending(state, now)
+        if self._new_exporters > _NEW_EXPORTER_EVENTS:
+            more = self._new_exporters - _NEW_EXPORTER_EVENTS
+            self.events.append(NetEvent(now, Severity.WARNING, "collector",
+                                        f"{more} more new exporters (not listed one by one)"))
+        self._new_exporters = 0
         events, self.events = self.events, []
         for state in self.exporters.values():
             if state.events:

@@ -209,3 +209,12 @@ def test_identical_layouts_are_compiled_once_for_all_exporters() -> None:
     got = c.decode_records(b.ipfix(b.data_set(300, rec)), "198.51.100.7", 2.0)
     assert len(got) == 1
     assert c.exporters["198.51.100.7"].records == 1
+
+
+def test_a_flood_of_new_exporters_is_one_summary_event_not_thousands() -> None:
+    c = Collector()
+    for i in range(500):
+        c.feed(b.ipfix(), f"198.51.{i // 250}.{i % 250}", 1.0)
+    messages = [e.message for e in c.housekeeping(2.0)]
+    assert len(messages) <= 21
+    assert messages[-1] == "480 more new exporters (not listed one by one)"
