@@ -24,6 +24,7 @@ from netop.sources.collector.source import (
     collector_settings,
 )
 
+_SUMMARY_EXPORTERS = 50
 HELP = "receive NetFlow v5/v9, IPFIX and sFlow exports and print the flows"
 
 
@@ -37,6 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="UDP address to receive exports on (repeatable; default host 127.0.0.1; "
         "default 2055, 4739 and 6343; port 0 picks a free one)",
     )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="NETWORK[,NETWORK]",
+        help="accept exports only from these exporter networks (CIDR, comma-separated, "
+        "repeatable; overrides collector.allow); others are refused and counted",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON flow record per line")
     parser.add_argument(
         "--duration", type=float, default=None, metavar="S",
@@ -48,7 +57,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     """Listen, print each tick's flows, exit 0 after ``--duration``."""
     if args.duration is not None and args.duration < 0:
         raise NetopError("--duration must be 0 or more")
-    listens, limits, allow, rcvbuf = collector_settings(config, args.listen, "--listen")
+    listens, limits, allow, rcvbuf = collector_settings(
+        config, args.listen, "--listen", allow_args=args.allow
+    )
     if not listens:
         listens = [(DEFAULT_HOST, port) for port in DEFAULT_PORTS]
     source = CollectorSource(listens, limits, allow, rcvbuf)
@@ -56,6 +67,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         source.start()
         print(f"netop: listening on {source.describe()}", file=sys.stderr, flush=True)
+        if source.warning is not None:
+            print(f"netop: warning: {source.warning}", file=sys.stderr, flush=True)
         start = time.monotonic()
         end = None if args.duration is None else start + args.duration
         tick = start
@@ -74,8 +87,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
         source.stop()
     if status is not None:
         print(f"netop: {status.summary}", file=sys.stderr)
-        for row in status.rows:
+        # Spoofed sources can make thousands of exporters: the busiest ones are shown.
+        rows = sorted(status.rows, key=lambda row: -int(row.get("records", 0)))
+        for row in rows[:_SUMMARY_EXPORTERS]:
             print(f"netop: exporter {json.dumps(row)}", file=sys.stderr)
+        if len(rows) > _SUMMARY_EXPORTERS:
+            print(f"netop: ... and {len(rows) - _SUMMARY_EXPORTERS} more exporters",
+                  file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -51,6 +51,12 @@ NO_FLOWS_STATUS = (
 
 #: Packets of the watched flow kept for the detail screen.
 WATCHED_PACKETS = 50
+#: sFlow agents silent this long lose their interface rows (an agent sends counters
+#: every 20-30 s; a spoofed one is never heard again), and their rows are capped in
+#: total, the least recently heard agents going first.
+REMOTE_ORIGIN_TTL = 300.0
+MAX_REMOTE_ROWS = 16384
+_AGED_PREFIXES = ("sflow:",)
 
 #: Seconds between packet time and wall time beyond which flows are being replayed.
 REPLAY_SKEW = 60.0
@@ -94,6 +100,9 @@ class Engine:
         self.events = EventLog(event_capacity)
         self._current: dict[str, dict[tuple[str, str], InterfaceRate]] = {}
         self._max_gap: dict[tuple[str, str], float] = {}
+        #: Aged remote origins by when they were last heard, least recent first.
+        self._origin_seen: dict[str, float] = {}
+        self._remote_rows = 0
         self._statuses: dict[str, SourceStatus] = {}
         self._seq = 0
         self._started = False
@@ -156,6 +165,7 @@ class Engine:
                 new_events.extend(self._update_origin(origin, samples, now))
             except Exception as exc:  # one source's bad readings must not lose the tick
                 new_events.append(_dropped(origin, now, exc))
+        self._age_remote(now)
         for status in pending.statuses:
             self._statuses[status.source] = status
         flows = self._flows(pending.batches, now)
@@ -300,11 +310,16 @@ class Engine:
             events.append(NetEvent(now, Severity.INFO, origin,
                                    f"{origin}: watching {len(rates)} interfaces ({names})"))
         events.extend(self._watch.observe(origin, rates, now))
-        for key in self._current.get(origin, {}).keys() - fresh.keys():
+        old = self._current.get(origin, {})
+        for key in old.keys() - fresh.keys():
             self._rates.forget(key)
             self._history.forget(key)
             self._max_gap.pop(key, None)
         self._current[origin] = fresh
+        if origin.startswith(_AGED_PREFIXES):
+            self._remote_rows += len(fresh) - len(old)
+            self._origin_seen.pop(origin, None)
+            self._origin_seen[origin] = now
         return events
 
     def _aged(self, rate: InterfaceRate, now: float) -> InterfaceRate:
@@ -316,6 +331,23 @@ class Engine:
             return rate
         return replace(rate, rx_bps=None, tx_bps=None, rx_pps=None, tx_pps=None,
                        oper_up=None, stale_for=age)
+
+    def _age_remote(self, now: float) -> None:
+        """Forget remote origins silent for REMOTE_ORIGIN_TTL, and the least recently
+        heard ones while their rows exceed MAX_REMOTE_ROWS (spoofed sFlow agents)."""
+        seen = self._origin_seen
+        while seen:
+            origin = next(iter(seen))
+            if now - seen[origin] <= REMOTE_ORIGIN_TTL and self._remote_rows <= MAX_REMOTE_ROWS:
+                break
+            del seen[origin]
+            rows = self._current.pop(origin, {})
+            self._remote_rows -= len(rows)
+            for key in rows:
+                self._rates.forget(key)
+                self._history.forget(key)
+                self._max_gap.pop(key, None)
+            self._watch.forget(origin)
 
     def _total(self, now: float) -> tuple[InterfaceRate | None, Totals]:
         local = list(self._current.get("local", {}).values())

@@ -81,6 +81,14 @@ class InterfaceWatch:
                 self._quiet.pop((key, field), None)
         return events
 
+    def forget(self, origin: str) -> None:
+        """Drop everything known about ``origin`` (it went silent for good)."""
+        self._primed.discard(origin)
+        for key in [k for k in self._known if k[0] == origin]:
+            del self._known[key]
+            for field, _ in _WATCHED:
+                self._quiet.pop((key, field), None)
+
     def _counter_events(self, rate: InterfaceRate, now: float) -> list[NetEvent]:
         events = []
         for field, label in _WATCHED:

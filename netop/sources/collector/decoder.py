@@ -6,19 +6,23 @@ directly. Not thread-safe: the server calls it from one decode thread.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from netop.model import InterfaceSample, NetEvent, Severity
 from netop.sources.collector import ipfix, netflow5, netflow9, sflow
-from netop.sources.collector.exporters import ExporterState, Limits, PendingBudget
-from netop.sources.collector.flowsets import Output
+from netop.sources.collector.exporters import ExporterState, Limits, Shared
+from netop.sources.collector.flowsets import Output, compile_stored, release_pending
 from netop.sources.collector.records import FlowAggregator, RawFlow
 
 #: Protocol names as they appear in FlowRecord.source.
 PROTOCOLS = {5: "netflow5", 9: "netflow9", 10: "ipfix", "sflow": "sflow"}
 #: The first two bytes of a NetFlow/IPFIX datagram -> protocol (the fast path of detect).
+#: "new exporter" events per tick; a spoofed flood's thousands become one summary.
+_NEW_EXPORTER_EVENTS = 20
 _BY_VERSION = {b"\x00\x05": "netflow5", b"\x00\x09": "netflow9", b"\x00\x0a": "ipfix"}
 
 
@@ -51,7 +55,7 @@ class Collector:
         self.networks = tuple(ipaddress.ip_network(a, strict=False) for a in allow)
         self.flows = aggregator or FlowAggregator()
         self.exporters: dict[str, ExporterState] = {}
-        self.pending_budget = PendingBudget()
+        self.shared = Shared(self.limits)
         self.interfaces: list[InterfaceSample] = []
         self.events: list[NetEvent] = []
         self.refused = 0
@@ -59,6 +63,7 @@ class Collector:
         self.datagrams = 0
         self.records = 0
         self._last_expire = 0.0
+        self._new_exporters = 0  # since the last housekeeping
 
     def _state(self, exporter: str, now: float) -> ExporterState | None:
         state = self.exporters.get(exporter)
@@ -68,13 +73,43 @@ class Collector:
             self.refused += 1
             return None
         if len(self.exporters) >= self.limits.max_exporters:
-            self.refused += 1
-            return None
+            self._evict()
         state = self.exporters[exporter] = ExporterState(
-            exporter, first_seen=now, budget=self.pending_budget
+            exporter, first_seen=now, budget=self.shared
         )
-        self.events.append(NetEvent(now, Severity.INFO, "collector", f"new exporter {exporter}"))
+        self._new_exporters += 1
+        if self._new_exporters <= _NEW_EXPORTER_EVENTS:
+            self.events.append(
+                NetEvent(now, Severity.INFO, "collector", f"new exporter {exporter}")
+            )
         return state
+
+    @property
+    def compiled(self) -> int:
+        """Template layouts compiled so far (cache misses within the budget)."""
+        return self.shared.compiled
+
+    def drops(self) -> dict[str, int]:
+        """Items refused by each limit since the start (see exporters.DROP_NAMES)."""
+        return dict(self.shared.drops)
+
+    def _evict(self) -> None:
+        """Make room in a full exporter table: forget the least recently heard eighth,
+        exporters that never sent a decodable record first (a spoofed flood sends none).
+
+        Evicting in batches keeps the cost per new exporter logarithmic.
+        """
+        count = max(1, len(self.exporters) // 8)
+        victims = heapq.nsmallest(
+            count, self.exporters.values(), key=lambda s: (s.records > 0, s.last_seen)
+        )
+        for state in victims:
+            self._forget(state.address)
+        self.shared.drop("exporters_evicted", len(victims))
+
+    def _forget(self, address: str) -> None:
+        state = self.exporters.pop(address)
+        state.release()
 
     def _allowed(self, exporter: str) -> bool:
         try:
@@ -83,21 +118,32 @@ class Collector:
             return False
         return any(address in net for net in self.networks)
 
-    def feed_many(self, burst: Sequence[tuple[bytes, str]], now: float) -> int:
-        """Decode a burst of (datagram, exporter); returns the records added.
+    def feed_many(
+        self, burst: Sequence[tuple[bytes, str]], now: float, budget: float | None = None
+    ) -> int:
+        """Decode a burst of (datagram, exporter).
+
+        Without ``budget`` the whole burst is decoded and the records added are
+        returned; with it, decoding stops once ``budget`` seconds of wall time are
+        spent (after at least one datagram) and the number of *datagrams* decoded is
+        returned, so that the caller can release its lock and go on later.
 
         IPFIX data sets of one template, exporter and export second are merged into
         the flow table in one call at the end: exporters send few records per set
         (softflowd ~3), and the per-call cost would otherwise dominate.
         """
         deferred: dict[tuple[Any, ...], list[bytes]] = {}
-        added = 0
+        added = done = 0
+        stop = None if budget is None else time.monotonic() + budget
         try:
             for data, exporter in burst:
                 added += self.feed(data, exporter, now, deferred)
+                done += 1
+                if stop is not None and time.monotonic() >= stop:
+                    break
         finally:
             self._merge_deferred(deferred)
-        return added
+        return added if budget is None else done
 
     def _merge_deferred(self, deferred: dict[tuple[Any, ...], list[bytes]]) -> None:
         flows = self.flows
@@ -175,7 +221,7 @@ class Collector:
             elif protocol == "ipfix":
                 ipfix.decode(data, state, now, self.limits, out)
             else:
-                sflow.decode(data, state, now, out, self.interfaces)
+                sflow.decode(data, state, now, out, self.interfaces, self.limits)
         except Exception:  # hostile input: nothing a datagram holds may escape
             state.malformed += 1
             return False
@@ -185,14 +231,45 @@ class Collector:
         """Expire templates and buffered data; collect pending events. Call once a tick."""
         if now - self._last_expire >= 1.0:
             self._last_expire = now
+            idle = [a for a, s in self.exporters.items()
+                    if now - s.last_seen > self.limits.exporter_lifetime]  # fmt: skip
+            for address in idle:
+                self._forget(address)
+            self.shared.drop("exporters_expired", len(idle))
             for state in self.exporters.values():
                 state.expire(now, self.limits)
+                if state.pending:
+                    self._retry_pending(state, now)
+        if self._new_exporters > _NEW_EXPORTER_EVENTS:
+            more = self._new_exporters - _NEW_EXPORTER_EVENTS
+            self.events.append(NetEvent(now, Severity.WARNING, "collector",
+                                        f"{more} more new exporters (not listed one by one)"))
+        self._new_exporters = 0
         events, self.events = self.events, []
         for state in self.exporters.values():
             if state.events:
                 events.extend(NetEvent(now, sev, "collector", msg) for sev, msg in state.events)
                 state.events.clear()
         return events
+
+    def _retry_pending(self, state: ExporterState, now: float) -> None:
+        """Compile (within the budgets) stored templates that data is waiting for, and
+        decode that data: the compile budget may have been spent when it arrived."""
+        waiting = [k for k in state.pending if k in state.templates]
+        if not waiting:
+            return
+        out = Output(self.flows, state.protocol, state.address)
+        for key in waiting:
+            tpl = state.templates[key]
+            if tpl.ready or compile_stored(state, key, tpl, now, self.limits) is not None:
+                release_pending(state, key, now, self.limits, out)
+        out.commit()
+        added = out.merged
+        for sampling, records in out:
+            self.flows.add(state.protocol, state.address, sampling, records)
+            added += len(records)
+        state.records += added
+        self.records += added
 
     def take_interfaces(self) -> list[InterfaceSample]:
         """sFlow counter samples decoded since the last call."""

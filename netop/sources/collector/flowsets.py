@@ -7,6 +7,7 @@ records decoded before a datagram turns out to be malformed are kept, and raise
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, TypeAlias
 
 from netop.model import Severity
@@ -145,8 +146,13 @@ def decode_data_set(
     Returns the number of data records, or -1 when it cannot be known yet.
     """
     tpl = state.templates.get(key)
+    if tpl is not None and not tpl.ready:
+        tpl = compile_stored(state, key, tpl, now, limits)  # retried by housekeeping
     if tpl is None:
-        state.buffer(Pending(key, bytes(body), export_ms, uptime_ms, now), limits)
+        if not body:
+            state.budget.drop("empty_sets")  # nothing to wait for
+        else:
+            state.buffer(Pending(key, bytes(body), export_ms, uptime_ms, now), limits)
         return -1
     if tpl.options:
         return _apply_options(state, key, tpl, body)
@@ -178,19 +184,69 @@ def _apply_options(
     return count
 
 
-def known_template(
-    state: ExporterState, key: TemplateKey, fields: tuple[FieldSpec, ...], scope: int, now: float
-) -> bool:
-    """True (and the template's lifetime renewed) when it is a resend of a known one.
+def define_template(
+    state: ExporterState,
+    key: TemplateKey,
+    fields: tuple[FieldSpec, ...],
+    scope: int,
+    options: bool,
+    now: float,
+    limits: Limits,
+    out: Output,
+) -> None:
+    """Handle one template record: renew a resend, else check every limit and store
+    it: compiled from the shared cache, or as a definition compiled (within the
+    budgets) when the first data set needs it.
 
     Exporters resend templates every few datagrams; recompiling each time would cost
-    more than decoding the data.
+    more than decoding the data. Compiling is what costs (~0.7 ms a layout), so it
+    waits for data: a flood of templates that no data uses compiles nothing.
     """
     tpl = state.templates.get(key)
     if tpl is not None and tpl.fields == fields and tpl.scope_count == scope:
         tpl.seen = now
-        return True
-    return False
+        return
+    state.datagram_templates += 1
+    if not state.template_room(key, fields, limits):
+        state.note(Severity.WARNING, f"exporter {state.address}: template limit reached")
+        return
+    layout = state.budget.cached(fields, scope, options)
+    if layout is None:
+        tpl = Template(key[2], fields, scope, options, ready=False)
+    else:
+        tpl = dataclasses.replace(layout, template_id=key[2])
+    template_arrived(state, key, tpl, now, limits, out)
+
+
+def compile_stored(
+    state: ExporterState, key: TemplateKey, tpl: Template, now: float, limits: Limits
+) -> Template | None:
+    """Compile a stored definition within the budgets; None (counted) when spent."""
+    layout = state.budget.layout(
+        tpl.fields, tpl.scope_count, tpl.options, now, lambda: state.compile_allowed(now, limits)
+    )
+    if layout is None:
+        state.note(Severity.WARNING, f"exporter {state.address}: template compile budget spent")
+        return None
+    ready = dataclasses.replace(layout, template_id=tpl.template_id, seen=tpl.seen)
+    state.templates[key] = ready  # the same fields: the same counted bytes
+    return ready
+
+
+def template_budget_spent(state: ExporterState, limits: Limits) -> bool:
+    """True (and counted) when this datagram already defined its share of templates."""
+    if state.datagram_templates < limits.max_templates_per_datagram:
+        return False
+    state.budget.drop("templates_per_datagram")
+    return True
+
+
+def too_many_fields(state: ExporterState, count: int, limits: Limits) -> bool:
+    """True (and counted) for a template longer than any real one."""
+    if count <= limits.max_template_fields:
+        return False
+    state.budget.drop("template_fields")
+    return True
 
 
 def template_arrived(
@@ -205,6 +261,13 @@ def template_arrived(
     if not state.store_template(key, tpl, now, limits):
         state.note(Severity.WARNING, f"exporter {state.address}: template limit reached")
         return
+    release_pending(state, key, now, limits, out)
+
+
+def release_pending(
+    state: ExporterState, key: TemplateKey, now: float, limits: Limits, out: Output
+) -> None:
+    """Decode the data sets that were waiting for template ``key``."""
     for item in state.take_pending(key):
         uptime = item.uptime_ms
         if uptime is None and key[0] == 10 and key[1] in state.init_ms:

@@ -9,14 +9,15 @@ from netop.sources.collector.flowsets import (
     Malformed,
     Output,
     decode_data_set,
+    define_template,
     fast_data_set,
-    known_template,
-    template_arrived,
+    template_budget_spent,
+    too_many_fields,
     uptime_time_context,
     withdrawn,
 )
 from netop.sources.collector.records import RawFlow
-from netop.sources.collector.templates import FieldSpec, compile_template
+from netop.sources.collector.templates import FieldSpec
 
 VERSION = 10
 _NO_TIME_CONTEXT = (0.0, None)
@@ -34,6 +35,7 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
     if length < _HEADER.size or length > len(data):
         raise Malformed(f"message length {length} of a {len(data)}-byte datagram")
     export_ms = export_time * 1000.0
+    state.datagram_templates = 0
     pos, end = _HEADER.size, length
     data_records = options_records = 0
     unknown = False  # a set waits for its template: this message's count is unknown
@@ -102,7 +104,7 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
                     unknown = True
                 else:
                     data_records += count
-                if count > 0 and tpl is not None:
+                if count > 0 and tpl is not None and tpl.options:
                     options_records += count  # options data may set sampling or boot time
                     uptime, sampling = _context(state, domain, export_ms)
                     uptime_context = uptime_time_context(export_ms, uptime)
@@ -143,6 +145,8 @@ def _templates(
     head = _OPTIONS if options else _PAIR
     pos, end = 0, len(body)
     while end - pos >= head.size:  # shorter is padding
+        if template_budget_spent(state, limits):
+            return
         if options:
             tid, count, scope = _OPTIONS.unpack_from(body, pos)
         else:
@@ -155,6 +159,8 @@ def _templates(
         pos += head.size
         if tid < 256 or (options and not 0 < scope <= count):
             raise Malformed(f"template {tid}: {count} fields, {scope} scope fields")
+        if too_many_fields(state, count, limits):
+            return  # its end is not known without walking it: the rest of the set goes
         fields: list[FieldSpec] = []
         for _ in range(count):
             if end - pos < 4:
@@ -170,6 +176,4 @@ def _templates(
                 ie &= 0x7FFF
             fields.append((ie, length, pen))
         key = (VERSION, domain, tid)
-        if not known_template(state, key, tuple(fields), scope, now):
-            tpl = compile_template(tid, fields, scope_count=scope, options=options)
-            template_arrived(state, key, tpl, now, limits, out)
+        define_template(state, key, tuple(fields), scope, options, now, limits, out)

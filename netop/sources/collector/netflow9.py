@@ -9,11 +9,12 @@ from netop.sources.collector.flowsets import (
     Malformed,
     Output,
     decode_data_set,
+    define_template,
     fast_data_set,
-    known_template,
-    template_arrived,
+    template_budget_spent,
+    too_many_fields,
 )
-from netop.sources.collector.templates import FieldSpec, compile_template
+from netop.sources.collector.templates import FieldSpec
 
 VERSION = 9
 _HEADER = struct.Struct("!HHIIII")
@@ -31,6 +32,7 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
         raise Malformed("short v9 header")
     _, count, uptime, unix_secs, sequence, source_id = _HEADER.unpack_from(data)
     export_ms = unix_secs * 1000.0
+    state.datagram_templates = 0
     pos, end = _HEADER.size, len(data)
     seen = 0  # records so far
     while end - pos >= 4:
@@ -80,15 +82,18 @@ def _templates(
         pos += 4
         if tid < 256 or pos + 4 * count > end:
             raise Malformed(f"template {tid} with {count} fields overruns its FlowSet")
+        done += 1
+        if template_budget_spent(state, limits):
+            return done
+        if too_many_fields(state, count, limits):
+            pos += 4 * count
+            continue
         fields: list[FieldSpec] = []
         for _ in range(count):
             ie, length = _PAIR.unpack_from(body, pos)
             fields.append((ie, length, 0))
             pos += 4
-        key = (VERSION, domain, tid)
-        if not known_template(state, key, tuple(fields), 0, now):
-            template_arrived(state, key, compile_template(tid, fields), now, limits, out)
-        done += 1
+        define_template(state, (VERSION, domain, tid), tuple(fields), 0, False, now, limits, out)
     return done
 
 
@@ -101,14 +106,17 @@ def _options_templates(
         pos += _OPTIONS.size
         if tid < 256 or scope_len % 4 or option_len % 4 or pos + scope_len + option_len > end:
             raise Malformed(f"options template {tid} overruns its FlowSet")
+        done += 1
+        if template_budget_spent(state, limits):
+            return done
+        if too_many_fields(state, (scope_len + option_len) // 4, limits):
+            pos += scope_len + option_len
+            continue
         fields: list[FieldSpec] = []
         for index in range((scope_len + option_len) // 4):
             ie, length = _PAIR.unpack_from(body, pos)
             fields.append((ie, length, _SCOPE_PEN if index < scope_len // 4 else 0))
             pos += 4
         key, scope = (VERSION, domain, tid), scope_len // 4
-        if not known_template(state, key, tuple(fields), scope, now):
-            tpl = compile_template(tid, fields, scope_count=scope, options=True)
-            template_arrived(state, key, tpl, now, limits, out)
-        done += 1
+        define_template(state, key, tuple(fields), scope, True, now, limits, out)
     return done

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from netop.model import InterfaceSample
-from netop.sources.collector.exporters import ExporterState
+from netop.sources.collector.exporters import ExporterState, Limits
 from netop.sources.collector.flowsets import Malformed, Output
 from netop.sources.collector.records import RawFlow
 
@@ -41,8 +41,14 @@ def decode(
     now: float,
     out: Output,
     interfaces: list[InterfaceSample],
+    limits: Limits | None = None,
 ) -> None:
-    """Decode one sFlow v5 datagram into ``out`` and ``interfaces``."""
+    """Decode one sFlow v5 datagram into ``out`` and ``interfaces``.
+
+    Interfaces (counter samples) are capped per exporter and in total: a new one
+    beyond either limit is dropped and counted, known ones keep updating.
+    """
+    limits = limits or state.budget.limits
     view = memoryview(data)
     (addr_type,) = _U32.unpack_from(data, 4)
     if addr_type not in (1, 2):
@@ -58,7 +64,7 @@ def decode(
         if fmt in (1, 3):
             _flow_sample(body, fmt == 3, sub_agent, sources, now, records)
         elif fmt in (2, 4) and len(interfaces) < MAX_INTERFACE_SAMPLES:
-            _counter_sample(body, fmt == 4, state.address, now, interfaces)
+            _counter_sample(body, fmt == 4, state, now, interfaces, limits)
     for rate, chunk in _by_rate(records):
         out.append((rate, chunk))
     state.check_sequence("sflow", sub_agent, sequence, 1)
@@ -159,7 +165,12 @@ def _sampled_ip(fields: tuple[Any, ...], family: int) -> Any:
 
 
 def _counter_sample(
-    body: memoryview, expanded: bool, exporter: str, now: float, out: list[InterfaceSample]
+    body: memoryview,
+    expanded: bool,
+    state: ExporterState,
+    now: float,
+    out: list[InterfaceSample],
+    limits: Limits,
 ) -> None:
     if expanded:
         _, _, _, nrec = struct.unpack_from("!IIII", body)
@@ -169,7 +180,24 @@ def _counter_sample(
         pos = 12
     for fmt, rec in _records(body, pos, nrec, "counter record", "its sample"):
         if fmt == 1 and len(rec) >= _GENERIC_IF.size:
-            out.append(_generic_interface(rec, exporter, now))
+            sample = _generic_interface(rec, state.address, now)
+            if _interface_room(state, sample.name, limits):
+                out.append(sample)
+
+
+def _interface_room(state: ExporterState, name: str, limits: Limits) -> bool:
+    if name in state.interfaces:
+        return True
+    shared = state.budget
+    if (
+        len(state.interfaces) >= limits.max_interfaces
+        or shared.interfaces >= limits.max_interfaces_total
+    ):
+        shared.drop("interfaces")
+        return False
+    state.interfaces.add(name)
+    shared.interfaces += 1
+    return True
 
 
 def _generic_interface(rec: memoryview, exporter: str, now: float) -> InterfaceSample:

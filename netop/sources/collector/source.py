@@ -10,6 +10,7 @@ that delivered flows this tick, the sFlow counter samples, new events and one
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +44,8 @@ class CollectorSource(Source):
     ) -> None:
         self.collector = Collector(limits, allow, FlowAggregator(max_flows))
         self.server = CollectorServer(listens, self.collector, rcvbuf)
+        #: Shown once as a warning event (and by ``netop collect`` on stderr).
+        self.warning = open_warning(self.addresses, allow)
         self._last_poll: float | None = None
         self._last_counts: dict[str, tuple[int, int]] = {}
         self._last_drops = 0
@@ -62,11 +65,13 @@ class CollectorSource(Source):
 
     def poll(self, now: float) -> list[SourceItem]:
         """Flows, counter samples, events and the exporter status since the last poll."""
-        with self.server.lock:
+        with self.server.locked():
             flows = self.collector.flows.drain()
             interfaces = self.collector.take_interfaces()
             events = self.collector.housekeeping(now)
             rows, totals = self._rows(now)
+        if self.warning is not None and self._last_poll is None:
+            events.append(NetEvent(now, Severity.WARNING, "collector", self.warning))
         drops = self.server.kernel_drops()
         if drops > self._last_drops:
             events.append(
@@ -79,10 +84,12 @@ class CollectorSource(Source):
                 )  # fmt: skip
             )
         self._last_drops = drops
+        limited = self.collector.drops()
         stats = {
             **totals,
             "kernel_drops": drops,
             "overflow": self.collector.flows.overflow,
+            **{f"limit_{name}": count for name, count in limited.items()},
         }
         items: list[SourceItem] = [
             FlowBatch(source=source, records=tuple(records), stats=dict(stats))
@@ -93,7 +100,7 @@ class CollectorSource(Source):
         items.append(
             SourceStatus(
                 source="collector",
-                summary=self._summary(totals, drops),
+                summary=self._summary(totals, drops, limited),
                 rows=tuple(rows),
                 ts=now,
             )
@@ -105,7 +112,10 @@ class CollectorSource(Source):
         span = now - self._last_poll if self._last_poll is not None else 0.0
         rows: list[dict[str, Any]] = []
         totals = {"exporters": 0, "datagrams": 0, "records": 0, "malformed": 0, "seq_lost": 0}
-        for address, state in sorted(self.collector.exporters.items()):
+        exporters = self.collector.exporters
+        for gone in [a for a in self._last_counts if a not in exporters]:
+            del self._last_counts[gone]
+        for address, state in sorted(exporters.items()):
             before = self._last_counts.get(address, (state.datagrams, state.records))
             rates = (0.0, 0.0)
             if span > 0:
@@ -118,19 +128,47 @@ class CollectorSource(Source):
             totals["malformed"] += state.malformed
             totals["seq_lost"] += state.seq_lost
         totals["refused"] = self.collector.refused
+        totals["received"] = self.collector.datagrams + self.collector.refused
         return rows, totals
 
-    def _summary(self, totals: Mapping[str, int], drops: int) -> str:
+    def _summary(self, totals: Mapping[str, int], drops: int, limited: Mapping[str, int]) -> str:
         text = (
             f"{self.describe()}: {totals['exporters']} exporters, "
+            f"{totals['received']} datagrams, "
             f"{totals['records']} records, {totals['seq_lost']} lost, "
             f"{totals['malformed']} malformed"
         )
+        if totals.get("refused"):
+            text += f", {totals['refused']} datagrams refused (not allowed)"
+        hit = ", ".join(f"{name} {count}" for name, count in limited.items() if count)
+        if hit:
+            text += f", dropped by limits: {hit}"
         return text + (f", {drops} datagrams dropped (receive buffer full)" if drops else "")
 
     def stop(self) -> None:
         """Stop receiving and close the sockets (idempotent)."""
         self.server.stop()
+
+
+def open_warning(listens: Sequence[tuple[str, int]], allow: Sequence[str]) -> str | None:
+    """A warning when a listener accepts exports from beyond this host with no
+    allow-list (UDP sources are trivially spoofed), else None."""
+    if allow:
+        return None
+    exposed = []
+    for host, port in listens:
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            exposed.append(f"{host}:{port}")
+    if not exposed:
+        return None
+    return (
+        f"collector listens on {', '.join(exposed)} with no allow-list: any host can "
+        "send (or spoof) exports; give --allow NETWORK[,NETWORK...] or collector.allow"
+    )
 
 
 def add_collector_arguments(parser: argparse.ArgumentParser) -> None:
@@ -143,14 +181,52 @@ def add_collector_arguments(parser: argparse.ArgumentParser) -> None:
         help="receive NetFlow v5/v9, IPFIX and sFlow on this UDP port (repeatable; "
         "default host 127.0.0.1; ports 2055, 4739, 6343 are the usual ones)",
     )
+    parser.add_argument(
+        "--collect-allow",
+        action="append",
+        default=[],
+        metavar="NETWORK[,NETWORK]",
+        help="accept exports only from these exporter networks (CIDR; repeatable; "
+        "overrides collector.allow)",
+    )
+
+
+#: ``[collector]`` limit keys: (name, default, low, high); see exporters.Limits.
+_LIMIT_KEYS: tuple[tuple[str, int | float, int | float, int | float], ...] = (
+    ("max_templates", 512, 1, 65535),
+    ("template_lifetime", 1800.0, 1.0, 86400.0),
+    ("max_pending_bytes", 1 << 20, 0, 1 << 30),
+    ("pending_lifetime", 60.0, 0.0, 3600.0),
+    ("max_exporters", 4096, 1, 1 << 20),
+    ("max_pending_total", 64 << 20, 0, 1 << 32),
+    ("max_template_fields", 256, 1, 65535),
+    ("max_templates_per_datagram", 64, 1, 65535),
+    ("max_template_bytes", 1 << 20, 1024, 1 << 30),
+    ("max_template_bytes_total", 64 << 20, 1024, 1 << 32),
+    ("compiles_per_second", 16, 1, 100_000),
+    ("compiles_total_per_second", 64, 1, 100_000),
+    ("template_cache", 1024, 1, 1 << 20),
+    ("max_pending_items", 1024, 0, 1 << 24),
+    ("max_pending_items_total", 65536, 0, 1 << 26),
+    ("max_domains", 256, 1, 1 << 20),
+    ("exporter_lifetime", 3600.0, 1.0, 7 * 86400.0),
+    ("max_interfaces", 2048, 1, 1 << 20),
+    ("max_interfaces_total", 16384, 1, 1 << 24),
+)
 
 
 def collector_settings(
-    config: Config, listen: Sequence[str] = (), flag: str = "--collect"
+    config: Config,
+    listen: Sequence[str] = (),
+    flag: str = "--collect",
+    allow_args: Sequence[str] = (),
+    allow_flag: str = "--allow",
 ) -> tuple[list[tuple[str, int]], Limits, list[str], int]:
     """Listen addresses, limits, allow-list and receive buffer from ``[collector]``.
 
-    ``listen`` (the command line's ``flag``) overrides ``collector.listen``.
+    ``listen`` (the command line's ``flag``) overrides ``collector.listen``, and
+    ``allow_args`` (``allow_flag``: comma-separated networks, repeatable) overrides
+    ``collector.allow``.
     """
     section = get_section(config.raw, "collector")
     raw_listen: Any = list(listen) or section.get("listen", [])
@@ -161,38 +237,37 @@ def collector_settings(
     key = flag if listen else "collector.listen"
     listens = [parse_listen(str(item), key) for item in raw_listen]
     allow: Any = section.get("allow", [])
+    allow_key = "collector.allow"
+    if allow_args:
+        allow = [part.strip() for arg in allow_args for part in arg.split(",") if part.strip()]
+        allow_key = allow_flag
     if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
-        raise ConfigError("collector.allow", "must be a list of addresses or networks")
-    import ipaddress
-
+        raise ConfigError(allow_key, "must be a list of addresses or networks")
     for item in allow:
         try:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise ConfigError("collector.allow", f"not an address or network: {item!r}") from None
-    limits = Limits(
-        max_templates=get_int(config.raw, "collector.max_templates", 512, low=1, high=65535),
-        template_lifetime=get_float(
-            config.raw, "collector.template_lifetime", 1800.0, low=1.0, high=86400.0
-        ),
-        max_pending_bytes=get_int(
-            config.raw, "collector.max_pending_bytes", 1 << 20, low=0, high=1 << 30
-        ),
-        pending_lifetime=get_float(
-            config.raw, "collector.pending_lifetime", 60.0, low=0.0, high=3600.0
-        ),
-        max_exporters=get_int(config.raw, "collector.max_exporters", 4096, low=1, high=1 << 20),
-        max_pending_total=get_int(
-            config.raw, "collector.max_pending_total", 64 << 20, low=0, high=1 << 32
-        ),
-    )
+            raise ConfigError(allow_key, f"not an address or network: {item!r}") from None
+    values: dict[str, Any] = {}
+    for name, default, low, high in _LIMIT_KEYS:
+        key = f"collector.{name}"
+        if isinstance(default, float):
+            values[name] = get_float(config.raw, key, default, low=low, high=high)
+        else:
+            values[name] = get_int(config.raw, key, default, low=int(low), high=int(high))
+    limits = Limits(**values)
     rcvbuf = get_int(config.raw, "collector.rcvbuf", DEFAULT_RCVBUF, low=65536, high=1 << 30)
     return listens, limits, list(allow), rcvbuf
 
 
 def collector_source_from_args(args: argparse.Namespace, config: Config) -> CollectorSource | None:
     """A started-on-demand source when ``--collect`` or ``collector.listen`` asks for one."""
-    listens, limits, allow, rcvbuf = collector_settings(config, getattr(args, "collect", []) or [])
+    listens, limits, allow, rcvbuf = collector_settings(
+        config,
+        getattr(args, "collect", []) or [],
+        allow_args=getattr(args, "collect_allow", []) or [],
+        allow_flag="--collect-allow",
+    )
     if not listens:
         return None
     max_flows = get_int(config.raw, "collector.max_flows", 200_000, low=100, high=10_000_000)

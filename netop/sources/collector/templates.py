@@ -79,6 +79,9 @@ class Template:
     #: The records' times depend on the export time (delta fields, or no time field).
     uses_export_time: bool = True
     seen: float = 0.0
+    #: False for a definition not compiled yet: compiling waits for the first data
+    #: set that needs it (templates without data, a cheap flood, cost no compiling).
+    ready: bool = True
 
     def rows(self, body: bytes | memoryview) -> Iterable[tuple[Any, ...]]:
         """The used fields of every whole record in ``body`` (trailing padding ignored)."""

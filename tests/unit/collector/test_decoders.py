@@ -228,6 +228,11 @@ def test_huge_repetitive_template_is_cheap() -> None:
     for _ in range(3):
         c.feed(b.ipfix(b.ipfix_template_set(300, fields)), EXP, 1.0)
     assert time.process_time() - start < 1.0
+    assert not c.exporters[EXP].templates  # past max_template_fields: refused, counted
+    assert c.drops()["template_fields"] == 3
+    # Up to the limit, a repeated element is still decoded once.
+    c.feed(b.ipfix(b.ipfix_template_set(300, [(8, 4)] * 256), b.data_set(300, b"\0" * 1024)),
+           EXP, 1.0)  # fmt: skip
     assert len(c.exporters[EXP].templates[(10, 1, 300)].picks) == 1
 
 
@@ -235,7 +240,7 @@ def test_buffered_data_is_bounded_across_exporters() -> None:
     c = Collector(limits=Limits(max_pending_bytes=1000, max_pending_total=3000))
     for i in range(50):  # spoofed sources, each with data for unknown templates
         c.feed(b.ipfix(b.data_set(400, b"x" * 500)), f"198.51.100.{i}", 1.0)
-    assert c.pending_budget.used <= 3000
-    assert sum(s.pending_bytes for s in c.exporters.values()) == c.pending_budget.used
+    assert c.shared.pending_bytes <= 3000
+    assert sum(s.pending_bytes for s in c.exporters.values()) == c.shared.pending_bytes
     c.housekeeping(1000.0)
-    assert c.pending_budget.used == 0
+    assert c.shared.pending_bytes == 0

@@ -181,3 +181,100 @@ def test_collect_command_runs_for_its_duration(capsys: pytest.CaptureFixture[str
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "listening on udp 127.0.0.1:" in captured.err
+
+
+def test_tick_gets_the_lock_while_a_slow_burst_is_decoded() -> None:
+    """A burst of costly datagrams must not keep the tick waiting for all of it."""
+    import random
+
+    from netop.sources.collector.exporters import Limits
+    from tests.integration.collector import hostile
+
+    # Budgets lifted so that every datagram really costs (~0.1 s of compiling).
+    limits = Limits(compiles_per_second=10**6, compiles_total_per_second=10**6,
+                    max_templates_per_datagram=10**6, max_templates=10**6,
+                    template_cache=1)  # fmt: skip
+    server = CollectorServer([("127.0.0.1", 0)], Collector(limits))
+    server.start()
+    rng = random.Random(9)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for _ in range(40):
+                sender.sendto(hostile.many_templates(rng, size=400), server.addresses[0])
+        deadline = time.monotonic() + 10
+        while server.received == 0 and server.busy == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)  # until the decode thread has started on the burst
+        start = time.monotonic()
+        with server.locked():
+            waited = time.monotonic() - start
+            decoded = server.collector.datagrams
+        assert waited < 0.5, f"the tick waited {waited:.2f} s for the lock"
+        assert decoded < 40  # it got in during the burst, not after it
+    finally:
+        server.stop()
+
+
+def test_allow_list_from_the_command_line_and_new_limit_keys() -> None:
+    raw = {"collector": {"allow": ["10.0.0.0/8"], "max_domains": 16, "exporter_lifetime": 60}}
+    _, limits, allow, _ = collector_settings(
+        Config(raw=raw), ["2055"], allow_args=["192.0.2.0/24, 198.51.100.7", "2001:db8::/32"]
+    )
+    assert allow == ["192.0.2.0/24", "198.51.100.7", "2001:db8::/32"]
+    assert (limits.max_domains, limits.exporter_lifetime) == (16, 60.0)
+    with pytest.raises(ConfigError, match="--allow: not an address or network: 'x'"):
+        collector_settings(Config(), ["2055"], allow_args=["x"])
+    with pytest.raises(ConfigError, match="collector.max_domains"):
+        collector_settings(Config(raw={"collector": {"max_domains": 0}}))
+
+
+def test_listening_beyond_loopback_without_allow_list_warns() -> None:
+    from netop.sources.collector.source import open_warning
+
+    assert open_warning([("127.0.0.1", 2055), ("::1", 4739)], []) is None
+    assert open_warning([("0.0.0.0", 2055)], ["10.0.0.0/8"]) is None
+    text = open_warning([("127.0.0.1", 1), ("0.0.0.0", 2055)], [])
+    assert text is not None
+    assert "0.0.0.0:2055" in text
+    assert "--allow" in text
+
+
+def test_collect_command_warns_off_loopback_and_takes_allow(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from netop.cli import main
+
+    assert main(["collect", "--listen", "0.0.0.0:0", "--duration", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "netop: warning: collector listens on 0.0.0.0:" in err
+    assert main(["collect", "--listen", "0.0.0.0:0", "--allow", "127.0.0.0/8",
+                 "--duration", "0"]) == 0  # fmt: skip
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_limit_drops_are_in_the_stats_and_the_summary() -> None:
+    import random
+
+    from tests.integration.collector import hostile
+
+    source = CollectorSource([("127.0.0.1", 0)])
+    source.start()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(hostile.empty_sets(random.Random(1), size=2000), source.addresses[0])
+            sender.sendto(b.ipfix(b.ipfix_template_set(300, b.V4_TEMPLATE),
+                                  b.data_set(300, b.v4_record("10.0.0.1", "10.0.0.2", 1, 2))),
+                          source.addresses[0])  # fmt: skip
+        deadline = time.monotonic() + 5
+        batches: list[FlowBatch] = []
+        status = None
+        while not batches and time.monotonic() < deadline:
+            source.server.flush()
+            items = source.poll(time.time())
+            batches = [i for i in items if isinstance(i, FlowBatch)]
+            status = next(i for i in items if isinstance(i, SourceStatus))
+        assert batches
+        assert batches[0].stats["limit_empty_sets"] == 496
+        assert status is not None
+        assert "dropped by limits: empty_sets 496" in status.summary
+    finally:
+        source.stop()

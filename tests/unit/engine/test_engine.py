@@ -243,3 +243,32 @@ def test_one_bad_source_never_loses_a_tick_for_the_others() -> None:
     assert "an event from another source" in log
     assert any(m.startswith("snmp:sw: dropped its readings this tick: OverflowError") for m in log)
     assert any("poll exploded" in m for m in log)
+
+
+def _sflow(agent: str, index: int, t: int) -> object:
+    from netop.model import InterfaceSample
+
+    return InterfaceSample(f"sflow:{agent}", str(index), T0 + t, rx_bytes=t * 100,
+                           tx_bytes=t * 50)  # fmt: skip
+
+
+def test_silent_sflow_origins_age_out_and_remote_rows_are_bounded() -> None:
+    from netop.engine import engine as engine_module
+
+    # Each tick a new (spoofed) agent reports 5 interfaces and is never heard again;
+    # one real agent reports every tick.
+    ticks = [[_sflow(f"127.0.{t}.9", i, t) for i in range(5)] + [_sflow("10.0.0.1", 1, t)]
+             for t in range(400)]  # fmt: skip
+    engine, snaps = run_engine(ticks)  # type: ignore[arg-type]
+    origins = {r.origin for r in snaps[-1].interfaces}
+    ttl = engine_module.REMOTE_ORIGIN_TTL
+    assert "sflow:10.0.0.1" in origins
+    assert "sflow:127.0.0.9" not in origins  # silent for 399 s
+    assert len(origins) <= ttl + 2
+    assert len(engine._current) <= ttl + 2
+    # A flood of distinct agents within one TTL is capped by rows.
+    limit = engine_module.MAX_REMOTE_ROWS
+    flood = [[_sflow(f"127.1.{t // 250}.{t % 250}", i, 0) for i in range(50)]
+             for t in range(limit // 50 + 40)]  # fmt: skip
+    engine, snaps = run_engine(flood)  # type: ignore[arg-type]
+    assert len(snaps[-1].interfaces) <= limit
