@@ -26,17 +26,22 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from netop.capture import fastpath
 from netop.capture.aggregate import FlowAggregator
 from netop.capture.bpf import FilterError, compile_filter, with_sampling
 from netop.capture.decode import LINKTYPE_LINUX_SLL
-from netop.capture.pcapfile import PcapWriter
 from netop.capture.ring import RETIRE_MS, Ring
 from netop.capture.watch import FlowTuple, WatchedWire, to_wire
 from netop.errors import NetopError
-from netop.model import Severity
+
+if TYPE_CHECKING:
+    from netop.capture.pcapfile import PcapWriter
+
+#: :class:`netop.model.Severity` values, as sent in ``event`` messages. The child does
+#: not import the model (dataclasses and all): it stays resident for the whole run.
+INFO, WARNING = 0, 1
 
 _LEN = struct.Struct("<I")
 _TP3_WRITE = struct.Struct("=IIIIIIH")
@@ -188,8 +193,10 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
         # Like tcpdump -Z: drop root before opening output files, so they are the user's.
         dropped = drop_privileges(os.environ)
         if dropped:
-            send(("event", int(Severity.INFO), f"capture process now runs as {dropped}"))
+            send(("event", INFO, f"capture process now runs as {dropped}"))
         if config.get("write"):
+            from netop.capture.pcapfile import PcapWriter
+
             writer = PcapWriter(
                 config["write"],
                 LINKTYPE_LINUX_SLL,
@@ -278,7 +285,7 @@ def _loop(
             send(
                 (
                     "event",
-                    int(Severity.WARNING),
+                    WARNING,
                     f"kernel dropped {tick_drops} packets this tick (capture cannot keep up)",
                 )
             )
@@ -291,7 +298,7 @@ def _loop(
             send(
                 (
                     "event",
-                    int(Severity.WARNING if new_rate > 1 else Severity.INFO),
+                    WARNING if new_rate > 1 else INFO,
                     f"kernel sampling now 1 in {new_rate} (counts scaled by {new_rate})",
                 )
             )
