@@ -144,6 +144,20 @@ def watched_wire(agg: FlowAggregator) -> WatchedWire | None:
     return None if flow is None or taken is None else to_wire(flow, taken)
 
 
+def grow_ring(ring: Ring, send: Callable[[tuple[Any, ...]], None]) -> int:
+    """Re-make a ring that traffic filled at its full size; returns the packets lost."""
+    before = ring.size
+    lost = ring.grow()
+    text = (
+        f"capture ring on {ring.iface} grown from {before / 2**20:g} to "
+        f"{ring.size / 2**20:g} MiB as traffic picked up"
+        if ring.size > before
+        else f"capture ring on {ring.iface} cannot grow (no memory), stays {before >> 10} KiB"
+    )
+    send(("event", INFO, text + (f" ({lost} packets lost while resizing)" if lost else "")))
+    return lost
+
+
 def drop_privileges(environ: Mapping[str, str]) -> str | None:
     """After the sockets are open, become the user who ran ``sudo`` (like tcpdump -Z).
 
@@ -264,6 +278,8 @@ def _loop(
                     write_block(writer, block, count)
                 if agg.full:
                     send(("batch", agg.drain_rows(), {}, watched_wire(agg)))
+            if ring.busy():
+                kernel_drops += grow_ring(ring, send)
         if not stopping and time.monotonic() < next_tick:
             continue
         next_tick += interval
