@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 #: not import the model (dataclasses and all): it stays resident for the whole run.
 INFO, WARNING = 0, 1
 
+#: Packets per second on an interface from which its ring is made full size even if the
+#: child keeps up: the small ring holds ~1/4 s of full-size frames at this rate, less
+#: than a busy VM may take to schedule the child.
+GROW_PPS = 5000
+
 _LEN = struct.Struct("<I")
 _TP3_WRITE = struct.Struct("=IIIIIIH")
 
@@ -257,6 +262,15 @@ def _loop(
     next_tick = time.monotonic() + interval
     stopping = False
     control = b""
+
+    def take(ring: Ring) -> None:
+        for block, count in ring.blocks():
+            agg.add_tpacket_block(block, count)
+            if writer is not None:
+                write_block(writer, block, count)
+            if agg.full:
+                send(("batch", agg.drain_rows(), {}, watched_wire(agg)))
+
     while True:
         timeout_ms = max(0, int((next_tick - time.monotonic()) * 1000))
         for fd, _ev in poller.poll(timeout_ms):
@@ -272,12 +286,7 @@ def _loop(
         if stopping:
             time.sleep(2 * RETIRE_MS / 1000)  # let the kernel retire the partial blocks
         for ring in rings:
-            for block, count in ring.blocks():
-                agg.add_tpacket_block(block, count)
-                if writer is not None:
-                    write_block(writer, block, count)
-                if agg.full:
-                    send(("batch", agg.drain_rows(), {}, watched_wire(agg)))
+            take(ring)
             if ring.busy():
                 kernel_drops += grow_ring(ring, send)
         if not stopping and time.monotonic() < next_tick:
@@ -288,6 +297,9 @@ def _loop(
             p, d = ring.stats()
             tick_packets += p
             tick_drops += d
+            if ring.can_grow and p >= GROW_PPS * interval:
+                take(ring)  # what is waiting now, so that only the open block is lost
+                kernel_drops += grow_ring(ring, send)
         kernel_packets += tick_packets
         kernel_drops += tick_drops
         stats = agg.stats()

@@ -9,8 +9,9 @@ VLAN tags stripped by the NIC arrive in ``tp_vlan_tci``.
 
 A ring starts small (:data:`IDLE_BLOCKS` blocks of :data:`IDLE_BLOCK_SIZE`: as many
 blocks, so as many 10 ms retire periods of slack at low rates, as the full ring) and is
-re-made at its full size the first time traffic fills half of it (:meth:`Ring.busy`,
-:meth:`Ring.grow`). Every page of a ring is mapped into the capture process and stays
+re-made at its full size the first time traffic fills a quarter of it
+(:meth:`Ring.busy`, :meth:`Ring.grow`; the capture child also grows it once the packet
+rate makes the small ring short). Every page of a ring is mapped into the capture process and stays
 resident, so a full-size ring on an idle interface would cost its whole size for nothing.
 """
 
@@ -131,9 +132,9 @@ class Ring:
         return self.size < self.full_blocks * BLOCK_SIZE
 
     def busy(self) -> bool:
-        """Whether the last :meth:`blocks` pass found half the ring or more waiting while
-        it can still grow."""
-        return self.can_grow and 2 * self.backlog >= self.block_nr
+        """Whether the last :meth:`blocks` pass found a quarter of the ring or more
+        waiting while it can still grow."""
+        return self.can_grow and 4 * self.backlog >= self.block_nr
 
     def grow(self) -> int:
         """Re-make the ring at its full size; returns the packets that were lost doing it.

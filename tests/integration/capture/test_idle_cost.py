@@ -178,3 +178,26 @@ def test_ring_grows_when_traffic_fills_it_and_counts_stay_exact() -> None:
     assert len(grown) == 1, started.events
     assert _kernel_drops(started.batches) == lost_first  # nothing lost once grown
     assert _udp_packets(started.batches, port) + lost_first == 2 * burst
+
+
+def test_ring_grows_once_traffic_is_steady() -> None:
+    """A running child that keeps up still makes the ring full size once an interface
+    carries thousands of packets a second, so a later stall has 16 MiB to fill."""
+    burst, port = 20_000, 10
+    with veth_pair() as pair:
+        mac = sh("ip", "-n", pair.ns_a, "-br", "link", "show", pair.if_a).split()[2]
+        sh("ip", "-n", pair.ns_b, "neigh", "replace", pair.addr_a, "lladdr", mac,
+           "dev", pair.if_b)
+        started = _Started(pair, bpf=f"udp and dst port {port}")
+        try:
+            started.wait_for("capturing on")
+            _send_udp(pair, burst, port)
+            started.wait_for("grown from 2 to 16 MiB")
+            deadline = time.monotonic() + 15
+            while _udp_packets(started.batches, port) + _kernel_drops(started.batches) < burst:
+                started.wait_for_batch(after=len(started.batches),
+                                       timeout=deadline - time.monotonic())
+        finally:
+            started.source.stop()
+        started.drain()
+    assert _udp_packets(started.batches, port) + _kernel_drops(started.batches) == burst
