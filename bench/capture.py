@@ -23,6 +23,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -246,7 +247,7 @@ def main() -> None:
     ap.add_argument("--packets", type=int, default=1_000_000)
     ap.add_argument("--flows", type=int, default=10_000)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--pcap", default="/tmp/netop-bench/pkts.pcap")
+    ap.add_argument("--pcap", default=str(Path(tempfile.gettempdir(), "netop-bench", "pkts.pcap")))
     ap.add_argument("--candidates", default="netop,tcpdump,tshark,netop-py")
     ap.add_argument("--skip-live", action="store_true")
     ap.add_argument("--skip-offline", action="store_true")

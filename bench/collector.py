@@ -3,7 +3,7 @@
     .venv/bin/python bench/collector.py [--seconds 5] [--runs 3] [--rate 0]
 
 For each stream (softflowd NetFlow v5, v9 and IPFIX datagrams from
-/work/shared/data/flows) a sender process replays the datagrams in a loop over
+../shared/data/flows beside the repository) a sender process replays the datagrams in a loop over
 loopback as fast as it can (or at ``--rate`` datagrams/s), rewriting sequence numbers
 so that the receiver sees one long, gap-free export. The same sender feeds netop's
 collector (a child process running CollectorServer and draining FlowRecords once a
@@ -34,8 +34,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.shared_data import shared_path  # noqa: E402  (after the path is set)
 
-FLOWS = Path("/work/shared/data/flows")
+FLOWS = shared_path("data", "flows")
 STREAMS = {"v5": "softflowd-5.pcap", "v9": "softflowd-9.pcap", "ipfix": "softflowd-10.pcap"}
 ALL_STREAMS = "v5,v9,ipfix,ipfix-full"
 

@@ -137,6 +137,11 @@ class InterfaceSample:
     oper_up: bool | None = None
     counter_bits: int = 64
     discontinuity: str | None = None
+    max_gap: float | None = None
+    """Seconds within which the source sends this interface's next sample (an SNMP
+    target's poll interval); with none for twice that long its rate is stale. ``None``:
+    no promise (local counters come every tick; sFlow counter samples when the agent
+    pleases)."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -180,6 +185,9 @@ class InterfaceRate:
     oper_up: bool | None
     rx_history: tuple[float, ...] = ()
     tx_history: tuple[float, ...] = ()
+    stale_for: float | None = None
+    """Seconds since the last sample when that is too long ago (its source stopped
+    answering): the rates and link state are then ``None``, not the last known ones."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -360,6 +368,11 @@ class FlowPackets:
     packets: tuple[PacketSample, ...] = ()
     handshake_rtt: float | None = None
     syn_rtt: float | None = None
+    total: int | None = None
+    """How many packets the flow has had, when the source knows them all (a capture
+    file): then ``packets`` replace those sent before and, when ``total`` exceeds their
+    number, hold the flow's first half and last half of them. ``None``: live, new
+    packets since the last batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +391,9 @@ class FlowBatch:
     stats: dict[str, int] = field(default_factory=dict)
     watched: FlowPackets | None = None
     """New packets of the watched flow since the last batch (see ``Source.watch_flow``)."""
+    clock: float | None = None
+    """The source's own time at the end of this batch: the file's time when a capture
+    file is played back (``None``: live, the wall clock is the time)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -299,11 +299,16 @@ static PyObject *Table_feed_pcap(Table *t, PyObject *args) {
     return Py_BuildValue("nNndi", off, slow, n, last_ts, bad);
 }
 
-/* feed_tpacket(block, count) -> (slow_offsets, packets); offsets of tpacket3_hdr. */
+#define PACKET_OUTGOING 4
+
+/* feed_tpacket(block, count, loopback=0) -> (slow_offsets, packets); offsets of
+ * tpacket3_hdr. ``loopback`` is the ifindex of lo: its outgoing copies are skipped, as
+ * libpcap does, because lo delivers every packet again as incoming. */
 static PyObject *Table_feed_tpacket(Table *t, PyObject *args) {
     Py_buffer view;
     Py_ssize_t count;
-    if (!PyArg_ParseTuple(args, "y*n", &view, &count)) return NULL;
+    int loopback = 0;
+    if (!PyArg_ParseTuple(args, "y*n|i", &view, &count, &loopback)) return NULL;
     const uint8_t *blk = view.buf;
     Py_ssize_t end = view.len, n = 0;
     PyObject *slow = PyList_New(0);
@@ -312,13 +317,19 @@ static PyObject *Table_feed_tpacket(Table *t, PyObject *args) {
     if (end < 20) goto done;
     memcpy(&off, blk + 16, 4);
     for (Py_ssize_t i = 0; i < count; i++) {
-        if ((Py_ssize_t)off + 52 > end) break;
+        if ((Py_ssize_t)off + 60 > end) break;
         uint32_t nxt, sec, nsec, snaplen, status, tci;
         uint16_t mac;
+        int32_t ifindex;
         memcpy(&nxt, blk + off, 4); memcpy(&sec, blk + off + 4, 4);
         memcpy(&nsec, blk + off + 8, 4); memcpy(&snaplen, blk + off + 12, 4);
         memcpy(&status, blk + off + 20, 4); memcpy(&mac, blk + off + 24, 2);
-        memcpy(&tci, blk + off + 32, 4);
+        memcpy(&tci, blk + off + 32, 4); memcpy(&ifindex, blk + off + 52, 4);
+        if (loopback && ifindex == loopback && blk[off + 58] == PACKET_OUTGOING) {
+            if (!nxt) break;
+            off += nxt;
+            continue;
+        }
         n++;
         uint16_t etype = be16(blk + off + 50);
         uint16_t vlan = (status & 0x10) ? (uint16_t)(tci & 0x0FFF) : NO_VLAN;
@@ -491,6 +502,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "Table", (PyObject *)&TableType) < 0) {
         Py_DECREF(&TableType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 2);
+    PyModule_AddIntConstant(m, "VERSION", 3);
     return m;
 }

@@ -45,6 +45,11 @@ _TCP_UDP = (6, 17)
 _TP3 = struct.Struct("=IIIIIIH2x4xI")
 _TP_STATUS_VLAN_VALID = 0x10
 _U32 = struct.Struct("=I")
+_I32 = struct.Struct("=i")
+# sockaddr_ll after the 48-byte tpacket3_hdr: family, protocol, ifindex, hatype, pkttype.
+_SLL_IFINDEX = 52
+_SLL_PKTTYPE = 58
+_PACKET_OUTGOING = 4
 _RAW4 = struct.Struct("!BxHxxHxB2x4s4sHH")
 _RAW6 = struct.Struct("!B3xHBx16s16sHH")
 _SLL_PAD = bytes(14)
@@ -180,10 +185,14 @@ class FlowAggregator(PacketWatch):
             entry[6] |= flags
         self.packets += n
 
-    def add_tpacket_block(self, block: bytes, count: int) -> None:
-        """Count the packets of one TPACKET_V3 block from a ``SOCK_DGRAM`` ring."""
+    def add_tpacket_block(self, block: bytes, count: int, loopback: int = 0) -> None:
+        """Count the packets of one TPACKET_V3 block from a ``SOCK_DGRAM`` ring.
+
+        ``loopback`` is the ifindex of ``lo`` (0: none): its outgoing copies are skipped
+        like libpcap does, since lo hands every packet back as incoming too.
+        """
         if self._c is not None:
-            slow, n = self._c.feed_tpacket(block, count)
+            slow, n = self._c.feed_tpacket(block, count, loopback)
             for off in slow:
                 self._tp_slow(block, off)
             self.packets += n
@@ -197,9 +206,14 @@ class FlowAggregator(PacketWatch):
         end = len(block)
         n = 0
         for _ in range(count):
-            if off + 52 > end:
+            if off + 60 > end:
                 break
             nxt, sec, nsec, snaplen, wirelen, status, mac, tci = unpack_hdr(block, off)
+            if loopback and is_loopback_copy(block, off, loopback):
+                if not nxt:
+                    break
+                off += nxt
+                continue
             n += 1
             ts = sec + nsec * 1e-9
             p = off + mac
@@ -409,6 +423,13 @@ class FlowAggregator(PacketWatch):
             "overflow": self.overflow + (self._c.overflow if self._c is not None else 0),
             "sampling": self.sampling,
         }
+
+
+def is_loopback_copy(block: bytes, off: int, loopback: int) -> bool:
+    """Whether the ring packet at ``off`` is lo's outgoing copy (``PACKET_OUTGOING``)."""
+    return block[off + _SLL_PKTTYPE] == _PACKET_OUTGOING and (
+        _I32.unpack_from(block, off + _SLL_IFINDEX)[0] == loopback
+    )
 
 
 def _combine(a: list[Any], b: list[Any]) -> list[Any]:

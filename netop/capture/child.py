@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from netop.capture import fastpath
-from netop.capture.aggregate import FlowAggregator
+from netop.capture.aggregate import FlowAggregator, is_loopback_copy
 from netop.capture.bpf import FilterError, compile_filter, with_sampling
 from netop.capture.decode import LINKTYPE_LINUX_SLL
 from netop.capture.ring import RETIRE_MS, Ring
@@ -93,11 +93,20 @@ class AdaptiveSampler:
         return None
 
 
-def write_block(writer: PcapWriter, block: bytes, count: int) -> None:
-    """Append a ring block's packets to a pcap file as Linux cooked (SLL) frames."""
+def write_block(writer: PcapWriter, block: bytes, count: int, loopback: int = 0) -> None:
+    """Append a ring block's packets to a pcap file as Linux cooked (SLL) frames.
+
+    Like the flow counts, lo's outgoing copies (``loopback`` is lo's ifindex) are left
+    out: tcpdump writes each loopback packet once.
+    """
     off = _LEN.unpack_from(block, 16)[0]
     for _ in range(count):
         nxt, sec, nsec, snaplen, wirelen, _status, mac = _TP3_WRITE.unpack_from(block, off)
+        if loopback and is_loopback_copy(block, off, loopback):
+            if not nxt:
+                break
+            off += nxt
+            continue
         sll = off + 48  # sockaddr_ll: family, protocol, ifindex, hatype, pkttype, halen, addr
         hatype = block[sll + 8 : sll + 10]
         pkttype = block[sll + 10]
@@ -265,9 +274,9 @@ def _loop(
 
     def take(ring: Ring) -> None:
         for block, count in ring.blocks():
-            agg.add_tpacket_block(block, count)
+            agg.add_tpacket_block(block, count, ring.loopback)
             if writer is not None:
-                write_block(writer, block, count)
+                write_block(writer, block, count, ring.loopback)
             if agg.full:
                 send(("batch", agg.drain_rows(), {}, watched_wire(agg)))
 

@@ -123,6 +123,9 @@ def paced_ticks(
 ) -> Iterator[tuple[float, list[FlowRecord], FlowAggregator]]:
     """Play a file tick by tick: ``(packet_time, deltas, aggregator)`` per tick.
 
+    ``packet_time`` is the file's clock at the end of the tick; after the last packet
+    it is that packet's time (the file ends there, not at the next tick boundary).
+
     ``speed`` 1.0 = recorded speed, 2.0 = twice as fast, ``None`` = no waiting. The
     generator raises :class:`PcapError` after the last readable tick of a damaged file.
     ``agg`` is the aggregator to feed (e.g. one that keeps packets); a new one by default.
@@ -140,8 +143,10 @@ def paced_ticks(
                 sleep(wait)
 
     error: PcapError | None = None
+    latest = 0.0
     try:
         for linktype, packets in filtered(read_batches(path), packet_filter):
+            latest = max(latest, max(p[0] for p in packets))
             start = 0
             while start < len(packets):
                 if stopped():
@@ -163,7 +168,7 @@ def paced_ticks(
         error = exc
     if tick_end is not None and not stopped():
         pace()
-        yield tick_end, agg.drain(), agg
+        yield min(tick_end, latest), agg.drain(), agg
     if error is not None:
         raise error
 

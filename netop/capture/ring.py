@@ -96,6 +96,7 @@ class Ring:
     def _setup(self, program: Sequence[Insn], ring_mb: int, promiscuous: bool) -> None:
         sock = self.sock
         ifindex = 0
+        self.loopback = loopback_index()
         if self.iface != "any":
             try:
                 ifindex = socket.if_nametoindex(self.iface)
@@ -219,6 +220,18 @@ class Ring:
         if mapping is not None and not mapping.closed:
             mapping.close()
         self.sock.close()
+
+
+def loopback_index() -> int:
+    """The ifindex of ``lo`` in this network namespace (0 when there is none).
+
+    Packets lo sends come back to it as received; libpcap skips the outgoing copy on
+    that ifindex (``linux_check_direction``), and so do the readers of this ring.
+    """
+    try:
+        return socket.if_nametoindex("lo")
+    except OSError:
+        return 0
 
 
 def _real(path: str) -> str:

@@ -16,13 +16,17 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netop.capture.aggregate import FlowAggregator, rows_to_records
 from netop.capture.options import CaptureOptions
-from netop.capture.watch import FlowTuple, from_wire, to_wire
-from netop.model import FlowBatch, FlowPackets, NetEvent, Severity, SourceStatus
+from netop.capture.watch import FlowTuple, from_wire
+from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
 from netop.sources.base import Emit, Source
+
+if TYPE_CHECKING:
+    from netop.capture.bpf import OfflineFilter
+    from netop.capture.filewatch import FileFlowPackets
 
 NAME = "capture"
 
@@ -65,17 +69,21 @@ class CaptureSource(Source):
 
     def __init__(self, options: CaptureOptions) -> None:
         self.options = options
+        self.replay = bool(options.read)
         self._emit: Emit | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._done = threading.Event()
+        #: Set once the live child has opened its rings: packets from then on are seen.
+        self.attached = threading.Event()
         self._last_packets = 0
         self._last_ts = 0.0
         # watch_flow() leaves its request here; the child (or playback) thread applies it.
         self._watch_lock = threading.Lock()
         self._watch_pending = False
         self._watch_flow: FlowTuple | None = None
+        self._wake = threading.Event()  # ... and wakes a playback whose file has ended
         # A file, not a pipe: a chatty child must never block on a full stderr pipe.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
 
@@ -105,6 +113,7 @@ class CaptureSource(Source):
         with self._watch_lock:
             self._watch_flow = flow
             self._watch_pending = True
+        self._wake.set()
         self._send_watch()
 
     def _send_watch(self) -> None:
@@ -132,6 +141,7 @@ class CaptureSource(Source):
     def stop(self) -> None:
         """Ask the child for its last batch, wait for it briefly, then end it. Idempotent."""
         self._stop.set()
+        self._wake.set()
         proc = self._proc
         if proc is not None and proc.poll() is None:
             try:
@@ -254,6 +264,7 @@ class CaptureSource(Source):
                 self._event(Severity.ERROR, message[1])
                 self._emit(SourceStatus(NAME, f"capture off: {message[1]}", ts=time.time()))
             elif kind == "ready":
+                self.attached.set()
                 self._event(Severity.INFO, f"capturing on {', '.join(message[1])}")
         code = proc.wait()
         if code not in (0, 2, 3) and not self._stop.is_set():
@@ -272,11 +283,17 @@ class CaptureSource(Source):
         assert self._emit is not None
         assert self.options.read is not None
         path = self.options.read
-        agg = FlowAggregator(keep_packets=True)
-        self._apply_watch(agg)
+        agg = FlowAggregator()
+        clock = 0.0
         try:
             packet_filter = OfflineFilter(self.options.filter) if self.options.filter else None
-            for ts, records, _agg in paced_ticks(
+        except FilterError as exc:
+            self._event(Severity.ERROR, str(exc))
+            self._done.set()
+            return
+        scan: FileFlowPackets | None = None
+        try:
+            for clock, records, _agg in paced_ticks(
                 path,
                 self.options.interval,
                 self.options.speed,
@@ -285,25 +302,44 @@ class CaptureSource(Source):
                 packet_filter=packet_filter,
                 agg=agg,
             ):
-                self._emit(FlowBatch(NAME, tuple(records), agg.stats(), _watched(agg)))
-                self._status(agg.stats(), ts)
-                self._apply_watch(agg)
+                scan = self._file_watch(scan, packet_filter)
+                watched = None
+                if scan is not None:
+                    scan.advance(clock)
+                    watched = scan.packets()
+                self._emit(FlowBatch(NAME, tuple(records), agg.stats(), watched, clock))
+                self._status(agg.stats(), clock)
             if not self._stop.is_set():
                 self._event(Severity.INFO, f"end of {os.path.basename(path)}")
-        except (PcapError, FilterError) as exc:
+        except PcapError as exc:
             self._event(Severity.ERROR, str(exc))
         finally:
             self._done.set()
+        self._serve_watches(packet_filter, clock)
 
-    def _apply_watch(self, agg: FlowAggregator) -> None:
+    def _file_watch(
+        self, scan: FileFlowPackets | None, packet_filter: OfflineFilter | None
+    ) -> FileFlowPackets | None:
+        """The reader of the watched flow's packets, new when the user chose another."""
+        from netop.capture.filewatch import FileFlowPackets
+
         pending, flow = self._take_watch_request()
-        if pending:
-            agg.watch(flow)
+        if not pending:
+            return scan
+        assert self.options.read is not None
+        return None if flow is None else FileFlowPackets(self.options.read, flow, packet_filter)
 
-
-def _watched(agg: FlowAggregator) -> FlowPackets | None:
-    flow, taken = agg.watching, agg.take_watched()
-    return None if flow is None or taken is None else from_wire(to_wire(flow, taken))
+    def _serve_watches(self, packet_filter: OfflineFilter | None, clock: float) -> None:
+        """After the end of the file: answer each watch from the file, until stopped."""
+        assert self._emit is not None
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            scan = self._file_watch(None, packet_filter)
+            if scan is None:
+                continue
+            scan.advance(None)
+            self._emit(FlowBatch(NAME, (), {}, scan.packets(), clock or None))
 
 
 _BOOTSTRAP = (

@@ -145,8 +145,17 @@ def _live(args: argparse.Namespace, config: Config, table: FlowTable) -> NetopEr
 
     source.start(keep_stats)
     try:
-        deadline = time.monotonic() + (args.duration or float("inf"))
+        duration = args.duration or float("inf")
+        deadline = time.monotonic() + duration
+        announced = False
         while time.monotonic() < deadline and not errors and source.alive():
+            if not announced and source.attached.is_set():
+                announced = True
+                # Scripts (and the tests) start their traffic on this line, not on a guess;
+                # --duration counts from here, so a slow start never shortens the capture.
+                deadline = time.monotonic() + duration
+                print(f"netop: capture attached on {source.describe()}", file=sys.stderr,
+                      flush=True)
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
     except KeyboardInterrupt:
         pass  # Ctrl-C ends the capture, like tcpdump; the flows are still printed

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from netop.capture.options import add_capture_arguments, capture_source_from_args
+from netop.capture.options import (
+    add_capture_arguments,
+    capture_source_from_args,
+    options_from_args,
+)
 from netop.capture.source import CaptureSource
 from netop.config import Config
 from netop.engine.engine import Engine
@@ -38,6 +42,12 @@ def build_sources(args: argparse.Namespace, config: Config) -> list[Source]:
     return sources
 
 
+def named_interfaces(args: argparse.Namespace, config: Config) -> tuple[str, ...]:
+    """The interfaces the user named (``-i`` or ``[capture] interfaces``; ``any`` names
+    none): the header total and the ``all`` row are over these."""
+    return tuple(i for i in options_from_args(args, config).interfaces if i != "any")
+
+
 def build_enrichment(
     args: argparse.Namespace, config: Config, sources: list[Source]
 ) -> Enrichment:
@@ -67,7 +77,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.hide_idle:
         config = replace(config, hide_idle=True)
     sources = build_sources(args, config)
-    engine = Engine(config, sources, enrichment=build_enrichment(args, config, sources))
+    engine = Engine(config, sources, enrichment=build_enrichment(args, config, sources),
+                    total_of=named_interfaces(args, config))
     from netop.sources.names import names_enabled
 
     show_names = names_enabled(config.raw) and not getattr(args, "no_names", False)

@@ -10,6 +10,7 @@ thread-safe queue, so no lock is held while a view reads a snapshot.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import queue
 import socket
 import time
@@ -77,8 +78,12 @@ class Engine:
         clock: Callable[[], float] = time.time,
         event_capacity: int = 1000,
         enrichment: Enrichment | None = None,
+        total_of: Sequence[str] = (),
     ) -> None:
+        """``total_of``: the interfaces (glob patterns) the user named; the ``all`` row
+        and the header total sum those. Empty: every local interface but ``lo``."""
         self.config = config
+        self._total_of = tuple(total_of)
         self.sources = list(sources)
         self.hostname = hostname or socket.gethostname()
         self._clock = clock
@@ -88,10 +93,12 @@ class Engine:
         self._watch = InterfaceWatch()
         self.events = EventLog(event_capacity)
         self._current: dict[str, dict[tuple[str, str], InterfaceRate]] = {}
+        self._max_gap: dict[tuple[str, str], float] = {}
         self._statuses: dict[str, SourceStatus] = {}
         self._seq = 0
         self._started = False
-        self.flow_table = FlowTable()
+        # A recording keeps its ended flows: at its end every flow of it is on screen.
+        self.flow_table = FlowTable(keep_ended=any(s.replay for s in self.sources))
         self.enrichment = enrichment or Enrichment()
         self._flow_view = FlowViewBuilder(self.enrichment)
         #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
@@ -99,7 +106,9 @@ class Engine:
         self._watching: tuple[int, str, int, str, int, int | None] | None = None
         self._watched_packets: deque[PacketSample] = deque(maxlen=WATCHED_PACKETS)
         self._watched_rtt: tuple[float | None, float | None] = (None, None)
+        self._watched_total: int | None = None
         self._data_clock = 0.0
+        self._replay_clock: float | None = None
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -151,7 +160,8 @@ class Engine:
         self.events.extend(new_events)
         self._seq += 1
         interfaces = tuple(
-            rate for origin in self._current.values() for rate in origin.values()
+            self._aged(rate, now) for origin in self._current.values()
+            for rate in origin.values()
         )
         total, totals = self._total(now)
         return Snapshot(
@@ -171,11 +181,18 @@ class Engine:
         )
 
     def _flow_clock(self, batches: list[FlowBatch], now: float) -> float:
-        """The time flows are aged against: the wall clock live, packet time on replay.
+        """The time flows are aged against: the wall clock live, the file's on replay.
 
-        A capture file played back carries its own (old) timestamps; measured against
-        the wall clock every flow would look idle for years and expire at once.
+        A capture file played back carries its own timestamps; measured against the
+        wall clock every flow would look idle for years (or, for a file recorded a
+        minute ago, a minute older than it was) and expire at once. A playing source
+        says what time it is (``FlowBatch.clock``); from then on that is the time.
         """
+        for batch in batches:
+            if batch.clock is not None:
+                self._replay_clock = max(self._replay_clock or 0.0, batch.clock)
+        if self._replay_clock is not None:
+            return self._replay_clock
         for batch in batches:
             # Only a capture replays packets; an exporter with a skewed clock must not
             # switch the whole table to its time.
@@ -192,6 +209,7 @@ class Engine:
             self._watching = wanted
             self._watched_packets.clear()
             self._watched_rtt = (None, None)
+            self._watched_total = None
             for source in self.sources:
                 with contextlib.suppress(Exception):
                     source.watch_flow(wanted)
@@ -201,10 +219,14 @@ class Engine:
             got = batch.watched
             if got is None or got.flow != wanted:
                 continue
+            if got.total is not None:  # the source knows them all: its choice replaces ours
+                self._watched_packets.clear()
+                self._watched_total = got.total
             self._watched_packets.extend(got.packets)
             if got.handshake_rtt is not None or got.syn_rtt is not None:
                 self._watched_rtt = (got.handshake_rtt, got.syn_rtt)
-        return FlowPackets(wanted, tuple(self._watched_packets), *self._watched_rtt)
+        return FlowPackets(wanted, tuple(self._watched_packets), *self._watched_rtt,
+                           total=self._watched_total)
 
     def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:
         watched = self._watched_flow(batches)
@@ -259,6 +281,8 @@ class Engine:
         events: list[NetEvent] = []
         fresh: dict[tuple[str, str], InterfaceRate] = {}
         for sample in samples:
+            if sample.max_gap is not None:
+                self._max_gap[sample.key] = sample.max_gap
             rate, rate_events = self._rates.update(sample)
             events.extend(rate_events)
             self._history.add(rate.key, rate.rx_bps, rate.tx_bps)
@@ -273,16 +297,32 @@ class Engine:
         for key in self._current.get(origin, {}).keys() - fresh.keys():
             self._rates.forget(key)
             self._history.forget(key)
+            self._max_gap.pop(key, None)
         self._current[origin] = fresh
         return events
+
+    def _aged(self, rate: InterfaceRate, now: float) -> InterfaceRate:
+        """``rate``, or when its source has sent nothing for twice its sampling interval,
+        a stale row: no rates, no link state, how long ago the last sample was."""
+        gap = self._max_gap.get(rate.key)
+        age = now - rate.ts
+        if gap is None or age <= 2 * gap:
+            return rate
+        return replace(rate, rx_bps=None, tx_bps=None, rx_pps=None, tx_pps=None,
+                       oper_up=None, stale_for=age)
 
     def _total(self, now: float) -> tuple[InterfaceRate | None, Totals]:
         local = list(self._current.get("local", {}).values())
         if not local:
             return None, Totals()
-        # lo counts every packet twice (out and in) and is no traffic of the box's
-        # network, so the "all" row, like bmon's and nload's totals, leaves it out.
-        real = [r for r in local if r.name != "lo"]
+        if self._total_of:
+            # The user asked about these interfaces (``-i lo`` included): total them.
+            real = [r for r in local
+                    if any(fnmatch.fnmatchcase(r.name, p) for p in self._total_of)]
+        else:
+            # lo counts every packet twice (out and in) and is no traffic of the box's
+            # network, so the "all" row, like bmon's and nload's totals, leaves it out.
+            real = [r for r in local if r.name != "lo"]
 
         def total(attr: str) -> float | None:
             values = [getattr(r, attr) for r in real if getattr(r, attr) is not None]

@@ -77,6 +77,7 @@ class FlowEntry:
         "_keys",
         "_record",
         "view",
+        "ended",
     )
 
     def __init__(self, row: FullRow, keys: tuple[_FullKey, _FullKey]) -> None:
@@ -91,6 +92,8 @@ class FlowEntry:
         self._record: FlowRecord | None = None
         #: What the flow view keeps per flow across ticks (rates, average); its own type.
         self.view: object = None
+        #: Left the table on a timeout but kept for showing (``keep_ended``).
+        self.ended = False
 
     @property
     def key(self) -> str:
@@ -105,7 +108,9 @@ class FlowEntry:
 
     @property
     def state(self) -> str:
-        """TCP state guessed from the flags seen (empty for other protocols)."""
+        """TCP state guessed from the flags seen (empty for other protocols); "ended"."""
+        if self.ended:
+            return "ended"
         return tcp_state(self.proto, self.tcp_flags, self.packets_rev)
 
     @property
@@ -151,6 +156,10 @@ class FlowTable:
     ``idle_timeout``/``active_timeout`` of 0 disable that timeout. With ``keep_expired``
     every flow that leaves the table (timeout or eviction) is kept for
     :meth:`drain_expired`, which is how the headless command prints *every* flow.
+    With ``keep_ended`` (a recording played back) a flow that times out stays visible
+    to the flow view, marked ``ended`` (up to ``max_flows`` of them), and a later packet
+    of the same flow takes it up again: at the end of a file every flow of it is there,
+    as in the headless listing.
     """
 
     def __init__(
@@ -159,6 +168,7 @@ class FlowTable:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         active_timeout: float = DEFAULT_ACTIVE_TIMEOUT,
         keep_expired: bool = False,
+        keep_ended: bool = False,
     ) -> None:
         if max_flows < 1:
             raise ValueError("max_flows must be at least 1")
@@ -166,6 +176,9 @@ class FlowTable:
         self.idle_timeout = idle_timeout
         self.active_timeout = active_timeout
         self.keep_expired = keep_expired
+        self.keep_ended = keep_ended
+        # Both keys of every ended flow (``keep_ended``), oldest first.
+        self._ended: OrderedDict[_FullKey, FlowEntry] = OrderedDict()
         self.stats = FlowTableStats()
         self._index: dict[_FullKey, tuple[FlowEntry, bool]] = {}
         self._lru: OrderedDict[_FullKey, FlowEntry] = OrderedDict()
@@ -246,6 +259,8 @@ class FlowTable:
             ) = row
             n += 1
             hit = index.get((proto, vlan, src, dst, sport, dport, source, exp))
+            if hit is None and self._ended:
+                hit = self._revive((proto, vlan, src, dst, sport, dport, source, exp))
             if hit is None:
                 entry = self._create(row)
                 rev = False
@@ -302,6 +317,33 @@ class FlowTable:
             self._expired.append(entry.record)
         entry.view = None  # tells the flow view the flow is gone
 
+    def _end(self, entry: FlowEntry) -> None:
+        """A flow timed out: removed, or kept for showing as ended (``keep_ended``)."""
+        if not self.keep_ended:
+            self._remove(entry)
+            return
+        view = entry.view
+        self._remove(entry)
+        entry.view, entry.ended = view, True
+        for key in entry._keys:
+            self._ended[key] = entry
+        while len(self._ended) > 2 * self.max_flows:
+            self._ended.popitem(last=False)[1].view = None
+
+    def _revive(self, key: _FullKey) -> tuple[FlowEntry, bool] | None:
+        """An ended flow that has a packet again goes back into the table."""
+        entry = self._ended.get(key)
+        if entry is None:
+            return None
+        for k in entry._keys:
+            self._ended.pop(k, None)
+        entry.ended = False
+        fwd, rev = entry._keys
+        self._index[fwd] = (entry, False)
+        self._index.setdefault(rev, (entry, True))
+        self._lru[fwd] = entry
+        return entry, key != fwd
+
     def expire(self, now: float) -> int:
         """End flows idle for ``idle_timeout`` or older than ``active_timeout``."""
         ended = 0
@@ -312,7 +354,7 @@ class FlowTable:
                 oldest = next(iter(lru.values()))
                 if oldest.last > limit:
                     break
-                self._remove(oldest)
+                self._end(oldest)
                 ended += 1
             self.stats.idle_expired += ended
         if self.active_timeout > 0 and now - self._last_active_scan >= _ACTIVE_SCAN_EVERY:
@@ -320,7 +362,7 @@ class FlowTable:
             limit = now - self.active_timeout
             old = [e for e in lru.values() if e.first <= limit]
             for entry in old:
-                self._remove(entry)
+                self._end(entry)
             self.stats.active_expired += len(old)
             ended += len(old)
         return ended

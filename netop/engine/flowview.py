@@ -105,7 +105,7 @@ class _Facts:
     """
 
     __slots__ = ("entry", "rate_fwd", "rate_rev", "rate_bps", "_avg", "_avg_tick", "_view",
-                 "proc", "retry_at", "group_mode", "group_label")
+                 "proc", "ends", "settled", "retry_at", "group_mode", "group_label")
 
     def __init__(self, entry: FlowEntry, view: FlowViewBuilder) -> None:
         self.entry = entry
@@ -114,6 +114,10 @@ class _Facts:
         self._avg_tick = view.tick
         self._view = view
         self.proc: ProcessLabel | None = None
+        #: Each end's owner of a local-to-local flow, kept once named.
+        self.ends: list[ProcessLabel] | None = None
+        #: Whether ``proc`` is final (every owner there is to find was found).
+        self.settled = False
         self.retry_at = 0.0
         self.group_mode = ""
         self.group_label = ""
@@ -225,20 +229,45 @@ class FlowViewBuilder:
         return made
 
     def process_of(self, entry: FlowEntry) -> ProcessLabel:
-        """The flow's process, looked up once and kept (unknowns retried every 2 s)."""
+        """The flow's process, looked up once and kept (unknowns retried every 2 s).
+
+        A flow between two local processes shows both (``client → server``); each
+        owner, once found, stays, so the label never flips between the two ends.
+        """
         facts = self.facts(entry)
         known = facts.proc
-        if known is not None and (known.name or self._now < facts.retry_at):
+        if known is not None and (facts.settled or self._now < facts.retry_at):
             return known
         procs = self.enrichment.procs
         if procs is None or entry.source != "capture":
             label = ProcessLabel("", "not a live local capture: no process to attribute")
+            facts.settled = True
         else:
-            label = describe_process(procs.lookup_flow(cast(FlowRecord, entry)))
-            if not label.name:
+            record = cast(FlowRecord, entry)
+            both = getattr(procs, "lookup_ends", None)
+            ends = both(record) if both is not None else None
+            if ends is None:
+                label = describe_process(procs.lookup_flow(record))
+                facts.settled = bool(label.name)
+            else:
+                label = self._both_ends(facts, ends)
+            if not facts.settled:
                 facts.retry_at = self._now + 2.0
         facts.proc = label
         return label
+
+    @staticmethod
+    def _both_ends(facts: _Facts, found: tuple[object, object]) -> ProcessLabel:
+        """``client → server`` from each end's owner, keeping those named before."""
+        old = facts.ends or [ProcessLabel("", ""), ProcessLabel("", "")]
+        ends = [was if was.name else describe_process(new)
+                for was, new in zip(old, found, strict=True)]
+        facts.ends = ends
+        facts.settled = all(end.name for end in ends)
+        if not any(end.name for end in ends):
+            return ProcessLabel("", ends[0].note)
+        name = " → ".join(end.name or "—" for end in ends)
+        return ProcessLabel(name, " → ".join(end.note for end in ends))
 
     def names_of(self, entry: FlowEntry) -> tuple[str, ...]:
         """Resolved names of (src, dst), ``""`` where not (yet) known."""

@@ -26,6 +26,9 @@ class Source:
     name: str = "source"
     #: Whether this source feeds the Flows pane (capture, flow collector).
     produces_flows: bool = False
+    #: Whether this source plays back a recording: its flows live on the recording's
+    #: clock (``FlowBatch.clock``) and the table keeps the flows that ended.
+    replay: bool = False
 
     def start(self, emit: Emit) -> None:
         """Begin background work, if any. Called once before the first tick."""

@@ -313,6 +313,21 @@ class ProcessResolver:
         self._wake.set()
         return Unknown(PENDING)
 
+    def lookup_ends(
+        self, record: FlowRecord
+    ) -> tuple[ProcessInfo | Unknown, ProcessInfo | Unknown] | None:
+        """The owners of both ends, (src's, dst's), when both are local; else ``None``.
+
+        Local to local (loopback, or this host's own address), a flow has two owners
+        that are both worth showing: the client and the server.
+        """
+        if not (self.local.is_local(record.src) and self.local.is_local(record.dst)):
+            return None
+        return (
+            self.lookup(record.proto, record.src, record.sport, record.dst, record.dport),
+            self.lookup(record.proto, record.dst, record.dport, record.src, record.sport),
+        )
+
     def lookup_flow(self, record: FlowRecord) -> ProcessInfo | Unknown:
         """``lookup`` for a flow, trying its local end(s) first.
 

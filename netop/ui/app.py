@@ -86,7 +86,8 @@ class NetopApp(App[None]):
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """Defaults so the stylesheet also parses under Textual's built-in themes."""
         return {name: "ansi_default" for name in NETOP_VARIABLES} | {
-            "netop-rx": "#5FC4E8", "netop-tx": "#C89BE8", "netop-dim": "#808080"}
+            "netop-rx": "#5FC4E8", "netop-tx": "#C89BE8", "netop-dim": "#808080",
+            "netop-cursor": "#3A4A5A"}
 
     def compose(self) -> ComposeResult:
         yield HeaderBar()
@@ -259,7 +260,9 @@ class NetopApp(App[None]):
         if not row.label:  # a single flow: ask its source for its packets
             r = row.record
             self._set_view(watch=(r.proto, r.src, r.sport, r.dst, r.dport, r.vlan))
-        self.push_screen(FlowDetailScreen(row, self.bits),
+        shown = self.shown
+        now = (shown.flows.now or shown.ts) if shown is not None else None
+        self.push_screen(FlowDetailScreen(row, self.bits, now),
                          callback=lambda _: self._set_view(watch=None))
 
     def action_filter(self) -> None:

@@ -40,6 +40,14 @@ def _rtt_line(watched: FlowPackets) -> str:
     return "TCP handshake: " + ", ".join(parts)
 
 
+def _count_line(total: int, first: int, kept: int) -> str:
+    """``N packets``, and which of them are shown when not all (``first`` < 0: all)."""
+    text = f"{total} packet" + ("" if total == 1 else "s")
+    if first >= 0:
+        text += f"; the first {first} and the last {kept - first} shown"
+    return text
+
+
 def _when(ts: float) -> str:
     if not ts:
         return "—"
@@ -104,10 +112,12 @@ class FlowDetailScreen(Screen[None]):
     FlowDetailScreen #packets { color: $foreground; }
     """
 
-    def __init__(self, row: FlowRow, bits: bool) -> None:
+    def __init__(self, row: FlowRow, bits: bool, now: float | None = None) -> None:
         super().__init__()
         self.row = row
         self.bits = bits
+        #: The time of the snapshot the row came from (file time on playback).
+        self.now = time.time() if now is None else now
         self.gone = False
         self.packets: FlowPackets | None = None
         self._decoded: dict[tuple[float, int, int], list[str]] = {}
@@ -126,7 +136,7 @@ class FlowDetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Draw the first state."""
-        self._draw(time.time())
+        self._draw(self.now)
 
     def _heading(self) -> str:
         r = self.row.record
@@ -151,7 +161,8 @@ class FlowDetailScreen(Screen[None]):
         self.gone = row is None
         if row is not None:
             self.row = row
-        self._draw(snapshot.flows.now or snapshot.ts)
+        self.now = snapshot.flows.now or snapshot.ts
+        self._draw(self.now)
         watched = snapshot.flows.watched
         if watched is not None and watched.packets != self._shown_packets:
             self.packets = watched
@@ -162,13 +173,22 @@ class FlowDetailScreen(Screen[None]):
     def _decode(self, watched: FlowPackets) -> None:
         """Decode new packets off the UI thread (scapy is slow to import and to parse)."""
         lines: list[str] = []
+        packets = watched.packets
+        total = watched.total
+        # A whole file's flow: its first and last packets (newest first), a gap between.
+        gap_at = len(packets) // 2 if total is not None and total > len(packets) else -1
+        if total is not None:
+            lines.append(_count_line(total, gap_at, len(packets)))
         if watched.handshake_rtt is not None or watched.syn_rtt is not None:
             lines.append(_rtt_line(watched))
-        for sample in reversed(watched.packets):  # newest first
+        for i in range(len(packets) - 1, -1, -1):  # newest first
+            sample = packets[i]
             key = (sample.ts, sample.wirelen, len(sample.data))
             if key not in self._decoded:
                 self._decoded[key] = dissect(sample)
             lines.extend(self._decoded[key])
+            if i == gap_at:
+                lines.append(f"… {(total or 0) - len(packets)} packets not shown …")
         if len(self._decoded) > 4 * WATCHED_PACKETS:
             self._decoded.clear()
         text = "\n".join(lines) if lines else NO_PACKETS_YET

@@ -20,13 +20,13 @@ class FilterBar(Horizontal):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     DEFAULT_CSS = """
-    FilterBar { height: 1; display: none; background: $panel; }
+    FilterBar { height: 1; display: none; background: $footer-background; }
     FilterBar.-open { display: block; }
-    FilterBar > Static { width: auto; padding: 0 1; color: $foreground; }
-    FilterBar > Input { width: 1fr; height: 1; border: none; padding: 0; background: $surface; }
+    FilterBar > Static { width: auto; padding: 0 1; color: $footer-foreground; }
+    FilterBar > Input { width: 1fr; background: $surface; color: $foreground; }
     FilterBar > Input.-invalid { color: $error; }
     FilterBar > Input.-valid { color: $success; }
-    FilterBar > #filter-verdict { color: $netop-dim; max-width: 60%; }
+    FilterBar > #filter-verdict { color: $netop-dim; background: $surface; max-width: 60%; }
     FilterBar > #filter-verdict.-invalid { color: $error; }
     """
 
@@ -42,7 +42,10 @@ class FilterBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static("filter", id="filter-label")
-        yield Input(placeholder="e.g. tcp and port 443 and bytes > 1M", id="filter-input")
+        # compact: one row, no border in any state. A plain Input's focused and invalid
+        # states draw a tall border that, squeezed into one row, hides the typed text.
+        yield Input(placeholder="e.g. tcp and port 443 and bytes > 1M", id="filter-input",
+                    compact=True)
         yield Static("", id="filter-verdict")
 
     def open(self, current: str) -> None:

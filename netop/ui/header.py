@@ -13,7 +13,7 @@ class HeaderBar(Static):
     """Repainted only when its text changes."""
 
     DEFAULT_CSS = """
-    HeaderBar { height: 1; background: $panel; color: $foreground; }
+    HeaderBar { height: 1; background: $footer-background; color: $footer-foreground; }
     """
 
     def __init__(self) -> None:

@@ -41,19 +41,23 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: auto; max-width: 90%; height: auto; max-height: 90%;
+        /* A definite width: with ``width: auto`` the box sizes itself from children
+           that size themselves from the box, and collapses to its frame. */
+        width: 90%; max-width: 100; height: auto; max-height: 90%;
         border: round $primary; background: $surface; padding: 0 1;
     }
+    HelpScreen > VerticalScroll > Static { width: 100%; height: auto; }
+    HelpScreen > VerticalScroll > .title { text-style: bold; color: $primary; }
     """
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, show_header=False, padding=(0, 2))
-        table.add_column(style="bold")
-        table.add_column()
+        table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(ratio=1)
         for key, action in KEYS:
             table.add_row(key, action)
         with VerticalScroll():
-            yield Static("netop keys", classes="title")
+            yield Static("netop keys  (↑ ↓ scroll · esc closes)", classes="title")
             yield Static(table)
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]

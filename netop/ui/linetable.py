@@ -58,7 +58,18 @@ class Styled:
     style: str | None = None
 
 
-Cell = str | Styled | Spark
+@dataclass(frozen=True, slots=True)
+class Middle:
+    """Text that, too wide for its column, loses its middle instead of its end: the
+    last ``keep`` characters (a port, say) stay whole and the rest is shared between
+    the head and the tail of the text, where addresses and names differ."""
+
+    text: str
+    style: str | None = None
+    keep: int = 0
+
+
+Cell = str | Styled | Spark | Middle
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,9 +401,39 @@ def _fit_wide(text: str, width: int, align: str) -> str:
     return pad + text if align == "right" else text + pad
 
 
+def cut_middle(text: str, width: int, keep: int = 0) -> str:
+    """``text`` (printable) shortened to at most ``width`` cells with ``…`` in the middle,
+    its last ``keep`` characters whole; ``[fd00:99:aaaa:bbbb::12]:443`` at 16 cells is
+    ``[fd00…b::12]:443``. Too narrow for even that, it is cut at the end."""
+    text = text.translate(_UNPRINTABLE)
+    if cell_len(text) <= width:
+        return text
+    keep = max(0, min(keep, len(text)))
+    body, suffix = text[: len(text) - keep], text[len(text) - keep:]
+    room = width - 1 - cell_len(suffix)
+    if room < 2:
+        return set_cell_size(text, max(0, width - 1)) + "…" if width > 1 else ""
+    head = set_cell_size(body, room // 2).rstrip()
+    return head + "…" + _last_cells(body, room - cell_len(head)) + suffix
+
+
+def _last_cells(text: str, cells: int) -> str:
+    """The longest end of ``text`` at most ``cells`` wide."""
+    if text.isascii():
+        return text[len(text) - cells:] if cells > 0 else ""
+    taken = 0
+    start = len(text)
+    while start > 0 and taken + cell_len(text[start - 1]) <= cells:
+        start -= 1
+        taken += cell_len(text[start])
+    return text[start:]
+
+
 def _cell_text(cell: Cell, width: int, align: str) -> tuple[str, str | None]:
     if isinstance(cell, Spark):
         return spark_text(cell.values, width), cell.style
+    if isinstance(cell, Middle):
+        return _fit(cut_middle(cell.text, width, cell.keep), width, align), cell.style
     if isinstance(cell, Styled):
         return _fit(cell.text, width, align), cell.style
     return _fit(cell, width, align), None

@@ -16,7 +16,7 @@ from netop.errors import NetopError
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "themes"
 
 #: Theme variables netop's stylesheet uses beyond Textual's own.
-NETOP_VARIABLES = ("netop-rx", "netop-tx", "netop-dim")
+NETOP_VARIABLES = ("netop-rx", "netop-tx", "netop-dim", "netop-cursor")
 _COLOUR_KEYS = ("primary", "secondary", "accent", "foreground", "background", "surface",
                 "panel", "success", "warning", "error", "boost")
 
@@ -71,6 +71,11 @@ def load_theme_file(path: Path) -> Theme:
     if not isinstance(variables_raw, dict):
         raise NetopError(f"theme {path}: variables must be a table")
     variables = {k: _colour(path, f"variables.{k}", v) for k, v in variables_raw.items()}
+    background = Color.parse(colours.get("background", "#000000" if data.get("dark", True)
+                                         else "#FFFFFF"))
+    # The cursor row: the primary colour at 30% over the background unless the theme says.
+    variables.setdefault("netop-cursor",
+                         (background + Color.parse(colours["primary"]).with_alpha(0.3)).hex)
     for key in NETOP_VARIABLES:
         variables.setdefault(key, colours.get("accent", colours["primary"]))
     return Theme(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.netns import sh, veth_pair
+from tests.ready import Watched, start_watched, wait_for_port
 
 pytestmark = pytest.mark.netns
 
@@ -22,17 +22,6 @@ def kernel_rx_bytes(ns: str, ifname: str) -> int:
     return int(link["stats64"]["rx"]["bytes"])
 
 
-def wait_for_port(cmd_prefix: list[str], addr: str, port: int, deadline_s: float = 10) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        probe = subprocess.run([*cmd_prefix, "curl", "-s", "-o", "/dev/null",
-                                f"http://{addr}:{port}/"], capture_output=True, timeout=5)
-        if probe.returncode == 0:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"server on {addr}:{port} did not come up")
-
-
 def test_netop_counts_the_bytes_the_kernel_counted(tmp_path: Path) -> None:
     (tmp_path / "blob").write_bytes(bytes(range(256)) * (PAYLOAD // 256))
     with veth_pair() as pair:
@@ -40,15 +29,17 @@ def test_netop_counts_the_bytes_the_kernel_counted(tmp_path: Path) -> None:
             pair.run_b(sys.executable, "-m", "http.server", "8080", "--bind", pair.addr_b,
                        "--directory", str(tmp_path)),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        netop: Watched | None = None
         try:
-            wait_for_port(pair.run_a(), pair.addr_b, 8080)
+            wait_for_port(8080, pair.ns_b, proc=server)
             before = kernel_rx_bytes(pair.ns_a, pair.if_a)
-            netop = subprocess.Popen(
+            netop = start_watched(
                 pair.run_a(sys.executable, "-m", "netop", "ifaces", "--json", "--count", "4",
                            "--interval", "1", "-i", pair.if_a),
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 cwd=Path(__file__).resolve().parents[2])
-            time.sleep(0.8)  # netop has taken its priming sample
+            # Its first record comes one interval after the priming sample: the transfer
+            # starts after that sample, so every byte falls inside netop's window.
+            netop.stdout.wait_for(pair.if_a, timeout=30)
             fetched = subprocess.run(
                 pair.run_a("curl", "-s", "-o", "/dev/null", "-w", "%{size_download}",
                            f"http://{pair.addr_b}:8080/blob"),
@@ -58,6 +49,8 @@ def test_netop_counts_the_bytes_the_kernel_counted(tmp_path: Path) -> None:
         finally:
             server.terminate()
             server.wait(timeout=10)
+            if netop is not None:
+                netop.kill()
     assert fetched.returncode == 0
     assert int(fetched.stdout) == PAYLOAD
     assert netop.returncode == 0, err

@@ -58,3 +58,18 @@ def retick(app: NetopApp, t: int = 40) -> Snapshot:
     snapshot = app.engine.tick(now=T0 + t + 0.5)
     app.apply_snapshot(snapshot)
     return snapshot
+
+
+def screen_text(app: NetopApp) -> str:
+    """The characters on the screen as drawn (the composited frame, modal over main screen)."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", record=True, legacy_windows=False,
+                      safe_box=False)
+    console.print(app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens))
+    return console.export_text(styles=False)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from netop.ui.app import NetopApp
 from netop.ui.header import HeaderBar
 from netop.ui.help import HelpScreen
@@ -9,7 +13,7 @@ from netop.ui.panes.counters import CountersPane
 from netop.ui.panes.events import EventsPane
 from netop.ui.panes.flows import FlowsPane
 from netop.ui.panes.interfaces import InterfacesPane
-from tests.ui.conftest import make_app
+from tests.ui.conftest import make_app, screen_text
 
 
 def header_text(app: NetopApp) -> str:
@@ -32,20 +36,45 @@ async def test_q_quits() -> None:
     assert not app.is_running
 
 
-async def test_help_lists_every_binding_and_escape_closes() -> None:
+def _help_key(binding: object) -> str:
+    key = getattr(binding, "key_display", None) or binding.key  # type: ignore[attr-defined]
+    return {"question_mark": "?", "tab": "tab / shift+tab", "s": "s / S", "S": "s / S",
+            "shift+tab": "tab / shift+tab"}.get(key, key)
+
+
+def _squash(text: str) -> str:
+    """Screen text with the frame and line breaks gone, so wrapped lines still match."""
+    return " ".join(re.sub(r"[│╭╮╰╯─▁▔▎▊▌▐█]", " ", text).split())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48), (200, 60)])
+async def test_help_shows_every_binding_on_screen_and_escape_closes(
+    size: tuple[int, int],
+) -> None:
+    from textual.containers import VerticalScroll
+
+    from netop.ui.help import KEYS
+
     app, _ = make_app()
-    async with app.run_test(size=(100, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        from netop.ui.help import KEYS
-
         listed = {key for key, _ in KEYS}
         for binding in app.BINDINGS:
-            key = binding.key_display or binding.key  # type: ignore[union-attr]
-            key = {"question_mark": "?", "tab": "tab / shift+tab", "s": "s / S", "S": "s / S",
-                   "shift+tab": "tab / shift+tab"}.get(key, key)
-            assert key in listed, key
+            assert _help_key(binding) in listed, binding
+        # What a person can read: the screen, page by page through the scrolling box.
+        scroller = app.screen.query_one(VerticalScroll)
+        seen = _squash(screen_text(app))
+        for _ in range(20):
+            if scroller.scroll_y >= scroller.max_scroll_y:
+                break
+            scroller.scroll_page_down(animate=False)
+            await pilot.pause()
+            seen += " " + _squash(screen_text(app))
+        for key, action in KEYS:
+            assert f"{key} {_squash(action)}" in seen or (
+                key in seen and _squash(action) in seen), (key, action, seen)
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
@@ -274,3 +303,17 @@ async def test_enter_opens_details_and_escape_returns_with_the_cursor_in_place()
         assert not isinstance(app.screen, FlowDetailScreen)
         assert pane.cursor_key == chosen
         assert app.focused is pane
+
+
+@pytest.mark.parametrize("text", ["tcp and port 443", "port and ("], ids=["valid", "invalid"])
+@pytest.mark.parametrize("theme", ["netop-dark", "netop-light", "netop-contrast"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+async def test_typed_filter_text_is_visible(theme: str, size: tuple[int, int], text: str) -> None:
+    app, snaps = make_app(theme)
+    async with app.run_test(size=size) as pilot:
+        app.apply_snapshot(snaps[-1])
+        await pilot.press("slash")
+        await pilot.press(*text)
+        await pilot.pause()
+        bottom = screen_text(app).splitlines()[-3:]
+        assert any(text in line for line in bottom), bottom

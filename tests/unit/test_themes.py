@@ -68,3 +68,26 @@ def test_stylesheet_has_no_literal_colours() -> None:
     for value in values:
         for token in value.split():
             assert token.startswith("$") or token in kinds or token.endswith("%"), value
+
+
+def test_top_level_themes_are_the_packaged_ones() -> None:
+    """``themes/`` is what a user reads and copies; ``netop/themes`` is what pip installs.
+    Two real copies (no symlink that works in one checkout only) that cannot drift."""
+    top = Path(__file__).resolve().parents[2] / "themes"
+    shipped = {p.name: p.read_bytes() for p in sorted(BUILTIN_DIR.glob("*.toml"))}
+    readable = {p.name: p.read_bytes() for p in sorted(top.iterdir()) if p.is_file()}
+    assert set(shipped) == {"netop-dark.toml", "netop-light.toml", "netop-contrast.toml"}
+    assert readable == shipped
+    assert not [p for p in top.iterdir() if p.is_symlink()]
+
+
+def test_builtin_themes_are_package_data() -> None:
+    """An installed (non-editable) netop finds its themes inside the package."""
+    import tomllib
+
+    import netop
+
+    package = Path(netop.__file__).resolve().parent
+    assert BUILTIN_DIR.resolve().parent == package
+    pyproject = tomllib.loads((package.parent / "pyproject.toml").read_text())
+    assert "themes/*.toml" in pyproject["tool"]["setuptools"]["package-data"]["netop"]

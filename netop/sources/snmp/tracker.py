@@ -251,6 +251,7 @@ class TargetTracker:
                 speed_bps=state.speed_bps,
                 oper_up=None if oper is None else oper == 1,
                 counter_bits=bits, discontinuity=reason,
+                max_gap=max(self.target.interval, self._hold),
             ))  # fmt: skip
         self._need_low = missing_hc and self.target.version != "1"
         for gone in set(self._ifaces) - indexes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from netop.format import human_count
 from netop.model import InterfaceRate, Snapshot
-from netop.ui.linetable import Cell, Column, LineTable, Row, Styled
+from netop.ui.linetable import Cell, Column, LineTable, Middle, Row, Styled
 from netop.ui.panes.interfaces import GROUP, grouped
 
 #: (counter, column label, style when it grew this tick)
@@ -53,7 +53,7 @@ class CountersPane(LineTable):
 
     @staticmethod
     def _row(rate: InterfaceRate) -> Row:
-        cells: list[Cell] = [rate.label]
+        cells: list[Cell] = [Middle(rate.name)]  # under its group's header: the ifName
         for field, _, style in _FIELDS:
             text = human_count(rate.counters.get(field))
             delta = rate.deltas.get(field)

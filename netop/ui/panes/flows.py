@@ -10,7 +10,7 @@ from textual import events
 
 from netop.format import human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
-from netop.ui.linetable import Cell, Column, LineTable, Row, Styled
+from netop.ui.linetable import Cell, Column, LineTable, Middle, Row, Styled
 
 #: Pane widths below which the less important columns are dropped.
 NARROW = 110
@@ -52,6 +52,25 @@ def endpoint(addr: str, port: int, proto: int, name: str = "") -> str:
     if proto not in (6, 17, 132) or not port:
         return host
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def endpoint_cell(addr: str, port: int, proto: int, name: str = "") -> Middle:
+    """:func:`endpoint` as a cell that, when narrow, keeps the port and the end of the
+    address (hosts of one IPv6 /64 differ only there) and loses the middle."""
+    text = endpoint(addr, port, proto, name)
+    keep = 0
+    if text != (name or addr):  # has a port
+        keep = len(str(port)) + (2 if text.startswith("[") else 1)
+    return Middle(text, keep=keep)
+
+
+#: Protocol names that fit the 5-cell Proto column.
+_SHORT_PROTO = {58: "icmp6"}
+
+
+def short_proto(proto: int) -> str:
+    """The protocol in at most five cells (``icmp6``, not ``icmpv6`` cut to ``icmp…``)."""
+    return _SHORT_PROTO.get(proto) or proto_name(proto)
 
 
 def columns_for(aggregate: str, width: int) -> tuple[Column, ...]:
@@ -138,11 +157,11 @@ class FlowsPane(LineTable):
         r = row.record
         names = self.spec.names
         cells: dict[str, Cell] = {
-            "proto": proto_name(r.proto),
+            "proto": short_proto(r.proto),
             "label": row.label,
             "flows": human_count(row.flows),
-            "src": endpoint(r.src, r.sport, r.proto, row.src_name if names else ""),
-            "dst": endpoint(r.dst, r.dport, r.proto, row.dst_name if names else ""),
+            "src": endpoint_cell(r.src, r.sport, r.proto, row.src_name if names else ""),
+            "dst": endpoint_cell(r.dst, r.dport, r.proto, row.dst_name if names else ""),
             "rate": Styled(human_rate(row.rate_bps, bits), "tx"),
             "rate_rev": Styled(human_rate(row.rate_rev_bps, bits), "rx"),
             "avg": human_rate(row.avg_bps, bits),

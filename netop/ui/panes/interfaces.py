@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from netop.format import human_rate
+from netop.format import human_age, human_rate
 from netop.model import InterfaceRate, Snapshot, SourceStatus
-from netop.ui.linetable import Cell, Column, LineTable, Row, Spark, Styled
+from netop.ui.linetable import Cell, Column, LineTable, Middle, Row, Spark, Styled
 
 #: Seconds of silence after which an interface counts as idle (for hiding).
 IDLE_SECONDS = 10
@@ -133,8 +133,14 @@ class InterfacesPane(LineTable):
 
     @staticmethod
     def _row(rate: InterfaceRate, bits: bool, total: bool = False) -> Row:
+        if rate.stale_for is not None:  # its source stopped answering: say so, and since when
+            return Row(key=f"{rate.origin}\0{rate.name}", cells=(
+                Middle(rate.name), Spark(rate.rx_history, "rx"), Styled("stale", "dim"),
+                Spark(rate.tx_history, "tx"), Styled(f"{human_age(rate.stale_for)} ago", "dim"),
+                "—", _link(rate)))
         cells: tuple[Cell, ...] = (
-            Styled(rate.label, "accent") if total else rate.label,
+            # Under its group's header a remote interface is named by its ifName alone.
+            Styled(rate.label, "accent") if total else Middle(rate.name),
             Spark(rate.rx_history, "rx"),
             Styled(human_rate(rate.rx_bps, bits), "rx"),
             Spark(rate.tx_history, "tx"),

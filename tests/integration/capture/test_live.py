@@ -6,13 +6,13 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.netns import VethPair, veth_pair
+from tests.ready import StreamLines, Watched, start_watched, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.netns
@@ -24,23 +24,48 @@ def _need(*tools: str) -> None:
             pytest.skip(f"`{tool}` is not installed (apt-get install {tool})")
 
 
-def _netop(pair: VethPair, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        pair.run_a(sys.executable, "-m", "netop", "flows", *args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+def _netop(pair: VethPair, *args: str) -> Watched:
+    """``netop flows`` in namespace A (the caller kills it in its ``finally``)."""
+    return start_watched(pair.run_a(sys.executable, "-m", "netop", "flows", *args), cwd=ROOT)
+
+
+def _attached(netop: Watched) -> None:
+    """Wait (bounded) until netop says its capture sees packets: traffic may start."""
+    netop.stderr.wait_for("netop: capture attached on ", timeout=30)
 
 
 def _http_server(pair: VethPair, bind: str, port: int) -> subprocess.Popen[bytes]:
-    """``python -m http.server`` in namespace B (the caller terminates it)."""
-    return subprocess.Popen(
+    """``python -m http.server`` in namespace B, listening (the caller terminates it)."""
+    server = subprocess.Popen(
         pair.run_b(sys.executable, "-m", "http.server", "--bind", bind, str(port)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    try:
+        wait_for_port(port, pair.ns_b, proc=server)
+    except AssertionError:
+        server.kill()
+        server.wait(timeout=10)
+        raise
+    return server
+
+
+def _tcpdump(pair: VethPair, pcap: Path, expr: str) -> subprocess.Popen[str]:
+    """tcpdump writing ``pcap`` in namespace A, once it says it is listening."""
+    dump = subprocess.Popen(
+        pair.run_a("tcpdump", "-i", pair.if_a, "-n", "-U", "-w", str(pcap), expr),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert dump.stderr is not None
+    try:
+        StreamLines(dump.stderr).wait_for("listening on", timeout=30)
+    except AssertionError:
+        dump.kill()
+        dump.wait(timeout=10)
+        raise
+    return dump
 
 
 def _fetch(pair: VethPair, url: str, max_time: int = 2, check: bool = True) -> None:
@@ -109,14 +134,10 @@ def test_http_flows_match_tcpdump_and_tshark(tmp_path: Path) -> None:
     pcap = tmp_path / "ref.pcap"
     with veth_pair() as pair:
         server = _http_server(pair, pair.addr_b, 8080)
-        dump = subprocess.Popen(
-            pair.run_a("tcpdump", "-i", pair.if_a, "-n", "-U", "-w", str(pcap), "ip"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        dump = _tcpdump(pair, pcap, "ip")
         netop = _netop(pair, "-i", pair.if_a, "--duration", "6", "--json")
         try:
-            time.sleep(2.0)  # both captures are listening
+            _attached(netop)
             for i in range(5):
                 _fetch(pair, f"http://{pair.addr_b}:8080/?n={i}", max_time=3)
             stdout, stderr = netop.communicate(timeout=30)
@@ -125,8 +146,7 @@ def test_http_flows_match_tcpdump_and_tshark(tmp_path: Path) -> None:
             dump.wait(timeout=10)
             server.terminate()
             server.wait(timeout=10)
-            if netop.poll() is None:
-                netop.kill()
+            netop.kill()
     assert netop.returncode == 0, stderr
     mine = _netop_flows(stdout)
     ref = _tshark_flows(pcap)
@@ -157,12 +177,13 @@ def test_filter_is_applied_in_the_kernel(tmp_path: Path) -> None:
             "--json",
         )
         try:
-            time.sleep(1.5)
+            _attached(netop)
             _fetch(pair, f"http://{pair.addr_b}:8081/", max_time=2, check=False)
             stdout, stderr = netop.communicate(timeout=30)
         finally:
             server.terminate()
             server.wait(timeout=10)
+            netop.kill()
     assert netop.returncode == 0, stderr
     assert stdout == ""
     assert "0 packets captured" in stderr
@@ -205,7 +226,12 @@ def _iperf_server(pair: VethPair) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(0.5)
+    try:
+        wait_for_port(5201, pair.ns_b, proc=server)
+    except AssertionError:
+        server.kill()
+        server.wait(timeout=10)
+        raise
     return server
 
 
@@ -215,14 +241,10 @@ def test_iperf3_tcp_and_written_pcap_match_tcpdump(tmp_path: Path) -> None:
     mine = tmp_path / "netop.pcap"
     with veth_pair() as pair:
         server = _iperf_server(pair)
-        dump = subprocess.Popen(
-            pair.run_a("tcpdump", "-i", pair.if_a, "-n", "-U", "-w", str(ref), "ip"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        dump = _tcpdump(pair, ref, "ip")
         netop = _netop(pair, "-i", pair.if_a, "--duration", "6", "--json", "-w", str(mine))
         try:
-            time.sleep(2.0)
+            _attached(netop)
             subprocess.run(
                 pair.run_a("iperf3", "-c", pair.addr_b, "-t", "2", "-b", "100M"),
                 check=True,
@@ -235,8 +257,7 @@ def test_iperf3_tcp_and_written_pcap_match_tcpdump(tmp_path: Path) -> None:
             dump.wait(timeout=10)
             server.terminate()
             server.wait(timeout=10)
-            if netop.poll() is None:
-                netop.kill()
+            netop.kill()
     assert netop.returncode == 0, stderr
     counted = _netop_flows(stdout)
     assert counted == _tshark_flows(ref)
@@ -246,29 +267,36 @@ def test_iperf3_tcp_and_written_pcap_match_tcpdump(tmp_path: Path) -> None:
     assert _tshark_flows(mine) == counted
 
 
-def test_fixed_sampling_scales_counts_to_an_unbiased_estimate() -> None:
+def test_fixed_sampling_scales_counts_to_an_unbiased_estimate(tmp_path: Path) -> None:
     _need("iperf3")
+    # The capture child starts 3 s late, as on a busy CI machine (where a guessed 1.5 s
+    # head start once let it see 8 of 10,000 datagrams): the test waits for netop's word.
+    config = tmp_path / "netop.toml"
+    config.write_text('[capture]\nhelper = ["sh", "-c", "sleep 3; exec \\"$@\\"", "slow"]\n')
     with veth_pair() as pair:
         server = _iperf_server(pair)
-        netop = _netop(pair, "-i", pair.if_a, "--duration", "5", "--json", "--sample", "8")
+        netop = _netop(pair, "--config", str(config), "-i", pair.if_a, "--duration", "5",
+                       "--json", "--sample", "8")  # fmt: skip
         try:
-            time.sleep(1.5)
-            subprocess.run(
+            _attached(netop)
+            iperf = subprocess.run(
                 pair.run_a("iperf3", "-c", pair.addr_b, "-u", "-b", "40M", "-l", "1000", "-t", "2"),
                 check=True,
                 capture_output=True,
+                text=True,
                 timeout=20,
             )
             stdout, stderr = netop.communicate(timeout=30)
         finally:
             server.terminate()
             server.wait(timeout=10)
+            netop.kill()
     assert netop.returncode == 0, stderr
     udp = [r for r in map(json.loads, stdout.splitlines()) if r["proto"] == "udp"]
     assert len(udp) == 1
     sent = 40_000_000 * 2 // 8 // 1000  # iperf3 datagrams: 10000
     assert udp[0]["sampling"] == 8
-    assert abs(udp[0]["packets"] - sent) < 0.15 * sent
+    assert abs(udp[0]["packets"] - sent) < 0.15 * sent, (udp, stderr, iperf.stdout[-600:])
     # Nearly all datagrams carry 1000 bytes of payload + 28 of UDP/IPv4 header.
     assert abs(udp[0]["bytes"] - udp[0]["packets"] * 1028) < 0.01 * udp[0]["bytes"]
 
@@ -283,12 +311,13 @@ def test_default_route_interface_and_any(iface_args: list[str]) -> None:
         server = _http_server(pair, pair.addr_b, 8082)
         netop = _netop(pair, *iface_args, "--duration", "3", "--json")
         try:
-            time.sleep(1.5)
+            _attached(netop)
             _fetch(pair, f"http://{pair.addr_b}:8082/", max_time=2, check=False)
             stdout, stderr = netop.communicate(timeout=30)
         finally:
             server.terminate()
             server.wait(timeout=10)
+            netop.kill()
     assert netop.returncode == 0, stderr
     flows = [json.loads(line) for line in stdout.splitlines()]
     web = [r for r in flows if r["dport"] == 8082]
@@ -347,14 +376,10 @@ def test_ipv6_tcp_flows_match_tcpdump(tmp_path: Path) -> None:
                 timeout=10,
             )
         server = _http_server(pair, b6, 8084)
-        dump = subprocess.Popen(
-            pair.run_a("tcpdump", "-i", pair.if_a, "-n", "-U", "-w", str(pcap), "ip6 and tcp"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        dump = _tcpdump(pair, pcap, "ip6 and tcp")
         netop = _netop(pair, "-i", pair.if_a, "-f", "ip6 and tcp", "--duration", "5", "--json")
         try:
-            time.sleep(2.0)
+            _attached(netop)
             for i in range(3):
                 _fetch(pair, f"http://[{b6}]:8084/?n={i}", max_time=3)
             stdout, stderr = netop.communicate(timeout=30)
@@ -363,8 +388,7 @@ def test_ipv6_tcp_flows_match_tcpdump(tmp_path: Path) -> None:
             dump.wait(timeout=10)
             server.terminate()
             server.wait(timeout=10)
-            if netop.poll() is None:
-                netop.kill()
+            netop.kill()
     assert netop.returncode == 0, stderr
     flows = [json.loads(line) for line in stdout.splitlines()]
     assert len(flows) == 3
@@ -408,12 +432,13 @@ def test_vlan_tagged_traffic_is_keyed_by_its_vlan() -> None:
         # Capture on the untagged parent: the tags are on the wire there.
         netop = _netop(pair, "-i", pair.if_a, "--duration", "4", "--json")
         try:
-            time.sleep(1.5)
+            _attached(netop)
             _fetch(pair, "http://10.77.10.2:8085/", max_time=2)
             stdout, stderr = netop.communicate(timeout=30)
         finally:
             server.terminate()
             server.wait(timeout=10)
+            netop.kill()
     assert netop.returncode == 0, stderr
     web = [r for r in map(json.loads, stdout.splitlines()) if r["dport"] == 8085]
     assert len(web) == 1
@@ -447,7 +472,7 @@ def test_replayed_vlan_and_qinq_frames_keep_the_outer_tag(tmp_path: Path) -> Non
     with veth_pair() as pair:
         netop = _netop(pair, "-i", pair.if_a, "--duration", "3", "--json")
         try:
-            time.sleep(1.5)
+            _attached(netop)
             subprocess.run(
                 pair.run_b("tcpreplay", "-q", "-i", pair.if_b, str(pcap)),
                 check=True,
@@ -456,8 +481,7 @@ def test_replayed_vlan_and_qinq_frames_keep_the_outer_tag(tmp_path: Path) -> Non
             )
             stdout, stderr = netop.communicate(timeout=30)
         finally:
-            if netop.poll() is None:
-                netop.kill()
+            netop.kill()
     assert netop.returncode == 0, stderr
     got = {
         (r["src"], r["vlan"]): r["packets"]
@@ -492,12 +516,13 @@ def test_child_drops_root_after_opening_the_ring_like_tcpdump_z(tmp_path: Path) 
                 str(out_dir / "cap.pcap"),
             )
             try:
-                time.sleep(1.5)
+                _attached(netop)
                 _fetch(pair, f"http://{pair.addr_b}:8086/", max_time=2, check=False)
                 stdout, stderr = netop.communicate(timeout=30)
             finally:
                 server.terminate()
                 server.wait(timeout=10)
+                netop.kill()
         assert netop.returncode == 0, stderr
         assert any(json.loads(line)["dport"] == 8086 for line in stdout.splitlines())
         written = out_dir / "cap.pcap"

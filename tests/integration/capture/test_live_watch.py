@@ -7,15 +7,16 @@ import socket
 import subprocess
 import sys
 import threading
-import time
+from typing import Any
 
 import pytest
 
 from netop.capture.options import CaptureOptions
 from netop.capture.source import CaptureSource
-from netop.model import FlowBatch, NetEvent
+from netop.model import FlowBatch
 from netop.sources.base import SourceItem
 from tests.netns import veth_pair
+from tests.ready import wait_for_port, wait_until
 
 pytestmark = pytest.mark.netns
 
@@ -49,6 +50,7 @@ def test_live_watched_flow_has_both_directions_and_handshake_rtt() -> None:
             capture_output=True, timeout=10, check=False,
         ) if shutil.which("tc") else None  # fmt: skip
         server = subprocess.Popen(pair.run_b(sys.executable, "-c", _SERVER))
+        wait_for_port(8086, pair.ns_b, proc=server)
         items: list[SourceItem] = []
         lock = threading.Lock()
 
@@ -62,25 +64,27 @@ def test_live_watched_flow_has_both_directions_and_handshake_rtt() -> None:
         source = CaptureSource(options)
         source.start(emit)
         try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                with lock:
-                    if any(isinstance(i, NetEvent) and "capturing on" in i.message for i in items):
-                        break
-                time.sleep(0.05)
-            time.sleep(0.3)
+            source.attached.wait(timeout=30)  # the child's rings are open: packets are seen
+            assert source.attached.is_set(), "the capture never attached"
             subprocess.run(pair.run_a(sys.executable, "-c", _CLIENT, pair.addr_b), timeout=20,
                            check=True)  # fmt: skip
             # Find the connection's flow in the batches, then watch it (after the fact).
-            with lock:
-                flows = [
-                    r for i in items if isinstance(i, FlowBatch) for r in i.records
-                    if r.proto == socket.IPPROTO_TCP and r.dport == 8086
-                ]  # fmt: skip
-            assert flows, "the connection was not captured"
+            def connection_flows() -> list[Any]:
+                with lock:
+                    return [
+                        r for i in items if isinstance(i, FlowBatch) for r in i.records
+                        if r.proto == socket.IPPROTO_TCP and r.dport == 8086
+                    ]  # fmt: skip
+
+            flows = wait_until(connection_flows, 15, "the connection was not captured")
             r = flows[0]
             source.watch_flow((r.proto, r.src, r.sport, r.dst, r.dport, r.vlan))
-            time.sleep(1.5)
+
+            def watched_batch() -> bool:
+                with lock:
+                    return any(isinstance(i, FlowBatch) and i.watched is not None for i in items)
+
+            wait_until(watched_batch, 15, "no batch carried the watched flow")
         finally:
             source.stop()
             server.kill()

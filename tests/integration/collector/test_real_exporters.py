@@ -17,6 +17,7 @@ import pytest
 from netop.model import FlowBatch, FlowRecord, SourceStatus
 from netop.sources.collector.source import CollectorSource
 from tests.integration.collector.traffic import Truth, build
+from tests.ready import start_watched
 
 
 @pytest.fixture(scope="module")
@@ -193,21 +194,17 @@ def test_collect_command_end_to_end(traffic, tmp_path) -> None:
     softflowd = _need("softflowd")
     cmd = [sys.executable, "-m", "netop", "collect", "--listen", "127.0.0.1:0", "--json",
            "--duration", "4", "--interval", "0.5"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[3])  # fmt: skip
+    proc = start_watched(cmd, cwd=Path(__file__).resolve().parents[3])
     try:
-        assert proc.stderr is not None
-        first = proc.stderr.readline()
-        assert "listening on udp 127.0.0.1:" in first
+        # Bound before it says so: the exporter starts on this line (bounded wait).
+        first = proc.stderr.wait_for("listening on udp 127.0.0.1:", timeout=30)
         port = int(first.rsplit(":", 1)[1])
         subprocess.run([softflowd, "-r", str(pcap), "-n", f"127.0.0.1:{port}", "-v", "9", "-6",
                         "-d", "-c", "none", "-p", str(tmp_path / "pid")], check=True,
                        capture_output=True, timeout=20)  # fmt: skip
         out, err = proc.communicate(timeout=20)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        proc.kill()
     assert proc.returncode == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
     assert len(lines) == len(truth)

@@ -117,6 +117,15 @@ class Snmpd:
         _end(self.proc)
         self.proc = None
 
+    def uptime_ticks(self) -> int:
+        """The agent's sysUpTime.0 in hundredths of a second, read with net-snmp's snmpget."""
+        done = subprocess.run(
+            ["snmpget", "-v2c", "-c", COMMUNITY, "-Oqvt", f"127.0.0.1:{self.port}",
+             "1.3.6.1.2.1.1.3.0"],
+            capture_output=True, text=True, timeout=10, env=dict(os.environ, MIBS=""),
+        )  # fmt: skip
+        return int(done.stdout.strip()) if done.returncode == 0 else 0
+
     def restart(self, new_engine: bool = False) -> None:
         self.stop()
         if new_engine:

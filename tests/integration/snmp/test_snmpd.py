@@ -22,6 +22,7 @@ from netop.sources.snmp.poller import Poller
 from netop.sources.snmp.source import SnmpSource
 from netop.sources.snmp.targets import Secret, SnmpTarget
 from tests.integration.snmp.agents import COMMUNITY, Snmpd, free_udp_port
+from tests.ready import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -191,7 +192,8 @@ def _rates(rounds: list[list[Any]]) -> list[tuple[InterfaceSample, Any, list[Net
 @pytest.mark.parametrize("make", [lambda p: v2c(p), lambda p: v3(p, "netop-priv", "sha", "aes")],
                          ids=["v2c", "v3"])  # fmt: skip
 def test_agent_restart_same_engine_id_gives_no_rate_then_recovers(snmpd: Snmpd, make: Any) -> None:
-    time.sleep(1.2)  # let sysUpTime grow so the restart sends it back
+    # sysUpTime must have grown past what the restarted agent reports, so it goes back.
+    wait_until(lambda: snmpd.uptime_ticks() >= 120, 15, "the agent's sysUpTime reaching 1.2 s")
 
     def between(i: int) -> None:
         if i == 0:
@@ -212,7 +214,7 @@ def test_agent_restart_same_engine_id_gives_no_rate_then_recovers(snmpd: Snmpd, 
 
 
 def test_agent_with_new_engine_id_is_rediscovered(snmpd: Snmpd) -> None:
-    time.sleep(1.2)
+    wait_until(lambda: snmpd.uptime_ticks() >= 120, 15, "the agent's sysUpTime reaching 1.2 s")
     target = v3(snmpd.port, "netop-p256", "sha256", "aes256", timeout=0.4, retries=0)
 
     def between(i: int) -> None:
@@ -245,8 +247,15 @@ def test_polling_faster_than_the_counter_cache_gives_no_zero_then_spike(snmpd: S
     stop = threading.Event()
     flood = threading.Thread(target=_udp_flood, args=(stop, sink.getsockname()[1], 400_000))
     flood.start()
+
+    def flowing() -> bool:
+        try:
+            return bool(sink.recv(2048))
+        except BlockingIOError:
+            return False
+
     try:
-        time.sleep(0.5)
+        wait_until(flowing, 10, "the UDP flood never reached its sink")  # lo's counters move
         rounds = run_rounds([v2c(snmpd.port, interval=0.5)], 20, gap=0.5)
     finally:
         stop.set()
@@ -339,7 +348,14 @@ def test_a_dead_target_never_delays_the_others(snmpd: Snmpd) -> None:
     source = SnmpSource([dead, live])
     started = time.monotonic()
     source.start(emit)
-    time.sleep(2.5)
+
+    def live_polls_seen() -> int:
+        with lock:
+            return sum(1 for _, i in got if isinstance(i, SourceStatus)
+                       and any(r["name"] == "live" and r["reachable"] for r in i.rows))  # fmt: skip
+
+    # Stop while the dead target's first request (2 x 1.5 s) is still in flight.
+    wait_until(lambda: live_polls_seen() >= 3, 10, "three polls of the live target")
     stopping = time.monotonic()
     source.stop()
     assert time.monotonic() - stopping < 1.0  # in-flight requests are cancelled, not awaited

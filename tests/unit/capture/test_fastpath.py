@@ -130,11 +130,17 @@ def test_c_and_python_agree_on_mutated_frames(picks: list[tuple[int, int, int]],
     )
 
 
-def _tpacket_block(frames: list[tuple[bytes, int | None]]) -> bytes:
-    """A TPACKET_V3 block as the kernel fills it for a SOCK_DGRAM socket."""
+def _tpacket_block(
+    frames: list[tuple[bytes, int | None]], sll: list[tuple[int, int]] | None = None
+) -> bytes:
+    """A TPACKET_V3 block as the kernel fills it for a SOCK_DGRAM socket.
+
+    ``sll`` gives each packet's (ifindex, pkttype); default (2, PACKET_HOST).
+    """
     first = 48
     body = bytearray()
     for n, (frame, vlan) in enumerate(frames):
+        ifindex, pkttype = sll[n] if sll else (2, 0)
         l3, etype = frame[14:], frame[12:14]
         size = (80 + len(l3) + 15) & ~15
         nxt = 0 if n == len(frames) - 1 else size
@@ -143,8 +149,8 @@ def _tpacket_block(frames: list[tuple[bytes, int | None]]) -> bytes:
             "=IIIIIIHHII", nxt, 100 + n, 5000, len(l3), len(l3), status, 80, 80, 0, vlan or 0
         )
         hdr = hdr.ljust(48, b"\0")
-        sll = struct.pack("=H", 17) + etype + struct.pack("=iHBB", 2, 1, 0, 6) + bytes(8)
-        body += (hdr + sll).ljust(80, b"\0") + l3
+        addr = struct.pack("=H", 17) + etype + struct.pack("=iHBB", ifindex, 1, pkttype, 6)
+        body += (hdr + addr + bytes(8)).ljust(80, b"\0") + l3
         body += bytes(size - 80 - len(l3))
     head = struct.pack("=IIIIII", 3, 0, 1, len(frames), first, first + len(body)).ljust(
         first, b"\0"
@@ -171,6 +177,47 @@ def test_c_and_python_agree_on_ring_blocks(picks: list[tuple[int, int | None]]) 
     assert fast.packets == len(frames)
     assert sorted(fast.drain_rows(), key=repr) == sorted(slow.drain_rows(), key=repr)
     assert (fast.malformed, fast.non_ip) == (slow.malformed, slow.non_ip)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(range(len(POOL))), st.sampled_from([1, 2]), st.integers(0, 4)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_c_and_python_agree_on_loopback_copies(picks: list[tuple[int, int, int]]) -> None:
+    frames = [(POOL[i], None) for i, _, _ in picks if len(POOL[i]) >= 14]
+    sll = [(ifindex, pkttype) for i, ifindex, pkttype in picks if len(POOL[i]) >= 14]
+    if not frames:
+        return
+    block = _tpacket_block(frames, sll)
+    fast, slow = FlowAggregator(fast=True), FlowAggregator(fast=False)
+    for agg in (fast, slow):
+        agg.add_tpacket_block(block, len(frames), 1)
+    assert fast.packets == slow.packets == sum(1 for s in sll if s != (1, 4))
+    assert sorted(fast.drain_rows(), key=repr) == sorted(slow.drain_rows(), key=repr)
+
+
+PACKET_HOST, PACKET_OUTGOING = 0, 4
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_loopback_counts_each_packet_once(fast: bool) -> None:
+    # lo hands every packet it sends to the ring twice: as OUTGOING and again as HOST.
+    # libpcap drops the outgoing copy on lo's ifindex; an outgoing packet elsewhere stays.
+    lo = IP(src="127.0.0.1", dst="127.0.0.1") / TCP(sport=4000, dport=80) / Raw(b"x" * 60)
+    frame = bytes(E / lo)
+    other = bytes(E / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5, dport=6))
+    frames: list[tuple[bytes, int | None]] = [(frame, None), (frame, None), (other, None)]
+    sll = [(1, PACKET_OUTGOING), (1, PACKET_HOST), (2, PACKET_OUTGOING)]
+    agg = FlowAggregator(fast=fast)
+    agg.add_tpacket_block(_tpacket_block(frames, sll), 3, 1)
+    rows = {r[1]: r for r in agg.drain_rows()}
+    assert rows["127.0.0.1"][6:10] == (1, 100, 0, 0)
+    assert rows["10.0.0.1"][6] == 1
+    assert agg.packets == 2
 
 
 @pytest.mark.parametrize("fast", [True, False])

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import argparse
 import marshal
+from pathlib import Path
 
 import pytest
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
 
 from netop.capture.bpf import ACCEPT_ALL, FilterError, compile_filter, with_sampling
-from netop.capture.child import AdaptiveSampler, encode
+from netop.capture.child import AdaptiveSampler, encode, write_block
+from netop.capture.decode import LINKTYPE_LINUX_SLL
 from netop.capture.options import add_capture_arguments, options_from_args
+from netop.capture.pcapfile import PcapWriter, read_batches
 from netop.config import Config
 from netop.errors import ConfigError
+from tests.unit.capture.test_fastpath import _tpacket_block
 
 
 def _opts(argv: list[str], raw: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
@@ -110,3 +116,17 @@ def test_child_messages_are_plain_marshal_frames() -> None:
     size = int.from_bytes(frame[:4], "little")
     assert size == len(frame) - 4
     assert marshal.loads(frame[4:])[0] == "batch"
+
+
+def test_written_file_holds_loopback_packets_once(tmp_path: Path) -> None:
+    # lo's OUTGOING copy of a packet is not written: Wireshark would call it a retransmission.
+    frame = bytes(Ether() / IP(src="127.0.0.1", dst="127.0.0.1") / TCP(sport=1, dport=2))
+    other = bytes(Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1, dport=2))
+    frames: list[tuple[bytes, int | None]] = [(frame, None), (frame, None), (other, None)]
+    block = _tpacket_block(frames, [(1, 4), (1, 0), (2, 4)])
+    path = tmp_path / "out.pcap"
+    writer = PcapWriter(str(path), LINKTYPE_LINUX_SLL)
+    write_block(writer, block, len(frames), 1)
+    writer.close()
+    got = [(pkt[0:2], pkt[16:]) for _lt, pkts in read_batches(str(path)) for _ts, pkt, _wl in pkts]
+    assert got == [(b"\x00\x00", frame[14:]), (b"\x00\x04", other[14:])]

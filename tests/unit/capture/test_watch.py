@@ -149,6 +149,19 @@ def test_live_ring_blocks_are_kept_as_raw_ip(fast: bool) -> None:
     assert got[0].ts == pytest.approx(100.000005)
 
 
+@pytest.mark.parametrize("fast", PATHS)
+def test_loopback_packets_are_kept_once(fast: bool) -> None:
+    # On lo each packet reaches the ring twice (OUTGOING, then HOST): the detail screen
+    # must list it once, as tcpdump does.
+    agg = _agg(fast)
+    frames = [(_frame(C, S, 9, 10, payload=20), None)] * 2 + [(_frame(S, C, 10, 9), None)] * 2
+    sll = [(1, 4), (1, 0), (1, 4), (1, 0)]
+    agg.watch((6, C, 9, S, 10, None))
+    agg.add_tpacket_block(_tpacket_block(frames, sll), len(frames), 1)
+    got = _take(agg).packets
+    assert [p.reverse for p in got] == [False, True]
+
+
 def _handshake_pcap(tmp_path: Path) -> tuple[Path, FlowTuple]:
     seq = [  # (time, from client?, flags)
         (0.000, True, "S"),

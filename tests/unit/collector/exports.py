@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FLOWS = Path("/work/shared/data/flows")
-FLOWEXPORT = Path("/work/shared/data/pcap/flowexport")
+from tests.shared_data import shared_path
+
+FLOWS = shared_path("data", "flows")
+FLOWEXPORT = shared_path("data", "pcap", "flowexport")
 
 
 def datagrams(path: Path) -> list[tuple[str, bytes, float]]:

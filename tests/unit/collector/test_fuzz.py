@@ -4,8 +4,8 @@ no hang (a per-example deadline), and state that stays within its limits."""
 from __future__ import annotations
 
 import struct
-from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +13,7 @@ from netop.sources.collector import ipfix, netflow5, netflow9, sflow
 from netop.sources.collector.decoder import Collector
 from netop.sources.collector.exporters import ExporterState, Limits
 from netop.sources.collector.flowsets import Malformed, Output
+from tests.shared_data import require_shared
 from tests.unit.collector import builders as b
 from tests.unit.collector.exports import FLOWEXPORT, FLOWS, datagrams
 
@@ -110,19 +111,21 @@ def test_template_floods_stay_bounded(tids: list[int], body: bytes) -> None:
         _run(b.ipfix(b.ipfix_template_set(tid, b.V4_TEMPLATE), b.data_set(tid ^ 1, body)), state)
 
 
-@cache
-def _corpus() -> list[bytes]:
+@pytest.fixture(scope="module")
+def corpus() -> list[bytes]:
+    """Real exporters' datagrams, read once: outside every example's deadline."""
+    require_shared("data", "flows")
     paths = sorted(FLOWS.glob("*-[0-9]*.pcap"))[:6] + sorted(FLOWEXPORT.glob("*.pcap"))[:8]
     out: list[bytes] = []
     for path in paths:
         out.extend(data for _, data, _ in datagrams(path)[:5])
-    return out or [b.ipfix(b.ipfix_template_set(300, b.V4_TEMPLATE))]
+    assert out, f"no export datagrams in {FLOWS}"
+    return out
 
 
-@given(st.data())
+@given(data=st.data())
 @FUZZ
-def test_mutated_real_datagrams(data: st.DataObject) -> None:
-    corpus = _corpus()
+def test_mutated_real_datagrams(corpus: list[bytes], data: st.DataObject) -> None:
     original = bytearray(data.draw(st.sampled_from(corpus)))
     for _ in range(data.draw(st.integers(1, 8))):
         if not original:
@@ -140,4 +143,12 @@ def test_collector_never_raises(datagrams_: list[bytes]) -> None:
     for i, d in enumerate(datagrams_):
         c.feed(d, f"192.0.2.{i % 3}", float(i))
     c.housekeeping(1000.0)
-    assert c.flows.drain() is not None
+    assert c.datagrams == len(datagrams_)  # each one counted, decoded or not
+    for state in c.exporters.values():
+        assert len(state.templates) <= LIMITS.max_templates
+        assert state.pending_bytes <= LIMITS.max_pending_bytes
+        assert state.malformed <= state.datagrams
+    senders = {f"192.0.2.{i}" for i in range(3)}
+    for records in c.flows.drain().values():
+        for r in records:
+            assert r.exporter in senders

@@ -14,6 +14,7 @@ import pytest
 from netop.sources.collector.decoder import Collector, detect
 from netop.sources.collector.exporters import Limits
 from netop.sources.collector.records import FlowAggregator, RawFlow, format_addr
+from tests.shared_data import absent_reason
 from tests.unit.collector.exports import FLOWEXPORT, FLOWS, datagrams
 
 CFLOW_FIXTURES = [
@@ -30,7 +31,7 @@ CFLOW_FIXTURES = [
 def _fixture(name: str) -> tuple[Path, dict[str, Any]]:
     pcap, expected = FLOWS / f"{name}.pcap", FLOWS / f"{name}.expected.json"
     if not pcap.exists() or not expected.exists():
-        pytest.skip(f"shared fixture {name} not present in {FLOWS}")
+        pytest.skip(absent_reason(pcap if not pcap.exists() else expected))
     return pcap, json.loads(expected.read_text())
 
 
@@ -145,11 +146,15 @@ def test_sflow_samples_match_tshark(name: str) -> None:
     assert all(state.malformed == 0 for state in collector.exporters.values())
 
 
-def _flowexport_pcaps() -> list[Path]:
-    return sorted(FLOWEXPORT.glob("*.pcap")) if FLOWEXPORT.exists() else []
+def _flowexport_pcaps() -> list[Any]:
+    if not FLOWEXPORT.exists():
+        # One skipped case with the reason, rather than pytest's anonymous empty-set skip.
+        return [pytest.param(None, marks=pytest.mark.skip(reason=absent_reason(FLOWEXPORT)),
+                             id="absent")]
+    return sorted(FLOWEXPORT.glob("*.pcap"))
 
 
-@pytest.mark.parametrize("pcap", _flowexport_pcaps(), ids=lambda p: p.name)
+@pytest.mark.parametrize("pcap", _flowexport_pcaps(), ids=lambda p: getattr(p, "name", p))
 def test_public_captures_match_tshark(pcap: Path) -> None:
     """Totals per capture equal tshark's decode (tshark drops data before its template,
     so netop's buffering is switched off for the comparison)."""
@@ -189,7 +194,7 @@ def test_public_captures_match_tshark(pcap: Path) -> None:
 def test_data_before_template_is_buffered_and_decoded() -> None:
     pcap = FLOWEXPORT / "akvorado_data+templates.pcap"
     if not pcap.exists():
-        pytest.skip(f"{pcap} not present")
+        pytest.skip(absent_reason(pcap))
     collector, decoded = _decode(pcap)
     # The first FlowSet (11 records) precedes its template in the same datagram.
     assert len(decoded) == 21

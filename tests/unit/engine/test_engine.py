@@ -159,3 +159,54 @@ def test_watched_flow_is_relayed_to_sources_and_its_packets_reach_the_snapshot()
     engine.view_spec = replace(engine.view_spec, watch=None)
     assert engine.tick(now=T0 + 80).flows.watched is None
     assert keeper.watching is None
+
+
+def _lo_and_eth0(total_of: tuple[str, ...]) -> tuple[float, float | None]:
+    ticks = [[sample("eth0", t, rx=t * 1000, tx=t * 500), sample("lo", t, rx=t * 10**6, tx=0)]
+             for t in range(4)]
+    engine = Engine(Config(), [ScriptedSource(ticks)], hostname="testhost", total_of=total_of)
+    last = [engine.tick(now=T0 + t + 0.5) for t in range(len(ticks))][-1]
+    assert last.total is not None
+    return last.totals.rx_bps, last.total.rx_bps
+
+
+def test_named_interfaces_are_the_total_even_lo() -> None:
+    """``-i lo``: the header total and the all row are lo's traffic, not 0."""
+    assert _lo_and_eth0(("lo",)) == (8_000_000, 8_000_000)
+    assert _lo_and_eth0(("lo", "eth0")) == (8_008_000, 8_008_000)
+    assert _lo_and_eth0(("eth*",)) == (8000, 8000)  # glob patterns, as -i takes
+    assert _lo_and_eth0(()) == (8000, 8000)  # nothing named: lo left out
+
+
+def test_a_remote_rate_goes_stale_when_its_samples_stop() -> None:
+    """An SNMP target that stops answering must not keep showing its last rate."""
+    from dataclasses import replace
+
+    from netop.model import InterfaceRate, InterfaceSample
+
+    def snmp(t: int) -> InterfaceSample:
+        return replace(sample("Gi0/1", t, rx=t * 1000, tx=t * 1000), origin="snmp:sw",
+                       max_gap=1.0)
+
+    # Samples for 4 s, then silence (the agent is gone): 2 x max_gap later, stale.
+    ticks = [[snmp(t)] if t < 4 else [] for t in range(10)]
+    _, snaps = run_engine(ticks)
+
+    def gi(index: int) -> InterfaceRate:
+        return next(r for r in snaps[index].interfaces if r.name == "Gi0/1")
+
+    assert gi(3).rx_bps == 8000
+    assert gi(3).stale_for is None
+    assert gi(4).rx_bps == 8000  # 1.5 s old: within 2 x max_gap
+    assert gi(5).rx_bps is None  # 2.5 s old: stale
+    stale = gi(9)
+    assert (stale.rx_bps, stale.tx_bps, stale.rx_pps, stale.tx_pps) == (None,) * 4
+    assert stale.stale_for == 6.5  # now T0+9.5, sample at T0+3
+    assert stale.util_rx is None
+    assert stale.oper_up is None  # the last link state is no news either
+
+
+def test_local_interfaces_sampled_every_tick_never_go_stale() -> None:
+    ticks = [[sample("eth0", t, rx=t * 1000, tx=0)] for t in range(5)]
+    _, snaps = run_engine(ticks)
+    assert all(r.stale_for is None for s in snaps for r in s.interfaces)

@@ -101,3 +101,19 @@ def test_100k_flows_busy_tick_counts_only_what_moved() -> None:
         assert not t.touched()
     assert len(t) == 100_000
     assert sum(e.tick_bytes for e in t.entries()) == 0
+
+
+def test_keep_ended_shows_timed_out_flows_and_takes_them_up_again() -> None:
+    t = FlowTable(idle_timeout=15.0, keep_ended=True)
+    t.merge(FlowBatch("capture", (_rec(),)), 10.0)
+    (entry,) = t.entries()
+    entry.view = marker = object()  # what the flow view hangs on a flow it shows
+    assert t.expire(30.0) == 1
+    assert len(t) == 0
+    assert entry.view is marker  # still shown ...
+    assert entry.state == "ended"  # ... as ended
+    back = _rec("10.0.0.2", 80, "10.0.0.1", 1000, first=40.0, last=40.0)
+    t.merge(FlowBatch("capture", (back,)), 40.0)
+    assert list(t.entries()) == [entry]  # the same flow again, not a second one
+    assert entry.state != "ended"
+    assert (entry.packets, entry.packets_rev) == (1, 1)

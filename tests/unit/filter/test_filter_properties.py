@@ -158,8 +158,12 @@ def test_random_text_raises_only_filter_error(text: str) -> None:
         assert 0 <= error.position <= len(text)
         assert "\n" not in str(error)
         return
-    assert parsed.matches(FLOW, now=10.0) in (True, False)
+    got = parsed.matches(FLOW, now=10.0)
+    assert isinstance(got, bool)
     assert parse_filter(str(parsed)) == parsed
+    # Its negation, through its printed text, says the opposite about the same flow.
+    negated = parse_filter(f"not ({parsed})") if not parsed.matches_all else None
+    assert got if negated is None else negated.matches(FLOW, now=10.0) is (not got)
 
 
 def test_flag_letters_that_spell_a_keyword_print_quoted() -> None:

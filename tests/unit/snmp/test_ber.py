@@ -21,14 +21,9 @@ from netop.sources.snmp.ber import (
     decode_response,
     encode_request,
 )
+from tests.shared_data import require_shared, shared_path
 
-_ROOT = Path(__file__).resolve().parents[3]
-PCAPS = (
-    next((p for p in (_ROOT.parent / "shared", Path("/work/shared")) if p.is_dir()), _ROOT)
-    / "data"
-    / "pcap"
-    / "snmp"
-)
+PCAPS = shared_path("data", "pcap", "snmp")
 P = api.v2c
 
 
@@ -134,8 +129,7 @@ def _udp_payloads(pcap: Path) -> list[bytes]:
 
 
 def test_real_responses_from_captures_decode_like_pysnmp() -> None:
-    if not PCAPS.is_dir():
-        pytest.skip(f"{PCAPS} is absent (shared captures not available)")
+    require_shared("data", "pcap", "snmp")
     checked = 0
     for pcap in sorted(PCAPS.glob("*.pcap")):
         for payload in _udp_payloads(pcap):

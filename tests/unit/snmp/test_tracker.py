@@ -296,3 +296,15 @@ def test_a_poll_is_sent_whole_or_held_whole() -> None:
     assert [s.name for s in moved] == ["Gi0/1", "Gi0/2"]  # the idle port comes along
     gone = samples(tracker.update(result(3.0, 300, {1: port(900, 0)})))
     assert [s.name for s in gone] == ["Gi0/1"]  # a changed set is sent at once
+
+
+def test_samples_say_when_the_next_one_is_due() -> None:
+    """The engine marks a target's rates stale after twice this gap without a sample."""
+    slow = TargetTracker(target(interval=10.0))
+    assert {s.max_gap for s in samples(slow.update(result(0.0, 100, {1: port(7, 7)})))} == {10.0}
+    # Polled faster than the agent's counter cache, samples may be held up to CACHE_HOLD.
+    fast = TargetTracker(target(interval=1.0))
+    got = [s for t in range(12)
+           for s in samples(fast.update(result(float(t), t * 100, {1: port(7, 7)})))]
+    assert got
+    assert {s.max_gap for s in got} == {5.0}
