@@ -215,6 +215,8 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
                     with_sampling(program, int(config.get("sample", 1))),
                     config.get("ring_mb", 16),
                     config.get("promiscuous", True),
+                    # a file gets whole packets from the first one on
+                    start_small=not config.get("write"),
                 )
             )
         fastpath.load()  # build/load the C fast path while we can still read root's cache

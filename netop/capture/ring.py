@@ -37,8 +37,10 @@ ETH_P_ALL = 0x0003
 TP_STATUS_USER = 1
 BLOCK_SIZE = 1 << 20
 RETIRE_MS = 10
-#: The ring a capture starts with: 16 x 128 KiB = 2 MiB (the full one: ``ring_mb`` MiB).
-IDLE_BLOCK_SIZE = 1 << 17
+#: The ring a capture starts with: 16 x 64 KiB = 1 MiB (the full one: ``ring_mb`` MiB).
+#: A frame larger than a block (lo's 64 KiB GSO frames) is cut to the block; the flow
+#: counts use the wire length, and such traffic grows the ring within a tick anyway.
+IDLE_BLOCK_SIZE = 1 << 16
 IDLE_BLOCKS = 16
 
 _BLOCK_HDR = struct.Struct("=IIIIII")  # version, priv offset, status, num_pkts, first, len

@@ -26,7 +26,7 @@ from tests.netns import VethPair, sh, veth_pair
 pytestmark = pytest.mark.netns
 
 #: The child on an idle interface: the interpreter and its few modules (~14 MiB) plus the
-#: small starting ring (2 MiB). With a full 16 MiB ring and the UI's modules it was 37.
+#: small starting ring (1 MiB). With a full 16 MiB ring and the UI's modules it was 37.
 IDLE_RSS_LIMIT_MB = 20
 
 
@@ -158,7 +158,7 @@ def test_ring_grows_when_traffic_fills_it_and_counts_stay_exact() -> None:
                 _send_udp(pair, burst, port)
             finally:
                 os.kill(started.pid, signal.SIGCONT)
-            started.wait_for("grown from 2 to 16 MiB")
+            started.wait_for("grown from 1 to 16 MiB")
             seen = len(started.batches)
             started.wait_for_batch(after=seen)
             lost_first = _kernel_drops(started.batches)
@@ -192,7 +192,7 @@ def test_ring_grows_once_traffic_is_steady() -> None:
         try:
             started.wait_for("capturing on")
             _send_udp(pair, burst, port)
-            started.wait_for("grown from 2 to 16 MiB")
+            started.wait_for("grown from 1 to 16 MiB")
             deadline = time.monotonic() + 15
             while _udp_packets(started.batches, port) + _kernel_drops(started.batches) < burst:
                 started.wait_for_batch(after=len(started.batches),
