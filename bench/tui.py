@@ -1,7 +1,11 @@
 """Benchmark: what a person watching a network TUI over SSH pays (netop vs btop/glances/bmon).
 
     .venv/bin/python bench/tui.py [--duration 30] [--reps 3] [--sizes 120x40,200x60]
-                                  [--programs netop,btop,glances,bmon]
+                                  [--programs netop-capture,netop,btop,glances,bmon]
+
+``netop`` is the TUI without packet capture (the namespace has no default route);
+``netop-capture`` is what root gets by default, capture on, here on the idle ``dum0``
+(``-i dum0``): the UI plus its capture child.
 
 Must run as root (it creates a network namespace). Missing peers are installed with
 ``apt-get install -y btop glances bmon``.
@@ -32,6 +36,8 @@ for it. Measured:
   last value of each; psutil, sampled every 0.5 s and once more just before the stop) as
   % of one core, steady window = from the first sample >= first frame + 1 s to the end.
 * ``peak_rss_mb``: max over the samples of the summed RSS of the tree.
+* ``processes``: the same CPU % (steady window) and peak RSS per process of the tree
+  (``capture-child`` apart from the UI), printed as a second table.
 
 The program is stopped by its PID: SIGTERM, SIGKILL after 3 s (then its process group,
 which is its own session, is SIGKILLed so nothing it started survives). Runs are
@@ -73,12 +79,18 @@ SAMPLE_S = 0.5
 WARMUP_S = 1.0
 CPR_QUERY = b"\x1b[6n"
 CPR_REPLY = b"\x1b[1;1R"
+CAPTURE_IFACE = "dum0"
 
 
 def program_argv(name: str) -> list[str]:
     """The command line for one program under test (default settings except netop's)."""
+    netop = [str(ROOT / ".venv" / "bin" / "netop"), "--interval", "1"]
     if name == "netop":
-        return [str(ROOT / ".venv" / "bin" / "netop"), "--interval", "1"]
+        return netop
+    if name == "netop-capture":
+        # what a root user gets by default (capture on the default route's interface),
+        # on an interface that carries nothing: the capture child's idle cost
+        return [*netop, "-i", CAPTURE_IFACE]
     return [name]
 
 
@@ -104,6 +116,8 @@ class RunResult:
     cpu_window_s: float | None
     peak_rss_mb: float
     pids_seen: int
+    #: per process of the tree: label -> {"cpu_pct": steady CPU %, "peak_rss_mb": ...}
+    processes: dict[str, dict[str, float | None]] = field(default_factory=dict)
     burst_log: list[tuple[float, int]] = field(default_factory=list)
 
 
@@ -116,6 +130,9 @@ class TreeSampler:
         self.cpu: dict[int, float] = {}
         self.peak_rss = 0
         self.samples: list[tuple[float, float]] = []  # (t, total cpu seconds)
+        self.pid_samples: list[tuple[float, dict[int, float]]] = []  # (t, {pid: cpu s})
+        self.peak_rss_pid: dict[int, int] = {}
+        self.labels: dict[int, str] = {}
 
     def _tree(self) -> list[psutil.Process]:
         try:
@@ -132,11 +149,31 @@ class TreeSampler:
                 with p.oneshot():
                     ct = p.cpu_times()
                     self.cpu[p.pid] = ct.user + ct.system
-                    rss += p.memory_info().rss
+                    one = p.memory_info().rss
+                    rss += one
+                    self.peak_rss_pid[p.pid] = max(self.peak_rss_pid.get(p.pid, 0), one)
+                    self.labels[p.pid] = _label(p)  # again: `ip netns exec` execs
             except psutil.Error:
                 continue
         self.peak_rss = max(self.peak_rss, rss)
         self.samples.append((t, sum(self.cpu.values())))
+        self.pid_samples.append((t, dict(self.cpu)))
+
+
+def _label(p: psutil.Process) -> str:
+    """A short name for a process of the tree: the capture child is told apart."""
+    try:
+        cmd = p.cmdline()
+    except psutil.Error:
+        return "?"
+    if any("netop.capture.child" in part for part in cmd):
+        return "capture-child"
+    if not cmd:
+        return p.name()
+    first = os.path.basename(cmd[0])
+    if first.startswith("python") and len(cmd) > 1 and not cmd[1].startswith("-"):
+        return os.path.basename(cmd[1])  # a Python program: its script's name
+    return first
 
 
 def _child_setup() -> None:
@@ -272,11 +309,21 @@ def measure(
         bpu_med = statistics.median(sizes) if sizes else 0.0
     cpu_total = sum(sampler.cpu.values())
     cpu_pct = window = None
+    processes: dict[str, dict[str, float | None]] = {}
     if t_ff is not None:
         start = next(((t, c) for t, c in sampler.samples if t >= t_ff + WARMUP_S), None)
         if start is not None and t_end > start[0]:
             window = t_end - start[0]
             cpu_pct = 100.0 * (cpu_total - start[1]) / window
+            begin = next(c for t, c in sampler.pid_samples if t == start[0])
+            for pid, label in sampler.labels.items():
+                pct = 100.0 * (sampler.cpu.get(pid, 0.0) - begin.get(pid, 0.0)) / window
+                entry = processes.setdefault(label, {"cpu_pct": 0.0, "peak_rss_mb": 0.0})
+                entry["cpu_pct"] = round((entry["cpu_pct"] or 0.0) + pct, 3)
+                entry["peak_rss_mb"] = max(
+                    entry["peak_rss_mb"] or 0.0,
+                    round(sampler.peak_rss_pid.get(pid, 0) / 2**20, 1),
+                )
     return RunResult(
         program=program,
         cols=cols,
@@ -298,6 +345,7 @@ def measure(
         cpu_window_s=None if window is None else round(window, 2),
         peak_rss_mb=round(sampler.peak_rss / 2**20, 1),
         pids_seen=len(sampler.cpu),
+        processes=processes,
         burst_log=[(round(t, 3), b) for t, b in bursts[:300]],
     )
 
@@ -346,7 +394,7 @@ def iface_packets(ns: str) -> int:
 
 
 def ensure_installed(programs: list[str]) -> None:
-    missing = [p for p in programs if p != "netop" and shutil.which(p) is None]
+    missing = [p for p in programs if not p.startswith("netop") and shutil.which(p) is None]
     if missing:
         print(f"installing {' '.join(missing)} ...", file=sys.stderr)
         subprocess.run(
@@ -400,6 +448,30 @@ def table(results: list[RunResult], sizes: list[tuple[int, int]], programs: list
     return "\n".join(lines)
 
 
+def process_table(
+    results: list[RunResult], sizes: list[tuple[int, int]], programs: list[str]
+) -> str:
+    """Medians per process of the tree (the UI and the capture child apart)."""
+    lines = [
+        "| size | program | process | n | CPU % steady | peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for cols, rows in sizes:
+        for prog in programs:
+            rs = [r for r in results if r.program == prog and (r.cols, r.rows) == (cols, rows)]
+            rs = [r for r in rs if not r.exited_early]
+            labels = sorted({label for r in rs for label in r.processes})
+            for label in labels:
+                got = [r.processes[label] for r in rs if label in r.processes]
+                cpu = _med([g["cpu_pct"] for g in got])
+                rss = _med([g["peak_rss_mb"] for g in got])
+                lines.append(
+                    f"| {cols}x{rows} | {prog} | {label} | {len(got)} | "
+                    f"{_f(cpu, '.2f')} | {_f(rss, '.1f')} |"
+                )
+    return "\n".join(lines)
+
+
 def parse_sizes(text: str) -> list[tuple[int, int]]:
     out = []
     for part in text.split(","):
@@ -415,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per run (30)")
     ap.add_argument("--reps", type=int, default=3, help="repetitions, interleaved (3)")
     ap.add_argument("--sizes", default="120x40,200x60", help="COLSxROWS,... (120x40,200x60)")
-    ap.add_argument("--programs", default="netop,btop,glances,bmon", help="comma-separated")
+    ap.add_argument("--programs", default="netop-capture,netop,btop,glances,bmon",
+                    help="comma-separated; netop-capture is netop capturing on the idle dum0")
     ap.add_argument("--raw-dir", type=Path, help="also save each run's raw output here")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
@@ -448,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     md = table(results, sizes, programs)
     print(f"namespace: lo + {N_DUMMIES} {kind} interfaces; packets during runs: {packets}\n")
     print(md)
+    print("\nPer process (medians):\n")
+    print(process_table(results, sizes, programs))
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"tui-{started}.json"
     meta = {

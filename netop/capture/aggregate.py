@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netop.capture import fastpath
 from netop.capture.decode import (
@@ -31,7 +31,9 @@ from netop.capture.decode import (
 )
 from netop.capture.pcapfile import MAX_SNAPLEN
 from netop.capture.watch import PacketRing, PacketWatch
-from netop.model import FlowRecord
+
+if TYPE_CHECKING:  # records are built in the parent; the capture child ships rows
+    from netop.model import FlowRecord
 
 Key = tuple[int, int | None, bytes, bytes, int, int]
 Row = tuple[int, str, int, str, int, int | None, int, int, int, int, float, float, int]
@@ -438,4 +440,6 @@ def _combine(a: list[Any], b: list[Any]) -> list[Any]:
 
 def rows_to_records(rows: Iterable[Row], source: str, sampling: int) -> list[FlowRecord]:
     """Rows from :meth:`FlowAggregator.drain_rows` as flow records."""
+    from netop.model import FlowRecord
+
     return [FlowRecord(*row, source, None, sampling) for row in rows]

@@ -8,8 +8,9 @@ primitives (``ether host``, ``vlan``) are therefore not available; libpcap says 
 
 from __future__ import annotations
 
-import ctypes
+import array
 import socket
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,17 +36,10 @@ class FilterError(NetopError):
     """A filter expression libpcap rejects."""
 
 
-class _SockFilter(ctypes.Structure):
-    _fields_ = [
-        ("code", ctypes.c_uint16),
-        ("jt", ctypes.c_uint8),
-        ("jf", ctypes.c_uint8),
-        ("k", ctypes.c_uint32),
-    ]
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+#: struct sock_filter {u16 code; u8 jt, jf; u32 k}
+_SOCK_FILTER = struct.Struct("=HBBI")
+#: struct sock_fprog {unsigned short len; struct sock_filter *filter} (native alignment)
+_SOCK_FPROG = struct.Struct("@HP")
 
 
 def compile_filter(expression: str | None) -> tuple[Insn, ...]:
@@ -88,9 +82,12 @@ def with_sampling(program: Sequence[Insn], one_in: int) -> tuple[Insn, ...]:
 
 def attach(sock: socket.socket, program: Sequence[Insn]) -> None:
     """Attach (or replace) the socket's kernel filter."""
-    array = (_SockFilter * len(program))(*(_SockFilter(*insn) for insn in program))
-    fprog = _SockFprog(len(program), ctypes.cast(array, ctypes.POINTER(_SockFilter)))
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(fprog))
+    # struct and array instead of ctypes: the capture child is long-lived and ctypes
+    # (with libffi) would be the biggest thing it imports. The kernel copies the
+    # instructions during setsockopt, so the buffer only has to outlive this call.
+    insns = array.array("B", b"".join(_SOCK_FILTER.pack(*insn) for insn in program))
+    address, _ = insns.buffer_info()
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, _SOCK_FPROG.pack(len(program), address))
 
 
 class OfflineFilter:

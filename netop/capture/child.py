@@ -26,17 +26,27 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from netop.capture import fastpath
 from netop.capture.aggregate import FlowAggregator, is_loopback_copy
 from netop.capture.bpf import FilterError, compile_filter, with_sampling
 from netop.capture.decode import LINKTYPE_LINUX_SLL
-from netop.capture.pcapfile import PcapWriter
 from netop.capture.ring import RETIRE_MS, Ring
 from netop.capture.watch import FlowTuple, WatchedWire, to_wire
 from netop.errors import NetopError
-from netop.model import Severity
+
+if TYPE_CHECKING:
+    from netop.capture.pcapfile import PcapWriter
+
+#: :class:`netop.model.Severity` values, as sent in ``event`` messages. The child does
+#: not import the model (dataclasses and all): it stays resident for the whole run.
+INFO, WARNING = 0, 1
+
+#: Packets per second on an interface from which its ring is made full size even if the
+#: child keeps up: the small ring holds ~1/4 s of full-size frames at this rate, less
+#: than a busy VM may take to schedule the child.
+GROW_PPS = 5000
 
 _LEN = struct.Struct("<I")
 _TP3_WRITE = struct.Struct("=IIIIIIH")
@@ -148,6 +158,20 @@ def watched_wire(agg: FlowAggregator) -> WatchedWire | None:
     return None if flow is None or taken is None else to_wire(flow, taken)
 
 
+def grow_ring(ring: Ring, send: Callable[[tuple[Any, ...]], None]) -> int:
+    """Re-make a ring that traffic filled at its full size; returns the packets lost."""
+    before = ring.size
+    lost = ring.grow()
+    text = (
+        f"capture ring on {ring.iface} grown from {before / 2**20:g} to "
+        f"{ring.size / 2**20:g} MiB as traffic picked up"
+        if ring.size > before
+        else f"capture ring on {ring.iface} cannot grow (no memory), stays {before >> 10} KiB"
+    )
+    send(("event", INFO, text + (f" ({lost} packets lost while resizing)" if lost else "")))
+    return lost
+
+
 def drop_privileges(environ: Mapping[str, str]) -> str | None:
     """After the sockets are open, become the user who ran ``sudo`` (like tcpdump -Z).
 
@@ -191,14 +215,18 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
                     with_sampling(program, int(config.get("sample", 1))),
                     config.get("ring_mb", 16),
                     config.get("promiscuous", True),
+                    # a file gets whole packets from the first one on
+                    start_small=not config.get("write"),
                 )
             )
         fastpath.load()  # build/load the C fast path while we can still read root's cache
         # Like tcpdump -Z: drop root before opening output files, so they are the user's.
         dropped = drop_privileges(os.environ)
         if dropped:
-            send(("event", int(Severity.INFO), f"capture process now runs as {dropped}"))
+            send(("event", INFO, f"capture process now runs as {dropped}"))
         if config.get("write"):
+            from netop.capture.pcapfile import PcapWriter
+
             writer = PcapWriter(
                 config["write"],
                 LINKTYPE_LINUX_SLL,
@@ -245,6 +273,15 @@ def _loop(
     next_tick = time.monotonic() + interval
     stopping = False
     control = b""
+
+    def take(ring: Ring) -> None:
+        for block, count in ring.blocks():
+            agg.add_tpacket_block(block, count, ring.loopback)
+            if writer is not None:
+                write_block(writer, block, count, ring.loopback)
+            if agg.full:
+                send(("batch", agg.drain_rows(), {}, watched_wire(agg)))
+
     while True:
         timeout_ms = max(0, int((next_tick - time.monotonic()) * 1000))
         for fd, _ev in poller.poll(timeout_ms):
@@ -260,12 +297,9 @@ def _loop(
         if stopping:
             time.sleep(2 * RETIRE_MS / 1000)  # let the kernel retire the partial blocks
         for ring in rings:
-            for block, count in ring.blocks():
-                agg.add_tpacket_block(block, count, ring.loopback)
-                if writer is not None:
-                    write_block(writer, block, count, ring.loopback)
-                if agg.full:
-                    send(("batch", agg.drain_rows(), {}, watched_wire(agg)))
+            take(ring)
+            if ring.busy():
+                kernel_drops += grow_ring(ring, send)
         if not stopping and time.monotonic() < next_tick:
             continue
         next_tick += interval
@@ -274,6 +308,9 @@ def _loop(
             p, d = ring.stats()
             tick_packets += p
             tick_drops += d
+            if ring.can_grow and p >= GROW_PPS * interval:
+                take(ring)  # what is waiting now, so that only the open block is lost
+                kernel_drops += grow_ring(ring, send)
         kernel_packets += tick_packets
         kernel_drops += tick_drops
         stats = agg.stats()
@@ -287,7 +324,7 @@ def _loop(
             send(
                 (
                     "event",
-                    int(Severity.WARNING),
+                    WARNING,
                     f"kernel dropped {tick_drops} packets this tick (capture cannot keep up)",
                 )
             )
@@ -300,7 +337,7 @@ def _loop(
             send(
                 (
                     "event",
-                    int(Severity.WARNING if new_rate > 1 else Severity.INFO),
+                    WARNING if new_rate > 1 else INFO,
                     f"kernel sampling now 1 in {new_rate} (counts scaled by {new_rate})",
                 )
             )

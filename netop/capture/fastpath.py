@@ -10,18 +10,17 @@ five times slower). ``NETOP_PURE_PYTHON=1`` forces the fallback.
 from __future__ import annotations
 
 import functools
-import hashlib
-import importlib.util
 import os
-import shlex
-import subprocess
 import sys
-import sysconfig
-import tempfile
-from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-_SOURCE = Path(__file__).with_name("_fastflow.c")
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# Only the build needs more (hashlib, subprocess, sysconfig...): they are imported
+# there, so the capture child, which normally loads the prebuilt module, stays small.
+_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_fastflow.c")
 #: The ``VERSION`` of ``_fastflow.c``; an older prebuilt module is rebuilt, not used.
 _VERSION = 3
 
@@ -38,6 +37,8 @@ def load() -> ModuleType | None:
             return _fastflow  # type: ignore[no-any-return]
     except ImportError:
         pass
+    import subprocess
+
     try:
         return _build_and_import()
     except (OSError, subprocess.SubprocessError, ImportError):
@@ -45,6 +46,8 @@ def load() -> ModuleType | None:
 
 
 def _cache_dir() -> Path | None:
+    from pathlib import Path
+
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "netop"
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = base.stat()
@@ -55,10 +58,19 @@ def _cache_dir() -> Path | None:
 
 
 def _build_and_import() -> ModuleType | None:
-    if not _SOURCE.exists():
+    import hashlib
+    import importlib.util
+    import shlex
+    import subprocess
+    import sysconfig
+    import tempfile
+
+    if not os.path.exists(_SOURCE):
         return None
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    digest = hashlib.sha256(_SOURCE.read_bytes() + sys.version.encode() + suffix.encode())
+    with open(_SOURCE, "rb") as handle:
+        source = handle.read()
+    digest = hashlib.sha256(source + sys.version.encode() + suffix.encode())
     cache = _cache_dir()
     if cache is None:
         return None
@@ -68,7 +80,7 @@ def _build_and_import() -> ModuleType | None:
         include = sysconfig.get_paths()["include"]
         fd, tmp = tempfile.mkstemp(dir=cache, suffix=suffix)
         os.close(fd)
-        cmd = [*cc, "-O2", "-shared", "-fPIC", f"-I{include}", str(_SOURCE), "-o", tmp]
+        cmd = [*cc, "-O2", "-shared", "-fPIC", f"-I{include}", _SOURCE, "-o", tmp]
         done = subprocess.run(cmd, capture_output=True, timeout=120)
         if done.returncode != 0:
             os.unlink(tmp)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import socket
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netop.capture.decode import reverse_ports
-from netop.model import FlowPackets, PacketSample
+
+if TYPE_CHECKING:  # the capture child never builds these; only the parent does
+    from netop.model import FlowPackets
 
 RING_SIZE = 4096
 WATCH_SIZE = 64
@@ -155,6 +157,8 @@ def to_wire(flow: FlowTuple, taken: Taken) -> WatchedWire:
 
 def from_wire(wire: Any) -> FlowPackets | None:
     """The :class:`FlowPackets` of a batch message's watched part (``None`` if absent/bad)."""
+    from netop.model import FlowPackets, PacketSample
+
     try:
         flow, packets, syn, synack, ack = wire
         samples = tuple(

@@ -1,15 +1,17 @@
-"""Local interface counters: psutil for bytes/packets/drops/errors, /sys for the rest.
+"""Local interface counters: ``/proc/net/dev``, the link state from ``/sys``, psutil for
+the link speed (ethtool) and the administrative flag.
 
-psutil reads ``/proc/net/dev`` and the link speed (ethtool); what it lacks — the
-collision counter and the kernel's operational state — comes from
-``/sys/class/net/<if>/``. Reading it is cheap (well under a millisecond for 30
-interfaces), so this source is polled on the engine's own thread once per tick.
-Nothing here needs privileges.
+One read of ``/proc/net/dev`` gives every interface's bytes, packets, drops, errors
+and collisions; the kernel's operational state comes from ``/sys/class/net/<if>/``.
+This runs on the engine's thread every tick for as long as netop runs, so it reads
+files with plain ``os`` calls (pathlib objects cost more than the read itself): about
+0.5 ms for 30 interfaces. Nothing here needs privileges.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,6 +22,7 @@ from netop.model import InterfaceSample
 from netop.sources.base import Source, SourceItem
 
 SYS_NET = Path("/sys/class/net")
+PROC_NET_DEV = "/proc/net/dev"
 
 #: operstate values that mean the link carries traffic; "unknown" (lo, dummy, tun)
 #: falls back to the administrative IFF_UP flag.
@@ -27,22 +30,41 @@ _UP_STATES = {"up"}
 _DOWN_STATES = {"down", "lowerlayerdown", "notpresent"}
 
 
-def _read_sys(name: str, leaf: str, root: Path) -> str | None:
+def _read_sys(name: str, leaf: str, root: str) -> str | None:
     try:
-        return (root / name / leaf).read_text().strip()
+        fd = os.open(f"{root}/{name}/{leaf}", os.O_RDONLY)
     except (OSError, ValueError):
-        # Missing files, EINVAL for the speed of a down link, interface just removed.
-        return None
-
-
-def _read_int(name: str, leaf: str, root: Path) -> int | None:
-    text = _read_sys(name, leaf, root)
-    if text is None:
-        return None
+        return None  # interface just removed, or a name with a NUL
     try:
-        return int(text)
-    except ValueError:
-        return None
+        return os.read(fd, 256).decode("ascii", "replace").strip()
+    except OSError:
+        return None  # EINVAL for some attributes of a down link
+    finally:
+        os.close(fd)
+
+
+#: /proc/net/dev columns after "name:": rx bytes packets errs drop fifo frame compressed
+#: multicast, then tx bytes packets errs drop fifo colls carrier compressed.
+_RX_BYTES, _RX_PACKETS, _RX_ERRS, _RX_DROP = 0, 1, 2, 3
+_TX_BYTES, _TX_PACKETS, _TX_ERRS, _TX_DROP, _TX_COLLS = 8, 9, 10, 11, 13
+
+
+def read_proc_net_dev(path: str = PROC_NET_DEV) -> dict[str, list[int]]:
+    """Every interface's counters, by name, as the integers of its ``/proc/net/dev`` row."""
+    with open(path, "rb") as handle:
+        lines = handle.read().decode("utf-8", "replace").splitlines()[2:]
+    out: dict[str, list[int]] = {}
+    for line in lines:
+        name, sep, rest = line.partition(":")
+        if not sep:
+            continue
+        try:
+            fields = [int(v) for v in rest.split()]
+        except ValueError:
+            continue
+        if len(fields) >= 16:
+            out[name.strip()] = fields
+    return out
 
 
 class InterfaceCounters(Source):
@@ -60,7 +82,7 @@ class InterfaceCounters(Source):
         self._include = tuple(include)
         self._exclude = tuple(exclude)
         self._clock = clock
-        self._sys_root = sys_root
+        self._sys_root = str(sys_root)
 
     def describe(self) -> str:
         if self._include:
@@ -78,7 +100,7 @@ class InterfaceCounters(Source):
 
     def sample(self) -> list[InterfaceSample]:
         """One sample of every wanted interface."""
-        io = psutil.net_io_counters(pernic=True, nowrap=False)
+        io = read_proc_net_dev()
         ts = self._clock()
         stats = psutil.net_if_stats()
         samples = []
@@ -92,15 +114,15 @@ class InterfaceCounters(Source):
                     origin="local",
                     name=name,
                     ts=ts,
-                    rx_bytes=c.bytes_recv,
-                    tx_bytes=c.bytes_sent,
-                    rx_packets=c.packets_recv,
-                    tx_packets=c.packets_sent,
-                    rx_drops=c.dropin,
-                    tx_drops=c.dropout,
-                    rx_errors=c.errin,
-                    tx_errors=c.errout,
-                    collisions=_read_int(name, "statistics/collisions", self._sys_root),
+                    rx_bytes=c[_RX_BYTES],
+                    tx_bytes=c[_TX_BYTES],
+                    rx_packets=c[_RX_PACKETS],
+                    tx_packets=c[_TX_PACKETS],
+                    rx_drops=c[_RX_DROP],
+                    tx_drops=c[_TX_DROP],
+                    rx_errors=c[_RX_ERRS],
+                    tx_errors=c[_TX_ERRS],
+                    collisions=c[_TX_COLLS],
                     speed_bps=speed_mbps * 1_000_000 if speed_mbps and speed_mbps > 0 else None,
                     oper_up=self._oper_up(name, st.isup if st is not None else None),
                     counter_bits=64,

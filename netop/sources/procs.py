@@ -7,6 +7,8 @@ owners stay remembered for ``keep`` seconds after they vanish, so a short-lived
 connection seen once stays attributed. Where the owner cannot be known, ``lookup``
 returns an :class:`Unknown` with the reason, never a guess. A lookup that misses wakes
 the thread early (at most every ``min_gap`` seconds) instead of waiting a full period.
+While nobody asks (no flows, or every flow's process already known) for ``idle_after``
+seconds, the thread sleeps until the next lookup instead of re-reading ``/proc``.
 """
 
 from __future__ import annotations
@@ -140,11 +142,14 @@ class ProcessResolver:
         max_entries: int = 200_000,
         min_gap: float = 0.25,
         local: LocalAddresses | None = None,
+        idle_after: float = 30.0,
     ) -> None:
         self.refresh_interval = refresh_interval
         self.keep = keep
         self.max_entries = max_entries
         self.min_gap = min_gap
+        self.idle_after = idle_after
+        self._asked = -1e18  # monotonic time of the last lookup
         self.local = local or LocalAddresses()
         self.refreshes = 0
         """Completed refreshes (for tests and the status line)."""
@@ -181,7 +186,11 @@ class ProcessResolver:
     def _run(self) -> None:
         last = time.monotonic()
         while not self._stopping.is_set():
-            self._wake.wait(max(0.0, self.refresh_interval - (time.monotonic() - last)))
+            now = time.monotonic()
+            asked = now - self._asked < self.idle_after
+            # Nobody asked lately: every refresh would walk /proc for nothing; sleep until
+            # a lookup wakes us.
+            self._wake.wait(max(0.0, self.refresh_interval - (now - last)) if asked else None)
             if self._stopping.is_set():
                 return
             gap = self.min_gap - (time.monotonic() - last)
@@ -274,6 +283,10 @@ class ProcessResolver:
     ) -> ProcessInfo | Unknown:
         """The process owning the local end ``local_ip:local_port`` of a flow, or why not."""
         key = (proto, local_ip, local_port, remote_ip, remote_port)
+        now = time.monotonic()
+        if now - self._asked >= self.idle_after:
+            self._wake.set()  # the thread sleeps: tables may be stale
+        self._asked = now
         with self._lock:
             entry = self._find(key)
             inode = entry.inode if entry is not None else 0

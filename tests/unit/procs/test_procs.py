@@ -159,3 +159,35 @@ def test_config_section() -> None:
         resolver_from_config({"procs": {"refresh_interval": 0}})
     with pytest.raises(ConfigError, match="procs"):
         resolver_from_config({"procs": 3})
+
+
+def _wait_for_refreshes(resolver: ProcessResolver, count: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while resolver.refreshes < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert resolver.refreshes >= count
+
+
+def test_resolver_sleeps_while_nobody_asks() -> None:
+    """No flows, no lookups: the socket tables (and every namespace in /proc) are not
+    re-read every period for nothing. A lookup wakes it; it sleeps again after
+    ``idle_after`` seconds without one."""
+    made = ProcessResolver(refresh_interval=0.05)
+    made.idle_after = 0.3
+    made.start()
+    try:
+        _wait_for_refreshes(made, 1)
+        time.sleep(0.6)  # a quiet period, measured
+        assert made.refreshes == 1
+        made.lookup(6, "127.0.0.1", 1, "127.0.0.1", 2)
+        _wait_for_refreshes(made, 2)
+        # Past idle_after since that lookup it sleeps again: no refresh for 1 s (while
+        # awake it refreshes every min_gap = 0.25 s), within a bounded 10 s.
+        deadline, quiet_since, last = time.monotonic() + 10, time.monotonic(), made.refreshes
+        while time.monotonic() - quiet_since < 1.0:
+            assert time.monotonic() < deadline, "the resolver never went back to sleep"
+            time.sleep(0.05)
+            if made.refreshes != last:
+                quiet_since, last = time.monotonic(), made.refreshes
+    finally:
+        made.stop()
