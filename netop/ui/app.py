@@ -16,6 +16,7 @@ from typing import ClassVar
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.driver import Driver
 from textual.events import Resize
 from textual.widgets import Footer
 
@@ -107,6 +108,17 @@ class NetopApp(App[None]):
             yield EventsPane()
         yield FilterBar()
         yield Footer()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, except on Linux: one that survives a hung-up terminal."""
+        driver = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver is LinuxDriver:
+            from netop.ui.driver import HangupSafeLinuxDriver
+
+            return HangupSafeLinuxDriver
+        return driver
 
     def on_mount(self) -> None:
         """Register the themes, pick one, start the engine's ticker."""
