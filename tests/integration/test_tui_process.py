@@ -71,17 +71,22 @@ def test_tui_ends_when_the_terminal_hangs_up() -> None:
     tui = PtyNetop(["-i", "lo", "--interval", "0.5", "-n"])
     try:
         assert tui.read_until(ALT_SCREEN_ON, timeout=30)
-        child = _capture_child(tui.proc.pid, timeout=30)
-        assert child is not None
-        os.close(tui.master)
-        try:
-            code = tui.proc.wait(timeout=20)
-        finally:
-            tui.master = os.open("/dev/null", os.O_RDONLY)  # for close()
-        assert code == 129
-        assert state(child) is None, f"capture child {child} left behind: {state(child)}"
+        _hang_up_ends_cleanly(tui)
     finally:
         tui.close()
+
+
+def _hang_up_ends_cleanly(run: PtyNetop) -> None:
+    """Close the pty under a running netop: status 129, capture child gone."""
+    child = _capture_child(run.proc.pid, timeout=30)
+    assert child is not None
+    os.close(run.master)
+    try:
+        code = run.proc.wait(timeout=20)
+    finally:
+        run.master = os.open("/dev/null", os.O_RDONLY)  # for close()
+    assert code == 129
+    assert state(child) is None, f"capture child {child} left behind: {state(child)}"
 
 
 def _bad_input_cases(tmp: Path) -> dict[str, list[str]]:
@@ -193,14 +198,6 @@ def test_flows_i_ends_cleanly_when_the_terminal_hangs_up() -> None:
     """The flows it prints at the end meet a dead terminal: status 129, no traceback."""
     run = PtyNetop(["flows", "-i", "lo"])
     try:
-        child = _capture_child(run.proc.pid, timeout=30)
-        assert child is not None
-        os.close(run.master)
-        try:
-            code = run.proc.wait(timeout=20)
-        finally:
-            run.master = os.open("/dev/null", os.O_RDONLY)  # for close()
-        assert code == 129
-        assert state(child) is None, f"capture child {child} left behind: {state(child)}"
+        _hang_up_ends_cleanly(run)
     finally:
         run.close()
