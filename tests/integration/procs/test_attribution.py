@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,24 @@ from tests.netns import VethPair, veth_pair
 
 HELPER = Path(__file__).with_name("resolve_helper.py")
 PORT = 8000 + os.getpid() % 1000
+
+#: Listens on argv[1]:argv[2], says so, then accepts and holds connections until killed
+#: (60 s at most).
+_HOLDING_SERVER = """
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen()
+print("listening", flush=True)
+s.settimeout(1.0)
+held, end = [], time.monotonic() + 60
+while time.monotonic() < end:
+    try:
+        held.append(s.accept()[0])
+    except TimeoutError:
+        pass
+"""
 IMPORT = "import netop.sources.procs"
 
 
@@ -55,51 +74,29 @@ def comm(pid: int) -> str:
 
 
 @pytest.mark.netns
-def test_server_and_client_in_namespaces(tmp_path: Path) -> None:
+def test_server_and_client_in_namespaces() -> None:
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
-    (tmp_path / "big").write_bytes(b"x" * 4_000_000)
     with veth_pair() as pair:
+        # A server that holds every connection open: a file served by http.server fits in
+        # the client's autotuned receive buffer, so the server's socket was sometimes
+        # closed (and rightly unowned) before the test asked whose it was.
         server = subprocess.Popen(
-            pair.run_b(
-                sys.executable,
-                "-m",
-                "http.server",
-                "--bind",
-                pair.addr_b,
-                str(PORT),
-                "--directory",
-                str(tmp_path),
-            ),
-            stdout=subprocess.DEVNULL,
+            pair.run_b(sys.executable, "-c", _HOLDING_SERVER, pair.addr_b, str(PORT)),
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            text=True,
         )
         client = None
         try:
-            deadline = time.monotonic() + 10
-            while client is None and time.monotonic() < deadline:
-                probe = subprocess.run(
-                    pair.run_a(
-                        "curl", "-s", "-o", "/dev/null", "-m", "2", f"http://{pair.addr_b}:{PORT}/"
-                    ),
-                    capture_output=True,
-                    timeout=10,
-                )
-                if probe.returncode == 0:
-                    client = subprocess.Popen(
-                        pair.run_a(
-                            "curl",
-                            "-s",
-                            "-o",
-                            "/dev/null",
-                            "--limit-rate",
-                            "20k",
-                            f"http://{pair.addr_b}:{PORT}/big",
-                        ),
-                    )
-                else:
-                    time.sleep(0.1)
-            assert client is not None, "the server never answered"
+            assert server.stdout is not None
+            ready = select.select([server.stdout], [], [], 20)[0]
+            assert ready, "the server never said it was listening"
+            assert server.stdout.readline().strip() == "listening"
+            client = subprocess.Popen(
+                pair.run_a("curl", "-s", "-o", "/dev/null", "-m", "60",
+                           f"http://{pair.addr_b}:{PORT}/"),
+            )
             cport = client_port(pair)
             # ip netns exec execs the program, so the Popen pid is curl's / the server's.
             (at_client,) = resolve_in(
