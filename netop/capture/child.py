@@ -1,6 +1,6 @@
 """The capture child process: the only part of netop that needs CAP_NET_RAW.
 
-Run as ``python -m netop.capture.child CONFIG_JSON``. It opens one TPACKET_V3 ring per
+Started by :mod:`netop.capture.entry` (config: first line on stdin). It opens one TPACKET_V3 ring per
 interface, aggregates packets into flow deltas and writes one message per tick to
 stdout; a line ``stop`` on stdin (or EOF) makes it send a last batch and exit, and a
 line ``watch JSON`` (a flow as ``[proto, src, sport, dst, dport, vlan]`` or ``null``)
@@ -172,25 +172,103 @@ def grow_ring(ring: Ring, send: Callable[[tuple[Any, ...]], None]) -> int:
     return lost
 
 
-def drop_privileges(environ: Mapping[str, str]) -> str | None:
-    """After the sockets are open, become the user who ran ``sudo`` (like tcpdump -Z).
+#: The configuration keys the child accepts, with a check for each value. The config
+#: arrives from a less privileged caller (through sudo or the capture entry point), so
+#: anything else, or a value out of range, ends the child before it opens a socket.
+_IFNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:@-")
+MAX_CONFIG_BYTES = 65536
 
-    Open rings keep working; only new files (``-w`` rotation) need the user's rights.
-    Returns the new identity, or ``None`` when there is nothing to drop.
+
+def _int_in(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: type(v) is int and low <= v <= high
+
+
+def _num_in(low: float, high: float) -> Callable[[Any], bool]:
+    return lambda v: type(v) in (int, float) and low <= v <= high
+
+
+def _ifname(v: Any) -> bool:
+    return (
+        isinstance(v, str)
+        and 1 <= len(v) <= 15
+        and v not in (".", "..")
+        and set(v) <= _IFNAME_CHARS
+    )
+
+
+def _path(v: Any) -> bool:
+    return isinstance(v, str) and v.startswith("/") and "\0" not in v and len(v) < 4096
+
+
+_CONFIG_CHECKS: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
+    # key: (required, check, what it must be)
+    "interfaces": (
+        True,
+        lambda v: isinstance(v, list) and 1 <= len(v) <= 64 and all(map(_ifname, v)),
+        "1..64 interface names (letters, digits, _.:@-, at most 15 characters)",
+    ),
+    "filter": (False, lambda v: v is None or (isinstance(v, str) and len(v) <= 8192), "text"),
+    "promiscuous": (False, lambda v: type(v) is bool, "true or false"),
+    "ring_mb": (False, _int_in(1, 1024), "1..1024"),
+    "sampling": (False, lambda v: type(v) is bool, "true or false"),
+    "sample": (False, _int_in(1, 65536), "1..65536"),
+    "interval": (False, _num_in(0.05, 3600), "0.05..3600 seconds"),
+    "max_flows": (False, _int_in(1, 50_000_000), "1..50000000"),
+    "write": (False, lambda v: v is None or _path(v), "an absolute path"),
+    "rotate_mb": (False, lambda v: v is None or _num_in(0.001, 1e6)(v), "0.001..1000000"),
+    "max_files": (False, lambda v: v is None or _int_in(1, 100_000)(v), "1..100000"),
+    "snaplen": (False, _int_in(64, 262_144), "64..262144"),
+    "user": (
+        False,
+        lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 64 and v.isprintable()),
+        "a user name",
+    ),
+}
+
+
+class ConfigRejected(ValueError):
+    """The child's configuration is not one the parent could have sent."""
+
+
+def validate_config(config: Any) -> dict[str, Any]:
+    """``config`` if every key is known and every value in range, else
+    :class:`ConfigRejected` naming the first bad key."""
+    if not isinstance(config, dict):
+        raise ConfigRejected("capture config must be a JSON object")
+    for key in config:
+        if key not in _CONFIG_CHECKS:
+            raise ConfigRejected(f"capture config: unknown key {str(key)[:40]!r}")
+    for key, (required, check, what) in _CONFIG_CHECKS.items():
+        if key not in config:
+            if required:
+                raise ConfigRejected(f"capture config: {key} is missing")
+            continue
+        if not check(config[key]):
+            raise ConfigRejected(f"capture config: {key} must be {what}")
+    return config
+
+
+def read_config(fd: int) -> dict[str, Any]:
+    """The first line on ``fd`` (the parent's stdin pipe), parsed and validated.
+
+    Read a byte at a time so that the control lines after it stay in the pipe.
     """
-    uid_text, gid_text = environ.get("SUDO_UID"), environ.get("SUDO_GID")
-    if os.geteuid() != 0 or not uid_text or not gid_text:
-        return None
+    data = bytearray()
+    while len(data) <= MAX_CONFIG_BYTES:
+        byte = os.read(fd, 1)
+        if not byte:
+            raise ConfigRejected("capture config: stdin ended before the config line")
+        if byte == b"\n":
+            break
+        data += byte
+    else:
+        raise ConfigRejected(f"capture config: longer than {MAX_CONFIG_BYTES} bytes")
     try:
-        uid, gid = int(uid_text), int(gid_text)
-    except ValueError:
-        return None
-    if uid == 0:
-        return None
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-    return f"uid {uid}"
+        return validate_config(json.loads(data))
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, ConfigRejected):
+            raise
+        raise ConfigRejected("capture config: not valid JSON") from None
 
 
 def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
@@ -221,9 +299,14 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
             )
         fastpath.load()  # build/load the C fast path while we can still read root's cache
         # Like tcpdump -Z: drop root before opening output files, so they are the user's.
-        dropped = drop_privileges(os.environ)
-        if dropped:
-            send(("event", INFO, f"capture process now runs as {dropped}"))
+        from netop.capture.privileges import PrivilegeError, drop
+
+        try:
+            dropped = drop(os.environ, config.get("user"))
+        except PrivilegeError as exc:
+            send(("fatal", f"capture process cannot drop privileges: {exc}"))
+            return 3
+        send(("event", INFO, f"capture process now runs as {dropped}"))
         if config.get("write"):
             from netop.capture.pcapfile import PcapWriter
 
@@ -345,11 +428,19 @@ def _loop(
             return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m netop.capture.child CONFIG_JSON``."""
-    argv = sys.argv[1:] if argv is None else argv
+def main() -> int:
+    """Entry point: the config is the first line on stdin (never argv: see
+    :mod:`netop.capture.entry`); a bad one is one ``fatal`` message and status 2."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    config = json.loads(argv[0])
+    try:
+        config = read_config(sys.stdin.fileno())
+    except ConfigRejected as exc:
+        try:
+            sys.stdout.buffer.write(encode(("fatal", str(exc))))
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            pass
+        return 2
     try:
         return run(config, sys.stdout.buffer, sys.stdin.fileno())
     except BrokenPipeError:

@@ -8,6 +8,7 @@ is readable; then :class:`PcapError` is raised once, after the last good batch.
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -232,6 +233,36 @@ def _packet_block(
     return linktype, ((hi << 32 | lo) * scale + offset, data[start : start + caplen], wirelen)
 
 
+def _check_directory(path: str) -> None:
+    """Refuse a directory others may write to without the sticky bit: anyone there
+    could swap our file for a symlink between two rotations."""
+    directory = os.path.dirname(os.path.abspath(path))
+    st = os.stat(directory)
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
+        raise PcapError(f"{directory}: group/world-writable directory without the sticky bit")
+
+
+def _open_new_or_own(name: str, reuse: bool) -> int:
+    """A new file (``O_EXCL|O_NOFOLLOW``: never through a symlink, never someone
+    else's), or with ``reuse`` (a ``-W`` ring coming round) the file this writer made,
+    checked to still be a regular file of ours before it is truncated."""
+    _check_directory(name)
+    flags = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    if not reuse:
+        try:
+            return os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise PcapError(f"{name}: file exists (netop does not overwrite files)") from None
+    fd = os.open(name, flags)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+        os.close(fd)
+        raise PcapError(f"{name}: no longer the regular file netop wrote, not reused")
+    os.ftruncate(fd, 0)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
 class PcapWriter:
     """Writes packets as pcap (microseconds), mode 0600, rotating like tcpdump.
 
@@ -271,8 +302,7 @@ class PcapWriter:
     def _open(self) -> None:
         name = self._name()
         try:
-            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+            fd = _open_new_or_own(name, reuse=name in self.files_written)
         except OSError as exc:
             raise PcapError(f"{name}: {exc.strerror or exc}") from None
         self._handle = os.fdopen(fd, "wb")
