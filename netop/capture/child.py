@@ -1,7 +1,7 @@
 """The capture child process: the only part of netop that needs CAP_NET_RAW.
 
-Started by :mod:`netop.capture.entry` (config: first line on stdin). It opens one TPACKET_V3 ring per
-interface, aggregates packets into flow deltas and writes one message per tick to
+Started by :mod:`netop.capture.entry` (config: the first line on stdin). It opens one
+TPACKET_V3 ring per interface, aggregates packets into flow deltas and writes one message per tick to
 stdout; a line ``stop`` on stdin (or EOF) makes it send a last batch and exit, and a
 line ``watch JSON`` (a flow as ``[proto, src, sport, dst, dport, vlan]`` or ``null``)
 starts or stops sending one flow's packets (:mod:`netop.capture.watch`).
@@ -25,7 +25,7 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from netop.capture import fastpath

@@ -242,22 +242,22 @@ def _check_directory(path: str) -> None:
         raise PcapError(f"{directory}: group/world-writable directory without the sticky bit")
 
 
-def _open_new_or_own(name: str, reuse: bool) -> int:
-    """A new file (``O_EXCL|O_NOFOLLOW``: never through a symlink, never someone
-    else's), or with ``reuse`` (a ``-W`` ring coming round) the file this writer made,
-    checked to still be a regular file of ours before it is truncated."""
+def _open_new_or_own(name: str) -> int:
+    """A new file (``O_EXCL|O_NOFOLLOW``: never through a symlink), or an existing one
+    only when it is a regular file of ours with no other name (a ``-W`` ring coming
+    round, or an earlier capture overwritten as tcpdump does): never someone else's."""
     _check_directory(name)
     flags = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-    if not reuse:
-        try:
-            return os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            raise PcapError(f"{name}: file exists (netop does not overwrite files)") from None
-    fd = os.open(name, flags)
+    try:
+        return os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    fd = os.open(name, flags | os.O_NONBLOCK)  # O_NONBLOCK: a planted FIFO must not hang us
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
         os.close(fd)
-        raise PcapError(f"{name}: no longer the regular file netop wrote, not reused")
+        raise PcapError(f"{name}: exists and is not a regular file of ours, not overwritten")
+    os.set_blocking(fd, True)
     os.ftruncate(fd, 0)
     os.fchmod(fd, 0o600)
     return fd
@@ -302,7 +302,7 @@ class PcapWriter:
     def _open(self) -> None:
         name = self._name()
         try:
-            fd = _open_new_or_own(name, reuse=name in self.files_written)
+            fd = _open_new_or_own(name)
         except OSError as exc:
             raise PcapError(f"{name}: {exc.strerror or exc}") from None
         self._handle = os.fdopen(fd, "wb")

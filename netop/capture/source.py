@@ -13,7 +13,6 @@ import marshal
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -242,7 +241,7 @@ class CaptureSource(Source):
         # stdin, never argv, and the child validates it.
         cmd = child_command(self.options.helper, self.options.launcher)
         try:
-            self._proc = subprocess.Popen(
+            proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -250,19 +249,20 @@ class CaptureSource(Source):
                 cwd="/",
                 env=child_environment(os.environ),
             )
-            assert self._proc.stdin is not None
-            self._proc.stdin.write(json.dumps(self._child_config()).encode() + b"\n")
-            self._proc.stdin.flush()
-        except BrokenPipeError:
-            pass  # the child ended at once; its stderr and status say why
         except OSError as exc:
             self._event(Severity.ERROR, f"cannot start the capture process: {exc}")
             self._done.set()
             return
-        assert self._proc.stdin is not None
-        os.set_blocking(self._proc.stdin.fileno(), False)
+        self._proc = proc
+        assert proc.stdin is not None
         try:
-            self._read_child(self._proc)
+            proc.stdin.write(json.dumps(self._child_config()).encode() + b"\n")
+            proc.stdin.flush()
+        except OSError:
+            pass  # the child ended at once; its messages, stderr and status say why
+        os.set_blocking(proc.stdin.fileno(), False)
+        try:
+            self._read_child(proc)
         finally:
             self._done.set()
 

@@ -132,7 +132,7 @@ def test_write_through_a_symlink_leaves_the_root_file_untouched(root_dir: Path) 
         netop.communicate(timeout=30)
     finally:
         netop.kill()
-    assert victim.read_text() == "root's data\n"
+    assert victim.read_bytes() == b"root's data\n"
     assert victim.stat().st_uid == 0
     assert (out / "cap.pcap").is_symlink()
 
@@ -233,7 +233,9 @@ def test_ordinary_user_captures_through_the_installed_launcher(root_dir: Path) -
             server.terminate()
             server.wait(timeout=10)
     assert ui["Uid"].split()[0] == "65534"
-    assert int(ui["CapEff"], 16) == 0 and int(ui["CapPrm"], 16) == 0
+    assert int(ui["CapEff"], 16) == 0
+    assert int(ui["CapPrm"], 16) == 0
     assert child["Uid"].split()[0] == "65534"
-    assert int(child["CapEff"], 16) == 0 and child["NoNewPrivs"].strip() == "1"
+    assert int(child["CapEff"], 16) == 0
+    assert child["NoNewPrivs"].strip() == "1"
     assert any(json.loads(line)["dport"] == 8093 for line in stdout.splitlines()), stderr
