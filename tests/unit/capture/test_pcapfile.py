@@ -183,8 +183,11 @@ def test_writer_ring_does_not_follow_a_symlink_planted_at_a_later_name(tmp_path:
     victim.write_bytes(b"keep")
     (tmp_path / "ring1").symlink_to(victim)
     writer = PcapWriter(str(tmp_path / "ring"), 1, rotate_mb=0.001, max_files=3)
-    with pytest.raises(PcapError):
+    def fill() -> None:
         for i in range(100):
             writer.write(float(i), FRAMES[0])
+
+    with pytest.raises(PcapError):
+        fill()
     writer.close()
     assert victim.read_bytes() == b"keep"
