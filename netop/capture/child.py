@@ -2,9 +2,10 @@
 
 Started by :mod:`netop.capture.entry` (config: the first line on stdin). It opens one
 TPACKET_V3 ring per interface, aggregates packets into flow deltas and writes one
-message per tick to stdout; a line ``stop`` on stdin (or EOF) makes it send a last batch and exit, and a
-line ``watch JSON`` (a flow as ``[proto, src, sport, dst, dport, vlan]`` or ``null``)
-starts or stops sending one flow's packets (:mod:`netop.capture.watch`).
+message per tick to stdout; a line ``stop`` on stdin (or EOF) makes it send a last
+batch and exit, and a line ``watch JSON`` (a flow as ``[proto, src, sport, dst, dport,
+vlan]`` or ``null``) starts or stops sending one flow's packets
+(:mod:`netop.capture.watch`).
 
 Messages are ``marshal``-encoded tuples (plain data only), each prefixed with its
 length as a little-endian u32:
