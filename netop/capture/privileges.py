@@ -54,7 +54,7 @@ def target_user(environ: Mapping[str, str], configured: str | None) -> tuple[int
     The invoker (sudo/doas/pkexec) wins and ``capture.user`` may only name that same
     user: otherwise a sudoers rule for the capture program would let its caller become
     anyone. A root that was not invoked through a tool may choose (``capture.user``,
-    like ``tcpdump -Z``); by default it is :data:`FALLBACK_USER`, never root.
+    like ``tcpdump -Z``, ``root`` included); by default it is :data:`FALLBACK_USER`.
     """
     invoker = invoking_user(environ)
     if invoker is not None:
@@ -86,8 +86,9 @@ def drop(environ: Mapping[str, str], configured: str | None) -> str:
     """Become the right user with no capabilities; returns who that is, for the log."""
     if os.geteuid() == 0 or os.getuid() == 0:
         uid, gid = target_user(environ, configured)
-        if uid == 0:
-            raise PrivilegeError("refusing to keep capturing as root (capture.user = root)")
+        if uid == 0:  # asked for in so many words: keep the uid, still lose every capability
+            drop_capabilities()
+            return "root (capture.user), no capabilities"
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)

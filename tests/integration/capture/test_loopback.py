@@ -96,10 +96,12 @@ def _fetch_over_lo(pair: VethPair, root: Path) -> None:
 
 
 @pytest.mark.parametrize("iface", ["lo", "any"])
-def test_loopback_download_counts_like_tcpdump(tmp_path: Path, iface: str) -> None:
+def test_loopback_download_counts_like_tcpdump(
+    tmp_path: Path, out_dir: Path, iface: str
+) -> None:
     _need("tcpdump", "tshark", "curl")
     (tmp_path / "blob").write_bytes(b"x" * SIZE)
-    ref, mine = tmp_path / "ref.pcap", tmp_path / "netop.pcap"
+    ref, mine = tmp_path / "ref.pcap", out_dir / "netop.pcap"  # the child writes as nobody
     with veth_pair() as pair:
         dump = _tcpdump(pair, iface, ref)
         before = _packet_sockets(pair.ns_a)
