@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if not args.file_caps:
         print(
             f"grant it with a sudoers line (visudo -f /etc/sudoers.d/netop):\n"
-            f"  %netop ALL=(root) NOPASSWD: {target} ''\n"
+            f"  %netop ALL=(root) NOPASSWD: {target} \"\"\n"
             'and set [capture] helper = ["sudo", "-n"]'
         )
     return 0
