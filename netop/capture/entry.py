@@ -127,6 +127,22 @@ def _check_owned_by_root(path: str) -> None:
         current = os.path.dirname(current)
 
 
+def _import_path(python: str) -> list[str]:
+    """Where ``python -I`` imports from (stdlib, site-packages and their ``.pth``
+    files): the launcher's code runs from there with capture rights."""
+    done = subprocess.run(
+        [python, "-I", "-c", "import sys; print('\\n'.join(sys.path))"],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=30,
+    )
+    if done.returncode != 0:
+        raise NetopError(f"{python} does not run: {done.stderr.strip()[:200]}")
+    return [p for p in done.stdout.splitlines() if p and os.path.exists(p)]
+
+
 def install(
     target: str = LAUNCHER,
     file_caps: bool = False,
@@ -141,7 +157,7 @@ def install(
     if os.geteuid() != 0:
         raise NetopError("install-capture must run as root (it installs a root-owned program)")
     python = os.path.abspath(python or sys.executable)
-    for path in (python, os.path.realpath(python), package_root()):
+    for path in (python, os.path.realpath(python), package_root(), *_import_path(python)):
         _check_owned_by_root(path)
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:

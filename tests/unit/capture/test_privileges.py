@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,3 +59,41 @@ def test_what_the_parent_sends_is_accepted() -> None:
 
     config = CaptureSource(CaptureOptions(interfaces=("lo", "eth0"), write="x.pcap"))
     assert validate_config(config._child_config())["interfaces"] == ["lo", "eth0"]
+
+
+def test_a_helper_runs_only_the_launcher_with_no_arguments() -> None:
+    """sudo (or any helper) is given the fixed launcher, never an interpreter and a
+    package path it would import as root."""
+    from netop.capture.entry import child_command
+
+    assert child_command(("sudo", "-n"), "/usr/local/libexec/netop-capture") == [
+        "sudo",
+        "-n",
+        "/usr/local/libexec/netop-capture",
+    ]
+
+
+def test_child_environment_keeps_only_the_invoker() -> None:
+    from netop.capture.entry import child_environment
+
+    env = child_environment(
+        {"PYTHONPATH": "/tmp/evil", "LD_PRELOAD": "/tmp/evil.so", "SUDO_UID": "1000", "HOME": "/h"}
+    )
+    assert env == {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "SUDO_UID": "1000"}
+
+
+def test_install_refuses_code_others_could_change(tmp_path: Path) -> None:
+    from netop.capture.entry import _check_owned_by_root
+    from netop.errors import NetopError
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(NetopError, match="not group/world-writable"):
+        _check_owned_by_root(str(shared))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "python").write_bytes(b"")
+    os.chown(mine, 65534, 65534)  # root's file in a user's directory: it can be swapped
+    with pytest.raises(NetopError, match="owned by root"):
+        _check_owned_by_root(str(mine / "python"))
