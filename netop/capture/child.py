@@ -298,7 +298,10 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
                     start_small=not config.get("write"),
                 )
             )
-        fastpath.load()  # build/load the C fast path while we can still read root's cache
+        # Root may build/load the C fast path from root's own cache (readable only now);
+        # a child with file capabilities but the user's uid must not load code from the
+        # user's cache while it holds them.
+        fastpath.load(installed_only=os.getuid() != 0)
         # Like tcpdump -Z: drop root before opening output files, so they are the user's.
         from netop.capture.privileges import PrivilegeError, drop
 

@@ -101,7 +101,7 @@ def drop_capabilities() -> None:
     set no_new_privs, so that nothing this process runs can gain rights again."""
     from netop.capture import fastpath
 
-    ext = fastpath.load()
+    ext = fastpath.load(installed_only=True)
     if ext is not None and hasattr(ext, "drop_capabilities"):
         ext.drop_capabilities()
         return
