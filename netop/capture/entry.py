@@ -95,7 +95,10 @@ def bootstrap() -> str:
 def child_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
     """The scrubbed environment of a child started directly (no PYTHON*, no LD_*)."""
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
-    env.update({k: environ[k] for k in INVOKER_VARIABLES if environ.get(k)})
+    # NETOP_PURE_PYTHON only turns the C fast path off (the benchmark compares both)
+    env.update(
+        {k: environ[k] for k in (*INVOKER_VARIABLES, "NETOP_PURE_PYTHON") if environ.get(k)}
+    )
     return env
 
 
