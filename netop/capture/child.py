@@ -312,15 +312,19 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
             return 3
         send(("event", INFO, f"capture process now runs as {dropped}"))
         if config.get("write"):
-            from netop.capture.pcapfile import PcapWriter
+            from netop.capture.pcapfile import PcapError, PcapWriter
 
-            writer = PcapWriter(
-                config["write"],
-                LINKTYPE_LINUX_SLL,
-                config.get("snaplen", 262_144),
-                config.get("rotate_mb"),
-                config.get("max_files"),
-            )
+            try:
+                writer = PcapWriter(
+                    config["write"],
+                    LINKTYPE_LINUX_SLL,
+                    config.get("snaplen", 262_144),
+                    config.get("rotate_mb"),
+                    config.get("max_files"),
+                )
+            except PcapError as exc:
+                send(("fatal", f"{exc} (-w files are written as {dropped.split(',')[0]}; see capture.user)"))
+                return 3
         send(("ready", list(config["interfaces"])))
         return _loop(config, rings, writer, program, send, stdin_fd)
     except NetopError as exc:
