@@ -323,7 +323,8 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
                     config.get("max_files"),
                 )
             except PcapError as exc:
-                send(("fatal", f"{exc} (-w files are written as {dropped.split(',')[0]}; see capture.user)"))
+                who = dropped.split(",")[0]
+                send(("fatal", f"{exc} (-w files are written as {who}; see capture.user)"))
                 return 3
         send(("ready", list(config["interfaces"])))
         return _loop(config, rings, writer, program, send, stdin_fd)
