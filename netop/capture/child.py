@@ -49,6 +49,9 @@ INFO, WARNING = 0, 1
 #: than a busy VM may take to schedule the child.
 GROW_PPS = 5000
 
+#: ``ret #0``: the rings keep nothing until the real filter is on.
+DROP_ALL = ((0x06, 0, 0, 0),)
+
 _LEN = struct.Struct("<I")
 _TP3_WRITE = struct.Struct("=IIIIIIH")
 
@@ -279,11 +282,6 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
         out.write(encode(message))
         out.flush()
 
-    try:
-        program = compile_filter(config.get("filter"))
-    except FilterError as exc:
-        send(("fatal", str(exc)))
-        return 2
     rings: list[Ring] = []
     writer: PcapWriter | None = None
     try:
@@ -291,7 +289,7 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
             rings.append(
                 Ring(
                     iface,
-                    with_sampling(program, int(config.get("sample", 1))),
+                    DROP_ALL,  # the real filter is compiled without privileges, below
                     config.get("ring_mb", 16),
                     config.get("promiscuous", True),
                     # a file gets whole packets from the first one on
@@ -302,6 +300,14 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
         # a child with file capabilities but the user's uid must not load code from the
         # user's cache while it holds them.
         fastpath.load(installed_only=os.getuid() != 0)
+        if config.get("filter"):
+            from netop.capture.bpf import load_compiler
+
+            try:
+                load_compiler()
+            except FilterError as exc:
+                send(("fatal", str(exc)))
+                return 2
         # Like tcpdump -Z: drop root before opening output files, so they are the user's.
         from netop.capture.privileges import PrivilegeError, drop
 
@@ -311,6 +317,14 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
             send(("fatal", f"capture process cannot drop privileges: {exc}"))
             return 3
         send(("event", INFO, f"capture process now runs as {dropped}"))
+        # libpcap parses the caller's filter text only now, with no rights left.
+        try:
+            program = compile_filter(config.get("filter"))
+        except FilterError as exc:
+            send(("fatal", str(exc)))
+            return 2
+        for ring in rings:
+            ring.set_filter(with_sampling(program, int(config.get("sample", 1))))
         if config.get("write"):
             from netop.capture.pcapfile import PcapError, PcapWriter
 
