@@ -50,7 +50,7 @@ _RING_REQ_SIZE = 28  # struct tpacket_req3; all zero frees the ring
 
 PERMISSION_HINT = (
     "packet capture needs CAP_NET_RAW: install the capture launcher once with "
-    "`sudo netop install-capture --file-caps` (README: Capture rights), or run netop with sudo"
+    "`netop install-capture --file-caps` as root (README: Capture rights), or run netop with sudo"
 )
 
 
