@@ -19,14 +19,14 @@ from netop import __version__
 from netop.errors import NetopError
 
 #: Headless subcommands, each a module of ``netop.commands``.
-SUBCOMMANDS: tuple[str, ...] = ("ifaces", "flows", "snmp", "collect")
+SUBCOMMANDS: tuple[str, ...] = ("ifaces", "flows", "snmp", "collect", "install-capture")
 
 
 def _load(name: str) -> ModuleType | None:
     try:
-        return importlib.import_module(f"netop.commands.{name}")
+        return importlib.import_module(f"netop.commands.{name.replace('-', '_')}")
     except ModuleNotFoundError as exc:
-        if exc.name == f"netop.commands.{name}":
+        if exc.name == f"netop.commands.{name.replace('-', '_')}":
             return None  # not built yet
         raise
 

@@ -11,6 +11,11 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
 
 #define NO_VLAN 0xFFFF
 #define MAX_SNAPLEN 262144u
@@ -492,7 +497,23 @@ static PyTypeObject TableType = {
     .tp_doc = "Bidirectional flow table fed from pcap records or TPACKET_V3 blocks.",
 };
 
-static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_fastflow", NULL, -1, NULL};
+/* Empty every capability set and forbid regaining any (the capture child calls this
+ * after opening its rings; done here so that the child need not load ctypes). */
+static PyObject *drop_capabilities(PyObject *self, PyObject *args) {
+    struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &head, data) != 0) return PyErr_SetFromErrno(PyExc_OSError);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"drop_capabilities", drop_capabilities, METH_NOARGS, "Drop all capabilities, set no_new_privs."},
+    {NULL}
+};
+
+static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_fastflow", NULL, -1, module_methods};
 
 PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyType_Ready(&TableType) < 0) return NULL;

@@ -42,6 +42,13 @@ _SOCK_FILTER = struct.Struct("=HBBI")
 _SOCK_FPROG = struct.Struct("@HP")
 
 
+def load_compiler() -> None:
+    """Load what :func:`compile_filter` needs, ahead of time: the capture child does so
+    before it gives up its rights, then parses the filter after (when the interpreter's
+    own library may no longer be readable to it)."""
+    compile_filter("ip")  # a fixed expression: loads scapy's lazy imports and libpcap
+
+
 def compile_filter(expression: str | None) -> tuple[Insn, ...]:
     """Instructions for a tcpdump filter expression (all packets when empty).
 

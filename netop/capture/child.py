@@ -1,10 +1,11 @@
 """The capture child process: the only part of netop that needs CAP_NET_RAW.
 
-Run as ``python -m netop.capture.child CONFIG_JSON``. It opens one TPACKET_V3 ring per
-interface, aggregates packets into flow deltas and writes one message per tick to
-stdout; a line ``stop`` on stdin (or EOF) makes it send a last batch and exit, and a
-line ``watch JSON`` (a flow as ``[proto, src, sport, dst, dport, vlan]`` or ``null``)
-starts or stops sending one flow's packets (:mod:`netop.capture.watch`).
+Started by :mod:`netop.capture.entry` (config: the first line on stdin). It opens one
+TPACKET_V3 ring per interface, aggregates packets into flow deltas and writes one
+message per tick to stdout; a line ``stop`` on stdin (or EOF) makes it send a last
+batch and exit, and a line ``watch JSON`` (a flow as ``[proto, src, sport, dst, dport,
+vlan]`` or ``null``) starts or stops sending one flow's packets
+(:mod:`netop.capture.watch`).
 
 Messages are ``marshal``-encoded tuples (plain data only), each prefixed with its
 length as a little-endian u32:
@@ -25,7 +26,7 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from netop.capture import fastpath
@@ -47,6 +48,9 @@ INFO, WARNING = 0, 1
 #: child keeps up: the small ring holds ~1/4 s of full-size frames at this rate, less
 #: than a busy VM may take to schedule the child.
 GROW_PPS = 5000
+
+#: ``ret #0``: the rings keep nothing until the real filter is on.
+DROP_ALL = ((0x06, 0, 0, 0),)
 
 _LEN = struct.Struct("<I")
 _TP3_WRITE = struct.Struct("=IIIIIIH")
@@ -172,25 +176,103 @@ def grow_ring(ring: Ring, send: Callable[[tuple[Any, ...]], None]) -> int:
     return lost
 
 
-def drop_privileges(environ: Mapping[str, str]) -> str | None:
-    """After the sockets are open, become the user who ran ``sudo`` (like tcpdump -Z).
+#: The configuration keys the child accepts, with a check for each value. The config
+#: arrives from a less privileged caller (through sudo or the capture entry point), so
+#: anything else, or a value out of range, ends the child before it opens a socket.
+_IFNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:@-")
+MAX_CONFIG_BYTES = 65536
 
-    Open rings keep working; only new files (``-w`` rotation) need the user's rights.
-    Returns the new identity, or ``None`` when there is nothing to drop.
+
+def _int_in(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: type(v) is int and low <= v <= high
+
+
+def _num_in(low: float, high: float) -> Callable[[Any], bool]:
+    return lambda v: type(v) in (int, float) and low <= v <= high
+
+
+def _ifname(v: Any) -> bool:
+    return (
+        isinstance(v, str)
+        and 1 <= len(v) <= 15
+        and v not in (".", "..")
+        and set(v) <= _IFNAME_CHARS
+    )
+
+
+def _path(v: Any) -> bool:
+    return isinstance(v, str) and v.startswith("/") and "\0" not in v and len(v) < 4096
+
+
+_CONFIG_CHECKS: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
+    # key: (required, check, what it must be)
+    "interfaces": (
+        True,
+        lambda v: isinstance(v, list) and 1 <= len(v) <= 64 and all(map(_ifname, v)),
+        "1..64 interface names (letters, digits, _.:@-, at most 15 characters)",
+    ),
+    "filter": (False, lambda v: v is None or (isinstance(v, str) and len(v) <= 8192), "text"),
+    "promiscuous": (False, lambda v: type(v) is bool, "true or false"),
+    "ring_mb": (False, _int_in(1, 1024), "1..1024"),
+    "sampling": (False, lambda v: type(v) is bool, "true or false"),
+    "sample": (False, _int_in(1, 65536), "1..65536"),
+    "interval": (False, _num_in(0.05, 3600), "0.05..3600 seconds"),
+    "max_flows": (False, _int_in(1, 50_000_000), "1..50000000"),
+    "write": (False, lambda v: v is None or _path(v), "an absolute path"),
+    "rotate_mb": (False, lambda v: v is None or _num_in(0.001, 1e6)(v), "0.001..1000000"),
+    "max_files": (False, lambda v: v is None or _int_in(1, 100_000)(v), "1..100000"),
+    "snaplen": (False, _int_in(64, 262_144), "64..262144"),
+    "user": (
+        False,
+        lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 64 and v.isprintable()),
+        "a user name",
+    ),
+}
+
+
+class ConfigRejected(ValueError):
+    """The child's configuration is not one the parent could have sent."""
+
+
+def validate_config(config: Any) -> dict[str, Any]:
+    """``config`` if every key is known and every value in range, else
+    :class:`ConfigRejected` naming the first bad key."""
+    if not isinstance(config, dict):
+        raise ConfigRejected("capture config must be a JSON object")
+    for key in config:
+        if key not in _CONFIG_CHECKS:
+            raise ConfigRejected(f"capture config: unknown key {str(key)[:40]!r}")
+    for key, (required, check, what) in _CONFIG_CHECKS.items():
+        if key not in config:
+            if required:
+                raise ConfigRejected(f"capture config: {key} is missing")
+            continue
+        if not check(config[key]):
+            raise ConfigRejected(f"capture config: {key} must be {what}")
+    return config
+
+
+def read_config(fd: int) -> dict[str, Any]:
+    """The first line on ``fd`` (the parent's stdin pipe), parsed and validated.
+
+    Read a byte at a time so that the control lines after it stay in the pipe.
     """
-    uid_text, gid_text = environ.get("SUDO_UID"), environ.get("SUDO_GID")
-    if os.geteuid() != 0 or not uid_text or not gid_text:
-        return None
+    data = bytearray()
+    while len(data) <= MAX_CONFIG_BYTES:
+        byte = os.read(fd, 1)
+        if not byte:
+            raise ConfigRejected("capture config: stdin ended before the config line")
+        if byte == b"\n":
+            break
+        data += byte
+    else:
+        raise ConfigRejected(f"capture config: longer than {MAX_CONFIG_BYTES} bytes")
     try:
-        uid, gid = int(uid_text), int(gid_text)
-    except ValueError:
-        return None
-    if uid == 0:
-        return None
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-    return f"uid {uid}"
+        return validate_config(json.loads(data))
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, ConfigRejected):
+            raise
+        raise ConfigRejected("capture config: not valid JSON") from None
 
 
 def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
@@ -200,11 +282,6 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
         out.write(encode(message))
         out.flush()
 
-    try:
-        program = compile_filter(config.get("filter"))
-    except FilterError as exc:
-        send(("fatal", str(exc)))
-        return 2
     rings: list[Ring] = []
     writer: PcapWriter | None = None
     try:
@@ -212,28 +289,57 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
             rings.append(
                 Ring(
                     iface,
-                    with_sampling(program, int(config.get("sample", 1))),
+                    DROP_ALL,  # the real filter is compiled without privileges, below
                     config.get("ring_mb", 16),
                     config.get("promiscuous", True),
                     # a file gets whole packets from the first one on
                     start_small=not config.get("write"),
                 )
             )
-        fastpath.load()  # build/load the C fast path while we can still read root's cache
-        # Like tcpdump -Z: drop root before opening output files, so they are the user's.
-        dropped = drop_privileges(os.environ)
-        if dropped:
-            send(("event", INFO, f"capture process now runs as {dropped}"))
-        if config.get("write"):
-            from netop.capture.pcapfile import PcapWriter
+        # Root may build/load the C fast path from root's own cache (readable only now);
+        # a child with file capabilities but the user's uid must not load code from the
+        # user's cache while it holds them.
+        fastpath.load(installed_only=os.getuid() != 0)
+        if config.get("filter"):
+            from netop.capture.bpf import load_compiler
 
-            writer = PcapWriter(
-                config["write"],
-                LINKTYPE_LINUX_SLL,
-                config.get("snaplen", 262_144),
-                config.get("rotate_mb"),
-                config.get("max_files"),
-            )
+            try:
+                load_compiler()
+            except FilterError as exc:
+                send(("fatal", str(exc)))
+                return 2
+        # Like tcpdump -Z: drop root before opening output files, so they are the user's.
+        from netop.capture.privileges import PrivilegeError, drop
+
+        try:
+            dropped = drop(os.environ, config.get("user"))
+        except PrivilegeError as exc:
+            send(("fatal", f"capture process cannot drop privileges: {exc}"))
+            return 3
+        send(("event", INFO, f"capture process now runs as {dropped}"))
+        # libpcap parses the caller's filter text only now, with no rights left.
+        try:
+            program = compile_filter(config.get("filter"))
+        except FilterError as exc:
+            send(("fatal", str(exc)))
+            return 2
+        for ring in rings:
+            ring.set_filter(with_sampling(program, int(config.get("sample", 1))))
+        if config.get("write"):
+            from netop.capture.pcapfile import PcapError, PcapWriter
+
+            try:
+                writer = PcapWriter(
+                    config["write"],
+                    LINKTYPE_LINUX_SLL,
+                    config.get("snaplen", 262_144),
+                    config.get("rotate_mb"),
+                    config.get("max_files"),
+                )
+            except PcapError as exc:
+                who = dropped.split(",")[0]
+                send(("fatal", f"{exc} (-w files are written as {who}; see capture.user)"))
+                return 3
         send(("ready", list(config["interfaces"])))
         return _loop(config, rings, writer, program, send, stdin_fd)
     except NetopError as exc:
@@ -345,11 +451,19 @@ def _loop(
             return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m netop.capture.child CONFIG_JSON``."""
-    argv = sys.argv[1:] if argv is None else argv
+def main() -> int:
+    """Entry point: the config is the first line on stdin (never argv: see
+    :mod:`netop.capture.entry`); a bad one is one ``fatal`` message and status 2."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    config = json.loads(argv[0])
+    try:
+        config = read_config(sys.stdin.fileno())
+    except ConfigRejected as exc:
+        try:
+            sys.stdout.buffer.write(encode(("fatal", str(exc))))
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            pass
+        return 2
     try:
         return run(config, sys.stdout.buffer, sys.stdin.fileno())
     except BrokenPipeError:

@@ -26,8 +26,13 @@ _VERSION = 3
 
 
 @functools.cache
-def load() -> ModuleType | None:
-    """The ``_fastflow`` module, or ``None`` when it is disabled or cannot be built."""
+def load(installed_only: bool = False) -> ModuleType | None:
+    """The ``_fastflow`` module, or ``None`` when it is disabled or cannot be built.
+
+    ``installed_only``: only the extension installed with the package, never one built
+    into or loaded from the user's cache — for a process that still holds capture
+    rights the user does not have (the capture launcher's file capabilities).
+    """
     if os.environ.get("NETOP_PURE_PYTHON"):
         return None
     try:
@@ -37,6 +42,8 @@ def load() -> ModuleType | None:
             return _fastflow  # type: ignore[no-any-return]
     except ImportError:
         pass
+    if installed_only:
+        return None
     import subprocess
 
     try:

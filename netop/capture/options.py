@@ -13,7 +13,9 @@ Config file keys (all optional), overridden by the flags::
     active_timeout = 1800.0    # seconds, 0 = never
     ring_mb = 16               # kernel ring per interface
     snaplen = 262144           # bytes kept per packet for -w
-    helper = ["sudo", "-n"]    # start only the capture child with privileges
+    helper = ["sudo", "-n"]    # start only the capture launcher with privileges
+    launcher = "/usr/local/libexec/netop-capture"   # netop install-capture puts it there
+    user = "alice"             # whom a root capture child becomes (like tcpdump -Z)
 """
 
 from __future__ import annotations
@@ -56,7 +58,11 @@ class CaptureOptions:
     active_timeout: float = DEFAULT_ACTIVE_TIMEOUT
     ring_mb: int = 16
     helper: tuple[str, ...] = ()
-    """Command prefix that starts the capture child with privileges (e.g. sudo -n)."""
+    """Command prefix that starts the capture launcher with privileges (e.g. sudo -n)."""
+    launcher: str = "/usr/local/libexec/netop-capture"
+    """The installed capture entry point (``netop install-capture``)."""
+    user: str | None = None
+    """Whom a child started as root by root itself switches to (default nobody)."""
     snaplen: int = 262_144
     interval: float = 1.0
 
@@ -217,6 +223,8 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
         ),
         ring_mb=get_int(raw, "capture.ring_mb", 16, low=1, high=1024),
         helper=tuple(helper_cfg),
+        launcher=get_str(raw, "capture.launcher", "/usr/local/libexec/netop-capture"),
+        user=get_str(raw, "capture.user", "") or None,
         snaplen=snaplen
         if isinstance(snaplen, int)
         else get_int(raw, "capture.snaplen", 262_144, low=64, high=262_144),

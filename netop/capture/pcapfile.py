@@ -8,6 +8,7 @@ is readable; then :class:`PcapError` is raised once, after the last good batch.
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -232,6 +233,36 @@ def _packet_block(
     return linktype, ((hi << 32 | lo) * scale + offset, data[start : start + caplen], wirelen)
 
 
+def _check_directory(path: str) -> None:
+    """Refuse a directory others may write to without the sticky bit: anyone there
+    could swap our file for a symlink between two rotations."""
+    directory = os.path.dirname(os.path.abspath(path))
+    st = os.stat(directory)
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
+        raise PcapError(f"{directory}: group/world-writable directory without the sticky bit")
+
+
+def _open_new_or_own(name: str) -> int:
+    """A new file (``O_EXCL|O_NOFOLLOW``: never through a symlink), or an existing one
+    only when it is a regular file of ours with no other name (a ``-W`` ring coming
+    round, or an earlier capture overwritten as tcpdump does): never someone else's."""
+    _check_directory(name)
+    flags = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    fd = os.open(name, flags | os.O_NONBLOCK)  # O_NONBLOCK: a planted FIFO must not hang us
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
+        os.close(fd)
+        raise PcapError(f"{name}: exists and is not a regular file of ours, not overwritten")
+    os.set_blocking(fd, True)
+    os.ftruncate(fd, 0)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
 class PcapWriter:
     """Writes packets as pcap (microseconds), mode 0600, rotating like tcpdump.
 
@@ -271,8 +302,7 @@ class PcapWriter:
     def _open(self) -> None:
         name = self._name()
         try:
-            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+            fd = _open_new_or_own(name)
         except OSError as exc:
             raise PcapError(f"{name}: {exc.strerror or exc}") from None
         self._handle = os.fdopen(fd, "wb")

@@ -49,8 +49,8 @@ _SEQ = struct.Struct("=Q")  # the block header's seq_num, at offset 24
 _RING_REQ_SIZE = 28  # struct tpacket_req3; all zero frees the ring
 
 PERMISSION_HINT = (
-    "packet capture needs CAP_NET_RAW: run netop with sudo, or grant it once with "
-    "`sudo setcap cap_net_raw,cap_net_admin=eip {python}`"
+    "packet capture needs CAP_NET_RAW: install the capture launcher once with "
+    "`netop install-capture --file-caps` as root (README: Capture rights), or run netop with sudo"
 )
 
 
@@ -84,11 +84,7 @@ class Ring:
         try:
             self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
         except PermissionError:
-            import sys
-
-            raise CapturePermissionError(
-                PERMISSION_HINT.format(python=_real(sys.executable))
-            ) from None
+            raise CapturePermissionError(PERMISSION_HINT) from None
         try:
             self._setup(program, ring_mb, promiscuous)
         except BaseException:
@@ -234,9 +230,3 @@ def loopback_index() -> int:
         return socket.if_nametoindex("lo")
     except OSError:
         return 0
-
-
-def _real(path: str) -> str:
-    import os
-
-    return os.path.realpath(path)

@@ -13,7 +13,6 @@ import marshal
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -226,36 +225,44 @@ class CaptureSource(Source):
             "sample": o.sample,
             "interval": o.interval,
             "max_flows": max(o.max_flows, 1024),
-            "write": o.write,
+            "write": os.path.abspath(o.write) if o.write else None,
             "rotate_mb": o.rotate_mb,
             "max_files": o.max_files,
             "snaplen": o.snaplen,
+            "user": o.user,
         }
 
     def _run_child(self) -> None:
         assert self._emit is not None
-        # argv rather than the environment carries the package path, so that a helper
-        # prefix such as ``sudo -n`` (which resets the environment) still works.
-        cmd = [
-            *self.options.helper,
-            sys.executable,
-            "-c",
-            _BOOTSTRAP,
-            _package_root(),
-            json.dumps(self._child_config()),
-        ]
+        from netop.capture.entry import child_command, child_environment
+
+        # Isolated: no current directory on sys.path (a json.py there would run with
+        # capture rights), no inherited PYTHON*/LD_* variables; the config goes on
+        # stdin, never argv, and the child validates it.
+        cmd = child_command(self.options.helper, self.options.launcher)
         try:
-            self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                cwd="/",
+                env=child_environment(os.environ),
             )
         except OSError as exc:
             self._event(Severity.ERROR, f"cannot start the capture process: {exc}")
             self._done.set()
             return
-        assert self._proc.stdin is not None
-        os.set_blocking(self._proc.stdin.fileno(), False)
+        self._proc = proc
+        assert proc.stdin is not None
         try:
-            self._read_child(self._proc)
+            proc.stdin.write(json.dumps(self._child_config()).encode() + b"\n")
+            proc.stdin.flush()
+        except OSError:
+            pass  # the child ended at once; its messages, stderr and status say why
+        os.set_blocking(proc.stdin.fileno(), False)
+        try:
+            self._read_child(proc)
         finally:
             self._done.set()
 
@@ -367,13 +374,3 @@ class CaptureSource(Source):
             scan.advance(None)
             self._emit(FlowBatch(NAME, (), {}, scan.packets(), clock or None))
 
-
-_BOOTSTRAP = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from netop.capture.child import main; sys.exit(main(sys.argv[2:]))"
-)
-
-
-def _package_root() -> str:
-    """The directory holding the ``netop`` package, so the child imports the same code."""
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

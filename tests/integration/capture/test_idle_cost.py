@@ -47,12 +47,13 @@ def _cpu_seconds(pid: int) -> float:
 class _Started:
     """A :class:`CaptureSource` on ``pair.if_a``, its items in a queue."""
 
-    def __init__(self, pair: VethPair, bpf: str | None = None) -> None:
+    def __init__(self, pair: VethPair, launcher: str, bpf: str | None = None) -> None:
         self.items: queue.SimpleQueue[SourceItem] = queue.SimpleQueue()
         options = CaptureOptions(
             interfaces=(pair.if_a,),
             filter=bpf,
             helper=("ip", "netns", "exec", pair.ns_a),
+            launcher=launcher,
             sampling=False,
         )
         self.source = CaptureSource(options)
@@ -102,9 +103,9 @@ class _Started:
         return proc.pid
 
 
-def test_idle_child_is_small_and_sleeps() -> None:
+def test_idle_child_is_small_and_sleeps(launcher: str) -> None:
     with veth_pair() as pair:
-        started = _Started(pair)
+        started = _Started(pair, launcher)
         try:
             started.wait_for("capturing on")
             pid = started.pid
@@ -142,7 +143,7 @@ def _kernel_drops(batches: list[FlowBatch]) -> int:
     return max((b.stats.get("kernel_drops", 0) for b in batches if b.stats), default=0)
 
 
-def test_ring_grows_when_traffic_fills_it_and_counts_stay_exact() -> None:
+def test_ring_grows_when_traffic_fills_it_and_counts_stay_exact(launcher: str) -> None:
     """A stopped child lets a burst fill the small ring; running again, it grows the
     ring. Every datagram is counted or reported lost, and after growing none is lost."""
     burst, port = 12_000, 9
@@ -152,7 +153,7 @@ def test_ring_grows_when_traffic_fills_it_and_counts_stay_exact() -> None:
         sh("ip", "-n", pair.ns_b, "neigh", "replace", pair.addr_a, "lladdr", mac, "dev", pair.if_b)
         # Only the datagrams reach the ring: A's ICMP port-unreachable replies would be
         # lost with them while resizing, but are not what is counted here.
-        started = _Started(pair, bpf=f"udp and dst port {port}")
+        started = _Started(pair, launcher, bpf=f"udp and dst port {port}")
         try:
             started.wait_for("capturing on")
             os.kill(started.pid, signal.SIGSTOP)
@@ -182,7 +183,7 @@ def test_ring_grows_when_traffic_fills_it_and_counts_stay_exact() -> None:
     assert _udp_packets(started.batches, port) + lost_first == 2 * burst
 
 
-def test_ring_grows_once_traffic_is_steady() -> None:
+def test_ring_grows_once_traffic_is_steady(launcher: str) -> None:
     """A running child that keeps up still makes the ring full size once an interface
     carries thousands of packets a second, so a later stall has 16 MiB to fill."""
     burst, port = 20_000, 10
@@ -190,7 +191,7 @@ def test_ring_grows_once_traffic_is_steady() -> None:
         mac = sh("ip", "-n", pair.ns_a, "-br", "link", "show", pair.if_a).split()[2]
         sh("ip", "-n", pair.ns_b, "neigh", "replace", pair.addr_a, "lladdr", mac,
            "dev", pair.if_b)
-        started = _Started(pair, bpf=f"udp and dst port {port}")
+        started = _Started(pair, launcher, bpf=f"udp and dst port {port}")
         try:
             started.wait_for("capturing on")
             _send_udp(pair, burst, port)

@@ -157,11 +157,11 @@ def test_http_flows_match_tcpdump_and_tshark(tmp_path: Path) -> None:
     assert all(r["src"] == pair.addr_a and "S" in r["tcp_flags"] for r in tcp if r["dport"] == 8080)
 
 
-def test_filter_is_applied_in_the_kernel(tmp_path: Path) -> None:
+def test_filter_is_applied_in_the_kernel(tmp_path: Path, launcher: str) -> None:
     _need("curl")
     config = tmp_path / "netop.toml"
     # The child starts through a command prefix, as it would through ["sudo", "-n"].
-    config.write_text('[capture]\nhelper = ["env", "NETOP_TEST=1"]\n')
+    config.write_text(f'[capture]\nhelper = ["env", "NETOP_TEST=1"]\nlauncher = "{launcher}"\n')
     with veth_pair() as pair:
         server = _http_server(pair, pair.addr_b, 8081)
         netop = _netop(
@@ -217,7 +217,7 @@ def test_without_cap_net_raw_one_line_says_how_to_grant_it() -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert "CAP_NET_RAW" in done.stderr
-    assert "setcap cap_net_raw,cap_net_admin=eip" in done.stderr
+    assert "netop install-capture" in done.stderr
 
 
 def _iperf_server(pair: VethPair) -> subprocess.Popen[bytes]:
@@ -235,10 +235,10 @@ def _iperf_server(pair: VethPair) -> subprocess.Popen[bytes]:
     return server
 
 
-def test_iperf3_tcp_and_written_pcap_match_tcpdump(tmp_path: Path) -> None:
+def test_iperf3_tcp_and_written_pcap_match_tcpdump(tmp_path: Path, out_dir: Path) -> None:
     _need("tcpdump", "tshark", "iperf3")
     ref = tmp_path / "ref.pcap"
-    mine = tmp_path / "netop.pcap"
+    mine = out_dir / "netop.pcap"  # the child writes as nobody: not root's tmp_path
     with veth_pair() as pair:
         server = _iperf_server(pair)
         dump = _tcpdump(pair, ref, "ip")
@@ -267,12 +267,17 @@ def test_iperf3_tcp_and_written_pcap_match_tcpdump(tmp_path: Path) -> None:
     assert _tshark_flows(mine) == counted
 
 
-def test_fixed_sampling_scales_counts_to_an_unbiased_estimate(tmp_path: Path) -> None:
+def test_fixed_sampling_scales_counts_to_an_unbiased_estimate(
+    tmp_path: Path, launcher: str
+) -> None:
     _need("iperf3")
     # The capture child starts 3 s late, as on a busy CI machine (where a guessed 1.5 s
     # head start once let it see 8 of 10,000 datagrams): the test waits for netop's word.
     config = tmp_path / "netop.toml"
-    config.write_text('[capture]\nhelper = ["sh", "-c", "sleep 3; exec \\"$@\\"", "slow"]\n')
+    config.write_text(
+        '[capture]\nhelper = ["sh", "-c", "sleep 3; exec \\"$@\\"", "slow"]\n'
+        f'launcher = "{launcher}"\n'
+    )
     with veth_pair() as pair:
         server = _iperf_server(pair)
         netop = _netop(pair, "--config", str(config), "-i", pair.if_a, "--duration", "5",
@@ -502,25 +507,19 @@ def test_child_drops_root_after_opening_the_ring_like_tcpdump_z(tmp_path: Path) 
     import tempfile
 
     out_dir = Path(tempfile.mkdtemp(prefix="netop-drop-", dir="/tmp"))
-    out_dir.chmod(0o777)
-    config = tmp_path / "netop.toml"
-    # What sudo leaves in the environment of the command it runs.
-    config.write_text('[capture]\nhelper = ["env", "SUDO_UID=65534", "SUDO_GID=65534"]\n')
+    out_dir.chmod(0o1777)  # like /tmp: writable by the user, safe from swapped names
     try:
         with veth_pair() as pair:
             server = _http_server(pair, pair.addr_b, 8086)
-            netop = _netop(
-                pair,
-                "--config",
-                str(config),
-                "-i",
-                pair.if_a,
-                "--duration",
-                "3",
-                "--json",
-                "-w",
-                str(out_dir / "cap.pcap"),
-            )
+            # What sudo leaves in the environment of the command it runs (`sudo netop`).
+            netop = start_watched(
+                pair.run_a(
+                    "env", "SUDO_UID=65534", "SUDO_GID=65534",
+                    sys.executable, "-m", "netop", "flows", "-i", pair.if_a,
+                    "--duration", "3", "--json", "-w", str(out_dir / "cap.pcap"),
+                ),
+                cwd=ROOT,
+            )  # fmt: skip
             try:
                 _attached(netop)
                 _fetch(pair, f"http://{pair.addr_b}:8086/", max_time=2, check=False)

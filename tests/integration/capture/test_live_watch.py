@@ -41,7 +41,7 @@ while (data := c.recv(4096)):
 """
 
 
-def test_live_watched_flow_has_both_directions_and_handshake_rtt() -> None:
+def test_live_watched_flow_has_both_directions_and_handshake_rtt(launcher: str) -> None:
     with veth_pair() as pair:
         # 20 ms each way on the server side: a handshake RTT we can recognise.
         netem = subprocess.run(
@@ -59,7 +59,10 @@ def test_live_watched_flow_has_both_directions_and_handshake_rtt() -> None:
                 items.append(item)
 
         options = CaptureOptions(
-            interfaces=(pair.if_a,), helper=("ip", "netns", "exec", pair.ns_a), interval=0.5
+            interfaces=(pair.if_a,),
+            helper=("ip", "netns", "exec", pair.ns_a),
+            launcher=launcher,
+            interval=0.5,
         )
         source = CaptureSource(options)
         source.start(emit)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.netns import VethPair, veth_pair
+from tests.ready import start_watched
 
 ROOT = Path(__file__).resolve().parents[3]
 PORT = 8093
@@ -28,13 +29,6 @@ def _need(*tools: str) -> None:
     for tool in tools:
         if shutil.which(tool) is None:
             pytest.skip(f"`{tool}` is not installed (apt-get install {tool})")
-
-
-def _packet_sockets(ns: str) -> int:
-    """Packet sockets open in namespace ``ns`` (/proc/net/packet, header line left out)."""
-    out = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/packet"],
-                         capture_output=True, text=True, timeout=10, check=True).stdout  # fmt: skip
-    return max(0, len(out.splitlines()) - 1)
 
 
 def _wait(predicate: object, what: str, seconds: float = 15.0) -> None:
@@ -96,28 +90,29 @@ def _fetch_over_lo(pair: VethPair, root: Path) -> None:
 
 
 @pytest.mark.parametrize("iface", ["lo", "any"])
-def test_loopback_download_counts_like_tcpdump(tmp_path: Path, iface: str) -> None:
+def test_loopback_download_counts_like_tcpdump(
+    tmp_path: Path, out_dir: Path, iface: str
+) -> None:
     _need("tcpdump", "tshark", "curl")
     (tmp_path / "blob").write_bytes(b"x" * SIZE)
-    ref, mine = tmp_path / "ref.pcap", tmp_path / "netop.pcap"
+    ref, mine = tmp_path / "ref.pcap", out_dir / "netop.pcap"  # the child writes as nobody
     with veth_pair() as pair:
         dump = _tcpdump(pair, iface, ref)
-        before = _packet_sockets(pair.ns_a)
-        netop = subprocess.Popen(
+        netop = start_watched(
             pair.run_a(sys.executable, "-m", "netop", "flows", "-i", iface, "-f",
                        f"tcp port {PORT}", "--duration", "8", "--json", "-w", str(mine)),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            cwd=ROOT,
         )  # fmt: skip
         try:
-            _wait(lambda: _packet_sockets(pair.ns_a) > before, "netop's capture socket")
+            # netop's word, not the socket's appearance: the child opens its rings with a
+            # drop-all filter and puts the real one on after giving up its rights.
+            netop.stderr.wait_for("netop: capture attached on ", timeout=30)
             _fetch_over_lo(pair, tmp_path)
             stdout, stderr = netop.communicate(timeout=40)
         finally:
             dump.terminate()
             dump.wait(timeout=10)
-            if netop.poll() is None:
-                netop.kill()
-                netop.wait(timeout=10)
+            netop.kill()
     assert netop.returncode == 0, stderr
     flows = [json.loads(line) for line in stdout.splitlines()]
     download = max(flows, key=lambda r: r["bytes"] + r["bytes_rev"])

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 
-from netop.capture import fastpath, source
+from netop.capture import entry, fastpath
 from netop.capture.bpf import ACCEPT_ALL, attach
 
 #: Modules (and their submodules) the child must not load on its normal path.
@@ -39,14 +39,14 @@ FORBIDDEN = (
 _PROBE = (
     "import json, sys; sys.path.insert(0, sys.argv[1]); "
     "from netop.capture.child import main; "
-    "from netop.capture import fastpath; fastpath.load(); "
+    "from netop.capture import fastpath, privileges; fastpath.load(); "
     "print(json.dumps(sorted(sys.modules)))"
 )
 
 
 def _child_modules() -> list[str]:
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, source._package_root()],
+        [sys.executable, "-I", "-c", _PROBE, entry.package_root()],
         capture_output=True,
         text=True,
         timeout=60,

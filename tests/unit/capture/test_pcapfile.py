@@ -153,3 +153,41 @@ def test_writer_ring_of_w_files(tmp_path: Path) -> None:
         writer.write(float(i), FRAMES[0])
     writer.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ring0", "ring1", "ring2"]
+
+
+def test_writer_never_writes_through_a_symlink_or_into_others_files(tmp_path: Path) -> None:
+    """The -w path a symlink, a hard link, a file of another user, a world-writable
+    directory: each refused, and the file behind it untouched (issue #17)."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep")
+    (tmp_path / "link.pcap").symlink_to(victim)
+    os.link(victim, tmp_path / "hard.pcap")
+    other = tmp_path / "other.pcap"
+    other.write_bytes(b"theirs")
+    os.chown(other, 65534, 65534)
+    for name in ("link.pcap", "hard.pcap", "other.pcap"):
+        with pytest.raises(PcapError):
+            PcapWriter(str(tmp_path / name), 1)
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    with pytest.raises(PcapError, match="sticky"):
+        PcapWriter(str(open_dir / "cap.pcap"), 1)
+    assert victim.read_bytes() == b"keep"
+    assert other.read_bytes() == b"theirs"
+    assert not (open_dir / "cap.pcap").exists()
+
+
+def test_writer_ring_does_not_follow_a_symlink_planted_at_a_later_name(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep")
+    (tmp_path / "ring1").symlink_to(victim)
+    writer = PcapWriter(str(tmp_path / "ring"), 1, rotate_mb=0.001, max_files=3)
+    def fill() -> None:
+        for i in range(100):
+            writer.write(float(i), FRAMES[0])
+
+    with pytest.raises(PcapError):
+        fill()
+    writer.close()
+    assert victim.read_bytes() == b"keep"
