@@ -1,0 +1,91 @@
+"""``netop flows -r`` against hostile files: impossible timestamps and a SYN flood.
+
+Each test runs the real command (a subprocess, bounded in time) on a file the test
+writes itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from tests.pcapgen import udp_frame, write_pcapng_seconds, write_syn_flood
+
+NETOP = [sys.executable, "-m", "netop"]
+
+
+def _netop(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*NETOP, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_timestamp_beyond_any_clock_is_mended_and_counted(tmp_path: Path) -> None:
+    path = tmp_path / "future.pcapng"
+    good = udp_frame(0x0A000001, 0x0A000002, 5000, 53)
+    evil = udp_frame(0x0A000003, 0x0A000004, 6000, 53)
+    write_pcapng_seconds(path, [(1_700_000_000, good), (2**60, evil), (1_700_000_001, good)])
+    done = _netop("flows", "-r", str(path), "--json", "--sort", "src", timeout=30)
+    assert done.returncode == 0, done.stderr
+    flows = [json.loads(line) for line in done.stdout.splitlines()]
+    # The packet still counts, at the time of the packet before it.
+    assert [(f["src"], f["packets"], f["first"], f["last"]) for f in flows] == [
+        ("10.0.0.1", 2, 1_700_000_000, 1_700_000_001),
+        ("10.0.0.3", 1, 1_700_000_000, 1_700_000_000),
+    ]
+    assert "1 packet with an impossible timestamp (given the one before)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _peak_rss_mb(
+    args: list[str], timeout: float, out_dir: Path
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Run netop, sampling its RSS every 20 ms; its output goes to files (a pipe nobody
+    reads while it runs would block it)."""
+    out_path, err_path = out_dir / "stdout", out_dir / "stderr"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        proc = subprocess.Popen([*NETOP, *args], stdout=out, stderr=err)
+    peak = 0.0
+    deadline = time.monotonic() + timeout
+    try:
+        watched = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                peak = max(peak, watched.memory_info().rss / 2**20)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(0.02)
+            assert time.monotonic() < deadline, f"netop {' '.join(args)} ran over {timeout} s"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    done = subprocess.CompletedProcess(args, proc.returncode, out_path.read_text(),
+                                       err_path.read_text())
+    return peak, done
+
+
+def test_a_syn_flood_costs_what_the_table_limit_says_and_every_eviction_is_counted(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "flood.pcap"
+    write_syn_flood(path, 200_000)
+    small, done = _peak_rss_mb(["flows", "-r", str(path), "--max-flows", "10000", "--json"], 120,
+                               tmp_path)
+    assert done.returncode == 0, done.stderr
+    listed = done.stdout.count("\n")
+    # Every flow is accounted for: listed, or counted as evicted/dropped on stderr.
+    assert listed <= 10_000
+    assert f"{200_000 - listed} flows evicted" in done.stderr, done.stderr
+    assert "0 packets of new flows dropped" in done.stderr, done.stderr
+    big, done = _peak_rss_mb(["flows", "-r", str(path), "--max-flows", "300000", "--json"], 120,
+                             tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("\n") == 200_000
+    assert "0 flows evicted" in done.stderr
+    # What 200k flows cost above the interpreter, the 10k-flow run must stay well under.
+    base, _ = _peak_rss_mb(["flows", "--help"], 30, tmp_path)
+    assert small - base < (big - base) / 3, (base, small, big)
