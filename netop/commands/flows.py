@@ -85,10 +85,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
             packet_filter = OfflineFilter(opts.filter)
         result = read_into_table(opts.read, table, packet_filter=packet_filter)
         error = result.error
-        print(f"netop: {result.packets} packets read, {result.malformed} malformed, "
-              f"{_plural(result.bad_timestamps, 'packet')} with an impossible timestamp "
-              f"(given the one before), {result.overflow} packets of new flows dropped; "
-              + _table_summary(table, opts.max_flows), file=sys.stderr)
+        if result.bad_timestamps or result.overflow or table.stats.evictions:
+            # Only when something was lost or mended: a clean read stays silent.
+            print(f"netop: {result.packets} packets read, {result.malformed} malformed, "
+                  f"{_plural(result.bad_timestamps, 'packet')} with an impossible timestamp "
+                  f"(given the one before), {result.overflow} packets of new flows dropped; "
+                  + _table_summary(table, opts.max_flows), file=sys.stderr)
     else:
         error = _live(args, config, table)
     records = table.drain_expired() + table.records()

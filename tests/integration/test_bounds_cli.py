@@ -85,7 +85,7 @@ def test_a_syn_flood_costs_what_the_table_limit_says_and_every_eviction_is_count
                              tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == 200_000
-    assert "0 flows evicted" in done.stderr
+    assert "evicted" not in done.stderr, done.stderr  # nothing lost: nothing said
     # What 200k flows cost above the interpreter, the 10k-flow run must stay well under.
     base, _ = _peak_rss_mb(["flows", "--help"], 30, tmp_path)
     assert small - base < (big - base) / 3, (base, small, big)
