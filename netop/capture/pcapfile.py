@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from netop.errors import NetopError
@@ -36,12 +35,15 @@ _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 MAX_TIMESTAMP = float(2**33)
 
 
-@dataclass
 class ReadCounts:
     """What a reader mended: packets whose timestamp no clock can show (given their
-    predecessor's time instead)."""
+    predecessor's time instead). A plain class: the capture child imports this module
+    and keeps its imports few."""
 
-    bad_timestamps: int = 0
+    __slots__ = ("bad_timestamps",)
+
+    def __init__(self) -> None:
+        self.bad_timestamps = 0
 
 
 class PcapError(NetopError):
