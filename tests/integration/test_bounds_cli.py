@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from tests.pcapgen import udp_frame, write_pcapng_seconds, write_syn_flood
 
@@ -89,3 +91,29 @@ def test_a_syn_flood_costs_what_the_table_limit_says_and_every_eviction_is_count
     # What 200k flows cost above the interpreter, the 10k-flow run must stay well under.
     base, _ = _peak_rss_mb(["flows", "--help"], 30, tmp_path)
     assert small - base < (big - base) / 3, (base, small, big)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="capturing on lo needs root")
+def test_an_interface_named_twice_is_captured_once() -> None:
+    done = _netop("flows", "-i", "lo", "-i", "lo", "--duration", "2", timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "netop: capture attached on lo\n" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("ring_mb", "interfaces", "said"),
+    [
+        (1024, ["lo"], "config: capture.ring_mb: must be 1..256 MiB, got 1024"),
+        (200, ["lo", "nosuch1", "nosuch2"],
+         "config: capture.ring_mb: 200 MiB x 3 interfaces = 600 MiB of kernel memory; at most 512"),
+    ],
+)
+def test_a_ring_beyond_the_cap_is_one_clear_error(
+    tmp_path: Path, ring_mb: int, interfaces: list[str], said: str
+) -> None:
+    config = tmp_path / "netop.toml"
+    config.write_text(f"[capture]\nring_mb = {ring_mb}\n")
+    flags = [arg for iface in interfaces for arg in ("-i", iface)]
+    done = _netop("--config", str(config), "flows", *flags, "--duration", "0.2", timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [f"netop: {said}"], done.stderr
