@@ -267,7 +267,7 @@ class Engine:
         if overflow:
             parts.append(f"{overflow} pkts of new flows dropped")
         if bad_time:
-            parts.append(f"{bad_time} impossible timestamps")
+            parts.append(f"{bad_time} impossible timestamp" + ("s" if bad_time > 1 else ""))
         return ", ".join(parts)
 
     def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:

@@ -78,6 +78,7 @@ class FlowEntry:
         "_record",
         "view",
         "ended",
+        "evicted",
     )
 
     def __init__(self, row: FullRow, keys: tuple[_FullKey, _FullKey]) -> None:
@@ -94,6 +95,8 @@ class FlowEntry:
         self.view: object = None
         #: Left the table on a timeout but kept for showing (``keep_ended``).
         self.ended = False
+        #: Pushed out by a full table: gone for good, from the view too.
+        self.evicted = False
 
     @property
     def key(self) -> str:
@@ -238,6 +241,7 @@ class FlowTable:
     def _merge_rows(self, rows: Iterable[FullRow]) -> None:
         index, lru, touched = self._index, self._lru, self._touched
         n = 0
+        evictions = self.stats.evictions
         for row in rows:
             (
                 proto,
@@ -289,13 +293,18 @@ class FlowTable:
             entry._record = None
             lru.move_to_end(entry._keys[0])
         self.stats.merged += n
+        if self.stats.evictions != evictions:
+            # Flows this batch brought and evicted: the view must not adopt them again.
+            self._touched = [e for e in touched if not e.evicted]
 
     def _evict(self) -> None:
         """Make room at once, not after the batch: the table never holds more than
         ``max_flows`` + 1 flows however many new ones one batch brings. An evicted flow
         is not kept even with ``keep_expired`` (memory follows ``max_flows`` whatever
         floods the table); the count says what was lost."""
-        self._remove(next(iter(self._lru.values())), keep=False)
+        entry = next(iter(self._lru.values()))
+        self._remove(entry, keep=False)
+        entry.evicted = True
         self.stats.evictions += 1
 
     def _create(self, row: FullRow) -> FlowEntry:
