@@ -33,6 +33,8 @@ _MIN_FLOW_RECORD = 16 + 20 + 4
 #: Most slots the file reader's aggregator has for one interval's new flows (fewer with
 #: a smaller table): what one second of a file may bring before it is handed on.
 _AGG_FLOWS = 65536
+#: Fewest slots: room for a window that holds the largest record (see ``_room``).
+_AGG_MIN_FLOWS = 16384
 
 
 @dataclass
@@ -65,7 +67,7 @@ def read_into_table(
     which the table counts.
     """
     if agg is None:
-        agg = FlowAggregator(max_flows=min(max(table.max_flows, 1024), _AGG_FLOWS))
+        agg = FlowAggregator(max_flows=min(max(table.max_flows, _AGG_MIN_FLOWS), _AGG_FLOWS))
     result = FileReadResult()
     counts = ReadCounts()
     try:
@@ -94,7 +96,7 @@ def _room(table: FlowTable, agg: FlowAggregator, result: FileReadResult, now: fl
     """How many packets may go to the aggregator now without any being refused (each
     may start a flow); hands the aggregator on to the table first when it is nearly full."""
     room = agg.max_flows - len(agg)
-    if room < agg.max_flows // 4:
+    if room < agg.max_flows // 4 or room * _MIN_FLOW_RECORD < MAX_SNAPLEN + 16:
         _tick(table, agg, result, now, force=True)
         room = agg.max_flows - len(agg)
     return max(room, 1)
@@ -147,7 +149,7 @@ def _read_classic(
                 # A window no larger than the aggregator's room for new flows (and never
                 # smaller than one record): a flood of new flows is handed on, not refused.
                 room = _room(table, agg, result, result.last_ts) * _MIN_FLOW_RECORD
-                end = pos + max(room, MAX_SNAPLEN + 16)
+                end = pos + room  # at least one whole record: see _room
                 part = buf if pos == 0 and end >= len(buf) else buf[pos:end]
                 used, last, bad = agg.add_pcap_buffer(part, little, nano, linktype)
                 if last:

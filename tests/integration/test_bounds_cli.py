@@ -117,3 +117,21 @@ def test_a_ring_beyond_the_cap_is_one_clear_error(
     done = _netop("--config", str(config), "flows", *flags, "--duration", "0.2", timeout=30)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [f"netop: {said}"], done.stderr
+
+
+def test_a_churn_faster_than_the_table_refuses_no_packet(tmp_path: Path) -> None:
+    # 20,000 new flows a second, each two packets 0.5 s apart, into 10,000 slots: flows
+    # are evicted (and counted) before their second packet, but no packet is refused.
+    from bench.soak import write_churn
+
+    path = tmp_path / "churn.pcap"
+    write_churn(path, 3, 20_000)
+    done = _netop("flows", "-r", str(path), "--max-flows", "10000", "--json", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "120000 packets read" in done.stderr, done.stderr
+    assert "0 packets of new flows dropped" in done.stderr, done.stderr
+    listed = done.stdout.count("\n")
+    packets = sum(json.loads(line)["packets"] for line in done.stdout.splitlines())
+    evicted = int(done.stderr.split(" flows evicted")[0].rsplit(" ", 1)[1])
+    assert listed == 10_000
+    assert packets + evicted >= 120_000 - 10_000  # an evicted flow holds one or two packets
