@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -35,11 +36,11 @@ def write_churn(path: Path, seconds: int, rate: int) -> int:
     with path.open("wb") as out:
         out.write(head)
         n = seconds * rate
-        pending: list[tuple[int, bytes]] = []  # second packets, in time order
+        pending: deque[tuple[int, bytes]] = deque()  # second packets, in time order
         for i in range(n):
             usec = T0 * 1_000_000 + i * 1_000_000 // rate
             while pending and pending[0][0] <= usec:
-                _write(out, *pending.pop(0))
+                _write(out, *pending.popleft())
             src = 0x0A800000 + i // 50000
             udp = struct.pack("!HHHH", 1024 + i % 50000, 53, 9, 0) + b"q"
             ip = struct.pack("!BBHHHBBHII", 0x45, 0, 29, 0, 0, 64, 17, 0, src, 0x0A000001)
