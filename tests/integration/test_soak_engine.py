@@ -1,6 +1,6 @@
 """CI-length soak of the engine (``bench/soak.py --minutes 60`` is the full one): a churn
 of new flows at 3000/s played at recorded speed into a table bounded at 20,000 flows,
-and a real snmpd polled all along and restarted half-way."""
+and a real snmpd polled all along and restarted twice (in the warm-up and after it)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 from bench.soak import run_soak
 
 SECONDS = 50
-WARMUP = 25  # the table is full after 7 s; the evicted flows' memory settles by ~20 s
+#: The table is full after 7 s, the 10 s rate average holds evicted flows until ~17 s,
+#: and the agent's first restart (12.5 s) costs the SNMP source a one-time ~9 MiB.
+WARMUP = 20
 
 
 def test_churn_and_an_agent_restart_leave_rss_flat_and_every_flow_accounted(
@@ -30,8 +32,8 @@ def test_churn_and_an_agent_restart_leave_rss_flat_and_every_flow_accounted(
     assert last["created"] == last["flows"] + last["evicted"] + last["expired"]
     assert last["evicted"] > 0
     assert f"{last['evicted']} evicted" in str(last["losses"])
-    # The agent answered before its restart and again after it.
-    before = [t for t in ticks if t["t"] < result.restarted_at]
-    assert result.restarted_at > 0
+    # The agent answered before its restarts and again after them.
+    assert len(result.restarts) == 2
+    before = [t for t in ticks if t["t"] < result.restarts[0]]
     assert before[-1]["snmp_rows"] > 0
     assert last["snmp_rows"] == before[-1]["snmp_rows"]
