@@ -307,6 +307,8 @@ class FlowsView:
     """The flows' clock (packet time when a file is replayed), for ages."""
     watched: FlowPackets | None = None
     """The last packets of ``spec.watch`` (when a source keeps packets)."""
+    losses: str = ""
+    """What the bounds cost so far (flows evicted, packets refused or mended), or ""."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,8 @@ class FlowAggregator(PacketWatch):
         self.malformed = 0
         self.non_ip = 0
         self.overflow = 0
+        #: Packets a file reader gave their predecessor's time (theirs was impossible).
+        self.bad_timestamps = 0
         self._flows: dict[Key, tuple[list[Any], int]] = {}
         self._count = 0
         self._frags: OrderedDict[bytes, Key] = OrderedDict()
@@ -422,6 +424,7 @@ class FlowAggregator(PacketWatch):
             "non_ip": self.non_ip,
             "overflow": self.overflow + (self._c.overflow if self._c is not None else 0),
             "sampling": self.sampling,
+            "bad_time": self.bad_timestamps,
         }
 
 

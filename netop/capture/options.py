@@ -11,7 +11,7 @@ Config file keys (all optional), overridden by the flags::
     max_flows = 200000
     idle_timeout = 15.0        # seconds, 0 = never
     active_timeout = 1800.0    # seconds, 0 = never
-    ring_mb = 16               # kernel ring per interface
+    ring_mb = 16               # kernel ring per interface (<= 256, <= 512 over all)
     snaplen = 262144           # bytes kept per packet for -w
     helper = ["sudo", "-n"]    # start only the capture launcher with privileges
     launcher = "/usr/local/libexec/netop-capture"   # netop install-capture puts it there
@@ -21,8 +21,9 @@ Config file keys (all optional), overridden by the flags::
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netop.config import Config, get_bool, get_float, get_int, get_section, get_str
 from netop.engine.flowtable import (
@@ -141,6 +142,34 @@ def _opt_float(args: argparse.Namespace, name: str, flag: str, fallback: float) 
     return value
 
 
+#: Kernel memory a capture may pin: per interface ring, and over all of them.
+MAX_RING_MB = 256
+MAX_RINGS_TOTAL_MB = 512
+
+
+def _unique(interfaces: tuple[str, ...]) -> tuple[str, ...]:
+    """The interfaces in the order given, each once: ``-i lo -i lo`` opens one ring."""
+    return tuple(dict.fromkeys(interfaces))
+
+
+def _ring_mb(raw: Mapping[str, Any], interfaces: int) -> int:
+    """``capture.ring_mb`` within what the kernel should pin for one capture.
+
+    Every ring is locked kernel memory, one per interface: a typo must not take
+    gigabytes, so too much is refused with one line rather than clamped in silence.
+    """
+    ring_mb = get_int(raw, "capture.ring_mb", 16)
+    if not 1 <= ring_mb <= MAX_RING_MB:
+        raise ConfigError("capture.ring_mb", f"must be 1..{MAX_RING_MB} MiB, got {ring_mb}")
+    if ring_mb * interfaces > MAX_RINGS_TOTAL_MB:
+        raise ConfigError(
+            "capture.ring_mb",
+            f"{ring_mb} MiB x {interfaces} interfaces = {ring_mb * interfaces} MiB of kernel "
+            f"memory; at most {MAX_RINGS_TOTAL_MB}",
+        )
+    return ring_mb
+
+
 def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOptions:
     """Merge the config's ``[capture]`` table with the flags; raise ConfigError on bad input."""
     raw = config.raw
@@ -151,7 +180,7 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
         raise ConfigError("capture.interfaces", "must be a list of interface names")
     flag_ifaces = _flag(args, "interfaces")
     chosen = flag_ifaces if isinstance(flag_ifaces, list) and flag_ifaces else ifaces_cfg or []
-    interfaces: tuple[str, ...] = tuple(str(i) for i in chosen)
+    interfaces = _unique(tuple(str(i) for i in chosen))
     read = _flag(args, "read")
     if read and interfaces and _flag(args, "interfaces"):
         raise ConfigError("-r", "give either -r FILE or -i IFACE, not both")
@@ -221,7 +250,7 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
             "--active-timeout",
             get_float(raw, "capture.active_timeout", DEFAULT_ACTIVE_TIMEOUT, low=0.0),
         ),
-        ring_mb=get_int(raw, "capture.ring_mb", 16, low=1, high=1024),
+        ring_mb=_ring_mb(raw, len(interfaces)),
         helper=tuple(helper_cfg),
         launcher=get_str(raw, "capture.launcher", "/usr/local/libexec/netop-capture"),
         user=get_str(raw, "capture.user", "") or None,

@@ -30,18 +30,37 @@ _PCAP_MAGICS = {
     b"\xa1\xb2\x3c\x4d": (">", 1e-9),
 }
 _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
+#: Packet times at or past this (2242, epoch seconds) are impossible. A pcapng interface
+#: may count in any unit with a 64-bit counter and any offset; beyond ~2^53 s a float
+#: cannot even advance by a second, and playback would spin on one tick for ever.
+MAX_TIMESTAMP = float(2**33)
+
+
+class ReadCounts:
+    """What a reader mended: packets whose timestamp no clock can show (given their
+    predecessor's time instead). A plain class: the capture child imports this module
+    and keeps its imports few."""
+
+    __slots__ = ("bad_timestamps",)
+
+    def __init__(self) -> None:
+        self.bad_timestamps = 0
 
 
 class PcapError(NetopError):
     """A capture file that cannot be read (completely)."""
 
 
-def read_batches(path: str) -> Iterator[Batch]:
+def read_batches(path: str, counts: ReadCounts | None = None) -> Iterator[Batch]:
     """Every readable packet of a pcap or pcapng file, in batches by link type.
 
     Raises :class:`PcapError` for a missing/unknown file at once, and for a damaged
-    file after everything before the damage has been yielded.
+    file after everything before the damage has been yielded. A packet with an
+    impossible timestamp (negative, not a number, from after :data:`MAX_TIMESTAMP`) gets
+    the time of the packet before it and is counted in ``counts``.
     """
+    if counts is None:
+        counts = ReadCounts()
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed in the finally below
     except OSError as exc:
@@ -51,7 +70,7 @@ def read_batches(path: str) -> Iterator[Batch]:
         if magic in _PCAP_MAGICS:
             yield from _read_pcap(handle, path, magic)
         elif magic == _PCAPNG_SHB:
-            yield from _read_pcapng(handle, path)
+            yield from _read_pcapng(handle, path, counts)
         elif not magic:
             raise PcapError(f"{path}: empty file, not a capture")
         else:
@@ -132,7 +151,7 @@ def _pos(handle: BinaryIO, buf: bytes, off: int) -> int:
     return handle.tell() - len(buf) + off
 
 
-def _read_pcapng(handle: BinaryIO, path: str) -> Iterator[Batch]:
+def _read_pcapng(handle: BinaryIO, path: str, counts: ReadCounts) -> Iterator[Batch]:
     data = _PCAPNG_SHB + handle.read(_CHUNK)
     base = 0  # file position of data[0]
     off = 0
@@ -142,6 +161,7 @@ def _read_pcapng(handle: BinaryIO, path: str) -> Iterator[Batch]:
     linktype = -1
     packets: list[Packet] = []
     damaged = False
+    last_good = 0.0
     while True:
         if off + 12 > len(data) and not eof:
             data, base, off = data[off:] + handle.read(_CHUNK), base + off, 0
@@ -177,6 +197,13 @@ def _read_pcapng(handle: BinaryIO, path: str) -> Iterator[Batch]:
                     damaged = True
                     break
                 lt, packet = parsed
+                if 0.0 <= packet[0] < MAX_TIMESTAMP:  # NaN fails this too
+                    last_good = packet[0]
+                else:
+                    # Real files have these (a clock read as unsigned): the packet still
+                    # counts, at its predecessor's time, where it sits in the file.
+                    counts.bad_timestamps += 1
+                    packet = (last_good, packet[1], packet[2])
                 if lt != linktype and packets:
                     yield linktype, packets
                     packets = []

@@ -85,6 +85,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
             packet_filter = OfflineFilter(opts.filter)
         result = read_into_table(opts.read, table, packet_filter=packet_filter)
         error = result.error
+        if result.bad_timestamps or result.overflow or table.stats.evictions:
+            # Only when something was lost or mended: a clean read stays silent.
+            print(f"netop: {result.packets} packets read, {result.malformed} malformed, "
+                  f"{_plural(result.bad_timestamps, 'packet')} with an impossible timestamp "
+                  f"(given the one before), {result.overflow} packets of new flows dropped; "
+                  + _table_summary(table, opts.max_flows), file=sys.stderr)
     else:
         error = _live(args, config, table)
     records = table.drain_expired() + table.records()
@@ -168,10 +174,25 @@ def _live(args: argparse.Namespace, config: Config, table: FlowTable) -> NetopEr
         print(
             f"netop: {stats.get('packets', 0)} packets captured, "
             f"{stats.get('kernel_drops', 0)} dropped by kernel, "
-            f"{stats.get('malformed', 0)} malformed",
+            f"{stats.get('malformed', 0)} malformed, "
+            f"{stats.get('overflow', 0)} packets of new flows dropped; "
+            + _table_summary(table, table.max_flows),
             file=sys.stderr,
         )
     return None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _table_summary(table: FlowTable, max_flows: int) -> str:
+    """What the bounded table lost: evicted flows are counted, not listed."""
+    evicted = table.stats.evictions
+    text = f"{_plural(evicted, 'flow')} evicted"
+    if evicted:
+        text += f" (table full at --max-flows {max_flows}; not listed)"
+    return text
 
 
 def _print_table(records: list[FlowRecord], write: Callable[[str], object]) -> None:

@@ -67,6 +67,14 @@ def build_enrichment(
                       local=procs.LocalAddresses(), service=names.service_name)
 
 
+def build_engine(args: argparse.Namespace, config: Config, sources: list[Source]) -> Engine:
+    """The TUI's engine, its flow table bounded as the flags and config say."""
+    opts = options_from_args(args, config)
+    return Engine(config, sources, enrichment=build_enrichment(args, config, sources),
+                  total_of=named_interfaces(args, config), max_flows=opts.max_flows,
+                  idle_timeout=opts.idle_timeout, active_timeout=opts.active_timeout)
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     """Start the TUI and block until the user quits."""
     from netop.ui.app import NetopApp
@@ -80,8 +88,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     for source in sources:
         if isinstance(source, CaptureSource):
             source.check()  # bad -r/-i/-f: one line and exit 2, before the screen opens
-    engine = Engine(config, sources, enrichment=build_enrichment(args, config, sources),
-                    total_of=named_interfaces(args, config))
+    engine = build_engine(args, config, sources)
     from netop.sources.names import names_enabled
 
     show_names = names_enabled(config.raw) and not getattr(args, "no_names", False)

@@ -20,7 +20,12 @@ from dataclasses import dataclass, replace
 
 from netop.config import Config
 from netop.engine.events import EventLog, InterfaceWatch
-from netop.engine.flowtable import FlowTable
+from netop.engine.flowtable import (
+    DEFAULT_ACTIVE_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_FLOWS,
+    FlowTable,
+)
 from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.engine.history import RateHistory
 from netop.engine.rates import RateTracker
@@ -85,9 +90,13 @@ class Engine:
         event_capacity: int = 1000,
         enrichment: Enrichment | None = None,
         total_of: Sequence[str] = (),
+        max_flows: int = DEFAULT_MAX_FLOWS,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        active_timeout: float = DEFAULT_ACTIVE_TIMEOUT,
     ) -> None:
         """``total_of``: the interfaces (glob patterns) the user named; the ``all`` row
-        and the header total sum those. Empty: every local interface but ``lo``."""
+        and the header total sum those. Empty: every local interface but ``lo``.
+        ``max_flows``/``idle_timeout``/``active_timeout`` bound the flow table."""
         self.config = config
         self._total_of = tuple(total_of)
         self.sources = list(sources)
@@ -107,7 +116,10 @@ class Engine:
         self._seq = 0
         self._started = False
         # A recording keeps its ended flows: at its end every flow of it is on screen.
-        self.flow_table = FlowTable(keep_ended=any(s.replay for s in self.sources))
+        self.flow_table = FlowTable(max_flows, idle_timeout, active_timeout,
+                                    keep_ended=any(s.replay for s in self.sources))
+        #: Per source, its latest cumulative loss counters (FlowBatch.stats).
+        self._flow_losses: dict[str, tuple[int, int]] = {}
         self.enrichment = enrichment or Enrichment()
         self._flow_view = FlowViewBuilder(self.enrichment)
         #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
@@ -241,6 +253,23 @@ class Engine:
         return FlowPackets(wanted, tuple(self._watched_packets), *self._watched_rtt,
                            total=self._watched_total)
 
+    def _losses(self, batches: list[FlowBatch]) -> str:
+        """Every flow the table evicted and every packet a source refused or mended."""
+        for batch in batches:
+            if batch.stats:
+                self._flow_losses[batch.source] = (batch.stats.get("overflow", 0),
+                                                   batch.stats.get("bad_time", 0))
+        overflow = sum(o for o, _ in self._flow_losses.values())
+        bad_time = sum(b for _, b in self._flow_losses.values())
+        parts = []
+        if self.flow_table.stats.evictions:
+            parts.append(f"{self.flow_table.stats.evictions} evicted")
+        if overflow:
+            parts.append(f"{overflow} pkts of new flows dropped")
+        if bad_time:
+            parts.append(f"{bad_time} impossible timestamp" + ("s" if bad_time > 1 else ""))
+        return ", ".join(parts)
+
     def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:
         watched = self._watched_flow(batches)
         now = self._flow_clock(batches, now)
@@ -256,7 +285,7 @@ class Engine:
             waiting = "No flows yet. " + " ".join(summaries)
             view = self._flow_view.build(self.flow_table, self.view_spec, now,
                                          self.config.interval, waiting)
-            view = replace(view, watched=watched)
+            view = replace(view, watched=watched, losses=self._losses(batches))
         self.flow_table.end_tick()
         self.flow_table.expire(now)
         return view

@@ -78,6 +78,7 @@ class FlowEntry:
         "_record",
         "view",
         "ended",
+        "evicted",
     )
 
     def __init__(self, row: FullRow, keys: tuple[_FullKey, _FullKey]) -> None:
@@ -94,6 +95,8 @@ class FlowEntry:
         self.view: object = None
         #: Left the table on a timeout but kept for showing (``keep_ended``).
         self.ended = False
+        #: Pushed out by a full table: gone for good, from the view too.
+        self.evicted = False
 
     @property
     def key(self) -> str:
@@ -154,8 +157,8 @@ class FlowTable:
     (proto, src, sport, dst, dport, vlan, source, exporter).
 
     ``idle_timeout``/``active_timeout`` of 0 disable that timeout. With ``keep_expired``
-    every flow that leaves the table (timeout or eviction) is kept for
-    :meth:`drain_expired`, which is how the headless command prints *every* flow.
+    every flow that times out is kept for :meth:`drain_expired`, which is how the
+    headless command prints every flow that ended; an evicted flow is only counted.
     With ``keep_ended`` (a recording played back) a flow that times out stays visible
     to the flow view, marked ``ended`` (up to ``max_flows`` of them), and a later packet
     of the same flow takes it up again: at the end of a file every flow of it is there,
@@ -238,6 +241,7 @@ class FlowTable:
     def _merge_rows(self, rows: Iterable[FullRow]) -> None:
         index, lru, touched = self._index, self._lru, self._touched
         n = 0
+        evictions = self.stats.evictions
         for row in rows:
             (
                 proto,
@@ -264,6 +268,8 @@ class FlowTable:
             if hit is None:
                 entry = self._create(row)
                 rev = False
+                if len(lru) > self.max_flows:
+                    self._evict()
             else:
                 entry, rev = hit
             if entry.tick_packets == 0 and entry.tick_packets_rev == 0:
@@ -287,9 +293,19 @@ class FlowTable:
             entry._record = None
             lru.move_to_end(entry._keys[0])
         self.stats.merged += n
-        while len(lru) > self.max_flows:
-            self._remove(next(iter(lru.values())))
-            self.stats.evictions += 1
+        if self.stats.evictions != evictions:
+            # Flows this batch brought and evicted: the view must not adopt them again.
+            self._touched = [e for e in touched if not e.evicted]
+
+    def _evict(self) -> None:
+        """Make room at once, not after the batch: the table never holds more than
+        ``max_flows`` + 1 flows however many new ones one batch brings. An evicted flow
+        is not kept even with ``keep_expired`` (memory follows ``max_flows`` whatever
+        floods the table); the count says what was lost."""
+        entry = next(iter(self._lru.values()))
+        self._remove(entry, keep=False)
+        entry.evicted = True
+        self.stats.evictions += 1
 
     def _create(self, row: FullRow) -> FlowEntry:
         proto, src, sport, dst, dport, vlan = row[0], row[1], row[2], row[3], row[4], row[5]
@@ -307,13 +323,13 @@ class FlowTable:
         self.stats.created += 1
         return entry
 
-    def _remove(self, entry: FlowEntry) -> None:
+    def _remove(self, entry: FlowEntry, keep: bool = True) -> None:
         del self._lru[entry._keys[0]]
         for k in entry._keys:
             hit = self._index.get(k)
             if hit is not None and hit[0] is entry:
                 del self._index[k]
-        if self.keep_expired:
+        if self.keep_expired and keep:
             self._expired.append(entry.record)
         entry.view = None  # tells the flow view the flow is gone
 

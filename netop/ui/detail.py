@@ -51,7 +51,11 @@ def _count_line(total: int, first: int, kept: int) -> str:
 def _when(ts: float) -> str:
     if not ts:
         return "—"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) + f".{int(ts % 1 * 1000):03d}"
+    try:
+        when = time.localtime(ts)
+    except (OverflowError, OSError, ValueError):  # an exporter may send any 64-bit time
+        return f"{ts:g} (not a date)"
+    return time.strftime("%Y-%m-%d %H:%M:%S", when) + f".{int(ts % 1 * 1000):03d}"
 
 
 def record_table(row: FlowRow, now: float, bits: bool) -> Table:

@@ -20,6 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -151,10 +152,14 @@ class LineTable(ScrollView, can_focus=True):
         self.refresh()
 
     def set_title(self, title: str) -> None:
-        """Set the border title; assigning one repaints the whole widget, so only on change."""
+        """Set the border title; assigning one repaints the whole widget, so only on change.
+
+        The title is plain text: it carries what the user typed (a filter) and what the
+        network said (an exporter's summary), so it is never read as markup.
+        """
         if title != self._title_text:
             self._title_text = title
-            self.border_title = title
+            self.border_title = Content(title)
 
     def set_empty_text(self, text: str) -> None:
         """What an empty table says (why it is empty)."""

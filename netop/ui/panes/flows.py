@@ -104,6 +104,7 @@ class FlowsPane(LineTable):
         self.latest: dict[str, FlowRow] = {}
         self._shape = ("connection", True)
         self._drawn_with = (0.0, True)
+        self._losses = ""
 
     def show_spec(self, spec: ViewSpec) -> None:
         """Say in the title how the flows are sorted, filtered and grouped."""
@@ -128,11 +129,15 @@ class FlowsPane(LineTable):
         super().on_resize(event)
         self._fit_columns()
 
-    def _title(self, total: int | None, matched: int | None) -> None:
+    def _title(self, total: int | None, matched: int | None, losses: str | None = None) -> None:
+        if losses is not None:
+            self._losses = losses
         arrow = "↓" if self.spec.descending else "↑"
         parts = ["Flows"]
         if total:
             parts.append(f"{matched}/{total}" if self.spec.filter_text else f"{total}")
+        if self._losses:
+            parts.append(self._losses)
         if self.spec.aggregate != "connection":
             parts.append(f"per {_GROUP_TITLES.get(self.spec.aggregate, '').lower()}")
         parts.append(f"by {self.spec.sort} {arrow}")
@@ -146,7 +151,7 @@ class FlowsPane(LineTable):
         self.set_empty_text(view.status or "no flows yet")
         self.spec = view.spec
         self._fit_columns()
-        self._title(view.total_flows, view.matched_flows)
+        self._title(view.total_flows, view.matched_flows, view.losses)
         now = view.now or snapshot.ts
         self._drawn_with = (now, bits)
         self.latest = {row.key: row for row in view.rows}

@@ -78,7 +78,8 @@ def test_oldest_idle_is_evicted_at_the_limit() -> None:
     assert len(t) == 3
     assert t.stats.evictions == 2
     assert sorted(e.sport for e in t.entries()) == [3, 4, 5]
-    assert [r.sport for r in t.drain_expired()] == [1, 2]
+    # Evicted flows are counted, not kept: memory follows max_flows (issue #17).
+    assert t.drain_expired() == []
 
 
 def test_100k_flows_busy_tick_counts_only_what_moved() -> None:
@@ -117,3 +118,16 @@ def test_keep_ended_shows_timed_out_flows_and_takes_them_up_again() -> None:
     assert list(t.entries()) == [entry]  # the same flow again, not a second one
     assert entry.state != "ended"
     assert (entry.packets, entry.packets_rev) == (1, 1)
+
+
+def test_flows_evicted_in_the_tick_that_brought_them_are_not_shown() -> None:
+    # A flood in one tick: the view must hold what the table holds, not the flood.
+    from netop.engine.flowview import Enrichment, FlowViewBuilder
+    from netop.model import ViewSpec
+
+    t = FlowTable(max_flows=2)
+    t.merge_records([_rec(sport=port) for port in range(1, 101)], 10.0)
+    assert len(t) == 2
+    assert len(t.touched()) == 2
+    view = FlowViewBuilder(Enrichment()).build(t, ViewSpec(), 10.0, 1.0)
+    assert view.total_flows == 2
