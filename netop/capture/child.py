@@ -214,6 +214,7 @@ _CONFIG_CHECKS: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
     "filter": (False, lambda v: v is None or (isinstance(v, str) and len(v) <= 8192), "text"),
     "promiscuous": (False, lambda v: type(v) is bool, "true or false"),
     "ring_mb": (False, _int_in(1, 1024), "1..1024"),
+    "ring_start_small": (False, lambda v: type(v) is bool, "true or false"),
     "sampling": (False, lambda v: type(v) is bool, "true or false"),
     "sample": (False, _int_in(1, 65536), "1..65536"),
     "interval": (False, _num_in(0.05, 3600), "0.05..3600 seconds"),
@@ -293,7 +294,7 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
                     config.get("ring_mb", 16),
                     config.get("promiscuous", True),
                     # a file gets whole packets from the first one on
-                    start_small=not config.get("write"),
+                    start_small=bool(config.get("ring_start_small")) and not config.get("write"),
                 )
             )
         # Root may build/load the C fast path from root's own cache (readable only now);

@@ -71,7 +71,7 @@ class Ring:
         program: Sequence[Insn],
         ring_mb: int = 16,
         promiscuous: bool = True,
-        start_small: bool = True,
+        start_small: bool = False,
     ) -> None:
         self.iface = iface
         self.full_blocks = max(2, ring_mb * (1 << 20) // BLOCK_SIZE)

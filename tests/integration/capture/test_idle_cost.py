@@ -55,6 +55,7 @@ class _Started:
             helper=("ip", "netns", "exec", pair.ns_a),
             launcher=launcher,
             sampling=False,
+            ring_start_small=True,
         )
         self.source = CaptureSource(options)
         self.source.start(self.items.put)
