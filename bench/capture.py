@@ -84,8 +84,8 @@ def tree_cpu(proc: psutil.Process, match: str | None = None) -> float:
 
 CANDIDATES: dict[str, tuple[list[str], str | None]] = {
     # name: (command, substring selecting the capturing process for CPU accounting)
-    "netop": ([PY, "-m", "netop", "flows", "-i", RXIF, "--json"], "netop.capture.child"),
-    "netop-py": ([PY, "-m", "netop", "flows", "-i", RXIF, "--json"], "netop.capture.child"),
+    "netop": ([PY, "-m", "netop", "flows", "-i", RXIF, "--json"], "netop.sources.capture.child"),
+    "netop-py": ([PY, "-m", "netop", "flows", "-i", RXIF, "--json"], "netop.sources.capture.child"),
     "tcpdump": (["tcpdump", "-i", RXIF, "-n", "-B", "16384", "-w", "/dev/null"], None),
     "tshark": (["tshark", "-i", RXIF, "-n", "-q", "-B", "16"], None),
 }
@@ -147,9 +147,9 @@ def live_run(name: str, pcap: str, warmup: float, drain: float) -> dict[str, flo
 
 
 def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
-    from netop.capture.aggregate import FlowAggregator
-    from netop.capture.offline import read_into_table
     from netop.engine.flowtable import FlowTable
+    from netop.sources.capture.aggregate import FlowAggregator
+    from netop.sources.capture.offline import read_into_table
 
     n = sum(1 for _ in [0])  # packet count comes from the run itself
     results: dict[str, dict[str, float]] = {}
@@ -192,9 +192,9 @@ def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
 
 def memory_per_flow(count: int) -> dict[str, float]:
     """Bytes per flow: engine FlowTable with ``count`` flows, and the capture C table."""
-    from netop.capture import fastpath
     from netop.engine.flowtable import FlowTable
     from netop.model import FlowRecord
+    from netop.sources.capture import fastpath
 
     proc = psutil.Process()
     out: dict[str, float] = {}

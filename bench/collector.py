@@ -48,7 +48,7 @@ def load(stream: str) -> list[bytes]:
     each carry one full data set (30 records of template 1024), the way routers fill
     datagrams; softflowd itself sends ~2.7 records per set.
     """
-    from tests.unit.collector.exports import datagrams
+    from tests.unit.sources.collector.exports import datagrams
 
     if stream != "ipfix-full":
         return [data for _, data, _ in datagrams(FLOWS / STREAMS[stream])]

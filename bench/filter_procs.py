@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil  # noqa: E402
 
-from netop.engine.text import safe_text  # noqa: E402
-from netop.sources.names import NameResolver  # noqa: E402
-from netop.sources.procs import ProcessInfo, ProcessResolver  # noqa: E402
+from netop.enrich.names import NameResolver  # noqa: E402
+from netop.enrich.procs import ProcessInfo, ProcessResolver  # noqa: E402
+from netop.text import safe_text  # noqa: E402
 
 
 def children_cpu() -> float:

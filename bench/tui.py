@@ -166,7 +166,7 @@ def _label(p: psutil.Process) -> str:
         cmd = p.cmdline()
     except psutil.Error:
         return "?"
-    if any("netop.capture.child" in part for part in cmd):
+    if any("netop.sources.capture.child" in part for part in cmd):
         return "capture-child"
     if not cmd:
         return p.name()

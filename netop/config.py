@@ -23,6 +23,10 @@ from netop.errors import ConfigError, NetopError
 T = TypeVar("T")
 
 DEFAULT_THEME = "netop-dark"
+#: Flow-table bounds: NetFlow's usual timeouts (Cisco: inactive 15 s, active 30 min).
+DEFAULT_IDLE_TIMEOUT = 15.0
+DEFAULT_ACTIVE_TIMEOUT = 1800.0
+DEFAULT_MAX_FLOWS = 200_000
 
 
 def config_home() -> Path:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything netop's tests need on a fresh Debian/Ubuntu machine, then runs them all:
-# lint (ruff), types (mypy) and the whole pytest suite (unit, integration, UI snapshots).
+# lint (ruff), types (mypy), layers (import-linter) and the whole pytest suite (unit,
+# integration, UI snapshots).
 # Run as root (or with sudo available): the integration tests create network namespaces.
 # Extra arguments go to pytest, e.g. `scripts/test.sh tests/ui --snapshot-update`.
 set -euo pipefail
@@ -41,6 +42,7 @@ if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
 
 echo "== ruff"; .venv/bin/ruff check netop tests bench
 echo "== mypy"; .venv/bin/mypy
+echo "== layers"; .venv/bin/lint-imports --no-cache
 echo "== pytest"
 # A skip for anything this script provides (root, the packages above, the C compiler,
 # ../shared) fails the run: only kernel features may skip (tests/conftest.py).

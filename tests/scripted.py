@@ -128,7 +128,7 @@ class StaticLookups:
         return self.names.get(address)
 
     def lookup_flow(self, record: object) -> object:
-        from netop.sources.procs import ProcessInfo, Unknown
+        from netop.enrich.procs import ProcessInfo, Unknown
 
         sport = getattr(record, "sport", 0)
         dport = getattr(record, "dport", 0)

@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from netop.capture.options import add_capture_arguments, options_from_args
 from netop.config import Config
 from netop.engine.flowtable import FlowTable
 from netop.errors import ConfigError, NetopError
 from netop.model import FlowRecord, NetEvent, Severity, proto_name, tcp_flags_text
+from netop.sources.capture.options import add_capture_arguments, options_from_args
 
 HELP = "print the flows of a capture file (-r) or of a live capture (-i ... --duration S)"
 
@@ -76,11 +76,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     table = FlowTable(opts.max_flows, opts.idle_timeout, opts.active_timeout, keep_expired=True)
     error: NetopError | None = None
     if opts.read:
-        from netop.capture.offline import read_into_table
+        from netop.sources.capture.offline import read_into_table
 
         packet_filter = None
         if opts.filter:
-            from netop.capture.bpf import OfflineFilter
+            from netop.packet.bpf import OfflineFilter
 
             packet_filter = OfflineFilter(opts.filter)
         result = read_into_table(opts.read, table, packet_filter=packet_filter)
@@ -124,8 +124,8 @@ def _avg_bps(r: FlowRecord) -> float:
 
 
 def _live(args: argparse.Namespace, config: Config, table: FlowTable) -> NetopError | None:
-    from netop.capture.options import capture_source_from_args
     from netop.model import FlowBatch
+    from netop.sources.capture.options import capture_source_from_args
 
     source = capture_source_from_args(args, config)
     if source is None:

@@ -1,4 +1,5 @@
-"""``netop install-capture``: install the capture entry point (see :mod:`netop.capture.entry`)."""
+"""``netop install-capture``: install the capture entry point
+(see :mod:`netop.sources.capture.entry`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ HELP = "install the capture launcher (run as root once): only it gets capture ri
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--target``, ``--file-caps``, ``--group``."""
-    from netop.capture.entry import LAUNCHER
+    from netop.sources.capture.entry import LAUNCHER
 
     parser.add_argument("--target", default=LAUNCHER, help=f"where (default {LAUNCHER})")
     parser.add_argument(
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Build and install; print where and how to grant it."""
-    from netop.capture.entry import install
+    from netop.sources.capture.entry import install
 
     target = install(args.target, file_caps=args.file_caps, group=args.group, python=args.python)
     print(f"installed {target}", file=sys.stdout)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from netop.capture.options import (
-    add_capture_arguments,
-    capture_source_from_args,
-    options_from_args,
-)
-from netop.capture.source import CaptureSource
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.engine.flowview import Enrichment
 from netop.sources.base import Source
+from netop.sources.capture.options import (
+    add_capture_arguments,
+    capture_source_from_args,
+    options_from_args,
+)
+from netop.sources.capture.source import CaptureSource
 from netop.sources.collector.source import add_collector_arguments, collector_source_from_args
 from netop.sources.counters import InterfaceCounters
 from netop.sources.snmp.source import add_snmp_arguments, snmp_source_from_args
@@ -58,7 +58,7 @@ def build_enrichment(
     names), exported flows are other boxes' traffic, and without flows the socket-table
     reader would cost CPU for nothing.
     """
-    from netop.sources import names, procs
+    from netop.enrich import names, procs
 
     live = not getattr(args, "read", None) and any(
         isinstance(source, CaptureSource) for source in sources)
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if isinstance(source, CaptureSource):
             source.check()  # bad -r/-i/-f: one line and exit 2, before the screen opens
     engine = build_engine(args, config, sources)
-    from netop.sources.names import names_enabled
+    from netop.enrich.names import names_enabled
 
     show_names = names_enabled(config.raw) and not getattr(args, "no_names", False)
     engine.view_spec = replace(engine.view_spec, names=show_names)

@@ -18,14 +18,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from netop.config import Config
-from netop.engine.events import EventLog, InterfaceWatch
-from netop.engine.flowtable import (
+from netop.config import (
     DEFAULT_ACTIVE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_FLOWS,
-    FlowTable,
+    Config,
 )
+from netop.engine.events import EventLog, InterfaceWatch
+from netop.engine.flowtable import FlowTable
 from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.engine.history import RateHistory
 from netop.engine.rates import RateTracker

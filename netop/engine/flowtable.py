@@ -17,13 +17,10 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from netop.capture.decode import reverse_ports
+from netop.config import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FLOWS
 from netop.model import FlowBatch, FlowRecord
+from netop.packet.decode import reverse_ports
 
-#: NetFlow's usual defaults (Cisco: inactive 15 s, active 30 min).
-DEFAULT_IDLE_TIMEOUT = 15.0
-DEFAULT_ACTIVE_TIMEOUT = 1800.0
-DEFAULT_MAX_FLOWS = 200_000
 _ACTIVE_SCAN_EVERY = 5.0
 
 _FullKey = tuple[int, int | None, str, str, int, int, str, str | None]

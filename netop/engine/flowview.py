@@ -37,19 +37,19 @@ HISTORY_TICKS = 120
 
 
 class ProcessLookup(Protocol):
-    """What the view needs of process attribution (``netop.sources.procs``)."""
+    """What the view needs of process attribution (``netop.enrich.procs``)."""
 
     def lookup_flow(self, record: FlowRecord) -> object: ...
 
 
 class NameLookup(Protocol):
-    """What the view needs of name resolution (``netop.sources.names``)."""
+    """What the view needs of name resolution (``netop.enrich.names``)."""
 
     def lookup(self, address: str) -> str | None: ...
 
 
 class LocalSide(Protocol):
-    """Which end of a flow is this host (``netop.sources.procs.LocalAddresses``)."""
+    """Which end of a flow is this host (``netop.enrich.procs.LocalAddresses``)."""
 
     def local_side(self, record: FlowRecord) -> str | None: ...
 

@@ -28,7 +28,6 @@ from netop.ui.detail import FlowDetailScreen
 from netop.ui.filterbar import FilterBar
 from netop.ui.header import HeaderBar
 from netop.ui.help import HelpScreen
-from netop.ui.linetable import LineTable
 from netop.ui.messages import SnapshotReady
 from netop.ui.panes.counters import CountersPane
 from netop.ui.panes.events import EventsPane
@@ -36,6 +35,7 @@ from netop.ui.panes.exporters import ExportersPane
 from netop.ui.panes.flows import FlowsPane
 from netop.ui.panes.interfaces import GROUP, InterfacesPane
 from netop.ui.themes import NETOP_VARIABLES, ThemeSet, load_themes
+from netop.ui.widgets.linetable import LineTable
 
 #: Width from which Interfaces and Counters sit side by side.
 WIDE_COLUMNS = 150

@@ -33,7 +33,7 @@ def _capture_child(pid: int, timeout: float) -> int | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for child in children(pid):
-            if "netop.capture.child" in cmdline(child):
+            if "netop.sources.capture.child" in cmdline(child):
                 return child
         time.sleep(0.05)
     return None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from netop.capture.options import CaptureOptions
-from netop.capture.source import CaptureSource
 from netop.config import Config
 from netop.engine.engine import Engine
+from netop.sources.capture.options import CaptureOptions
+from netop.sources.capture.source import CaptureSource
 from netop.ui.app import NetopApp
 from netop.ui.detail import FlowDetailScreen
 from netop.ui.panes.flows import FlowsPane

@@ -15,10 +15,10 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
-from netop.capture.options import CaptureOptions
-from netop.capture.source import CaptureSource
 from netop.config import Config
 from netop.engine.engine import Engine
+from netop.sources.capture.options import CaptureOptions
+from netop.sources.capture.source import CaptureSource
 from netop.ui.app import NetopApp
 from netop.ui.detail import FlowDetailScreen
 from netop.ui.panes.flows import FlowsPane

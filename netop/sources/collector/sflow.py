@@ -153,7 +153,7 @@ def _raw_header(rec: memoryview) -> Any:
     if linktype is None:
         return None
     header = bytes(rec[_RAW_HEADER.size : _RAW_HEADER.size + header_length])
-    from netop.capture.decode import parse_frame  # lazy: only sFlow needs it
+    from netop.packet.decode import parse_frame  # lazy: only sFlow needs it
 
     return parse_frame(header, linktype)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from netop.format import human_count
 from netop.model import InterfaceRate, Snapshot
-from netop.ui.linetable import Cell, Column, LineTable, Middle, Row, Styled
 from netop.ui.panes.interfaces import GROUP, grouped
+from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Styled
 
 #: (counter, column label, style when it grew this tick)
 _FIELDS = (

@@ -6,7 +6,7 @@ import time
 from collections import deque
 
 from netop.model import NetEvent, Severity, Snapshot
-from netop.ui.linetable import Column, LineTable, Row, Styled
+from netop.ui.widgets.linetable import Column, LineTable, Row, Styled
 
 #: Lines kept on screen; older ones scroll away for good (the engine keeps its own log).
 MAX_LINES = 500

@@ -10,7 +10,7 @@ from typing import Any
 
 from netop.format import human_age, human_count
 from netop.model import Snapshot
-from netop.ui.linetable import Column, LineTable, Row, Styled
+from netop.ui.widgets.linetable import Column, LineTable, Row, Styled
 
 
 class ExportersPane(LineTable):

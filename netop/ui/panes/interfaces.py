@@ -12,7 +12,7 @@ from typing import Any
 
 from netop.format import human_age, human_rate
 from netop.model import InterfaceRate, Snapshot, SourceStatus
-from netop.ui.linetable import Cell, Column, LineTable, Middle, Row, Spark, Styled
+from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Spark, Styled
 
 #: Seconds of silence after which an interface counts as idle (for hiding).
 IDLE_SECONDS = 10

@@ -15,7 +15,7 @@ import pytest
 def launcher() -> Iterator[str]:
     """``netop install-capture`` into a root-owned temporary directory: what a
     ``capture.helper`` (sudo, or ``ip netns exec`` here) starts."""
-    from netop.capture.entry import install
+    from netop.sources.capture.entry import install
 
     where = Path(tempfile.mkdtemp(prefix="netop-launcher-", dir="/tmp"))
     where.chmod(0o755)

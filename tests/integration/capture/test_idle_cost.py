@@ -17,10 +17,10 @@ import time
 
 import pytest
 
-from netop.capture.options import CaptureOptions
-from netop.capture.source import CaptureSource
 from netop.model import FlowBatch, NetEvent
 from netop.sources.base import SourceItem
+from netop.sources.capture.options import CaptureOptions
+from netop.sources.capture.source import CaptureSource
 from tests.netns import VethPair, sh, veth_pair
 
 pytestmark = pytest.mark.netns

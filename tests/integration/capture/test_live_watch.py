@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from netop.capture.options import CaptureOptions
-from netop.capture.source import CaptureSource
 from netop.model import FlowBatch
 from netop.sources.base import SourceItem
+from netop.sources.capture.options import CaptureOptions
+from netop.sources.capture.source import CaptureSource
 from tests.netns import veth_pair
 from tests.ready import wait_for_port, wait_until
 

@@ -102,7 +102,7 @@ def test_json_py_in_the_current_directory_is_not_run_by_the_capture_child(
     ],
 )
 def test_child_rejects_a_hostile_config(change: dict[str, object], reason: str) -> None:
-    from netop.capture.entry import bootstrap
+    from netop.sources.capture.entry import bootstrap
 
     config = {"interfaces": ["lo"], "ring_mb": 1, **change}
     done = subprocess.run(
@@ -189,7 +189,7 @@ def test_ordinary_user_captures_through_the_installed_launcher(root_dir: Path) -
     holds capture rights: the UI has none, the child drops them after opening."""
     if shutil.which("setcap") is None or shutil.which("curl") is None:
         pytest.skip("setcap and curl are needed (apt-get install libcap2-bin curl)")
-    from netop.capture.entry import install
+    from netop.sources.capture.entry import install
 
     launcher = install(
         str(root_dir / "libexec" / "netop-capture"), file_caps=True, python=_python_for_nobody()

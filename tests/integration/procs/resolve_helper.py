@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from netop.sources.procs import ProcessInfo, ProcessResolver  # noqa: E402
+from netop.enrich.procs import ProcessInfo, ProcessResolver  # noqa: E402
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from netop.sources.procs import OTHER_USER, ProcessInfo, ProcessResolver
+from netop.enrich.procs import OTHER_USER, ProcessInfo, ProcessResolver
 from tests.netns import VethPair, veth_pair
 
 HELPER = Path(__file__).with_name("resolve_helper.py")
@@ -38,7 +38,7 @@ while time.monotonic() < end:
     except TimeoutError:
         pass
 """
-IMPORT = "import netop.sources.procs"
+IMPORT = "import netop.enrich.procs"
 
 
 def resolve_in(prefix: list[str], lookups: list[list[Any]]) -> list[dict[str, Any]]:

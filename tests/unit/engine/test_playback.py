@@ -10,13 +10,13 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
-from netop.capture.offline import read_into_table
-from netop.capture.options import CaptureOptions
-from netop.capture.source import CaptureSource
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.engine.flowtable import FlowTable
 from netop.model import Snapshot
+from netop.sources.capture.offline import read_into_table
+from netop.sources.capture.options import CaptureOptions
+from netop.sources.capture.source import CaptureSource
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "pcap" / "traffic"
 

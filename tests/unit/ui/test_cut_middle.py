@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from rich.cells import cell_len
 
-from netop.ui.linetable import cut_middle
 from netop.ui.panes.flows import endpoint_cell, short_proto
+from netop.ui.widgets.linetable import cut_middle
 
 
 def test_ipv6_with_port_keeps_the_port_and_the_host_part() -> None:

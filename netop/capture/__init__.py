@@ -1,1 +1,0 @@
-"""Packet capture: ring, BPF, decoder, pcap files, the capture child (never imports Textual)."""

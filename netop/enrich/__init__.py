@@ -1,0 +1,1 @@
+"""Enrichment of flows: owning processes and host names."""

@@ -1,0 +1,1 @@
+"""Packets: frame decoding, pcap/pcapng files, BPF, per-packet dissection, flow-key rules."""

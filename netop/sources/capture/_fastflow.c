@@ -1,0 +1,528 @@
+/* netop capture fast path: walk pcap records or TPACKET_V3 blocks, parse the common
+ * frame (Ethernet or cooked/raw IP, at most one VLAN tag, IPv4 without options or
+ * fragments, IPv6 without extension headers, TCP or UDP) and aggregate it into a
+ * bidirectional flow table, all without creating a Python object per packet.
+ *
+ * Everything else is returned to Python as a list of offsets for the slow path
+ * (netop/packet/decode.py), which has the same semantics. Input is untrusted: every
+ * read is bounds-checked against the captured length and the buffer.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <errno.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#define NO_VLAN 0xFFFF
+#define MAX_SNAPLEN 262144u
+
+typedef struct {
+    uint8_t used, proto, alen, flipped;
+    uint16_t vlan, pa, pb;
+    uint8_t a[16], b[16];
+    uint64_t pk[2], by[2];
+    double first, last;
+    uint8_t flags;
+} Entry;
+
+/* One kept packet: its flow key (as the packet went) and its first SNAP bytes. */
+#define RING_N 4096u   /* global ring of the most recent packets (power of two) */
+#define WATCH_N 64u    /* packets of the watched flow kept between two takes */
+#define SNAP 256u
+
+typedef struct {
+    _Alignas(16) uint8_t data[SNAP];  /* first: aligned for streaming stores */
+    double ts;
+    uint32_t wirelen;
+    uint16_t caplen, linktype;
+    uint8_t proto, alen, flags, rev;
+    uint16_t vlan, sport, dport;
+    uint8_t src[16], dst[16];
+} Sample;
+
+typedef struct {
+    uint8_t proto, alen;
+    uint16_t vlan, sport, dport, rsport, rdport;
+    uint8_t src[16], dst[16];
+} WatchKey;
+
+typedef struct {
+    PyObject_HEAD
+    Entry *slots;
+    Py_ssize_t cap, count, max_flows;
+    unsigned long long overflow;
+    int keep, watching;
+    Sample *ring, *wring;
+    uint64_t seq, wseq;
+    WatchKey w;
+    double syn, synack, ack;
+} Table;
+
+typedef struct {
+    uint8_t proto, alen;
+    uint16_t vlan, sport, dport;
+    const uint8_t *src, *dst;
+    uint32_t l3len;
+    uint8_t flags;
+} Pkt;
+
+static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* Parse from the network header; 1 = fast-path packet, 0 = leave it to Python. */
+static int parse_l3(const uint8_t *q, uint32_t len, uint16_t etype, uint16_t vlan, Pkt *k) {
+    k->vlan = vlan;
+    if (etype == 0x0800) {
+        if (len < 24 || q[0] != 0x45 || (be16(q + 6) & 0x3FFF)) return 0;
+        k->proto = q[9];
+        if (k->proto != 6 && k->proto != 17) return 0;
+        k->l3len = be16(q + 2);
+        if (k->l3len < 20) return 0;
+        k->alen = 4; k->src = q + 12; k->dst = q + 16;
+        k->sport = be16(q + 20); k->dport = be16(q + 22);
+        k->flags = (k->proto == 6 && len > 33) ? q[33] : 0;
+        return 1;
+    }
+    if (etype == 0x86DD) {
+        if (len < 44 || (q[0] >> 4) != 6) return 0;
+        k->proto = q[6];
+        if (k->proto != 6 && k->proto != 17) return 0;
+        k->l3len = (uint32_t)be16(q + 4) + 40;
+        k->alen = 16; k->src = q + 8; k->dst = q + 24;
+        k->sport = be16(q + 40); k->dport = be16(q + 42);
+        k->flags = (k->proto == 6 && len > 53) ? q[53] : 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int parse_frame(const uint8_t *p, uint32_t len, int linktype, Pkt *k) {
+    if (linktype == 1) {
+        if (len < 14) return 0;
+        uint16_t et = be16(p + 12), vlan = NO_VLAN;
+        uint32_t off = 14;
+        if (et == 0x8100 || et == 0x88A8) {
+            if (len < 18) return 0;
+            vlan = be16(p + 14) & 0x0FFF;
+            et = be16(p + 16);
+            off = 18;
+        }
+        return parse_l3(p + off, len - off, et, vlan, k);
+    }
+    if (linktype == 101 || linktype == 12 || linktype == 14 || linktype == 228 || linktype == 229) {
+        if (len < 1) return 0;
+        return parse_l3(p, len, (p[0] >> 4) == 6 ? 0x86DD : 0x0800, NO_VLAN, k);
+    }
+    return 0;
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t v) {
+    h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+    return h;
+}
+
+static uint64_t hash_entry(uint8_t proto, uint16_t vlan, uint8_t alen, const uint8_t *a,
+                           const uint8_t *b, uint16_t pa, uint16_t pb) {
+    uint64_t h = (uint64_t)proto << 48 | (uint64_t)vlan << 32 | (uint64_t)pa << 16 | pb;
+    uint64_t w;
+    for (int i = 0; i < alen; i += 4) {
+        uint32_t x, y;
+        memcpy(&x, a + i, 4); memcpy(&y, b + i, 4);
+        w = (uint64_t)x << 32 | y;
+        h = mix(h, w);
+    }
+    h ^= h >> 33; h *= 0xff51afd7ed558ccdULL; h ^= h >> 33;
+    return h;
+}
+
+static int grow(Table *t) {
+    Py_ssize_t ncap = t->cap ? t->cap * 2 : 1024;
+    Entry *ns = PyMem_Calloc((size_t)ncap, sizeof(Entry));
+    if (!ns) return -1;
+    for (Py_ssize_t i = 0; i < t->cap; i++) {
+        Entry *e = &t->slots[i];
+        if (!e->used) continue;
+        uint64_t h = hash_entry(e->proto, e->vlan, e->alen, e->a, e->b, e->pa, e->pb);
+        Py_ssize_t j = (Py_ssize_t)(h & (uint64_t)(ncap - 1));
+        while (ns[j].used) j = (j + 1) & (ncap - 1);
+        ns[j] = *e;
+    }
+    PyMem_Free(t->slots);
+    t->slots = ns;
+    t->cap = ncap;
+    return 0;
+}
+
+static int add_packet(Table *t, const Pkt *k, double ts) {
+    /* Canonical order: side a is the lower (address, port). */
+    int c = memcmp(k->src, k->dst, k->alen);
+    int src_is_a = c < 0 || (c == 0 && k->sport <= k->dport);
+    const uint8_t *a = src_is_a ? k->src : k->dst, *b = src_is_a ? k->dst : k->src;
+    uint16_t pa = src_is_a ? k->sport : k->dport, pb = src_is_a ? k->dport : k->sport;
+    int dir = src_is_a ? 0 : 1;
+    if ((t->count + 1) * 2 > t->cap && grow(t) < 0) return -1;
+    uint64_t h = hash_entry(k->proto, k->vlan, k->alen, a, b, pa, pb);
+    Py_ssize_t mask = t->cap - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
+    for (;;) {
+        Entry *e = &t->slots[j];
+        if (!e->used) break;
+        if (e->proto == k->proto && e->vlan == k->vlan && e->alen == k->alen && e->pa == pa &&
+            e->pb == pb && memcmp(e->a, a, k->alen) == 0 && memcmp(e->b, b, k->alen) == 0) {
+            e->pk[dir] += 1; e->by[dir] += k->l3len;
+            if (ts > e->last) e->last = ts;
+            if (ts < e->first) e->first = ts;
+            e->flags |= k->flags;
+            return 0;
+        }
+        j = (j + 1) & mask;
+    }
+    if (t->count >= t->max_flows) { t->overflow++; return 0; }
+    Entry *e = &t->slots[j];
+    memset(e, 0, sizeof(Entry));
+    e->used = 1; e->proto = k->proto; e->alen = k->alen; e->vlan = k->vlan;
+    e->pa = pa; e->pb = pb;
+    memcpy(e->a, a, k->alen); memcpy(e->b, b, k->alen);
+    /* A SYN-ACK seen first means the other side opened the flow. */
+    int opener_is_src = !(k->proto == 6 && (k->flags & 0x12) == 0x12);
+    e->flipped = (opener_is_src ? src_is_a : !src_is_a) ? 0 : 1;
+    if (c == 0 && k->sport == k->dport) e->flipped = 0;  /* talking to itself */
+    e->pk[dir] = 1; e->by[dir] = k->l3len;
+    e->first = e->last = ts; e->flags = k->flags;
+    t->count++;
+    return 0;
+}
+
+/* TCP handshake of the watched flow: first SYN, the SYN/ACK answering it, the ACK after. */
+static void handshake(Table *t, const Sample *s) {
+    if (s->proto != 6) return;
+    uint8_t f = s->flags & 0x12;
+    if (f == 0x02 && !s->rev && t->syn == 0.0) t->syn = s->ts;
+    else if (f == 0x12 && s->rev && t->syn != 0.0 && t->synack == 0.0 && s->ts >= t->syn)
+        t->synack = s->ts;
+    else if (f == 0x10 && !s->rev && t->synack != 0.0 && t->ack == 0.0 && s->ts >= t->synack)
+        t->ack = s->ts;
+}
+
+static void watch_match(Table *t, const Sample *s) {
+    const WatchKey *w = &t->w;
+    if (s->proto != w->proto || s->vlan != w->vlan || s->alen != w->alen) return;
+    int rev;
+    if (s->sport == w->sport && s->dport == w->dport && !memcmp(s->src, w->src, w->alen) &&
+        !memcmp(s->dst, w->dst, w->alen))
+        rev = 0;
+    else if (s->sport == w->rsport && s->dport == w->rdport && !memcmp(s->src, w->dst, w->alen) &&
+             !memcmp(s->dst, w->src, w->alen))
+        rev = 1;
+    else
+        return;
+    Sample *d = &t->wring[t->wseq++ & (WATCH_N - 1)];
+    *d = *s;
+    d->rev = (uint8_t)rev;
+    handshake(t, d);
+}
+
+/* Keep one packet in the global ring (and the watched flow's ring when it matches). */
+static inline void keep_packet(Table *t, const Pkt *k, double ts, const uint8_t *data,
+                               uint32_t caplen, uint32_t wirelen, int linktype) {
+    if (!t->ring) return;
+    Sample *s = &t->ring[t->seq++ & (RING_N - 1)];
+    uint32_t n = caplen < SNAP ? caplen : SNAP;
+    s->ts = ts; s->wirelen = wirelen; s->caplen = (uint16_t)n; s->linktype = (uint16_t)linktype;
+    s->proto = k->proto; s->alen = k->alen; s->flags = k->flags; s->rev = 0;
+    s->vlan = k->vlan; s->sport = k->sport; s->dport = k->dport;
+    memcpy(s->src, k->src, k->alen); memcpy(s->dst, k->dst, k->alen);
+    memcpy(s->data, data, n);
+    /* The next slot has long left the cache: start fetching it now (for writing). */
+    Sample *next = &t->ring[t->seq & (RING_N - 1)];
+    __builtin_prefetch(next->data, 1, 0);
+    __builtin_prefetch(next->data + 64, 1, 0);
+    __builtin_prefetch(&next->ts, 1, 0);
+    if (t->watching) watch_match(t, s);
+}
+
+static void Table_dealloc(Table *t) {
+    PyMem_Free(t->ring);
+    PyMem_Free(t->wring);
+    PyMem_Free(t->slots);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static int Table_init(Table *t, PyObject *args, PyObject *kw) {
+    Py_ssize_t max_flows = 1000000;
+    int keep = 0;
+    static char *names[] = {"max_flows", "keep_packets", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|np", names, &max_flows, &keep)) return -1;
+    t->max_flows = max_flows < 1 ? 1 : max_flows;
+    if (keep && !t->ring) {
+        t->ring = PyMem_Calloc(RING_N, sizeof(Sample));
+        t->wring = PyMem_Calloc(WATCH_N, sizeof(Sample));
+        if (!t->ring || !t->wring) { PyErr_NoMemory(); return -1; }
+    }
+    return 0;
+}
+
+static PyObject *append_offset(PyObject *list, Py_ssize_t off) {
+    PyObject *o = PyLong_FromSsize_t(off);
+    if (!o || PyList_Append(list, o) < 0) { Py_XDECREF(o); return NULL; }
+    Py_DECREF(o);
+    return list;
+}
+
+/* feed_pcap(buf, little, nano, linktype) -> (consumed, slow_offsets, packets, last_ts, bad) */
+static PyObject *Table_feed_pcap(Table *t, PyObject *args) {
+    Py_buffer view;
+    int little, nano, linktype;
+    if (!PyArg_ParseTuple(args, "y*ppi", &view, &little, &nano, &linktype)) return NULL;
+    const uint8_t *buf = view.buf;
+    Py_ssize_t end = view.len, off = 0, n = 0;
+    double last_ts = 0.0, scale = nano ? 1e-9 : 1e-6;
+    int bad = 0;
+    PyObject *slow = PyList_New(0);
+    if (!slow) { PyBuffer_Release(&view); return NULL; }
+    while (off + 16 <= end) {
+        uint32_t h[4];
+        memcpy(h, buf + off, 16);
+        if (!little) for (int i = 0; i < 4; i++) h[i] = __builtin_bswap32(h[i]);
+        if (h[2] > MAX_SNAPLEN) { bad = 1; break; }
+        if (off + 16 + (Py_ssize_t)h[2] > end) break;
+        double ts = (double)h[0] + (double)h[1] * scale;
+        Pkt k;
+        if (parse_frame(buf + off + 16, h[2], linktype, &k)) {
+            if (add_packet(t, &k, ts) < 0) { Py_DECREF(slow); PyBuffer_Release(&view); return PyErr_NoMemory(); }
+            keep_packet(t, &k, ts, buf + off + 16, h[2], h[3], linktype);
+        } else if (!append_offset(slow, off)) {
+            Py_DECREF(slow); PyBuffer_Release(&view); return NULL;
+        }
+        last_ts = ts;
+        n++;
+        off += 16 + h[2];
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("nNndi", off, slow, n, last_ts, bad);
+}
+
+#define PACKET_OUTGOING 4
+
+/* feed_tpacket(block, count, loopback=0) -> (slow_offsets, packets); offsets of
+ * tpacket3_hdr. ``loopback`` is the ifindex of lo: its outgoing copies are skipped, as
+ * libpcap does, because lo delivers every packet again as incoming. */
+static PyObject *Table_feed_tpacket(Table *t, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t count;
+    int loopback = 0;
+    if (!PyArg_ParseTuple(args, "y*n|i", &view, &count, &loopback)) return NULL;
+    const uint8_t *blk = view.buf;
+    Py_ssize_t end = view.len, n = 0;
+    PyObject *slow = PyList_New(0);
+    if (!slow) { PyBuffer_Release(&view); return NULL; }
+    uint32_t off;
+    if (end < 20) goto done;
+    memcpy(&off, blk + 16, 4);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if ((Py_ssize_t)off + 60 > end) break;
+        uint32_t nxt, sec, nsec, snaplen, status, tci;
+        uint16_t mac;
+        int32_t ifindex;
+        memcpy(&nxt, blk + off, 4); memcpy(&sec, blk + off + 4, 4);
+        memcpy(&nsec, blk + off + 8, 4); memcpy(&snaplen, blk + off + 12, 4);
+        memcpy(&status, blk + off + 20, 4); memcpy(&mac, blk + off + 24, 2);
+        memcpy(&tci, blk + off + 32, 4); memcpy(&ifindex, blk + off + 52, 4);
+        if (loopback && ifindex == loopback && blk[off + 58] == PACKET_OUTGOING) {
+            if (!nxt) break;
+            off += nxt;
+            continue;
+        }
+        n++;
+        uint16_t etype = be16(blk + off + 50);
+        uint16_t vlan = (status & 0x10) ? (uint16_t)(tci & 0x0FFF) : NO_VLAN;
+        Pkt k;
+        int fast = (Py_ssize_t)off + mac + snaplen <= end &&
+                   parse_l3(blk + off + mac, snaplen, etype, vlan, &k);
+        if (fast) {
+            double ts = (double)sec + (double)nsec * 1e-9;
+            if (add_packet(t, &k, ts) < 0) {
+                Py_DECREF(slow); PyBuffer_Release(&view); return PyErr_NoMemory();
+            }
+            uint32_t wirelen;
+            memcpy(&wirelen, blk + off + 16, 4);
+            /* SOCK_DGRAM ring: the data starts at the network header (LINKTYPE_RAW). */
+            keep_packet(t, &k, ts, blk + off + mac, snaplen, wirelen, 101);
+        } else if (!append_offset(slow, off)) {
+            Py_DECREF(slow); PyBuffer_Release(&view); return NULL;
+        }
+        if (!nxt) break;
+        off += nxt;
+    }
+done:
+    PyBuffer_Release(&view);
+    return Py_BuildValue("Nn", slow, n);
+}
+
+/* drain() -> [(proto, src, sport, dst, dport, vlan, p, b, pr, br, first, last, flags)] */
+static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < t->cap; i++) {
+        Entry *e = &t->slots[i];
+        if (!e->used) continue;
+        int f = e->flipped;
+        PyObject *vlan = e->vlan == NO_VLAN ? Py_None : PyLong_FromLong(e->vlan);
+        if (e->vlan == NO_VLAN) Py_INCREF(Py_None);
+        PyObject *row = Py_BuildValue(
+            "(iy#iy#iNKKKKddi)", e->proto, f ? e->b : e->a, (Py_ssize_t)e->alen,
+            f ? e->pb : e->pa, f ? e->a : e->b, (Py_ssize_t)e->alen, f ? e->pa : e->pb, vlan,
+            (unsigned long long)e->pk[f], (unsigned long long)e->by[f],
+            (unsigned long long)e->pk[!f], (unsigned long long)e->by[!f], e->first, e->last,
+            (int)e->flags);
+        if (!row || PyList_Append(out, row) < 0) { Py_XDECREF(row); Py_DECREF(out); return NULL; }
+        Py_DECREF(row);
+    }
+    if (t->cap > 65536 && t->count * 8 < t->cap) {
+        PyMem_Free(t->slots); t->slots = NULL; t->cap = 0;  /* shrink after a burst */
+    } else if (t->slots) {
+        memset(t->slots, 0, (size_t)t->cap * sizeof(Entry));
+    }
+    t->count = 0;
+    return out;
+}
+
+static int addr_arg(PyObject *o, uint8_t *out, uint8_t *alen) {
+    char *p; Py_ssize_t n;
+    if (PyBytes_AsStringAndSize(o, &p, &n) < 0) return -1;
+    if (n != 4 && n != 16) { PyErr_SetString(PyExc_ValueError, "address of 4 or 16 bytes"); return -1; }
+    memcpy(out, p, (size_t)n); *alen = (uint8_t)n;
+    return 0;
+}
+
+static uint16_t vlan_arg(PyObject *o) { return o == Py_None ? NO_VLAN : (uint16_t)(PyLong_AsLong(o) & 0x0FFF); }
+
+/* record(ts, linktype, data, wirelen, proto, vlan, src, dst, sport, dport, flags): a packet
+ * the slow path decoded, kept like the fast path's. */
+static PyObject *Table_record(Table *t, PyObject *args) {
+    double ts; int linktype, proto, sport, dport, flags; Py_buffer data; unsigned int wirelen;
+    PyObject *vlan, *src, *dst;
+    if (!PyArg_ParseTuple(args, "diy*IiOSSiii", &ts, &linktype, &data, &wirelen, &proto, &vlan,
+                          &src, &dst, &sport, &dport, &flags)) return NULL;
+    Pkt k;
+    uint8_t a[16], b[16], alen, blen;
+    if (addr_arg(src, a, &alen) < 0 || addr_arg(dst, b, &blen) < 0 || alen != blen) {
+        PyBuffer_Release(&data);
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "address families differ");
+        return NULL;
+    }
+    k.proto = (uint8_t)proto; k.alen = alen; k.vlan = vlan_arg(vlan);
+    k.sport = (uint16_t)sport; k.dport = (uint16_t)dport; k.src = a; k.dst = b;
+    k.flags = (uint8_t)flags; k.l3len = 0;
+    keep_packet(t, &k, ts, data.buf, (uint32_t)data.len, wirelen, linktype);
+    PyBuffer_Release(&data);
+    Py_RETURN_NONE;
+}
+
+/* watch((proto, vlan, src, dst, sport, dport, rsport, rdport) | None): start (or stop)
+ * keeping one flow's packets, starting with those the global ring still holds. */
+static PyObject *Table_watch(Table *t, PyObject *key) {
+    t->watching = 0; t->wseq = 0; t->syn = t->synack = t->ack = 0.0;
+    if (key == Py_None || !t->ring) Py_RETURN_NONE;
+    int proto, sport, dport, rsport, rdport;
+    PyObject *vlan, *src, *dst;
+    if (!PyArg_ParseTuple(key, "iOSSiiii", &proto, &vlan, &src, &dst, &sport, &dport, &rsport, &rdport))
+        return NULL;
+    WatchKey *w = &t->w;
+    uint8_t blen;
+    memset(w, 0, sizeof(*w));
+    if (addr_arg(src, w->src, &w->alen) < 0 || addr_arg(dst, w->dst, &blen) < 0) return NULL;
+    w->proto = (uint8_t)proto; w->vlan = vlan_arg(vlan);
+    w->sport = (uint16_t)sport; w->dport = (uint16_t)dport;
+    w->rsport = (uint16_t)rsport; w->rdport = (uint16_t)rdport;
+    uint64_t start = t->seq > RING_N ? t->seq - RING_N : 0;
+    for (uint64_t i = start; i < t->seq; i++) watch_match(t, &t->ring[i & (RING_N - 1)]);
+    t->watching = 1;
+    Py_RETURN_NONE;
+}
+
+/* take_watched() -> ([(ts, linktype, data, wirelen, reverse)], syn, synack, ack, missed):
+ * the watched flow's packets since the last take (oldest first, at most WATCH_N) and
+ * the handshake times seen (0.0 when not). */
+static PyObject *Table_take_watched(Table *t, PyObject *Py_UNUSED(unused)) {
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    uint64_t n = t->wseq < WATCH_N ? t->wseq : WATCH_N;
+    for (uint64_t i = t->wseq - n; i < t->wseq; i++) {
+        const Sample *s = &t->wring[i & (WATCH_N - 1)];
+        PyObject *row = Py_BuildValue("(diy#IO)", s->ts, (int)s->linktype, (const char *)s->data,
+                                      (Py_ssize_t)s->caplen, s->wirelen, s->rev ? Py_True : Py_False);
+        if (!row || PyList_Append(out, row) < 0) { Py_XDECREF(row); Py_DECREF(out); return NULL; }
+        Py_DECREF(row);
+    }
+    unsigned long long missed = t->wseq - n;
+    t->wseq = 0;
+    return Py_BuildValue("NdddK", out, t->syn, t->synack, t->ack, missed);
+}
+
+static Py_ssize_t Table_len(Table *t) { return t->count; }
+
+static PyObject *Table_get_overflow(Table *t, void *Py_UNUSED(c)) { return PyLong_FromUnsignedLongLong(t->overflow); }
+
+static PyMethodDef Table_methods[] = {
+    {"feed_pcap", (PyCFunction)Table_feed_pcap, METH_VARARGS, "Walk pcap records."},
+    {"feed_tpacket", (PyCFunction)Table_feed_tpacket, METH_VARARGS, "Walk a TPACKET_V3 block."},
+    {"drain", (PyCFunction)Table_drain, METH_NOARGS, "Rows since the last drain."},
+    {"record", (PyCFunction)Table_record, METH_VARARGS, "Keep a slow-path packet."},
+    {"watch", (PyCFunction)Table_watch, METH_O, "Start or stop keeping one flow's packets."},
+    {"take_watched", (PyCFunction)Table_take_watched, METH_NOARGS, "The watched flow's new packets."},
+    {NULL}
+};
+
+static PyGetSetDef Table_getset[] = {
+    {"overflow", (getter)Table_get_overflow, NULL, "new flows refused at max_flows", NULL},
+    {NULL}
+};
+
+static PySequenceMethods Table_seq = {.sq_length = (lenfunc)Table_len};
+
+static PyTypeObject TableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "netop.sources.capture._fastflow.Table",
+    .tp_basicsize = sizeof(Table),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Table_init,
+    .tp_dealloc = (destructor)Table_dealloc,
+    .tp_methods = Table_methods,
+    .tp_getset = Table_getset,
+    .tp_as_sequence = &Table_seq,
+    .tp_doc = "Bidirectional flow table fed from pcap records or TPACKET_V3 blocks.",
+};
+
+/* Empty every capability set and forbid regaining any (the capture child calls this
+ * after opening its rings; done here so that the child need not load ctypes). */
+static PyObject *drop_capabilities(PyObject *self, PyObject *args) {
+    struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &head, data) != 0) return PyErr_SetFromErrno(PyExc_OSError);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"drop_capabilities", drop_capabilities, METH_NOARGS, "Drop all capabilities, set no_new_privs."},
+    {NULL}
+};
+
+static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_fastflow", NULL, -1, module_methods};
+
+PyMODINIT_FUNC PyInit__fastflow(void) {
+    if (PyType_Ready(&TableType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&moddef);
+    if (!m) return NULL;
+    Py_INCREF(&TableType);
+    if (PyModule_AddObject(m, "Table", (PyObject *)&TableType) < 0) {
+        Py_DECREF(&TableType); Py_DECREF(m); return NULL;
+    }
+    PyModule_AddIntConstant(m, "VERSION", 3);
+    return m;
+}

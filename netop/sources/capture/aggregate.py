@@ -1,0 +1,448 @@
+"""Packets -> per-tick bidirectional flow deltas.
+
+The hot loop: one fixed-layout ``struct`` unpack for an untagged Ethernet/IPv4 or IPv6
+frame carrying TCP or UDP, then one dict lookup keyed by raw address bytes. Everything
+else (VLAN tags, options, extension headers, fragments, other link types) goes through
+:func:`netop.packet.decode.decode`. Addresses are formatted once per flow per drain,
+never per packet.
+
+Each flow is stored under both its keys (``a->b`` and ``b->a``) with the index of the
+counters that direction updates, so a packet costs one lookup whichever way it goes.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from netop.packet.decode import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
+    Decoded,
+    answers_first,
+    decode,
+    format_addr,
+    is_ip_frame,
+    request_ports,
+    reverse_ports,
+)
+from netop.packet.pcapfile import MAX_SNAPLEN
+from netop.sources.capture import fastpath
+from netop.sources.capture.watch import PacketRing, PacketWatch
+
+if TYPE_CHECKING:  # records are built in the parent; the capture child ships rows
+    from netop.model import FlowRecord
+
+Key = tuple[int, int | None, bytes, bytes, int, int]
+Row = tuple[int, str, int, str, int, int | None, int, int, int, int, float, float, int]
+
+_FAST4 = struct.Struct("!12xHBxHxxHxB2x4s4sHH")  # ethertype ... ports, IHL 5 assumed
+_FAST6 = struct.Struct("!12xHB3xHBx16s16sHH")
+_TCP_UDP = (6, 17)
+# tpacket3_hdr: next, sec, nsec, snaplen, len, status, mac, net, rxhash, vlan_tci.
+_TP3 = struct.Struct("=IIIIIIH2x4xI")
+_TP_STATUS_VLAN_VALID = 0x10
+_U32 = struct.Struct("=I")
+_I32 = struct.Struct("=i")
+# sockaddr_ll after the 48-byte tpacket3_hdr: family, protocol, ifindex, hatype, pkttype.
+_SLL_IFINDEX = 52
+_SLL_PKTTYPE = 58
+_PACKET_OUTGOING = 4
+_RAW4 = struct.Struct("!BxHxxHxB2x4s4sHH")
+_RAW6 = struct.Struct("!B3xHBx16s16sHH")
+_SLL_PAD = bytes(14)
+_IP_TYPES = (b"\x08\x00", b"\x86\xdd")
+
+
+class FlowAggregator(PacketWatch):
+    """Accumulates flow deltas until :meth:`drain`; bounded, never raises on input."""
+
+    def __init__(
+        self,
+        max_flows: int = 1_000_000,
+        max_fragments: int = 4096,
+        fast: bool = True,
+        keep_packets: bool = False,
+    ) -> None:
+        self.max_flows = max_flows
+        self.max_fragments = max_fragments
+        self.sampling = 1
+        self.packets = 0
+        self.malformed = 0
+        self.non_ip = 0
+        self.overflow = 0
+        #: Packets a file reader gave their predecessor's time (theirs was impossible).
+        self.bad_timestamps = 0
+        self._flows: dict[Key, tuple[list[Any], int]] = {}
+        self._count = 0
+        self._frags: OrderedDict[bytes, Key] = OrderedDict()
+        self._names: dict[bytes, str] = {}
+        module = fastpath.load() if fast else None
+        self._c: Any = module.Table(max_flows, keep_packets) if module is not None else None
+        # Recent packets for watch(): the C table keeps them itself when it is in use.
+        self._ring = None
+        if keep_packets:
+            self._ring = self._c if self._c is not None else PacketRing()
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether the C fast path is in use."""
+        return self._c is not None
+
+    def __len__(self) -> int:
+        return self._count + (len(self._c) if self._c is not None else 0)
+
+    @property
+    def full(self) -> bool:
+        """True when the caller should drain before adding more."""
+        return len(self) >= self.max_flows
+
+    def add_pcap_buffer(
+        self, buf: bytes, little: bool, nano: bool, linktype: int
+    ) -> tuple[int, float, bool]:
+        """Count the complete pcap records at the start of ``buf``.
+
+        Returns (bytes consumed, timestamp of the last packet, damaged record found).
+        """
+        order = "<" if little else ">"
+        rec = struct.Struct(order + "IIII")
+        scale = 1e-9 if nano else 1e-6
+        if self._c is not None:
+            consumed, slow, n, last_ts, bad = self._c.feed_pcap(buf, little, nano, linktype)
+            for off in slow:
+                sec, frac, caplen, wirelen = rec.unpack_from(buf, off)
+                data = buf[off + 16 : off + 16 + caplen]
+                self._add_slow(sec + frac * scale, data, linktype, wirelen)
+            self.packets += n
+            return consumed, last_ts, bool(bad)
+        packets: list[tuple[float, bytes, int]] = []
+        off, end, bad = 0, len(buf), False
+        while off + 16 <= end:
+            sec, frac, caplen, wirelen = rec.unpack_from(buf, off)
+            if caplen > MAX_SNAPLEN:
+                bad = True
+                break
+            if off + 16 + caplen > end:
+                break
+            packets.append((sec + frac * scale, buf[off + 16 : off + 16 + caplen], wirelen))
+            off += 16 + caplen
+        self.add_batch(linktype, packets)
+        return off, packets[-1][0] if packets else 0.0, bad
+
+    def add_batch(self, linktype: int, packets: Iterable[tuple[float, bytes, int]]) -> None:
+        """Count a batch of ``(ts, frame, wirelen)`` of one link type."""
+        flows = self._flows
+        get = flows.get
+        slow = self._add_slow
+        keep = self._ring.record if self._ring is not None else None
+        n = 0
+        if linktype != LINKTYPE_ETHERNET:
+            for ts, data, wirelen in packets:
+                n += 1
+                slow(ts, data, linktype, wirelen)
+            self.packets += n
+            return
+        unpack4 = _FAST4.unpack_from
+        unpack6 = _FAST6.unpack_from
+        for ts, data, wirelen in packets:
+            n += 1
+            try:
+                if data[12] == 8:
+                    etype, vihl, total, frag, proto, src, dst, sport, dport = unpack4(data)
+                    if (
+                        etype != 0x0800
+                        or vihl != 0x45
+                        or frag & 0x3FFF
+                        or proto not in _TCP_UDP
+                        or total < 20
+                    ):
+                        slow(ts, data, linktype, wirelen)
+                        continue
+                else:
+                    etype, vtc, plen, proto, src, dst, sport, dport = unpack6(data)
+                    if etype != 0x86DD or vtc >> 4 != 6 or proto not in _TCP_UDP:
+                        slow(ts, data, linktype, wirelen)
+                        continue
+                    total = plen + 40
+            except (struct.error, IndexError):
+                slow(ts, data, linktype, wirelen)
+                continue
+            flags = 0
+            if proto == 6:
+                at = 47 if etype == 0x0800 else 67
+                if len(data) > at:
+                    flags = data[at]
+            if keep is not None:
+                keep(ts, linktype, data[:256], wirelen, proto, None, src, dst, sport, dport, flags)
+            hit = get((proto, None, src, dst, sport, dport))
+            if hit is None:
+                self._new(ts, proto, None, src, dst, sport, dport, total, flags)
+                continue
+            entry, i = hit
+            entry[i] += 1
+            entry[i + 1] += total
+            entry[5] = ts
+            entry[6] |= flags
+        self.packets += n
+
+    def add_tpacket_block(self, block: bytes, count: int, loopback: int = 0) -> None:
+        """Count the packets of one TPACKET_V3 block from a ``SOCK_DGRAM`` ring.
+
+        ``loopback`` is the ifindex of ``lo`` (0: none): its outgoing copies are skipped
+        like libpcap does, since lo hands every packet back as incoming too.
+        """
+        if self._c is not None:
+            slow, n = self._c.feed_tpacket(block, count, loopback)
+            for off in slow:
+                self._tp_slow(block, off)
+            self.packets += n
+            return
+        get = self._flows.get
+        keep = self._ring.record if self._ring is not None else None
+        unpack_hdr = _TP3.unpack_from
+        unpack4 = _RAW4.unpack_from
+        unpack6 = _RAW6.unpack_from
+        off = _U32.unpack_from(block, 16)[0]
+        end = len(block)
+        n = 0
+        for _ in range(count):
+            if off + 60 > end:
+                break
+            nxt, sec, nsec, snaplen, wirelen, status, mac, tci = unpack_hdr(block, off)
+            if loopback and is_loopback_copy(block, off, loopback):
+                if not nxt:
+                    break
+                off += nxt
+                continue
+            n += 1
+            ts = sec + nsec * 1e-9
+            p = off + mac
+            etype = block[off + 50] << 8 | block[off + 51]
+            vlan = tci & 0x0FFF if status & _TP_STATUS_VLAN_VALID else None
+            try:
+                if etype == 0x0800:
+                    vihl, total, frag, proto, src, dst, sport, dport = unpack4(block, p)
+                    fast = vihl == 0x45 and not frag & 0x3FFF and proto in _TCP_UDP and total >= 20
+                    flag_at = p + 33
+                elif etype == 0x86DD:
+                    vtc, plen, proto, src, dst, sport, dport = unpack6(block, p)
+                    total = plen + 40
+                    fast = vtc >> 4 == 6 and proto in _TCP_UDP
+                    flag_at = p + 53
+                else:
+                    fast = False
+            except struct.error:
+                fast = False
+            if not fast or snaplen < 24:
+                self._tp_slow(block, off)
+            else:
+                flags = block[flag_at] if proto == 6 and flag_at < p + snaplen else 0
+                if keep is not None:
+                    data = block[p : p + min(snaplen, 256)]
+                    keep(ts, 101, data, wirelen, proto, vlan, src, dst, sport, dport, flags)
+                hit = get((proto, vlan, src, dst, sport, dport))
+                if hit is None:
+                    self._new(ts, proto, vlan, src, dst, sport, dport, total, flags)
+                else:
+                    entry, i = hit
+                    entry[i] += 1
+                    entry[i + 1] += total
+                    entry[5] = ts
+                    entry[6] |= flags
+            if not nxt:
+                break
+            off += nxt
+        self.packets += n
+
+    def _tp_slow(self, block: bytes, off: int) -> None:
+        _nxt, sec, nsec, snaplen, wirelen, status, mac, tci = _TP3.unpack_from(block, off)
+        p = off + mac
+        frame = _SLL_PAD + block[off + 50 : off + 52] + block[p : p + snaplen]
+        d = decode(frame, LINKTYPE_LINUX_SLL)
+        if d is None and status & _TP_STATUS_VLAN_VALID and frame[14:16] in _IP_TYPES:
+            # QinQ: the kernel took the outer tag into the metadata but left the inner
+            # tag in front of the packet while naming the innermost protocol.
+            d = decode(_SLL_PAD + b"\x81\x00" + block[p : p + snaplen], LINKTYPE_LINUX_SLL)
+        if d is None:
+            if is_ip_frame(frame, LINKTYPE_LINUX_SLL):
+                self.malformed += 1
+            else:
+                self.non_ip += 1
+            return
+        if status & _TP_STATUS_VLAN_VALID:
+            d = d._replace(vlan=tci & 0x0FFF)
+        self._count_decoded(sec + nsec * 1e-9, d, LINKTYPE_LINUX_SLL, frame, wirelen + 16)
+
+    def add(self, ts: float, data: bytes, linktype: int = LINKTYPE_ETHERNET) -> None:
+        """Count one packet (the slow path; fine for low rates and tests)."""
+        self.packets += 1
+        self._add_slow(ts, data, linktype)
+
+    def add_decoded(self, ts: float, d: Decoded) -> None:
+        """Count one packet already decoded (e.g. from a cooked AF_PACKET socket)."""
+        self.packets += 1
+        self._count_decoded(ts, d)
+
+    def _add_slow(self, ts: float, data: bytes, linktype: int, wirelen: int = 0) -> None:
+        d = decode(data, linktype)
+        if d is None:
+            if is_ip_frame(data, linktype):
+                self.malformed += 1
+            else:
+                self.non_ip += 1
+            return
+        self._count_decoded(ts, d, linktype, data, wirelen or len(data))
+
+    def _count_decoded(
+        self, ts: float, d: Decoded, linktype: int = 0, data: bytes = b"", wirelen: int = 0
+    ) -> None:
+        key: Key = (d.proto, d.vlan, d.src, d.dst, d.sport, d.dport)
+        if d.frag is not None:
+            ident, first = d.frag
+            if first:
+                self._frags[ident] = key
+                if len(self._frags) > self.max_fragments:
+                    self._frags.popitem(last=False)
+            else:
+                key = self._frags.get(ident, key)
+        if self._ring is not None and data:
+            proto, vlan, src, dst, sport, dport = key
+            self._ring.record(ts, linktype, data[:256], wirelen, proto, vlan, src, dst, sport,
+                              dport, d.tcp_flags)  # fmt: skip
+        hit = self._flows.get(key)
+        if hit is None:
+            self._new(ts, *key, d.l3_len, d.tcp_flags)
+            return
+        entry, i = hit
+        entry[i] += 1
+        entry[i + 1] += d.l3_len
+        entry[5] = ts
+        entry[6] |= d.tcp_flags
+
+    def _new(
+        self,
+        ts: float,
+        proto: int,
+        vlan: int | None,
+        src: bytes,
+        dst: bytes,
+        sport: int,
+        dport: int,
+        l3_len: int,
+        flags: int,
+    ) -> None:
+        if self._count >= self.max_flows:
+            self.overflow += 1
+            return
+        if answers_first(proto, dport, flags) and (src != dst or sport != dport):
+            # The other side opened it: store it the way the opener would have sent it.
+            if proto == 6:
+                src, dst, sport, dport = dst, src, dport, sport
+            else:
+                src, dst, dport = dst, src, request_ports(proto, dport)
+            entry: list[Any] = [0, 0, 1, l3_len, ts, ts, flags, proto, vlan, src, dst, sport, dport]
+        else:
+            entry = [1, l3_len, 0, 0, ts, ts, flags, proto, vlan, src, dst, sport, dport]
+        rsport, rdport = reverse_ports(proto, sport, dport)
+        self._flows[(proto, vlan, src, dst, sport, dport)] = (entry, 0)
+        self._flows.setdefault((proto, vlan, dst, src, rsport, rdport), (entry, 2))
+        self._count += 1
+
+    def drain_rows(self) -> list[Row]:
+        """The deltas since the last drain as plain tuples; starts a new interval.
+
+        Each row is ``(proto, src, sport, dst, dport, vlan, packets, bytes,
+        packets_rev, bytes_rev, first, last, tcp_flags)`` with counts already scaled
+        by the sampling rate: the compact form the capture child ships to the parent.
+        """
+        k = self.sampling
+        names = self._names
+        if len(names) > 4 * self.max_flows:
+            names.clear()
+        out: list[Row] = []
+        for (
+            p,
+            b,
+            pr,
+            br,
+            first,
+            last,
+            flags,
+            proto,
+            vlan,
+            src,
+            dst,
+            sport,
+            dport,
+        ) in self._entries():
+            s = names.get(src) or names.setdefault(src, format_addr(src))
+            t = names.get(dst) or names.setdefault(dst, format_addr(dst))
+            out.append((proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first,
+                        last, flags))  # fmt: skip
+        self._flows = {}
+        self._count = 0
+        return out
+
+    def _entries(self) -> list[list[Any]]:
+        """Every flow of the interval in the Python entry layout, C and Python merged."""
+        flows = self._flows
+        out: list[list[Any]] = []
+        merged: set[int] = set()
+        if self._c is not None:
+            for proto, src, sport, dst, dport, vlan, *counts in self._c.drain():
+                p, b, pr, br, first, last, flags = counts
+                entry = [p, b, pr, br, first, last, flags, proto, vlan, src, dst, sport, dport]
+                hit = flows.get((proto, vlan, src, dst, sport, dport)) if flows else None
+                if hit is not None:
+                    # The same flow also took the slow path (e.g. some fragments): one
+                    # row, oriented the way its earliest packet went.
+                    other, i = hit
+                    merged.add(id(other))
+                    if i:  # the Python entry is the other way round
+                        other = [*other[2:4], *other[0:2], *other[4:]]
+                        other[7:13] = [proto, vlan, src, dst, sport, dport]
+                    entry = _combine(entry, other)
+                    if i and hit[0][4] < first:
+                        entry = [*entry[2:4], *entry[0:2], *entry[4:7], *hit[0][7:]]
+                out.append(entry)
+        for entry, i in flows.values():
+            if not i and (not merged or id(entry) not in merged):
+                out.append(entry)
+        return out
+
+    def drain(self, source: str = "capture") -> list[FlowRecord]:
+        """The deltas since the last drain as records; starts a new interval."""
+        return rows_to_records(self.drain_rows(), source, self.sampling)
+
+    def stats(self) -> dict[str, int]:
+        """Cumulative counters for the source's ``FlowBatch.stats``."""
+        return {
+            "packets": self.packets,
+            "malformed": self.malformed,
+            "non_ip": self.non_ip,
+            "overflow": self.overflow + (self._c.overflow if self._c is not None else 0),
+            "sampling": self.sampling,
+            "bad_time": self.bad_timestamps,
+        }
+
+
+def is_loopback_copy(block: bytes, off: int, loopback: int) -> bool:
+    """Whether the ring packet at ``off`` is lo's outgoing copy (``PACKET_OUTGOING``)."""
+    return block[off + _SLL_PKTTYPE] == _PACKET_OUTGOING and (
+        _I32.unpack_from(block, off + _SLL_IFINDEX)[0] == loopback
+    )
+
+
+def _combine(a: list[Any], b: list[Any]) -> list[Any]:
+    """Two entries of one flow in the same orientation, summed (earliest ``first`` wins)."""
+    return [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], min(a[4], b[4]),
+            max(a[5], b[5]), a[6] | b[6], *a[7:]]  # fmt: skip
+
+
+def rows_to_records(rows: Iterable[Row], source: str, sampling: int) -> list[FlowRecord]:
+    """Rows from :meth:`FlowAggregator.drain_rows` as flow records."""
+    from netop.model import FlowRecord
+
+    return [FlowRecord(*row, source, None, sampling) for row in rows]

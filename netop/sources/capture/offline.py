@@ -1,0 +1,238 @@
+"""Reading a capture file into flows, as fast as possible or at recorded speed.
+
+Flow timeouts run on packet time, checked once per batch of packets (a few MiB of
+file), so a flow's idle gap *inside* one batch does not split it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from netop.engine.flowtable import FlowTable
+from netop.model import FlowRecord
+from netop.packet.bpf import OfflineFilter
+from netop.packet.pcapfile import (
+    MAX_SNAPLEN,
+    Batch,
+    Packet,
+    PcapError,
+    ReadCounts,
+    open_classic,
+    read_batches,
+)
+from netop.sources.capture.aggregate import FlowAggregator
+
+_CHUNK = 16 << 20
+_TICK = 1.0
+#: The smallest pcap record that can start a flow (16-byte header, raw IPv4 + ports):
+#: a buffer of ``room * _MIN_FLOW_RECORD`` bytes cannot hold more new flows than ``room``.
+_MIN_FLOW_RECORD = 16 + 20 + 4
+#: Most slots the file reader's aggregator has for one interval's new flows (fewer with
+#: a smaller table): what one second of a file may bring before it is handed on.
+_AGG_FLOWS = 65536
+#: Fewest slots: room for a window that holds the largest record (see ``_room``).
+_AGG_MIN_FLOWS = 16384
+
+
+@dataclass
+class FileReadResult:
+    """What reading a file gave: counters and the error that stopped it, if any."""
+
+    packets: int = 0
+    malformed: int = 0
+    non_ip: int = 0
+    bad_timestamps: int = 0
+    """Packets given their predecessor's time: theirs was impossible (``MAX_TIMESTAMP``)."""
+    overflow: int = 0
+    """Packets of new flows the aggregator refused (none when it is drained in time)."""
+    last_ts: float = 0.0
+    last_tick: float = 0.0
+    error: PcapError | None = None
+
+
+def read_into_table(
+    path: str,
+    table: FlowTable,
+    agg: FlowAggregator | None = None,
+    packet_filter: OfflineFilter | None = None,
+) -> FileReadResult:
+    """Read every readable packet of ``path`` into ``table`` (as fast as it goes).
+
+    A damaged file is not raised: its error is in the result, after everything
+    readable has been counted. The aggregator is handed on to the table before it can
+    fill, so no new flow is refused: a flood of them ends in the table's evictions,
+    which the table counts.
+    """
+    if agg is None:
+        agg = FlowAggregator(max_flows=min(max(table.max_flows, _AGG_MIN_FLOWS), _AGG_FLOWS))
+    result = FileReadResult()
+    counts = ReadCounts()
+    try:
+        classic = None if packet_filter else open_classic(path)
+        if classic is not None:
+            _read_classic(path, classic, table, agg, result)
+        else:
+            for linktype, packets in filtered(read_batches(path, counts), packet_filter):
+                start = 0
+                while start < len(packets):
+                    end = start + _room(table, agg, result, packets[start][0])
+                    agg.add_batch(linktype, packets[start:end])
+                    _tick(table, agg, result, packets[min(end, len(packets)) - 1][0])
+                    start = end
+    except PcapError as exc:
+        result.error = exc
+    table.merge_rows(agg.drain_rows(), "capture", agg.sampling, result.last_ts)
+    table.end_tick()
+    result.packets, result.malformed, result.non_ip = agg.packets, agg.malformed, agg.non_ip
+    result.bad_timestamps = counts.bad_timestamps
+    result.overflow = agg.stats()["overflow"]
+    return result
+
+
+def _room(table: FlowTable, agg: FlowAggregator, result: FileReadResult, now: float) -> int:
+    """How many packets may go to the aggregator now without any being refused (each
+    may start a flow); hands the aggregator on to the table first when it is nearly full."""
+    room = agg.max_flows - len(agg)
+    if room < agg.max_flows // 4 or room * _MIN_FLOW_RECORD < MAX_SNAPLEN + 16:
+        _tick(table, agg, result, now, force=True)
+        room = agg.max_flows - len(agg)
+    return max(room, 1)
+
+
+def filtered(batches: Iterator[Batch], packet_filter: OfflineFilter | None) -> Iterator[Batch]:
+    """The batches with only the packets the filter accepts (all without a filter)."""
+    if packet_filter is None:
+        yield from batches
+        return
+    accepts = packet_filter.accepts
+    for linktype, packets in batches:
+        kept = [p for p in packets if accepts(linktype, p[1], p[2])]
+        if kept:
+            yield linktype, kept
+
+
+def _tick(
+    table: FlowTable, agg: FlowAggregator, result: FileReadResult, now: float, force: bool = False
+) -> None:
+    """Hand the deltas to the table once per second of packet time (or when full)."""
+    result.last_ts = max(result.last_ts, now)
+    if now < result.last_tick + _TICK and not agg.full and not force:
+        return
+    result.last_tick = now
+    table.merge_rows(agg.drain_rows(), "capture", agg.sampling, now)
+    table.expire(now)
+    table.end_tick()  # else the tick's list of touched flows keeps every evicted one alive
+
+
+def _read_classic(
+    path: str,
+    classic: tuple[BinaryIO, bool, bool, int],
+    table: FlowTable,
+    agg: FlowAggregator,
+    result: FileReadResult,
+) -> None:
+    """The classic-pcap route: whole chunks go to the (C) walker, no per-packet objects."""
+    handle, little, nano, linktype = classic
+    with handle:
+        buf = b""
+        offset = 24
+        while True:
+            chunk = handle.read(_CHUNK)
+            if not chunk:
+                break
+            buf = buf + chunk if buf else chunk
+            pos = 0
+            while pos < len(buf):
+                # A window no larger than the aggregator's room for new flows (and never
+                # smaller than one record): a flood of new flows is handed on, not refused.
+                room = _room(table, agg, result, result.last_ts) * _MIN_FLOW_RECORD
+                end = pos + room  # at least one whole record: see _room
+                part = buf if pos == 0 and end >= len(buf) else buf[pos:end]
+                used, last, bad = agg.add_pcap_buffer(part, little, nano, linktype)
+                if last:
+                    _tick(table, agg, result, last)
+                if bad:
+                    raise PcapError(f"{path}: damaged record at byte {offset + used}")
+                offset += used
+                pos += used
+                if end >= len(buf) or not used:
+                    break  # the rest is a record cut by the chunk: it waits for more
+            buf = buf[pos:]
+        if buf:
+            raise PcapError(f"{path}: file ends in the middle of a packet ({len(buf)} bytes left)")
+
+
+def paced_ticks(
+    path: str,
+    interval: float,
+    speed: float | None,
+    stopped: Callable[[], bool],
+    sleep: Callable[[float], None] = time.sleep,
+    packet_filter: OfflineFilter | None = None,
+    agg: FlowAggregator | None = None,
+) -> Iterator[tuple[float, list[FlowRecord], FlowAggregator]]:
+    """Play a file tick by tick: ``(packet_time, deltas, aggregator)`` per tick.
+
+    ``packet_time`` is the file's clock at the end of the tick; after the last packet
+    it is that packet's time (the file ends there, not at the next tick boundary).
+
+    ``speed`` 1.0 = recorded speed, 2.0 = twice as fast, ``None`` = no waiting. The
+    generator raises :class:`PcapError` after the last readable tick of a damaged file.
+    ``agg`` is the aggregator to feed (e.g. one that keeps packets); a new one by default.
+    """
+    agg = FlowAggregator() if agg is None else agg
+    tick_end: float | None = None
+    started = time.monotonic()
+    base = 0.0
+    step = interval * (speed or 1.0)  # packet seconds per tick
+
+    def pace() -> None:
+        if speed is not None and tick_end is not None:
+            wait = started + (tick_end - base) / speed - time.monotonic()
+            if wait > 0:
+                sleep(wait)
+
+    error: PcapError | None = None
+    latest = 0.0
+    counts = ReadCounts()
+    try:
+        for linktype, packets in filtered(read_batches(path, counts), packet_filter):
+            agg.bad_timestamps = counts.bad_timestamps
+            latest = max(latest, max(p[0] for p in packets))
+            start = 0
+            while start < len(packets):
+                if stopped():
+                    return
+                if tick_end is None:
+                    base = packets[0][0]
+                    tick_end = base + step
+                end = _split(packets, start, tick_end)
+                agg.add_batch(linktype, packets[start:end])
+                start = end
+                if end < len(packets):  # the tick is complete
+                    pace()
+                    yield tick_end, agg.drain(), agg
+                    tick_end += step
+                    if speed is None and packets[end][0] >= tick_end + step:
+                        # Skip a long silence in one step instead of many empty ticks.
+                        tick_end += step * int((packets[end][0] - tick_end) // step)
+    except PcapError as exc:
+        error = exc
+    agg.bad_timestamps = counts.bad_timestamps
+    if tick_end is not None and not stopped():
+        pace()
+        yield min(tick_end, latest), agg.drain(), agg
+    if error is not None:
+        raise error
+
+
+def _split(packets: list[Packet], start: int, limit: float) -> int:
+    """Index of the first packet at or after ``limit`` (packets are nearly time-ordered)."""
+    i = start
+    n = len(packets)
+    while i < n and packets[i][0] < limit:
+        i += 1
+    return i

@@ -1,0 +1,377 @@
+"""``CaptureSource``: live capture through the child process, or a file played back.
+
+Either way the engine receives one :class:`FlowBatch` per tick (the flow deltas plus
+cumulative counters), :class:`NetEvent` lines for what changed (permission problem,
+drops started, sampling changed, file error) and a :class:`SourceStatus` line for the
+header, e.g. ``"eth0: 1.2 Mpps, 0 dropped"``.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from netop.errors import NetopError
+from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
+from netop.sources.base import Emit, Source
+from netop.sources.capture.aggregate import FlowAggregator, rows_to_records
+from netop.sources.capture.options import CaptureOptions
+from netop.sources.capture.watch import FlowTuple, from_wire
+
+if TYPE_CHECKING:
+    from netop.packet.bpf import OfflineFilter
+    from netop.sources.capture.filewatch import FileFlowPackets
+
+NAME = "capture"
+
+
+def default_interface() -> str | None:
+    """The interface of the IPv4 (else IPv6) default route, from /proc."""
+    try:
+        with open("/proc/net/route") as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                if len(fields) > 2 and fields[1] == "00000000":
+                    return fields[0]
+        with open("/proc/net/ipv6_route") as handle:
+            for line in handle:
+                fields = line.split()
+                if (
+                    len(fields) == 10
+                    and fields[0] == "0" * 32
+                    and fields[1] == "00"
+                    and fields[9] != "lo"
+                ):
+                    return fields[9]
+    except OSError:
+        return None
+    return None
+
+
+def _rate(value: float) -> str:
+    for unit, scale in (("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}pps"
+    return f"{value:.0f} pps"
+
+
+class CaptureSource(Source):
+    """Packet capture as a source of per-tick flow deltas."""
+
+    name = NAME
+    produces_flows = True
+
+    def __init__(self, options: CaptureOptions) -> None:
+        self.options = options
+        self.replay = bool(options.read)
+        self._emit: Emit | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        #: Set once the live child has opened its rings: packets from then on are seen.
+        self.attached = threading.Event()
+        self._last_packets = 0
+        self._last_ts = 0.0
+        # watch_flow() leaves its request here; the child (or playback) thread applies it.
+        self._watch_lock = threading.Lock()
+        self._watch_pending = False
+        self._watch_flow: FlowTuple | None = None
+        self._wake = threading.Event()  # ... and wakes a playback whose file has ended
+        # A file, not a pipe: a chatty child must never block on a full stderr pipe.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
+
+    def describe(self) -> str:
+        """What is captured, for the header."""
+        if self.options.read:
+            return os.path.basename(self.options.read)
+        return ",".join(self.options.interfaces)
+
+    def check(self) -> None:
+        """Raise :class:`~netop.errors.NetopError` for input that would end the capture at
+        once: a file that is not a readable capture, an unknown interface, a filter
+        libpcap rejects. The TUI calls it before the screen opens, so the reason is one
+        line on stderr rather than an event in a screen that shows nothing.
+        """
+        from netop.packet.bpf import OfflineFilter, compile_filter
+        from netop.packet.pcapfile import check_readable
+
+        o = self.options
+        if o.read:
+            check_readable(o.read)
+            if o.filter:
+                OfflineFilter(o.filter)
+            return
+        for iface in o.interfaces:
+            if iface == "any":
+                continue
+            try:
+                socket.if_nametoindex(iface)
+            except OSError:
+                raise NetopError(f"no such interface: {iface}") from None
+        compile_filter(o.filter)
+
+    def alive(self) -> bool:
+        """Whether the capture (child or file playback) is still running."""
+        return self._thread is not None and not self._done.is_set()
+
+    def start(self, emit: Emit) -> None:
+        """Start the child process (or the file playback thread)."""
+        self._emit = emit
+        target = self._play_file if self.options.read else self._run_child
+        self._thread = threading.Thread(target=target, name="netop-capture", daemon=True)
+        self._thread.start()
+
+    def watch_flow(self, flow: FlowTuple | None) -> None:
+        """Send the packets of ``flow`` with every batch from now on (``None``: stop).
+
+        Thread-safe and non-blocking: the request reaches the child (or the playback
+        thread) within a tick; see :mod:`netop.sources.capture.watch` for what is kept.
+        """
+        with self._watch_lock:
+            self._watch_flow = flow
+            self._watch_pending = True
+        self._wake.set()
+        self._send_watch()
+
+    def _send_watch(self) -> None:
+        """Pass a pending watch request to the child, if it runs (never blocks)."""
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.poll() is not None:
+            return
+        with self._watch_lock:
+            if not self._watch_pending:
+                return
+            line = b"watch " + json.dumps(self._watch_flow).encode() + b"\n"
+            try:
+                os.write(proc.stdin.fileno(), line)  # < PIPE_BUF: all or nothing
+            except BlockingIOError:
+                return  # retried after the child's next message
+            except (OSError, ValueError):
+                pass
+            self._watch_pending = False
+
+    def _take_watch_request(self) -> tuple[bool, FlowTuple | None]:
+        with self._watch_lock:
+            pending, self._watch_pending = self._watch_pending, False
+            return pending, self._watch_flow
+
+    def stop(self) -> None:
+        """Ask the child for its last batch, wait for it briefly, then end it. Idempotent."""
+        self._stop.set()
+        self._wake.set()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write(b"stop\n")
+                proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.terminate()
+                proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            except PermissionError:  # a child started through sudo: it saw our "stop"
+                pass
+        if self._thread is None or not self._thread.is_alive():
+            if proc is not None:
+                for pipe in (proc.stdin, proc.stdout):
+                    if pipe is not None:
+                        pipe.close()
+            self._stderr.close()
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _event(self, severity: Severity, message: str) -> None:
+        assert self._emit is not None
+        self._emit(NetEvent(time.time(), severity, NAME, message))
+
+    def _status(self, stats: dict[str, int], now: float) -> None:
+        assert self._emit is not None
+        packets = stats.get("packets", self._last_packets)
+        elapsed = now - self._last_ts if self._last_ts else 0.0
+        pps = (packets - self._last_packets) / elapsed if elapsed > 0 else 0.0
+        self._last_packets, self._last_ts = packets, now
+        summary = f"{self.describe()}: {_rate(pps)}, {stats.get('kernel_drops', 0)} dropped"
+        if stats.get("sampling", 1) > 1:
+            summary += f", sampling 1/{stats['sampling']}"
+        if stats.get("malformed"):
+            summary += f", {stats['malformed']} malformed"
+        self._emit(SourceStatus(NAME, summary, ts=now))
+
+    # -- live --------------------------------------------------------------------
+
+    def _child_config(self) -> dict[str, Any]:
+        o = self.options
+        return {
+            "interfaces": list(o.interfaces),
+            "filter": o.filter,
+            "promiscuous": o.promiscuous,
+            "ring_mb": o.ring_mb,
+            "ring_start_small": o.ring_start_small,
+            "sampling": o.sampling,
+            "sample": o.sample,
+            "interval": o.interval,
+            "max_flows": max(o.max_flows, 1024),
+            "write": os.path.abspath(o.write) if o.write else None,
+            "rotate_mb": o.rotate_mb,
+            "max_files": o.max_files,
+            "snaplen": o.snaplen,
+            "user": o.user,
+        }
+
+    def _run_child(self) -> None:
+        assert self._emit is not None
+        from netop.sources.capture.entry import child_command, child_environment
+
+        # Isolated: no current directory on sys.path (a json.py there would run with
+        # capture rights), no inherited PYTHON*/LD_* variables; the config goes on
+        # stdin, never argv, and the child validates it.
+        cmd = child_command(self.options.helper, self.options.launcher)
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                cwd="/",
+                env=child_environment(os.environ),
+            )
+        except OSError as exc:
+            self._event(Severity.ERROR, f"cannot start the capture process: {exc}")
+            self._done.set()
+            return
+        self._proc = proc
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(json.dumps(self._child_config()).encode() + b"\n")
+            proc.stdin.flush()
+        except OSError:
+            pass  # the child ended at once; its messages, stderr and status say why
+        os.set_blocking(proc.stdin.fileno(), False)
+        try:
+            self._read_child(proc)
+        finally:
+            self._done.set()
+
+    def _read_child(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        assert self._emit is not None
+        stream = proc.stdout
+        sampling = 1
+        while True:
+            head = stream.read(4)
+            if len(head) < 4:
+                break
+            body = stream.read(int.from_bytes(head, "little"))
+            try:
+                message = marshal.loads(body)
+            except (EOFError, ValueError, TypeError):
+                self._event(Severity.ERROR, "capture process sent a damaged message")
+                break
+            kind = message[0]
+            self._send_watch()
+            if kind == "batch":
+                stats = message[2]
+                sampling = stats.get("sampling", sampling)
+                records = tuple(rows_to_records(message[1], NAME, sampling))
+                watched = from_wire(message[3]) if len(message) > 3 and message[3] else None
+                self._emit(FlowBatch(NAME, records, stats, watched))
+                if stats:
+                    self._status(stats, time.time())
+            elif kind == "event":
+                self._event(Severity(message[1]), message[2])
+            elif kind == "fatal":
+                self._event(Severity.ERROR, message[1])
+                self._emit(SourceStatus(NAME, f"capture off: {message[1]}", ts=time.time()))
+            elif kind == "ready":
+                self.attached.set()
+                self._event(Severity.INFO, f"capturing on {', '.join(message[1])}")
+        code = proc.wait()
+        if code not in (0, 2, 3) and not self._stop.is_set():
+            self._stderr.seek(0)
+            err = self._stderr.read()[-4096:].decode(errors="replace")
+            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
+            self._event(Severity.ERROR, f"capture process ended: {last[:200]}")
+
+    # -- file ------------------------------------------------------------------------
+
+    def _play_file(self) -> None:
+        from netop.packet.bpf import FilterError, OfflineFilter
+        from netop.packet.pcapfile import PcapError
+        from netop.sources.capture.offline import paced_ticks
+
+        assert self._emit is not None
+        assert self.options.read is not None
+        path = self.options.read
+        agg = FlowAggregator()
+        clock = 0.0
+        try:
+            packet_filter = OfflineFilter(self.options.filter) if self.options.filter else None
+        except FilterError as exc:
+            self._event(Severity.ERROR, str(exc))
+            self._done.set()
+            return
+        scan: FileFlowPackets | None = None
+        try:
+            for clock, records, _agg in paced_ticks(
+                path,
+                self.options.interval,
+                self.options.speed,
+                self._stop.is_set,
+                sleep=lambda s: None if self._stop.wait(s) else None,
+                packet_filter=packet_filter,
+                agg=agg,
+            ):
+                scan = self._file_watch(scan, packet_filter)
+                watched = None
+                if scan is not None:
+                    scan.advance(clock)
+                    watched = scan.packets()
+                self._emit(FlowBatch(NAME, tuple(records), agg.stats(), watched, clock))
+                self._status(agg.stats(), clock)
+            if not self._stop.is_set():
+                self._event(Severity.INFO, f"end of {os.path.basename(path)}")
+        except PcapError as exc:
+            self._event(Severity.ERROR, str(exc))
+        finally:
+            self._done.set()
+        self._serve_watches(packet_filter, clock)
+
+    def _file_watch(
+        self, scan: FileFlowPackets | None, packet_filter: OfflineFilter | None
+    ) -> FileFlowPackets | None:
+        """The reader of the watched flow's packets, new when the user chose another."""
+        from netop.sources.capture.filewatch import FileFlowPackets
+
+        pending, flow = self._take_watch_request()
+        if not pending:
+            return scan
+        assert self.options.read is not None
+        return None if flow is None else FileFlowPackets(self.options.read, flow, packet_filter)
+
+    def _serve_watches(self, packet_filter: OfflineFilter | None, clock: float) -> None:
+        """After the end of the file: answer each watch from the file, until stopped."""
+        assert self._emit is not None
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            scan = self._file_watch(None, packet_filter)
+            if scan is None:
+                continue
+            scan.advance(None)
+            self._emit(FlowBatch(NAME, (), {}, scan.packets(), clock or None))
+

@@ -1,0 +1,1 @@
+"""Widgets the panes and screens are made of (no knowledge of the engine)."""
