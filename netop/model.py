@@ -69,6 +69,8 @@ class FlowRecord:
     ``bytes`` are layer-3 octets (IP header plus payload). ``src`` is the side that
     opened the flow. For ICMP, ``sport`` is 0 and ``dport`` is ``type * 256 + code``.
     ``tcp_flags`` is the union of flags seen, as a bit mask (bit 0 = FIN).
+    ``in_if``/``out_if``: the ifIndex the flow entered/left by (NetFlow/IPFIX/sFlow
+    records; the capture interface's ifindex for captured flows), ``None`` when unknown.
     """
 
     proto: int
@@ -87,6 +89,8 @@ class FlowRecord:
     source: str = "capture"
     exporter: str | None = None
     sampling: int = 1
+    in_if: int | None = None
+    out_if: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The record exactly as ``netop flows --json`` prints it."""
@@ -107,6 +111,8 @@ class FlowRecord:
             "source": self.source,
             "exporter": self.exporter,
             "sampling": self.sampling,
+            "in_if": self.in_if,
+            "out_if": self.out_if,
         }
 
 
