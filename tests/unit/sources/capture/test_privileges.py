@@ -97,3 +97,14 @@ def test_install_refuses_code_others_could_change(tmp_path: Path) -> None:
     os.chown(mine, 65534, 65534)  # root's file in a user's directory: it can be swapped
     with pytest.raises(NetopError, match="owned by root"):
         _check_owned_by_root(str(mine / "python"))
+
+
+def test_the_launcher_imports_from_the_directory_that_holds_netop() -> None:
+    """The installed launcher bakes this path in; one level off and the child cannot
+    import netop at all (it broke when the capture code moved into netop/sources/)."""
+    import netop
+    from netop.sources.capture import entry
+
+    root = Path(entry.package_root())
+    assert (root / "netop" / "__init__.py").is_file()
+    assert root / "netop" == Path(netop.__file__).resolve().parent
