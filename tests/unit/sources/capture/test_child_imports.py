@@ -25,7 +25,8 @@ FORBIDDEN = (
     "asyncio",
     "netop.engine",
     "netop.ui",
-    "netop.sources.base",  # the child is in netop.sources.capture: the package itself is a docstring
+    # The child lives in netop.sources.capture; the package itself is only a docstring.
+    "netop.sources.base",
     "netop.sources.collector",
     "netop.sources.snmp",
     "netop.sources.counters",
