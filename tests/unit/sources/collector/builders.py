@@ -6,6 +6,9 @@ import socket
 import struct
 from collections.abc import Sequence
 
+from netop.model import FlowRecord
+from netop.sources.collector.decoder import Collector
+
 #: (ie, length) or (ie, length, enterprise).
 Field = tuple[int, ...]
 
@@ -89,3 +92,9 @@ def sflow_counter_sample(index: int = 3, in_octets: int = 1000, out_octets: int 
                           10, 1, 1, 0, 0, 0, out_octets, 20, 2, 2, 1, 0, 0)  # fmt: skip
     body = struct.pack("!III", 1, 3, 1) + struct.pack("!II", 1, len(generic)) + generic
     return struct.pack("!II", 2, len(body)) + body
+
+
+def flows(c: Collector, data: bytes, exporter: str, now: float) -> list[FlowRecord]:
+    """Feed one datagram and drain what it added, as the source does each tick."""
+    c.feed(data, exporter, now)
+    return [rec for recs in c.flows.drain().values() for rec in recs]
