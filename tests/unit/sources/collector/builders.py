@@ -75,7 +75,8 @@ def sflow(*samples: bytes, seq: int = 1, count: int | None = None) -> bytes:
 
 
 def sflow_flow_sample(frame: bytes, rate: int = 100, seq: int = 1, pool: int = 100,
-                      vlan: int | None = None) -> bytes:  # fmt: skip
+                      vlan: int | None = None, in_if: int = 1,
+                      out_if: int = 2) -> bytes:  # fmt: skip
     header = frame + b"\0" * (-len(frame) % 4)
     raw = struct.pack("!IIII", 1, len(frame) + 4, 4, len(frame)) + header
     records = struct.pack("!II", 1, len(raw)) + raw
@@ -83,7 +84,7 @@ def sflow_flow_sample(frame: bytes, rate: int = 100, seq: int = 1, pool: int = 1
     if vlan is not None:
         records += struct.pack("!IIIIII", 1001, 16, vlan, 0, vlan, 0)
         n += 1
-    body = struct.pack("!IIIIIIII", seq, 3, rate, pool, 0, 1, 2, n) + records
+    body = struct.pack("!IIIIIIII", seq, 3, rate, pool, 0, in_if, out_if, n) + records
     return struct.pack("!II", 1, len(body)) + body
 
 
