@@ -13,6 +13,7 @@ names, never from text received off the network.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ _NUMERIC_IES = frozenset(
 )  # fmt: skip
 _ADDR_IES = {IE_SRC4: 4, IE_DST4: 4, IE_SRC6: 16, IE_DST6: 16}
 _INT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+_FIELD_NAME = re.compile(r"\bv[0-9]")  # an unpacked field in a generated expression
 _NTP_EPOCH = 2208988800
 
 #: Set body -> sums merged into a flow table: (body, export_ms, uptime_ms, sampling,
@@ -258,26 +260,29 @@ def _make_aggregate(
     def emit(first_last: tuple[str, str], indent: str) -> list[str]:
         first, last = first_last
         out: list[str] = []
+        # Times that depend on no field (export time, or none) are computed once a call.
+        per_record = [f"f = {first}", f"l = {last}" if last != first else "l = f"]
+        if not _FIELD_NAME.search(first + last):
+            out += [f"{indent}{line}" for line in per_record]
+            per_record = []
         for cond, mult in (("if S == 1:", ""), ("else:", " * S")):
             i = indent + "    "
+            packets, octets = f"{x['packets']}{mult}", f"{x['octets']}{mult}"
             out += [
                 f"{indent}{cond}",
                 f"{i}for {x['target']} in {rows}:",
                 f"{i}    k = ({x['key']})",
-                f"{i}    p = {x['packets']}{mult}",
-                f"{i}    o = {x['octets']}{mult}",
-                f"{i}    f = {first}",
-                f"{i}    l = {last}",
+                *(f"{i}    {line}" for line in per_record),
                 f"{i}    e = get(k)",
                 f"{i}    if e is None:",
                 f"{i}        if room > 0:",
-                f"{i}            table[k] = [p, o, f, l, {x['flags']}]",
+                f"{i}            table[k] = [{packets}, {octets}, f, l, {x['flags']}]",
                 f"{i}            room -= 1",
                 f"{i}        else:",
                 f"{i}            over += 1",
                 f"{i}        continue",
-                f"{i}    e[0] += p",
-                f"{i}    e[1] += o",
+                f"{i}    e[0] += {packets}",
+                f"{i}    e[1] += {octets}",
                 f"{i}    if f < e[2]:",
                 f"{i}        e[2] = f",
                 f"{i}    if l > e[3]:",
