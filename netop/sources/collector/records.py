@@ -16,8 +16,9 @@ from netop.model import FlowRecord
 
 #: The one key order of the collector's tables (also built by generated decoders):
 #: (proto, src, sport, dst, dport, vlan, in_if, out_if). Addresses are packed (4 or 16
-#: bytes) or already text; in_if/out_if are ifIndexes or None. Records that differ in
-#: their interfaces stay apart: one flow seen on two interfaces is two observations.
+#: bytes) or already text; in_if/out_if are ifIndexes, 0 or None (0 and None: no
+#: interface, null in the FlowRecord). Records that differ in their interfaces stay
+#: apart: one flow seen on two interfaces is two observations.
 FlowKey: TypeAlias = tuple[
     int, bytes | str, int, bytes | str, int, int | None, int | None, int | None
 ]
@@ -96,8 +97,8 @@ class FlowAggregator:
                         dst=dst,
                         dport=key[4],
                         vlan=key[5],
-                        in_if=key[6],
-                        out_if=key[7],
+                        in_if=key[6] or None,  # ifIndex 0 names no interface (RFC 2863)
+                        out_if=key[7] or None,
                         packets=int(packets),
                         bytes=int(octets),
                         first=float(first),

@@ -198,16 +198,15 @@ def _expressions(picks: Sequence[tuple[int, int, str]], tpl: Template) -> dict[s
     if lengths.get(IE_FLAGS, 1) > 1:
         flags = f"({flags} & 255)"
     times = _time_exprs(names)
-    # ifIndex 0 is no interface (RFC 2863: ifIndex > 0): null, as a missing field.
-    in_if = pick(IE_INGRESS_IF, IE_INGRESS_PHYS_IF, default="")
-    out_if = pick(IE_EGRESS_IF, IE_EGRESS_PHYS_IF, default="")
+    # ifIndex 0 (no interface) stays 0 in the key: the drain makes it null, once a flow.
+    in_if = pick(IE_INGRESS_IF, IE_INGRESS_PHYS_IF, default="None")
+    out_if = pick(IE_EGRESS_IF, IE_EGRESS_PHYS_IF, default="None")
     return {
         "target": f"({unpack},)" if picks else "_",
         "key": (f"{proto}, {pick(IE_SRC4, IE_SRC6, default=repr(b''))}, {sport}, "
                 f"{pick(IE_DST4, IE_DST6, default=repr(b''))}, {dport}, "
                 + (f"({vlan_name} & 4095 or None)" if vlan_name else "None")
-                + (f", ({in_if} or None)" if in_if else ", None")
-                + (f", ({out_if} or None)" if out_if else ", None")),
+                + f", {in_if}, {out_if}"),
         "packets": pick(IE_PACKETS, IE_TOTAL_PACKETS),
         "octets": pick(IE_BYTES, IE_TOTAL_BYTES),
         "flags": flags,
