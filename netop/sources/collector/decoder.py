@@ -84,11 +84,6 @@ class Collector:
             )
         return state
 
-    @property
-    def compiled(self) -> int:
-        """Template layouts compiled so far (cache misses within the budget)."""
-        return self.shared.compiled
-
     def drops(self) -> dict[str, int]:
         """Items refused by each limit since the start (see exporters.DROP_NAMES)."""
         return dict(self.shared.drops)

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from netop.sources.collector.records import FlowTable
+
 #: One field specifier: (information element id, length, enterprise number or 0).
 FieldSpec: TypeAlias = tuple[int, int, int]
 VARLEN = 65535
@@ -60,7 +62,7 @@ _NTP_EPOCH = 2208988800
 #: table, room for new keys) -> (room left, records that found no room, records).
 #: A fixed-length template's body must hold whole records (callers cut the padding).
 Aggregate: TypeAlias = Callable[
-    [bytes | memoryview, float, float | None, int, dict[Any, list[Any]], int],
+    [bytes | memoryview, float, float | None, int, FlowTable, int],
     tuple[int, int, int],
 ]
 
