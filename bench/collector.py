@@ -76,7 +76,7 @@ def sequence_plan(stream: str, dgrams: list[bytes]) -> list[tuple[int, int]]:
     c = Collector()
     plan = []
     for data in dgrams:
-        n = len(c.decode_records(data, "x", 0.0))
+        n = _records_in(c, data)
         if stream == "v5":
             plan.append((16, struct.unpack_from("!H", data, 2)[0]))
         elif stream == "v9":
@@ -86,6 +86,14 @@ def sequence_plan(stream: str, dgrams: list[bytes]) -> list[tuple[int, int]]:
     return plan
 
 
+def _records_in(collector: Any, data: bytes) -> int:
+    """The flow records one datagram holds, as the collector decodes them."""
+    before = collector.records
+    collector.feed(data, "x", 0.0)
+    collector.flows.drain()
+    return int(collector.records - before)
+
+
 def sender(stream: str, port: int, seconds: float, rate: float, out: Path) -> None:
     """Replay the stream for ``seconds``; write {"datagrams", "records"} to ``out``."""
     dgrams = [bytearray(d) for d in load(stream)]
@@ -93,7 +101,7 @@ def sender(stream: str, port: int, seconds: float, rate: float, out: Path) -> No
     from netop.sources.collector.decoder import Collector
 
     decoder = Collector()
-    counts = [len(decoder.decode_records(bytes(d), "x", 0.0)) for d in dgrams]
+    counts = [_records_in(decoder, bytes(d)) for d in dgrams]
     # Templates travel in the first datagram only: keep it first, then loop the rest.
     first, loop = 0, list(range(1, len(dgrams))) or [0]
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

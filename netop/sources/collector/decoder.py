@@ -16,7 +16,7 @@ from netop.model import InterfaceSample, NetEvent, Severity
 from netop.sources.collector import ipfix, netflow5, netflow9, sflow
 from netop.sources.collector.exporters import ExporterState, Limits, Shared
 from netop.sources.collector.flowsets import Output, compile_stored, release_pending
-from netop.sources.collector.records import FlowAggregator, RawFlow
+from netop.sources.collector.records import FlowAggregator
 
 #: Protocol names as they appear in FlowRecord.source.
 PROTOCOLS = {5: "netflow5", 9: "netflow9", 10: "ipfix", "sflow": "sflow"}
@@ -84,11 +84,6 @@ class Collector:
             )
         return state
 
-    @property
-    def compiled(self) -> int:
-        """Template layouts compiled so far (cache misses within the budget)."""
-        return self.shared.compiled
-
     def drops(self) -> dict[str, int]:
         """Items refused by each limit since the start (see exporters.DROP_NAMES)."""
         return dict(self.shared.drops)
@@ -151,7 +146,7 @@ class Collector:
             table = flows.table(source, exporter, sampling)
             body = bodies[0] if len(bodies) == 1 else b"".join(bodies)
             try:
-                room, over = tpl.aggregate(body, export_ms, uptime, sampling, table, flows.room)
+                room, over, _ = tpl.aggregate(body, export_ms, uptime, sampling, table, flows.room)
             except Exception:  # checked lengths make this unreachable; never let it escape
                 continue
             flows.commit(room, over)
@@ -188,26 +183,9 @@ class Collector:
             )
         out.commit()
         added = out.merged
-        add = self.flows.add
-        for sampling, records in out:
-            add(protocol, exporter, sampling, records)
-            added += len(records)
         state.records += added
         self.records += added
         return added
-
-    def decode_records(self, data: bytes, exporter: str, now: float) -> list[tuple[int, RawFlow]]:
-        """Decode one datagram without aggregating: ``(sampling, record)`` pairs (tests)."""
-        state = self._state(exporter, now)
-        if state is None:
-            return []
-        protocol = detect(data)
-        out = Output()
-        if protocol is None:
-            state.malformed += 1
-        else:
-            self._decode(protocol, data, state, now, out)
-        return [(sampling, rec) for sampling, records in out for rec in records]
 
     def _decode(
         self, protocol: str, data: bytes, state: ExporterState, now: float, out: Output
@@ -265,9 +243,6 @@ class Collector:
                 release_pending(state, key, now, self.limits, out)
         out.commit()
         added = out.merged
-        for sampling, records in out:
-            self.flows.add(state.protocol, state.address, sampling, records)
-            added += len(records)
         state.records += added
         self.records += added
 

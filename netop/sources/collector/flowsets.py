@@ -1,8 +1,8 @@
 """What NetFlow v9 and IPFIX share: data sets decoded by template, options, buffering.
 
-Decoders append ``(sampling, records)`` chunks to an output list as they go, so that
-records decoded before a datagram turns out to be malformed are kept, and raise
-:class:`Malformed` for structure that cannot be trusted any further.
+Decoders merge records into an :class:`Output` as they go, so that records decoded
+before a datagram turns out to be malformed are kept, and raise :class:`Malformed` for
+structure that cannot be trusted any further.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, TypeAlias
 
 from netop.model import Severity
 from netop.sources.collector.exporters import ExporterState, Limits, Pending
-from netop.sources.collector.records import FlowAggregator, RawFlow
+from netop.sources.collector.records import FlowAggregator, FlowKey, FlowTable, Sums, merge
 from netop.sources.collector.templates import (
     IE_SYSTEM_INIT_MS,
     FieldSpec,
@@ -28,43 +28,48 @@ class Malformed(Exception):
     """The datagram breaks its protocol's structure; the rest of it is ignored."""
 
 
-class Output(list[tuple[int, list[RawFlow]]]):
-    """Decoded output of one datagram: chunks of records sharing one sampling rate.
+class Output:
+    """Where the decoders of one datagram put its records: the sink's flow tables.
 
-    With a ``sink``, known fixed-length data sets are merged straight into the flow
-    table instead (no tuple per record): :meth:`table` gives the table, decoders keep
+    Records are merged straight into the sink's table of this datagram's exporter and
+    sampling rate (no object per record): :meth:`table` gives the table, decoders keep
     :attr:`room` and :attr:`overflow` current and :attr:`merged` counts the records;
-    the caller commits them to the sink once per datagram.
+    :meth:`commit` tells the sink once per datagram.
     """
 
     __slots__ = ("sink", "source", "exporter", "merged", "overflow", "room", "_tables", "deferred")
 
-    def __init__(
-        self, sink: FlowAggregator | None = None, source: str = "", exporter: str | None = None
-    ) -> None:
-        # list.__init__ is skipped on purpose: the list starts empty (hot path).
+    def __init__(self, sink: FlowAggregator, source: str, exporter: str | None) -> None:
         self.sink = sink
         self.source = source
         self.exporter = exporter
         self.merged = 0
         self.overflow = 0
-        self.room = sink.room if sink is not None else 0
-        self._tables: dict[int, dict[Any, list[Any]]] = {}
+        self.room = sink.room
+        self._tables: dict[int, FlowTable] = {}
         #: Data set bodies to merge in one call per (template, time context, sampling)
         #: at the end of a burst of datagrams (see Collector.feed_many).
         self.deferred: dict[tuple[Any, ...], list[bytes]] | None = None
 
-    def table(self, sampling: int) -> dict[Any, list[Any]]:
+    def table(self, sampling: int) -> FlowTable:
         """The sink's table for this datagram's exporter at ``sampling``."""
         table = self._tables.get(sampling)
         if table is None:
-            assert self.sink is not None
             table = self._tables[sampling] = self.sink.table(self.source, self.exporter, sampling)
         return table
 
+    def add(self, sampling: int, key: FlowKey, sums: Sums) -> None:
+        """Merge one record decoded without a template (sFlow)."""
+        room = merge(self.table(sampling), key, sums, self.room)
+        if room < 0:
+            self.overflow += 1
+        else:
+            self.room = room
+            self.merged += 1
+
     def commit(self) -> None:
-        """Tell the sink how many keys the generated decoders added."""
-        if self.sink is not None and self._tables:
+        """Tell the sink how many keys the decoders added."""
+        if self._tables:
             self.sink.commit(self.room, self.overflow)
 
 
@@ -92,43 +97,44 @@ def time_context(
     return 0.0, None
 
 
-def fast_data_set(
+def data_set(
     tpl: Template,
-    data: bytes,
+    data: bytes | memoryview,
     start: int,
     end: int,
     export_ms: float,
     uptime_ms: float | None,
     sampling: int,
     out: Output,
-) -> list[RawFlow] | int:
-    """Decode a data set of a known data template (the hot path).
+) -> int:
+    """Decode the data set ``data[start:end]`` of a compiled data template into
+    ``out``; returns its record count. The one decode path of v9 and IPFIX data.
 
-    Returns the record count when merged into ``out``'s sink, else the records.
+    With ``out.deferred`` a fixed-length set is only queued, to be merged with the
+    burst's other sets of the same template and time context in one call.
     """
     aggregate, length = tpl.aggregate, tpl.fixed_length
-    deferred = out.deferred
-    if deferred is not None and aggregate is not None and length:
-        end -= (end - start) % length
-        group = (tpl, time_context(tpl, export_ms, uptime_ms), sampling, out.source, out.exporter)
-        bodies = deferred.get(group)
-        if bodies is None:
-            deferred[group] = [data[start:end]]
-        else:
-            bodies.append(data[start:end])
-        count = (end - start) // length
-        out.merged += count
-        return count
-    if out.sink is not None and aggregate is not None and length:
-        end -= (end - start) % length
-        table = out.table(sampling)
-        out.room, over = aggregate(data[start:end], export_ms, uptime_ms, sampling, table, out.room)
-        count = (end - start) // length
-        out.overflow += over
-        out.merged += count - over
-        return count
-    assert tpl.convert is not None
-    return tpl.convert(data[start:end], export_ms, uptime_ms, sampling)
+    assert aggregate is not None
+    if length:
+        end -= (end - start) % length  # trailing padding
+        deferred = out.deferred
+        if deferred is not None:
+            group = (tpl, time_context(tpl, export_ms, uptime_ms), sampling,
+                     out.source, out.exporter)  # fmt: skip
+            bodies = deferred.get(group)
+            if bodies is None:
+                deferred[group] = [data[start:end]]  # type: ignore[list-item]
+            else:
+                bodies.append(data[start:end])  # type: ignore[arg-type]
+            count = (end - start) // length
+            out.merged += count
+            return count
+    table = out.table(sampling)
+    out.room, over, count = aggregate(data[start:end], export_ms, uptime_ms, sampling, table,
+                                      out.room)  # fmt: skip
+    out.overflow += over
+    out.merged += count - over
+    return count
 
 
 def decode_data_set(
@@ -156,12 +162,8 @@ def decode_data_set(
         return -1
     if tpl.options:
         return _apply_options(state, key, tpl, body)
-    assert tpl.convert is not None
     sampling = state.sampling.get(key[:2], 1)
-    records = tpl.convert(body, export_ms, uptime_ms, sampling)
-    if records:
-        out.append((sampling, records))
-    return len(records)
+    return data_set(tpl, body, 0, len(body), export_ms, uptime_ms, sampling, out)
 
 
 def _apply_options(

@@ -8,9 +8,9 @@ from netop.sources.collector.exporters import ExporterState, Limits
 from netop.sources.collector.flowsets import (
     Malformed,
     Output,
+    data_set,
     decode_data_set,
     define_template,
-    fast_data_set,
     template_budget_spent,
     too_many_fields,
 )
@@ -43,16 +43,9 @@ def decode(data: bytes, state: ExporterState, now: float, limits: Limits, out: O
             raise Malformed(f"FlowSet length {length} at {pos}")
         if set_id > 255:
             tpl = state.templates.get((VERSION, source_id, set_id))
-            if tpl is not None and tpl.convert is not None:
-                # The hot path: a known data template, decoded in one call.
-                got = fast_data_set(tpl, data, pos + 4, pos + length, export_ms, uptime, 
-                                    state.sampling.get((VERSION, source_id), 1), out)  # fmt: skip
-                if isinstance(got, int):
-                    seen += got
-                else:
-                    seen += len(got)
-                    if got:
-                        out.append((state.sampling.get((VERSION, source_id), 1), got))
+            if tpl is not None and tpl.aggregate is not None:  # the hot path
+                seen += data_set(tpl, data, pos + 4, pos + length, export_ms, uptime,
+                                 state.sampling.get((VERSION, source_id), 1), out)  # fmt: skip
                 pos += length
                 continue
         body = memoryview(data)[pos + 4 : pos + length]

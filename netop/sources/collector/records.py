@@ -1,25 +1,31 @@
-"""The collector's compact flow record and the per-tick aggregation into FlowRecords.
+"""The collector's per-tick flow table and its drain into FlowRecords.
 
-Decoders produce plain tuples in one canonical layout (:data:`RawFlow`) instead of
-objects: building a dataclass per exported record costs about five times the decode.
-:class:`FlowAggregator` sums those tuples per flow key for one tick and builds one
-:class:`~netop.model.FlowRecord` per distinct flow only when the tick is drained.
+Decoders merge every exported record into a table of :data:`FlowKey` -> sums
+(:data:`Sums`) instead of building an object per record: a dataclass per record costs
+about five times the decode. :class:`FlowAggregator` holds those tables for one tick
+and builds one :class:`~netop.model.FlowRecord` per distinct flow only when drained;
+FlowRecord is what leaves the collector package.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable
 from typing import Any, TypeAlias
 
 from netop.model import FlowRecord
 
-#: (proto, src, sport, dst, dport, vlan, packets, bytes, first, last, tcp_flags).
-#: Addresses are packed (4 or 16 bytes) or already text; times are epoch seconds.
-RawFlow: TypeAlias = tuple[
-    int, bytes | str, int, bytes | str, int, int | None, int, int, float, float, int
+#: The one key order of the collector's tables (also built by generated decoders):
+#: (proto, src, sport, dst, dport, vlan, in_if, out_if). Addresses are packed (4 or 16
+#: bytes) or already text; in_if/out_if are ifIndexes, 0 or None (0 and None: no
+#: interface, null in the FlowRecord). Records that differ in their interfaces stay
+#: apart: one flow seen on two interfaces is two observations.
+FlowKey: TypeAlias = tuple[
+    int, bytes | str, int, bytes | str, int, int | None, int | None, int | None
 ]
-_FlowKey: TypeAlias = tuple[int, bytes | str, int, bytes | str, int, int | None]
+#: The sums kept per key, a list updated in place: [packets, bytes, first, last, tcp_flags].
+Sums: TypeAlias = list[Any]
+#: One flow table of a (source, exporter, sampling) group.
+FlowTable: TypeAlias = dict[FlowKey, Sums]
 
 
 def format_addr(raw: bytes | str) -> str:
@@ -44,7 +50,7 @@ class FlowAggregator:
         self.max_flows = max_flows
         self.overflow = 0
         self._size = 0
-        self._tables: dict[tuple[str, str | None, int], dict[Any, list[Any]]] = {}
+        self._tables: dict[tuple[str, str | None, int], FlowTable] = {}
 
     def __len__(self) -> int:
         return self._size
@@ -54,8 +60,8 @@ class FlowAggregator:
         """How many new flow keys still fit before :meth:`drain`."""
         return self.max_flows - self._size
 
-    def table(self, source: str, exporter: str | None, sampling: int) -> dict[Any, list[Any]]:
-        """The sums of one (source, exporter, sampling) group, for generated decoders."""
+    def table(self, source: str, exporter: str | None, sampling: int) -> FlowTable:
+        """The sums of one (source, exporter, sampling) group, for the decoders."""
         group = (source, exporter, sampling)
         table = self._tables.get(group)
         if table is None:
@@ -63,38 +69,10 @@ class FlowAggregator:
         return table
 
     def commit(self, room: int, overflow: int) -> None:
-        """Account for keys a generated decoder added (``room`` is what is left)."""
+        """Account for keys a decoder added (``room`` is what is left)."""
         self._size = self.max_flows - room
         self.overflow += overflow
 
-    def add(
-        self, source: str, exporter: str | None, sampling: int, records: Iterable[RawFlow]
-    ) -> None:
-        """Merge decoded records of one datagram."""
-        group = (source, exporter, sampling)
-        table = self._tables.get(group)
-        if table is None:
-            table = self._tables[group] = {}
-        get = table.get
-        size, limit = self._size, self.max_flows
-        for proto, src, sport, dst, dport, vlan, packets, octets, first, last, flags in records:
-            key = (proto, src, sport, dst, dport, vlan)
-            entry = get(key)
-            if entry is None:
-                if size >= limit:
-                    self.overflow += 1
-                    continue
-                table[key] = [packets, octets, first, last, flags]
-                size += 1
-                continue
-            entry[0] += packets
-            entry[1] += octets
-            if first < entry[2]:
-                entry[2] = first
-            if last > entry[3]:
-                entry[3] = last
-            entry[4] = int(entry[4]) | flags
-        self._size = size
 
     def drain(self) -> dict[str, list[FlowRecord]]:
         """FlowRecords per source name for everything added since the last drain."""
@@ -119,6 +97,8 @@ class FlowAggregator:
                         dst=dst,
                         dport=key[4],
                         vlan=key[5],
+                        in_if=key[6] or None,  # ifIndex 0 names no interface (RFC 2863)
+                        out_if=key[7] or None,
                         packets=int(packets),
                         bytes=int(octets),
                         first=float(first),
@@ -132,3 +112,22 @@ class FlowAggregator:
         self._tables = {}
         self._size = 0
         return out
+
+
+def merge(table: FlowTable, key: FlowKey, sums: Sums, room: int) -> int:
+    """Add one record's ``sums`` to ``table`` (as the generated decoders do inline);
+    returns the room left, -1 when the key found none (the record is not kept)."""
+    entry = table.get(key)
+    if entry is None:
+        if room <= 0:
+            return -1
+        table[key] = sums
+        return room - 1
+    entry[0] += sums[0]
+    entry[1] += sums[1]
+    if sums[2] < entry[2]:
+        entry[2] = sums[2]
+    if sums[3] > entry[3]:
+        entry[3] = sums[3]
+    entry[4] |= sums[4]
+    return room

@@ -16,7 +16,6 @@ from typing import Any
 from netop.model import InterfaceSample
 from netop.sources.collector.exporters import ExporterState, Limits
 from netop.sources.collector.flowsets import Malformed, Output
-from netop.sources.collector.records import RawFlow
 
 _U32 = struct.Struct("!I")
 _HEAD = struct.Struct("!III")  # sub-agent id, sequence, uptime
@@ -33,6 +32,19 @@ _GENERIC_IF = struct.Struct("!IIQIIQIIIIIIQIIIIII")
 _LINKTYPES = {1: 1, 11: 228, 12: 229}
 MAX_SOURCES = 4096
 MAX_INTERFACE_SAMPLES = 10_000
+_INTERNAL = 0x3FFFFFFF  # the interface value of a packet sourced/received by the agent
+
+
+def interface(value: int, fmt: int | None = None) -> int | None:
+    """The ifIndex of an sFlow interface field, None when it names no single one.
+
+    Compact samples carry the format in the top two bits of ``value``; expanded ones
+    in a word of its own (``fmt``). Format 1 (packet dropped) and 2 (several output
+    interfaces), the internal interface 0x3FFFFFFF and 0 (unknown) give None.
+    """
+    if fmt is None:
+        fmt, value = value >> 30, value & 0x3FFFFFFF
+    return value if fmt == 0 and 0 < value < _INTERNAL else None
 
 
 def decode(
@@ -57,16 +69,13 @@ def decode(
     sub_agent, sequence, _uptime = _HEAD.unpack_from(data, pos)
     (count,) = _U32.unpack_from(data, pos + 12)
     pos += 16
-    records: list[RawFlow] = []
     sources: dict[tuple[int, int], tuple[int, int]] = state.sflow_sources
     # A lying count ends at the datagram's end.
     for fmt, body in _records(view, pos, count, "sample", "the datagram", strict_end=True):
         if fmt in (1, 3):
-            _flow_sample(body, fmt == 3, sub_agent, sources, now, records)
+            _flow_sample(body, fmt == 3, sub_agent, sources, now, out)
         elif fmt in (2, 4) and len(interfaces) < MAX_INTERFACE_SAMPLES:
             _counter_sample(body, fmt == 4, state, now, interfaces, limits)
-    for rate, chunk in _by_rate(records):
-        out.append((rate, chunk))
     state.check_sequence("sflow", sub_agent, sequence, 1)
 
 
@@ -91,28 +100,23 @@ def _records(
         pos += length
 
 
-def _by_rate(records: list[RawFlow]) -> list[tuple[int, list[RawFlow]]]:
-    """Group records by their (rounded) sampling rate, kept as the last tuple slot."""
-    groups: dict[int, list[RawFlow]] = {}
-    for rec in records:
-        groups.setdefault(rec[-1], []).append(rec[:-1])  # type: ignore[arg-type]
-    return list(groups.items())
-
-
 def _flow_sample(
     body: memoryview,
     expanded: bool,
     sub_agent: int,
     sources: dict[tuple[int, int], tuple[int, int]],
     now: float,
-    records: list[Any],
+    out: Output,
 ) -> None:
     if expanded:
-        seq, _, source_index, rate, pool, _drops, _, _, _, _, nrec = _XFLOW.unpack_from(body)
+        (seq, _, source_index, rate, pool, _drops, in_fmt, in_value, out_fmt, out_value,
+         nrec) = _XFLOW.unpack_from(body)  # fmt: skip
+        in_if, out_if = interface(in_value, in_fmt), interface(out_value, out_fmt)
         pos = _XFLOW.size
     else:
-        seq, source_id, rate, pool, _drops, _, _, nrec = _FLOW.unpack_from(body)
+        seq, source_id, rate, pool, _drops, in_value, out_value, nrec = _FLOW.unpack_from(body)
         source_index = source_id
+        in_if, out_if = interface(in_value), interface(out_value)
         pos = _FLOW.size
     effective = float(rate or 1)
     key = (sub_agent, source_index)
@@ -138,11 +142,8 @@ def _flow_sample(
     if packet is None:
         return
     proto, src, dst, sport, dport, pvlan, l3_len, flags = packet
-    records.append(
-        (proto, src, sport, dst, dport, pvlan if pvlan is not None else vlan,
-         max(1, round(effective)), round(l3_len * effective), now, now, flags,
-         rate or 1)
-    )  # fmt: skip
+    flow = (proto, src, sport, dst, dport, pvlan if pvlan is not None else vlan, in_if, out_if)
+    out.add(rate or 1, flow, [max(1, round(effective)), round(l3_len * effective), now, now, flags])
 
 
 def _raw_header(rec: memoryview) -> Any:

@@ -1,23 +1,25 @@
-"""NetFlow v9 / IPFIX templates: compiled record decoders and the bounded template cache.
+"""NetFlow v9 / IPFIX templates: one compiled decoder per data template layout.
 
-A data template is compiled once, when it arrives, into a ``struct.Struct`` that
-unpacks only the fields netop uses (others become pad bytes) and a small generated
-function that turns the unpacked rows into canonical :data:`RawFlow` tuples in one
-list comprehension. That keeps the per-record work inside C (``iter_unpack``) plus one
-tuple build, which is what lets a Python collector decode over a million records per
-second. The generated source is built only from integers and fixed names, never from
-text received off the network. Templates with variable-length fields fall back to a
-per-record parser that produces the same rows.
+A data template is compiled once into a ``struct.Struct`` that unpacks only the fields
+netop uses (others become pad bytes) and one generated function, :attr:`Template.aggregate`,
+that decodes a set body and merges every record straight into a flow table keyed by
+:data:`~netop.sources.collector.records.FlowKey` (no tuple or object per record). That
+keeps the per-record work inside C (``iter_unpack``) plus one key build, which is what
+lets a Python collector decode over a million records per second. Templates with
+variable-length fields get the same function over rows from a per-record parser
+instead of ``iter_unpack``. The generated source is built only from integers and fixed
+names, never from text received off the network.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from netop.sources.collector.records import RawFlow
+from netop.sources.collector.records import FlowTable
 
 #: One field specifier: (information element id, length, enterprise number or 0).
 FieldSpec: TypeAlias = tuple[int, int, int]
@@ -33,6 +35,8 @@ IE_SAMPLING_INTERVAL, IE_SAMPLER_RANDOM_INTERVAL = 34, 50
 IE_SAMPLING_PACKET_INTERVAL, IE_SAMPLING_PACKET_SPACE = 305, 306
 IE_SAMPLING_SIZE, IE_SAMPLING_POPULATION = 309, 310
 IE_SYSTEM_INIT_MS = 160
+#: ifIndex of the flow's interfaces; the physical ones stand in when 10/14 are absent.
+IE_INGRESS_IF, IE_EGRESS_IF, IE_INGRESS_PHYS_IF, IE_EGRESS_PHYS_IF = 10, 14, 252, 253
 #: Absolute time elements: id -> (is_start, kind).
 _TIME_IES: dict[int, tuple[bool, str]] = {
     22: (True, "uptime"), 21: (False, "uptime"),
@@ -46,18 +50,20 @@ _TIME_RANK = {"ms": 0, "ntp": 1, "sec": 2, "uptime": 3, "delta_us": 4}
 _NUMERIC_IES = frozenset(
     {IE_BYTES, IE_PACKETS, IE_PROTO, IE_FLAGS, IE_SPORT, IE_DPORT, IE_ICMP4, IE_ICMP6,
      IE_VLAN, IE_DOT1Q_VLAN, IE_TOTAL_BYTES, IE_TOTAL_PACKETS, IE_ICMP_TYPE4, IE_ICMP_CODE4,
-     IE_ICMP_TYPE6, IE_ICMP_CODE6, *_TIME_IES}
+     IE_ICMP_TYPE6, IE_ICMP_CODE6, IE_INGRESS_IF, IE_EGRESS_IF, IE_INGRESS_PHYS_IF,
+     IE_EGRESS_PHYS_IF, *_TIME_IES}
 )  # fmt: skip
 _ADDR_IES = {IE_SRC4: 4, IE_DST4: 4, IE_SRC6: 16, IE_DST6: 16}
 _INT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+_FIELD_NAME = re.compile(r"\bv[0-9]")  # an unpacked field in a generated expression
 _NTP_EPOCH = 2208988800
 
-#: Set body -> records: (body, export_ms, uptime_ms or None, sampling) -> list of RawFlow.
-Converter: TypeAlias = Callable[[bytes | memoryview, float, float | None, int], list[RawFlow]]
-#: Exact-length set body -> sums merged into a flow table: (body, export_ms, uptime_ms,
-#: sampling, table, room for new keys) -> (room left, records that found no room).
+#: Set body -> sums merged into a flow table: (body, export_ms, uptime_ms, sampling,
+#: table, room for new keys) -> (room left, records that found no room, records).
+#: A fixed-length template's body must hold whole records (callers cut the padding).
 Aggregate: TypeAlias = Callable[
-    [bytes | memoryview, float, float | None, int, dict[Any, list[Any]], int], tuple[int, int]
+    [bytes | memoryview, float, float | None, int, FlowTable, int],
+    tuple[int, int, int],
 ]
 
 
@@ -73,7 +79,6 @@ class Template:
     fixed_length: int | None = None
     struct: struct.Struct | None = None
     picks: tuple[tuple[int, int, str], ...] = ()  # (field index, ie, struct code)
-    convert: Converter | None = None
     aggregate: Aggregate | None = None
     has_uptime: bool = False
     #: The records' times depend on the export time (delta fields, or no time field).
@@ -119,11 +124,9 @@ def compile_template(
         tpl.fixed_length = min_length
         tpl.struct = struct.Struct("".join(fmt))
     if not options:
-        tpl.convert, tpl.has_uptime = _make_converter(picks, tpl)
         slow = _time_exprs({ie: f"v{n}" for n, (_, ie, _) in enumerate(picks)})["slow"]
         tpl.uses_export_time = "E" in "".join(slow)
-        if tpl.struct is not None:
-            tpl.aggregate = _make_aggregate(picks, tpl)
+        tpl.aggregate, tpl.has_uptime = _make_aggregate(picks, tpl)
     return tpl
 
 
@@ -197,11 +200,15 @@ def _expressions(picks: Sequence[tuple[int, int, str]], tpl: Template) -> dict[s
     if lengths.get(IE_FLAGS, 1) > 1:
         flags = f"({flags} & 255)"
     times = _time_exprs(names)
+    # ifIndex 0 (no interface) stays 0 in the key: the drain makes it null, once a flow.
+    in_if = pick(IE_INGRESS_IF, IE_INGRESS_PHYS_IF, default="None")
+    out_if = pick(IE_EGRESS_IF, IE_EGRESS_PHYS_IF, default="None")
     return {
         "target": f"({unpack},)" if picks else "_",
         "key": (f"{proto}, {pick(IE_SRC4, IE_SRC6, default=repr(b''))}, {sport}, "
                 f"{pick(IE_DST4, IE_DST6, default=repr(b''))}, {dport}, "
-                + (f"({vlan_name} & 4095 or None)" if vlan_name else "None")),
+                + (f"({vlan_name} & 4095 or None)" if vlan_name else "None")
+                + f", {in_if}, {out_if}"),
         "packets": pick(IE_PACKETS, IE_TOTAL_PACKETS),
         "octets": pick(IE_BYTES, IE_TOTAL_BYTES),
         "flags": flags,
@@ -230,75 +237,67 @@ def _compile(lines: list[str], name: str, tpl: Template) -> Any:
     namespace: dict[str, Any] = {"_int": int.from_bytes, "_NTP": _NTP_EPOCH}
     if tpl.struct is not None:
         namespace["_iter"] = tpl.struct.iter_unpack
-    namespace["_rows"] = lambda body: _varlen_rows(tpl, body)
+    else:
+        namespace["_iter"] = lambda body: _varlen_rows(tpl, body)
     exec("\n".join(lines), namespace)  # noqa: S102 - source built from integers only
     return namespace[name]
 
 
-def _make_converter(picks: Sequence[tuple[int, int, str]], tpl: Template) -> tuple[Converter, bool]:
-    """Generate the set body -> RawFlow list decoder for one template layout."""
+def _make_aggregate(
+    picks: Sequence[tuple[int, int, str]], tpl: Template
+) -> tuple[Aggregate, bool]:
+    """Generate decode-and-merge for one template layout: no tuple per record.
+
+    Also returns whether the records' times depend on the exporter's sysUptime.
+    """
     x = _expressions(picks, tpl)
-    body = (
-        f"({x['key']}, {x['packets']}{{m}}, {x['octets']}{{m}}, "
-        "{first}, {last}, " + x["flags"] + f") for {x['target']} in rows"
-    )
-
-    def emit(first_last: tuple[str, str], indent: str) -> list[str]:
-        first, last = first_last
-        return [
-            f"{indent}if S == 1:",
-            f"{indent}    return [" + body.format(m="", first=first, last=last) + "]",
-            f"{indent}return [" + body.format(m=" * S", first=first, last=last) + "]",
-        ]
-
-    if tpl.struct is not None and tpl.fixed_length:
-        rows = f"rows = _iter(body[: len(body) - len(body) % {tpl.fixed_length}])"
+    if tpl.fixed_length:
+        count = f"len(body) // {tpl.fixed_length}"
+        rows = "_iter(body)"
     else:
-        rows = "rows = _rows(body)"
-    lines = ["def decode(body, E, U, S):", f"    {rows}", *_uptime_variants(x, emit)]
-    converter: Converter = _compile(lines, "decode", tpl)
-    return converter, bool(x["uses_uptime"])
-
-
-def _make_aggregate(picks: Sequence[tuple[int, int, str]], tpl: Template) -> Aggregate:
-    """Generate decode-and-merge for a fixed-length template: no tuple per record."""
-    x = _expressions(picks, tpl)
+        count = "len(rows)"
+        rows = "rows"
 
     def emit(first_last: tuple[str, str], indent: str) -> list[str]:
         first, last = first_last
         out: list[str] = []
+        # Times that depend on no field (export time, or none) are computed once a call.
+        per_record = [f"f = {first}", f"l = {last}" if last != first else "l = f"]
+        if not _FIELD_NAME.search(first + last):
+            out += [f"{indent}{line}" for line in per_record]
+            per_record = []
         for cond, mult in (("if S == 1:", ""), ("else:", " * S")):
             i = indent + "    "
+            packets, octets = f"{x['packets']}{mult}", f"{x['octets']}{mult}"
             out += [
                 f"{indent}{cond}",
-                f"{i}for {x['target']} in _iter(body):",
+                f"{i}for {x['target']} in {rows}:",
                 f"{i}    k = ({x['key']})",
-                f"{i}    p = {x['packets']}{mult}",
-                f"{i}    o = {x['octets']}{mult}",
-                f"{i}    f = {first}",
-                f"{i}    l = {last}",
+                *(f"{i}    {line}" for line in per_record),
                 f"{i}    e = get(k)",
                 f"{i}    if e is None:",
                 f"{i}        if room > 0:",
-                f"{i}            table[k] = [p, o, f, l, {x['flags']}]",
+                f"{i}            table[k] = [{packets}, {octets}, f, l, {x['flags']}]",
                 f"{i}            room -= 1",
                 f"{i}        else:",
                 f"{i}            over += 1",
                 f"{i}        continue",
-                f"{i}    e[0] += p",
-                f"{i}    e[1] += o",
+                f"{i}    e[0] += {packets}",
+                f"{i}    e[1] += {octets}",
                 f"{i}    if f < e[2]:",
                 f"{i}        e[2] = f",
                 f"{i}    if l > e[3]:",
                 f"{i}        e[3] = l",
                 f"{i}    e[4] |= {x['flags']}",
             ]
-        return [*out, f"{indent}return room, over"]
+        return [*out, f"{indent}return room, over, {count}"]
 
     lines = ["def aggregate(body, E, U, S, table, room):", "    get = table.get", "    over = 0"]
+    if not tpl.fixed_length:
+        lines.append("    rows = _iter(body)")
     lines += _uptime_variants(x, emit)
     aggregate: Aggregate = _compile(lines, "aggregate", tpl)
-    return aggregate
+    return aggregate, bool(x["uses_uptime"])
 
 
 def _time_exprs(names: dict[int, str]) -> dict[str, tuple[str, str]]:

@@ -1,9 +1,10 @@
-"""Just enough BER for SNMPv1/v2c requests and responses, about ten times cheaper than pysnmp.
+"""Just enough BER for SNMP requests and responses, about ten times cheaper than pysnmp.
 
 pysnmp decodes every value through pyasn1 objects: about 0.1 ms of CPU per value,
 which puts a 100-switch fleet at a whole core (bench/snmp.py). Community-based
 messages are simple enough to encode and decode by hand: a SEQUENCE of version,
-community and one PDU of varbinds. SNMPv3 (USM security) stays with pysnmp.
+community and one PDU of varbinds. SNMPv3 wraps the same PDUs in its USM header
+(:mod:`netop.sources.snmp.usm`).
 
 :func:`decode_response` treats its input as hostile: it never raises anything but
 :class:`BerError`, never reads past the buffer, and bounds the number of varbinds.

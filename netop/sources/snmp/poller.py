@@ -1,35 +1,35 @@
-"""The asyncio worker that polls every target: one loop, one shared SnmpEngine.
+"""The asyncio worker that polls every target: one loop, one session per target.
 
 Each target runs its own task on a fixed schedule, so a dead or slow target (which
-waits ``timeout * (retries + 1)``) never delays the others. A semaphore bounds the
-requests in flight across all targets: with a hundred bulk responses at once pysnmp's
-shared UDP socket (v3) overflows its receive buffer and requests time out for nothing.
+waits ``timeout * (retries + 1)``) never delays the others. v1/v2c targets use
+:class:`~netop.sources.snmp.community.CommunitySession`, v3 targets netop's own USM
+(:class:`~netop.sources.snmp.usm.UsmSession`); each has its own connected UDP socket.
+A semaphore bounds the requests in flight across all targets, so that a hundred
+targets cannot all have bulk responses on the way at once.
 
-A v3 agent that comes back with a new engine ID is never re-discovered by an engine
-that knew the old one (pysnmp times out forever), so after
-:data:`RENEW_AFTER_TIMEOUTS` timeouts in a row a v3 target gets a fresh engine.
+A v3 agent that comes back with a new engine ID and answers a request for the old one
+with nothing (rather than an unknownEngineID report) is found again by forgetting what
+we knew of it after :data:`RENEW_AFTER_TIMEOUTS` timeouts in a row.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections.abc import Callable, Sequence
 
 from netop.model import InterfaceSample, NetEvent, Severity, SourceStatus
-from netop.sources.snmp import mib, v3
+from netop.sources.snmp import mib
 from netop.sources.snmp.community import CommunitySession
 from netop.sources.snmp.targets import SnmpTarget
 from netop.sources.snmp.tracker import PollResult, TargetTracker, status_of
-from netop.sources.snmp.v3 import V3Session
+from netop.sources.snmp.usm import UsmSession
 from netop.sources.snmp.walk import BaseSession, SnmpError
 
 Item = InterfaceSample | NetEvent | SourceStatus
 MAX_IN_FLIGHT = 24
 RENEW_AFTER_TIMEOUTS = 2
-RCVBUF_BYTES = 4 << 20
 
 
 class Poller:
@@ -39,40 +39,25 @@ class Poller:
         self.trackers = [TargetTracker(t) for t in targets]
         self._max_in_flight = max_in_flight
         self._sessions: list[BaseSession] = []
-        self._engine: object | None = None
         self._timeouts = [0] * len(self.trackers)
-        self._rcvbuf_set = False
 
     async def open(self) -> None:
-        """Create one session per target (call on the polling loop).
-
-        v1/v2c use netop's own codec; only v3 targets load pysnmp and share its engine.
-        """
+        """Create one session per target (call on the polling loop)."""
         limit = asyncio.Semaphore(self._max_in_flight)
         self._sessions = []
         for tracker in self.trackers:
             session: BaseSession
-            if v3.supported(tracker.target):
-                session = V3Session(tracker.target)
-            elif tracker.target.version == "3":
-                from netop.sources.snmp.usm import UsmSession, new_engine
-
-                if self._engine is None:
-                    self._engine = new_engine()
-                session = UsmSession(tracker.target, self._engine)
+            if tracker.target.version == "3":
+                session = UsmSession(tracker.target)
             else:
                 session = CommunitySession(tracker.target)
             session.limit = limit
             self._sessions.append(session)
 
     def close(self) -> None:
-        """Release every engine and socket."""
+        """Close every session's socket."""
         for session in self._sessions:
             session.close()
-        if self._engine is not None:
-            with contextlib.suppress(Exception):
-                self._engine.close_dispatcher()  # type: ignore[attr-defined]
-            self._engine = None
 
     async def poll(self, i: int) -> list[Item]:
         """Poll target ``i`` once; its samples and events, then the source status."""
@@ -85,8 +70,6 @@ class Poller:
                 self._timeouts[i] = 0
         else:
             self._timeouts[i] = 0
-            if tracker.target.version == "3":
-                self._enlarge_rcvbuf()
         items: list[Item] = list(tracker.update(result))
         items.append(status_of(self.trackers, time.time()))
         return items
@@ -126,19 +109,6 @@ class Poller:
             delay = start + rounds * interval - time.monotonic()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.0))
-
-    def _enlarge_rcvbuf(self) -> None:
-        """Give the shared socket room for many bulk responses (after it exists)."""
-        if self._rcvbuf_set or self._engine is None:
-            return
-        self._rcvbuf_set = True
-        with contextlib.suppress(Exception):
-            from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
-
-            dispatcher = self._engine.transport_dispatcher  # type: ignore[attr-defined]
-            transport = dispatcher.get_transport(UdpTransportTarget.TRANSPORT_DOMAIN)
-            sock = transport.transport.get_extra_info("socket")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF_BYTES)
 
 
 async def fetch(session: BaseSession, names: Sequence[str]) -> PollResult:

@@ -1,8 +1,7 @@
 """``SnmpSource``: the poller on its own thread, pushing items to the engine.
 
 The poller's asyncio loop runs in a daemon thread so that SNMP never touches the UI's
-event loop; items go out through the engine's thread-safe ``emit``. pysnmp is
-imported on that thread when polling starts, not when netop starts.
+event loop; items go out through the engine's thread-safe ``emit``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ wrap-safe deltas):
 * **Reachability.** Unreachable / recovered / authentication failures are events,
   each said once, not on every failed poll.
 
-No I/O and no pysnmp here: the poller feeds :class:`PollResult` values in.
+No I/O here: the poller feeds :class:`PollResult` values in.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ USERS = {
     "netop-auth": ("SHA", "netop-auth-pass", None, None),
     "netop-priv": ("SHA", "netop-auth-pass", "AES", "netop-priv-pass"),
     "netop-p256": ("SHA-256", "netop-auth-pass", "AES-256", "netop-priv-pass"),
+    "netop-des": ("SHA", "netop-auth-pass", "DES", "netop-priv-pass"),
+    "netop-md5des": ("MD5", "netop-auth-pass", "DES", "netop-priv-pass"),
 }
 COMMUNITY = "netop-public"
 
@@ -67,7 +69,7 @@ def _end(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 class Snmpd:
-    """A private net-snmp agent with a v1/v2c community and three v3 users."""
+    """A private net-snmp agent with a v1/v2c community and its v3 users (:data:`USERS`)."""
 
     def __init__(self, workdir: Path) -> None:
         if shutil.which("snmpd") is None:

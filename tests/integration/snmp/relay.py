@@ -207,7 +207,7 @@ def v3_encode(m: V3, auth_key: bytes = b"", priv_key: bytes = b"") -> bytes:
 def sha_keys(engine_id: bytes, auth: str = "netop-auth-pass",
              priv: str = "netop-priv-pass") -> tuple[bytes, bytes]:  # fmt: skip
     """The SHA-1 auth key and AES-128 priv key of the test users, localised."""
-    from netop.sources.snmp.v3 import localize, password_to_key
+    from netop.sources.snmp.usm import localize, password_to_key
 
     auth_key = localize(password_to_key(auth.encode(), "sha1"), engine_id, "sha1")
     priv_key = localize(password_to_key(priv.encode(), "sha1"), engine_id, "sha1")[:16]

@@ -89,6 +89,8 @@ def status(items: list[Any]) -> dict[str, Any]:
         (lambda p: v3(p, "netop-auth", "sha"), 64),
         (lambda p: v3(p, "netop-priv", "sha", "aes"), 64),
         (lambda p: v3(p, "netop-p256", "sha256", "aes256"), 64),
+        (lambda p: v3(p, "netop-des", "sha", "des"), 64),
+        (lambda p: v3(p, "netop-md5des", "md5", "des"), 64),
     ],
     ids=[
         "v1",
@@ -97,6 +99,8 @@ def status(items: list[Any]) -> dict[str, Any]:
         "v3-authNoPriv-sha",
         "v3-authPriv-sha-aes",
         "v3-authPriv-sha256-aes256",
+        "v3-authPriv-sha-des",
+        "v3-authPriv-md5-des",
     ],
 )
 def test_every_version_polls_the_interfaces(snmpd: Snmpd, make: Any, bits: int) -> None:
@@ -366,23 +370,62 @@ def test_a_dead_target_never_delays_the_others(snmpd: Snmpd) -> None:
     assert len(live_polls) >= 3  # polled on its own schedule meanwhile
 
 
-def test_pysnmp_session_for_des_targets_still_polls(snmpd: Snmpd) -> None:
-    # DES targets go through pysnmp; net-snmp with OpenSSL 3 has no DES, so the same
-    # session class is exercised here with SHA/AES.
+@pytest.mark.parametrize(("user", "auth", "priv"), [("netop-des", "sha", "des"),
+                                                   ("netop-priv", "sha", "aes")])  # fmt: skip
+def test_own_usm_reads_what_pysnmp_reads(snmpd: Snmpd, user: str, auth: str, priv: str) -> None:
+    """pysnmp as the differential oracle: the same v3 user, the same static columns."""
+    from pysnmp.hlapi.v3arch.asyncio import (
+        ContextData,
+        ObjectIdentity,
+        ObjectType,
+        SnmpEngine,
+        UdpTransportTarget,
+        UsmUserData,
+        get_cmd,
+        usmAesCfb128Protocol,
+        usmDESPrivProtocol,
+        usmHMACSHAAuthProtocol,
+    )  # fmt: skip
+
+    from netop.sources.snmp import mib
     from netop.sources.snmp.poller import fetch
-    from netop.sources.snmp.usm import UsmSession, new_engine
+    from netop.sources.snmp.usm import UsmSession
 
-    target = v3(snmpd.port, "netop-priv", "sha", "aes")
+    target = v3(snmpd.port, user, auth, priv)
+    names = ("descr", "type", "oper")
 
-    async def main() -> Any:
-        session = UsmSession(target, new_engine())
-        session.renew_engine()  # a private engine, closed below
+    async def ours() -> Any:
+        session = UsmSession(target)
         try:
-            return await fetch(session, ("oper", "hc_in_octets", "hc_out_octets"))
+            return await fetch(session, names)
         finally:
             session.close()
 
-    result = asyncio.run(main())
+    async def theirs(indexes: list[int]) -> dict[str, dict[int, Any]]:
+        engine = SnmpEngine()
+        try:
+            transport = await UdpTransportTarget.create(("127.0.0.1", snmpd.port), timeout=2,
+                                                        retries=1)  # fmt: skip
+            usm = UsmUserData(user, "netop-auth-pass", "netop-priv-pass",
+                              authProtocol=usmHMACSHAAuthProtocol,
+                              privProtocol=usmDESPrivProtocol if priv == "des"
+                              else usmAesCfb128Protocol)  # fmt: skip
+            out: dict[str, dict[int, Any]] = {}
+            for name in names:
+                oids = [".".join(map(str, (*mib.COLUMNS[name], i))) for i in indexes]
+                ei, es, _, vbs = await get_cmd(engine, usm, transport, ContextData(),
+                                               *(ObjectType(ObjectIdentity(o)) for o in oids),
+                                               lookupMib=False)  # fmt: skip
+                assert not ei
+                assert not es
+                out[name] = {int(oid[-1]): (bytes(v.asOctets()) if hasattr(v, "asOctets")
+                                            else int(v)) for oid, v in vbs}  # fmt: skip
+            return out
+        finally:
+            engine.close_dispatcher()
+
+    result = asyncio.run(ours())
     assert result.error is None
-    assert result.columns["hc_in_octets"]
-    assert set(result.columns["oper"]) == set(result.columns["hc_in_octets"])
+    assert result.columns["descr"]
+    indexes = sorted(result.columns["descr"])
+    assert result.columns == asyncio.run(theirs(indexes))

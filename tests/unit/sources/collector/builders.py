@@ -6,6 +6,9 @@ import socket
 import struct
 from collections.abc import Sequence
 
+from netop.model import FlowRecord
+from netop.sources.collector.decoder import Collector
+
 #: (ie, length) or (ie, length, enterprise).
 Field = tuple[int, ...]
 
@@ -72,7 +75,8 @@ def sflow(*samples: bytes, seq: int = 1, count: int | None = None) -> bytes:
 
 
 def sflow_flow_sample(frame: bytes, rate: int = 100, seq: int = 1, pool: int = 100,
-                      vlan: int | None = None) -> bytes:  # fmt: skip
+                      vlan: int | None = None, in_if: int = 1,
+                      out_if: int = 2) -> bytes:  # fmt: skip
     header = frame + b"\0" * (-len(frame) % 4)
     raw = struct.pack("!IIII", 1, len(frame) + 4, 4, len(frame)) + header
     records = struct.pack("!II", 1, len(raw)) + raw
@@ -80,7 +84,7 @@ def sflow_flow_sample(frame: bytes, rate: int = 100, seq: int = 1, pool: int = 1
     if vlan is not None:
         records += struct.pack("!IIIIII", 1001, 16, vlan, 0, vlan, 0)
         n += 1
-    body = struct.pack("!IIIIIIII", seq, 3, rate, pool, 0, 1, 2, n) + records
+    body = struct.pack("!IIIIIIII", seq, 3, rate, pool, 0, in_if, out_if, n) + records
     return struct.pack("!II", 1, len(body)) + body
 
 
@@ -89,3 +93,9 @@ def sflow_counter_sample(index: int = 3, in_octets: int = 1000, out_octets: int 
                           10, 1, 1, 0, 0, 0, out_octets, 20, 2, 2, 1, 0, 0)  # fmt: skip
     body = struct.pack("!III", 1, 3, 1) + struct.pack("!II", 1, len(generic)) + generic
     return struct.pack("!II", 2, len(body)) + body
+
+
+def flows(c: Collector, data: bytes, exporter: str, now: float) -> list[FlowRecord]:
+    """Feed one datagram and drain what it added, as the source does each tick."""
+    c.feed(data, exporter, now)
+    return [rec for recs in c.flows.drain().values() for rec in recs]

@@ -7,16 +7,16 @@ import struct
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
+from netop.model import FlowRecord
 from netop.sources.collector.decoder import Collector, detect
 from netop.sources.collector.exporters import Limits
-from netop.sources.collector.records import format_addr
 from tests.unit.sources.collector import builders as b
 
 EXP = "192.0.2.1"
 
 
-def _records(c: Collector, data: bytes, now: float = 100.0) -> list:
-    return [rec for _, rec in c.decode_records(data, EXP, now)]
+def _records(c: Collector, data: bytes, now: float = 100.0) -> list[FlowRecord]:
+    return b.flows(c, data, EXP, now)
 
 
 def test_detects_each_protocol() -> None:
@@ -32,12 +32,12 @@ def test_ipfix_template_then_data() -> None:
     record = b.v4_record("10.0.0.1", "10.0.0.2", 1234, 80)
     msg = b.ipfix(b.ipfix_template_set(300, b.V4_TEMPLATE), b.data_set(300, record, pad=3))
     (rec,) = _records(c, msg)
-    assert rec[0] == 6
-    assert format_addr(rec[1]) == "10.0.0.1"
-    assert (rec[2], format_addr(rec[3]), rec[4]) == (1234, "10.0.0.2", 80)
-    assert rec[6:8] == (3, 180)
-    assert rec[8:10] == (1_700_000_000.0, 1_700_000_001.0)
-    assert rec[10] == 0x12
+    assert rec.proto == 6
+    assert (rec.src, rec.sport, rec.dst, rec.dport) == ("10.0.0.1", 1234, "10.0.0.2", 80)
+    assert (rec.packets, rec.bytes) == (3, 180)
+    assert (rec.first, rec.last) == (1_700_000_000.0, 1_700_000_001.0)
+    assert rec.tcp_flags == 0x12
+    assert (rec.in_if, rec.out_if) == (None, None)  # the template has no interfaces
 
 
 def test_data_before_template_is_buffered_then_decoded() -> None:
@@ -69,7 +69,7 @@ def test_template_redefinition_replaces() -> None:
     (rec,) = _records(
         c, b.ipfix(b.data_set(300, struct.pack("!4s4sI", b"\1\1\1\1", b"\2\2\2\2", 9)))
     )
-    assert rec[6] == 9
+    assert rec.packets == 9
     assert len(c.exporters[EXP].templates) == 1
 
 
@@ -106,8 +106,8 @@ def test_options_sampling_applies_to_flows() -> None:
     opt_data = b.data_set(500, struct.pack("!III", 1, 1, 99))
     tpl = b.ipfix_template_set(300, b.V4_TEMPLATE)
     data = b.data_set(300, b.v4_record("10.0.0.1", "10.0.0.2", 1, 2, packets=2, octets=100))
-    out = c.decode_records(b.ipfix(options, opt_data, tpl, data), EXP, 1.0)
-    assert [(s, r[6], r[7]) for s, r in out] == [(100, 200, 10000)]
+    out = b.flows(c, b.ipfix(options, opt_data, tpl, data), EXP, 1.0)
+    assert [(r.sampling, r.packets, r.bytes) for r in out] == [(100, 200, 10000)]
 
 
 def test_enterprise_and_variable_length_fields() -> None:
@@ -115,10 +115,10 @@ def test_enterprise_and_variable_length_fields() -> None:
     fields = [(8, 4), (100, 4, 9), (82, 65535), (12, 4), (2, 4)]
     long_name = b"y" * 300
     rec1 = b"\1\1\1\1" + b"ent!" + b"\3abc" + b"\2\2\2\2" + struct.pack("!I", 5)
-    rec2 = b"\1\1\1\1" + b"ent!" + b"\xff" + struct.pack("!H", 300) + long_name
+    rec2 = b"\1\1\1\2" + b"ent!" + b"\xff" + struct.pack("!H", 300) + long_name
     rec2 += b"\2\2\2\2" + struct.pack("!I", 7)
     out = _records(c, b.ipfix(b.ipfix_template_set(300, fields), b.data_set(300, rec1, rec2)))
-    assert [r[6] for r in out] == [5, 7]
+    assert sorted((r.src, r.packets) for r in out) == [("1.1.1.1", 5), ("1.1.1.2", 7)]
 
 
 def test_varlen_claiming_more_than_remains_stops_cleanly() -> None:
@@ -171,8 +171,10 @@ def test_sflow_flow_and_counter_samples() -> None:
         Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2) / (b"x" * 72)
     )
     data = b.sflow(b.sflow_flow_sample(frame, rate=100, vlan=42), b.sflow_counter_sample(index=3))
-    out = c.decode_records(data, EXP, 5.0)
-    assert [(s, r[0], r[5], r[6], r[7]) for s, r in out] == [(100, 17, 42, 100, 100 * 100)]
+    out = b.flows(c, data, EXP, 5.0)
+    assert [(r.sampling, r.proto, r.vlan, r.packets, r.bytes) for r in out] == [
+        (100, 17, 42, 100, 100 * 100)
+    ]
     (sample,) = c.take_interfaces()
     assert sample.origin == f"sflow:{EXP}"
     assert (sample.name, sample.rx_bytes, sample.tx_bytes, sample.oper_up) == (
@@ -189,7 +191,7 @@ def test_sflow_sample_pool_corrects_the_rate() -> None:
     _records(c, b.sflow(b.sflow_flow_sample(frame, rate=10, seq=1, pool=10), seq=1))
     # 2 samples later the pool grew by 30 packets: each sample stands for 15.
     (rec,) = _records(c, b.sflow(b.sflow_flow_sample(frame, rate=10, seq=3, pool=40), seq=2))
-    assert rec[6] == 15
+    assert rec.packets == 15
 
 
 def test_sequence_gaps_are_counted() -> None:

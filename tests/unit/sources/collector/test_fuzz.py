@@ -13,6 +13,7 @@ from netop.sources.collector import ipfix, netflow5, netflow9, sflow
 from netop.sources.collector.decoder import Collector
 from netop.sources.collector.exporters import ExporterState, Limits
 from netop.sources.collector.flowsets import Malformed, Output
+from netop.sources.collector.records import FlowAggregator
 from tests.shared_data import require_shared
 from tests.unit.sources.collector import builders as b
 from tests.unit.sources.collector.exports import FLOWEXPORT, FLOWS, datagrams
@@ -26,7 +27,8 @@ FUZZ = settings(
 
 def _run(data: bytes, state: ExporterState | None = None) -> ExporterState:
     state = state or ExporterState("192.0.2.1")
-    out = Output()
+    sink = FlowAggregator(max_flows=64)
+    out = Output(sink, "fuzz", state.address)
     version = struct.unpack_from("!H", data)[0] if len(data) >= 2 else -1
     try:
         if version == 5:
@@ -41,9 +43,12 @@ def _run(data: bytes, state: ExporterState | None = None) -> ExporterState:
         pass
     assert len(state.templates) <= LIMITS.max_templates
     assert state.pending_bytes <= LIMITS.max_pending_bytes
-    for _, records in out:
-        for rec in records:
-            assert len(rec) == 11
+    out.commit()
+    assert len(sink) <= 64
+    for rec in (r for records in sink.drain().values() for r in records):
+        assert isinstance(rec.src, str)
+        assert rec.in_if is None or rec.in_if > 0
+        assert rec.out_if is None or rec.out_if > 0
     return state
 
 

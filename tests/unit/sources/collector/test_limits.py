@@ -42,7 +42,7 @@ def test_compiles_are_budgeted_per_exporter_and_in_total() -> None:
     rng = random.Random(2)
     for i in range(10):  # ten exporters, each a datagram of new layouts in use
         c.feed(_used_layouts(rng, 20), f"198.51.100.{i}", 1.0)
-    assert c.compiled <= 12
+    assert c.shared.compiled <= 12
     assert c.drops()["compile_budget"] > 0
     assert max(sum(t.ready for t in s.templates.values()) for s in c.exporters.values()) <= 5
 
@@ -51,7 +51,7 @@ def test_templates_no_data_uses_are_never_compiled() -> None:
     c = Collector()
     for i in range(20):
         c.feed(hostile.many_templates(random.Random(i), size=4000), f"198.51.100.{i}", 1.0)
-    assert c.compiled == 0
+    assert c.shared.compiled == 0
 
 
 def test_data_held_back_by_the_compile_budget_is_decoded_later() -> None:
@@ -71,7 +71,7 @@ def test_data_held_back_by_the_compile_budget_is_decoded_later() -> None:
 def test_template_with_too_many_fields_is_refused_before_compiling() -> None:
     c = Collector()
     c.feed(hostile.huge_template(random.Random(3)), EXP, 1.0)
-    assert c.compiled == 0
+    assert c.shared.compiled == 0
     assert not c.exporters[EXP].templates
     assert c.drops()["template_fields"] == 1
 
@@ -116,7 +116,8 @@ def test_pending_sets_are_found_by_template_key() -> None:
     rec = b.v4_record("10.0.0.1", "10.0.0.2", 1, 2)
     for tid in range(300, 340):
         c.feed(b.ipfix(b.data_set(tid, rec)), EXP, 1.0)
-    got = c.decode_records(b.ipfix(b.ipfix_template_set(305, b.V4_TEMPLATE)), EXP, 2.0)
+    c.flows.drain()
+    got = b.flows(c, b.ipfix(b.ipfix_template_set(305, b.V4_TEMPLATE)), EXP, 2.0)
     assert len(got) == 1
     state = c.exporters[EXP]
     assert state.pending_items == 39
@@ -202,13 +203,14 @@ def test_identical_layouts_are_compiled_once_for_all_exporters() -> None:
     msg = b.ipfix(b.ipfix_template_set(300, b.V4_TEMPLATE), b.data_set(300, rec))
     for i in range(50):
         c.feed(msg, f"198.51.100.{i}", 1.0)
-    assert c.compiled == 1
+    assert c.shared.compiled == 1
     structs = {id(s.templates[(10, 1, 300)].struct) for s in c.exporters.values()}
     assert len(structs) == 1
     # The shared compiled layout still decodes each exporter's own data.
-    got = c.decode_records(b.ipfix(b.data_set(300, rec)), "198.51.100.7", 2.0)
+    c.flows.drain()
+    got = b.flows(c, b.ipfix(b.data_set(300, rec)), "198.51.100.7", 2.0)
     assert len(got) == 1
-    assert c.exporters["198.51.100.7"].records == 1
+    assert c.exporters["198.51.100.7"].records == 2  # one from the loop above, one now
 
 
 def test_a_flood_of_new_exporters_is_one_summary_event_not_thousands() -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from netop.model import FlowRecord
 from netop.sources.collector.decoder import Collector, detect
 from netop.sources.collector.exporters import Limits
-from netop.sources.collector.records import FlowAggregator, RawFlow, format_addr
 from tests.shared_data import absent_reason
 from tests.unit.sources.collector.exports import FLOWEXPORT, FLOWS, datagrams
 
@@ -35,43 +34,62 @@ def _fixture(name: str) -> tuple[Path, dict[str, Any]]:
     return pcap, json.loads(expected.read_text())
 
 
-def _decode(
-    pcap: Path, limits: Limits | None = None
-) -> tuple[Collector, list[tuple[int, RawFlow]]]:
+def _decode(pcap: Path, limits: Limits | None = None) -> tuple[Collector, list[FlowRecord]]:
+    """The capture's flows as the collector gives them: summed per flow over the file."""
     collector = Collector(limits=limits)
-    out: list[tuple[int, RawFlow]] = []
     for exporter, data, ts in datagrams(pcap):
-        out.extend(collector.decode_records(data, exporter, ts))
-    return collector, out
+        collector.feed(data, exporter, ts)
+    return collector, [rec for recs in collector.flows.drain().values() for rec in recs]
 
 
-def _key(proto: int, src: str, dst: str, sport: int, dport: int, packets: int, octets: int,
-         flags: int) -> tuple[int, str, str, int, int, int, int, int]:  # fmt: skip
+Key = tuple[int, str, str, int, int]
+
+
+def _key(proto: int, src: str, dst: str, sport: int, dport: int) -> Key:
     # nfdump loses the ICMP type of some exports (softflowd v6, pmacct v9) and fprobe puts
     # it in the source port: ICMP ports are checked against the truth instead.
     if proto in (1, 58):
         sport = dport = -1
-    return (proto, src, dst, sport, dport, packets, octets, flags)
+    return (proto, src, dst, sport, dport)
+
+
+def _sums(rows: list[tuple[Key, int, int, int, float, float]]) -> dict[Key, list[Any]]:
+    """(packets, bytes, flags, first, last) per key over records that share it."""
+    out: dict[Key, list[Any]] = {}
+    for key, packets, octets, flags, first, last in rows:
+        had = out.get(key)
+        if had is None:
+            out[key] = [packets, octets, flags, first, last]
+        else:
+            had[0] += packets
+            had[1] += octets
+            had[2] |= flags
+            had[3], had[4] = min(had[3], first), max(had[4], last)
+    return out
+
+
+def _ours(decoded: list[FlowRecord]) -> dict[Key, list[Any]]:
+    return _sums([(_key(r.proto, r.src, r.dst, r.sport, r.dport), r.packets, r.bytes,
+                   r.tcp_flags, r.first, r.last) for r in decoded])  # fmt: skip
+
+
+def _nfdump(records: list[dict[str, Any]]) -> dict[Key, list[Any]]:
+    rows = []
+    for x in records:
+        key = _key(x["protocol"], x["src_addr"], x["dst_addr"], x["src_port"], x["dst_port"])
+        first, last = min(x["first"], x["last"]), max(x["first"], x["last"])
+        rows.append((key, x["packets"], x["bytes"], x["tcp_flags"], first, last))
+    return _sums(rows)
 
 
 @pytest.mark.parametrize("name", CFLOW_FIXTURES)
 def test_netflow_ipfix_records_match_nfdump(name: str) -> None:
     pcap, expected = _fixture(name)
     collector, decoded = _decode(pcap)
-    ours = Counter(
-        _key(r[0], format_addr(r[1]), format_addr(r[3]), r[2], r[4], r[6], r[7], r[10])
-        for _, r in decoded
-    )
-    theirs = Counter(
-        _key(
-            rec["protocol"], rec["src_addr"], rec["dst_addr"], rec["src_port"],
-            rec["icmp_type"] * 256 + rec["icmp_code"] if rec["protocol"] in (1, 58)
-            else rec["dst_port"],
-            rec["packets"], rec["bytes"], rec["tcp_flags"],
-        )
-        for rec in expected["nfdump"]["records"]
-    )  # fmt: skip
+    ours = {k: v[:3] for k, v in _ours(decoded).items()}
+    theirs = {k: v[:3] for k, v in _nfdump(expected["nfdump"]["records"]).items()}
     assert ours == theirs
+    assert collector.records == len(expected["nfdump"]["records"])
     truth_path = FLOWS / "source-truth.json"
     if truth_path.exists():
         truth = {
@@ -79,7 +97,7 @@ def test_netflow_ipfix_records_match_nfdump(name: str) -> None:
             for f in json.loads(truth_path.read_text())["flows"]
             if f["protocol"] in (1, 58)
         }
-        icmp = [(format_addr(r[1]), format_addr(r[3]), r[4]) for _, r in decoded if r[0] in (1, 58)]
+        icmp = [(r.src, r.dst, r.dport) for r in decoded if r.proto in (1, 58)]
         if name.startswith("fprobe"):
             icmp = []  # fprobe's quirk: type in the source port, byte-swapped
         assert all(truth[(src, dst)] == dport for src, dst, dport in icmp)
@@ -94,11 +112,8 @@ def test_times_match_nfdump(name: str) -> None:
     """v5/v9 sysUptime-relative times become the same epoch times nfdump computes."""
     pcap, expected = _fixture(name)
     _, decoded = _decode(pcap)
-    ours = sorted((round(r[8], 3), round(r[9], 3)) for _, r in decoded)
-    theirs = sorted(
-        (min(x["first"], x["last"]), max(x["first"], x["last"]))
-        for x in expected["nfdump"]["records"]
-    )
+    ours = sorted((round(v[3], 3), round(v[4], 3)) for v in _ours(decoded).values())
+    theirs = sorted((v[3], v[4]) for v in _nfdump(expected["nfdump"]["records"]).values())
     assert len(ours) == len(theirs)
     # softflowd reading a pcap stamps records ~36 days of uptime *ahead* of the header's
     # sysUptime. netop reads that as the signed 32-bit distance (right across a real
@@ -113,8 +128,9 @@ def test_ipfix_durations_match_tshark() -> None:
     """softflowd IPFIX times (uptime + systemInitTimeMilliseconds) keep each flow's span."""
     pcap, expected = _fixture("softflowd-10")
     _, decoded = _decode(pcap)
-    ours = sorted(round(r[9] - r[8], 3) for _, r in decoded)
-    theirs = sorted(round(x["last"] - x["first"], 3) for x in expected["tshark_cflow"]["records"])
+    ours = sorted(round(v[4] - v[3], 3) for v in _ours(decoded).values())
+    tshark = _nfdump(expected["tshark_cflow"]["records"])  # the same fields as nfdump's
+    theirs = sorted(round(v[4] - v[3], 3) for v in tshark.values())
     assert len(ours) == len(theirs)
     assert all(abs(a - b) <= 0.002 for a, b in zip(ours, theirs, strict=True))
     init = next(iter(_decode(pcap)[0].exporters.values())).init_ms
@@ -126,14 +142,13 @@ def test_sflow_samples_match_tshark(name: str) -> None:
     pcap, expected = _fixture(name)
     collector, decoded = _decode(pcap)
     flows = expected["tshark_sflow"]["flows"]
-    ours = Counter((r[0], r[1], r[3], r[2], r[4]) for _, r in decoded)
-    theirs = Counter(
-        {(f["protocol"], f["src_addr"], f["dst_addr"], f["src_port"], f["dst_port"]): f["samples"]
-         for f in flows}
-    )  # fmt: skip
+    ours = {(r.proto, r.src, r.dst, r.sport, r.dport) for r in decoded}
+    theirs = {(f["protocol"], f["src_addr"], f["dst_addr"], f["src_port"], f["dst_port"])
+              for f in flows}  # fmt: skip
     assert ours == theirs
-    packets = sum(r[6] for _, r in decoded)
-    octets = sum(r[7] for _, r in decoded)
+    assert collector.records == sum(f["samples"] for f in flows)
+    packets = sum(r.packets for r in decoded)
+    octets = sum(r.bytes for r in decoded)
     if name == "pmacctd-sflow":
         assert packets == expected["totals"]["est_packets"]
         assert octets == expected["totals"]["est_ip_bytes"]
@@ -142,7 +157,7 @@ def test_sflow_samples_match_tshark(name: str) -> None:
         # packets; the truth is 6082 packets / 2,463,387 bytes.
         assert abs(packets - 6082) < 3 * 245
         assert abs(octets - 2_463_387) / 2_463_387 < 0.05
-        assert {s for s, _ in decoded} == {10}
+        assert {r.sampling for r in decoded} == {10}
     assert all(state.malformed == 0 for state in collector.exporters.values())
 
 
@@ -186,9 +201,9 @@ def test_public_captures_match_tshark(pcap: Path) -> None:
         count += len(pks)
         packets += sum(pks)
         octets += sum(int(x) for x in by.split(",") if x)
-    assert len(decoded) == count
-    assert sum(r[6] // s for s, r in decoded) == packets
-    assert sum(r[7] // s for s, r in decoded) == octets
+    assert collector.records == count
+    assert sum(r.packets // r.sampling for r in decoded) == packets
+    assert sum(r.bytes // r.sampling for r in decoded) == octets
 
 
 def test_data_before_template_is_buffered_and_decoded() -> None:
@@ -197,8 +212,8 @@ def test_data_before_template_is_buffered_and_decoded() -> None:
         pytest.skip(absent_reason(pcap))
     collector, decoded = _decode(pcap)
     # The first FlowSet (11 records) precedes its template in the same datagram.
-    assert len(decoded) == 21
-    assert {s for s, _ in decoded} == {100}  # options sampling interval applied
+    assert collector.records == 21
+    assert {r.sampling for r in decoded} == {100}  # options sampling interval applied
     state = next(iter(collector.exporters.values()))
     assert not state.pending
 
@@ -206,29 +221,24 @@ def test_data_before_template_is_buffered_and_decoded() -> None:
 @pytest.mark.parametrize(
     "name", ["softflowd-5", "softflowd-9", "softflowd-10", "pmacctd-9", "pmacctd-10"]
 )
-def test_merged_fast_path_equals_record_path(name: str) -> None:
-    """Collector.feed (templates merged straight into the flow table) gives the same
-    FlowRecords as decoding to tuples and aggregating them."""
+def test_burst_path_equals_datagram_path(name: str) -> None:
+    """Collector.feed_many (sets merged per template at the end of a burst) gives the
+    same FlowRecords as Collector.feed, datagram by datagram."""
     pcap, expected = _fixture(name)
     fast = Collector()
     burst = Collector()
-    slow = Collector()
-    reference = FlowAggregator()
     dgrams = datagrams(pcap)
     for exporter, data, ts in dgrams:
         fast.feed(data, exporter, ts)
-        for sampling, rec in slow.decode_records(data, exporter, ts):
-            reference.add(fast.exporters[exporter].protocol, exporter, sampling, [rec])
     for start in range(0, len(dgrams), 4):  # bursts, as the server feeds them
         burst.feed_many([(data, exporter) for exporter, data, _ in dgrams[start : start + 4]],
                         dgrams[start][2])  # fmt: skip
-    got, want = fast.flows.drain(), reference.drain()
+    got = fast.flows.drain()
 
     def norm(flows: dict[str, list[Any]]) -> dict[str, list[Any]]:
         return {k: sorted(v, key=repr) for k, v in flows.items()}
 
-    assert norm(got) == norm(want)
-    assert norm(burst.flows.drain()) == norm(want)
+    assert norm(burst.flows.drain()) == norm(got)
     assert burst.records == fast.records
     packets = sum(r.packets for records in got.values() for r in records)
     assert packets == expected["totals"]["nfdump_packets"]

@@ -134,9 +134,9 @@ def test_sflow_expanded_samples() -> None:
     body = struct.pack("!IIIIIIIIIII", 1, 0, 7, 50, 50, 0, 0, 1, 0, 2, 1) + records
     expanded = struct.pack("!II", 3, len(body)) + body
     c = Collector()
-    ((sampling, rec),) = c.decode_records(b.sflow(expanded), "192.0.2.1", 1.0)
-    assert sampling == 50
-    assert (rec[0], rec[2], rec[4], rec[6], rec[10]) == (6, 5, 6, 50, 0x02)
+    (rec,) = b.flows(c, b.sflow(expanded), "192.0.2.1", 1.0)
+    assert rec.sampling == 50
+    assert (rec.proto, rec.sport, rec.dport, rec.packets, rec.tcp_flags) == (6, 5, 6, 50, 0x02)
 
 
 def test_ipv6_listener_names_the_exporter() -> None:

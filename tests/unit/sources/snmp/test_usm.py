@@ -18,7 +18,7 @@ from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 
 from netop.sources.snmp.ber import GET_BULK
 from netop.sources.snmp.targets import Secret, SnmpTarget
-from netop.sources.snmp.v3 import V3Session, localize, password_to_key, priv_key, supported
+from netop.sources.snmp.usm import UsmSession, localize, password_to_key, priv_key
 
 ENGINE = bytes.fromhex("000000000000000000000002")
 ENGINE_ASN1 = univ.OctetString(ENGINE)
@@ -58,13 +58,13 @@ def test_aes_key_extension_matches_pysnmp(cls: type, size: int, how: str) -> Non
     assert priv_key(b"netop-priv-pass", ENGINE, "sha1", size, how) == bytes(reference)
 
 
-def _session(priv: str | None = "aes", auth: str = "sha256") -> V3Session:
+def _session(priv: str | None = "aes", auth: str = "sha256") -> UsmSession:
     target = SnmpTarget(
         name="x", host="127.0.0.1", port=161, version="3", user="netop",
         auth_protocol=auth, auth_key=Secret("netop-auth-pass"),
         priv_protocol=priv, priv_key=Secret("netop-priv-pass") if priv else None,
     )  # fmt: skip
-    session = V3Session(target)
+    session = UsmSession(target)
     session._learn(ENGINE, 7, 1234)
     return session
 
@@ -108,13 +108,51 @@ def test_a_response_with_a_bad_digest_is_dropped() -> None:
     assert session._parse(bytes(data[:-3]), 5, level=1) is None
 
 
-def test_des_stays_with_pysnmp() -> None:
-    des = SnmpTarget(
-        name="x", host="h", version="3", user="u", auth_protocol="sha",
-        auth_key=Secret("k" * 8), priv_protocol="des", priv_key=Secret("k" * 8),
-    )  # fmt: skip
-    assert not supported(des)
-    assert supported(_session().target)
+@pytest.mark.parametrize(("auth", "hash_name"), [("md5", "md5"), ("sha", "sha1")])
+def test_des_key_matches_pysnmp(auth: str, hash_name: str) -> None:
+    from pysnmp.proto.secmod.rfc3414.auth import hmacmd5, hmacsha
+    from pysnmp.proto.secmod.rfc3414.priv import des
+
+    service = hmacmd5.HmacMd5.SERVICE_ID if auth == "md5" else hmacsha.HmacSha.SERVICE_ID
+    algo = getattr(hashlib, hash_name)
+    ku = localkey.hash_passphrase(b"netop-priv-pass", algo)
+    reference = des.Des().localize_key(service, ku, ENGINE_ASN1)
+    assert _session(priv="des", auth=auth)._priv_key == bytes(reference)
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 8, 13, 200])
+def test_des_encrypts_and_decrypts_like_pysnmp(size: int) -> None:
+    """RFC 3414 §8 DES-CBC both ways against pysnmp's implementation."""
+    from pysnmp.proto.secmod.rfc3414.priv import des
+
+    session = _session(priv="des", auth="sha")
+    key = univ.OctetString(session._priv_key)
+    plain = bytes(range(256))[:size]
+    salt = bytes.fromhex("0000000700c0ffee")
+    ours = session._crypt(salt, 7, 1234, plain, encrypt=True)
+    assert len(ours) % 8 == 0
+    theirs = des.Des().decrypt_data(key, (7, 1234, univ.OctetString(salt)),
+                                    univ.OctetString(ours))  # fmt: skip
+    assert theirs[:size] == plain
+    cipher, params = des.Des().encrypt_data(key, (7, 1234, None), plain)
+    assert session._crypt(bytes(params), 7, 1234, bytes(cipher), encrypt=False)[:size] == plain
+
+
+def test_des_authpriv_message_parses_back_and_a_cut_one_is_dropped() -> None:
+    from netop.sources.snmp.ber import encode_pdu
+
+    session = _session(priv="des", auth="sha")
+    data = session._message(5, encode_pdu(0xA2, 1, [(1, 3, 6, 1)]), secure=True)
+    reply = session._parse(data, 5, level=3)
+    assert reply is not None
+    assert reply.varbinds == [((1, 3, 6, 1), None)]
+    # A ciphertext that is not whole DES blocks is dropped, never raised.
+    msg, _ = ber_decoder.decode(data, asn1Spec=SNMPv3Message())
+    encrypted = bytes(msg["msgData"]["encryptedPDU"])
+    cut = data.replace(encrypted, encrypted[:-3]).replace(
+        len(encrypted).to_bytes(2, "big"), (len(encrypted) - 3).to_bytes(2, "big"), 1
+    )
+    assert session._parse(cut, 5, level=3) is None
 
 
 @settings(max_examples=300, deadline=None)
