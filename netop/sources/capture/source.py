@@ -8,6 +8,7 @@ header, e.g. ``"eth0: 1.2 Mpps, 0 dropped"``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import marshal
 import os
@@ -189,8 +190,11 @@ class CaptureSource(Source):
         if self._thread is None or not self._thread.is_alive():
             if proc is not None:
                 for pipe in (proc.stdin, proc.stdout):
+                    # A child that died unread leaves our config in stdin's buffer,
+                    # which close() would flush into the broken pipe.
                     if pipe is not None:
-                        pipe.close()
+                        with contextlib.suppress(OSError):
+                            pipe.close()
             self._stderr.close()
 
     # -- helpers -------------------------------------------------------------------

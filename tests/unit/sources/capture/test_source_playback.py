@@ -88,3 +88,15 @@ def test_a_dying_capture_process_is_reported_with_its_last_words() -> None:
     items = _collect(CaptureSource(opts), 10)
     errors = [i for i in items if isinstance(i, NetEvent) and i.severity == Severity.ERROR]
     assert [e.message for e in errors] == ["capture process ended: boom"]
+
+
+def test_a_child_that_never_reads_its_config_stops_cleanly() -> None:
+    """Its config stays in stdin's buffer; closing the pipe must not raise BrokenPipe
+    (it did in about one stop in three: whenever the child was gone before the write)."""
+    for _ in range(10):
+        opts = CaptureOptions(
+            interfaces=("lo",), helper=("sh", "-c", "exec 0<&-; echo boom >&2; exit 5", "sh")
+        )
+        items = _collect(CaptureSource(opts), 10)  # stops the source at the end
+        errors = [i.message for i in items if isinstance(i, NetEvent)]
+        assert "capture process ended: boom" in errors
