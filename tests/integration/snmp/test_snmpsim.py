@@ -63,11 +63,24 @@ def test_moving_counters_give_the_known_rates_across_a_32_bit_wrap(snmpsim: Snmp
     assert {s.counter_bits for s in hc64} == {64}
     wrapped = [b.rx_bytes < a.rx_bytes for a, b in zip(wrap32, wrap32[1:], strict=False)]  # type: ignore[operator]
     assert any(wrapped), [s.rx_bytes for s in wrap32]
-    for rx, _ in measured["wrap32"][1:]:
-        assert rx == pytest.approx(WRAP32_RATE * 8, rel=0.03)
-    for rx, tx in measured["hc64"][1:]:
-        assert rx == pytest.approx(HC64_RATE * 8, rel=0.03)
-        assert tx == pytest.approx(HC64_OUT_RATE * 8, rel=0.03)
+    # The agent moves its counters by its own clock and netop stamps a reading when it
+    # arrives: on a loaded machine one interval can be off by the reply's delay, the whole
+    # run by that delay over 10 s. Each interval is checked loosely (a misread wrap is off
+    # by 2^32 bytes, not by 50 %), the run's average tightly.
+    def average(name: str, column: int) -> float:
+        ts = [s.ts for s in seen[name]]
+        rates = [pair[column] or 0.0 for pair in measured[name][1:]]
+        moved = sum(r * (b - a) for r, a, b in zip(rates, ts[:-1], ts[1:], strict=True))
+        return moved / (ts[-1] - ts[0])
+
+    for name, column, expected in (
+        ("wrap32", 0, WRAP32_RATE * 8),
+        ("hc64", 0, HC64_RATE * 8),
+        ("hc64", 1, HC64_OUT_RATE * 8),
+    ):
+        for pair in measured[name][1:]:
+            assert pair[column] == pytest.approx(expected, rel=0.5), (name, measured[name])
+        assert average(name, column) == pytest.approx(expected, rel=0.03), (name, measured[name])
     assert hc64[0].speed_bps == 1_000_000_000  # ifHighSpeed wins over a capped ifSpeed
     assert wrap32[0].speed_bps == 4_294_967_295
 
