@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.netns import VethPair, veth_pair
-from tests.ready import StreamLines, Watched, start_watched, wait_for_port
+from tests.ready import StreamLines, Watched, start_watched, wait_for_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.netns
@@ -242,16 +243,32 @@ def test_iperf3_tcp_and_written_pcap_match_tcpdump(tmp_path: Path, out_dir: Path
     with veth_pair() as pair:
         server = _iperf_server(pair)
         dump = _tcpdump(pair, ref, "ip")
-        netop = _netop(pair, "-i", pair.if_a, "--duration", "6", "--json", "-w", str(mine))
+        # --duration only bounds the test: netop ends at Ctrl-C once the last packet is
+        # on the wire (a fixed 6 s ended it before iperf3's teardown on a loaded machine).
+        netop = _netop(pair, "-i", pair.if_a, "--duration", "120", "--json", "-w", str(mine))
         try:
             _attached(netop)
             subprocess.run(
                 pair.run_a("iperf3", "-c", pair.addr_b, "-t", "2", "-b", "100M"),
                 check=True,
                 capture_output=True,
-                timeout=20,
+                timeout=60,
             )
+            server.terminate()  # its sockets close: no packet of the test comes after this
+            server.wait(timeout=10)
+            netop.proc.send_signal(signal.SIGINT)
             stdout, stderr = netop.communicate(timeout=30)
+            # tcpdump may still be behind in its ring (a SIGTERM would lose that part):
+            # wait (bounded) until its file holds as many packets as netop counted.
+            counted = _netop_flows(stdout) if netop.returncode == 0 else Counter()
+            total = sum(v for k, v in counted.items() if k[-1] == "packets")
+            wait_until(
+                lambda: sum(v for k, v in _tshark_flows(ref).items() if k[-1] == "packets")
+                >= total,
+                timeout=30,
+                what="tcpdump's file catching up with netop's count",
+                every=0.5,
+            )
         finally:
             dump.terminate()
             dump.wait(timeout=10)
@@ -259,7 +276,6 @@ def test_iperf3_tcp_and_written_pcap_match_tcpdump(tmp_path: Path, out_dir: Path
             server.wait(timeout=10)
             netop.kill()
     assert netop.returncode == 0, stderr
-    counted = _netop_flows(stdout)
     assert counted == _tshark_flows(ref)
     assert sum(v for k, v in counted.items() if k[-1] == "bytes") > 20_000_000  # 100 Mbit/s, 2 s
     # -w wrote the same packets, private to the user, readable by tshark.
