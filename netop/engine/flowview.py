@@ -131,18 +131,6 @@ class _Facts:
         self.c_bytes = self.c_bytes_rev = self.c_packets = self.c_packets_rev = 0
         self.c_sum = 0.0
 
-    def update(self, fwd: float, rev: float) -> None:
-        """This tick's rates; they join the window's sum."""
-        self.rate_fwd = fwd
-        self.rate_rev = rev
-        self.rate_bps = total = fwd + rev
-        self._sum += total
-        self._last = self._view.tick
-
-    def idle(self) -> None:
-        """No packets this tick."""
-        self.rate_fwd = self.rate_rev = self.rate_bps = 0.0
-
     @property
     def avg_bps(self) -> float:
         return self._sum / self._view.window
@@ -456,19 +444,27 @@ class FlowViewBuilder:
         self.tick += 1
         self.window = max(1, round(AVERAGE_SECONDS / interval))
         self._leave_window(self.tick - self.window)
-        for facts in self._active:
-            facts.idle()
+        for facts in self._active:  # no packets this tick
+            facts.rate_fwd = facts.rate_rev = facts.rate_bps = 0.0
         scale = 8.0 / interval
+        tick = self.tick
         active = []
         rates = array("d")
-        if self.tick == 1:  # a table that had flows before this view: adopt them all
+        if tick == 1:  # a table that had flows before this view: adopt them all
             for entry in table.entries():
                 self.facts(entry)
+        # Inline, no method calls per flow: every flow of an all-active tick passes here.
         for entry in table.touched():
-            facts = self.facts(entry)
-            facts.update(entry.tick_bytes * scale, entry.tick_bytes_rev * scale)
+            found = entry.view
+            facts = found if isinstance(found, _Facts) and found._view is self else (
+                self.facts(entry))
+            facts.rate_fwd = fwd = entry.tick_bytes * scale
+            facts.rate_rev = rev = entry.tick_bytes_rev * scale
+            facts.rate_bps = total = fwd + rev
+            facts._sum += total  # this tick's rates join the window's sum
+            facts._last = tick
             active.append(facts)
-            rates.append(facts.rate_bps)
+            rates.append(total)
         self._active = active
         self._moved.append((active, rates))
 
