@@ -12,7 +12,6 @@ from typing import Any
 
 #: Protocol numbers that have a name in the flow record; any other is its number as text.
 PROTO_NAMES: dict[int, str] = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
-PROTO_NUMBERS: dict[str, int] = {name: num for num, name in PROTO_NAMES.items()}
 
 #: TCP flag letters in the order tcpdump and nfdump print them (bit 0 = FIN).
 TCP_FLAG_LETTERS = "FSRPAUEC"
@@ -215,11 +214,6 @@ class InterfaceRate:
         """Transmit utilisation in percent of link speed, ``None`` when unknown."""
         return _util(self.tx_bps, self.speed_bps)
 
-    @property
-    def idle(self) -> bool:
-        """True when nothing moved this tick (used to hide idle interfaces)."""
-        return not (self.rx_bps or self.tx_bps)
-
     def to_json(self) -> dict[str, Any]:
         """The interface record of the design's JSON contract."""
         record: dict[str, Any] = {
@@ -256,12 +250,14 @@ class FlowRow:
 
     key: str
     record: FlowRecord
+    """The flow; for an aggregated row, the group's sums (its label as ``src``)."""
     rate_bps: float = 0.0
     rate_rev_bps: float = 0.0
     avg_bps: float = 0.0
     state: str = ""
     process: str = ""
-    """``name (pid)`` of the local process, or ``""`` when unknown."""
+    """``name (pid)`` of the local process (``client → server`` when both ends are
+    local), or ``""`` when unknown."""
     process_note: str = ""
     """Who owns it (``user``) or why it cannot be known."""
     src_name: str = ""
@@ -390,8 +386,9 @@ class FlowBatch:
     Each record counts only the packets and bytes seen since the last batch of the
     same source; ``first``/``last`` bound them. The engine merges batches into its
     flow table keyed by (proto, src, sport, dst, dport, vlan, source, exporter).
-    ``stats`` carries source counters for the header (``kernel_drops``, ``malformed``,
-    ``evictions``, ``sampling``...), cumulative since the source started.
+    ``stats`` carries the source's counters, cumulative since it started; the engine
+    reads its losses there (``overflow``: packets of new flows dropped, ``bad_time``:
+    impossible timestamps) for the Flows pane's ``losses``.
     """
 
     source: str
