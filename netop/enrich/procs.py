@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import psutil
 
-from netop.config import get_float, get_int, get_section
+from netop.config import DEFAULT_PROC_ENTRIES, get_float, get_int, get_section
 from netop.enrich import proc_tables
 from netop.enrich.proc_tables import SocketEntry, SocketKey
 from netop.model import FlowRecord
@@ -139,7 +139,7 @@ class ProcessResolver:
         self,
         refresh_interval: float = 2.0,
         keep: float = 120.0,
-        max_entries: int = 200_000,
+        max_entries: int = DEFAULT_PROC_ENTRIES,
         min_gap: float = 0.25,
         local: LocalAddresses | None = None,
         idle_after: float = 30.0,
@@ -356,5 +356,6 @@ def resolver_from_config(raw: Mapping[str, Any]) -> ProcessResolver:
     return ProcessResolver(
         refresh_interval=get_float(raw, "procs.refresh_interval", 2.0, low=0.2, high=60.0),
         keep=get_float(raw, "procs.keep", 120.0, low=0.0, high=86400.0),
-        max_entries=get_int(raw, "procs.max_entries", 200_000, low=100, high=10_000_000),
+        max_entries=get_int(raw, "procs.max_entries", DEFAULT_PROC_ENTRIES, low=100,
+                            high=10_000_000),
     )

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
+from netop.config import DEFAULT_MAX_FLOWS
 from netop.model import FlowRecord
 
 #: (proto, src, sport, dst, dport, vlan, packets, bytes, first, last, tcp_flags).
@@ -40,7 +41,7 @@ class FlowAggregator:
     counted in :attr:`overflow` rather than kept (the engine's flow table is bounded too).
     """
 
-    def __init__(self, max_flows: int = 200_000) -> None:
+    def __init__(self, max_flows: int = DEFAULT_MAX_FLOWS) -> None:
         self.max_flows = max_flows
         self.overflow = 0
         self._size = 0
