@@ -7,8 +7,9 @@ turns them into a :class:`Snapshot` once per tick, and views only read snapshots
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Protocol numbers that have a name in the flow record; any other is its number as text.
 PROTO_NAMES: dict[int, str] = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
@@ -414,3 +415,56 @@ class SourceStatus:
     summary: str
     rows: tuple[dict[str, Any], ...] = ()
     ts: float = 0.0
+
+
+class TargetRow(NamedTuple):
+    """An SNMP target's row of the ``snmp`` status, as the views read it."""
+
+    name: str
+    reachable: bool | None
+    last_error: str | None
+    last_latency_ms: float | None
+    availability_pct: float | None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> TargetRow:
+        """The typed view of one of ``SourceStatus.rows``."""
+        return cls(str(row.get("name", "")), row.get("reachable"), row.get("last_error"),
+                   row.get("last_latency_ms"), row.get("availability_pct"))
+
+
+class ExporterRow(NamedTuple):
+    """A flow exporter's row of the ``collector`` status, as the views read it."""
+
+    exporter: str
+    protocol: str
+    datagrams_s: float
+    records_s: float
+    templates: int
+    seq_lost: int
+    malformed: int
+    last_seen: float
+    """Wall time of its last datagram (0: never)."""
+    records: int
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> ExporterRow:
+        """The typed view of one of ``SourceStatus.rows``."""
+        return cls(str(row.get("exporter", "?")), str(row.get("protocol", "?")),
+                   float(row.get("datagrams_s") or 0), float(row.get("records_s") or 0),
+                   int(row.get("templates") or 0), int(row.get("seq_lost") or 0),
+                   int(row.get("malformed") or 0), float(row.get("last_seen") or 0),
+                   int(row.get("records") or 0))
+
+
+def target_row(origin: str, statuses: Iterable[SourceStatus]) -> TargetRow | None:
+    """The SNMP target row of an interface origin (``snmp:NAME``), if there is one."""
+    kind, _, name = origin.partition(":")
+    if kind != "snmp":
+        return None
+    for status in statuses:
+        if status.source == "snmp":
+            for row in status.rows:
+                if row.get("name") == name:
+                    return TargetRow.of(row)
+    return None
