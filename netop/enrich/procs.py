@@ -151,8 +151,6 @@ class ProcessResolver:
         self.idle_after = idle_after
         self._asked = -1e18  # monotonic time of the last lookup
         self.local = local or LocalAddresses()
-        self.refreshes = 0
-        """Completed refreshes (for tests and the status line)."""
         self.own_netns = proc_tables.netns_of("self")
         self._root = os.geteuid() == 0
         self._sockets: dict[SocketKey, tuple[SocketEntry, float]] = {}
@@ -248,7 +246,6 @@ class ProcessResolver:
             if walked:
                 self._unowned = {e.inode for e in fresh.values() if e.inode} - set(self._owners)
             self._expire(now)
-            self.refreshes += 1
 
     def _describe(self, pid: int) -> ProcessInfo | None:
         name = proc_tables.process_name(pid)
