@@ -6,6 +6,10 @@ over the last ten seconds, a true sliding window like iftop's 10 s column (a flo
 for ten seconds averages exactly 0).
 Processes and names are looked up lazily: only when the filter asks for them, for
 the rows on screen, or for the aggregation by process.
+
+An aggregation without a filter is kept from tick to tick: a tick changes its groups by
+the flows that came, went or moved, so its cost follows the traffic, not the table
+(with a filter, whose matches change every tick, the chosen flows are summed afresh).
 """
 
 from __future__ import annotations
