@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/flows.py [--flows 100000] [--ticks 20] [--duration 30]
                                     [--skip-tui] [--skip-engine]
-    .venv/bin/python bench/flows.py --views [--flows 100000] [--reps 9]
+    .venv/bin/python bench/flows.py --views [--flows 100000] [--reps 9] [--active 0.1]
 
 Part 1, engine tick: an :class:`~netop.engine.engine.Engine` with one source whose
 ``poll(now)`` returns one ``FlowBatch("capture", records)``. The source keeps N distinct
@@ -28,8 +28,8 @@ comes from the same psutil samples. ``cpu_pct_steady`` is CPU % from first frame
 (once every flow of the file has been seen) to the end.
 
 Part 3 (``--views``, alone): ``FlowViewBuilder.build`` CPU time per aggregation mode
-(connection, remote, process, port, protocol) over the same N flows, 10 % moving per
-tick, sort by rate, top 200; once without enrichment and once with in-process stubs for
+(connection, remote, process, port, protocol) over the same N flows, 10 % (``--active``)
+moving per tick, sort by rate, top 200; once without enrichment and once with in-process stubs for
 names (half the remotes resolve), the local side and processes (one flow in ten without
 an owner, so retried). Peer in the same run: ``nfdump -s STAT -n 200`` (its top-N
 statistic by dstip / dstport / proto) over the same flows written by ``nfpcapd``, CPU
@@ -309,10 +309,13 @@ class _Procs:
 NFDUMP_STAT = {"remote": "dstip/bytes", "port": "dstport/bytes", "protocol": "proto/bytes"}
 
 
-def view_bench(flows: list[FlowKey], reps: int, enriched: bool) -> list[dict[str, Any]]:
-    """CPU ms of ``FlowViewBuilder.build`` per aggregation mode (10 % of flows move per
-    tick, sort by rate, top 200), median of ``reps`` ticks after two warm-up ticks."""
-    source = SyntheticSource(flows, 0.1)
+def view_bench(
+    flows: list[FlowKey], reps: int, enriched: bool, active: float
+) -> list[dict[str, Any]]:
+    """CPU ms of ``FlowViewBuilder.build`` per aggregation mode (``active`` of the flows
+    move per tick, sort by rate, top 200), median of ``reps`` ticks after two warm-up
+    ticks."""
+    source = SyntheticSource(flows, active)
     enrichment = Enrichment(names=_Names(), local=_Local(), procs=_Procs()) if enriched else None
     engine = Engine(Config(), [source], hostname="bench", clock=lambda: T0,
                     enrichment=enrichment)  # fmt: skip
@@ -525,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--views", action="store_true",
                     help="only part 3: view build per aggregation mode, and nfdump -s")
     ap.add_argument("--reps", type=int, default=9, help="ticks per mode in part 3 (9)")
+    ap.add_argument("--active", type=float, default=0.1,
+                    help="share of the flows that move per tick in part 3 (0.1)")
     args = ap.parse_args(argv)
     started = time.strftime("%Y%m%d-%H%M%S")
     meta = {"started": started, "flows": args.flows, "ticks": args.ticks}
@@ -532,10 +537,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.views:
         flows = make_flows(args.flows)
         print(f"views: {args.flows} flows, {args.reps} ticks per mode ...", file=sys.stderr)
-        view_rows = view_bench(flows, args.reps, False) + view_bench(flows, args.reps, True)
+        view_rows = (view_bench(flows, args.reps, False, args.active)
+                     + view_bench(flows, args.reps, True, args.active))
         peer = nfdump_bench(flows, args.reps)
-        print(f"## View build per aggregation, {args.flows} live flows, 10 % move per tick, "
-              f"sort rate, top 200 (medians of {args.reps})\n")
+        print(f"## View build per aggregation, {args.flows} live flows, {args.active:.0%} move "
+              f"per tick, sort rate, top 200 (medians of {args.reps})\n")
         print(view_table(view_rows, peer))
         result["views"] = view_rows
         result["nfdump"] = peer
