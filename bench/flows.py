@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/flows.py [--flows 100000] [--ticks 20] [--duration 30]
                                     [--skip-tui] [--skip-engine]
+    .venv/bin/python bench/flows.py --views [--flows 100000] [--reps 9] [--active 0.1]
 
 Part 1, engine tick: an :class:`~netop.engine.engine.Engine` with one source whose
 ``poll(now)`` returns one ``FlowBatch("capture", records)``. The source keeps N distinct
@@ -26,6 +27,14 @@ at the same packet rate (each flow 100 packets/s). The per-process split of CPU 
 comes from the same psutil samples. ``cpu_pct_steady`` is CPU % from first frame + 11 s
 (once every flow of the file has been seen) to the end.
 
+Part 3 (``--views``, alone): ``FlowViewBuilder.build`` CPU time per aggregation mode
+(connection, remote, process, port, protocol) over the same N flows, 10 % (``--active``)
+moving per tick, sort by rate, top 200; once without enrichment and once with in-process stubs for
+names (half the remotes resolve), the local side and processes (one flow in ten without
+an owner, so retried). Peer in the same run: ``nfdump -s STAT -n 200`` (its top-N
+statistic by dstip / dstport / proto) over the same flows written by ``nfpcapd``, CPU
+time beyond a read that prints nothing.
+
 Output: markdown tables on stdout, JSON in ``bench/results/flows-<timestamp>.json``.
 """
 
@@ -41,11 +50,14 @@ import json
 import os
 import pstats
 import random
+import shutil
 import statistics
 import struct
+import subprocess
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -58,7 +70,8 @@ import tui  # noqa: E402  (bench/tui.py: the pty meter)
 
 from netop.config import Config  # noqa: E402
 from netop.engine.engine import Engine  # noqa: E402
-from netop.model import FlowBatch, FlowRecord, ViewSpec  # noqa: E402
+from netop.engine.flowview import Enrichment  # noqa: E402
+from netop.model import AGGREGATIONS, FlowBatch, FlowRecord, ViewSpec  # noqa: E402
 from netop.sources.base import Source, SourceItem  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -257,6 +270,121 @@ def engine_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# -- part 3: the view build per aggregation mode, against nfdump's top-N statistics -----
+
+
+class _Names:
+    """Half the remote hosts have a name (the other half stay unresolved, as in life)."""
+
+    def lookup(self, address: str) -> str | None:
+        return f"host{address.rsplit('.', 1)[-1]}.example" if address.startswith("93.") else None
+
+
+class _Local:
+    """The synthetic flows' source is this host."""
+
+    def local_side(self, record: FlowRecord) -> str | None:
+        return "src"
+
+
+class _Proc:
+    __slots__ = ("pid", "name", "user")
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.name, self.user = pid, f"app{pid % 40}", "root"
+
+
+class _Gone:
+    reason = "socket gone"
+
+
+class _Procs:
+    """Nine flows in ten have an owner (40 programs); the rest are retried every 2 s."""
+
+    def lookup_flow(self, record: FlowRecord) -> object:
+        return _Gone() if record.sport % 10 == 0 else _Proc(record.sport % 400)
+
+
+#: nfdump's equivalent of each aggregation (its ``-s`` top-N statistic), where one exists.
+NFDUMP_STAT = {"remote": "dstip/bytes", "port": "dstport/bytes", "protocol": "proto/bytes"}
+
+
+def view_bench(
+    flows: list[FlowKey], reps: int, enriched: bool, active: float
+) -> list[dict[str, Any]]:
+    """CPU ms of ``FlowViewBuilder.build`` per aggregation mode (``active`` of the flows
+    move per tick, sort by rate, top 200), median of ``reps`` ticks after two warm-up
+    ticks."""
+    source = SyntheticSource(flows, active)
+    enrichment = Enrichment(names=_Names(), local=_Local(), procs=_Procs()) if enriched else None
+    engine = Engine(Config(), [source], hostname="bench", clock=lambda: T0,
+                    enrichment=enrichment)  # fmt: skip
+    t_build = Timer(engine._flow_view.build)
+    engine._flow_view.build = t_build  # type: ignore[method-assign]
+    now = T0
+    out = []
+    for mode in AGGREGATIONS:
+        engine.view_spec = ViewSpec(aggregate=mode)
+        samples = []
+        for n in range(WARMUP_TICKS + reps):
+            now += 1.0
+            source.prepare(now)
+            t_build.take()
+            engine.tick(now)
+            if n >= WARMUP_TICKS:
+                samples.append(t_build.take()[1])
+        out.append({"mode": mode, "enriched": enriched, "build_cpu": statistics.median(samples),
+                    "build_cpu_max": max(samples)})  # fmt: skip
+    return out
+
+
+def nfdump_bench(flows: list[FlowKey], reps: int) -> dict[str, float]:
+    """CPU s of ``nfdump -s STAT -n 200`` over the same flows, minus a read that prints
+    nothing (``proto 255``), median of ``reps``; empty when nfdump is not installed."""
+    if not (shutil.which("nfpcapd") and shutil.which("nfdump")):
+        return {}
+    import filter as filter_bench  # bench/filter.py: pcap writer and nfdump runner
+
+    facts = [types.SimpleNamespace(record=FlowRecord(
+        f.proto, f.src, f.sport, f.dst, f.dport, bytes=max(60, f.size % 1400)))
+        for f in flows]  # fmt: skip
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="netop-agg-") as tmp:
+        path = filter_bench.nfdump_file(Path(tmp), facts)  # type: ignore[arg-type]
+        if path is None:
+            return {}
+        base = filter_bench.nfdump_cpu(path, "proto 255", reps)
+        for mode, stat in NFDUMP_STAT.items():
+            times = []
+            for _ in range(reps):
+                before = filter_bench.children_cpu()
+                subprocess.run(["nfdump", "-r", str(path), "-q", "-n", "200", "-s", stat],
+                               capture_output=True, timeout=300, check=True)  # fmt: skip
+                times.append(filter_bench.children_cpu() - before)
+            out[mode] = max(statistics.median(times) - base, 0.0)
+        out["read"] = base
+    return out
+
+
+def view_table(rows: list[dict[str, Any]], peer: dict[str, float]) -> str:
+    lines = [
+        "| aggregation | enrichment | view build CPU ms (max) | nfdump -s top 200, CPU ms "
+        "beyond its read | netop / nfdump |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        nf = peer.get(r["mode"])
+        ratio = f"{r['build_cpu'] / nf:.2f}" if nf else "n/a"
+        nf_text = f"{nf * 1e3:.1f}" if nf is not None else "n/a"
+        lines.append(
+            f"| {r['mode']} | {'stubs' if r['enriched'] else 'none'} | "
+            f"{r['build_cpu'] * 1e3:.1f} ({r['build_cpu_max'] * 1e3:.1f}) | {nf_text} | {ratio} |"
+        )
+    if "read" in peer:
+        lines.append(f"\nnfdump's read of the file (subtracted): {peer['read'] * 1e3:.1f} ms")
+    return "\n".join(lines)
+
+
 # -- part 2: the TUI ------------------------------------------------------------------
 
 
@@ -397,10 +525,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pcap-seconds", type=float, default=70.0, help="packet time (70)")
     ap.add_argument("--skip-tui", action="store_true", help="engine part only")
     ap.add_argument("--skip-engine", action="store_true", help="TUI part only")
+    ap.add_argument("--views", action="store_true",
+                    help="only part 3: view build per aggregation mode, and nfdump -s")
+    ap.add_argument("--reps", type=int, default=9, help="ticks per mode in part 3 (9)")
+    ap.add_argument("--active", type=float, default=0.1,
+                    help="share of the flows that move per tick in part 3 (0.1)")
     args = ap.parse_args(argv)
     started = time.strftime("%Y%m%d-%H%M%S")
     meta = {"started": started, "flows": args.flows, "ticks": args.ticks}
     result: dict[str, Any] = {"meta": {**meta, "cpu_count": os.cpu_count()}}
+    if args.views:
+        flows = make_flows(args.flows)
+        print(f"views: {args.flows} flows, {args.reps} ticks per mode ...", file=sys.stderr)
+        view_rows = (view_bench(flows, args.reps, False, args.active)
+                     + view_bench(flows, args.reps, True, args.active))
+        peer = nfdump_bench(flows, args.reps)
+        print(f"## View build per aggregation, {args.flows} live flows, {args.active:.0%} move "
+              f"per tick, sort rate, top 200 (medians of {args.reps})\n")
+        print(view_table(view_rows, peer))
+        result["views"] = view_rows
+        result["nfdump"] = peer
+        args.skip_engine = args.skip_tui = True
     if not args.skip_engine:
         flows = make_flows(args.flows)
         rows: list[dict[str, Any]] = []

@@ -27,6 +27,10 @@ DEFAULT_THEME = "netop-dark"
 DEFAULT_IDLE_TIMEOUT = 15.0
 DEFAULT_ACTIVE_TIMEOUT = 1800.0
 DEFAULT_MAX_FLOWS = 200_000
+#: The socket table of process attribution holds as many sockets as the flow table flows.
+DEFAULT_PROC_ENTRIES = DEFAULT_MAX_FLOWS
+#: Kernel capture ring per interface, MiB (``capture.ring_mb``).
+DEFAULT_RING_MB = 16
 
 
 def config_home() -> Path:

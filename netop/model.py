@@ -7,12 +7,12 @@ turns them into a :class:`Snapshot` once per tick, and views only read snapshots
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Protocol numbers that have a name in the flow record; any other is its number as text.
 PROTO_NAMES: dict[int, str] = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
-PROTO_NUMBERS: dict[str, int] = {name: num for num, name in PROTO_NAMES.items()}
 
 #: TCP flag letters in the order tcpdump and nfdump print them (bit 0 = FIN).
 TCP_FLAG_LETTERS = "FSRPAUEC"
@@ -215,11 +215,6 @@ class InterfaceRate:
         """Transmit utilisation in percent of link speed, ``None`` when unknown."""
         return _util(self.tx_bps, self.speed_bps)
 
-    @property
-    def idle(self) -> bool:
-        """True when nothing moved this tick (used to hide idle interfaces)."""
-        return not (self.rx_bps or self.tx_bps)
-
     def to_json(self) -> dict[str, Any]:
         """The interface record of the design's JSON contract."""
         record: dict[str, Any] = {
@@ -256,12 +251,14 @@ class FlowRow:
 
     key: str
     record: FlowRecord
+    """The flow; for an aggregated row, the group's sums (its label as ``src``)."""
     rate_bps: float = 0.0
     rate_rev_bps: float = 0.0
     avg_bps: float = 0.0
     state: str = ""
     process: str = ""
-    """``name (pid)`` of the local process, or ``""`` when unknown."""
+    """``name (pid)`` of the local process (``client → server`` when both ends are
+    local), or ``""`` when unknown."""
     process_note: str = ""
     """Who owns it (``user``) or why it cannot be known."""
     src_name: str = ""
@@ -390,8 +387,9 @@ class FlowBatch:
     Each record counts only the packets and bytes seen since the last batch of the
     same source; ``first``/``last`` bound them. The engine merges batches into its
     flow table keyed by (proto, src, sport, dst, dport, vlan, source, exporter).
-    ``stats`` carries source counters for the header (``kernel_drops``, ``malformed``,
-    ``evictions``, ``sampling``...), cumulative since the source started.
+    ``stats`` carries the source's counters, cumulative since it started; the engine
+    reads its losses there (``overflow``: packets of new flows dropped, ``bad_time``:
+    impossible timestamps) for the Flows pane's ``losses``.
     """
 
     source: str
@@ -417,3 +415,56 @@ class SourceStatus:
     summary: str
     rows: tuple[dict[str, Any], ...] = ()
     ts: float = 0.0
+
+
+class TargetRow(NamedTuple):
+    """An SNMP target's row of the ``snmp`` status, as the views read it."""
+
+    name: str
+    reachable: bool | None
+    last_error: str | None
+    last_latency_ms: float | None
+    availability_pct: float | None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> TargetRow:
+        """The typed view of one of ``SourceStatus.rows``."""
+        return cls(str(row.get("name", "")), row.get("reachable"), row.get("last_error"),
+                   row.get("last_latency_ms"), row.get("availability_pct"))
+
+
+class ExporterRow(NamedTuple):
+    """A flow exporter's row of the ``collector`` status, as the views read it."""
+
+    exporter: str
+    protocol: str
+    datagrams_s: float
+    records_s: float
+    templates: int
+    seq_lost: int
+    malformed: int
+    last_seen: float
+    """Wall time of its last datagram (0: never)."""
+    records: int
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> ExporterRow:
+        """The typed view of one of ``SourceStatus.rows``."""
+        return cls(str(row.get("exporter", "?")), str(row.get("protocol", "?")),
+                   float(row.get("datagrams_s") or 0), float(row.get("records_s") or 0),
+                   int(row.get("templates") or 0), int(row.get("seq_lost") or 0),
+                   int(row.get("malformed") or 0), float(row.get("last_seen") or 0),
+                   int(row.get("records") or 0))
+
+
+def target_row(origin: str, statuses: Iterable[SourceStatus]) -> TargetRow | None:
+    """The SNMP target row of an interface origin (``snmp:NAME``), if there is one."""
+    kind, _, name = origin.partition(":")
+    if kind != "snmp":
+        return None
+    for status in statuses:
+        if status.source == "snmp":
+            for row in status.rows:
+                if row.get("name") == name:
+                    return TargetRow.of(row)
+    return None

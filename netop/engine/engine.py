@@ -79,7 +79,8 @@ class _Pending:
 
 
 class Engine:
-    """Owns sources, interface state, the event log and (later) the flow table."""
+    """Owns the sources, interface state, the event log and the flow table; each
+    :meth:`tick` turns what the sources produced into one :class:`Snapshot`."""
 
     def __init__(
         self,

@@ -194,7 +194,8 @@ class FlowTable:
         self.merge_records(batch.records, now)
 
     def merge_records(self, records: Iterable[FlowRecord], now: float) -> None:
-        """Add deltas to the table; ``now`` is only used to pick eviction victims."""
+        """Add deltas to the table. ``now`` is not used: a full table evicts its least
+        recently active flow, whatever the time."""
         self._merge(
             (
                 (

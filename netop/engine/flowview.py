@@ -6,6 +6,10 @@ over the last ten seconds, a true sliding window like iftop's 10 s column (a flo
 for ten seconds averages exactly 0).
 Processes and names are looked up lazily: only when the filter asks for them, for
 the rows on screen, or for the aggregation by process.
+
+An aggregation without a filter is kept from tick to tick: a tick changes its groups by
+the flows that came, went or moved, so its cost follows the traffic, not the table
+(with a filter, whose matches change every tick, the chosen flows are summed afresh).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import contextlib
 import heapq
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
@@ -107,7 +111,8 @@ class _Facts:
     """
 
     __slots__ = ("entry", "rate_fwd", "rate_rev", "rate_bps", "_sum", "_last", "_view",
-                 "proc", "ends", "settled", "retry_at", "group_mode", "group_label")
+                 "proc", "ends", "settled", "retry_at", "key_mode", "group_key", "group",
+                 "c_bytes", "c_bytes_rev", "c_packets", "c_packets_rev", "c_sum")
 
     def __init__(self, entry: FlowEntry, view: FlowViewBuilder) -> None:
         self.entry = entry
@@ -121,20 +126,14 @@ class _Facts:
         #: Whether ``proc`` is final (every owner there is to find was found).
         self.settled = False
         self.retry_at = 0.0
-        self.group_mode = ""
-        self.group_label = ""
-
-    def update(self, fwd: float, rev: float) -> None:
-        """This tick's rates; they join the window's sum."""
-        self.rate_fwd = fwd
-        self.rate_rev = rev
-        self.rate_bps = total = fwd + rev
-        self._sum += total
-        self._last = self._view.tick
-
-    def idle(self) -> None:
-        """No packets this tick."""
-        self.rate_fwd = self.rate_rev = self.rate_bps = 0.0
+        #: The aggregation mode whose group key is kept in ``group_key`` (a stable one).
+        self.key_mode = ""
+        self.group_key: object = None
+        #: The group of the running aggregation this flow is counted in, and what it
+        #: added to it (so a tick adds only what changed since).
+        self.group: _Group | None = None
+        self.c_bytes = self.c_bytes_rev = self.c_packets = self.c_packets_rev = 0
+        self.c_sum = 0.0
 
     @property
     def avg_bps(self) -> float:
@@ -174,26 +173,162 @@ def _filter(text: str) -> Filter:
 
 
 class _Group:
-    """Sums over the flows of one group (a remote host, a process, a port...)."""
+    """Sums over the flows of one group (a remote host, a process, a port...).
 
-    __slots__ = ("label", "proto", "flows", "fwd", "rev", "avg", "bytes", "bytes_rev",
-                 "packets", "packets_rev", "first", "last")
+    ``key`` is what the flows have in common (an address, a port and protocol...); the
+    label shown is made from it only for the groups on screen. ``avg_sum`` is the sum of
+    the members' window sums and ``recent`` how many of them are not zero, so a group
+    idle for the whole window averages exactly 0 however its sum was reached.
+    """
 
-    def __init__(self, label: str, proto: int) -> None:
-        self.label = label
-        self.proto = proto
+    __slots__ = ("key", "label", "members", "flows", "fwd", "rev", "avg_sum", "recent",
+                 "bytes", "bytes_rev", "packets", "packets_rev", "first", "last", "dirty",
+                 "tick")
+
+    def __init__(self, key: Hashable) -> None:
+        self.key = key
+        self.label = ""
+        self.members: dict[_Facts, None] = {}
         self.flows = self.bytes = self.bytes_rev = self.packets = self.packets_rev = 0
-        self.fwd = self.rev = self.avg = self.last = 0.0
+        self.recent = 0
+        self.fwd = self.rev = self.avg_sum = self.last = 0.0
         self.first = float("inf")
+        #: A member that held ``first`` or ``last`` left: both are found again.
+        self.dirty = False
+        #: The last tick it had a rate in.
+        self.tick = -1
 
 
 _GROUP_SORT: dict[str, Callable[[_Group], float | int | str]] = {
     "rate": lambda g: g.fwd + g.rev,
-    "avg": lambda g: g.avg,
+    "avg": attrgetter("avg_sum"),
     "bytes": lambda g: g.bytes + g.bytes_rev,
     "packets": lambda g: g.packets + g.packets_rev,
     "age": lambda g: -g.first,
 }
+
+
+class _Aggregation:
+    """One aggregation mode kept over every live flow from tick to tick.
+
+    A tick changes it by the flows that came, went or moved (and those whose group
+    was not known yet), not by the whole table: a flow that did nothing adds nothing.
+    """
+
+    __slots__ = ("mode", "groups", "unsettled", "moving", "tick")
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.groups: dict[Hashable, _Group] = {}
+        #: Flows whose group may still change (their process or name is not known yet).
+        self.unsettled: list[_Facts] = []
+        #: Groups with a rate this tick (only they can lead a sort by rate).
+        self.moving: list[_Group] = []
+        self.tick = 0
+
+    def join(self, f: _Facts, key: Hashable) -> None:
+        """Count ``f`` in the group ``key``."""
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = _Group(key)
+        e = f.entry
+        f.group = group
+        group.members[f] = None
+        group.flows += 1
+        f.c_bytes, f.c_bytes_rev = e.bytes, e.bytes_rev
+        f.c_packets, f.c_packets_rev = e.packets, e.packets_rev
+        group.bytes += e.bytes
+        group.bytes_rev += e.bytes_rev
+        group.packets += e.packets
+        group.packets_rev += e.packets_rev
+        f.c_sum = f._sum
+        if f._sum:
+            group.avg_sum += f._sum
+            group.recent += 1
+        if e.first < group.first:
+            group.first = e.first
+        if e.last > group.last:
+            group.last = e.last
+
+    def leave(self, f: _Facts) -> None:
+        """Take ``f`` out of its group again (it left the table, or its group changed)."""
+        group = f.group
+        f.group = None
+        if group is None or self.groups.get(group.key) is not group:
+            return  # counted by an aggregation that is gone
+        del group.members[f]
+        group.flows -= 1
+        if not group.flows:
+            del self.groups[group.key]
+            return
+        group.bytes -= f.c_bytes
+        group.bytes_rev -= f.c_bytes_rev
+        group.packets -= f.c_packets
+        group.packets_rev -= f.c_packets_rev
+        if f.c_sum:
+            group.recent -= 1
+            group.avg_sum = group.avg_sum - f.c_sum if group.recent else 0.0
+        e = f.entry
+        if e.first <= group.first or e.last >= group.last:
+            group.dirty = True
+
+    def moved(self, active: list[_Facts], rates_only: bool = False) -> list[_Group]:
+        """Add what the flows that moved this tick added to their counters and window
+        sums, and sum their rates; the groups that moved, each once."""
+        for was in self.moving:
+            was.fwd = was.rev = 0.0
+        moving = []
+        self.tick = tick = self.tick + 1
+        for f in active:
+            group = f.group
+            if group is None:
+                continue
+            if group.tick != tick:
+                group.tick = tick
+                moving.append(group)
+            group.fwd += f.rate_fwd
+            group.rev += f.rate_rev
+            if rates_only:
+                continue
+            e = f.entry
+            group.bytes += e.bytes - f.c_bytes
+            group.bytes_rev += e.bytes_rev - f.c_bytes_rev
+            group.packets += e.packets - f.c_packets
+            group.packets_rev += e.packets_rev - f.c_packets_rev
+            f.c_bytes, f.c_bytes_rev = e.bytes, e.bytes_rev
+            f.c_packets, f.c_packets_rev = e.packets, e.packets_rev
+            if e.first < group.first:
+                group.first = e.first
+            if e.last > group.last:
+                group.last = e.last
+            if f._sum != f.c_sum:
+                if not f.c_sum:
+                    group.recent += 1
+                group.avg_sum = group.avg_sum + (f._sum - f.c_sum) if group.recent else 0.0
+                f.c_sum = f._sum
+        self.moving = moving
+        return moving
+
+    def resum(self, flows: list[_Facts]) -> None:
+        """Follow the window sums of flows whose sum changed as a tick left the window."""
+        for f in flows:
+            group = f.group
+            if group is None or f._sum == f.c_sum:
+                continue
+            if not f.c_sum:
+                group.recent += 1
+            elif not f._sum:
+                group.recent -= 1
+            group.avg_sum = group.avg_sum + (f._sum - f.c_sum) if group.recent else 0.0
+            f.c_sum = f._sum
+
+    def settle(self) -> None:
+        """Find ``first`` and ``last`` again where the member that held one left."""
+        for group in self.groups.values():
+            if group.dirty:
+                group.dirty = False
+                group.first = min(f.entry.first for f in group.members)
+                group.last = max(f.entry.last for f in group.members)
 
 
 class FlowViewBuilder:
@@ -211,6 +346,11 @@ class FlowViewBuilder:
         self._now = 0.0
         self._names_on = True
         self._history: dict[str, deque[float]] = {}
+        # Flows first seen since the last build, and those whose window sum changed as
+        # a tick left the window: what a kept aggregation has to take in.
+        self._new: list[_Facts] = []
+        self._left: list[_Facts] = []
+        self._agg: _Aggregation | None = None
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -222,6 +362,7 @@ class FlowViewBuilder:
         made = _Facts(entry, self)
         entry.view = made
         self._all.append(made)
+        self._new.append(made)
         return made
 
     def process_of(self, entry: FlowEntry) -> ProcessLabel:
@@ -283,13 +424,21 @@ class FlowViewBuilder:
         self._advance(table, interval)
         # The builder's own list of live flows: a plain list walks much faster than the
         # table's LRU-ordered dict, and a flow the table removed has ``view`` reset.
-        facts = self._all = [f for f in self._all if f.entry.view is f]
+        before = self._all
+        facts = self._all = [f for f in before if f.entry.view is f]
         flt = _filter(spec.filter_text)
         chosen = facts if flt.matches_all else flt.compile().select(facts, now)
         if spec.aggregate == "connection":
+            self._agg = None
             rows = self._connections(chosen, spec, flt.matches_all)
+        elif flt.matches_all:
+            agg = self._kept_groups(spec.aggregate, facts, before)
+            rows = self._group_rows(list(agg.groups.values()), spec, agg.moving)
         else:
-            rows = self._groups(chosen, spec)
+            self._agg = None
+            rows = self._group_rows(self._filtered_groups(spec.aggregate, chosen), spec, None)
+        self._new = []
+        self._left = []
         return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
                          status=status, spec=spec, now=now)
 
@@ -299,19 +448,27 @@ class FlowViewBuilder:
         self.tick += 1
         self.window = max(1, round(AVERAGE_SECONDS / interval))
         self._leave_window(self.tick - self.window)
-        for facts in self._active:
-            facts.idle()
+        for facts in self._active:  # no packets this tick
+            facts.rate_fwd = facts.rate_rev = facts.rate_bps = 0.0
         scale = 8.0 / interval
+        tick = self.tick
         active = []
         rates = array("d")
-        if self.tick == 1:  # a table that had flows before this view: adopt them all
+        if tick == 1:  # a table that had flows before this view: adopt them all
             for entry in table.entries():
                 self.facts(entry)
+        # Inline, no method calls per flow: every flow of an all-active tick passes here.
         for entry in table.touched():
-            facts = self.facts(entry)
-            facts.update(entry.tick_bytes * scale, entry.tick_bytes_rev * scale)
+            found = entry.view
+            facts = found if isinstance(found, _Facts) and found._view is self else (
+                self.facts(entry))
+            facts.rate_fwd = fwd = entry.tick_bytes * scale
+            facts.rate_rev = rev = entry.tick_bytes_rev * scale
+            facts.rate_bps = total = fwd + rev
+            facts._sum += total  # this tick's rates join the window's sum
+            facts._last = tick
             active.append(facts)
-            rates.append(facts.rate_bps)
+            rates.append(total)
         self._active = active
         self._moved.append((active, rates))
 
@@ -320,6 +477,7 @@ class FlowViewBuilder:
         moved = self._moved
         while len(moved) >= self.window:
             flows, rates = moved.popleft()
+            self._left += flows
             for facts, rate in zip(flows, rates, strict=True):
                 if facts._last <= cutoff:
                     facts._sum = 0.0  # no traffic left in the window: exactly zero
@@ -365,50 +523,117 @@ class FlowViewBuilder:
         self._history = history
         return tuple(rows)
 
-    def _group_label(self, mode: str, f: _Facts) -> tuple[str, bool]:
-        """The group of a flow in ``mode``, and whether that label can be kept."""
+    def _group_key(self, mode: str, f: _Facts) -> tuple[Hashable, bool]:
+        """The group of a flow in ``mode``, and whether it can be kept (it cannot while
+        the flow's process is still being looked for)."""
         e = f.entry
         if mode == "protocol":
-            return proto_name(e.proto), True
+            return e.proto, True
         if mode == "port":
-            service = self.enrichment.service if self._names_on else None
-            name = service(e.dport, e.proto) if service is not None else None
-            text = f"{e.dport}/{proto_name(e.proto)}"
-            return (f"{text} ({name})" if name else text), True
+            return (e.dport, e.proto), True
         if mode == "process":
-            name = self.process_of(e).name
-            return (name or "—"), bool(name)
+            return (self.process_of(e).name or "—"), f.settled
         # remote host: the end that is not this host (the destination when neither is)
         local = self.enrichment.local
         side = local.local_side(cast(FlowRecord, e)) if local is not None else None
-        remote = e.src if side == "dst" else e.dst
-        names = self.enrichment.names
-        if names is None or not self._names_on:
-            return remote, True
-        resolved = names.lookup(remote)
-        return (f"{resolved} ({remote})" if resolved else remote), bool(resolved)
+        return (e.src if side == "dst" else e.dst), True
 
-    def _groups(self, chosen: list[_Facts], spec: ViewSpec) -> tuple[FlowRow, ...]:
-        mode = spec.aggregate
-        cache_as = f"{mode}{'+names' if spec.names else ''}"
-        groups: dict[str, _Group] = {}
-        window = self.window
-        # One tight loop: this runs over every flow each tick, so no method calls per flow.
+    def _key_of(self, mode: str, f: _Facts) -> tuple[Hashable, bool]:
+        """``_group_key``, kept on the flow once it is stable."""
+        if f.key_mode == mode:
+            return f.group_key, True
+        key, stable = self._group_key(mode, f)
+        if stable:
+            f.key_mode, f.group_key = mode, key
+        return key, stable
+
+    def _label(self, mode: str, key: Hashable) -> str:
+        """What a group is called on screen (names only for the groups shown)."""
+        if mode == "protocol":
+            return proto_name(cast(int, key))
+        if mode == "port":
+            dport, proto = cast(tuple[int, int], key)
+            service = self.enrichment.service if self._names_on else None
+            name = service(dport, proto) if service is not None else None
+            text = f"{dport}/{proto_name(proto)}"
+            return f"{text} ({name})" if name else text
+        if mode == "process":
+            return cast(str, key)
+        remote = cast(str, key)
+        names = self.enrichment.names
+        resolved = names.lookup(remote) if names is not None and self._names_on else None
+        return f"{resolved} ({remote})" if resolved else remote
+
+    def _kept_groups(
+        self, mode: str, alive: list[_Facts], before: list[_Facts]
+    ) -> _Aggregation:
+        """Every live flow's group, changed by this tick's arrivals, departures and moves
+        (the whole table is walked only when the mode changes)."""
+        agg = self._agg
+        if agg is None or agg.mode != mode:
+            agg = self._agg = _Aggregation(mode)
+            for f in alive:
+                key, stable = self._key_of(mode, f)
+                agg.join(f, key)
+                if not stable:
+                    agg.unsettled.append(f)
+        else:
+            if len(alive) < len(before):
+                for f in before:
+                    if f.entry.view is not f:
+                        agg.leave(f)
+            for f in self._new:
+                if f.entry.view is f:
+                    key, stable = self._key_of(mode, f)
+                    agg.join(f, key)
+                    if not stable:
+                        agg.unsettled.append(f)
+            if agg.unsettled:
+                self._resettle(agg)
+            agg.moved(self._active)
+            agg.resum(self._left)
+            agg.settle()
+            return agg
+        agg.moved(self._active, rates_only=True)
+        return agg
+
+    def _resettle(self, agg: _Aggregation) -> None:
+        """Look again for the groups of flows not settled yet; move those that changed."""
+        still = []
+        now = self._now
+        for f in agg.unsettled:
+            if f.entry.view is not f:
+                continue
+            if now < f.retry_at:  # its process is looked for again only then
+                still.append(f)
+                continue
+            key, stable = self._key_of(agg.mode, f)
+            group = f.group
+            if group is None or group.key != key:
+                agg.leave(f)
+                agg.join(f, key)
+            if not stable:
+                still.append(f)
+        agg.unsettled = still
+
+    def _filtered_groups(self, mode: str, chosen: list[_Facts]) -> list[_Group]:
+        """The groups of the flows a filter chose, summed afresh (the filter's matches
+        change from tick to tick)."""
+        groups: dict[Hashable, _Group] = {}
+        key_of = self._key_of
+        # One tight loop: this runs over every chosen flow each tick.
         for f in chosen:
-            if f.group_mode == cache_as:
-                label = f.group_label
-            else:
-                label, stable = self._group_label(mode, f)
-                if stable:
-                    f.group_mode, f.group_label = cache_as, label
-            group = groups.get(label)
+            key = f.group_key if f.key_mode == mode else key_of(mode, f)[0]
+            group = groups.get(key)
             if group is None:
-                group = groups[label] = _Group(label, f.entry.proto if mode == "protocol" else 0)
+                group = groups[key] = _Group(key)
             e = f.entry
             group.flows += 1
             group.fwd += f.rate_fwd
             group.rev += f.rate_rev
-            group.avg += f._sum / window
+            if f._sum:
+                group.avg_sum += f._sum
+                group.recent += 1
             group.bytes += e.bytes
             group.bytes_rev += e.bytes_rev
             group.packets += e.packets
@@ -417,14 +642,32 @@ class FlowViewBuilder:
                 group.first = e.first
             if e.last > group.last:
                 group.last = e.last
-        key: Callable[[_Group], float | int | str] = _GROUP_SORT.get(
-            spec.sort, lambda g: g.label)
+        return list(groups.values())
+
+    def _group_rows(
+        self, groups: list[_Group], spec: ViewSpec, moving: list[_Group] | None
+    ) -> tuple[FlowRow, ...]:
+        """The first ``spec.top_n`` groups in the spec's order, as rows (by rate, from
+        the groups that moved when there are enough of them: the others' rate is 0)."""
+        mode = spec.aggregate
+        if (moving is not None and spec.sort == "rate" and spec.descending
+                and len(moving) >= spec.top_n):
+            groups = moving
+        sort = _GROUP_SORT.get(spec.sort)
+        if sort is None:  # by name: every group needs its label
+            for g in groups:
+                g.label = self._label(mode, g.key)
+            sort = attrgetter("label")
         pick = heapq.nlargest if spec.descending else heapq.nsmallest
         rows = []
-        for g in pick(spec.top_n, groups.values(), key=key):
-            record = FlowRecord(g.proto, g.label, 0, "", 0, None, g.packets, g.bytes,
+        window = self.window
+        for g in pick(spec.top_n, groups, key=sort):
+            label = g.label = self._label(mode, g.key)
+            proto = cast(int, g.key) if mode == "protocol" else 0
+            record = FlowRecord(proto, label, 0, "", 0, None, g.packets, g.bytes,
                                 g.packets_rev, g.bytes_rev, g.first, g.last)
-            rows.append(FlowRow(key=f"{spec.aggregate}|{g.label}", record=record,
-                                rate_bps=g.fwd, rate_rev_bps=g.rev, avg_bps=g.avg,
-                                label=g.label, flows=g.flows))
+            rows.append(FlowRow(key=f"{mode}|{label}", record=record,
+                                rate_bps=g.fwd, rate_rev_bps=g.rev,
+                                avg_bps=g.avg_sum / window if g.recent else 0.0,
+                                label=label, flows=g.flows))
         return tuple(rows)

@@ -1,4 +1,4 @@
-"""Numbers with unit suffixes, as users type them in filters and read them on screen.
+"""Numbers with unit suffixes, as users type them in filters.
 
 Counts and rates take SI prefixes (``k``/``K``, ``M``, ``G``, ``T``, ``P``: powers of
 1000) or binary ones (``Ki``, ``Mi``, ``Gi``, ``Ti``, ``Pi``: powers of 1024). Durations
@@ -79,32 +79,3 @@ def format_number(value: float) -> str:
     if value.is_integer() and abs(value) < 1e18:
         return str(int(value))
     return repr(value)
-
-
-def format_si(value: float, unit: str = "", binary: bool = False) -> str:
-    """Human text with an SI (or binary) prefix and three significant digits: ``1.23M``."""
-    base = 1024.0 if binary else 1000.0
-    prefixes = ("", "Ki", "Mi", "Gi", "Ti", "Pi") if binary else ("", "k", "M", "G", "T", "P")
-    magnitude = abs(value)
-    index = 0
-    while magnitude >= base * 0.9995 and index < len(prefixes) - 1:
-        magnitude /= base
-        index += 1
-    sign = "-" if value < 0 else ""
-    digits = f"{magnitude:.0f}" if index == 0 or magnitude >= 99.95 else f"{magnitude:.3g}"
-    return f"{sign}{digits}{prefixes[index]}{unit}"
-
-
-def format_duration(seconds: float) -> str:
-    """Short human duration: ``45s``, ``12m05s``, ``3h02m``, ``2d04h``."""
-    total = max(0, int(seconds))
-    if total < 60:
-        return f"{total}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"

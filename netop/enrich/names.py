@@ -71,10 +71,6 @@ class NameResolver:
         self._queued: set[str] = set()
         self._queue: queue.Queue[str | None] = queue.Queue(maxsize=max(1, max_queue))
         self._stopping = threading.Event()
-        self.lookups = 0
-        """How many lookups the workers have done (for the status line and tests)."""
-        self.dropped = 0
-        """Requests not queued because the queue was full."""
         self._workers = [
             threading.Thread(target=self._work, name=f"netop-dns-{n}", daemon=True)
             for n in range(max(1, max_workers))
@@ -103,7 +99,7 @@ class NameResolver:
                 self._queue.put_nowait(address)
                 self._queued.add(address)
             except queue.Full:
-                self.dropped += 1
+                pass  # asked again on a later tick, once the queue has room
         return entry[0] if entry else None
 
     def cached(self, address: str) -> str | None:
@@ -158,7 +154,6 @@ class NameResolver:
                 self._refilled = now
                 if self._tokens >= 1.0:
                     self._tokens -= 1.0
-                    self.lookups += 1
                     return True
                 wait = (1.0 - self._tokens) / self._rate
             self._stopping.wait(wait)

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import psutil
 
-from netop.config import get_float, get_int, get_section
+from netop.config import DEFAULT_PROC_ENTRIES, get_float, get_int, get_section
 from netop.enrich import proc_tables
 from netop.enrich.proc_tables import SocketEntry, SocketKey
 from netop.model import FlowRecord
@@ -139,7 +139,7 @@ class ProcessResolver:
         self,
         refresh_interval: float = 2.0,
         keep: float = 120.0,
-        max_entries: int = 200_000,
+        max_entries: int = DEFAULT_PROC_ENTRIES,
         min_gap: float = 0.25,
         local: LocalAddresses | None = None,
         idle_after: float = 30.0,
@@ -151,8 +151,6 @@ class ProcessResolver:
         self.idle_after = idle_after
         self._asked = -1e18  # monotonic time of the last lookup
         self.local = local or LocalAddresses()
-        self.refreshes = 0
-        """Completed refreshes (for tests and the status line)."""
         self.own_netns = proc_tables.netns_of("self")
         self._root = os.geteuid() == 0
         self._sockets: dict[SocketKey, tuple[SocketEntry, float]] = {}
@@ -248,7 +246,6 @@ class ProcessResolver:
             if walked:
                 self._unowned = {e.inode for e in fresh.values() if e.inode} - set(self._owners)
             self._expire(now)
-            self.refreshes += 1
 
     def _describe(self, pid: int) -> ProcessInfo | None:
         name = proc_tables.process_name(pid)
@@ -356,5 +353,6 @@ def resolver_from_config(raw: Mapping[str, Any]) -> ProcessResolver:
     return ProcessResolver(
         refresh_interval=get_float(raw, "procs.refresh_interval", 2.0, low=0.2, high=60.0),
         keep=get_float(raw, "procs.keep", 120.0, low=0.0, high=86400.0),
-        max_entries=get_int(raw, "procs.max_entries", 200_000, low=100, high=10_000_000),
+        max_entries=get_int(raw, "procs.max_entries", DEFAULT_PROC_ENTRIES, low=100,
+                            high=10_000_000),
     )

@@ -15,13 +15,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from netop.errors import NetopError
+from netop.packet.pcapfile import MAX_SNAPLEN
 
 #: One classic BPF instruction: (code, jt, jf, k).
 Insn = tuple[int, int, int, int]
 
 DLT_RAW = 12
 SO_ATTACH_FILTER = 26
-SNAP_ALL = 0x40000
+#: What the filter returns to accept a packet: keep up to the largest snapshot length.
+SNAP_ALL = MAX_SNAPLEN
 _SKF_AD_RANDOM = 0xFFFFF000 + 56  # SKF_AD_OFF + SKF_AD_RANDOM
 _BPF_LD_W_ABS = 0x20
 _BPF_ALU_MOD_K = 0x94

@@ -20,6 +20,7 @@ Packet = tuple[float, bytes, int]
 #: A run of packets that share one link type.
 Batch = tuple[int, list[Packet]]
 
+#: The largest snapshot length (tcpdump's): bytes of a packet kept, in a file or capture.
 MAX_SNAPLEN = 262_144
 _CHUNK = 4 << 20
 _MAX_BLOCK = 16 << 20

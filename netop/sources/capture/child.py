@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from netop.errors import NetopError
 from netop.packet.bpf import FilterError, compile_filter, with_sampling
 from netop.packet.decode import LINKTYPE_LINUX_SLL
+from netop.packet.pcapfile import MAX_SNAPLEN
 from netop.sources.capture import fastpath
 from netop.sources.capture.aggregate import FlowAggregator, is_loopback_copy
 from netop.sources.capture.ring import RETIRE_MS, Ring
@@ -222,7 +223,7 @@ _CONFIG_CHECKS: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
     "write": (False, lambda v: v is None or _path(v), "an absolute path"),
     "rotate_mb": (False, lambda v: v is None or _num_in(0.001, 1e6)(v), "0.001..1000000"),
     "max_files": (False, lambda v: v is None or _int_in(1, 100_000)(v), "1..100000"),
-    "snaplen": (False, _int_in(64, 262_144), "64..262144"),
+    "snaplen": (False, _int_in(64, MAX_SNAPLEN), f"64..{MAX_SNAPLEN}"),
     "user": (
         False,
         lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 64 and v.isprintable()),
@@ -333,7 +334,7 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
                 writer = PcapWriter(
                     config["write"],
                     LINKTYPE_LINUX_SLL,
-                    config.get("snaplen", 262_144),
+                    config.get("snaplen", MAX_SNAPLEN),
                     config.get("rotate_mb"),
                     config.get("max_files"),
                 )

@@ -30,6 +30,7 @@ from netop.config import (
     DEFAULT_ACTIVE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_FLOWS,
+    DEFAULT_RING_MB,
     Config,
     get_bool,
     get_float,
@@ -38,6 +39,7 @@ from netop.config import (
     get_str,
 )
 from netop.errors import ConfigError
+from netop.packet.pcapfile import MAX_SNAPLEN
 
 if TYPE_CHECKING:
     from netop.sources.capture.source import CaptureSource
@@ -63,7 +65,7 @@ class CaptureOptions:
     max_flows: int = DEFAULT_MAX_FLOWS
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     active_timeout: float = DEFAULT_ACTIVE_TIMEOUT
-    ring_mb: int = 16
+    ring_mb: int = DEFAULT_RING_MB
     ring_start_small: bool = False
     """Start the ring at 1 MiB and re-make it at ``ring_mb`` once traffic needs it: 15 MiB
     less memory while idle, but packets that arrive while the ring is re-made are lost
@@ -74,7 +76,7 @@ class CaptureOptions:
     """The installed capture entry point (``netop install-capture``)."""
     user: str | None = None
     """Whom a child started as root by root itself switches to (default nobody)."""
-    snaplen: int = 262_144
+    snaplen: int = MAX_SNAPLEN
     interval: float = 1.0
 
 
@@ -168,7 +170,7 @@ def _ring_mb(raw: Mapping[str, Any], interfaces: int) -> int:
     Every ring is locked kernel memory, one per interface: a typo must not take
     gigabytes, so too much is refused with one line rather than clamped in silence.
     """
-    ring_mb = get_int(raw, "capture.ring_mb", 16)
+    ring_mb = get_int(raw, "capture.ring_mb", DEFAULT_RING_MB)
     if not 1 <= ring_mb <= MAX_RING_MB:
         raise ConfigError("capture.ring_mb", f"must be 1..{MAX_RING_MB} MiB, got {ring_mb}")
     if ring_mb * interfaces > MAX_RINGS_TOTAL_MB:
@@ -225,8 +227,10 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
     if max_flows is not None and (not isinstance(max_flows, int) or max_flows < 1):
         raise ConfigError("--max-flows", f"must be at least 1, got {max_flows}")
     snaplen = _flag(args, "snaplen")
-    if snaplen is not None and (not isinstance(snaplen, int) or not 64 <= snaplen <= 262_144):
-        raise ConfigError("--snaplen", f"must be 64..262144, got {snaplen}")
+    if snaplen is not None and (
+        not isinstance(snaplen, int) or not 64 <= snaplen <= MAX_SNAPLEN
+    ):
+        raise ConfigError("--snaplen", f"must be 64..{MAX_SNAPLEN}, got {snaplen}")
     sample = _flag(args, "sample")
     if sample is not None and (not isinstance(sample, int) or not 1 <= sample <= 65536):
         raise ConfigError("--sample", f"must be 1..65536, got {sample}")
@@ -267,7 +271,7 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
         user=get_str(raw, "capture.user", "") or None,
         snaplen=snaplen
         if isinstance(snaplen, int)
-        else get_int(raw, "capture.snaplen", 262_144, low=64, high=262_144),
+        else get_int(raw, "capture.snaplen", MAX_SNAPLEN, low=64, high=MAX_SNAPLEN),
         interval=config.interval,
     )
 

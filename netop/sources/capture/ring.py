@@ -69,7 +69,7 @@ class Ring:
         self,
         iface: str,
         program: Sequence[Insn],
-        ring_mb: int = 16,
+        ring_mb: int,
         promiscuous: bool = True,
         start_small: bool = False,
     ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 from typing import Any, TypeAlias
 
+from netop.config import DEFAULT_MAX_FLOWS
 from netop.model import FlowRecord
 
 #: The one key order of the collector's tables (also built by generated decoders):
@@ -46,7 +47,7 @@ class FlowAggregator:
     counted in :attr:`overflow` rather than kept (the engine's flow table is bounded too).
     """
 
-    def __init__(self, max_flows: int = 200_000) -> None:
+    def __init__(self, max_flows: int = DEFAULT_MAX_FLOWS) -> None:
         self.max_flows = max_flows
         self.overflow = 0
         self._size = 0

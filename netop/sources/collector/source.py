@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from netop.config import Config, get_float, get_int, get_section
+from netop.config import DEFAULT_MAX_FLOWS, Config, get_float, get_int, get_section
 from netop.errors import ConfigError
 from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
 from netop.sources.base import Emit, Source, SourceItem
@@ -40,7 +40,7 @@ class CollectorSource(Source):
         limits: Limits | None = None,
         allow: Sequence[str] = (),
         rcvbuf: int = DEFAULT_RCVBUF,
-        max_flows: int = 200_000,
+        max_flows: int = DEFAULT_MAX_FLOWS,
     ) -> None:
         self.collector = Collector(limits, allow, FlowAggregator(max_flows))
         self.server = CollectorServer(listens, self.collector, rcvbuf)
@@ -270,5 +270,6 @@ def collector_source_from_args(args: argparse.Namespace, config: Config) -> Coll
     )
     if not listens:
         return None
-    max_flows = get_int(config.raw, "collector.max_flows", 200_000, low=100, high=10_000_000)
+    max_flows = get_int(config.raw, "collector.max_flows", DEFAULT_MAX_FLOWS, low=100,
+                        high=10_000_000)
     return CollectorSource(listens, limits, allow, rcvbuf, max_flows)

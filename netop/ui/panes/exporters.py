@@ -6,10 +6,9 @@ Shown only while a flow collector runs (``--collect``).
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from netop.format import human_age, human_count
-from netop.model import Snapshot
+from netop.model import ExporterRow, Snapshot
 from netop.ui.widgets.linetable import Column, LineTable, Row, Styled
 
 
@@ -45,23 +44,21 @@ class ExportersPane(LineTable):
             return
         self.set_title(f"Exporters ({len(status.rows)}) · {status.summary}")
         now = snapshot.ts or time.time()
-        self.set_rows([self._row(row, now) for row in status.rows])
+        self.set_rows([self._row(ExporterRow.of(row), now) for row in status.rows])
 
     @staticmethod
-    def _row(row: dict[str, Any], now: float) -> Row:
-        lost = int(row.get("seq_lost") or 0)
-        bad = int(row.get("malformed") or 0)
-        seen = row.get("last_seen")
+    def _row(row: ExporterRow, now: float) -> Row:
+        lost, bad = row.seq_lost, row.malformed
         return Row(
-            key=str(row.get("exporter")),
+            key=row.exporter,
             cells=(
-                str(row.get("exporter", "?")),
-                str(row.get("protocol", "?")),
-                human_count(row.get("datagrams_s")),
-                human_count(row.get("records_s")),
-                str(row.get("templates", 0)),
+                row.exporter,
+                row.protocol,
+                human_count(row.datagrams_s),
+                human_count(row.records_s),
+                str(row.templates),
                 Styled(human_count(lost), "warn") if lost else "0",
                 Styled(human_count(bad), "error") if bad else "0",
-                human_age(now - float(seen)) if seen else "—",
+                human_age(now - row.last_seen) if row.last_seen else "—",
             ),
         )

@@ -8,10 +8,9 @@ poll latency, availability) and collapses with enter or a click.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from netop.format import human_age, human_rate
-from netop.model import InterfaceRate, Snapshot, SourceStatus
+from netop.model import InterfaceRate, Snapshot, TargetRow, target_row
 from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Spark, Styled
 
 #: Seconds of silence after which an interface counts as idle (for hiding).
@@ -39,34 +38,22 @@ def _link(rate: InterfaceRate) -> Styled:
     return Styled("up", None) if rate.oper_up else Styled("down", "error")
 
 
-def origin_status(origin: str, sources: Iterable[SourceStatus]) -> dict[str, Any] | None:
-    """The status row a source reported for ``origin`` (``snmp:NAME``, ``sflow:ADDR``)."""
-    kind, _, name = origin.partition(":")
-    for status in sources:
-        for row in status.rows:
-            if kind == "snmp" and row.get("name") == name:
-                return row
-            if kind == "sflow" and row.get("exporter") == name:
-                return row
-    return None
-
-
-def group_title(origin: str, count: int, row: dict[str, Any] | None) -> tuple[str, str | None]:
-    """Header text of a remote group and its style (error when unreachable)."""
+def group_title(origin: str, count: int, row: TargetRow | None) -> tuple[str, str | None]:
+    """Header text of a remote group and its style (error when an SNMP target is
+    unreachable)."""
     kind, _, name = origin.partition(":")
     parts = [f"{name} ({kind})", f"{count} interfaces"]
     style: str | None = "accent"
-    if row is not None and kind == "snmp":
-        if row.get("reachable"):
+    if row is not None:
+        if row.reachable:
             parts.append("reachable")
         else:
-            parts.append("UNREACHABLE" + (f": {row['last_error']}" if row.get("last_error")
-                                          else ""))
+            parts.append("UNREACHABLE" + (f": {row.last_error}" if row.last_error else ""))
             style = "error"
-        if row.get("last_latency_ms") is not None:
-            parts.append(f"{row['last_latency_ms']:.0f} ms")
-        if row.get("availability_pct") is not None:
-            parts.append(f"{row['availability_pct']:.1f}% available")
+        if row.last_latency_ms is not None:
+            parts.append(f"{row.last_latency_ms:.0f} ms")
+        if row.availability_pct is not None:
+            parts.append(f"{row.availability_pct:.1f}% available")
     return " · ".join(parts), style
 
 
@@ -113,7 +100,7 @@ class InterfacesPane(LineTable):
         for origin, rates in grouped(snapshot.interfaces).items():
             if origin != "local":
                 title, style = group_title(origin, len(rates),
-                                           origin_status(origin, snapshot.sources))
+                                           target_row(origin, snapshot.sources))
                 arrow = "▸" if origin in self.collapsed else "▾"
                 rows.append(Row(GROUP + origin, (Styled(f"{arrow} {title}", style),)))
                 if origin in self.collapsed:

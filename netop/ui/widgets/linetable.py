@@ -26,6 +26,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from netop.text import safe_text
 from netop.ui.widgets.sparkline import spark_text
 
 #: Cell style names; each maps to the component class ``line-table--<name>``.
@@ -380,17 +381,14 @@ class LineTable(ScrollView, can_focus=True):
         self.on_focus()
 
 
-#: Control characters (C0, DEL, C1) and bidi overrides: text from the network is shown
-#: as text, never acted on by the terminal.
-_UNPRINTABLE = str.maketrans(
-    {c: "\ufffd" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F),
-                           *range(0x2066, 0x206A)]}
-)
+#: Characters of a cell made printable (``netop.text.safe_text``) before it is fitted:
+#: more than any column is wide, so the cut to the column keeps its own ellipsis.
+_CELL_CHARS = 1024
 
 
 def _fit(text: str, width: int, align: str) -> str:
     """``text`` made printable and padded or cut (with an ellipsis) to ``width`` cells."""
-    text = text.translate(_UNPRINTABLE)
+    text = safe_text(text, _CELL_CHARS)
     if not text.isascii():
         return _fit_wide(text, width, align)
     if len(text) > width:
@@ -410,7 +408,7 @@ def cut_middle(text: str, width: int, keep: int = 0) -> str:
     """``text`` (printable) shortened to at most ``width`` cells with ``…`` in the middle,
     its last ``keep`` characters whole; ``[fd00:99:aaaa:bbbb::12]:443`` at 16 cells is
     ``[fd00…b::12]:443``. Too narrow for even that, it is cut at the end."""
-    text = text.translate(_UNPRINTABLE)
+    text = safe_text(text, _CELL_CHARS)
     if cell_len(text) <= width:
         return text
     keep = max(0, min(keep, len(text)))

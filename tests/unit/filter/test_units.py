@@ -6,13 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netop.engine.units import (
-    UnitError,
-    format_duration,
-    format_number,
-    format_si,
-    parse_quantity,
-)
+from netop.engine.units import UnitError, format_number, parse_quantity
 
 
 @pytest.mark.parametrize(
@@ -62,16 +56,3 @@ def test_parse_quantity_rejects(text: str, time: bool) -> None:
 @given(st.floats(min_value=0, max_value=1e300, allow_nan=False))
 def test_format_number_round_trips(value: float) -> None:
     assert parse_quantity(format_number(value)) == value
-
-
-def test_format_si_and_duration() -> None:
-    assert format_si(0) == "0"
-    assert format_si(999) == "999"
-    assert format_si(1234, "b/s") == "1.23kb/s"
-    assert format_si(15_600_000) == "15.6M"
-    assert format_si(2048, "B", binary=True) == "2KiB"
-    assert format_si(-1500) == "-1.5k"
-    assert format_duration(59.9) == "59s"
-    assert format_duration(725) == "12m05s"
-    assert format_duration(3 * 3600 + 120) == "3h02m"
-    assert format_duration(2 * 86400 + 4 * 3600) == "2d04h"

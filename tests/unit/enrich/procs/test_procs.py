@@ -48,9 +48,19 @@ def test_parse_table_rows_and_junk() -> None:
     assert rows == [((6, "127.0.0.1", 8080, "127.0.0.1", 50000), 4242, 1000)]
 
 
+class Counted(ProcessResolver):
+    """Counts its completed refreshes (the background thread's and the first one)."""
+
+    refreshes = 0
+
+    def refresh(self) -> None:
+        super().refresh()
+        self.refreshes += 1
+
+
 @pytest.fixture
-def resolver() -> Iterator[ProcessResolver]:
-    made = ProcessResolver(refresh_interval=0.5)
+def resolver() -> Iterator[Counted]:
+    made = Counted(refresh_interval=0.5)
     made.start()
     yield made
     made.stop()
@@ -135,7 +145,7 @@ def test_local_side_and_lookup_flow(resolver: ProcessResolver) -> None:
         assert found.pid == os.getpid()
 
 
-def test_background_refresh_picks_up_new_sockets(resolver: ProcessResolver) -> None:
+def test_background_refresh_picks_up_new_sockets(resolver: Counted) -> None:
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         first = resolver.lookup(6, "127.0.0.1", port, "127.0.0.1", 1)
@@ -161,7 +171,7 @@ def test_config_section() -> None:
         resolver_from_config({"procs": 3})
 
 
-def _wait_for_refreshes(resolver: ProcessResolver, count: int, timeout: float = 5.0) -> None:
+def _wait_for_refreshes(resolver: Counted, count: int, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while resolver.refreshes < count and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -172,7 +182,7 @@ def test_resolver_sleeps_while_nobody_asks() -> None:
     """No flows, no lookups: the socket tables (and every namespace in /proc) are not
     re-read every period for nothing. A lookup wakes it; it sleeps again after
     ``idle_after`` seconds without one."""
-    made = ProcessResolver(refresh_interval=0.05)
+    made = Counted(refresh_interval=0.05)
     made.idle_after = 0.3
     made.start()
     try:
