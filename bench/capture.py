@@ -147,9 +147,9 @@ def live_run(name: str, pcap: str, warmup: float, drain: float) -> dict[str, flo
 
 
 def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
+    from netop.engine.engine import read_into_table
     from netop.engine.flowtable import FlowTable
     from netop.sources.capture.aggregate import FlowAggregator
-    from netop.sources.capture.offline import read_into_table
 
     n = sum(1 for _ in [0])  # packet count comes from the run itself
     results: dict[str, dict[str, float]] = {}

@@ -384,6 +384,10 @@ class FlowTable:
         """Every live flow, least recently active first."""
         return iter(self._lru.values())
 
+    def ended(self) -> list[FlowEntry]:
+        """Flows that timed out and are kept for showing (``keep_ended``), oldest first."""
+        return list({id(e): e for e in self._ended.values()}.values())
+
     def touched(self) -> list[FlowEntry]:
         """Entries that received packets this tick (until :meth:`end_tick`)."""
         return self._touched

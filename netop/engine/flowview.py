@@ -132,6 +132,16 @@ class _Facts:
         self._sum += total
         self._last = self._view.tick
 
+    def lifetime(self) -> None:
+        """Rates and average over the flow's whole life (a headless summary's)."""
+        e = self.entry
+        span = e.last - e.first
+        scale = 8.0 / span if span > 0 else 0.0
+        self.rate_fwd = e.bytes * scale
+        self.rate_rev = e.bytes_rev * scale
+        self.rate_bps = self.rate_fwd + self.rate_rev
+        self._sum = self.rate_bps * self._view.window
+
     def idle(self) -> None:
         """No packets this tick."""
         self.rate_fwd = self.rate_rev = self.rate_bps = 0.0
@@ -292,6 +302,29 @@ class FlowViewBuilder:
             rows = self._groups(chosen, spec)
         return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
                          status=status, spec=spec, now=now)
+
+    def summary(self, table: FlowTable, spec: ViewSpec, now: float) -> FlowsView:
+        """The view at the end of a headless run: every flow the table holds or kept as
+        ended, with :meth:`_Facts.lifetime` rates, through the same filter, sort,
+        aggregation and cut as :meth:`build`."""
+        self._now = now
+        self._names_on = spec.names
+        for entry in table.entries():
+            self.facts(entry)
+        for entry in table.ended():
+            self.facts(entry)
+        facts = self._all = [f for f in self._all if f.entry.view is f]
+        for f in facts:
+            f.lifetime()
+        self._active = []
+        flt = _filter(spec.filter_text)
+        chosen = facts if flt.matches_all else flt.compile().select(facts, now)
+        if spec.aggregate == "connection":
+            rows = self._connections(chosen, spec, flt.matches_all)
+        else:
+            rows = self._groups(chosen, spec)
+        return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
+                         spec=spec, now=now)
 
     def _advance(self, table: FlowTable, interval: float) -> None:
         """One tick: rates of the flows that moved, zero for those that stopped; the
