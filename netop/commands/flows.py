@@ -104,7 +104,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     # Flows that time out stay listed (marked ended, taken up again by a later packet),
     # as the TUI keeps them for a file: at the end every flow is printed.
     engine = build_engine(args, config, sources, keep_ended=True)
-    if args.no_names:
+    if not _needs(flow_filter.node).names:
+        # Records carry addresses, not names: no reverse DNS unless the filter asks.
         engine.enrichment.names = None
     spec = ViewSpec(sort=args.sort, descending=not args.reverse,
                     filter_text=args.flow_filter, top_n=args.top or sys.maxsize,

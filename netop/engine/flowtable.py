@@ -341,7 +341,10 @@ class FlowTable:
         for key in entry._keys:
             self._ended[key] = entry
         while len(self._ended) > 2 * self.max_flows:
-            self._ended.popitem(last=False)[1].view = None
+            key, dropped = self._ended.popitem(last=False)
+            if key == dropped._keys[0]:  # each flow has two keys: count it once
+                self.stats.evictions += 1
+            dropped.view = None
 
     def _revive(self, key: _FullKey) -> tuple[FlowEntry, bool] | None:
         """An ended flow that has a packet again goes back into the table."""

@@ -320,7 +320,7 @@ class FlowViewBuilder:
         flt = _filter(spec.filter_text)
         chosen = facts if flt.matches_all else flt.compile().select(facts, now)
         if spec.aggregate == "connection":
-            rows = self._connections(chosen, spec, flt.matches_all)
+            rows = self._connections(chosen, spec, flt.matches_all, history=False)
         else:
             rows = self._groups(chosen, spec)
         return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
@@ -371,17 +371,19 @@ class FlowViewBuilder:
         return pick(spec.top_n, chosen, key=key)
 
     def _connections(
-        self, chosen: list[_Facts], spec: ViewSpec, everything: bool
+        self, chosen: list[_Facts], spec: ViewSpec, everything: bool, history: bool = True
     ) -> tuple[FlowRow, ...]:
         rows = []
-        history: dict[str, deque[float]] = {}
+        histories: dict[str, deque[float]] = {}
+        rates: tuple[float, ...] | deque[float] = ()
         for f in self._top(chosen, spec, everything):
             proc = self.process_of(f.entry)
             names = self.names_of(f.entry)
-            # Kept only for rows on screen: memory stays bounded by top_n.
-            rates = self._history.get(f.entry.key) or deque(maxlen=HISTORY_TICKS)
-            rates.append(f.rate_bps)
-            history[f.entry.key] = rates
+            if history:
+                # Kept only for rows on screen: memory stays bounded by top_n.
+                rates = self._history.get(f.entry.key) or deque(maxlen=HISTORY_TICKS)
+                rates.append(f.rate_bps)
+                histories[f.entry.key] = rates
             rows.append(FlowRow(
                 key=f.entry.key,
                 record=f.entry.record,
@@ -395,7 +397,8 @@ class FlowViewBuilder:
                 dst_name=names[1] if names else "",
                 history=tuple(rates),
             ))
-        self._history = history
+        if history:
+            self._history = histories
         return tuple(rows)
 
     def _group_label(self, mode: str, f: _Facts) -> tuple[str, bool]:
