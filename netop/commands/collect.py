@@ -1,10 +1,13 @@
 """``netop collect``: receive NetFlow v5/v9, IPFIX and sFlow v5 and print the flows.
 
 The records go through the engine's flow table, as in the TUI: the two directions of a
-conversation are one flow (``packets_rev``/``bytes_rev``), and each flow is printed once,
-when it ends (the idle or active timeout of ``[capture]`` in the config) or at the
-exit, so the output streams into ``jq`` or a log shipper. The listening addresses and,
-at exit, a summary per exporter go to stderr.
+conversation are one flow (``packets_rev``/``bytes_rev``). An exported record is a flow
+the exporter has already ended (on its own timeouts), so the flows are printed as they
+end: once per tick (``--interval``), every flow that records arrived for in that tick,
+and then they leave the table. Memory stays that of one tick under any flood; a flow an
+exporter reports again in a later tick (a long flow on an active timeout) is printed
+again with the new counts, as nfdump lists it. The output streams into ``jq`` or a log
+shipper. The listening addresses and, at exit, a summary per exporter go to stderr.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             wait_until = tick if end is None else min(tick, end)
             time.sleep(max(0.0, wait_until - time.monotonic()))
             status = _status(engine.tick()) or status
-            view.flows(engine.drain_ended(), table=False)
+            view.flows(engine.drain_ended(everything=True), table=False)
             if end is not None and time.monotonic() >= end:
                 break
         # Datagrams that arrived in the last moments are decoded before the exit.

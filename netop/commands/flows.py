@@ -168,10 +168,16 @@ def _read(engine: Engine, path: str, bpf: str | None) -> NetopError | None:
         from netop.packet.bpf import OfflineFilter
 
         packet_filter = OfflineFilter(bpf)
-    reader = FileReader(path, engine.flow_table.max_flows, packet_filter=packet_filter)
+    table = engine.flow_table
+    # Nothing is drawn per tick here, so ticks need only be as fine as the timeouts: an
+    # ended flow is kept and taken up again by a later packet (as in the TUI), so the
+    # flows printed are the same at any tick, and the merge runs once per flow per tick.
+    timeouts = [t for t in (table.idle_timeout, table.active_timeout) if t > 0]
+    reader = FileReader(path, table.max_flows, packet_filter=packet_filter,
+                        tick=max(1.0, min(timeouts, default=1.0)))
     engine.play(reader)
     result = reader.result
-    evicted = engine.flow_table.stats.evictions
+    evicted = table.stats.evictions
     if result.bad_timestamps or result.overflow or evicted:
         # Only when something was lost or mended: a clean read stays silent.
         print(f"netop: {result.packets} packets read, {result.malformed} malformed, "

@@ -11,28 +11,45 @@ import argparse
 from collections.abc import Callable, Collection
 
 from netop.config import Config
-from netop.engine.engine import Engine
+from netop.engine.engine import MAX_REMOTE_ROWS, Engine
 from netop.engine.flowview import Enrichment
 from netop.sources.base import Source
-from netop.sources.capture.options import capture_source_from_args, options_from_args
-from netop.sources.capture.source import CaptureSource
-from netop.sources.collector.source import collector_source_from_args
-from netop.sources.counters import InterfaceCounters
-from netop.sources.snmp.source import snmp_source_from_args
 
 #: Every kind of source, in the order they are built.
 ALL_SOURCES: tuple[str, ...] = ("counters", "capture", "snmp", "collector")
 
 
+# Each factory imports its source when asked: a command pays only for its own sources
+# (the SNMP source brings asyncio, the collector its decoders).
 def _counters(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.counters import InterfaceCounters
+
     return InterfaceCounters(include=getattr(args, "iface_globs", None) or ())
+
+
+def _capture(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.capture.options import capture_source_from_args
+
+    return capture_source_from_args(args, config)
+
+
+def _snmp(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.snmp.source import snmp_source_from_args
+
+    return snmp_source_from_args(args, config)
+
+
+def _collector(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.collector.source import collector_source_from_args
+
+    return collector_source_from_args(args, config)
 
 
 _FACTORIES: dict[str, Callable[[argparse.Namespace, Config], Source | None]] = {
     "counters": _counters,
-    "capture": capture_source_from_args,
-    "snmp": snmp_source_from_args,
-    "collector": collector_source_from_args,
+    "capture": _capture,
+    "snmp": _snmp,
+    "collector": _collector,
 }
 
 
@@ -56,13 +73,15 @@ def build_sources(
 def named_interfaces(args: argparse.Namespace, config: Config) -> tuple[str, ...]:
     """The interfaces the user named (``-i`` or ``[capture] interfaces``; ``any`` names
     none): the header total and the ``all`` row are over these."""
+    from netop.sources.capture.options import options_from_args
+
     return tuple(i for i in options_from_args(args, config).interfaces if i != "any")
 
 
 def live_capture(args: argparse.Namespace, sources: list[Source]) -> bool:
     """Whether flows are captured here and now (not read from a file)."""
     return not getattr(args, "read", None) and any(
-        isinstance(source, CaptureSource) for source in sources)
+        source.produces_flows and source.name == "capture" for source in sources)
 
 
 def build_enrichment(
@@ -95,10 +114,20 @@ def build_engine(
     ``keep_ended``: ended flows stay listed (default: when a recording is played, as in
     the TUI); ``keep_expired``: they are also handed out by :meth:`Engine.drain_ended`.
     """
+    from netop.sources.capture.options import options_from_args
+
     opts = options_from_args(args, config)
     enrichment = (build_enrichment(args, config, sources)
                   if any(s.produces_flows for s in sources) else None)
+    remote_rows = MAX_REMOTE_ROWS
+    for source in sources:
+        if source.name == "collector":
+            from netop.sources.collector.source import CollectorSource
+
+            if isinstance(source, CollectorSource):
+                remote_rows = source.collector.limits.max_interfaces_total
     return Engine(config, sources, enrichment=enrichment,
                   total_of=named_interfaces(args, config), max_flows=opts.max_flows,
                   idle_timeout=opts.idle_timeout, active_timeout=opts.active_timeout,
-                  keep_ended=keep_ended, keep_expired=keep_expired)
+                  keep_ended=keep_ended, keep_expired=keep_expired,
+                  max_remote_rows=remote_rows)

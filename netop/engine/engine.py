@@ -102,13 +102,16 @@ class Engine:
         active_timeout: float = DEFAULT_ACTIVE_TIMEOUT,
         keep_ended: bool | None = None,
         keep_expired: bool = False,
+        max_remote_rows: int = MAX_REMOTE_ROWS,
     ) -> None:
         """``total_of``: the interfaces (glob patterns) the user named; the ``all`` row
         and the header total sum those. Empty: every local interface but ``lo``.
         ``max_flows``/``idle_timeout``/``active_timeout`` bound the flow table.
         ``keep_ended``: flows that time out stay listed, marked ended (default: when a
         source plays a recording); ``keep_expired``: they are handed out by
-        :meth:`drain_ended` too (a headless view that prints flows as they end)."""
+        :meth:`drain_ended` too (a headless view that prints flows as they end).
+        ``max_remote_rows``: interface rows of sFlow agents kept at most (the
+        collector's ``max_interfaces_total``, so that both bound the same thing)."""
         self.config = config
         self._total_of = tuple(total_of)
         self.sources = list(sources)
@@ -124,6 +127,7 @@ class Engine:
         #: Aged remote origins by when they were last heard, least recent first.
         self._origin_seen: dict[str, float] = {}
         self._remote_rows = 0
+        self._max_remote_rows = max_remote_rows
         self._statuses: dict[str, SourceStatus] = {}
         self._seq = 0
         self._started = False
@@ -250,12 +254,11 @@ class Engine:
 
     def drain_ended(self, everything: bool = False) -> list[FlowRecord]:
         """Flows that ended since the last call (an engine made with ``keep_expired``);
-        ``everything``: the live ones too, as at the end of a run. Evicted flows are
-        only counted (``flow_table.stats.evictions``)."""
-        ended = self.flow_table.drain_expired()
+        ``everything``: end the live ones first, as at the end of a run. Evicted flows
+        are only counted (``flow_table.stats.evictions``)."""
         if everything:
-            ended.extend(self.flow_table.records())
-        return ended
+            self.flow_table.end_all()
+        return self.flow_table.drain_expired()
 
     def _flow_clock(self, batches: list[FlowBatch], now: float) -> float:
         """The time flows are aged against: the wall clock live, the file's on replay.
@@ -416,11 +419,12 @@ class Engine:
 
     def _age_remote(self, now: float) -> None:
         """Forget remote origins silent for REMOTE_ORIGIN_TTL, and the least recently
-        heard ones while their rows exceed MAX_REMOTE_ROWS (spoofed sFlow agents)."""
+        heard ones while their rows exceed ``max_remote_rows`` (spoofed sFlow agents)."""
         seen = self._origin_seen
         while seen:
             origin = next(iter(seen))
-            if now - seen[origin] <= REMOTE_ORIGIN_TTL and self._remote_rows <= MAX_REMOTE_ROWS:
+            if (now - seen[origin] <= REMOTE_ORIGIN_TTL
+                    and self._remote_rows <= self._max_remote_rows):
                 break
             del seen[origin]
             rows = self._current.pop(origin, {})

@@ -402,6 +402,11 @@ class FlowTable:
             entry.tick_packets_rev = entry.tick_bytes_rev = 0
         self._touched = []
 
+    def end_all(self) -> None:
+        """End every live flow now (as a timeout would)."""
+        for entry in list(self._lru.values()):
+            self._end(entry)
+
     def drain_expired(self) -> list[FlowRecord]:
         """Flows that left the table since the last call (with ``keep_expired``)."""
         out, self._expired = self._expired, []

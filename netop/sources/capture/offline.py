@@ -72,8 +72,12 @@ class FileReader:
         max_flows: int,
         agg: FlowAggregator | None = None,
         packet_filter: OfflineFilter | None = None,
+        tick: float = _TICK,
     ) -> None:
+        """``tick``: seconds of packet time per tick (a consumer that draws nothing per
+        tick may take them coarser: flows still end on time, a tick late at most)."""
         self.path = path
+        self.tick = tick
         self.agg = agg if agg is not None else FlowAggregator(
             max_flows=min(max(max_flows, _AGG_MIN_FLOWS), _AGG_FLOWS))
         self.packet_filter = packet_filter
@@ -117,7 +121,7 @@ class FileReader:
         """Hand the deltas on once per second of packet time (or when full)."""
         agg, result = self.agg, self.result
         result.last_ts = max(result.last_ts, now)
-        if now < result.last_tick + _TICK and not agg.full and not force:
+        if now < result.last_tick + self.tick and not agg.full and not force:
             return
         result.last_tick = now
         yield agg.drain_rows(), "capture", agg.sampling, now
