@@ -103,9 +103,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
     _check_enrichment(args, config, flow_filter, sources)
     # Flows that time out stay listed (marked ended, taken up again by a later packet),
     # as the TUI keeps them for a file: at the end every flow is printed.
-    engine = build_engine(args, config, sources, keep_ended=True)
-    if not _needs(flow_filter.node).names:
-        # Records carry addresses, not names: no reverse DNS unless the filter asks.
+    needs = _needs(flow_filter.node)
+    # Records carry addresses, not names or processes: those are looked up only for the
+    # filter's terms (a file has no processes: refused above).
+    engine = build_engine(args, config, sources, keep_ended=True,
+                          enrich=needs.names or needs.process)
+    if not needs.names and engine.enrichment.names is not None:
+        stop = getattr(engine.enrichment.names, "stop", None)
+        if stop is not None:
+            stop()  # no reverse DNS unless the filter asks
         engine.enrichment.names = None
     spec = ViewSpec(sort=args.sort, descending=not args.reverse,
                     filter_text=args.flow_filter, top_n=args.top or sys.maxsize,
@@ -116,7 +122,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                 filter_text=spec.filter_text, top_n=min(spec.top_n, 200),
                                 names=spec.names)
     error = _read(engine, opts.read, opts.filter) if opts.read else _live(args, engine)
-    if _needs(flow_filter.node).names and engine.enrichment.names is not None:
+    if needs.names and engine.enrichment.names is not None:
         _await_names(engine)
     snapshot = engine.summary(spec)
     engine.enrichment.stop()

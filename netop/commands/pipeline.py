@@ -108,17 +108,19 @@ def build_engine(
     sources: list[Source],
     keep_ended: bool | None = None,
     keep_expired: bool = False,
+    enrich: bool = True,
 ) -> Engine:
     """The engine over ``sources``, its flow table bounded as the flags and config say.
 
     ``keep_ended``: ended flows stay listed (default: when a recording is played, as in
     the TUI); ``keep_expired``: they are also handed out by :meth:`Engine.drain_ended`.
+    ``enrich``: processes and names (a view that shows neither may do without).
     """
     from netop.sources.capture.options import options_from_args
 
     opts = options_from_args(args, config)
     enrichment = (build_enrichment(args, config, sources)
-                  if any(s.produces_flows for s in sources) else None)
+                  if enrich and any(s.produces_flows for s in sources) else None)
     remote_rows = MAX_REMOTE_ROWS
     for source in sources:
         if source.name == "collector":
