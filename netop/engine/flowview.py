@@ -88,6 +88,10 @@ class ProcessLabel:
     note: str
 
 
+#: The process of a flow that is not a live capture on this host.
+_NO_PROCESS = ProcessLabel("", "not a live local capture: no process to attribute")
+
+
 def describe_process(found: object) -> ProcessLabel:
     """``ProcessInfo`` → ``name (pid)`` and the user; ``Unknown`` → the reason."""
     pid = getattr(found, "pid", None)
@@ -241,25 +245,23 @@ class FlowViewBuilder:
         A flow between two local processes shows both (``client → server``); each
         owner, once found, stays, so the label never flips between the two ends.
         """
+        procs = self.enrichment.procs
+        if procs is None or entry.source != "capture":
+            return _NO_PROCESS
         facts = self.facts(entry)
         known = facts.proc
         if known is not None and (facts.settled or self._now < facts.retry_at):
             return known
-        procs = self.enrichment.procs
-        if procs is None or entry.source != "capture":
-            label = ProcessLabel("", "not a live local capture: no process to attribute")
-            facts.settled = True
+        record = cast(FlowRecord, entry)
+        both = getattr(procs, "lookup_ends", None)
+        ends = both(record) if both is not None else None
+        if ends is None:
+            label = describe_process(procs.lookup_flow(record))
+            facts.settled = bool(label.name)
         else:
-            record = cast(FlowRecord, entry)
-            both = getattr(procs, "lookup_ends", None)
-            ends = both(record) if both is not None else None
-            if ends is None:
-                label = describe_process(procs.lookup_flow(record))
-                facts.settled = bool(label.name)
-            else:
-                label = self._both_ends(facts, ends)
-            if not facts.settled:
-                facts.retry_at = self._now + 2.0
+            label = self._both_ends(facts, ends)
+        if not facts.settled:
+            facts.retry_at = self._now + 2.0
         facts.proc = label
         return label
 
