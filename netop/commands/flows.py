@@ -101,13 +101,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if not sources:
         raise NetopError("no interface to capture on: give -i IFACE or -r FILE")
     _check_enrichment(args, config, flow_filter, sources)
-    # Flows that time out stay listed (marked ended, taken up again by a later packet),
-    # as the TUI keeps them for a file: at the end every flow is printed.
     needs = _needs(flow_filter.node)
-    # Records carry addresses, not names or processes: those are looked up only for the
-    # filter's terms (a file has no processes: refused above).
+    # Flows that time out stay listed (marked ended, taken up again by a later packet),
+    # as the TUI keeps them for a file: at the end every flow is printed. Records carry
+    # addresses, not names or processes: those are looked up only for the filter's terms
+    # and the process sort (a file has no processes: refused above).
     engine = build_engine(args, config, sources, keep_ended=True,
-                          enrich=needs.names or needs.process)
+                          enrich=needs.names or needs.process or args.sort == "process")
     if not needs.names and engine.enrichment.names is not None:
         stop = getattr(engine.enrichment.names, "stop", None)
         if stop is not None:
