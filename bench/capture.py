@@ -147,9 +147,9 @@ def live_run(name: str, pcap: str, warmup: float, drain: float) -> dict[str, flo
 
 
 def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
+    from netop.engine.engine import read_into_table
     from netop.engine.flowtable import FlowTable
     from netop.sources.capture.aggregate import FlowAggregator
-    from netop.sources.capture.offline import read_into_table
 
     n = sum(1 for _ in [0])  # packet count comes from the run itself
     results: dict[str, dict[str, float]] = {}
@@ -173,8 +173,12 @@ def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
             {},
         ),
         ("tcpdump -r -w /dev/null", ["tcpdump", "-r", pcap, "-w", "/dev/null"], {}),
+        # tshark's own flow table: its conversation statistics over every IP flow.
+        ("tshark -r -q -z conv,ip", ["tshark", "-r", pcap, "-q", "-z", "conv,ip"], {}),
     ):
         times = []
+        # Peers interleaved rep by rep would be fairer on a shared machine; the medians
+        # of each are what the ratios below compare.
         for _ in range(reps):
             t = time.perf_counter()
             subprocess.run(
@@ -187,6 +191,10 @@ def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
             times.append(time.perf_counter() - t)
         med = statistics.median(times)
         results[label] = {"seconds": med, "pps": n / med}
+    whole = results["netop flows -r --json > /dev/null (whole command)"]["seconds"]
+    for peer in ("tcpdump -r -w /dev/null", "tshark -r -q -z conv,ip"):
+        results[f"netop flows -r speed / {peer}"] = {
+            "ratio": results[peer]["seconds"] / whole}
     return results
 
 
@@ -283,6 +291,9 @@ def main() -> None:
     if not a.skip_offline:
         for label, r in offline(a.pcap, a.reps).items():
             report[label] = r
+            if "ratio" in r:
+                print(f"{label:55} {r['ratio']:.2f}x", flush=True)
+                continue
             print(f"{label:55} {r['seconds']:.3f} s  {r['pps'] / 1e6:.2f} Mpps", flush=True)
         for label, v in memory_per_flow(a.memory_flows).items():
             report[label] = v

@@ -31,19 +31,25 @@ def _load(name: str) -> ModuleType | None:
         raise
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser: TUI options at the top, one sub-parser per command."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full argument parser: TUI options at the top, one sub-parser per command.
+
+    ``only``: the parser for that subcommand alone (no TUI options, the other
+    subcommands not loaded): what ``netop COMMAND ...`` needs, without importing every
+    source the TUI and the other commands use.
+    """
     parser = argparse.ArgumentParser(
         prog="netop",
         description="Live network monitor: flows, interfaces, drops/errors, SNMP, flow export.",
     )
     parser.add_argument("--version", action="version", version=f"netop {__version__}")
     add_common_arguments(parser)
-    from netop.commands.tui import add_arguments as add_tui_arguments
+    if only is None:
+        from netop.commands.tui import add_arguments as add_tui_arguments
 
-    add_tui_arguments(parser)
+        add_tui_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in SUBCOMMANDS if only is None else (only,):
         module = _load(name)
         if module is None:
             continue
@@ -51,6 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
         add_common_arguments(child, suppress=True)
         module.add_arguments(child)
     return parser
+
+
+def _subcommand(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, when it comes first (after the common options);
+    ``None`` for the TUI, help and anything else (the full parser decides those)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("--config", "--interval"):
+            i += 2
+        elif arg.startswith(("--config=", "--interval=")):
+            i += 1
+        else:
+            return arg if arg in SUBCOMMANDS else None
+    return None
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -99,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     from netop.config import load_config
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_subcommand(argv))
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config, overrides=args)

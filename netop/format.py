@@ -52,3 +52,17 @@ def human_age(seconds: float) -> str:
     if seconds < 86400:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def endpoint(addr: str, port: int, proto: int, name: str = "", icmp_type: bool = False) -> str:
+    """``addr:port`` (``[v6]:port``, or ``name:port``); without ports just the address.
+
+    ``icmp_type``: an ICMP flow's "port" (type*256+code, as NetFlow has it) is shown on
+    its destination as ``addr type T/C``.
+    """
+    host = name or addr
+    if proto in (1, 58):
+        return f"{host} type {port >> 8}/{port & 0xFF}" if icmp_type and port else host
+    if proto not in (6, 17, 132) or not port:
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

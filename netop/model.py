@@ -25,7 +25,13 @@ def proto_name(proto: int) -> str:
 
 def tcp_flags_text(flags: int) -> str:
     """Letters of the TCP flags set in ``flags`` (e.g. ``0x12`` gives ``"SA"``)."""
+    if 0 <= flags < 256:
+        return _FLAG_TEXTS[flags]  # once per flow record printed: a table, not a loop
     return "".join(letter for bit, letter in enumerate(TCP_FLAG_LETTERS) if flags >> bit & 1)
+
+
+_FLAG_TEXTS = tuple("".join(letter for bit, letter in enumerate(TCP_FLAG_LETTERS)
+                            if flags >> bit & 1) for flags in range(256))
 
 
 def iface_label(origin: str, name: str) -> str:

@@ -1,9 +1,13 @@
 """``netop collect``: receive NetFlow v5/v9, IPFIX and sFlow v5 and print the flows.
 
-Records are printed as they arrive, once per tick (``--interval``): each line is one
-flow's packets and bytes received during that tick (the same flow can appear again in
-a later tick), so the output streams into ``jq`` or a log shipper without waiting for
-the end. The listening addresses and, at exit, a summary per exporter go to stderr.
+The records go through the engine's flow table, as in the TUI: the two directions of a
+conversation are one flow (``packets_rev``/``bytes_rev``). An exported record is a flow
+the exporter has already ended (on its own timeouts), so the flows are printed as they
+end: once per tick (``--interval``), every flow that records arrived for in that tick,
+and then they leave the table. Memory stays that of one tick under any flood; a flow an
+exporter reports again in a later tick (a long flow on an active timeout) is printed
+again with the new counts, as nfdump lists it. The output streams into ``jq`` or a log
+shipper. The listening addresses and, at exit, a summary per exporter go to stderr.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
 
+from netop.commands.output import HeadlessView
+from netop.commands.pipeline import build_engine, build_sources
 from netop.config import Config
+from netop.engine.engine import Engine
 from netop.errors import NetopError
-from netop.model import FlowBatch, FlowRecord, SourceStatus, proto_name, tcp_flags_text
+from netop.model import Snapshot, SourceStatus
 from netop.sources.collector.server import DEFAULT_HOST
 from netop.sources.collector.source import (
     DEFAULT_PORTS,
@@ -54,18 +60,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    """Listen, print each tick's flows, exit 0 after ``--duration``."""
+    """Listen, print each flow as it ends, exit 0 after ``--duration``."""
     if args.duration is not None and args.duration < 0:
         raise NetopError("--duration must be 0 or more")
-    listens, limits, allow, rcvbuf = collector_settings(
-        config, args.listen, "--listen", allow_args=args.allow
-    )
-    if not listens:
-        listens = [(DEFAULT_HOST, port) for port in DEFAULT_PORTS]
-    source = CollectorSource(listens, limits, allow, rcvbuf)
+    # Checked here for the error to name this command's flags (the factory's are the TUI's).
+    listens, _, _, _ = collector_settings(config, args.listen, "--listen", allow_args=args.allow)
+    args.collect = args.listen or (
+        [] if listens else [f"{DEFAULT_HOST}:{port}" for port in DEFAULT_PORTS])
+    args.collect_allow = args.allow
+    sources = build_sources(args, config, kinds=("collector",))
+    source = sources[0]
+    assert isinstance(source, CollectorSource)
+    engine = build_engine(args, config, sources, keep_ended=False, keep_expired=True)
+    view = HeadlessView(sys.stdout, args.json)
     status: SourceStatus | None = None
     try:
-        source.start()
+        engine.start()
         print(f"netop: listening on {source.describe()}", file=sys.stderr, flush=True)
         if source.warning is not None:
             print(f"netop: warning: {source.warning}", file=sys.stderr, flush=True)
@@ -76,15 +86,27 @@ def run(args: argparse.Namespace, config: Config) -> int:
             tick += config.interval
             wait_until = tick if end is None else min(tick, end)
             time.sleep(max(0.0, wait_until - time.monotonic()))
-            status = _emit(source.poll(time.time()), args.json) or status
+            status = _status(engine.tick()) or status
+            view.flows(engine.drain_ended(everything=True), table=False)
             if end is not None and time.monotonic() >= end:
                 break
         # Datagrams that arrived in the last moments are decoded before the exit.
         time.sleep(0.05)
         source.server.flush()
-        status = _emit(source.poll(time.time()), args.json) or status
+        status = _status(engine.tick()) or status
+        view.flows(engine.drain_ended(everything=True), table=False)
     finally:
-        source.stop()
+        engine.stop()
+    _summary(status, engine)
+    return 0
+
+
+def _status(snapshot: Snapshot) -> SourceStatus | None:
+    return next((s for s in snapshot.sources if s.source == "collector"), None)
+
+
+def _summary(status: SourceStatus | None, engine: Engine) -> None:
+    """Per exporter, what it sent (stderr); the flows the bounded table evicted."""
     if status is not None:
         print(f"netop: {status.summary}", file=sys.stderr)
         # Spoofed sources can make thousands of exporters: the busiest ones are shown.
@@ -94,28 +116,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if len(rows) > _SUMMARY_EXPORTERS:
             print(f"netop: ... and {len(rows) - _SUMMARY_EXPORTERS} more exporters",
                   file=sys.stderr)  # fmt: skip
-    return 0
-
-
-def _emit(items: Sequence[object], as_json: bool) -> SourceStatus | None:
-    status: SourceStatus | None = None
-    lines: list[str] = []
-    for item in items:
-        if isinstance(item, FlowBatch):
-            for record in item.records:
-                lines.append(json.dumps(record.to_json()) if as_json else _line(record))
-        elif isinstance(item, SourceStatus):
-            status = item
-    if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
-        sys.stdout.flush()
-    return status
-
-
-def _line(r: FlowRecord) -> str:
-    return (
-        f"{r.source:<8} {r.exporter or '-':<15} {proto_name(r.proto):<6} "
-        f"{r.src}:{r.sport} > {r.dst}:{r.dport} vlan {r.vlan if r.vlan is not None else '-'} "
-        f"{r.packets} pkts {r.bytes} B flags {tcp_flags_text(r.tcp_flags) or '-'} "
-        f"sampling {r.sampling}"
-    )
+    evicted = engine.flow_table.stats.evictions
+    if evicted:
+        print(f"netop: {evicted} flows evicted (table full at capture.max_flows "
+              f"{engine.flow_table.max_flows}; not listed)", file=sys.stderr)

@@ -1,36 +1,34 @@
-"""``netop flows``: flows from a capture file or a live interface, printed at the end."""
+"""``netop flows``: flows from a capture file or a live interface, printed at the end.
+
+The same pipeline as the TUI: the capture source of ``-r``/``-i``, the engine with its
+flow table, the Flows pane's filter, sort keys and aggregation (a :class:`ViewSpec`);
+what is printed is the engine's last snapshot, every flow of it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
+from netop.commands.output import HeadlessView
+from netop.commands.pipeline import build_engine, build_sources, live_capture
 from netop.config import Config
-from netop.engine.flowtable import FlowTable
+from netop.engine.engine import Engine
+from netop.engine.filter import Filter
+from netop.engine.filter_grammar import And, Attr, Host, Node, Not, Or
 from netop.errors import ConfigError, NetopError
-from netop.model import FlowRecord, NetEvent, Severity, proto_name, tcp_flags_text
+from netop.model import FLOW_SORT_KEYS, Severity, ViewSpec
+from netop.sources.base import Source
 from netop.sources.capture.options import add_capture_arguments, options_from_args
+from netop.sources.capture.source import CaptureSource
 
 HELP = "print the flows of a capture file (-r) or of a live capture (-i ... --duration S)"
-
-_SORT_KEYS: dict[str, tuple[Callable[[FlowRecord], Any], bool]] = {
-    "bytes": (lambda r: r.bytes + r.bytes_rev, True),
-    "packets": (lambda r: r.packets + r.packets_rev, True),
-    "bytes_fwd": (lambda r: r.bytes, True),
-    "bytes_rev": (lambda r: r.bytes_rev, True),
-    "first": (lambda r: r.first, False),
-    "last": (lambda r: r.last, True),
-    "duration": (lambda r: r.last - r.first, True),
-    "proto": (lambda r: (proto_name(r.proto), r.src, r.sport), False),
-    "src": (lambda r: (r.src, r.sport), False),
-    "dst": (lambda r: (r.dst, r.dport), False),
-    "sport": (lambda r: r.sport, False),
-    "dport": (lambda r: r.dport, False),
-}
+#: ``netop flows`` sorts by bytes unless told; the keys are the Flows pane's.
+DEFAULT_SORT = "bytes"
+#: Longest wait for reverse-DNS answers a name term of ``--filter`` needs.
+NAMES_WAIT = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,105 +53,172 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sort",
-        default="bytes",
+        default=DEFAULT_SORT,
         metavar="KEY",
-        help=f"order: {', '.join(_SORT_KEYS)} (default bytes)",
+        help=f"order, the Flows pane's keys: {', '.join(FLOW_SORT_KEYS)} (default "
+        f"{DEFAULT_SORT}; largest first, as the pane's s)",
     )
+    parser.add_argument("--reverse", action="store_true",
+                        help="the other order (the pane's S)")
+    parser.add_argument("-n", "--no-names", action="store_true",
+                        help="no reverse DNS for 'host NAME' terms of --filter")
+
+
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    process: bool
+    names: bool
+
+
+def _needs(node: Node) -> _Needs:
+    """Which enrichments the filter's terms read."""
+    if isinstance(node, And | Or):
+        parts = [_needs(item) for item in node.items]
+        return _Needs(any(p.process for p in parts), any(p.names for p in parts))
+    if isinstance(node, Not):
+        return _needs(node.item)
+    if isinstance(node, Attr) and node.kind == "process":
+        return _Needs(True, False)
+    if isinstance(node, Host) and not node.is_address:
+        return _Needs(False, True)
+    return _Needs(False, False)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Collect the flows, print them, and report a damaged file as an error at the end."""
-    if args.sort not in _SORT_KEYS:
-        raise ConfigError("--sort", f"unknown key {args.sort!r}; one of {', '.join(_SORT_KEYS)}")
+    if args.sort not in FLOW_SORT_KEYS:
+        raise ConfigError("--sort", f"unknown key {args.sort!r}; one of "
+                          f"{', '.join(FLOW_SORT_KEYS)}")
     if args.top is not None and args.top < 1:
         raise ConfigError("--top", f"must be at least 1, got {args.top}")
     if args.duration is not None and args.duration <= 0:
         raise ConfigError("--duration", f"must be positive, got {args.duration}")
-    from netop.engine.filter import Facts, parse_filter
+    from netop.engine.filter import parse_filter
 
     flow_filter = parse_filter(args.flow_filter)  # a bad one ends here, before capturing
     opts = options_from_args(args, config)
-    table = FlowTable(opts.max_flows, opts.idle_timeout, opts.active_timeout, keep_expired=True)
-    error: NetopError | None = None
-    if opts.read:
-        from netop.sources.capture.offline import read_into_table
-
-        packet_filter = None
-        if opts.filter:
-            from netop.packet.bpf import OfflineFilter
-
-            packet_filter = OfflineFilter(opts.filter)
-        result = read_into_table(opts.read, table, packet_filter=packet_filter)
-        error = result.error
-        if result.bad_timestamps or result.overflow or table.stats.evictions:
-            # Only when something was lost or mended: a clean read stays silent.
-            print(f"netop: {result.packets} packets read, {result.malformed} malformed, "
-                  f"{_plural(result.bad_timestamps, 'packet')} with an impossible timestamp "
-                  f"(given the one before), {result.overflow} packets of new flows dropped; "
-                  + _table_summary(table, opts.max_flows), file=sys.stderr)
-    else:
-        error = _live(args, config, table)
-    records = table.drain_expired() + table.records()
-    if not flow_filter.matches_all:
-        # Headless there is no "this tick": rates are the flow's average over its life.
-        now = max((r.last for r in records), default=0.0)
-        compiled = flow_filter.compile()
-        records = [r for r in records if compiled.match(Facts(r, rate_bps=_avg_bps(r),
-                                                              avg_bps=_avg_bps(r)), now)]
-    key, reverse = _SORT_KEYS[args.sort]
-    records.sort(key=key, reverse=reverse)
-    if args.top is not None:
-        records = records[: args.top]
-    out = sys.stdout
-    if error is not None and not records:
+    sources = build_sources(args, config, kinds=("capture",))
+    if not sources:
+        raise NetopError("no interface to capture on: give -i IFACE or -r FILE")
+    _check_enrichment(args, config, flow_filter, sources)
+    needs = _needs(flow_filter.node)
+    # Flows that time out stay listed (marked ended, taken up again by a later packet),
+    # as the TUI keeps them for a file: at the end every flow is printed. Records carry
+    # addresses, not names or processes: those are looked up only for the filter's terms
+    # and the process sort (a file has no processes: refused above).
+    engine = build_engine(args, config, sources, keep_ended=True,
+                          enrich=needs.names or needs.process or args.sort == "process")
+    if not needs.names and engine.enrichment.names is not None:
+        stop = getattr(engine.enrichment.names, "stop", None)
+        if stop is not None:
+            stop()  # no reverse DNS unless the filter asks
+        engine.enrichment.names = None
+    spec = ViewSpec(sort=args.sort, descending=not args.reverse,
+                    filter_text=args.flow_filter, top_n=args.top or sys.maxsize,
+                    names=engine.enrichment.names is not None)
+    # While live, the view is built every tick (a process is named while its socket is
+    # open); only the last snapshot is printed, so a bounded top keeps those ticks cheap.
+    engine.view_spec = ViewSpec(sort=args.sort, descending=spec.descending,
+                                filter_text=spec.filter_text, top_n=min(spec.top_n, 200),
+                                names=spec.names)
+    error = _read(engine, opts.read, opts.filter) if opts.read else _live(args, engine)
+    if needs.names and engine.enrichment.names is not None:
+        _await_names(engine)
+    snapshot = engine.summary(spec)
+    engine.enrichment.stop()
+    if error is not None and not snapshot.flows.rows:
         raise error
-    if args.json:
-        for r in records:
-            out.write(json.dumps(r.to_json()) + "\n")
-    else:
-        _print_table(records, out.write)
-    out.flush()
+    view = HeadlessView(sys.stdout, args.json)
+    view.snapshot_flows(snapshot)
     if error is not None:
         raise error
     return 0
 
 
-def _avg_bps(r: FlowRecord) -> float:
-    span = r.last - r.first
-    return (r.bytes + r.bytes_rev) * 8 / span if span > 0 else 0.0
+def _check_enrichment(
+    args: argparse.Namespace, config: Config, flow_filter: Filter, sources: list[Source]
+) -> None:
+    """A filter term whose data this run cannot have is one line and exit 2, not a
+    filter that silently matches nothing."""
+    needs = _needs(flow_filter.node)
+    if needs.process and not live_capture(args, sources):
+        raise NetopError("process: not available when reading a file")
+    if needs.names:
+        from netop.enrich.names import names_enabled
+
+        if args.no_names or not names_enabled(config.raw):
+            raise NetopError("host NAME: name resolution is off (-n or [names] enabled)")
 
 
-def _live(args: argparse.Namespace, config: Config, table: FlowTable) -> NetopError | None:
-    from netop.model import FlowBatch
-    from netop.sources.capture.options import capture_source_from_args
+def _await_names(engine: Engine) -> None:
+    """Ask for every flow's names and wait (bounded) for the answers."""
+    names = engine.enrichment.names
+    assert names is not None
+    table = engine.flow_table
+    for entry in [*table.entries(), *table.ended()]:
+        names.lookup(entry.src)
+        names.lookup(entry.dst)
+    pending = getattr(names, "pending", 0)
+    deadline = time.monotonic() + NAMES_WAIT
+    while pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+        pending = getattr(names, "pending", 0)
 
-    source = capture_source_from_args(args, config)
-    if source is None:
-        raise NetopError("no interface to capture on: give -i IFACE or -r FILE")
+
+def _read(engine: Engine, path: str, bpf: str | None) -> NetopError | None:
+    """Play the file through the engine as fast as it reads."""
+    from netop.sources.capture.offline import FileReader
+
+    packet_filter = None
+    if bpf:
+        from netop.packet.bpf import OfflineFilter
+
+        packet_filter = OfflineFilter(bpf)
+    table = engine.flow_table
+    # Nothing is drawn per tick here, so ticks need only be as fine as the timeouts: an
+    # ended flow is kept and taken up again by a later packet (as in the TUI), so the
+    # flows printed are the same at any tick, and the merge runs once per flow per tick.
+    timeouts = [t for t in (table.idle_timeout, table.active_timeout) if t > 0]
+    reader = FileReader(path, table.max_flows, packet_filter=packet_filter,
+                        tick=max(1.0, min(timeouts, default=1.0)))
+    engine.play(reader)
+    result = reader.result
+    evicted = table.stats.evictions
+    if result.bad_timestamps or result.overflow or evicted:
+        # Only when something was lost or mended: a clean read stays silent.
+        print(f"netop: {result.packets} packets read, {result.malformed} malformed, "
+              f"{_plural(result.bad_timestamps, 'packet')} with an impossible timestamp "
+              f"(given the one before), {result.overflow} packets of new flows dropped; "
+              + _table_summary(engine), file=sys.stderr)
+    return result.error
+
+
+def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
+    """Tick the engine until ``--duration`` (counted from attachment) or Ctrl-C."""
+    source = engine.sources[0]
+    assert isinstance(source, CaptureSource)
+    interval = engine.config.interval
     errors: list[str] = []
+    seen = 0
 
-    def emit(item: object) -> None:
-        if isinstance(item, FlowBatch):
-            now = time.time()
-            table.merge(item, now)
-            table.expire(now)
-            table.end_tick()
-        elif isinstance(item, NetEvent) and item.severity >= Severity.ERROR:
-            errors.append(item.message)
-        elif isinstance(item, NetEvent) and item.severity >= Severity.WARNING:
-            print(f"netop: {item.message}", file=sys.stderr)
+    def tick() -> None:
+        nonlocal seen
+        snapshot = engine.tick()
+        fresh = snapshot.events_total - seen
+        seen = snapshot.events_total
+        for event in snapshot.events[-fresh:] if fresh > 0 else ():
+            if event.source != "capture":
+                continue
+            if event.severity >= Severity.ERROR:
+                errors.append(event.message)
+            elif event.severity >= Severity.WARNING:
+                print(f"netop: {event.message}", file=sys.stderr)
 
-    stats: dict[str, int] = {}
-
-    def keep_stats(item: object) -> None:
-        if isinstance(item, FlowBatch) and item.stats:
-            stats.update(item.stats)
-        emit(item)
-
-    source.start(keep_stats)
+    engine.start()
     try:
         duration = args.duration or float("inf")
         deadline = time.monotonic() + duration
+        next_tick = time.monotonic() + interval
         announced = False
         while time.monotonic() < deadline and not errors and source.alive():
             if not announced and source.attached.is_set():
@@ -163,56 +228,45 @@ def _live(args: argparse.Namespace, config: Config, table: FlowTable) -> NetopEr
                 deadline = time.monotonic() + duration
                 print(f"netop: capture attached on {source.describe()}", file=sys.stderr,
                       flush=True)
-            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= next_tick:
+                next_tick += interval
+                tick()
+            time.sleep(min(0.05, max(0.0, min(deadline, next_tick) - time.monotonic())))
     except KeyboardInterrupt:
         pass  # Ctrl-C ends the capture, like tcpdump; the flows are still printed
     finally:
-        source.stop()
+        source.stop()  # the child's last batch is in the engine's inbox now
+    tick()
+    for other in engine.sources[1:]:
+        other.stop()
     if errors:
         return NetopError(errors[0])
+    stats = _capture_stats(engine)
     if stats:
         print(
             f"netop: {stats.get('packets', 0)} packets captured, "
             f"{stats.get('kernel_drops', 0)} dropped by kernel, "
             f"{stats.get('malformed', 0)} malformed, "
             f"{stats.get('overflow', 0)} packets of new flows dropped; "
-            + _table_summary(table, table.max_flows),
+            + _table_summary(engine),
             file=sys.stderr,
         )
     return None
+
+
+def _capture_stats(engine: Engine) -> dict[str, int]:
+    """The capture's last cumulative counters, as the engine last merged them."""
+    return dict(engine.flow_stats.get("capture", {}))
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _table_summary(table: FlowTable, max_flows: int) -> str:
+def _table_summary(engine: Engine) -> str:
     """What the bounded table lost: evicted flows are counted, not listed."""
-    evicted = table.stats.evictions
+    evicted = engine.flow_table.stats.evictions
     text = f"{_plural(evicted, 'flow')} evicted"
     if evicted:
-        text += f" (table full at --max-flows {max_flows}; not listed)"
+        text += f" (table full at --max-flows {engine.flow_table.max_flows}; not listed)"
     return text
-
-
-def _print_table(records: list[FlowRecord], write: Callable[[str], object]) -> None:
-    write(
-        f"{'PROTO':<7}{'SOURCE':<40}{'DESTINATION':<40}{'VLAN':>5}"
-        f"{'PKTS':>9}{'BYTES':>12}{'PKTS<':>9}{'BYTES<':>12}{'SECS':>9} FLAGS\n"
-    )
-    for r in records:
-        src = _endpoint(r.src, r.sport, r.proto)
-        dst = _endpoint(r.dst, r.dport, r.proto)
-        vlan = "" if r.vlan is None else str(r.vlan)
-        write(
-            f"{proto_name(r.proto):<7}{src:<40}{dst:<40}{vlan:>5}{r.packets:>9}{r.bytes:>12}"
-            f"{r.packets_rev:>9}{r.bytes_rev:>12}{r.last - r.first:>9.2f} "
-            f"{tcp_flags_text(r.tcp_flags)}\n"
-        )
-
-
-def _endpoint(addr: str, port: int, proto: int) -> str:
-    if proto in (1, 58):
-        return addr if port == 0 else f"{addr} type {port >> 8}/{port & 0xFF}"
-    host = f"[{addr}]" if ":" in addr else addr
-    return f"{host}:{port}"

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
+from netop.commands.output import HeadlessView
+from netop.commands.pipeline import build_engine, build_sources
 from netop.config import Config
-from netop.engine.engine import Engine
 from netop.errors import NetopError
-from netop.format import human_rate
-from netop.model import InterfaceRate
-from netop.sources.counters import InterfaceCounters
 
 HELP = "print local interface rates, drops and errors per interval"
 
@@ -30,8 +27,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     """Sample, wait one interval, then print one record per interface per interval."""
     if args.count < 0:
         raise NetopError("--count must be 0 or more")
-    counters = InterfaceCounters(include=args.iface)
-    engine = Engine(config, [counters])
+    args.iface_globs = args.iface
+    engine = build_engine(args, config, build_sources(args, config, kinds=("counters",)))
+    view = HeadlessView(sys.stdout, args.json)
     engine.tick()  # the first sample only primes the rates
     printed = 0
     deadline = time.monotonic()
@@ -42,15 +40,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
         rows = [r for r in snapshot.interfaces if r.origin == "local"]
         if not rows and args.iface:
             raise NetopError(f"no interface matches {', '.join(args.iface)}")
-        for row in rows:
-            print(json.dumps(row.to_json()) if args.json else _line(row))
-        sys.stdout.flush()
+        view.interfaces(rows)
         printed += 1
     return 0
-
-
-def _line(row: InterfaceRate) -> str:
-    return (f"{row.name:<16} rx {human_rate(row.rx_bps, bits=True):>12}  "
-            f"tx {human_rate(row.tx_bps, bits=True):>12}  "
-            f"drops {row.deltas.get('rx_drops') or 0}/{row.deltas.get('tx_drops') or 0}  "
-            f"errors {row.deltas.get('rx_errors') or 0}/{row.deltas.get('tx_errors') or 0}")

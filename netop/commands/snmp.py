@@ -10,22 +10,25 @@ failures, restarts) go to stderr so that stdout stays machine-readable.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 import time
-from typing import Any, TextIO
+from dataclasses import replace
 
+from netop.commands.output import HeadlessView
+from netop.commands.pipeline import build_engine, build_sources
 from netop.config import Config
-from netop.engine.rates import RateTracker
+from netop.engine.engine import Engine
 from netop.errors import NetopError
-from netop.model import InterfaceRate, InterfaceSample, NetEvent
-from netop.sources.snmp.source import SNMP_HELP, load_targets
+from netop.sources.snmp.source import SNMP_HELP, SnmpSource
 
 HELP = (
     "poll SNMP agents (v1/v2c/v3) and print per-interface rates; --interval is the poll "
     "interval (default: each target's, 10 s)"
 )
+
+
+#: Seconds between engine ticks: new readings are printed this soon after they arrive.
+_TICK = 0.1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,93 +50,61 @@ def run(args: argparse.Namespace, config: Config) -> int:
     count = args.count
     if count is not None and count < 1:
         raise NetopError("--count must be at least 1")
-    found = load_targets(args.targets, config, interval=interval)
-    if not found.targets:
+    args.snmp = args.targets  # the TUI's --snmp: one factory for both
+    sources = build_sources(args, config, kinds=("snmp",))
+    if not sources:
         raise NetopError(
             "no SNMP target: name one (v2c:COMMUNITY@HOST) or use --config with [[snmp.targets]]"
         )
-    for warning in found.warnings:
-        print(f"netop: warning: {warning}", file=sys.stderr)
+    source = sources[0]
+    assert isinstance(source, SnmpSource)
     if interval is not None:
-        targets = [
-            t if t.interval == interval else _with_interval(t, interval) for t in found.targets
-        ]
-    else:
-        targets = list(found.targets)
-    step = min(t.interval for t in targets)
-    return asyncio.run(_poll(targets, count, step, args.json, sys.stdout))
-
-
-def _with_interval(target: Any, interval: float) -> Any:
-    from dataclasses import replace
-
-    return replace(target, interval=interval)
-
-
-async def _poll(
-    targets: list[Any], count: int | None, step: float, as_json: bool, out: TextIO
-) -> int:
-    from netop.sources.snmp.poller import Poller
-
-    poller = Poller(targets)
-    await poller.open()
-    rates = RateTracker()
-    seen: set[tuple[str, str]] = set()
-    printed = 0
-    start = time.monotonic()
-    rounds = 0
+        source.targets = tuple(t if t.interval == interval else replace(t, interval=interval)
+                               for t in source.targets)
+    engine = build_engine(args, config, sources)
+    view = HeadlessView(sys.stdout, args.json)
+    engine.start()
     try:
-        while count is None or printed < count:
-            items = await poller.poll_all()
-            rows: list[InterfaceRate] = []
-            for item in items:
-                if isinstance(item, InterfaceSample):
-                    rate, events = rates.update(item)
-                    if item.key in seen:  # an interface's first reading is its baseline
-                        rows.append(rate)
-                    seen.add(item.key)
-                    _events(events)
-                elif isinstance(item, NetEvent):
-                    _events([item])
-            rounds += 1
-            # A round where the agents' counter caches had not moved yet prints nothing
-            # and does not count; a round where no target answered does.
-            if rows or (rounds > 1 and not any(t.reachable for t in poller.trackers)):
-                _print(rows, as_json, out)
-                printed += 1
-            if count is not None and printed >= count:
-                break
-            delay = start + rounds * step - time.monotonic()
-            await asyncio.sleep(max(delay, 0.0))
+        return _poll(engine, view, count)
     finally:
-        poller.close()
-    reachable = any(t.reachable for t in poller.trackers)
-    return 0 if reachable else 1
+        engine.stop()
 
 
-def _events(events: list[NetEvent]) -> None:
-    for event in events:
-        print(f"netop: {event.severity.name.lower()}: {event.message}", file=sys.stderr)
-
-
-def _print(rows: list[InterfaceRate], as_json: bool, out: TextIO) -> None:
-    if as_json:
-        for rate in rows:
-            out.write(json.dumps(rate.to_json()) + "\n")
-        out.flush()
-        return
-    for rate in rows:
-        out.write(
-            f"{rate.label:<32} rx {_bps(rate.rx_bps):>12} tx {_bps(rate.tx_bps):>12} "
-            f"{'up' if rate.oper_up else 'down' if rate.oper_up is False else '?'}\n"
-        )
-    out.flush()
-
-
-def _bps(value: float | None) -> str:
-    if value is None:
-        return "-"
-    for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.2f} {unit}"
-    return f"{value:.0f} bit/s"
+def _poll(engine: Engine, view: HeadlessView, count: int | None) -> int:
+    """Tick the engine; print each interface's new readings (its first is the baseline),
+    one printed round per tick that brought any, until ``count`` rounds. Exit status 1
+    when no target ever answered."""
+    seen: dict[tuple[str, str], float] = {}
+    printed = 0
+    polls = 0
+    status_ts = 0.0
+    reachable = answered_ever = False
+    while count is None or printed < count:
+        time.sleep(_TICK)
+        snapshot = engine.tick()
+        for event in view.new_events(snapshot):
+            print(f"netop: {event.severity.name.lower()}: {event.message}", file=sys.stderr)
+        rows = []
+        for rate in snapshot.interfaces:
+            if not rate.origin.startswith("snmp:") or seen.get(rate.key) == rate.ts:
+                continue
+            if rate.key in seen:  # an interface's first reading is its baseline
+                rows.append(rate)
+            seen[rate.key] = rate.ts
+        status = next((s for s in snapshot.sources if s.source == "snmp"), None)
+        polled = status is not None and status.ts != status_ts
+        if status is not None and polled:
+            status_ts = status.ts
+            polls += 1
+            reachable = any(row.get("reachable") for row in status.rows)
+            answered_ever = answered_ever or reachable
+        # A poll where the agents' counter caches had not moved yet prints nothing and
+        # does not count; one where no target answered does (else a dead agent never ends).
+        if rows:
+            view.interfaces(rows)
+            printed += 1
+        elif polled and polls > 1 and not reachable:
+            printed += 1
+    # Success is an agent that answered: one that stops answering later is an event
+    # (on stderr), not a failed command.
+    return 0 if answered_ever else 1

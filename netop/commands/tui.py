@@ -5,19 +5,16 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from netop.commands.pipeline import build_engine, build_sources, named_interfaces
 from netop.config import Config
-from netop.engine.engine import Engine
-from netop.engine.flowview import Enrichment
-from netop.sources.base import Source
-from netop.sources.capture.options import (
-    add_capture_arguments,
-    capture_source_from_args,
-    options_from_args,
-)
+from netop.sources.capture.options import add_capture_arguments
 from netop.sources.capture.source import CaptureSource
-from netop.sources.collector.source import add_collector_arguments, collector_source_from_args
-from netop.sources.counters import InterfaceCounters
-from netop.sources.snmp.source import add_snmp_arguments, snmp_source_from_args
+from netop.sources.collector.source import add_collector_arguments
+from netop.sources.snmp.source import add_snmp_arguments
+
+#: The engine and sources are built where every command builds them (re-exported here
+#: for callers that build "the TUI's" engine: tests, bench/soak.py).
+__all__ = ["add_arguments", "build_engine", "build_sources", "named_interfaces", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,49 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_capture_arguments(parser)
     add_snmp_arguments(parser)
     add_collector_arguments(parser)
-
-
-def build_sources(args: argparse.Namespace, config: Config) -> list[Source]:
-    """Every source the command line and config ask for; counters always."""
-    sources: list[Source] = [InterfaceCounters()]
-    for make in (capture_source_from_args, snmp_source_from_args, collector_source_from_args):
-        source = make(args, config)
-        if source is not None:
-            sources.append(source)
-    return sources
-
-
-def named_interfaces(args: argparse.Namespace, config: Config) -> tuple[str, ...]:
-    """The interfaces the user named (``-i`` or ``[capture] interfaces``; ``any`` names
-    none): the header total and the ``all`` row are over these."""
-    return tuple(i for i in options_from_args(args, config).interfaces if i != "any")
-
-
-def build_enrichment(
-    args: argparse.Namespace, config: Config, sources: list[Source]
-) -> Enrichment:
-    """Process attribution and name resolution for the Flows pane.
-
-    Processes are looked up only for a live capture: flows read from a file happened
-    elsewhere or earlier (matching them to this box's sockets could only give wrong
-    names), exported flows are other boxes' traffic, and without flows the socket-table
-    reader would cost CPU for nothing.
-    """
-    from netop.enrich import names, procs
-
-    live = not getattr(args, "read", None) and any(
-        isinstance(source, CaptureSource) for source in sources)
-    return Enrichment(procs=procs.resolver_from_config(config.raw) if live else None,
-                      names=names.resolver_from_config(config.raw),
-                      local=procs.LocalAddresses(), service=names.service_name)
-
-
-def build_engine(args: argparse.Namespace, config: Config, sources: list[Source]) -> Engine:
-    """The TUI's engine, its flow table bounded as the flags and config say."""
-    opts = options_from_args(args, config)
-    return Engine(config, sources, enrichment=build_enrichment(args, config, sources),
-                  total_of=named_interfaces(args, config), max_flows=opts.max_flows,
-                  idle_timeout=opts.idle_timeout, active_timeout=opts.active_timeout)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

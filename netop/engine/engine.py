@@ -15,8 +15,9 @@ import queue
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from netop.config import (
     DEFAULT_ACTIVE_TIMEOUT,
@@ -25,7 +26,7 @@ from netop.config import (
     Config,
 )
 from netop.engine.events import EventLog, InterfaceWatch
-from netop.engine.flowtable import FlowTable
+from netop.engine.flowtable import FlowTable, Row
 from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.engine.history import RateHistory
 from netop.engine.rates import RateTracker
@@ -33,6 +34,7 @@ from netop.model import (
     COUNTER_FIELDS,
     FlowBatch,
     FlowPackets,
+    FlowRecord,
     FlowsView,
     InterfaceRate,
     InterfaceSample,
@@ -45,6 +47,11 @@ from netop.model import (
     ViewSpec,
 )
 from netop.sources.base import Source, SourceItem
+
+if TYPE_CHECKING:
+    from netop.packet.bpf import OfflineFilter
+    from netop.sources.capture.aggregate import FlowAggregator
+    from netop.sources.capture.offline import FileReadResult
 
 #: Shown in the Flows pane while nothing produces flows.
 NO_FLOWS_STATUS = (
@@ -94,10 +101,18 @@ class Engine:
         max_flows: int = DEFAULT_MAX_FLOWS,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         active_timeout: float = DEFAULT_ACTIVE_TIMEOUT,
+        keep_ended: bool | None = None,
+        keep_expired: bool = False,
+        max_remote_rows: int = MAX_REMOTE_ROWS,
     ) -> None:
         """``total_of``: the interfaces (glob patterns) the user named; the ``all`` row
         and the header total sum those. Empty: every local interface but ``lo``.
-        ``max_flows``/``idle_timeout``/``active_timeout`` bound the flow table."""
+        ``max_flows``/``idle_timeout``/``active_timeout`` bound the flow table.
+        ``keep_ended``: flows that time out stay listed, marked ended (default: when a
+        source plays a recording); ``keep_expired``: they are handed out by
+        :meth:`drain_ended` too (a headless view that prints flows as they end).
+        ``max_remote_rows``: interface rows of sFlow agents kept at most (the
+        collector's ``max_interfaces_total``, so that both bound the same thing)."""
         self.config = config
         self._total_of = tuple(total_of)
         self.sources = list(sources)
@@ -113,14 +128,19 @@ class Engine:
         #: Aged remote origins by when they were last heard, least recent first.
         self._origin_seen: dict[str, float] = {}
         self._remote_rows = 0
+        self._max_remote_rows = max_remote_rows
         self._statuses: dict[str, SourceStatus] = {}
         self._seq = 0
         self._started = False
         # A recording keeps its ended flows: at its end every flow of it is on screen.
+        if keep_ended is None:
+            keep_ended = any(s.replay for s in self.sources)
         self.flow_table = FlowTable(max_flows, idle_timeout, active_timeout,
-                                    keep_ended=any(s.replay for s in self.sources))
+                                    keep_expired=keep_expired, keep_ended=keep_ended)
         #: Per source, its latest cumulative loss counters (FlowBatch.stats).
         self._flow_losses: dict[str, tuple[int, int]] = {}
+        #: Per source, its latest cumulative counters (``FlowBatch.stats``).
+        self.flow_stats: dict[str, dict[str, int]] = {}
         self.enrichment = enrichment or Enrichment()
         self._flow_view = FlowViewBuilder(self.enrichment)
         #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
@@ -206,6 +226,41 @@ class Engine:
             sources=tuple(self._statuses.values()),
         )
 
+    # -- headless ---------------------------------------------------------------------
+
+    def play(self, ticks: Iterable[tuple[Iterable[Row], str, int, float]]) -> None:
+        """Headless, as fast as the input goes: merge a recording tick by tick on its own
+        clock, as :meth:`tick` does, but without building a view per tick.
+
+        Each tick is ``(rows, source, sampling, clock)``: the flow deltas in the capture
+        aggregator's row form (no record object per flow), and the recording's time at
+        the end of the tick. :meth:`summary` then gives the result.
+        """
+        for clock in merge_ticks(self.flow_table, ticks):
+            self._replay_clock = max(self._replay_clock or 0.0, clock)
+
+    def summary(self, spec: ViewSpec) -> Snapshot:
+        """The last snapshot of a headless run: every flow the table kept (ended ones
+        too), filtered, sorted and cut by ``spec`` as the Flows pane is, their rates the
+        average over each flow's life (a finished capture has no "this tick")."""
+        now = self._replay_clock if self._replay_clock is not None else self._clock()
+        flows = self._flow_view.summary(self.flow_table, spec, now)
+        flows = replace(flows, losses=self._losses([]))
+        self._seq += 1
+        return Snapshot(ts=now, seq=self._seq, hostname=self.hostname,
+                        watching=self.watching(), interval=self.config.interval,
+                        events=self.events.recent(SNAPSHOT_EVENTS),
+                        events_total=self.events.total, flows=flows,
+                        sources=tuple(self._statuses.values()))
+
+    def drain_ended(self, everything: bool = False) -> list[FlowRecord]:
+        """Flows that ended since the last call (an engine made with ``keep_expired``);
+        ``everything``: end the live ones first, as at the end of a run. Evicted flows
+        are only counted (``flow_table.stats.evictions``)."""
+        if everything:
+            self.flow_table.end_all()
+        return self.flow_table.drain_expired()
+
     def _flow_clock(self, batches: list[FlowBatch], now: float) -> float:
         """The time flows are aged against: the wall clock live, the file's on replay.
 
@@ -258,6 +313,7 @@ class Engine:
         """Every flow the table evicted and every packet a source refused or mended."""
         for batch in batches:
             if batch.stats:
+                self.flow_stats[batch.source] = batch.stats
                 self._flow_losses[batch.source] = (batch.stats.get("overflow", 0),
                                                    batch.stats.get("bad_time", 0))
         overflow = sum(o for o, _ in self._flow_losses.values())
@@ -364,11 +420,12 @@ class Engine:
 
     def _age_remote(self, now: float) -> None:
         """Forget remote origins silent for REMOTE_ORIGIN_TTL, and the least recently
-        heard ones while their rows exceed MAX_REMOTE_ROWS (spoofed sFlow agents)."""
+        heard ones while their rows exceed ``max_remote_rows`` (spoofed sFlow agents)."""
         seen = self._origin_seen
         while seen:
             origin = next(iter(seen))
-            if now - seen[origin] <= REMOTE_ORIGIN_TTL and self._remote_rows <= MAX_REMOTE_ROWS:
+            if (now - seen[origin] <= REMOTE_ORIGIN_TTL
+                    and self._remote_rows <= self._max_remote_rows):
                 break
             del seen[origin]
             rows = self._current.pop(origin, {})
@@ -417,6 +474,34 @@ class Engine:
             errors=(deltas["rx_errors"] or 0) + (deltas["tx_errors"] or 0),
         )
         return row, totals
+
+
+def merge_ticks(
+    table: FlowTable, ticks: Iterable[tuple[Iterable[Row], str, int, float]]
+) -> Iterator[float]:
+    """Merge ticks of flow rows into ``table`` on their own clock (each tick: merge,
+    end the tick, expire); yields each tick's clock. See :meth:`Engine.play`."""
+    for rows, source, sampling, clock in ticks:
+        table.merge_rows(rows, source, sampling, clock)
+        table.end_tick()  # else the tick's list of touched flows keeps evicted ones alive
+        table.expire(clock)
+        yield clock
+
+
+def read_into_table(
+    path: str,
+    table: FlowTable,
+    agg: FlowAggregator | None = None,
+    packet_filter: OfflineFilter | None = None,
+) -> FileReadResult:
+    """Read every readable packet of a capture file into ``table`` as fast as it goes
+    (the table alone, no engine around it: for tests and benchmarks of the reader)."""
+    from netop.sources.capture.offline import FileReader
+
+    reader = FileReader(path, table.max_flows, agg, packet_filter)
+    for _ in merge_ticks(table, reader):
+        pass
+    return reader.result
 
 
 def _dropped(origin: str, now: float, exc: Exception) -> NetEvent:

@@ -342,7 +342,10 @@ class FlowTable:
         for key in entry._keys:
             self._ended[key] = entry
         while len(self._ended) > 2 * self.max_flows:
-            self._ended.popitem(last=False)[1].view = None
+            key, dropped = self._ended.popitem(last=False)
+            if key == dropped._keys[0]:  # each flow has two keys: count it once
+                self.stats.evictions += 1
+            dropped.view = None
 
     def _revive(self, key: _FullKey) -> tuple[FlowEntry, bool] | None:
         """An ended flow that has a packet again goes back into the table."""
@@ -385,6 +388,10 @@ class FlowTable:
         """Every live flow, least recently active first."""
         return iter(self._lru.values())
 
+    def ended(self) -> list[FlowEntry]:
+        """Flows that timed out and are kept for showing (``keep_ended``), oldest first."""
+        return list({id(e): e for e in self._ended.values()}.values())
+
     def touched(self) -> list[FlowEntry]:
         """Entries that received packets this tick (until :meth:`end_tick`)."""
         return self._touched
@@ -395,6 +402,11 @@ class FlowTable:
             entry.tick_packets = entry.tick_bytes = 0
             entry.tick_packets_rev = entry.tick_bytes_rev = 0
         self._touched = []
+
+    def end_all(self) -> None:
+        """End every live flow now (as a timeout would)."""
+        for entry in list(self._lru.values()):
+            self._end(entry)
 
     def drain_expired(self) -> list[FlowRecord]:
         """Flows that left the table since the last call (with ``keep_expired``)."""

@@ -15,6 +15,7 @@ the flows that came, went or moved, so its cost follows the traffic, not the tab
 from __future__ import annotations
 
 import contextlib
+import gc
 import heapq
 from array import array
 from collections import deque
@@ -91,6 +92,10 @@ class ProcessLabel:
     note: str
 
 
+#: The process of a flow that is not a live capture on this host.
+_NO_PROCESS = ProcessLabel("", "not a live local capture: no process to attribute")
+
+
 def describe_process(found: object) -> ProcessLabel:
     """``ProcessInfo`` → ``name (pid)`` and the user; ``Unknown`` → the reason."""
     pid = getattr(found, "pid", None)
@@ -134,6 +139,16 @@ class _Facts:
         self.group: _Group | None = None
         self.c_bytes = self.c_bytes_rev = self.c_packets = self.c_packets_rev = 0
         self.c_sum = 0.0
+
+    def lifetime(self) -> None:
+        """Rates and average over the flow's whole life (a headless summary's)."""
+        e = self.entry
+        span = e.last - e.first
+        scale = 8.0 / span if span > 0 else 0.0
+        self.rate_fwd = e.bytes * scale
+        self.rate_rev = e.bytes_rev * scale
+        self.rate_bps = self.rate_fwd + self.rate_rev
+        self._sum = self.rate_bps * self._view.window
 
     @property
     def avg_bps(self) -> float:
@@ -371,25 +386,23 @@ class FlowViewBuilder:
         A flow between two local processes shows both (``client → server``); each
         owner, once found, stays, so the label never flips between the two ends.
         """
+        procs = self.enrichment.procs
+        if procs is None or entry.source != "capture":
+            return _NO_PROCESS
         facts = self.facts(entry)
         known = facts.proc
         if known is not None and (facts.settled or self._now < facts.retry_at):
             return known
-        procs = self.enrichment.procs
-        if procs is None or entry.source != "capture":
-            label = ProcessLabel("", "not a live local capture: no process to attribute")
-            facts.settled = True
+        record = cast(FlowRecord, entry)
+        both = getattr(procs, "lookup_ends", None)
+        ends = both(record) if both is not None else None
+        if ends is None:
+            label = describe_process(procs.lookup_flow(record))
+            facts.settled = bool(label.name)
         else:
-            record = cast(FlowRecord, entry)
-            both = getattr(procs, "lookup_ends", None)
-            ends = both(record) if both is not None else None
-            if ends is None:
-                label = describe_process(procs.lookup_flow(record))
-                facts.settled = bool(label.name)
-            else:
-                label = self._both_ends(facts, ends)
-            if not facts.settled:
-                facts.retry_at = self._now + 2.0
+            label = self._both_ends(facts, ends)
+        if not facts.settled:
+            facts.retry_at = self._now + 2.0
         facts.proc = label
         return label
 
@@ -441,6 +454,41 @@ class FlowViewBuilder:
         self._left = []
         return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
                          status=status, spec=spec, now=now)
+
+    def summary(self, table: FlowTable, spec: ViewSpec, now: float) -> FlowsView:
+        """The view at the end of a headless run: every flow the table holds or kept as
+        ended, with :meth:`_Facts.lifetime` rates, through the same filter, sort,
+        aggregation and cut as :meth:`build`."""
+        # A facts object and a row per flow, all at once: nothing here makes cycles, and
+        # the cyclic GC rescanning them as they pile up was a third of the cost.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._summary(table, spec, now)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _summary(self, table: FlowTable, spec: ViewSpec, now: float) -> FlowsView:
+        self._now = now
+        self._names_on = spec.names
+        for entry in table.entries():
+            self.facts(entry)
+        for entry in table.ended():
+            self.facts(entry)
+        facts = self._all = [f for f in self._all if f.entry.view is f]
+        for f in facts:
+            f.lifetime()
+        self._active = []
+        flt = _filter(spec.filter_text)
+        chosen = facts if flt.matches_all else flt.compile().select(facts, now)
+        self._agg = None
+        if spec.aggregate == "connection":
+            rows = self._connections(chosen, spec, flt.matches_all, history=False)
+        else:
+            rows = self._group_rows(self._filtered_groups(spec.aggregate, chosen), spec, None)
+        return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
+                         spec=spec, now=now)
 
     def _advance(self, table: FlowTable, interval: float) -> None:
         """One tick: rates of the flows that moved, zero for those that stopped; the
@@ -496,17 +544,19 @@ class FlowViewBuilder:
         return pick(spec.top_n, chosen, key=key)
 
     def _connections(
-        self, chosen: list[_Facts], spec: ViewSpec, everything: bool
+        self, chosen: list[_Facts], spec: ViewSpec, everything: bool, history: bool = True
     ) -> tuple[FlowRow, ...]:
         rows = []
-        history: dict[str, deque[float]] = {}
+        histories: dict[str, deque[float]] = {}
+        rates: tuple[float, ...] | deque[float] = ()
         for f in self._top(chosen, spec, everything):
             proc = self.process_of(f.entry)
             names = self.names_of(f.entry)
-            # Kept only for rows on screen: memory stays bounded by top_n.
-            rates = self._history.get(f.entry.key) or deque(maxlen=HISTORY_TICKS)
-            rates.append(f.rate_bps)
-            history[f.entry.key] = rates
+            if history:
+                # Kept only for rows on screen: memory stays bounded by top_n.
+                rates = self._history.get(f.entry.key) or deque(maxlen=HISTORY_TICKS)
+                rates.append(f.rate_bps)
+                histories[f.entry.key] = rates
             rows.append(FlowRow(
                 key=f.entry.key,
                 record=f.entry.record,
@@ -520,7 +570,8 @@ class FlowViewBuilder:
                 dst_name=names[1] if names else "",
                 history=tuple(rates),
             ))
-        self._history = history
+        if history:
+            self._history = histories
         return tuple(rows)
 
     def _group_key(self, mode: str, f: _Facts) -> tuple[Hashable, bool]:

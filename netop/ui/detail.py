@@ -19,10 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from netop.engine.engine import WATCHED_PACKETS
-from netop.format import human_age, human_bytes, human_count, human_rate
+from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import FlowPackets, FlowRow, PacketSample, Snapshot, proto_name, tcp_flags_text
 from netop.packet.dissect import dissect
-from netop.ui.panes.flows import endpoint
 from netop.ui.widgets.sparkline import spark_text
 
 #: What the packets section says until a capture source provides packets for the flow.

@@ -31,7 +31,8 @@ def test_a_timestamp_beyond_any_clock_is_mended_and_counted(tmp_path: Path) -> N
     good = udp_frame(0x0A000001, 0x0A000002, 5000, 53)
     evil = udp_frame(0x0A000003, 0x0A000004, 6000, 53)
     write_pcapng_seconds(path, [(1_700_000_000, good), (2**60, evil), (1_700_000_001, good)])
-    done = _netop("flows", "-r", str(path), "--json", "--sort", "src", timeout=30)
+    done = _netop("flows", "-r", str(path), "--json", "--sort", "src", "--reverse",
+                    timeout=30)
     assert done.returncode == 0, done.stderr
     flows = [json.loads(line) for line in done.stdout.splitlines()]
     # The packet still counts, at the time of the packet before it.

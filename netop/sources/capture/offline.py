@@ -7,11 +7,10 @@ file), so a flow's idle gap *inside* one batch does not split it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeAlias
 
-from netop.engine.flowtable import FlowTable
 from netop.model import FlowRecord
 from netop.packet.bpf import OfflineFilter
 from netop.packet.pcapfile import (
@@ -23,7 +22,7 @@ from netop.packet.pcapfile import (
     open_classic,
     read_batches,
 )
-from netop.sources.capture.aggregate import FlowAggregator
+from netop.sources.capture.aggregate import FlowAggregator, Row
 
 _CHUNK = 16 << 20
 _TICK = 1.0
@@ -53,53 +52,114 @@ class FileReadResult:
     error: PcapError | None = None
 
 
-def read_into_table(
-    path: str,
-    table: FlowTable,
-    agg: FlowAggregator | None = None,
-    packet_filter: OfflineFilter | None = None,
-) -> FileReadResult:
-    """Read every readable packet of ``path`` into ``table`` (as fast as it goes).
+#: One tick of a file read as fast as it goes: the flow deltas as the aggregator's rows,
+#: the source name, the sampling rate and the file's clock at the end of the tick.
+FileTick: TypeAlias = tuple[list[Row], str, int, float]
 
-    A damaged file is not raised: its error is in the result, after everything
-    readable has been counted. The aggregator is handed on to the table before it can
-    fill, so no new flow is refused: a flood of them ends in the table's evictions,
-    which the table counts.
+
+class FileReader:
+    """Reads every readable packet of a capture file into per-tick flow deltas.
+
+    Iterating gives one :data:`FileTick` per second of packet time (and whenever the
+    aggregator is nearly full, so no new flow is refused: a flood of them ends in the
+    consumer's flow-table evictions). A damaged file is not raised: after the last
+    readable tick its error is in :attr:`result`, with the counters.
     """
-    if agg is None:
-        agg = FlowAggregator(max_flows=min(max(table.max_flows, _AGG_MIN_FLOWS), _AGG_FLOWS))
-    result = FileReadResult()
-    counts = ReadCounts()
-    try:
-        classic = None if packet_filter else open_classic(path)
-        if classic is not None:
-            _read_classic(path, classic, table, agg, result)
-        else:
-            for linktype, packets in filtered(read_batches(path, counts), packet_filter):
-                start = 0
-                while start < len(packets):
-                    end = start + _room(table, agg, result, packets[start][0])
-                    agg.add_batch(linktype, packets[start:end])
-                    _tick(table, agg, result, packets[min(end, len(packets)) - 1][0])
-                    start = end
-    except PcapError as exc:
-        result.error = exc
-    table.merge_rows(agg.drain_rows(), "capture", agg.sampling, result.last_ts)
-    table.end_tick()
-    result.packets, result.malformed, result.non_ip = agg.packets, agg.malformed, agg.non_ip
-    result.bad_timestamps = counts.bad_timestamps
-    result.overflow = agg.stats()["overflow"]
-    return result
 
+    def __init__(
+        self,
+        path: str,
+        max_flows: int,
+        agg: FlowAggregator | None = None,
+        packet_filter: OfflineFilter | None = None,
+        tick: float = _TICK,
+    ) -> None:
+        """``tick``: seconds of packet time per tick (a consumer that draws nothing per
+        tick may take them coarser: flows still end on time, a tick late at most)."""
+        self.path = path
+        self.tick = tick
+        self.agg = agg if agg is not None else FlowAggregator(
+            max_flows=min(max(max_flows, _AGG_MIN_FLOWS), _AGG_FLOWS))
+        self.packet_filter = packet_filter
+        self.result = FileReadResult()
 
-def _room(table: FlowTable, agg: FlowAggregator, result: FileReadResult, now: float) -> int:
-    """How many packets may go to the aggregator now without any being refused (each
-    may start a flow); hands the aggregator on to the table first when it is nearly full."""
-    room = agg.max_flows - len(agg)
-    if room < agg.max_flows // 4 or room * _MIN_FLOW_RECORD < MAX_SNAPLEN + 16:
-        _tick(table, agg, result, now, force=True)
+    def __iter__(self) -> Iterator[FileTick]:
+        agg, result = self.agg, self.result
+        counts = ReadCounts()
+        try:
+            classic = None if self.packet_filter else open_classic(self.path)
+            if classic is not None:
+                yield from self._read_classic(classic)
+            else:
+                for linktype, packets in filtered(read_batches(self.path, counts),
+                                                  self.packet_filter):
+                    start = 0
+                    while start < len(packets):
+                        room = yield from self._room(packets[start][0])
+                        end = start + room
+                        agg.add_batch(linktype, packets[start:end])
+                        yield from self._tick(packets[min(end, len(packets)) - 1][0])
+                        start = end
+        except PcapError as exc:
+            result.error = exc
+        yield agg.drain_rows(), "capture", agg.sampling, result.last_ts
+        result.packets, result.malformed, result.non_ip = agg.packets, agg.malformed, agg.non_ip
+        result.bad_timestamps = counts.bad_timestamps
+        result.overflow = agg.stats()["overflow"]
+
+    def _room(self, now: float) -> Generator[FileTick, None, int]:
+        """How many packets may go to the aggregator now without any being refused (each
+        may start a flow); hands the aggregator on first when it is nearly full."""
+        agg = self.agg
         room = agg.max_flows - len(agg)
-    return max(room, 1)
+        if room < agg.max_flows // 4 or room * _MIN_FLOW_RECORD < MAX_SNAPLEN + 16:
+            yield from self._tick(now, force=True)
+            room = agg.max_flows - len(agg)
+        return max(room, 1)
+
+    def _tick(self, now: float, force: bool = False) -> Iterator[FileTick]:
+        """Hand the deltas on once per second of packet time (or when full)."""
+        agg, result = self.agg, self.result
+        result.last_ts = max(result.last_ts, now)
+        if now < result.last_tick + self.tick and not agg.full and not force:
+            return
+        result.last_tick = now
+        yield agg.drain_rows(), "capture", agg.sampling, now
+
+    def _read_classic(self, classic: tuple[BinaryIO, bool, bool, int]) -> Iterator[FileTick]:
+        """The classic-pcap route: whole chunks go to the (C) walker, no per-packet
+        objects."""
+        handle, little, nano, linktype = classic
+        agg, result, path = self.agg, self.result, self.path
+        with handle:
+            buf = b""
+            offset = 24
+            while True:
+                chunk = handle.read(_CHUNK)
+                if not chunk:
+                    break
+                buf = buf + chunk if buf else chunk
+                pos = 0
+                while pos < len(buf):
+                    # A window no larger than the aggregator's room for new flows (and
+                    # never smaller than one record): a flood of new flows is handed on,
+                    # not refused.
+                    room = (yield from self._room(result.last_ts)) * _MIN_FLOW_RECORD
+                    end = pos + room  # at least one whole record: see _room
+                    part = buf if pos == 0 and end >= len(buf) else buf[pos:end]
+                    used, last, bad = agg.add_pcap_buffer(part, little, nano, linktype)
+                    if last:
+                        yield from self._tick(last)
+                    if bad:
+                        raise PcapError(f"{path}: damaged record at byte {offset + used}")
+                    offset += used
+                    pos += used
+                    if end >= len(buf) or not used:
+                        break  # the rest is a record cut by the chunk: it waits for more
+                buf = buf[pos:]
+            if buf:
+                raise PcapError(
+                    f"{path}: file ends in the middle of a packet ({len(buf)} bytes left)")
 
 
 def filtered(batches: Iterator[Batch], packet_filter: OfflineFilter | None) -> Iterator[Batch]:
@@ -112,57 +172,6 @@ def filtered(batches: Iterator[Batch], packet_filter: OfflineFilter | None) -> I
         kept = [p for p in packets if accepts(linktype, p[1], p[2])]
         if kept:
             yield linktype, kept
-
-
-def _tick(
-    table: FlowTable, agg: FlowAggregator, result: FileReadResult, now: float, force: bool = False
-) -> None:
-    """Hand the deltas to the table once per second of packet time (or when full)."""
-    result.last_ts = max(result.last_ts, now)
-    if now < result.last_tick + _TICK and not agg.full and not force:
-        return
-    result.last_tick = now
-    table.merge_rows(agg.drain_rows(), "capture", agg.sampling, now)
-    table.expire(now)
-    table.end_tick()  # else the tick's list of touched flows keeps every evicted one alive
-
-
-def _read_classic(
-    path: str,
-    classic: tuple[BinaryIO, bool, bool, int],
-    table: FlowTable,
-    agg: FlowAggregator,
-    result: FileReadResult,
-) -> None:
-    """The classic-pcap route: whole chunks go to the (C) walker, no per-packet objects."""
-    handle, little, nano, linktype = classic
-    with handle:
-        buf = b""
-        offset = 24
-        while True:
-            chunk = handle.read(_CHUNK)
-            if not chunk:
-                break
-            buf = buf + chunk if buf else chunk
-            pos = 0
-            while pos < len(buf):
-                # A window no larger than the aggregator's room for new flows (and never
-                # smaller than one record): a flood of new flows is handed on, not refused.
-                room = _room(table, agg, result, result.last_ts) * _MIN_FLOW_RECORD
-                end = pos + room  # at least one whole record: see _room
-                part = buf if pos == 0 and end >= len(buf) else buf[pos:end]
-                used, last, bad = agg.add_pcap_buffer(part, little, nano, linktype)
-                if last:
-                    _tick(table, agg, result, last)
-                if bad:
-                    raise PcapError(f"{path}: damaged record at byte {offset + used}")
-                offset += used
-                pos += used
-                if end >= len(buf) or not used:
-                    break  # the rest is a record cut by the chunk: it waits for more
-            buf = buf[pos:]
-        if buf:
-            raise PcapError(f"{path}: file ends in the middle of a packet ({len(buf)} bytes left)")
 
 
 def paced_ticks(

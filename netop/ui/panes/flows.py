@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual import events
 
-from netop.format import human_age, human_bytes, human_count, human_rate
+from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
 from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Styled
 
@@ -44,14 +44,6 @@ _GROUP_NARROW = ("label", "flows", "rate", "rate_rev", "bytes")
 
 _GROUP_TITLES = {"remote": "Remote host", "process": "Process", "port": "Port / service",
                  "protocol": "Protocol"}
-
-
-def endpoint(addr: str, port: int, proto: int, name: str = "") -> str:
-    """``addr:port`` (``[v6]:port``, or ``name:port``), just the address without ports."""
-    host = name or addr
-    if proto not in (6, 17, 132) or not port:
-        return host
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def endpoint_cell(addr: str, port: int, proto: int, name: str = "") -> Middle:

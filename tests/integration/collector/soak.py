@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.integration.collector.hostile import SpoofSender
+from tests.integration.collector.traffic import unfold
 
 ROOT = Path(__file__).resolve().parents[3]
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -156,9 +157,7 @@ def run_soak(seconds: float, rate: float, workdir: Path, pcap: Path | None = Non
             proc.wait()
     result.sent, result.sent_bytes = sender.sent, sender.bytes
     result.stderr = "".join(errors)
-    for line in lines:
-        rec = json.loads(line)
-        if rec["exporter"] == "127.0.0.1":
-            key = (rec["proto"], rec["src"], rec["sport"], rec["dst"], rec["dport"])
-            result.real_flows[key] = result.real_flows.get(key, 0) + rec["packets"]
+    real = [rec for rec in map(json.loads, lines) if rec["exporter"] == "127.0.0.1"]
+    for key, (packets, _) in unfold(real).items():
+        result.real_flows[key] = result.real_flows.get(key, 0) + packets
     return result

@@ -24,7 +24,7 @@ import pytest
 
 from netop.model import proto_name
 from tests.integration.collector.hostile import SpoofSender
-from tests.integration.collector.traffic import Truth, build
+from tests.integration.collector.traffic import Truth, build, unfold
 
 ROOT = Path(__file__).resolve().parents[3]
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -136,13 +136,9 @@ def _flood(run: Collect, kinds: list[str], seconds: float, rate: float, pcap: Pa
 
 def _real_flows(run: Collect) -> dict[tuple, int]:
     """Packets per 5-tuple of the records softflowd's exporter address sent."""
-    out: dict[tuple, int] = {}
-    for line in run.lines:
-        rec = json.loads(line)
-        if rec["exporter"] == "127.0.0.1":
-            key = (rec["proto"], rec["src"], rec["sport"], rec["dst"], rec["dport"])
-            out[key] = out.get(key, 0) + rec["packets"]
-    return out
+    records = [json.loads(line) for line in run.lines]
+    real = [rec for rec in records if rec["exporter"] == "127.0.0.1"]
+    return {key: packets for key, (packets, _) in unfold(real).items()}
 
 
 def _expect_all(run: Collect, truth: dict[tuple, Truth]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 T0 = 1_700_000_000.0
 
@@ -107,3 +108,27 @@ def build(path: Path) -> dict[tuple[int, str, int, str, int], Truth]:
     packets.sort(key=lambda p: float(p.time))
     wrpcap(str(path), packets)
     return truth
+
+
+_PROTO_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
+
+
+def unfold(records: list[dict[str, Any]]) -> dict[tuple[Any, ...], tuple[int, int]]:
+    """``netop collect`` records (one per conversation, both directions, as the engine's
+    flow table keeps them) as the exporters' one-way flows:
+    (proto name, src, sport, dst, dport) -> (packets, bytes), summed over records."""
+    from netop.packet.decode import reverse_ports
+
+    out: dict[tuple[Any, ...], tuple[int, int]] = {}
+
+    def add(key: tuple[Any, ...], packets: int, octets: int) -> None:
+        p, b = out.get(key, (0, 0))
+        out[key] = (p + packets, b + octets)
+
+    for r in records:
+        add((r["proto"], r["src"], r["sport"], r["dst"], r["dport"]), r["packets"], r["bytes"])
+        if r["packets_rev"]:
+            number = _PROTO_NUMBERS.get(r["proto"], 0)
+            sport, dport = reverse_ports(number, r["sport"], r["dport"])
+            add((r["proto"], r["dst"], sport, r["src"], dport), r["packets_rev"], r["bytes_rev"])
+    return out

@@ -11,10 +11,9 @@ from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
 from netop.config import Config
-from netop.engine.engine import Engine
+from netop.engine.engine import Engine, read_into_table
 from netop.engine.flowtable import FlowTable
 from netop.model import Snapshot
-from netop.sources.capture.offline import read_into_table
 from netop.sources.capture.options import CaptureOptions
 from netop.sources.capture.source import CaptureSource
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from netop.engine.engine import read_into_table
 from netop.engine.flowtable import FlowTable
 from netop.sources.capture import fastpath
 from netop.sources.capture.aggregate import FlowAggregator
-from netop.sources.capture.offline import read_into_table
 from tests.shared_data import absent_reason, shared_path
 
 DATA = shared_path("data", "pcap")

@@ -59,7 +59,7 @@ def test_json_prints_every_flow(capture: Path) -> None:
 
 
 def test_top_and_sort(capture: Path) -> None:
-    done = _netop("flows", "-r", str(capture), "--json", "--top", "2", "--sort", "first")
+    done = _netop("flows", "-r", str(capture), "--json", "--top", "2", "--sort", "age")
     recs = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["sport"] for r in recs] == [1000, 1001]
 

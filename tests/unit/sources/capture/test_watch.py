@@ -10,13 +10,13 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Dot1Q, Ether
 from scapy.utils import wrpcap
 
+from netop.engine.engine import read_into_table
 from netop.engine.flowtable import FlowTable
 from netop.model import FlowPackets
 from netop.packet.pcapfile import read_batches
 from netop.sources.capture import fastpath
 from netop.sources.capture.aggregate import FlowAggregator
 from netop.sources.capture.child import parse_control
-from netop.sources.capture.offline import read_into_table
 from netop.sources.capture.watch import RING_SIZE, SNAP, WATCH_SIZE, FlowTuple, from_wire, to_wire
 from tests.unit.sources.capture.test_fastpath import _tpacket_block
 

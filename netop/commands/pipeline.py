@@ -1,0 +1,135 @@
+"""The one pipeline every command runs: sources from the flags, one :class:`Engine`.
+
+The TUI, ``ifaces``, ``flows``, ``snmp`` and ``collect`` all build their sources with
+:func:`build_sources` and their engine with :func:`build_engine`; what differs is the
+view that reads the snapshots (the Textual app, or :mod:`netop.commands.output`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Collection
+
+from netop.config import Config
+from netop.engine.engine import MAX_REMOTE_ROWS, Engine
+from netop.engine.flowview import Enrichment
+from netop.sources.base import Source
+
+#: Every kind of source, in the order they are built.
+ALL_SOURCES: tuple[str, ...] = ("counters", "capture", "snmp", "collector")
+
+
+# Each factory imports its source when asked: a command pays only for its own sources
+# (the SNMP source brings asyncio, the collector its decoders).
+def _counters(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.counters import InterfaceCounters
+
+    return InterfaceCounters(include=getattr(args, "iface_globs", None) or ())
+
+
+def _capture(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.capture.options import capture_source_from_args
+
+    return capture_source_from_args(args, config)
+
+
+def _snmp(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.snmp.source import snmp_source_from_args
+
+    return snmp_source_from_args(args, config)
+
+
+def _collector(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.collector.source import collector_source_from_args
+
+    return collector_source_from_args(args, config)
+
+
+_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], Source | None]] = {
+    "counters": _counters,
+    "capture": _capture,
+    "snmp": _snmp,
+    "collector": _collector,
+}
+
+
+def build_sources(
+    args: argparse.Namespace, config: Config, kinds: Collection[str] = ALL_SOURCES
+) -> list[Source]:
+    """The sources of ``kinds`` that the flags and config ask for (counters always).
+
+    The factories read the TUI's flag names (``-i``/``-r``, ``--snmp``, ``--collect``);
+    a subcommand with its own spelling sets those attributes before calling this.
+    """
+    sources: list[Source] = []
+    for kind in ALL_SOURCES:
+        if kind in kinds:
+            source = _FACTORIES[kind](args, config)
+            if source is not None:
+                sources.append(source)
+    return sources
+
+
+def named_interfaces(args: argparse.Namespace, config: Config) -> tuple[str, ...]:
+    """The interfaces the user named (``-i`` or ``[capture] interfaces``; ``any`` names
+    none): the header total and the ``all`` row are over these."""
+    from netop.sources.capture.options import options_from_args
+
+    return tuple(i for i in options_from_args(args, config).interfaces if i != "any")
+
+
+def live_capture(args: argparse.Namespace, sources: list[Source]) -> bool:
+    """Whether flows are captured here and now (not read from a file)."""
+    return not getattr(args, "read", None) and any(
+        source.produces_flows and source.name == "capture" for source in sources)
+
+
+def build_enrichment(
+    args: argparse.Namespace, config: Config, sources: list[Source]
+) -> Enrichment:
+    """Process attribution and name resolution for the flows.
+
+    Processes are looked up only for a live capture: flows read from a file happened
+    elsewhere or earlier (matching them to this box's sockets could only give wrong
+    names), exported flows are other boxes' traffic, and without flows the socket-table
+    reader would cost CPU for nothing.
+    """
+    from netop.enrich import names, procs
+
+    live = live_capture(args, sources)
+    return Enrichment(procs=procs.resolver_from_config(config.raw) if live else None,
+                      names=names.resolver_from_config(config.raw),
+                      local=procs.LocalAddresses(), service=names.service_name)
+
+
+def build_engine(
+    args: argparse.Namespace,
+    config: Config,
+    sources: list[Source],
+    keep_ended: bool | None = None,
+    keep_expired: bool = False,
+    enrich: bool = True,
+) -> Engine:
+    """The engine over ``sources``, its flow table bounded as the flags and config say.
+
+    ``keep_ended``: ended flows stay listed (default: when a recording is played, as in
+    the TUI); ``keep_expired``: they are also handed out by :meth:`Engine.drain_ended`.
+    ``enrich``: processes and names (a view that shows neither may do without).
+    """
+    from netop.sources.capture.options import options_from_args
+
+    opts = options_from_args(args, config)
+    enrichment = (build_enrichment(args, config, sources)
+                  if enrich and any(s.produces_flows for s in sources) else None)
+    remote_rows = MAX_REMOTE_ROWS
+    for source in sources:
+        if source.name == "collector":
+            from netop.sources.collector.source import CollectorSource
+
+            if isinstance(source, CollectorSource):
+                remote_rows = source.collector.limits.max_interfaces_total
+    return Engine(config, sources, enrichment=enrichment,
+                  total_of=named_interfaces(args, config), max_flows=opts.max_flows,
+                  idle_timeout=opts.idle_timeout, active_timeout=opts.active_timeout,
+                  keep_ended=keep_ended, keep_expired=keep_expired,
+                  max_remote_rows=remote_rows)
