@@ -32,6 +32,7 @@ from netop.engine.rates import RateTracker
 from netop.model import (
     COUNTER_FIELDS,
     FlowBatch,
+    FlowKey,
     FlowPackets,
     FlowsView,
     InterfaceRate,
@@ -124,7 +125,7 @@ class Engine:
         self._flow_view = FlowViewBuilder(self.enrichment)
         #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
         self.view_spec = ViewSpec()
-        self._watching: tuple[int, str, int, str, int, int | None] | None = None
+        self._watching: FlowKey | None = None
         self._watched_packets: deque[PacketSample] = deque(maxlen=WATCHED_PACKETS)
         self._watched_rtt: tuple[float | None, float | None] = (None, None)
         self._watched_total: int | None = None

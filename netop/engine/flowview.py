@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
-from typing import Protocol, cast
+from typing import Protocol
 
 from netop.engine.filter import Filter, parse_filter
 from netop.engine.flowtable import FlowEntry, FlowTable
 from netop.model import (
+    FlowFields,
     FlowRecord,
     FlowRow,
     FlowsView,
@@ -39,7 +40,7 @@ HISTORY_TICKS = 120
 class ProcessLookup(Protocol):
     """What the view needs of process attribution (``netop.enrich.procs``)."""
 
-    def lookup_flow(self, record: FlowRecord) -> object: ...
+    def lookup_flow(self, record: FlowFields) -> object: ...
 
 
 class NameLookup(Protocol):
@@ -51,7 +52,7 @@ class NameLookup(Protocol):
 class LocalSide(Protocol):
     """Which end of a flow is this host (``netop.enrich.procs.LocalAddresses``)."""
 
-    def local_side(self, record: FlowRecord) -> str | None: ...
+    def local_side(self, record: FlowFields) -> str | None: ...
 
 
 @dataclass
@@ -141,10 +142,10 @@ class _Facts:
         return self._sum / self._view.window
 
     @property
-    def record(self) -> FlowRecord:
+    def record(self) -> FlowFields:
         # The entry carries every field of a FlowRecord under the same names; building a
         # FlowRecord per flow per tick just to filter cost more than the whole tick budget.
-        return cast(FlowRecord, self.entry)
+        return self.entry
 
     @property
     def process(self) -> str:
@@ -239,7 +240,7 @@ class FlowViewBuilder:
             label = ProcessLabel("", "not a live local capture: no process to attribute")
             facts.settled = True
         else:
-            record = cast(FlowRecord, entry)
+            record = entry
             both = getattr(procs, "lookup_ends", None)
             ends = both(record) if both is not None else None
             if ends is None:
@@ -380,7 +381,7 @@ class FlowViewBuilder:
             return (name or "—"), bool(name)
         # remote host: the end that is not this host (the destination when neither is)
         local = self.enrichment.local
-        side = local.local_side(cast(FlowRecord, e)) if local is not None else None
+        side = local.local_side(e) if local is not None else None
         remote = e.src if side == "dst" else e.dst
         names = self.enrichment.names
         if names is None or not self._names_on:

@@ -27,6 +27,8 @@ typedef struct {
     uint64_t pk[2], by[2];
     double first, last;
     uint8_t flags;
+    /* ifindex (0: unknown) the a->b packets came in by / went out by */
+    int32_t ifin, ifout;
 } Entry;
 
 /* One kept packet: its flow key (as the packet went) and its first SNAP bytes. */
@@ -68,6 +70,8 @@ typedef struct {
     const uint8_t *src, *dst;
     uint32_t l3len;
     uint8_t flags;
+    int32_t ifindex;   /* the capture interface (0: unknown, e.g. a file) */
+    uint8_t outgoing;  /* PACKET_OUTGOING: this host sent it */
 } Pkt;
 
 static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -156,6 +160,14 @@ static int grow(Table *t) {
     return 0;
 }
 
+/* The interface a packet going ``dir`` (0: a->b) was seen on, as the a->b direction's
+ * in or out interface: received a->b is a->b's way in, sent b->a is its way in too. */
+static inline void note_ifindex(Entry *e, const Pkt *k, int dir) {
+    if (!k->ifindex) return;
+    if ((dir == 0) == !k->outgoing) e->ifin = k->ifindex;
+    else e->ifout = k->ifindex;
+}
+
 static int add_packet(Table *t, const Pkt *k, double ts) {
     /* Canonical order: side a is the lower (address, port). */
     int c = memcmp(k->src, k->dst, k->alen);
@@ -175,6 +187,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
             if (ts > e->last) e->last = ts;
             if (ts < e->first) e->first = ts;
             e->flags |= k->flags;
+            note_ifindex(e, k, dir);
             return 0;
         }
         j = (j + 1) & mask;
@@ -191,6 +204,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
     if (c == 0 && k->sport == k->dport) e->flipped = 0;  /* talking to itself */
     e->pk[dir] = 1; e->by[dir] = k->l3len;
     e->first = e->last = ts; e->flags = k->flags;
+    note_ifindex(e, k, dir);
     t->count++;
     return 0;
 }
@@ -290,6 +304,7 @@ static PyObject *Table_feed_pcap(Table *t, PyObject *args) {
         if (off + 16 + (Py_ssize_t)h[2] > end) break;
         double ts = (double)h[0] + (double)h[1] * scale;
         Pkt k;
+        k.ifindex = 0; k.outgoing = 0;
         if (parse_frame(buf + off + 16, h[2], linktype, &k)) {
             if (add_packet(t, &k, ts) < 0) { Py_DECREF(slow); PyBuffer_Release(&view); return PyErr_NoMemory(); }
             keep_packet(t, &k, ts, buf + off + 16, h[2], h[3], linktype);
@@ -339,6 +354,7 @@ static PyObject *Table_feed_tpacket(Table *t, PyObject *args) {
         uint16_t etype = be16(blk + off + 50);
         uint16_t vlan = (status & 0x10) ? (uint16_t)(tci & 0x0FFF) : NO_VLAN;
         Pkt k;
+        k.ifindex = ifindex; k.outgoing = blk[off + 58] == PACKET_OUTGOING;
         int fast = (Py_ssize_t)off + mac + snaplen <= end &&
                    parse_l3(blk + off + mac, snaplen, etype, vlan, &k);
         if (fast) {
@@ -361,7 +377,9 @@ done:
     return Py_BuildValue("Nn", slow, n);
 }
 
-/* drain() -> [(proto, src, sport, dst, dport, vlan, p, b, pr, br, first, last, flags)] */
+/* drain() -> [(proto, src, sport, dst, dport, vlan, p, b, pr, br, first, last, flags,
+ *              in_if, out_if)]: a FlowRecord's fields in its order, less (source,
+ * exporter, sampling); addresses packed; in_if/out_if None when unknown. */
 static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
     PyObject *out = PyList_New(0);
     if (!out) return NULL;
@@ -371,12 +389,15 @@ static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
         int f = e->flipped;
         PyObject *vlan = e->vlan == NO_VLAN ? Py_None : PyLong_FromLong(e->vlan);
         if (e->vlan == NO_VLAN) Py_INCREF(Py_None);
+        int32_t in_if = f ? e->ifout : e->ifin, out_if = f ? e->ifin : e->ifout;
+        PyObject *pin = in_if ? PyLong_FromLong(in_if) : Py_NewRef(Py_None);
+        PyObject *pout = out_if ? PyLong_FromLong(out_if) : Py_NewRef(Py_None);
         PyObject *row = Py_BuildValue(
-            "(iy#iy#iNKKKKddi)", e->proto, f ? e->b : e->a, (Py_ssize_t)e->alen,
+            "(iy#iy#iNKKKKddiNN)", e->proto, f ? e->b : e->a, (Py_ssize_t)e->alen,
             f ? e->pb : e->pa, f ? e->a : e->b, (Py_ssize_t)e->alen, f ? e->pa : e->pb, vlan,
             (unsigned long long)e->pk[f], (unsigned long long)e->by[f],
             (unsigned long long)e->pk[!f], (unsigned long long)e->by[!f], e->first, e->last,
-            (int)e->flags);
+            (int)e->flags, pin, pout);
         if (!row || PyList_Append(out, row) < 0) { Py_XDECREF(row); Py_DECREF(out); return NULL; }
         Py_DECREF(row);
     }
@@ -415,7 +436,7 @@ static PyObject *Table_record(Table *t, PyObject *args) {
     }
     k.proto = (uint8_t)proto; k.alen = alen; k.vlan = vlan_arg(vlan);
     k.sport = (uint16_t)sport; k.dport = (uint16_t)dport; k.src = a; k.dst = b;
-    k.flags = (uint8_t)flags; k.l3len = 0;
+    k.flags = (uint8_t)flags; k.l3len = 0; k.ifindex = 0; k.outgoing = 0;
     keep_packet(t, &k, ts, data.buf, (uint32_t)data.len, wirelen, linktype);
     PyBuffer_Release(&data);
     Py_RETURN_NONE;
@@ -497,6 +518,134 @@ static PyTypeObject TableType = {
     .tp_doc = "Bidirectional flow table fed from pcap records or TPACKET_V3 blocks.",
 };
 
+/* ---- the engine's flow table merge (netop/engine/flowtable.py) -------------------
+ * The table's entries are Python objects with __slots__; merging a delta into one is a
+ * dozen slot updates, which in Python cost ~1.4 us a delta. Here the slots are reached
+ * through their offsets (from the type's member descriptors), so a delta costs one dict
+ * lookup and a few integer additions. Semantics are those of FlowTable._merge_one. */
+
+#include <structmember.h>
+
+enum { S_PACKETS, S_BYTES, S_PACKETS_REV, S_BYTES_REV, S_TICK_PACKETS, S_TICK_BYTES,
+       S_TICK_PACKETS_REV, S_TICK_BYTES_REV, S_FIRST, S_LAST, S_TCP_FLAGS, S_SAMPLING,
+       S_IN_IF, S_OUT_IF, S_RECORD, S_KEYS, S_COUNT };
+
+/* slot_offsets(type, names) -> tuple of the byte offsets of those __slots__ */
+static PyObject *slot_offsets(PyObject *self, PyObject *args) {
+    PyObject *type, *names;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &type, &PyTuple_Type, &names)) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(names);
+    PyObject *out = PyTuple_New(n);
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PyObject_GetAttr(type, PyTuple_GET_ITEM(names, i));
+        if (!d) { Py_DECREF(out); return NULL; }
+        if (!PyObject_TypeCheck(d, &PyMemberDescr_Type)) {
+            Py_DECREF(d); Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "not a __slots__ member");
+            return NULL;
+        }
+        PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+        if (m->type != T_OBJECT_EX) {
+            Py_DECREF(d); Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "not an object slot");
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, i, PyLong_FromSsize_t(m->offset));
+        Py_DECREF(d);
+    }
+    return out;
+}
+
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+static int slot_set(PyObject *obj, Py_ssize_t off, PyObject *value) {
+    PyObject *old = SLOT(obj, off);
+    if (!old) { PyErr_SetString(PyExc_AttributeError, "flow entry slot unset"); return -1; }
+    Py_INCREF(value);
+    SLOT(obj, off) = value;
+    Py_DECREF(old);
+    return 0;
+}
+
+static int slot_add(PyObject *obj, Py_ssize_t off, PyObject *value, int bitor) {
+    PyObject *old = SLOT(obj, off);
+    if (!old) { PyErr_SetString(PyExc_AttributeError, "flow entry slot unset"); return -1; }
+    PyObject *sum = bitor ? PyNumber_Or(old, value) : PyNumber_Add(old, value);
+    if (!sum) return -1;
+    SLOT(obj, off) = sum;
+    Py_DECREF(old);
+    return 0;
+}
+
+/* merge(index, records, start, touched, move, offsets) -> position of the first record
+ * whose flow is not in ``index`` (or len(records)): Python creates that flow and calls
+ * again from the next one, so records are merged strictly in order. */
+static PyObject *merge(PyObject *self, PyObject *args) {
+    PyObject *index, *records, *touched, *move, *offs;
+    Py_ssize_t start;
+    if (!PyArg_ParseTuple(args, "O!OnO!OO!", &PyDict_Type, &index, &records, &start,
+                          &PyList_Type, &touched, &move, &PyTuple_Type, &offs)) return NULL;
+    if (PyTuple_GET_SIZE(offs) != S_COUNT) { PyErr_SetString(PyExc_ValueError, "offsets"); return NULL; }
+    Py_ssize_t off[S_COUNT];
+    for (int i = 0; i < S_COUNT; i++) off[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(offs, i));
+    if (PyErr_Occurred()) return NULL;
+    PyObject *seq = PySequence_Fast(records, "records must be a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i;
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (i = start; i < n; i++) {
+        PyObject *r = items[i];
+        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 18) break;  /* Python's business */
+        PyObject *key = PyTuple_New(8);
+        if (!key) goto fail;
+        for (int k = 0; k < 6; k++) { PyObject *v = PyTuple_GET_ITEM(r, k); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
+        for (int k = 6; k < 8; k++) { PyObject *v = PyTuple_GET_ITEM(r, k + 7); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
+        PyObject *hit = PyDict_GetItemWithError(index, key);  /* borrowed */
+        Py_DECREF(key);
+        if (!hit) { if (PyErr_Occurred()) goto fail; break; }
+        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2) { PyErr_SetString(PyExc_TypeError, "index value"); goto fail; }
+        PyObject *e = PyTuple_GET_ITEM(hit, 0);
+        int rev = PyObject_IsTrue(PyTuple_GET_ITEM(hit, 1));
+        PyObject *p = PyTuple_GET_ITEM(r, 6), *b = PyTuple_GET_ITEM(r, 7);
+        PyObject *pr = PyTuple_GET_ITEM(r, 8), *br = PyTuple_GET_ITEM(r, 9);
+        PyObject *in_if = PyTuple_GET_ITEM(r, 16), *out_if = PyTuple_GET_ITEM(r, 17);
+        if (rev) { PyObject *t; t = p; p = pr; pr = t; t = b; b = br; br = t; t = in_if; in_if = out_if; out_if = t; }
+        PyObject *tp = SLOT(e, off[S_TICK_PACKETS]), *tpr = SLOT(e, off[S_TICK_PACKETS_REV]);
+        if (!tp || !tpr) { PyErr_SetString(PyExc_AttributeError, "flow entry slot unset"); goto fail; }
+        int idle = PyObject_Not(tp);
+        if (idle == 1) idle = PyObject_Not(tpr);
+        if (idle < 0) goto fail;
+        if (idle && PyList_Append(touched, e) < 0) goto fail;
+        if (slot_add(e, off[S_PACKETS], p, 0) < 0 || slot_add(e, off[S_BYTES], b, 0) < 0
+            || slot_add(e, off[S_PACKETS_REV], pr, 0) < 0 || slot_add(e, off[S_BYTES_REV], br, 0) < 0
+            || slot_add(e, off[S_TICK_PACKETS], p, 0) < 0 || slot_add(e, off[S_TICK_BYTES], b, 0) < 0
+            || slot_add(e, off[S_TICK_PACKETS_REV], pr, 0) < 0 || slot_add(e, off[S_TICK_BYTES_REV], br, 0) < 0
+            || slot_add(e, off[S_TCP_FLAGS], PyTuple_GET_ITEM(r, 12), 1) < 0) goto fail;
+        PyObject *first = PyTuple_GET_ITEM(r, 10), *last = PyTuple_GET_ITEM(r, 11);
+        PyObject *ef = SLOT(e, off[S_FIRST]), *el = SLOT(e, off[S_LAST]);
+        if (!ef || !el) { PyErr_SetString(PyExc_AttributeError, "flow entry slot unset"); goto fail; }
+        int lt = PyObject_RichCompareBool(first, ef, Py_LT);
+        if (lt < 0 || (lt && slot_set(e, off[S_FIRST], first) < 0)) goto fail;
+        int gt = PyObject_RichCompareBool(last, el, Py_GT);
+        if (gt < 0 || (gt && slot_set(e, off[S_LAST], last) < 0)) goto fail;
+        if (slot_set(e, off[S_SAMPLING], PyTuple_GET_ITEM(r, 15)) < 0
+            || (in_if != Py_None && slot_set(e, off[S_IN_IF], in_if) < 0)
+            || (out_if != Py_None && slot_set(e, off[S_OUT_IF], out_if) < 0)
+            || slot_set(e, off[S_RECORD], Py_None) < 0) goto fail;
+        PyObject *keys = SLOT(e, off[S_KEYS]);
+        if (!keys || !PyTuple_Check(keys) || PyTuple_GET_SIZE(keys) < 1) { PyErr_SetString(PyExc_TypeError, "entry keys"); goto fail; }
+        PyObject *moved = PyObject_CallOneArg(move, PyTuple_GET_ITEM(keys, 0));
+        if (!moved) goto fail;
+        Py_DECREF(moved);
+    }
+    Py_DECREF(seq);
+    return PyLong_FromSsize_t(i);
+fail:
+    Py_DECREF(seq);
+    return NULL;
+}
+
 /* Empty every capability set and forbid regaining any (the capture child calls this
  * after opening its rings; done here so that the child need not load ctypes). */
 static PyObject *drop_capabilities(PyObject *self, PyObject *args) {
@@ -510,6 +659,8 @@ static PyObject *drop_capabilities(PyObject *self, PyObject *args) {
 
 static PyMethodDef module_methods[] = {
     {"drop_capabilities", drop_capabilities, METH_NOARGS, "Drop all capabilities, set no_new_privs."},
+    {"slot_offsets", slot_offsets, METH_VARARGS, "Byte offsets of a type's __slots__."},
+    {"merge", merge, METH_VARARGS, "Merge flow deltas into the engine's flow table."},
     {NULL}
 };
 
@@ -523,6 +674,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "Table", (PyObject *)&TableType) < 0) {
         Py_DECREF(&TableType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 3);
+    PyModule_AddIntConstant(m, "VERSION", 4);
     return m;
 }

@@ -27,7 +27,7 @@ import struct
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from netop.errors import NetopError
 from netop.packet.bpf import FilterError, compile_filter, with_sampling
@@ -35,9 +35,10 @@ from netop.packet.decode import LINKTYPE_LINUX_SLL
 from netop.sources.capture import fastpath
 from netop.sources.capture.aggregate import FlowAggregator, is_loopback_copy
 from netop.sources.capture.ring import RETIRE_MS, Ring
-from netop.sources.capture.watch import FlowTuple, WatchedWire, to_wire
+from netop.sources.capture.watch import WatchedWire, to_wire
 
 if TYPE_CHECKING:
+    from netop.model import FlowKey
     from netop.packet.pcapfile import PcapWriter
 
 #: :class:`netop.model.Severity` values, as sent in ``event`` messages. The child does
@@ -129,10 +130,10 @@ def write_block(writer: PcapWriter, block: bytes, count: int, loopback: int = 0)
         off += nxt
 
 
-def parse_control(buf: bytes) -> tuple[bytes, bool, list[FlowTuple | None]]:
+def parse_control(buf: bytes) -> tuple[bytes, bool, list[FlowKey | None]]:
     """Complete control lines at the start of ``buf``: (rest, stop, watch requests)."""
     stop = False
-    watches: list[FlowTuple | None] = []
+    watches: list[FlowKey | None] = []
     *lines, rest = buf.split(b"\n")
     for line in lines:
         if line.startswith(b"watch "):
@@ -146,13 +147,14 @@ def parse_control(buf: bytes) -> tuple[bytes, bool, list[FlowTuple | None]]:
     return rest[-4096:], stop, watches
 
 
-def _flow_tuple(flow: Any) -> FlowTuple:
+def _flow_tuple(flow: Any) -> FlowKey:
     proto, src, sport, dst, dport, vlan = flow
     if not isinstance(src, str) or not isinstance(dst, str):
         raise TypeError("addresses must be text")
     if vlan is not None and not isinstance(vlan, int):
         raise TypeError("vlan must be a number")
-    return (int(proto), src, int(sport), dst, int(dport), vlan)
+    # The child does not import the model: a plain tuple in FlowKey's order.
+    return cast("FlowKey", (int(proto), src, int(sport), dst, int(dport), vlan))
 
 
 def watched_wire(agg: FlowAggregator) -> WatchedWire | None:

@@ -84,7 +84,7 @@ def read_into_table(
                     start = end
     except PcapError as exc:
         result.error = exc
-    table.merge_rows(agg.drain_rows(), "capture", agg.sampling, result.last_ts)
+    table.merge_records(agg.drain(), result.last_ts)
     table.end_tick()
     result.packets, result.malformed, result.non_ip = agg.packets, agg.malformed, agg.non_ip
     result.bad_timestamps = counts.bad_timestamps
@@ -122,7 +122,7 @@ def _tick(
     if now < result.last_tick + _TICK and not agg.full and not force:
         return
     result.last_tick = now
-    table.merge_rows(agg.drain_rows(), "capture", agg.sampling, now)
+    table.merge_records(agg.drain(), now)
     table.expire(now)
     table.end_tick()  # else the tick's list of touched flows keeps every evicted one alive
 

@@ -19,11 +19,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from netop.errors import NetopError
-from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
+from netop.model import FlowBatch, FlowKey, NetEvent, Severity, SourceStatus
 from netop.sources.base import Emit, Source
 from netop.sources.capture.aggregate import FlowAggregator, rows_to_records
 from netop.sources.capture.options import CaptureOptions
-from netop.sources.capture.watch import FlowTuple, from_wire
+from netop.sources.capture.watch import from_wire
 
 if TYPE_CHECKING:
     from netop.packet.bpf import OfflineFilter
@@ -83,7 +83,7 @@ class CaptureSource(Source):
         # watch_flow() leaves its request here; the child (or playback) thread applies it.
         self._watch_lock = threading.Lock()
         self._watch_pending = False
-        self._watch_flow: FlowTuple | None = None
+        self._watch_flow: FlowKey | None = None
         self._wake = threading.Event()  # ... and wakes a playback whose file has ended
         # A file, not a pipe: a chatty child must never block on a full stderr pipe.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
@@ -129,7 +129,7 @@ class CaptureSource(Source):
         self._thread = threading.Thread(target=target, name="netop-capture", daemon=True)
         self._thread.start()
 
-    def watch_flow(self, flow: FlowTuple | None) -> None:
+    def watch_flow(self, flow: FlowKey | None) -> None:
         """Send the packets of ``flow`` with every batch from now on (``None``: stop).
 
         Thread-safe and non-blocking: the request reaches the child (or the playback
@@ -158,7 +158,7 @@ class CaptureSource(Source):
                 pass
             self._watch_pending = False
 
-    def _take_watch_request(self) -> tuple[bool, FlowTuple | None]:
+    def _take_watch_request(self) -> tuple[bool, FlowKey | None]:
         with self._watch_lock:
             pending, self._watch_pending = self._watch_pending, False
             return pending, self._watch_flow
@@ -271,7 +271,6 @@ class CaptureSource(Source):
         assert proc.stdout is not None
         assert self._emit is not None
         stream = proc.stdout
-        sampling = 1
         while True:
             head = stream.read(4)
             if len(head) < 4:
@@ -286,8 +285,7 @@ class CaptureSource(Source):
             self._send_watch()
             if kind == "batch":
                 stats = message[2]
-                sampling = stats.get("sampling", sampling)
-                records = tuple(rows_to_records(message[1], NAME, sampling))
+                records = tuple(rows_to_records(message[1]))
                 watched = from_wire(message[3]) if len(message) > 3 and message[3] else None
                 self._emit(FlowBatch(NAME, records, stats, watched))
                 if stats:

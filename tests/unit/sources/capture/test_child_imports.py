@@ -25,7 +25,7 @@ FORBIDDEN = (
     "asyncio",
     "netop.engine",
     "netop.ui",
-    "netop.sources.base",  # the child is in netop.sources.capture: the package itself is a docstring
+    "netop.sources.base",  # the child is in netop.sources.capture: that package is a docstring
     "netop.sources.collector",
     "netop.sources.snmp",
     "netop.sources.counters",

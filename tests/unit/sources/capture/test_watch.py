@@ -11,13 +11,13 @@ from scapy.layers.l2 import Dot1Q, Ether
 from scapy.utils import wrpcap
 
 from netop.engine.flowtable import FlowTable
-from netop.model import FlowPackets
+from netop.model import FlowKey, FlowPackets
 from netop.packet.pcapfile import read_batches
 from netop.sources.capture import fastpath
 from netop.sources.capture.aggregate import FlowAggregator
 from netop.sources.capture.child import parse_control
 from netop.sources.capture.offline import read_into_table
-from netop.sources.capture.watch import RING_SIZE, SNAP, WATCH_SIZE, FlowTuple, from_wire, to_wire
+from netop.sources.capture.watch import RING_SIZE, SNAP, WATCH_SIZE, from_wire, to_wire
 from tests.unit.sources.capture.test_fastpath import _tpacket_block
 
 C, S = "10.0.0.1", "10.0.0.2"
@@ -162,7 +162,7 @@ def test_loopback_packets_are_kept_once(fast: bool) -> None:
     assert [p.reverse for p in got] == [False, True]
 
 
-def _handshake_pcap(tmp_path: Path) -> tuple[Path, FlowTuple]:
+def _handshake_pcap(tmp_path: Path) -> tuple[Path, FlowKey]:
     seq = [  # (time, from client?, flags)
         (0.000, True, "S"),
         (0.003, True, "S"),  # retransmitted SYN: the RTT counts from the first
