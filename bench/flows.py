@@ -1,7 +1,13 @@
 """Benchmark of issue 4 (Performance): the engine tick and the TUI with 100k live flows.
 
     .venv/bin/python bench/flows.py [--flows 100000] [--ticks 20] [--duration 30]
-                                    [--skip-tui] [--skip-engine]
+                                    [--skip-tui] [--skip-engine] [--active 0.1,1]
+                                    [--default-spec-only] [--merge-reps 7]
+
+Part 0, merge: the flow table alone, N flows all moving every tick: the C merge
+(``_fastflow.merge``) and the pure-Python merge of the same table code, alternated
+in the same run (median of ``--merge-reps`` merges each, ms and µs per delta), after
+the first merge that creates the N flows.
 
 Part 1, engine tick: an :class:`~netop.engine.engine.Engine` with one source whose
 ``poll(now)`` returns one ``FlowBatch("capture", records)``. The source keeps N distinct
@@ -240,6 +246,38 @@ def engine_bench(
     return out, prof_text
 
 
+def merge_bench(flows: list[FlowKey], reps: int) -> dict[str, Any]:
+    """C and Python merge of an all-active batch into a table of N flows (ms, medians)."""
+    from netop.engine.flowtable import FlowTable
+
+    now = T0
+    src = SyntheticSource(flows, 1.0)
+    tables = {"C": FlowTable(), "Python": FlowTable()}
+    tables["Python"]._fast = None
+    out: dict[str, Any] = {"flows": len(flows), "c_available": tables["C"]._fast is not None}
+    for table in tables.values():
+        src.prepare(now)
+        batch = src.poll(now)
+        table.merge(next(iter(batch)), now)  # type: ignore[arg-type]
+        table.end_tick()
+    samples: dict[str, list[float]] = {k: [] for k in tables}
+    for _ in range(reps):
+        now += 1.0
+        src.prepare(now)
+        (batch,) = src.poll(now)
+        for name, table in tables.items():
+            t = time.perf_counter()
+            table.merge(batch, now)  # type: ignore[arg-type]
+            samples[name].append(time.perf_counter() - t)
+            table.end_tick()
+    for name, values in samples.items():
+        med = statistics.median(values)
+        out[f"{name}_ms"] = round(med * 1e3, 1)
+        out[f"{name}_us_per_delta"] = round(med * 1e6 / len(flows), 3)
+    out["python_over_c"] = round(out["Python_ms"] / out["C_ms"], 2) if out["C_ms"] else None
+    return out
+
+
 def engine_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| active/tick | spec | deltas | live | matched | tick wall ms | tick CPU ms (max) "
@@ -397,7 +435,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pcap-seconds", type=float, default=70.0, help="packet time (70)")
     ap.add_argument("--skip-tui", action="store_true", help="engine part only")
     ap.add_argument("--skip-engine", action="store_true", help="TUI part only")
+    ap.add_argument("--active", default="0.1,1", help="fractions active per tick (0.1,1)")
+    ap.add_argument("--default-spec-only", action="store_true", help="sort by rate only")
+    ap.add_argument("--merge-reps", type=int, default=7, help="merges per peer (7)")
     args = ap.parse_args(argv)
+    if args.default_spec_only:
+        del SPECS[1:]
     started = time.strftime("%Y%m%d-%H%M%S")
     meta = {"started": started, "flows": args.flows, "ticks": args.ticks}
     result: dict[str, Any] = {"meta": {**meta, "cpu_count": os.cpu_count()}}
@@ -405,7 +448,14 @@ def main(argv: list[str] | None = None) -> int:
         flows = make_flows(args.flows)
         rows: list[dict[str, Any]] = []
         profiles: dict[str, str] = {}
-        for fraction in (0.1, 1.0):
+        merge = merge_bench(flows, args.merge_reps)
+        print(f"## Merge, {args.flows} flows all moving (median of {args.merge_reps})\n")
+        print("| merge | ms | µs per delta |\n|---|---|---|")
+        for name in ("C", "Python"):
+            print(f"| {name} | {merge[name + '_ms']} | {merge[name + '_us_per_delta']} |")
+        print(f"\nPython / C: {merge['python_over_c']}\n")
+        result["merge"] = merge
+        for fraction in (float(f) for f in args.active.split(",")):
             print(f"engine: {args.flows} flows, {fraction:.0%} active/tick ...", file=sys.stderr)
             r, prof = engine_bench(flows, fraction, args.ticks, "sort rate (default)")
             rows += r

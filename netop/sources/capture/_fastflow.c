@@ -528,7 +528,7 @@ static PyTypeObject TableType = {
 
 enum { S_PACKETS, S_BYTES, S_PACKETS_REV, S_BYTES_REV, S_TICK_PACKETS, S_TICK_BYTES,
        S_TICK_PACKETS_REV, S_TICK_BYTES_REV, S_FIRST, S_LAST, S_TCP_FLAGS, S_SAMPLING,
-       S_IN_IF, S_OUT_IF, S_RECORD, S_KEYS, S_COUNT };
+       S_IN_IF, S_OUT_IF, S_RECORD, S_COUNT };
 
 /* slot_offsets(type, names) -> tuple of the byte offsets of those __slots__ */
 static PyObject *slot_offsets(PyObject *self, PyObject *args) {
@@ -633,9 +633,7 @@ static PyObject *merge(PyObject *self, PyObject *args) {
             || (in_if != Py_None && slot_set(e, off[S_IN_IF], in_if) < 0)
             || (out_if != Py_None && slot_set(e, off[S_OUT_IF], out_if) < 0)
             || slot_set(e, off[S_RECORD], Py_None) < 0) goto fail;
-        PyObject *keys = SLOT(e, off[S_KEYS]);
-        if (!keys || !PyTuple_Check(keys) || PyTuple_GET_SIZE(keys) < 1) { PyErr_SetString(PyExc_TypeError, "entry keys"); goto fail; }
-        PyObject *moved = PyObject_CallOneArg(move, PyTuple_GET_ITEM(keys, 0));
+        PyObject *moved = PyObject_CallOneArg(move, e);
         if (!moved) goto fail;
         Py_DECREF(moved);
     }
