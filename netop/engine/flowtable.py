@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from netop.config import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FLOWS
 from netop.model import FlowBatch, FlowRecord
@@ -28,12 +29,31 @@ _ACTIVE_SCAN_EVERY = 5.0
 #: (source, exporter) — ``record[:6] + record[13:15]``, in the record's own order.
 TableKey = tuple[int, str, int, str, int, int | None, str, str | None]
 
-#: The slots the C merge (``_fastflow.merge``) updates, in its order.
-_MERGED_SLOTS = (
-    "packets", "bytes", "packets_rev", "bytes_rev", "tick_packets", "tick_bytes",
-    "tick_packets_rev", "tick_bytes_rev", "first", "last", "tcp_flags", "sampling",
-    "in_if", "out_if", "_record",
-)  # fmt: skip
+#: The object slots the C merge (``_fastflow.merge``) sets, in its order.
+_MERGED_SLOTS = ("sampling", "in_if", "out_if", "_record")
+
+
+class _Counters:
+    """An entry's counters on the pure-Python path. With the C extension they are its
+    native ``Counters`` (same names): the merge then adds machine integers in place."""
+
+    __slots__ = (
+        "packets", "bytes", "packets_rev", "bytes_rev", "tick_packets", "tick_bytes",
+        "tick_packets_rev", "tick_bytes_rev", "first", "last", "tcp_flags",
+    )  # fmt: skip
+
+
+def _merger() -> ModuleType | None:
+    """The C merge (``_fastflow``), or ``None``: the Python path has the same results."""
+    from netop.sources.capture import fastpath
+
+    return fastpath.load()
+
+
+if TYPE_CHECKING:
+    _Base = _Counters
+else:
+    _Base = _Counters if _merger() is None else _merger().Counters
 
 
 def tcp_state(proto: int, flags: int, packets_rev: int) -> str:
@@ -49,7 +69,7 @@ def tcp_state(proto: int, flags: int, packets_rev: int) -> str:
     return "mid-stream"  # the handshake happened before we looked
 
 
-class FlowEntry:
+class FlowEntry(_Base):
     """One flow in the table: cumulative counters plus this tick's."""
 
     __slots__ = (
@@ -62,20 +82,9 @@ class FlowEntry:
         "vlan",
         "source",
         "exporter",
-        "packets",
-        "bytes",
-        "packets_rev",
-        "bytes_rev",
-        "first",
-        "last",
-        "tcp_flags",
         "sampling",
         "in_if",
         "out_if",
-        "tick_packets",
-        "tick_bytes",
-        "tick_packets_rev",
-        "tick_bytes_rev",
         "_keys",
         "_record",
         "view",
@@ -222,14 +231,20 @@ class FlowTable:
                 for record in records:
                     self._merge_one(record)
             else:
-                # C merges every delta of a known flow; each new one comes back here.
-                n, i = len(records), 0
+                # C merges every delta of a known flow; for a new one it stops, Python
+                # makes the entry and C goes on from that same delta.
+                n, i, made = len(records), 0, -1
                 touched, move, offsets = self._touched, self._lru.move_to_end, self._offsets
                 while i < n:
                     i = fast.merge(self._index, records, i, touched, move, offsets)
-                    if i < n:
+                    if i >= n:
+                        break
+                    if i == made:  # C cannot take it even now: Python does
                         self._merge_one(records[i])
                         i += 1
+                        continue
+                    self._entry_of(records[i])
+                    made = i
         finally:
             if enabled:
                 gc.enable()
@@ -238,19 +253,23 @@ class FlowTable:
             # Flows this batch brought and evicted: the view must not adopt them again.
             self._touched = [e for e in self._touched if not e.evicted]
 
-    def _merge_one(self, r: FlowRecord) -> None:
-        """Add one delta (the pure-Python path, and new flows on the C path)."""
+    def _entry_of(self, r: FlowRecord) -> tuple[FlowEntry, bool]:
+        """The entry of the record's flow, made (or revived) if need be; whether the
+        record goes the other way."""
         key: TableKey = r[:6] + r[13:15]
         hit = self._index.get(key)
         if hit is None and self._ended:
             hit = self._revive(key)
-        if hit is None:
-            entry = self._create(r, key)
-            rev = False
-            if len(self._lru) > self.max_flows:
-                self._evict()
-        else:
-            entry, rev = hit
+        if hit is not None:
+            return hit
+        entry = self._create(r, key)
+        if len(self._lru) > self.max_flows:
+            self._evict()
+        return entry, False
+
+    def _merge_one(self, r: FlowRecord) -> None:
+        """Add one delta (the pure-Python path)."""
+        entry, rev = self._entry_of(r)
         if entry.tick_packets == 0 and entry.tick_packets_rev == 0:
             self._touched.append(entry)
         p, b, pr, br, first, last, flags, _, _, sampling, in_if, out_if = r[6:]
@@ -385,9 +404,3 @@ class FlowTable:
         """Every live flow as a cumulative record."""
         return [entry.record for entry in self._lru]
 
-
-def _merger() -> ModuleType | None:
-    """The C merge (``_fastflow``), or ``None``: the Python path has the same results."""
-    from netop.sources.capture import fastpath
-
-    return fastpath.load()

@@ -11,6 +11,8 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <limits.h>
+#include <stddef.h>
 #include <errno.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -526,9 +528,43 @@ static PyTypeObject TableType = {
 
 #include <structmember.h>
 
-enum { S_PACKETS, S_BYTES, S_PACKETS_REV, S_BYTES_REV, S_TICK_PACKETS, S_TICK_BYTES,
-       S_TICK_PACKETS_REV, S_TICK_BYTES_REV, S_FIRST, S_LAST, S_TCP_FLAGS, S_SAMPLING,
-       S_IN_IF, S_OUT_IF, S_RECORD, S_COUNT };
+/* The counters of a flow-table entry, native: FlowEntry (Python) derives from this, so
+ * the merge adds machine integers in place instead of allocating eight int objects per
+ * delta (each a cache miss of its own). Counts saturate at 2**63-1. */
+typedef struct {
+    PyObject_HEAD
+    long long packets, bytes, packets_rev, bytes_rev;
+    long long tick_packets, tick_bytes, tick_packets_rev, tick_bytes_rev;
+    double first, last;
+    long long tcp_flags;
+} Counters;
+
+static PyMemberDef Counters_members[] = {
+    {"packets", T_LONGLONG, offsetof(Counters, packets), 0, NULL},
+    {"bytes", T_LONGLONG, offsetof(Counters, bytes), 0, NULL},
+    {"packets_rev", T_LONGLONG, offsetof(Counters, packets_rev), 0, NULL},
+    {"bytes_rev", T_LONGLONG, offsetof(Counters, bytes_rev), 0, NULL},
+    {"tick_packets", T_LONGLONG, offsetof(Counters, tick_packets), 0, NULL},
+    {"tick_bytes", T_LONGLONG, offsetof(Counters, tick_bytes), 0, NULL},
+    {"tick_packets_rev", T_LONGLONG, offsetof(Counters, tick_packets_rev), 0, NULL},
+    {"tick_bytes_rev", T_LONGLONG, offsetof(Counters, tick_bytes_rev), 0, NULL},
+    {"first", T_DOUBLE, offsetof(Counters, first), 0, NULL},
+    {"last", T_DOUBLE, offsetof(Counters, last), 0, NULL},
+    {"tcp_flags", T_LONGLONG, offsetof(Counters, tcp_flags), 0, NULL},
+    {NULL}
+};
+
+static PyTypeObject CountersType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "netop.sources.capture._fastflow.Counters",
+    .tp_basicsize = sizeof(Counters),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_members = Counters_members,
+    .tp_doc = "Native counters of a flow-table entry (the engine's FlowEntry derives from it).",
+};
+
+enum { S_SAMPLING, S_IN_IF, S_OUT_IF, S_RECORD, S_COUNT };
 
 /* slot_offsets(type, names) -> tuple of the byte offsets of those __slots__ */
 static PyObject *slot_offsets(PyObject *self, PyObject *args) {
@@ -540,18 +576,13 @@ static PyObject *slot_offsets(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *d = PyObject_GetAttr(type, PyTuple_GET_ITEM(names, i));
         if (!d) { Py_DECREF(out); return NULL; }
-        if (!PyObject_TypeCheck(d, &PyMemberDescr_Type)) {
+        if (!PyObject_TypeCheck(d, &PyMemberDescr_Type)
+            || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
             Py_DECREF(d); Py_DECREF(out);
-            PyErr_SetString(PyExc_TypeError, "not a __slots__ member");
+            PyErr_SetString(PyExc_TypeError, "not an object __slots__ member");
             return NULL;
         }
-        PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
-        if (m->type != T_OBJECT_EX) {
-            Py_DECREF(d); Py_DECREF(out);
-            PyErr_SetString(PyExc_TypeError, "not an object slot");
-            return NULL;
-        }
-        PyTuple_SET_ITEM(out, i, PyLong_FromSsize_t(m->offset));
+        PyTuple_SET_ITEM(out, i, PyLong_FromSsize_t(((PyMemberDescrObject *)d)->d_member->offset));
         Py_DECREF(d);
     }
     return out;
@@ -561,26 +592,28 @@ static PyObject *slot_offsets(PyObject *self, PyObject *args) {
 
 static int slot_set(PyObject *obj, Py_ssize_t off, PyObject *value) {
     PyObject *old = SLOT(obj, off);
-    if (!old) { PyErr_SetString(PyExc_AttributeError, "flow entry slot unset"); return -1; }
     Py_INCREF(value);
     SLOT(obj, off) = value;
-    Py_DECREF(old);
+    Py_XDECREF(old);
     return 0;
 }
 
-static int slot_add(PyObject *obj, Py_ssize_t off, PyObject *value, int bitor) {
-    PyObject *old = SLOT(obj, off);
-    if (!old) { PyErr_SetString(PyExc_AttributeError, "flow entry slot unset"); return -1; }
-    PyObject *sum = bitor ? PyNumber_Or(old, value) : PyNumber_Add(old, value);
-    if (!sum) return -1;
-    SLOT(obj, off) = sum;
-    Py_DECREF(old);
+/* A count from a record: non-negative, saturated (a hostile exporter may send 2**64-1). */
+static int count_arg(PyObject *o, long long *out) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    *out = overflow > 0 ? LLONG_MAX : (overflow < 0 || v < 0) ? 0 : v;
     return 0;
+}
+
+static inline long long sat_add(long long a, long long b) {
+    return a > LLONG_MAX - b ? LLONG_MAX : a + b;
 }
 
 /* merge(index, records, start, touched, move, offsets) -> position of the first record
- * whose flow is not in ``index`` (or len(records)): Python creates that flow and calls
- * again from the next one, so records are merged strictly in order. */
+ * whose flow is not in ``index`` (or len(records)): Python creates that flow's entry and
+ * calls again from the same record, so records are merged strictly in order. */
 static PyObject *merge(PyObject *self, PyObject *args) {
     PyObject *index, *records, *touched, *move, *offs;
     Py_ssize_t start;
@@ -594,52 +627,61 @@ static PyObject *merge(PyObject *self, PyObject *args) {
     if (!seq) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i;
     PyObject **items = PySequence_Fast_ITEMS(seq);
+    PyObject *key = NULL;
     for (i = start; i < n; i++) {
         PyObject *r = items[i];
         if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 18) break;  /* Python's business */
-        PyObject *key = PyTuple_New(8);
+        key = PyTuple_New(8);
         if (!key) goto fail;
         for (int k = 0; k < 6; k++) { PyObject *v = PyTuple_GET_ITEM(r, k); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
         for (int k = 6; k < 8; k++) { PyObject *v = PyTuple_GET_ITEM(r, k + 7); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
         PyObject *hit = PyDict_GetItemWithError(index, key);  /* borrowed */
-        Py_DECREF(key);
+        Py_CLEAR(key);
         if (!hit) { if (PyErr_Occurred()) goto fail; break; }
-        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2) { PyErr_SetString(PyExc_TypeError, "index value"); goto fail; }
-        PyObject *e = PyTuple_GET_ITEM(hit, 0);
-        int rev = PyObject_IsTrue(PyTuple_GET_ITEM(hit, 1));
-        PyObject *p = PyTuple_GET_ITEM(r, 6), *b = PyTuple_GET_ITEM(r, 7);
-        PyObject *pr = PyTuple_GET_ITEM(r, 8), *br = PyTuple_GET_ITEM(r, 9);
+        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2
+            || !PyObject_TypeCheck(PyTuple_GET_ITEM(hit, 0), &CountersType)) {
+            PyErr_SetString(PyExc_TypeError, "index value must be (FlowEntry, reverse)");
+            goto fail;
+        }
+        PyObject *eo = PyTuple_GET_ITEM(hit, 0);
+        Counters *e = (Counters *)eo;
+        int rev = PyTuple_GET_ITEM(hit, 1) == Py_True;
+        long long p, b, pr, br, flags;
+        double first, last;
+        if (count_arg(PyTuple_GET_ITEM(r, 6), &p) < 0 || count_arg(PyTuple_GET_ITEM(r, 7), &b) < 0
+            || count_arg(PyTuple_GET_ITEM(r, 8), &pr) < 0 || count_arg(PyTuple_GET_ITEM(r, 9), &br) < 0
+            || count_arg(PyTuple_GET_ITEM(r, 12), &flags) < 0) goto fail;
+        first = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 10));
+        if (first == -1.0 && PyErr_Occurred()) goto fail;
+        last = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 11));
+        if (last == -1.0 && PyErr_Occurred()) goto fail;
         PyObject *in_if = PyTuple_GET_ITEM(r, 16), *out_if = PyTuple_GET_ITEM(r, 17);
-        if (rev) { PyObject *t; t = p; p = pr; pr = t; t = b; b = br; br = t; t = in_if; in_if = out_if; out_if = t; }
-        PyObject *tp = SLOT(e, off[S_TICK_PACKETS]), *tpr = SLOT(e, off[S_TICK_PACKETS_REV]);
-        if (!tp || !tpr) { PyErr_SetString(PyExc_AttributeError, "flow entry slot unset"); goto fail; }
-        int idle = PyObject_Not(tp);
-        if (idle == 1) idle = PyObject_Not(tpr);
-        if (idle < 0) goto fail;
-        if (idle && PyList_Append(touched, e) < 0) goto fail;
-        if (slot_add(e, off[S_PACKETS], p, 0) < 0 || slot_add(e, off[S_BYTES], b, 0) < 0
-            || slot_add(e, off[S_PACKETS_REV], pr, 0) < 0 || slot_add(e, off[S_BYTES_REV], br, 0) < 0
-            || slot_add(e, off[S_TICK_PACKETS], p, 0) < 0 || slot_add(e, off[S_TICK_BYTES], b, 0) < 0
-            || slot_add(e, off[S_TICK_PACKETS_REV], pr, 0) < 0 || slot_add(e, off[S_TICK_BYTES_REV], br, 0) < 0
-            || slot_add(e, off[S_TCP_FLAGS], PyTuple_GET_ITEM(r, 12), 1) < 0) goto fail;
-        PyObject *first = PyTuple_GET_ITEM(r, 10), *last = PyTuple_GET_ITEM(r, 11);
-        PyObject *ef = SLOT(e, off[S_FIRST]), *el = SLOT(e, off[S_LAST]);
-        if (!ef || !el) { PyErr_SetString(PyExc_AttributeError, "flow entry slot unset"); goto fail; }
-        int lt = PyObject_RichCompareBool(first, ef, Py_LT);
-        if (lt < 0 || (lt && slot_set(e, off[S_FIRST], first) < 0)) goto fail;
-        int gt = PyObject_RichCompareBool(last, el, Py_GT);
-        if (gt < 0 || (gt && slot_set(e, off[S_LAST], last) < 0)) goto fail;
-        if (slot_set(e, off[S_SAMPLING], PyTuple_GET_ITEM(r, 15)) < 0
-            || (in_if != Py_None && slot_set(e, off[S_IN_IF], in_if) < 0)
-            || (out_if != Py_None && slot_set(e, off[S_OUT_IF], out_if) < 0)
-            || slot_set(e, off[S_RECORD], Py_None) < 0) goto fail;
-        PyObject *moved = PyObject_CallOneArg(move, e);
+        if (rev) {
+            long long t; PyObject *o;
+            t = p; p = pr; pr = t; t = b; b = br; br = t;
+            o = in_if; in_if = out_if; out_if = o;
+        }
+        if (e->tick_packets == 0 && e->tick_packets_rev == 0 && PyList_Append(touched, eo) < 0) goto fail;
+        e->packets = sat_add(e->packets, p); e->bytes = sat_add(e->bytes, b);
+        e->packets_rev = sat_add(e->packets_rev, pr); e->bytes_rev = sat_add(e->bytes_rev, br);
+        e->tick_packets = sat_add(e->tick_packets, p); e->tick_bytes = sat_add(e->tick_bytes, b);
+        e->tick_packets_rev = sat_add(e->tick_packets_rev, pr);
+        e->tick_bytes_rev = sat_add(e->tick_bytes_rev, br);
+        if (first < e->first) e->first = first;
+        if (last > e->last) e->last = last;
+        e->tcp_flags |= flags;
+        slot_set(eo, off[S_SAMPLING], PyTuple_GET_ITEM(r, 15));
+        if (in_if != Py_None) slot_set(eo, off[S_IN_IF], in_if);
+        if (out_if != Py_None) slot_set(eo, off[S_OUT_IF], out_if);
+        slot_set(eo, off[S_RECORD], Py_None);
+        PyObject *moved = PyObject_CallOneArg(move, eo);
         if (!moved) goto fail;
         Py_DECREF(moved);
     }
     Py_DECREF(seq);
     return PyLong_FromSsize_t(i);
 fail:
+    Py_XDECREF(key);
     Py_DECREF(seq);
     return NULL;
 }
@@ -665,13 +707,17 @@ static PyMethodDef module_methods[] = {
 static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_fastflow", NULL, -1, module_methods};
 
 PyMODINIT_FUNC PyInit__fastflow(void) {
-    if (PyType_Ready(&TableType) < 0) return NULL;
+    if (PyType_Ready(&TableType) < 0 || PyType_Ready(&CountersType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moddef);
     if (!m) return NULL;
     Py_INCREF(&TableType);
     if (PyModule_AddObject(m, "Table", (PyObject *)&TableType) < 0) {
         Py_DECREF(&TableType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 4);
+    Py_INCREF(&CountersType);
+    if (PyModule_AddObject(m, "Counters", (PyObject *)&CountersType) < 0) {
+        Py_DECREF(&CountersType); Py_DECREF(m); return NULL;
+    }
+    PyModule_AddIntConstant(m, "VERSION", 5);
     return m;
 }
