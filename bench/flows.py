@@ -5,9 +5,9 @@
                                     [--default-spec-only] [--merge-reps 7]
 
 Part 0, merge: the flow table alone, N flows all moving every tick: the C merge
-(``_fastflow.merge``) and the pure-Python merge of the same table code, alternated
-in the same run (median of ``--merge-reps`` merges each, ms and µs per delta), after
-the first merge that creates the N flows.
+(``_fastflow.merge``) and the pure-Python merge (``NETOP_PURE_PYTHON=1``), each in its
+own process, alternated in the same run (median of ``--merge-reps`` merges each: CPU
+and wall ms, µs CPU per delta), after the first merge that creates the N flows.
 
 Part 1, engine tick: an :class:`~netop.engine.engine.Engine` with one source whose
 ``poll(now)`` returns one ``FlowBatch("capture", records)``. The source keeps N distinct
@@ -247,35 +247,77 @@ def engine_bench(
 
 
 def merge_bench(flows: list[FlowKey], reps: int) -> dict[str, Any]:
-    """C and Python merge of an all-active batch into a table of N flows (ms, medians)."""
+    """C and pure-Python merge of an all-active batch into a table of N flows.
+
+    Each peer runs in its own process (``NETOP_PURE_PYTHON=1`` for Python: the entries
+    then have plain slots, as on a machine without a compiler); the two alternate, one
+    merge each, ``reps`` times. Medians of CPU time (``time.process_time``) and wall.
+    """
+    import subprocess
+
+    out: dict[str, Any] = {"flows": len(flows)}
+    samples: dict[str, list[tuple[float, float]]] = {"C": [], "Python": []}
+    procs = {}
+    for name in samples:
+        env = dict(os.environ)
+        if name == "Python":
+            env["NETOP_PURE_PYTHON"] = "1"
+        procs[name] = subprocess.Popen(
+            [sys.executable, __file__, "--merge-worker", str(len(flows))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+    try:
+        for name, proc in procs.items():  # each builds its table: wait until ready
+            assert proc.stdout is not None
+            line = proc.stdout.readline().split()
+            out[f"{name}_engine"] = line[1] if len(line) > 1 else "?"
+        for _ in range(reps):
+            for name, proc in procs.items():
+                assert proc.stdin is not None
+                assert proc.stdout is not None
+                proc.stdin.write("merge\n")
+                proc.stdin.flush()
+                cpu, wall = map(float, proc.stdout.readline().split())
+                samples[name].append((cpu, wall))
+    finally:
+        for proc in procs.values():
+            proc.kill()
+            proc.wait()
+    for name, values in samples.items():
+        cpu = statistics.median(v[0] for v in values)
+        out[f"{name}_cpu_ms"] = round(cpu * 1e3, 1)
+        out[f"{name}_wall_ms"] = round(statistics.median(v[1] for v in values) * 1e3, 1)
+        out[f"{name}_us_per_delta"] = round(cpu * 1e6 / len(flows), 3)
+    out["python_over_c"] = round(out["Python_cpu_ms"] / out["C_cpu_ms"], 2)
+    return out
+
+
+def merge_worker(n: int) -> int:
+    """One merge peer (see :func:`merge_bench`): a table of ``n`` flows, then one
+    all-active merge per ``merge`` line on stdin, answering ``cpu wall`` seconds."""
     from netop.engine.flowtable import FlowTable
 
+    table = FlowTable()
+    src = SyntheticSource(make_flows(n), 1.0)
     now = T0
-    src = SyntheticSource(flows, 1.0)
-    tables = {"C": FlowTable(), "Python": FlowTable()}
-    tables["Python"]._fast = None
-    out: dict[str, Any] = {"flows": len(flows), "c_available": tables["C"]._fast is not None}
-    for table in tables.values():
-        src.prepare(now)
-        batch = src.poll(now)
-        table.merge(next(iter(batch)), now)  # type: ignore[arg-type]
-        table.end_tick()
-    samples: dict[str, list[float]] = {k: [] for k in tables}
-    for _ in range(reps):
+    src.prepare(now)
+    for batch in src.poll(now):
+        table.merge(batch, now)  # type: ignore[arg-type]
+    table.end_tick()
+    print("ready", "C" if table._fast is not None else "Python", flush=True)
+    for line in sys.stdin:
+        if line.strip() != "merge":
+            break
         now += 1.0
         src.prepare(now)
         (batch,) = src.poll(now)
-        for name, table in tables.items():
-            t = time.perf_counter()
-            table.merge(batch, now)  # type: ignore[arg-type]
-            samples[name].append(time.perf_counter() - t)
-            table.end_tick()
-    for name, values in samples.items():
-        med = statistics.median(values)
-        out[f"{name}_ms"] = round(med * 1e3, 1)
-        out[f"{name}_us_per_delta"] = round(med * 1e6 / len(flows), 3)
-    out["python_over_c"] = round(out["Python_ms"] / out["C_ms"], 2) if out["C_ms"] else None
-    return out
+        gc.collect()
+        c, w = time.process_time(), time.perf_counter()
+        table.merge(batch, now)  # type: ignore[arg-type]
+        print(time.process_time() - c, time.perf_counter() - w, flush=True)
+        table.end_tick()
+        table.expire(now)
+    return 0
 
 
 def engine_table(rows: list[dict[str, Any]]) -> str:
@@ -426,6 +468,9 @@ def tui_table(runs: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in[:1] == ["--merge-worker"]:
+        return merge_worker(int(args_in[1]))
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -450,9 +495,10 @@ def main(argv: list[str] | None = None) -> int:
         profiles: dict[str, str] = {}
         merge = merge_bench(flows, args.merge_reps)
         print(f"## Merge, {args.flows} flows all moving (median of {args.merge_reps})\n")
-        print("| merge | ms | µs per delta |\n|---|---|---|")
+        print("| merge | engine | CPU ms | wall ms | µs CPU per delta |\n|---|---|---|---|---|")
         for name in ("C", "Python"):
-            print(f"| {name} | {merge[name + '_ms']} | {merge[name + '_us_per_delta']} |")
+            print(f"| {name} | {merge[name + '_engine']} | {merge[name + '_cpu_ms']} | "
+                  f"{merge[name + '_wall_ms']} | {merge[name + '_us_per_delta']} |")
         print(f"\nPython / C: {merge['python_over_c']}\n")
         result["merge"] = merge
         for fraction in (float(f) for f in args.active.split(",")):
