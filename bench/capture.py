@@ -148,7 +148,7 @@ def live_run(name: str, pcap: str, warmup: float, drain: float) -> dict[str, flo
 
 def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
     from netop.engine.flowtable import FlowTable
-    from netop.sources.capture.aggregate import FlowAggregator
+    from netop.sources.capture.aggregate import PacketAggregator
     from netop.sources.capture.offline import read_into_table
 
     n = sum(1 for _ in [0])  # packet count comes from the run itself
@@ -161,7 +161,7 @@ def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
         for _ in range(reps):
             table = FlowTable(max_flows=1_000_000, keep_expired=True)
             t = time.perf_counter()
-            res = read_into_table(pcap, table, FlowAggregator(fast=fast))
+            res = read_into_table(pcap, table, PacketAggregator(fast=fast))
             times.append(time.perf_counter() - t)
             n = res.packets
         med = statistics.median(times)

@@ -71,7 +71,7 @@ _SLL_PAD = bytes(14)
 _IP_TYPES = (b"\x08\x00", b"\x86\xdd")
 
 
-class FlowAggregator(PacketWatch):
+class PacketAggregator(PacketWatch):
     """Accumulates flow deltas until :meth:`drain`; bounded, never raises on input."""
 
     def __init__(
@@ -486,7 +486,7 @@ def _combine(a: list[Any], b: list[Any]) -> list[Any]:
 
 
 def rows_to_records(rows: Iterable[Any]) -> list[FlowRecord]:
-    """Rows from :meth:`FlowAggregator.drain_rows` (or the child's message) as records;
+    """Rows from :meth:`PacketAggregator.drain_rows` (or the child's message) as records;
     ``ValueError`` for a row of the wrong length."""
     from netop.model import FlowRecord
 

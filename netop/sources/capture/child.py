@@ -24,7 +24,7 @@ from netop.errors import NetopError
 from netop.packet.bpf import FilterError, compile_filter, with_sampling
 from netop.packet.decode import LINKTYPE_LINUX_SLL
 from netop.sources.capture import fastpath
-from netop.sources.capture.aggregate import FlowAggregator, is_loopback_copy
+from netop.sources.capture.aggregate import PacketAggregator, is_loopback_copy
 from netop.sources.capture.messages import (
     MAX_CONFIG_BYTES,
     STOP,
@@ -155,7 +155,7 @@ def _flow_tuple(flow: Any) -> FlowKey:
     return cast("FlowKey", (int(proto), src, int(sport), dst, int(dport), vlan))
 
 
-def watched_wire(agg: FlowAggregator) -> WatchedWire | None:
+def watched_wire(agg: PacketAggregator) -> WatchedWire | None:
     """The watched flow's part of a batch message, ``None`` when nothing is watched."""
     flow = agg.watching
     taken = agg.take_watched()
@@ -284,7 +284,7 @@ def _loop(
     stdin_fd: int,
 ) -> int:
     interval = float(config.interval)
-    agg = FlowAggregator(max_flows=config.max_flows, keep_packets=True)
+    agg = PacketAggregator(max_flows=config.max_flows, keep_packets=True)
     fixed = config.sample
     sampler = AdaptiveSampler(config.sampling and fixed == 1)
     if fixed > 1:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from netop.model import FlowKey, FlowPackets
 from netop.packet.bpf import OfflineFilter
 from netop.packet.pcapfile import Batch, Packet, PcapError, read_batches
-from netop.sources.capture.aggregate import FlowAggregator
+from netop.sources.capture.aggregate import PacketAggregator
 from netop.sources.capture.offline import filtered
 from netop.sources.capture.watch import WATCH_SIZE, from_wire, to_wire
 
@@ -40,7 +40,7 @@ class FileFlowPackets:
         self._last: deque[Sample] = deque(maxlen=LAST)
         self._handshake = (0.0, 0.0, 0.0)
         # One flow slot: the aggregator only has to match packets, not to count flows.
-        self._agg = FlowAggregator(max_flows=1, keep_packets=True)
+        self._agg = PacketAggregator(max_flows=1, keep_packets=True)
         self._agg.watch(flow)
         self._batches: Iterator[Batch] = filtered(read_batches(path), packet_filter)
         self._linktype = 0

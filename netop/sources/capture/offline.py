@@ -23,7 +23,7 @@ from netop.packet.pcapfile import (
     open_classic,
     read_batches,
 )
-from netop.sources.capture.aggregate import FlowAggregator
+from netop.sources.capture.aggregate import PacketAggregator
 
 _CHUNK = 16 << 20
 _TICK = 1.0
@@ -56,7 +56,7 @@ class FileReadResult:
 def read_into_table(
     path: str,
     table: FlowTable,
-    agg: FlowAggregator | None = None,
+    agg: PacketAggregator | None = None,
     packet_filter: OfflineFilter | None = None,
 ) -> FileReadResult:
     """Read every readable packet of ``path`` into ``table`` (as fast as it goes).
@@ -67,7 +67,7 @@ def read_into_table(
     which the table counts.
     """
     if agg is None:
-        agg = FlowAggregator(max_flows=min(max(table.max_flows, _AGG_MIN_FLOWS), _AGG_FLOWS))
+        agg = PacketAggregator(max_flows=min(max(table.max_flows, _AGG_MIN_FLOWS), _AGG_FLOWS))
     result = FileReadResult()
     counts = ReadCounts()
     try:
@@ -92,7 +92,7 @@ def read_into_table(
     return result
 
 
-def _room(table: FlowTable, agg: FlowAggregator, result: FileReadResult, now: float) -> int:
+def _room(table: FlowTable, agg: PacketAggregator, result: FileReadResult, now: float) -> int:
     """How many packets may go to the aggregator now without any being refused (each
     may start a flow); hands the aggregator on to the table first when it is nearly full."""
     room = agg.max_flows - len(agg)
@@ -115,7 +115,7 @@ def filtered(batches: Iterator[Batch], packet_filter: OfflineFilter | None) -> I
 
 
 def _tick(
-    table: FlowTable, agg: FlowAggregator, result: FileReadResult, now: float, force: bool = False
+    table: FlowTable, agg: PacketAggregator, result: FileReadResult, now: float, force: bool = False
 ) -> None:
     """Hand the deltas to the table once per second of packet time (or when full)."""
     result.last_ts = max(result.last_ts, now)
@@ -131,7 +131,7 @@ def _read_classic(
     path: str,
     classic: tuple[BinaryIO, bool, bool, int],
     table: FlowTable,
-    agg: FlowAggregator,
+    agg: PacketAggregator,
     result: FileReadResult,
 ) -> None:
     """The classic-pcap route: whole chunks go to the (C) walker, no per-packet objects."""
@@ -172,8 +172,8 @@ def paced_ticks(
     stopped: Callable[[], bool],
     sleep: Callable[[float], None] = time.sleep,
     packet_filter: OfflineFilter | None = None,
-    agg: FlowAggregator | None = None,
-) -> Iterator[tuple[float, list[FlowRecord], FlowAggregator]]:
+    agg: PacketAggregator | None = None,
+) -> Iterator[tuple[float, list[FlowRecord], PacketAggregator]]:
     """Play a file tick by tick: ``(packet_time, deltas, aggregator)`` per tick.
 
     ``packet_time`` is the file's clock at the end of the tick; after the last packet
@@ -183,7 +183,7 @@ def paced_ticks(
     generator raises :class:`PcapError` after the last readable tick of a damaged file.
     ``agg`` is the aggregator to feed (e.g. one that keeps packets); a new one by default.
     """
-    agg = FlowAggregator() if agg is None else agg
+    agg = PacketAggregator() if agg is None else agg
     tick_end: float | None = None
     started = time.monotonic()
     base = 0.0

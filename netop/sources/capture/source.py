@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from netop.errors import NetopError
 from netop.model import FlowBatch, FlowKey, NetEvent, Severity, SourceStatus
 from netop.sources.base import Emit, Source
-from netop.sources.capture.aggregate import FlowAggregator, rows_to_records
+from netop.sources.capture.aggregate import PacketAggregator, rows_to_records
 from netop.sources.capture.messages import (
     STOP,
     Batch,
@@ -330,7 +330,7 @@ class CaptureSource(Source):
         assert self._emit is not None
         assert self.options.read is not None
         path = self.options.read
-        agg = FlowAggregator()
+        agg = PacketAggregator()
         clock = 0.0
         try:
             packet_filter = OfflineFilter(self.options.filter) if self.options.filter else None
@@ -387,4 +387,3 @@ class CaptureSource(Source):
                 continue
             scan.advance(None)
             self._emit(FlowBatch(NAME, (), {}, scan.packets(), clock or None))
-

@@ -105,7 +105,7 @@ class PacketRing:
 
 
 class PacketWatch:
-    """The watch API of :class:`~netop.sources.capture.aggregate.FlowAggregator` (a mixin).
+    """The watch API of :class:`~netop.sources.capture.aggregate.PacketAggregator` (a mixin).
 
     ``_ring`` is the C table or a :class:`PacketRing` when packets are kept, else ``None``.
     """
