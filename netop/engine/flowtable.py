@@ -390,6 +390,10 @@ class FlowTable:
 
     def end_tick(self) -> None:
         """Reset the per-tick counters (only entries touched this tick)."""
+        if self._fast is not None:
+            self._fast.reset_ticks(self._touched)
+            self._touched = []
+            return
         for entry in self._touched:
             entry.tick_packets = entry.tick_bytes = 0
             entry.tick_packets_rev = entry.tick_bytes_rev = 0

@@ -686,6 +686,25 @@ fail:
     return NULL;
 }
 
+/* reset_ticks(entries): zero this tick's counters of each entry (FlowTable.end_tick). */
+static PyObject *reset_ticks(PyObject *self, PyObject *entries) {
+    PyObject *seq = PySequence_Fast(entries, "entries must be a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyObject_TypeCheck(items[i], &CountersType)) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_TypeError, "not a flow-table entry");
+            return NULL;
+        }
+        Counters *e = (Counters *)items[i];
+        e->tick_packets = e->tick_bytes = e->tick_packets_rev = e->tick_bytes_rev = 0;
+    }
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+}
+
 /* Empty every capability set and forbid regaining any (the capture child calls this
  * after opening its rings; done here so that the child need not load ctypes). */
 static PyObject *drop_capabilities(PyObject *self, PyObject *args) {
@@ -701,6 +720,7 @@ static PyMethodDef module_methods[] = {
     {"drop_capabilities", drop_capabilities, METH_NOARGS, "Drop all capabilities, set no_new_privs."},
     {"slot_offsets", slot_offsets, METH_VARARGS, "Byte offsets of a type's __slots__."},
     {"merge", merge, METH_VARARGS, "Merge flow deltas into the engine's flow table."},
+    {"reset_ticks", reset_ticks, METH_O, "Zero the tick counters of flow-table entries."},
     {NULL}
 };
 
@@ -718,6 +738,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "Counters", (PyObject *)&CountersType) < 0) {
         Py_DECREF(&CountersType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 5);
+    PyModule_AddIntConstant(m, "VERSION", 6);
     return m;
 }
