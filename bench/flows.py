@@ -304,7 +304,7 @@ def merge_worker(n: int) -> int:
     for batch in src.poll(now):
         table.merge(batch, now)  # type: ignore[arg-type]
     table.end_tick()
-    print("ready", "C" if table._fast is not None else "Python", flush=True)
+    print("ready", "C" if getattr(table, "_fast", None) is not None else "Python", flush=True)
     for line in sys.stdin:
         if line.strip() != "merge":
             break

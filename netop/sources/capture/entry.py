@@ -84,7 +84,9 @@ int main(void) {
 
 def package_root() -> str:
     """The directory holding the ``netop`` package, so the child imports the same code."""
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import netop  # from the package itself: counting dirname()s broke when this file moved
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(netop.__file__)))
 
 
 def bootstrap() -> str:

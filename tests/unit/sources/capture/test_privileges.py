@@ -100,3 +100,13 @@ def test_install_refuses_code_others_could_change(tmp_path: Path) -> None:
     os.chown(mine, 65534, 65534)  # root's file in a user's directory: it can be swapped
     with pytest.raises(NetopError, match="owned by root"):
         _check_owned_by_root(str(mine / "python"))
+
+
+def test_the_launcher_program_imports_this_package() -> None:
+    import os
+
+    from netop.sources.capture.entry import bootstrap, package_root
+
+    root = package_root()
+    assert os.path.isfile(os.path.join(root, "netop", "sources", "capture", "child.py"))
+    assert repr(root) in bootstrap()
