@@ -194,7 +194,7 @@ def memory_per_flow(count: int) -> dict[str, float]:
     """Bytes per flow: engine FlowTable with ``count`` flows, and the capture C table."""
     from netop.engine.flowtable import FlowTable
     from netop.model import FlowRecord
-    from netop.sources.capture import fastpath
+    from netop.native import fastpath
 
     proc = psutil.Process()
     out: dict[str, float] = {}

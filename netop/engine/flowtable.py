@@ -45,7 +45,7 @@ class _Counters:
 
 def _merger() -> ModuleType | None:
     """The C merge (``_fastflow``), or ``None``: the Python path has the same results."""
-    from netop.sources.capture import fastpath
+    from netop.native import fastpath
 
     return fastpath.load()
 

@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from netop.native import fastpath
 from netop.packet.decode import (
     LINKTYPE_ETHERNET,
     LINKTYPE_LINUX_SLL,
@@ -37,7 +38,6 @@ from netop.packet.decode import (
     reverse_ports,
 )
 from netop.packet.pcapfile import MAX_SNAPLEN
-from netop.sources.capture import fastpath
 from netop.sources.capture.watch import PacketRing, PacketWatch
 
 if TYPE_CHECKING:  # records are built in the parent; the capture child ships rows

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from netop.errors import NetopError
+from netop.native import fastpath
 from netop.packet.bpf import FilterError, compile_filter, with_sampling
 from netop.packet.decode import LINKTYPE_LINUX_SLL
-from netop.sources.capture import fastpath
 from netop.sources.capture.aggregate import PacketAggregator, is_loopback_copy
 from netop.sources.capture.messages import (
     MAX_CONFIG_BYTES,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from netop.engine.flowtable import FlowTable
-from netop.sources.capture import fastpath
+from netop.native import fastpath
 from netop.sources.capture.aggregate import PacketAggregator
 from netop.sources.capture.offline import read_into_table
 from tests.shared_data import absent_reason, shared_path

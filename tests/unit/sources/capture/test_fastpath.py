@@ -13,7 +13,7 @@ from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 from scapy.packet import Raw
 
-from netop.sources.capture import fastpath
+from netop.native import fastpath
 from netop.sources.capture.aggregate import PacketAggregator
 
 pytestmark = pytest.mark.skipif(fastpath.load() is None, reason="C fast path not buildable here")

@@ -12,8 +12,8 @@ from scapy.utils import wrpcap
 
 from netop.engine.flowtable import FlowTable
 from netop.model import FlowKey, FlowPackets
+from netop.native import fastpath
 from netop.packet.pcapfile import read_batches
-from netop.sources.capture import fastpath
 from netop.sources.capture.aggregate import PacketAggregator
 from netop.sources.capture.child import parse_control
 from netop.sources.capture.offline import read_into_table

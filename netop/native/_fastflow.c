@@ -508,7 +508,7 @@ static PySequenceMethods Table_seq = {.sq_length = (lenfunc)Table_len};
 
 static PyTypeObject TableType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "netop.sources.capture._fastflow.Table",
+    .tp_name = "netop.native._fastflow.Table",
     .tp_basicsize = sizeof(Table),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,
@@ -556,7 +556,7 @@ static PyMemberDef Counters_members[] = {
 
 static PyTypeObject CountersType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "netop.sources.capture._fastflow.Counters",
+    .tp_name = "netop.native._fastflow.Counters",
     .tp_basicsize = sizeof(Counters),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_new = PyType_GenericNew,

@@ -36,7 +36,7 @@ def load(installed_only: bool = False) -> ModuleType | None:
     if os.environ.get("NETOP_PURE_PYTHON"):
         return None
     try:
-        from netop.sources.capture import _fastflow  # type: ignore[attr-defined]
+        from netop.native import _fastflow  # type: ignore[attr-defined]
 
         if getattr(_fastflow, "VERSION", 0) >= _VERSION:
             return _fastflow  # type: ignore[no-any-return]
@@ -93,7 +93,7 @@ def _build_and_import() -> ModuleType | None:
             os.unlink(tmp)
             return None
         os.replace(tmp, target)
-    spec = importlib.util.spec_from_file_location("netop.sources.capture._fastflow", target)
+    spec = importlib.util.spec_from_file_location("netop.native._fastflow", target)
     if spec is None or spec.loader is None:
         return None
     module = importlib.util.module_from_spec(spec)
