@@ -149,7 +149,7 @@ def live_run(name: str, pcap: str, warmup: float, drain: float) -> dict[str, flo
 def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
     from netop.engine.engine import read_into_table
     from netop.engine.flowtable import FlowTable
-    from netop.sources.capture.aggregate import FlowAggregator
+    from netop.sources.capture.aggregate import PacketAggregator
 
     n = sum(1 for _ in [0])  # packet count comes from the run itself
     results: dict[str, dict[str, float]] = {}
@@ -161,7 +161,7 @@ def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
         for _ in range(reps):
             table = FlowTable(max_flows=1_000_000, keep_expired=True)
             t = time.perf_counter()
-            res = read_into_table(pcap, table, FlowAggregator(fast=fast))
+            res = read_into_table(pcap, table, PacketAggregator(fast=fast))
             times.append(time.perf_counter() - t)
             n = res.packets
         med = statistics.median(times)
@@ -202,7 +202,7 @@ def memory_per_flow(count: int) -> dict[str, float]:
     """Bytes per flow: engine FlowTable with ``count`` flows, and the capture C table."""
     from netop.engine.flowtable import FlowTable
     from netop.model import FlowRecord
-    from netop.sources.capture import fastpath
+    from netop.native import fastpath
 
     proc = psutil.Process()
     out: dict[str, float] = {}

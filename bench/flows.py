@@ -1,8 +1,14 @@
 """Benchmark of issue 4 (Performance): the engine tick and the TUI with 100k live flows.
 
     .venv/bin/python bench/flows.py [--flows 100000] [--ticks 20] [--duration 30]
-                                    [--skip-tui] [--skip-engine]
+                                    [--skip-tui] [--skip-engine] [--active 0.1,1]
+                                    [--default-spec-only] [--merge-reps 7]
     .venv/bin/python bench/flows.py --views [--flows 100000] [--reps 9] [--active 0.1]
+
+Part 0, merge: the flow table alone, N flows all moving every tick: the C merge
+(``_fastflow.merge``) and the pure-Python merge (``NETOP_PURE_PYTHON=1``), each in its
+own process, alternated in the same run (median of ``--merge-reps`` merges each: CPU
+and wall ms, µs CPU per delta), after the first merge that creates the N flows.
 
 Part 1, engine tick: an :class:`~netop.engine.engine.Engine` with one source whose
 ``poll(now)`` returns one ``FlowBatch("capture", records)``. The source keeps N distinct
@@ -251,6 +257,80 @@ def engine_bench(
     out.insert(0, {"spec": "first tick (creates all)", "active": 1.0, **first,
                    "cpu_max": first["cpu"]})  # fmt: skip
     return out, prof_text
+
+
+def merge_bench(flows: list[FlowKey], reps: int) -> dict[str, Any]:
+    """C and pure-Python merge of an all-active batch into a table of N flows.
+
+    Each peer runs in its own process (``NETOP_PURE_PYTHON=1`` for Python: the entries
+    then have plain slots, as on a machine without a compiler); the two alternate, one
+    merge each, ``reps`` times. Medians of CPU time (``time.process_time``) and wall.
+    """
+    import subprocess
+
+    out: dict[str, Any] = {"flows": len(flows)}
+    samples: dict[str, list[tuple[float, float]]] = {"C": [], "Python": []}
+    procs = {}
+    for name in samples:
+        env = dict(os.environ)
+        if name == "Python":
+            env["NETOP_PURE_PYTHON"] = "1"
+        procs[name] = subprocess.Popen(
+            [sys.executable, __file__, "--merge-worker", str(len(flows))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+    try:
+        for name, proc in procs.items():  # each builds its table: wait until ready
+            assert proc.stdout is not None
+            line = proc.stdout.readline().split()
+            out[f"{name}_engine"] = line[1] if len(line) > 1 else "?"
+        for _ in range(reps):
+            for name, proc in procs.items():
+                assert proc.stdin is not None
+                assert proc.stdout is not None
+                proc.stdin.write("merge\n")
+                proc.stdin.flush()
+                cpu, wall = map(float, proc.stdout.readline().split())
+                samples[name].append((cpu, wall))
+    finally:
+        for proc in procs.values():
+            proc.kill()
+            proc.wait()
+    for name, values in samples.items():
+        cpu = statistics.median(v[0] for v in values)
+        out[f"{name}_cpu_ms"] = round(cpu * 1e3, 1)
+        out[f"{name}_wall_ms"] = round(statistics.median(v[1] for v in values) * 1e3, 1)
+        out[f"{name}_us_per_delta"] = round(cpu * 1e6 / len(flows), 3)
+    out["python_over_c"] = round(out["Python_cpu_ms"] / out["C_cpu_ms"], 2)
+    return out
+
+
+def merge_worker(n: int) -> int:
+    """One merge peer (see :func:`merge_bench`): a table of ``n`` flows, then one
+    all-active merge per ``merge`` line on stdin, answering ``cpu wall`` seconds."""
+    from netop.engine.flowtable import FlowTable
+
+    table = FlowTable()
+    src = SyntheticSource(make_flows(n), 1.0)
+    now = T0
+    src.prepare(now)
+    for batch in src.poll(now):
+        table.merge(batch, now)  # type: ignore[arg-type]
+    table.end_tick()
+    print("ready", "C" if getattr(table, "_fast", None) is not None else "Python", flush=True)
+    for line in sys.stdin:
+        if line.strip() != "merge":
+            break
+        now += 1.0
+        src.prepare(now)
+        (batch,) = src.poll(now)
+        gc.collect()
+        c, w = time.process_time(), time.perf_counter()
+        table.merge(batch, now)  # type: ignore[arg-type]
+        print(time.process_time() - c, time.perf_counter() - w, flush=True)
+        table.end_tick()
+        table.expire(now)
+    return 0
 
 
 def engine_table(rows: list[dict[str, Any]]) -> str:
@@ -516,6 +596,9 @@ def tui_table(runs: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in[:1] == ["--merge-worker"]:
+        return merge_worker(int(args_in[1]))
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -528,19 +611,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--views", action="store_true",
                     help="only part 3: view build per aggregation mode, and nfdump -s")
     ap.add_argument("--reps", type=int, default=9, help="ticks per mode in part 3 (9)")
-    ap.add_argument("--active", type=float, default=0.1,
-                    help="share of the flows that move per tick in part 3 (0.1)")
+    ap.add_argument("--active", default="0.1,1",
+                    help="fractions of the flows that move per tick (0.1,1; --views: the first)")
+    ap.add_argument("--default-spec-only", action="store_true", help="sort by rate only")
+    ap.add_argument("--merge-reps", type=int, default=7, help="merges per peer (7)")
     args = ap.parse_args(argv)
+    if args.default_spec_only:
+        del SPECS[1:]
     started = time.strftime("%Y%m%d-%H%M%S")
     meta = {"started": started, "flows": args.flows, "ticks": args.ticks}
     result: dict[str, Any] = {"meta": {**meta, "cpu_count": os.cpu_count()}}
     if args.views:
         flows = make_flows(args.flows)
         print(f"views: {args.flows} flows, {args.reps} ticks per mode ...", file=sys.stderr)
-        view_rows = (view_bench(flows, args.reps, False, args.active)
-                     + view_bench(flows, args.reps, True, args.active))
+        active = float(args.active.split(",")[0])
+        view_rows = (view_bench(flows, args.reps, False, active)
+                     + view_bench(flows, args.reps, True, active))
         peer = nfdump_bench(flows, args.reps)
-        print(f"## View build per aggregation, {args.flows} live flows, {args.active:.0%} move "
+        print(f"## View build per aggregation, {args.flows} live flows, {active:.0%} move "
               f"per tick, sort rate, top 200 (medians of {args.reps})\n")
         print(view_table(view_rows, peer))
         result["views"] = view_rows
@@ -550,7 +638,15 @@ def main(argv: list[str] | None = None) -> int:
         flows = make_flows(args.flows)
         rows: list[dict[str, Any]] = []
         profiles: dict[str, str] = {}
-        for fraction in (0.1, 1.0):
+        merge = merge_bench(flows, args.merge_reps)
+        print(f"## Merge, {args.flows} flows all moving (median of {args.merge_reps})\n")
+        print("| merge | engine | CPU ms | wall ms | µs CPU per delta |\n|---|---|---|---|---|")
+        for name in ("C", "Python"):
+            print(f"| {name} | {merge[name + '_engine']} | {merge[name + '_cpu_ms']} | "
+                  f"{merge[name + '_wall_ms']} | {merge[name + '_us_per_delta']} |")
+        print(f"\nPython / C: {merge['python_over_c']}\n")
+        result["merge"] = merge
+        for fraction in (float(f) for f in args.active.split(",")):
             print(f"engine: {args.flows} flows, {fraction:.0%} active/tick ...", file=sys.stderr)
             r, prof = engine_bench(flows, fraction, args.ticks, "sort rate (default)")
             rows += r

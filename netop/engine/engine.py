@@ -26,13 +26,14 @@ from netop.config import (
     Config,
 )
 from netop.engine.events import EventLog, InterfaceWatch
-from netop.engine.flowtable import FlowTable, Row
+from netop.engine.flowtable import FlowTable
 from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.engine.history import RateHistory
 from netop.engine.rates import RateTracker
 from netop.model import (
     COUNTER_FIELDS,
     FlowBatch,
+    FlowKey,
     FlowPackets,
     FlowRecord,
     FlowsView,
@@ -50,7 +51,7 @@ from netop.sources.base import Source, SourceItem
 
 if TYPE_CHECKING:
     from netop.packet.bpf import OfflineFilter
-    from netop.sources.capture.aggregate import FlowAggregator
+    from netop.sources.capture.aggregate import PacketAggregator
     from netop.sources.capture.offline import FileReadResult
 
 #: Shown in the Flows pane while nothing produces flows.
@@ -145,7 +146,7 @@ class Engine:
         self._flow_view = FlowViewBuilder(self.enrichment)
         #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
         self.view_spec = ViewSpec()
-        self._watching: tuple[int, str, int, str, int, int | None] | None = None
+        self._watching: FlowKey | None = None
         self._watched_packets: deque[PacketSample] = deque(maxlen=WATCHED_PACKETS)
         self._watched_rtt: tuple[float | None, float | None] = (None, None)
         self._watched_total: int | None = None
@@ -228,12 +229,11 @@ class Engine:
 
     # -- headless ---------------------------------------------------------------------
 
-    def play(self, ticks: Iterable[tuple[Iterable[Row], str, int, float]]) -> None:
+    def play(self, ticks: Iterable[tuple[Sequence[FlowRecord], float]]) -> None:
         """Headless, as fast as the input goes: merge a recording tick by tick on its own
         clock, as :meth:`tick` does, but without building a view per tick.
 
-        Each tick is ``(rows, source, sampling, clock)``: the flow deltas in the capture
-        aggregator's row form (no record object per flow), and the recording's time at
+        Each tick is ``(records, clock)``: the flow deltas, and the recording's time at
         the end of the tick. :meth:`summary` then gives the result.
         """
         for clock in merge_ticks(self.flow_table, ticks):
@@ -477,12 +477,12 @@ class Engine:
 
 
 def merge_ticks(
-    table: FlowTable, ticks: Iterable[tuple[Iterable[Row], str, int, float]]
+    table: FlowTable, ticks: Iterable[tuple[Sequence[FlowRecord], float]]
 ) -> Iterator[float]:
     """Merge ticks of flow rows into ``table`` on their own clock (each tick: merge,
     end the tick, expire); yields each tick's clock. See :meth:`Engine.play`."""
-    for rows, source, sampling, clock in ticks:
-        table.merge_rows(rows, source, sampling, clock)
+    for records, clock in ticks:
+        table.merge_records(records, clock)
         table.end_tick()  # else the tick's list of touched flows keeps evicted ones alive
         table.expire(clock)
         yield clock
@@ -491,7 +491,7 @@ def merge_ticks(
 def read_into_table(
     path: str,
     table: FlowTable,
-    agg: FlowAggregator | None = None,
+    agg: PacketAggregator | None = None,
     packet_filter: OfflineFilter | None = None,
 ) -> FileReadResult:
     """Read every readable packet of a capture file into ``table`` as fast as it goes

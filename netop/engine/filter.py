@@ -39,7 +39,7 @@ from netop.engine.filter_grammar import (
     Vlan,
 )
 from netop.engine.filter_parser import parse_node
-from netop.model import FlowRecord
+from netop.model import FlowFields, FlowRecord
 
 __all__ = ["CompiledFilter", "Facts", "Filter", "FilterError", "FlowFacts", "parse_filter"]
 
@@ -59,7 +59,7 @@ class FlowFacts(Protocol):
     """
 
     @property
-    def record(self) -> FlowRecord: ...
+    def record(self) -> FlowFields: ...
     @property
     def rate_bps(self) -> float: ...
     @property

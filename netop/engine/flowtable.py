@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import gc
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from netop.config import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FLOWS
 from netop.model import FlowBatch, FlowRecord
@@ -23,14 +25,35 @@ from netop.packet.decode import reverse_ports
 
 _ACTIVE_SCAN_EVERY = 5.0
 
-_FullKey = tuple[int, int | None, str, str, int, int, str, str | None]
-#: (proto, src, sport, dst, dport, vlan, packets, bytes, packets_rev, bytes_rev, first,
-#: last, tcp_flags): a delta without its source, as the capture child sends it.
-Row = tuple[int, str, int, str, int, int | None, int, int, int, int, float, float, int]
-#: A row plus (source, exporter, sampling).
-FullRow = tuple[
-    int, str, int, str, int, int | None, int, int, int, int, float, float, int, str, str | None, int
-]
+#: The table's key of a flow: the record's :class:`~netop.model.FlowKey` fields, then
+#: (source, exporter) — ``record[:6] + record[13:15]``, in the record's own order.
+TableKey = tuple[int, str, int, str, int, int | None, str, str | None]
+
+#: The object slots the C merge (``_fastflow.merge``) sets, in its order.
+_MERGED_SLOTS = ("sampling", "in_if", "out_if", "_record")
+
+
+class _Counters:
+    """An entry's counters on the pure-Python path. With the C extension they are its
+    native ``Counters`` (same names): the merge then adds machine integers in place."""
+
+    __slots__ = (
+        "packets", "bytes", "packets_rev", "bytes_rev", "tick_packets", "tick_bytes",
+        "tick_packets_rev", "tick_bytes_rev", "first", "last", "tcp_flags",
+    )  # fmt: skip
+
+
+def _merger() -> ModuleType | None:
+    """The C merge (``_fastflow``), or ``None``: the Python path has the same results."""
+    from netop.native import fastpath
+
+    return fastpath.load()
+
+
+if TYPE_CHECKING:
+    _Base = _Counters
+else:
+    _Base = _Counters if _merger() is None else _merger().Counters
 
 
 def tcp_state(proto: int, flags: int, packets_rev: int) -> str:
@@ -46,7 +69,7 @@ def tcp_state(proto: int, flags: int, packets_rev: int) -> str:
     return "mid-stream"  # the handshake happened before we looked
 
 
-class FlowEntry:
+class FlowEntry(_Base):
     """One flow in the table: cumulative counters plus this tick's."""
 
     __slots__ = (
@@ -59,18 +82,9 @@ class FlowEntry:
         "vlan",
         "source",
         "exporter",
-        "packets",
-        "bytes",
-        "packets_rev",
-        "bytes_rev",
-        "first",
-        "last",
-        "tcp_flags",
         "sampling",
-        "tick_packets",
-        "tick_bytes",
-        "tick_packets_rev",
-        "tick_bytes_rev",
+        "in_if",
+        "out_if",
         "_keys",
         "_record",
         "view",
@@ -78,13 +92,15 @@ class FlowEntry:
         "evicted",
     )
 
-    def __init__(self, row: FullRow, keys: tuple[_FullKey, _FullKey]) -> None:
+    def __init__(self, record: FlowRecord, keys: tuple[TableKey, TableKey]) -> None:
         self._key: str | None = None
-        self.proto, self.src, self.sport, self.dst, self.dport, self.vlan = row[:6]
-        self.source, self.exporter, self.sampling = row[13:]
+        self.proto, self.src, self.sport, self.dst, self.dport, self.vlan = record[:6]
+        self.source, self.exporter, self.sampling = record[13:16]
+        self.in_if: int | None = None
+        self.out_if: int | None = None
         self.packets = self.bytes = self.packets_rev = self.bytes_rev = 0
         self.tick_packets = self.tick_bytes = self.tick_packets_rev = self.tick_bytes_rev = 0
-        self.first, self.last = row[10], row[11]
+        self.first, self.last = record.first, record.last
         self.tcp_flags = 0
         self._keys = keys
         self._record: FlowRecord | None = None
@@ -134,6 +150,8 @@ class FlowEntry:
                 self.source,
                 self.exporter,
                 self.sampling,
+                self.in_if,
+                self.out_if,
             )
         return self._record
 
@@ -178,13 +196,19 @@ class FlowTable:
         self.keep_expired = keep_expired
         self.keep_ended = keep_ended
         # Both keys of every ended flow (``keep_ended``), oldest first.
-        self._ended: OrderedDict[_FullKey, FlowEntry] = OrderedDict()
+        self._ended: OrderedDict[TableKey, FlowEntry] = OrderedDict()
         self.stats = FlowTableStats()
-        self._index: dict[_FullKey, tuple[FlowEntry, bool]] = {}
-        self._lru: OrderedDict[_FullKey, FlowEntry] = OrderedDict()
+        self._index: dict[TableKey, tuple[FlowEntry, bool]] = {}
+        # Recency, least recent first. Keyed by the entry itself: an identity hash costs
+        # nothing, where re-hashing the 8-field key was a third of the merge.
+        self._lru: OrderedDict[FlowEntry, None] = OrderedDict()
         self._touched: list[FlowEntry] = []
         self._expired: list[FlowRecord] = []
         self._last_active_scan = 0.0
+        self._fast = _merger()
+        self._offsets = (
+            self._fast.slot_offsets(FlowEntry, _MERGED_SLOTS) if self._fast is not None else ()
+        )
 
     def __len__(self) -> int:
         return len(self._lru)
@@ -193,136 +217,111 @@ class FlowTable:
         """Add one batch of deltas (any source) to the table."""
         self.merge_records(batch.records, now)
 
-    def merge_records(self, records: Iterable[FlowRecord], now: float) -> None:
-        """Add deltas to the table. ``now`` is not used: a full table evicts its least
-        recently active flow, whatever the time."""
-        self._merge(
-            (
-                (
-                    r.proto,
-                    r.src,
-                    r.sport,
-                    r.dst,
-                    r.dport,
-                    r.vlan,
-                    r.packets,
-                    r.bytes,
-                    r.packets_rev,
-                    r.bytes_rev,
-                    r.first,
-                    r.last,
-                    r.tcp_flags,
-                    r.source,
-                    r.exporter,
-                    r.sampling,
-                )
-                for r in records
-            ),
-        )
-
-    def merge_rows(self, rows: Iterable[Row], source: str, sampling: int, now: float) -> None:
-        """Add deltas given as plain rows (the capture child's compact form)."""
-        self._merge(row + (source, None, sampling) for row in rows)
-
-    def _merge(self, rows: Iterable[FullRow]) -> None:
+    def merge_records(self, records: Sequence[FlowRecord], now: float) -> None:
+        """Add deltas to the table; ``now`` is only used to pick eviction victims."""
         # A burst of new flows allocates hundreds of thousands of objects; the cyclic GC
         # would rescan them many times over (half the cost). Nothing here makes cycles,
         # so collection waits until the merge is done.
         enabled = gc.isenabled()
         gc.disable()
+        evictions = self.stats.evictions
         try:
-            self._merge_rows(rows)
+            fast = self._fast
+            if fast is None:
+                for record in records:
+                    self._merge_one(record)
+            else:
+                # C merges every delta of a known flow; for a new one it stops, Python
+                # makes the entry and C goes on from that same delta.
+                n, i, made = len(records), 0, -1
+                touched, move, offsets = self._touched, self._lru.move_to_end, self._offsets
+                while i < n:
+                    i = fast.merge(self._index, records, i, touched, move, offsets)
+                    if i >= n:
+                        break
+                    if i == made:  # C cannot take it even now: Python does
+                        self._merge_one(records[i])
+                        i += 1
+                        continue
+                    self._entry_of(records[i])
+                    made = i
         finally:
             if enabled:
                 gc.enable()
-
-    def _merge_rows(self, rows: Iterable[FullRow]) -> None:
-        index, lru, touched = self._index, self._lru, self._touched
-        n = 0
-        evictions = self.stats.evictions
-        for row in rows:
-            (
-                proto,
-                src,
-                sport,
-                dst,
-                dport,
-                vlan,
-                p,
-                b,
-                pr,
-                br,
-                first,
-                last,
-                flags,
-                source,
-                exp,
-                _,
-            ) = row
-            n += 1
-            hit = index.get((proto, vlan, src, dst, sport, dport, source, exp))
-            if hit is None and self._ended:
-                hit = self._revive((proto, vlan, src, dst, sport, dport, source, exp))
-            if hit is None:
-                entry = self._create(row)
-                rev = False
-                if len(lru) > self.max_flows:
-                    self._evict()
-            else:
-                entry, rev = hit
-            if entry.tick_packets == 0 and entry.tick_packets_rev == 0:
-                touched.append(entry)
-            if rev:
-                p, b, pr, br = pr, br, p, b
-            entry.packets += p
-            entry.bytes += b
-            entry.packets_rev += pr
-            entry.bytes_rev += br
-            entry.tick_packets += p
-            entry.tick_bytes += b
-            entry.tick_packets_rev += pr
-            entry.tick_bytes_rev += br
-            if first < entry.first:
-                entry.first = first
-            if last > entry.last:
-                entry.last = last
-            entry.tcp_flags |= flags
-            entry.sampling = row[15]
-            entry._record = None
-            lru.move_to_end(entry._keys[0])
-        self.stats.merged += n
+        self.stats.merged += len(records)
         if self.stats.evictions != evictions:
             # Flows this batch brought and evicted: the view must not adopt them again.
-            self._touched = [e for e in touched if not e.evicted]
+            self._touched = [e for e in self._touched if not e.evicted]
+
+    def _entry_of(self, r: FlowRecord) -> tuple[FlowEntry, bool]:
+        """The entry of the record's flow, made (or revived) if need be; whether the
+        record goes the other way."""
+        key: TableKey = r[:6] + r[13:15]
+        hit = self._index.get(key)
+        if hit is None and self._ended:
+            hit = self._revive(key)
+        if hit is not None:
+            return hit
+        entry = self._create(r, key)
+        if len(self._lru) > self.max_flows:
+            self._evict()
+        return entry, False
+
+    def _merge_one(self, r: FlowRecord) -> None:
+        """Add one delta (the pure-Python path)."""
+        entry, rev = self._entry_of(r)
+        if entry.tick_packets == 0 and entry.tick_packets_rev == 0:
+            self._touched.append(entry)
+        p, b, pr, br, first, last, flags, _, _, sampling, in_if, out_if = r[6:]
+        if rev:
+            p, b, pr, br, in_if, out_if = pr, br, p, b, out_if, in_if
+        entry.packets += p
+        entry.bytes += b
+        entry.packets_rev += pr
+        entry.bytes_rev += br
+        entry.tick_packets += p
+        entry.tick_bytes += b
+        entry.tick_packets_rev += pr
+        entry.tick_bytes_rev += br
+        if first < entry.first:
+            entry.first = first
+        if last > entry.last:
+            entry.last = last
+        entry.tcp_flags |= flags
+        entry.sampling = sampling
+        if in_if is not None:
+            entry.in_if = in_if
+        if out_if is not None:
+            entry.out_if = out_if
+        entry._record = None
+        self._lru.move_to_end(entry)
 
     def _evict(self) -> None:
         """Make room at once, not after the batch: the table never holds more than
         ``max_flows`` + 1 flows however many new ones one batch brings. An evicted flow
         is not kept even with ``keep_expired`` (memory follows ``max_flows`` whatever
         floods the table); the count says what was lost."""
-        entry = next(iter(self._lru.values()))
+        entry = next(iter(self._lru))
         self._remove(entry, keep=False)
         entry.evicted = True
         self.stats.evictions += 1
 
-    def _create(self, row: FullRow) -> FlowEntry:
-        proto, src, sport, dst, dport, vlan = row[0], row[1], row[2], row[3], row[4], row[5]
-        source, exporter = row[13], row[14]
-        fwd: _FullKey = (proto, vlan, src, dst, sport, dport, source, exporter)
+    def _create(self, r: FlowRecord, fwd: TableKey) -> FlowEntry:
+        proto, sport, dport = r.proto, r.sport, r.dport
         if proto == 1 or proto == 58:
             rsport, rdport = reverse_ports(proto, sport, dport)
         else:
             rsport, rdport = dport, sport
-        rev: _FullKey = (proto, vlan, dst, src, rsport, rdport, source, exporter)
-        entry = FlowEntry(row, (fwd, rev))
+        rev: TableKey = (proto, r.dst, rsport, r.src, rdport, r.vlan, r.source, r.exporter)
+        entry = FlowEntry(r, (fwd, rev))
         self._index[fwd] = (entry, False)
         self._index.setdefault(rev, (entry, True))
-        self._lru[fwd] = entry
+        self._lru[entry] = None
         self.stats.created += 1
         return entry
 
     def _remove(self, entry: FlowEntry, keep: bool = True) -> None:
-        del self._lru[entry._keys[0]]
+        del self._lru[entry]
         for k in entry._keys:
             hit = self._index.get(k)
             if hit is not None and hit[0] is entry:
@@ -347,7 +346,7 @@ class FlowTable:
                 self.stats.evictions += 1
             dropped.view = None
 
-    def _revive(self, key: _FullKey) -> tuple[FlowEntry, bool] | None:
+    def _revive(self, key: TableKey) -> tuple[FlowEntry, bool] | None:
         """An ended flow that has a packet again goes back into the table."""
         entry = self._ended.get(key)
         if entry is None:
@@ -358,7 +357,7 @@ class FlowTable:
         fwd, rev = entry._keys
         self._index[fwd] = (entry, False)
         self._index.setdefault(rev, (entry, True))
-        self._lru[fwd] = entry
+        self._lru[entry] = None
         return entry, key != fwd
 
     def expire(self, now: float) -> int:
@@ -368,7 +367,7 @@ class FlowTable:
         if self.idle_timeout > 0:
             limit = now - self.idle_timeout
             while lru:
-                oldest = next(iter(lru.values()))
+                oldest = next(iter(lru))
                 if oldest.last > limit:
                     break
                 self._end(oldest)
@@ -377,7 +376,7 @@ class FlowTable:
         if self.active_timeout > 0 and now - self._last_active_scan >= _ACTIVE_SCAN_EVERY:
             self._last_active_scan = now
             limit = now - self.active_timeout
-            old = [e for e in lru.values() if e.first <= limit]
+            old = [e for e in lru if e.first <= limit]
             for entry in old:
                 self._end(entry)
             self.stats.active_expired += len(old)
@@ -386,7 +385,7 @@ class FlowTable:
 
     def entries(self) -> Iterator[FlowEntry]:
         """Every live flow, least recently active first."""
-        return iter(self._lru.values())
+        return iter(self._lru)
 
     def ended(self) -> list[FlowEntry]:
         """Flows that timed out and are kept for showing (``keep_ended``), oldest first."""
@@ -398,6 +397,10 @@ class FlowTable:
 
     def end_tick(self) -> None:
         """Reset the per-tick counters (only entries touched this tick)."""
+        if self._fast is not None:
+            self._fast.reset_ticks(self._touched)
+            self._touched = []
+            return
         for entry in self._touched:
             entry.tick_packets = entry.tick_bytes = 0
             entry.tick_packets_rev = entry.tick_bytes_rev = 0
@@ -405,7 +408,7 @@ class FlowTable:
 
     def end_all(self) -> None:
         """End every live flow now (as a timeout would)."""
-        for entry in list(self._lru.values()):
+        for entry in list(self._lru):
             self._end(entry)
 
     def drain_expired(self) -> list[FlowRecord]:
@@ -415,4 +418,5 @@ class FlowTable:
 
     def records(self) -> list[FlowRecord]:
         """Every live flow as a cumulative record."""
-        return [entry.record for entry in self._lru.values()]
+        return [entry.record for entry in self._lru]
+

@@ -28,6 +28,7 @@ from typing import Protocol, cast
 from netop.engine.filter import Filter, parse_filter
 from netop.engine.flowtable import FlowEntry, FlowTable
 from netop.model import (
+    FlowFields,
     FlowRecord,
     FlowRow,
     FlowsView,
@@ -44,7 +45,7 @@ HISTORY_TICKS = 120
 class ProcessLookup(Protocol):
     """What the view needs of process attribution (``netop.enrich.procs``)."""
 
-    def lookup_flow(self, record: FlowRecord) -> object: ...
+    def lookup_flow(self, record: FlowFields) -> object: ...
 
 
 class NameLookup(Protocol):
@@ -56,7 +57,7 @@ class NameLookup(Protocol):
 class LocalSide(Protocol):
     """Which end of a flow is this host (``netop.enrich.procs.LocalAddresses``)."""
 
-    def local_side(self, record: FlowRecord) -> str | None: ...
+    def local_side(self, record: FlowFields) -> str | None: ...
 
 
 @dataclass
@@ -155,10 +156,10 @@ class _Facts:
         return self._sum / self._view.window
 
     @property
-    def record(self) -> FlowRecord:
+    def record(self) -> FlowFields:
         # The entry carries every field of a FlowRecord under the same names; building a
         # FlowRecord per flow per tick just to filter cost more than the whole tick budget.
-        return cast(FlowRecord, self.entry)
+        return self.entry
 
     @property
     def process(self) -> str:
@@ -393,7 +394,7 @@ class FlowViewBuilder:
         known = facts.proc
         if known is not None and (facts.settled or self._now < facts.retry_at):
             return known
-        record = cast(FlowRecord, entry)
+        record = entry
         both = getattr(procs, "lookup_ends", None)
         ends = both(record) if both is not None else None
         if ends is None:
@@ -586,7 +587,7 @@ class FlowViewBuilder:
             return (self.process_of(e).name or "—"), f.settled
         # remote host: the end that is not this host (the destination when neither is)
         local = self.enrichment.local
-        side = local.local_side(cast(FlowRecord, e)) if local is not None else None
+        side = local.local_side(e) if local is not None else None
         return (e.src if side == "dst" else e.dst), True
 
     def _key_of(self, mode: str, f: _Facts) -> tuple[Hashable, bool]:

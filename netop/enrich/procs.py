@@ -28,7 +28,7 @@ import psutil
 from netop.config import DEFAULT_PROC_ENTRIES, get_float, get_int, get_section
 from netop.enrich import proc_tables
 from netop.enrich.proc_tables import SocketEntry, SocketKey
-from netop.model import FlowRecord
+from netop.model import FlowFields
 from netop.text import safe_text
 
 OTHER_USER = "other user's process (run as root to see it)"
@@ -100,7 +100,7 @@ class LocalAddresses:
             return False
         return any(parsed in network for network in self._networks)
 
-    def local_side(self, record: FlowRecord) -> str | None:
+    def local_side(self, record: FlowFields) -> str | None:
         """``"src"`` or ``"dst"``: the flow's end on this host; ``None`` if neither."""
         if self.is_local(record.src):
             return "src"
@@ -311,7 +311,7 @@ class ProcessResolver:
         return Unknown(PENDING)
 
     def lookup_ends(
-        self, record: FlowRecord
+        self, record: FlowFields
     ) -> tuple[ProcessInfo | Unknown, ProcessInfo | Unknown] | None:
         """The owners of both ends, (src's, dst's), when both are local; else ``None``.
 
@@ -325,7 +325,7 @@ class ProcessResolver:
             self.lookup(record.proto, record.dst, record.dport, record.src, record.sport),
         )
 
-    def lookup_flow(self, record: FlowRecord) -> ProcessInfo | Unknown:
+    def lookup_flow(self, record: FlowFields) -> ProcessInfo | Unknown:
         """``lookup`` for a flow, trying its local end(s) first.
 
         When both ends are local (loopback), the first one with a known owner wins; when

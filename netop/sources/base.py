@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
-from netop.model import FlowBatch, InterfaceSample, NetEvent, SourceStatus
+from netop.model import FlowBatch, FlowKey, InterfaceSample, NetEvent, SourceStatus
 
 #: What a source hands to the engine.
 SourceItem: TypeAlias = InterfaceSample | NetEvent | FlowBatch | SourceStatus
@@ -37,7 +37,7 @@ class Source:
         """Items available now; called once per tick."""
         return ()
 
-    def watch_flow(self, flow: tuple[int, str, int, str, int, int | None] | None) -> None:
+    def watch_flow(self, flow: FlowKey | None) -> None:
         """Start (or, with ``None``, stop) sending the packets of one flow.
 
         ``flow`` is (proto, src, sport, dst, dport, vlan) as in the flow's record. A

@@ -6,6 +6,7 @@ screen as plain :class:`rich.text.Text`, never parsed as markup.
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import ClassVar
 
@@ -20,7 +21,15 @@ from textual.widgets import Footer, Static
 
 from netop.engine.engine import WATCHED_PACKETS
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
-from netop.model import FlowPackets, FlowRow, PacketSample, Snapshot, proto_name, tcp_flags_text
+from netop.model import (
+    FlowFields,
+    FlowPackets,
+    FlowRow,
+    PacketSample,
+    Snapshot,
+    proto_name,
+    tcp_flags_text,
+)
 from netop.packet.dissect import dissect
 from netop.ui.widgets.sparkline import spark_text
 
@@ -55,6 +64,19 @@ def _when(ts: float) -> str:
     except (OverflowError, OSError, ValueError):  # an exporter may send any 64-bit time
         return f"{ts:g} (not a date)"
     return time.strftime("%Y-%m-%d %H:%M:%S", when) + f".{int(ts % 1 * 1000):03d}"
+
+
+def _ifname(index: int | None, r: FlowFields) -> str:
+    """An ifIndex as shown: with this host's interface name for a live capture (an
+    exporter's ifIndex names one of its own interfaces: only the number)."""
+    if index is None:
+        return "—"
+    if r.source == "capture":
+        try:
+            return f"{index} ({socket.if_indextoname(index)})"
+        except OSError:
+            pass
+    return str(index)
 
 
 def record_table(row: FlowRow, now: float, bits: bool) -> Table:
@@ -96,6 +118,8 @@ def record_table(row: FlowRow, now: float, bits: bool) -> Table:
         if row.process_note:
             add("", row.process_note)
         add("source of record", r.source + (f" from {r.exporter}" if r.exporter else ""))
+        if r.in_if is not None or r.out_if is not None:
+            add("interface in / out", f"{_ifname(r.in_if, r)}  /  {_ifname(r.out_if, r)}")
         add("sampling", "exact" if r.sampling <= 1 else f"1 in {r.sampling} (counts scaled)")
     return table
 

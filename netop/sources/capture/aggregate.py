@@ -8,6 +8,14 @@ never per packet.
 
 Each flow is stored under both its keys (``a->b`` and ``b->a``) with the index of the
 counters that direction updates, so a packet costs one lookup whichever way it goes.
+An entry is a list of a :class:`~netop.model.FlowRecord`'s first fields in its order
+(addresses still packed): proto, src, sport, dst, dport, vlan, packets, bytes,
+packets_rev, bytes_rev, first, last, tcp_flags, in_if, out_if.
+
+``in_if``/``out_if`` of a live capture: the ifindex of the interface a packet was seen
+on (``sockaddr_ll``), as the src->dst direction's way in when it was received going
+src->dst or sent going dst->src (``PACKET_OUTGOING``), else as its way out. Packets
+from a file carry no interface: both stay ``None``.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from netop.native import fastpath
 from netop.packet.decode import (
     LINKTYPE_ETHERNET,
     LINKTYPE_LINUX_SLL,
@@ -29,14 +38,20 @@ from netop.packet.decode import (
     reverse_ports,
 )
 from netop.packet.pcapfile import MAX_SNAPLEN
-from netop.sources.capture import fastpath
 from netop.sources.capture.watch import PacketRing, PacketWatch
 
 if TYPE_CHECKING:  # records are built in the parent; the capture child ships rows
     from netop.model import FlowRecord
 
-Key = tuple[int, int | None, bytes, bytes, int, int]
-Row = tuple[int, str, int, str, int, int | None, int, int, int, int, float, float, int]
+#: A flow as the aggregator keys it: a FlowKey's fields, addresses packed.
+Key = tuple[int, bytes, int, bytes, int, int | None]
+#: A drained flow: a :class:`~netop.model.FlowRecord`'s fields in its order, complete
+#: (plain tuples: the capture child ``marshal``s them to the parent).
+Row = tuple[
+    int, str, int, str, int, int | None, int, int, int, int, float, float, int,
+    str, None, int, int | None, int | None,
+]  # fmt: skip
+_IN, _OUT = 13, 14  # in_if, out_if in an entry
 
 _FAST4 = struct.Struct("!12xHBxHxxHxB2x4s4sHH")  # ethertype ... ports, IHL 5 assumed
 _FAST6 = struct.Struct("!12xHB3xHBx16s16sHH")
@@ -56,7 +71,7 @@ _SLL_PAD = bytes(14)
 _IP_TYPES = (b"\x08\x00", b"\x86\xdd")
 
 
-class FlowAggregator(PacketWatch):
+class PacketAggregator(PacketWatch):
     """Accumulates flow deltas until :meth:`drain`; bounded, never raises on input."""
 
     def __init__(
@@ -176,15 +191,15 @@ class FlowAggregator(PacketWatch):
                     flags = data[at]
             if keep is not None:
                 keep(ts, linktype, data[:256], wirelen, proto, None, src, dst, sport, dport, flags)
-            hit = get((proto, None, src, dst, sport, dport))
+            hit = get((proto, src, sport, dst, dport, None))
             if hit is None:
                 self._new(ts, proto, None, src, dst, sport, dport, total, flags)
                 continue
             entry, i = hit
             entry[i] += 1
             entry[i + 1] += total
-            entry[5] = ts
-            entry[6] |= flags
+            entry[11] = ts
+            entry[12] |= flags
         self.packets += n
 
     def add_tpacket_block(self, block: bytes, count: int, loopback: int = 0) -> None:
@@ -204,6 +219,7 @@ class FlowAggregator(PacketWatch):
         unpack_hdr = _TP3.unpack_from
         unpack4 = _RAW4.unpack_from
         unpack6 = _RAW6.unpack_from
+        unpack_i32 = _I32.unpack_from
         off = _U32.unpack_from(block, 16)[0]
         end = len(block)
         n = 0
@@ -211,7 +227,9 @@ class FlowAggregator(PacketWatch):
             if off + 60 > end:
                 break
             nxt, sec, nsec, snaplen, wirelen, status, mac, tci = unpack_hdr(block, off)
-            if loopback and is_loopback_copy(block, off, loopback):
+            ifx = unpack_i32(block, off + _SLL_IFINDEX)[0]
+            outgoing = block[off + _SLL_PKTTYPE] == _PACKET_OUTGOING
+            if loopback and outgoing and ifx == loopback:
                 if not nxt:
                     break
                 off += nxt
@@ -236,27 +254,31 @@ class FlowAggregator(PacketWatch):
             except struct.error:
                 fast = False
             if not fast or snaplen < 24:
-                self._tp_slow(block, off)
+                self._tp_slow(block, off, ifx, outgoing)
             else:
                 flags = block[flag_at] if proto == 6 and flag_at < p + snaplen else 0
                 if keep is not None:
                     data = block[p : p + min(snaplen, 256)]
                     keep(ts, 101, data, wirelen, proto, vlan, src, dst, sport, dport, flags)
-                hit = get((proto, vlan, src, dst, sport, dport))
+                hit = get((proto, src, sport, dst, dport, vlan))
                 if hit is None:
-                    self._new(ts, proto, vlan, src, dst, sport, dport, total, flags)
+                    self._new(ts, proto, vlan, src, dst, sport, dport, total, flags, ifx, outgoing)
                 else:
                     entry, i = hit
                     entry[i] += 1
                     entry[i + 1] += total
-                    entry[5] = ts
-                    entry[6] |= flags
+                    entry[11] = ts
+                    entry[12] |= flags
+                    entry[_OUT if (i == 6) == outgoing else _IN] = ifx
             if not nxt:
                 break
             off += nxt
         self.packets += n
 
-    def _tp_slow(self, block: bytes, off: int) -> None:
+    def _tp_slow(self, block: bytes, off: int, ifx: int = 0, outgoing: bool = False) -> None:
+        if not ifx:  # the C path hands over only the offset
+            ifx = _I32.unpack_from(block, off + _SLL_IFINDEX)[0]
+            outgoing = block[off + _SLL_PKTTYPE] == _PACKET_OUTGOING
         _nxt, sec, nsec, snaplen, wirelen, status, mac, tci = _TP3.unpack_from(block, off)
         p = off + mac
         frame = _SLL_PAD + block[off + 50 : off + 52] + block[p : p + snaplen]
@@ -273,7 +295,8 @@ class FlowAggregator(PacketWatch):
             return
         if status & _TP_STATUS_VLAN_VALID:
             d = d._replace(vlan=tci & 0x0FFF)
-        self._count_decoded(sec + nsec * 1e-9, d, LINKTYPE_LINUX_SLL, frame, wirelen + 16)
+        ts = sec + nsec * 1e-9
+        self._count_decoded(ts, d, LINKTYPE_LINUX_SLL, frame, wirelen + 16, ifx, outgoing)
 
     def add(self, ts: float, data: bytes, linktype: int = LINKTYPE_ETHERNET) -> None:
         """Count one packet (the slow path; fine for low rates and tests)."""
@@ -296,9 +319,16 @@ class FlowAggregator(PacketWatch):
         self._count_decoded(ts, d, linktype, data, wirelen or len(data))
 
     def _count_decoded(
-        self, ts: float, d: Decoded, linktype: int = 0, data: bytes = b"", wirelen: int = 0
+        self,
+        ts: float,
+        d: Decoded,
+        linktype: int = 0,
+        data: bytes = b"",
+        wirelen: int = 0,
+        ifx: int = 0,
+        outgoing: bool = False,
     ) -> None:
-        key: Key = (d.proto, d.vlan, d.src, d.dst, d.sport, d.dport)
+        key: Key = (d.proto, d.src, d.sport, d.dst, d.dport, d.vlan)
         if d.frag is not None:
             ident, first = d.frag
             if first:
@@ -308,18 +338,22 @@ class FlowAggregator(PacketWatch):
             else:
                 key = self._frags.get(ident, key)
         if self._ring is not None and data:
-            proto, vlan, src, dst, sport, dport = key
+            proto, src, sport, dst, dport, vlan = key
             self._ring.record(ts, linktype, data[:256], wirelen, proto, vlan, src, dst, sport,
                               dport, d.tcp_flags)  # fmt: skip
         hit = self._flows.get(key)
         if hit is None:
-            self._new(ts, *key, d.l3_len, d.tcp_flags)
+            proto, src, sport, dst, dport, vlan = key
+            self._new(ts, proto, vlan, src, dst, sport, dport, d.l3_len, d.tcp_flags, ifx,
+                      outgoing)  # fmt: skip
             return
         entry, i = hit
         entry[i] += 1
         entry[i + 1] += d.l3_len
-        entry[5] = ts
-        entry[6] |= d.tcp_flags
+        entry[11] = ts
+        entry[12] |= d.tcp_flags
+        if ifx:
+            entry[_OUT if (i == 6) == outgoing else _IN] = ifx
 
     def _new(
         self,
@@ -332,6 +366,8 @@ class FlowAggregator(PacketWatch):
         dport: int,
         l3_len: int,
         flags: int,
+        ifx: int = 0,
+        outgoing: bool = False,
     ) -> None:
         if self._count >= self.max_flows:
             self.overflow += 1
@@ -342,20 +378,26 @@ class FlowAggregator(PacketWatch):
                 src, dst, sport, dport = dst, src, dport, sport
             else:
                 src, dst, dport = dst, src, request_ports(proto, dport)
-            entry: list[Any] = [0, 0, 1, l3_len, ts, ts, flags, proto, vlan, src, dst, sport, dport]
+            entry: list[Any] = [proto, src, sport, dst, dport, vlan, 0, 0, 1, l3_len, ts, ts,
+                                flags, None, None]  # fmt: skip
+            forward = False
         else:
-            entry = [1, l3_len, 0, 0, ts, ts, flags, proto, vlan, src, dst, sport, dport]
+            entry = [proto, src, sport, dst, dport, vlan, 1, l3_len, 0, 0, ts, ts, flags, None,
+                     None]  # fmt: skip
+            forward = True
+        if ifx:
+            entry[_OUT if forward == outgoing else _IN] = ifx
         rsport, rdport = reverse_ports(proto, sport, dport)
-        self._flows[(proto, vlan, src, dst, sport, dport)] = (entry, 0)
-        self._flows.setdefault((proto, vlan, dst, src, rsport, rdport), (entry, 2))
+        self._flows[(proto, src, sport, dst, dport, vlan)] = (entry, 6)
+        self._flows.setdefault((proto, dst, rsport, src, rdport, vlan), (entry, 8))
         self._count += 1
 
-    def drain_rows(self) -> list[Row]:
-        """The deltas since the last drain as plain tuples; starts a new interval.
+    def drain_rows(self, source: str = "capture") -> list[Row]:
+        """The deltas since the last drain, as plain tuples of a
+        :class:`~netop.model.FlowRecord`'s fields in its order; starts a new interval.
 
-        Each row is ``(proto, src, sport, dst, dport, vlan, packets, bytes,
-        packets_rev, bytes_rev, first, last, tcp_flags)`` with counts already scaled
-        by the sampling rate: the compact form the capture child ships to the parent.
+        Counts are already scaled by the sampling rate. The capture child ships these to
+        the parent, which makes each a record with :func:`rows_to_records`.
         """
         k = self.sampling
         names = self._names
@@ -363,6 +405,12 @@ class FlowAggregator(PacketWatch):
             names.clear()
         out: list[Row] = []
         for (
+            proto,
+            src,
+            sport,
+            dst,
+            dport,
+            vlan,
             p,
             b,
             pr,
@@ -370,51 +418,47 @@ class FlowAggregator(PacketWatch):
             first,
             last,
             flags,
-            proto,
-            vlan,
-            src,
-            dst,
-            sport,
-            dport,
+            in_if,
+            out_if,
         ) in self._entries():
             s = names.get(src) or names.setdefault(src, format_addr(src))
             t = names.get(dst) or names.setdefault(dst, format_addr(dst))
             out.append((proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first,
-                        last, flags))  # fmt: skip
+                        last, flags, source, None, k, in_if, out_if))  # fmt: skip
         self._flows = {}
         self._count = 0
         return out
 
     def _entries(self) -> list[list[Any]]:
-        """Every flow of the interval in the Python entry layout, C and Python merged."""
+        """Every flow of the interval in the entry layout, C and Python merged."""
         flows = self._flows
         out: list[list[Any]] = []
         merged: set[int] = set()
         if self._c is not None:
-            for proto, src, sport, dst, dport, vlan, *counts in self._c.drain():
-                p, b, pr, br, first, last, flags = counts
-                entry = [p, b, pr, br, first, last, flags, proto, vlan, src, dst, sport, dport]
-                hit = flows.get((proto, vlan, src, dst, sport, dport)) if flows else None
+            for row in self._c.drain():
+                entry = list(row)
+                hit = flows.get(row[:6]) if flows else None
                 if hit is not None:
                     # The same flow also took the slow path (e.g. some fragments): one
                     # row, oriented the way its earliest packet went.
                     other, i = hit
                     merged.add(id(other))
-                    if i:  # the Python entry is the other way round
-                        other = [*other[2:4], *other[0:2], *other[4:]]
-                        other[7:13] = [proto, vlan, src, dst, sport, dport]
+                    if i != 6:  # the Python entry is the other way round
+                        other = [*row[:6], *other[8:10], *other[6:8], *other[10:13],
+                                 other[_OUT], other[_IN]]  # fmt: skip
                     entry = _combine(entry, other)
-                    if i and hit[0][4] < first:
-                        entry = [*entry[2:4], *entry[0:2], *entry[4:7], *hit[0][7:]]
+                    if i != 6 and hit[0][10] < row[10]:
+                        entry = [*hit[0][:6], *entry[8:10], *entry[6:8], *entry[10:13],
+                                 entry[_OUT], entry[_IN]]  # fmt: skip
                 out.append(entry)
         for entry, i in flows.values():
-            if not i and (not merged or id(entry) not in merged):
+            if i == 6 and (not merged or id(entry) not in merged):
                 out.append(entry)
         return out
 
     def drain(self, source: str = "capture") -> list[FlowRecord]:
         """The deltas since the last drain as records; starts a new interval."""
-        return rows_to_records(self.drain_rows(), source, self.sampling)
+        return rows_to_records(self.drain_rows(source))
 
     def stats(self) -> dict[str, int]:
         """Cumulative counters for the source's ``FlowBatch.stats``."""
@@ -437,12 +481,17 @@ def is_loopback_copy(block: bytes, off: int, loopback: int) -> bool:
 
 def _combine(a: list[Any], b: list[Any]) -> list[Any]:
     """Two entries of one flow in the same orientation, summed (earliest ``first`` wins)."""
-    return [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], min(a[4], b[4]),
-            max(a[5], b[5]), a[6] | b[6], *a[7:]]  # fmt: skip
+    return [*a[:6], a[6] + b[6], a[7] + b[7], a[8] + b[8], a[9] + b[9], min(a[10], b[10]),
+            max(a[11], b[11]), a[12] | b[12], a[_IN] or b[_IN], a[_OUT] or b[_OUT]]  # fmt: skip
 
 
-def rows_to_records(rows: Iterable[Row], source: str, sampling: int) -> list[FlowRecord]:
-    """Rows from :meth:`FlowAggregator.drain_rows` as flow records."""
+def rows_to_records(rows: Iterable[Any]) -> list[FlowRecord]:
+    """Rows from :meth:`PacketAggregator.drain_rows` (or the child's message) as records;
+    ``ValueError`` for a row of the wrong length."""
     from netop.model import FlowRecord
 
-    return [FlowRecord(*row, source, None, sampling) for row in rows]
+    make = FlowRecord._make
+    try:
+        return [make(row) for row in rows]
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None

@@ -2,24 +2,15 @@
 
 Started by :mod:`netop.sources.capture.entry` (config: the first line on stdin). It opens one
 TPACKET_V3 ring per interface, aggregates packets into flow deltas and writes one
-message per tick to stdout; a line ``stop`` on stdin (or EOF) makes it send a last
-batch and exit, and a line ``watch JSON`` (a flow as ``[proto, src, sport, dst, dport,
-vlan]`` or ``null``) starts or stops sending one flow's packets
-(:mod:`netop.sources.capture.watch`).
-
-Messages are ``marshal``-encoded tuples (plain data only), each prefixed with its
-length as a little-endian u32:
-
-* ``("ready", interfaces)``
-* ``("batch", rows, stats, watched)``: rows as :meth:`FlowAggregator.drain_rows` makes
-  them; ``watched`` is ``None`` or :func:`netop.sources.capture.watch.to_wire`'s tuple
-* ``("event", severity, text)`` and ``("fatal", text)`` (then the child exits)
+:class:`~netop.sources.capture.messages.Batch` per tick to stdout; ``stop`` on stdin
+(or EOF) makes it send a last batch and exit, and a ``watch`` line starts or stops
+sending one flow's packets (:mod:`netop.sources.capture.watch`). Every message, both
+ways, is in :mod:`netop.sources.capture.messages`.
 """
 
 from __future__ import annotations
 
 import json
-import marshal
 import os
 import select
 import signal
@@ -27,18 +18,31 @@ import struct
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from netop.errors import NetopError
+from netop.native import fastpath
 from netop.packet.bpf import FilterError, compile_filter, with_sampling
 from netop.packet.decode import LINKTYPE_LINUX_SLL
-from netop.packet.pcapfile import MAX_SNAPLEN
-from netop.sources.capture import fastpath
-from netop.sources.capture.aggregate import FlowAggregator, is_loopback_copy
+from netop.sources.capture.aggregate import PacketAggregator, is_loopback_copy
+from netop.sources.capture.messages import (
+    MAX_CONFIG_BYTES,
+    STOP,
+    Batch,
+    ChildConfig,
+    ConfigRejected,
+    Event,
+    Fatal,
+    Message,
+    Ready,
+    encode,
+    parse_config,
+)
 from netop.sources.capture.ring import RETIRE_MS, Ring
-from netop.sources.capture.watch import FlowTuple, WatchedWire, to_wire
+from netop.sources.capture.watch import WatchedWire, to_wire
 
 if TYPE_CHECKING:
+    from netop.model import FlowKey
     from netop.packet.pcapfile import PcapWriter
 
 #: :class:`netop.model.Severity` values, as sent in ``event`` messages. The child does
@@ -55,12 +59,6 @@ DROP_ALL = ((0x06, 0, 0, 0),)
 
 _LEN = struct.Struct("<I")
 _TP3_WRITE = struct.Struct("=IIIIIIH")
-
-
-def encode(message: tuple[Any, ...]) -> bytes:
-    """One framed message."""
-    body = marshal.dumps(message)
-    return _LEN.pack(len(body)) + body
 
 
 class AdaptiveSampler:
@@ -130,10 +128,10 @@ def write_block(writer: PcapWriter, block: bytes, count: int, loopback: int = 0)
         off += nxt
 
 
-def parse_control(buf: bytes) -> tuple[bytes, bool, list[FlowTuple | None]]:
+def parse_control(buf: bytes) -> tuple[bytes, bool, list[FlowKey | None]]:
     """Complete control lines at the start of ``buf``: (rest, stop, watch requests)."""
     stop = False
-    watches: list[FlowTuple | None] = []
+    watches: list[FlowKey | None] = []
     *lines, rest = buf.split(b"\n")
     for line in lines:
         if line.startswith(b"watch "):
@@ -142,28 +140,29 @@ def parse_control(buf: bytes) -> tuple[bytes, bool, list[FlowTuple | None]]:
                 watches.append(None if flow is None else _flow_tuple(flow))
             except (ValueError, TypeError):
                 continue
-        elif line.strip() == b"stop":
+        elif line.strip() == STOP.strip():
             stop = True
     return rest[-4096:], stop, watches
 
 
-def _flow_tuple(flow: Any) -> FlowTuple:
+def _flow_tuple(flow: Any) -> FlowKey:
     proto, src, sport, dst, dport, vlan = flow
     if not isinstance(src, str) or not isinstance(dst, str):
         raise TypeError("addresses must be text")
     if vlan is not None and not isinstance(vlan, int):
         raise TypeError("vlan must be a number")
-    return (int(proto), src, int(sport), dst, int(dport), vlan)
+    # The child does not import the model: a plain tuple in FlowKey's order.
+    return cast("FlowKey", (int(proto), src, int(sport), dst, int(dport), vlan))
 
 
-def watched_wire(agg: FlowAggregator) -> WatchedWire | None:
+def watched_wire(agg: PacketAggregator) -> WatchedWire | None:
     """The watched flow's part of a batch message, ``None`` when nothing is watched."""
     flow = agg.watching
     taken = agg.take_watched()
     return None if flow is None or taken is None else to_wire(flow, taken)
 
 
-def grow_ring(ring: Ring, send: Callable[[tuple[Any, ...]], None]) -> int:
+def grow_ring(ring: Ring, send: Callable[[Message], None]) -> int:
     """Re-make a ring that traffic filled at its full size; returns the packets lost."""
     before = ring.size
     lost = ring.grow()
@@ -173,88 +172,11 @@ def grow_ring(ring: Ring, send: Callable[[tuple[Any, ...]], None]) -> int:
         if ring.size > before
         else f"capture ring on {ring.iface} cannot grow (no memory), stays {before >> 10} KiB"
     )
-    send(("event", INFO, text + (f" ({lost} packets lost while resizing)" if lost else "")))
+    send(Event(INFO, text + (f" ({lost} packets lost while resizing)" if lost else "")))
     return lost
 
 
-#: The configuration keys the child accepts, with a check for each value. The config
-#: arrives from a less privileged caller (through sudo or the capture entry point), so
-#: anything else, or a value out of range, ends the child before it opens a socket.
-_IFNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:@-")
-MAX_CONFIG_BYTES = 65536
-
-
-def _int_in(low: int, high: int) -> Callable[[Any], bool]:
-    return lambda v: type(v) is int and low <= v <= high
-
-
-def _num_in(low: float, high: float) -> Callable[[Any], bool]:
-    return lambda v: type(v) in (int, float) and low <= v <= high
-
-
-def _ifname(v: Any) -> bool:
-    return (
-        isinstance(v, str)
-        and 1 <= len(v) <= 15
-        and v not in (".", "..")
-        and set(v) <= _IFNAME_CHARS
-    )
-
-
-def _path(v: Any) -> bool:
-    return isinstance(v, str) and v.startswith("/") and "\0" not in v and len(v) < 4096
-
-
-_CONFIG_CHECKS: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
-    # key: (required, check, what it must be)
-    "interfaces": (
-        True,
-        lambda v: isinstance(v, list) and 1 <= len(v) <= 64 and all(map(_ifname, v)),
-        "1..64 interface names (letters, digits, _.:@-, at most 15 characters)",
-    ),
-    "filter": (False, lambda v: v is None or (isinstance(v, str) and len(v) <= 8192), "text"),
-    "promiscuous": (False, lambda v: type(v) is bool, "true or false"),
-    "ring_mb": (False, _int_in(1, 1024), "1..1024"),
-    "ring_start_small": (False, lambda v: type(v) is bool, "true or false"),
-    "sampling": (False, lambda v: type(v) is bool, "true or false"),
-    "sample": (False, _int_in(1, 65536), "1..65536"),
-    "interval": (False, _num_in(0.05, 3600), "0.05..3600 seconds"),
-    "max_flows": (False, _int_in(1, 50_000_000), "1..50000000"),
-    "write": (False, lambda v: v is None or _path(v), "an absolute path"),
-    "rotate_mb": (False, lambda v: v is None or _num_in(0.001, 1e6)(v), "0.001..1000000"),
-    "max_files": (False, lambda v: v is None or _int_in(1, 100_000)(v), "1..100000"),
-    "snaplen": (False, _int_in(64, MAX_SNAPLEN), f"64..{MAX_SNAPLEN}"),
-    "user": (
-        False,
-        lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 64 and v.isprintable()),
-        "a user name",
-    ),
-}
-
-
-class ConfigRejected(ValueError):
-    """The child's configuration is not one the parent could have sent."""
-
-
-def validate_config(config: Any) -> dict[str, Any]:
-    """``config`` if every key is known and every value in range, else
-    :class:`ConfigRejected` naming the first bad key."""
-    if not isinstance(config, dict):
-        raise ConfigRejected("capture config must be a JSON object")
-    for key in config:
-        if key not in _CONFIG_CHECKS:
-            raise ConfigRejected(f"capture config: unknown key {str(key)[:40]!r}")
-    for key, (required, check, what) in _CONFIG_CHECKS.items():
-        if key not in config:
-            if required:
-                raise ConfigRejected(f"capture config: {key} is missing")
-            continue
-        if not check(config[key]):
-            raise ConfigRejected(f"capture config: {key} must be {what}")
-    return config
-
-
-def read_config(fd: int) -> dict[str, Any]:
+def read_config(fd: int) -> ChildConfig:
     """The first line on ``fd`` (the parent's stdin pipe), parsed and validated.
 
     Read a byte at a time so that the control lines after it stay in the pipe.
@@ -269,87 +191,82 @@ def read_config(fd: int) -> dict[str, Any]:
         data += byte
     else:
         raise ConfigRejected(f"capture config: longer than {MAX_CONFIG_BYTES} bytes")
-    try:
-        return validate_config(json.loads(data))
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, ConfigRejected):
-            raise
-        raise ConfigRejected("capture config: not valid JSON") from None
+    return parse_config(bytes(data))
 
 
-def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
+def run(config: ChildConfig, out: BinaryIO, stdin_fd: int) -> int:
     """The child's main loop; returns its exit status."""
 
-    def send(message: tuple[Any, ...]) -> None:
+    def send(message: Message) -> None:
         out.write(encode(message))
         out.flush()
 
     rings: list[Ring] = []
     writer: PcapWriter | None = None
     try:
-        for iface in config["interfaces"]:
+        for iface in config.interfaces:
             rings.append(
                 Ring(
                     iface,
                     DROP_ALL,  # the real filter is compiled without privileges, below
-                    config.get("ring_mb", 16),
-                    config.get("promiscuous", True),
+                    config.ring_mb,
+                    config.promiscuous,
                     # a file gets whole packets from the first one on
-                    start_small=bool(config.get("ring_start_small")) and not config.get("write"),
+                    start_small=config.ring_start_small and not config.write,
                 )
             )
         # Root may build/load the C fast path from root's own cache (readable only now);
         # a child with file capabilities but the user's uid must not load code from the
         # user's cache while it holds them.
         fastpath.load(installed_only=os.getuid() != 0)
-        if config.get("filter"):
+        if config.filter:
             from netop.packet.bpf import load_compiler
 
             try:
                 load_compiler()
             except FilterError as exc:
-                send(("fatal", str(exc)))
+                send(Fatal(str(exc)))
                 return 2
         # Like tcpdump -Z: drop root before opening output files, so they are the user's.
         from netop.sources.capture.privileges import PrivilegeError, drop
 
         try:
-            dropped = drop(os.environ, config.get("user"))
+            dropped = drop(os.environ, config.user)
         except PrivilegeError as exc:
-            send(("fatal", f"capture process cannot drop privileges: {exc}"))
+            send(Fatal(f"capture process cannot drop privileges: {exc}"))
             return 3
-        send(("event", INFO, f"capture process now runs as {dropped}"))
+        send(Event(INFO, f"capture process now runs as {dropped}"))
         # libpcap parses the caller's filter text only now, with no rights left.
         try:
-            program = compile_filter(config.get("filter"))
+            program = compile_filter(config.filter)
         except FilterError as exc:
-            send(("fatal", str(exc)))
+            send(Fatal(str(exc)))
             return 2
         for ring in rings:
-            ring.set_filter(with_sampling(program, int(config.get("sample", 1))))
-        if config.get("write"):
+            ring.set_filter(with_sampling(program, config.sample))
+        if config.write:
             from netop.packet.pcapfile import PcapError, PcapWriter
 
             try:
                 writer = PcapWriter(
-                    config["write"],
+                    config.write,
                     LINKTYPE_LINUX_SLL,
-                    config.get("snaplen", MAX_SNAPLEN),
-                    config.get("rotate_mb"),
-                    config.get("max_files"),
+                    config.snaplen,
+                    config.rotate_mb,
+                    config.max_files,
                 )
             except PcapError as exc:
                 who = dropped.split(",")[0]
-                send(("fatal", f"{exc} (-w files are written as {who}; see capture.user)"))
+                send(Fatal(f"{exc} (-w files are written as {who}; see capture.user)"))
                 return 3
-        send(("ready", list(config["interfaces"])))
+        send(Ready(list(config.interfaces)))
         return _loop(config, rings, writer, program, send, stdin_fd)
     except NetopError as exc:
-        send(("fatal", str(exc)))
+        send(Fatal(str(exc)))
         return 3
     except OSError as exc:
-        where = ", ".join(config["interfaces"])
-        send(("fatal", f"cannot capture on {where}: {exc.strerror or exc}"))
+        where = ", ".join(config.interfaces)
+        send(Fatal(f"cannot capture on {where}: {exc.strerror or exc}"))
         return 3
     finally:
         for ring in rings:
@@ -359,17 +276,17 @@ def run(config: dict[str, Any], out: BinaryIO, stdin_fd: int) -> int:
 
 
 def _loop(
-    config: dict[str, Any],
+    config: ChildConfig,
     rings: list[Ring],
     writer: PcapWriter | None,
     program: Any,
-    send: Callable[[tuple[Any, ...]], None],
+    send: Callable[[Message], None],
     stdin_fd: int,
 ) -> int:
-    interval = float(config.get("interval", 1.0))
-    agg = FlowAggregator(max_flows=int(config.get("max_flows", 1_000_000)), keep_packets=True)
-    fixed = int(config.get("sample", 1))
-    sampler = AdaptiveSampler(bool(config.get("sampling", True)) and fixed == 1)
+    interval = float(config.interval)
+    agg = PacketAggregator(max_flows=config.max_flows, keep_packets=True)
+    fixed = config.sample
+    sampler = AdaptiveSampler(config.sampling and fixed == 1)
     if fixed > 1:
         sampler.rate = agg.sampling = fixed
     poller = select.poll()
@@ -388,7 +305,7 @@ def _loop(
             if writer is not None:
                 write_block(writer, block, count, ring.loopback)
             if agg.full:
-                send(("batch", agg.drain_rows(), {}, watched_wire(agg)))
+                send(Batch(agg.drain_rows(), {}, watched_wire(agg)))
 
     while True:
         timeout_ms = max(0, int((next_tick - time.monotonic()) * 1000))
@@ -425,30 +342,20 @@ def _loop(
         stats.update(
             kernel_drops=kernel_drops, kernel_packets=kernel_packets, evictions=stats["overflow"]
         )
-        send(("batch", agg.drain_rows(), stats, watched_wire(agg)))
+        send(Batch(agg.drain_rows(), stats, watched_wire(agg)))
         if writer is not None:
             writer.flush()
         if tick_drops and not was_dropping:
-            send(
-                (
-                    "event",
-                    WARNING,
-                    f"kernel dropped {tick_drops} packets this tick (capture cannot keep up)",
-                )
-            )
+            text = f"kernel dropped {tick_drops} packets this tick (capture cannot keep up)"
+            send(Event(WARNING, text))
         was_dropping = bool(tick_drops)
         new_rate = sampler.observe(tick_packets, tick_drops)
         if new_rate is not None:
             for ring in rings:
                 ring.set_filter(with_sampling(program, new_rate))
             agg.sampling = new_rate
-            send(
-                (
-                    "event",
-                    WARNING if new_rate > 1 else INFO,
-                    f"kernel sampling now 1 in {new_rate} (counts scaled by {new_rate})",
-                )
-            )
+            text = f"kernel sampling now 1 in {new_rate} (counts scaled by {new_rate})"
+            send(Event(WARNING if new_rate > 1 else INFO, text))
         if stopping:
             return 0
 
@@ -461,7 +368,7 @@ def main() -> int:
         config = read_config(sys.stdin.fileno())
     except ConfigRejected as exc:
         try:
-            sys.stdout.buffer.write(encode(("fatal", str(exc))))
+            sys.stdout.buffer.write(encode(Fatal(str(exc))))
             sys.stdout.buffer.flush()
         except BrokenPipeError:
             pass

@@ -15,12 +15,12 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import replace
 
-from netop.model import FlowPackets
+from netop.model import FlowKey, FlowPackets
 from netop.packet.bpf import OfflineFilter
 from netop.packet.pcapfile import Batch, Packet, PcapError, read_batches
-from netop.sources.capture.aggregate import FlowAggregator
+from netop.sources.capture.aggregate import PacketAggregator
 from netop.sources.capture.offline import filtered
-from netop.sources.capture.watch import WATCH_SIZE, FlowTuple, from_wire, to_wire
+from netop.sources.capture.watch import WATCH_SIZE, from_wire, to_wire
 
 #: Packets kept from the start and from the end of the flow (the engine shows 50).
 FIRST = 25
@@ -32,7 +32,7 @@ Sample = tuple[float, int, bytes, int, bool]
 class FileFlowPackets:
     """One flow's packets in a capture file, read up to a point in file time."""
 
-    def __init__(self, path: str, flow: FlowTuple, packet_filter: OfflineFilter | None) -> None:
+    def __init__(self, path: str, flow: FlowKey, packet_filter: OfflineFilter | None) -> None:
         self.flow = flow
         self.total = 0
         self.done = False
@@ -40,7 +40,7 @@ class FileFlowPackets:
         self._last: deque[Sample] = deque(maxlen=LAST)
         self._handshake = (0.0, 0.0, 0.0)
         # One flow slot: the aggregator only has to match packets, not to count flows.
-        self._agg = FlowAggregator(max_flows=1, keep_packets=True)
+        self._agg = PacketAggregator(max_flows=1, keep_packets=True)
         self._agg.watch(flow)
         self._batches: Iterator[Batch] = filtered(read_batches(path), packet_filter)
         self._linktype = 0

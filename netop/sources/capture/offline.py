@@ -22,7 +22,7 @@ from netop.packet.pcapfile import (
     open_classic,
     read_batches,
 )
-from netop.sources.capture.aggregate import FlowAggregator, Row
+from netop.sources.capture.aggregate import PacketAggregator
 
 _CHUNK = 16 << 20
 _TICK = 1.0
@@ -54,7 +54,7 @@ class FileReadResult:
 
 #: One tick of a file read as fast as it goes: the flow deltas as the aggregator's rows,
 #: the source name, the sampling rate and the file's clock at the end of the tick.
-FileTick: TypeAlias = tuple[list[Row], str, int, float]
+FileTick: TypeAlias = tuple[list[FlowRecord], float]
 
 
 class FileReader:
@@ -70,7 +70,7 @@ class FileReader:
         self,
         path: str,
         max_flows: int,
-        agg: FlowAggregator | None = None,
+        agg: PacketAggregator | None = None,
         packet_filter: OfflineFilter | None = None,
         tick: float = _TICK,
     ) -> None:
@@ -78,7 +78,7 @@ class FileReader:
         tick may take them coarser: flows still end on time, a tick late at most)."""
         self.path = path
         self.tick = tick
-        self.agg = agg if agg is not None else FlowAggregator(
+        self.agg = agg if agg is not None else PacketAggregator(
             max_flows=min(max(max_flows, _AGG_MIN_FLOWS), _AGG_FLOWS))
         self.packet_filter = packet_filter
         self.result = FileReadResult()
@@ -102,7 +102,7 @@ class FileReader:
                         start = end
         except PcapError as exc:
             result.error = exc
-        yield agg.drain_rows(), "capture", agg.sampling, result.last_ts
+        yield agg.drain(), result.last_ts
         result.packets, result.malformed, result.non_ip = agg.packets, agg.malformed, agg.non_ip
         result.bad_timestamps = counts.bad_timestamps
         result.overflow = agg.stats()["overflow"]
@@ -124,7 +124,7 @@ class FileReader:
         if now < result.last_tick + self.tick and not agg.full and not force:
             return
         result.last_tick = now
-        yield agg.drain_rows(), "capture", agg.sampling, now
+        yield agg.drain(), now
 
     def _read_classic(self, classic: tuple[BinaryIO, bool, bool, int]) -> Iterator[FileTick]:
         """The classic-pcap route: whole chunks go to the (C) walker, no per-packet
@@ -181,8 +181,8 @@ def paced_ticks(
     stopped: Callable[[], bool],
     sleep: Callable[[float], None] = time.sleep,
     packet_filter: OfflineFilter | None = None,
-    agg: FlowAggregator | None = None,
-) -> Iterator[tuple[float, list[FlowRecord], FlowAggregator]]:
+    agg: PacketAggregator | None = None,
+) -> Iterator[tuple[float, list[FlowRecord], PacketAggregator]]:
     """Play a file tick by tick: ``(packet_time, deltas, aggregator)`` per tick.
 
     ``packet_time`` is the file's clock at the end of the tick; after the last packet
@@ -192,7 +192,7 @@ def paced_ticks(
     generator raises :class:`PcapError` after the last readable tick of a damaged file.
     ``agg`` is the aggregator to feed (e.g. one that keeps packets); a new one by default.
     """
-    agg = FlowAggregator() if agg is None else agg
+    agg = PacketAggregator() if agg is None else agg
     tick_end: float | None = None
     started = time.monotonic()
     base = 0.0

@@ -99,7 +99,7 @@ def drop(environ: Mapping[str, str], configured: str | None) -> str:
 def drop_capabilities() -> None:
     """Empty the effective, permitted and inheritable sets (ambient goes with them) and
     set no_new_privs, so that nothing this process runs can gain rights again."""
-    from netop.sources.capture import fastpath
+    from netop.native import fastpath
 
     ext = fastpath.load(installed_only=True)
     if ext is not None and hasattr(ext, "drop_capabilities"):

@@ -9,22 +9,30 @@ header, e.g. ``"eth0: 1.2 Mpps, 0 dropped"``.
 from __future__ import annotations
 
 import contextlib
-import json
-import marshal
 import os
 import socket
 import subprocess
 import tempfile
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from netop.errors import NetopError
-from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
+from netop.model import FlowBatch, FlowKey, NetEvent, Severity, SourceStatus
 from netop.sources.base import Emit, Source
-from netop.sources.capture.aggregate import FlowAggregator, rows_to_records
+from netop.sources.capture.aggregate import PacketAggregator, rows_to_records
+from netop.sources.capture.messages import (
+    STOP,
+    Batch,
+    ChildConfig,
+    Event,
+    Fatal,
+    Message,
+    decode,
+    watch_line,
+)
 from netop.sources.capture.options import CaptureOptions
-from netop.sources.capture.watch import FlowTuple, from_wire
+from netop.sources.capture.watch import from_wire
 
 if TYPE_CHECKING:
     from netop.packet.bpf import OfflineFilter
@@ -84,7 +92,7 @@ class CaptureSource(Source):
         # watch_flow() leaves its request here; the child (or playback) thread applies it.
         self._watch_lock = threading.Lock()
         self._watch_pending = False
-        self._watch_flow: FlowTuple | None = None
+        self._watch_flow: FlowKey | None = None
         self._wake = threading.Event()  # ... and wakes a playback whose file has ended
         # A file, not a pipe: a chatty child must never block on a full stderr pipe.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
@@ -130,7 +138,7 @@ class CaptureSource(Source):
         self._thread = threading.Thread(target=target, name="netop-capture", daemon=True)
         self._thread.start()
 
-    def watch_flow(self, flow: FlowTuple | None) -> None:
+    def watch_flow(self, flow: FlowKey | None) -> None:
         """Send the packets of ``flow`` with every batch from now on (``None``: stop).
 
         Thread-safe and non-blocking: the request reaches the child (or the playback
@@ -150,7 +158,7 @@ class CaptureSource(Source):
         with self._watch_lock:
             if not self._watch_pending:
                 return
-            line = b"watch " + json.dumps(self._watch_flow).encode() + b"\n"
+            line = watch_line(self._watch_flow)
             try:
                 os.write(proc.stdin.fileno(), line)  # < PIPE_BUF: all or nothing
             except BlockingIOError:
@@ -159,7 +167,7 @@ class CaptureSource(Source):
                 pass
             self._watch_pending = False
 
-    def _take_watch_request(self) -> tuple[bool, FlowTuple | None]:
+    def _take_watch_request(self) -> tuple[bool, FlowKey | None]:
         with self._watch_lock:
             pending, self._watch_pending = self._watch_pending, False
             return pending, self._watch_flow
@@ -172,7 +180,7 @@ class CaptureSource(Source):
         if proc is not None and proc.poll() is None:
             try:
                 assert proc.stdin is not None
-                proc.stdin.write(b"stop\n")
+                proc.stdin.write(STOP)
                 proc.stdin.flush()
             except (BrokenPipeError, OSError):
                 pass
@@ -193,6 +201,7 @@ class CaptureSource(Source):
                     # A child that died unread leaves our config in stdin's buffer,
                     # which close() would flush into the broken pipe.
                     if pipe is not None:
+                        # closing flushes what a child that died early never read
                         with contextlib.suppress(OSError):
                             pipe.close()
             self._stderr.close()
@@ -218,24 +227,24 @@ class CaptureSource(Source):
 
     # -- live --------------------------------------------------------------------
 
-    def _child_config(self) -> dict[str, Any]:
+    def _child_config(self) -> ChildConfig:
         o = self.options
-        return {
-            "interfaces": list(o.interfaces),
-            "filter": o.filter,
-            "promiscuous": o.promiscuous,
-            "ring_mb": o.ring_mb,
-            "ring_start_small": o.ring_start_small,
-            "sampling": o.sampling,
-            "sample": o.sample,
-            "interval": o.interval,
-            "max_flows": max(o.max_flows, 1024),
-            "write": os.path.abspath(o.write) if o.write else None,
-            "rotate_mb": o.rotate_mb,
-            "max_files": o.max_files,
-            "snaplen": o.snaplen,
-            "user": o.user,
-        }
+        return ChildConfig(
+            interfaces=list(o.interfaces),
+            filter=o.filter,
+            promiscuous=o.promiscuous,
+            ring_mb=o.ring_mb,
+            ring_start_small=o.ring_start_small,
+            sampling=o.sampling,
+            sample=o.sample,
+            interval=o.interval,
+            max_flows=max(o.max_flows, 1024),
+            write=os.path.abspath(o.write) if o.write else None,
+            rotate_mb=o.rotate_mb,
+            max_files=o.max_files,
+            snaplen=o.snaplen,
+            user=o.user,
+        )
 
     def _run_child(self) -> None:
         assert self._emit is not None
@@ -261,7 +270,7 @@ class CaptureSource(Source):
         self._proc = proc
         assert proc.stdin is not None
         try:
-            proc.stdin.write(json.dumps(self._child_config()).encode() + b"\n")
+            proc.stdin.write(self._child_config().to_line())
             proc.stdin.flush()
         except OSError:
             pass  # the child ended at once; its messages, stderr and status say why
@@ -275,41 +284,43 @@ class CaptureSource(Source):
         assert proc.stdout is not None
         assert self._emit is not None
         stream = proc.stdout
-        sampling = 1
         while True:
             head = stream.read(4)
             if len(head) < 4:
                 break
             body = stream.read(int.from_bytes(head, "little"))
             try:
-                message = marshal.loads(body)
-            except (EOFError, ValueError, TypeError):
+                message = decode(body)
+                self._send_watch()
+                self._on_message(message)
+            except (ValueError, TypeError):
                 self._event(Severity.ERROR, "capture process sent a damaged message")
                 break
-            kind = message[0]
-            self._send_watch()
-            if kind == "batch":
-                stats = message[2]
-                sampling = stats.get("sampling", sampling)
-                records = tuple(rows_to_records(message[1], NAME, sampling))
-                watched = from_wire(message[3]) if len(message) > 3 and message[3] else None
-                self._emit(FlowBatch(NAME, records, stats, watched))
-                if stats:
-                    self._status(stats, time.time())
-            elif kind == "event":
-                self._event(Severity(message[1]), message[2])
-            elif kind == "fatal":
-                self._event(Severity.ERROR, message[1])
-                self._emit(SourceStatus(NAME, f"capture off: {message[1]}", ts=time.time()))
-            elif kind == "ready":
-                self.attached.set()
-                self._event(Severity.INFO, f"capturing on {', '.join(message[1])}")
         code = proc.wait()
         if code not in (0, 2, 3) and not self._stop.is_set():
             self._stderr.seek(0)
             err = self._stderr.read()[-4096:].decode(errors="replace")
             last = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
             self._event(Severity.ERROR, f"capture process ended: {last[:200]}")
+
+    def _on_message(self, message: Message) -> None:
+        """Act on one message of the child (``ValueError``/``TypeError``: damaged)."""
+        assert self._emit is not None
+        if isinstance(message, Batch):
+            stats = dict(message.stats)
+            records = tuple(rows_to_records(message.rows))
+            watched = from_wire(message.watched) if message.watched else None
+            self._emit(FlowBatch(NAME, records, stats, watched))
+            if stats:
+                self._status(stats, time.time())
+        elif isinstance(message, Event):
+            self._event(Severity(message.severity), str(message.text))
+        elif isinstance(message, Fatal):
+            self._event(Severity.ERROR, str(message.text))
+            self._emit(SourceStatus(NAME, f"capture off: {message.text}", ts=time.time()))
+        else:
+            self.attached.set()
+            self._event(Severity.INFO, f"capturing on {', '.join(map(str, message.interfaces))}")
 
     # -- file ------------------------------------------------------------------------
 
@@ -321,7 +332,7 @@ class CaptureSource(Source):
         assert self._emit is not None
         assert self.options.read is not None
         path = self.options.read
-        agg = FlowAggregator()
+        agg = PacketAggregator()
         clock = 0.0
         try:
             packet_filter = OfflineFilter(self.options.filter) if self.options.filter else None
@@ -378,4 +389,3 @@ class CaptureSource(Source):
                 continue
             scan.advance(None)
             self._emit(FlowBatch(NAME, (), {}, scan.packets(), clock or None))
-

@@ -20,22 +20,21 @@ from typing import TYPE_CHECKING, Any
 from netop.packet.decode import reverse_ports
 
 if TYPE_CHECKING:  # the capture child never builds these; only the parent does
-    from netop.model import FlowPackets
+    from netop.model import FlowKey, FlowPackets
 
 RING_SIZE = 4096
 WATCH_SIZE = 64
 SNAP = 256
 
-#: A flow as the parent names it: (proto, src, sport, dst, dport, vlan), text addresses.
-FlowTuple = tuple[int, str, int, str, int, int | None]
 #: What the child ships per tick: (flow, [(ts, linktype, data, wirelen, reverse)],
-#: syn, synack, ack times).
-WatchedWire = tuple[FlowTuple, list[tuple[float, int, bytes, int, bool]], float, float, float]
+#: syn, synack, ack times). The child never imports the model: its flow is a plain
+#: tuple in :class:`~netop.model.FlowKey`'s order, made a FlowKey again by the parent.
+WatchedWire = tuple["FlowKey", list[tuple[float, int, bytes, int, bool]], float, float, float]
 #: What a ring's ``take_watched`` gives: packets, syn, synack, ack times, missed count.
 Taken = tuple[list[tuple[float, int, bytes, int, bool]], float, float, float, int]
 
 
-def watch_key(flow: FlowTuple) -> tuple[int, int | None, bytes, bytes, int, int, int, int] | None:
+def watch_key(flow: FlowKey) -> tuple[int, int | None, bytes, bytes, int, int, int, int] | None:
     """The key :meth:`PacketRing.watch` (and the C table) take, or ``None`` if unusable."""
     try:
         proto, src, sport, dst, dport, vlan = flow
@@ -106,15 +105,15 @@ class PacketRing:
 
 
 class PacketWatch:
-    """The watch API of :class:`~netop.sources.capture.aggregate.FlowAggregator` (a mixin).
+    """The watch API of :class:`~netop.sources.capture.aggregate.PacketAggregator` (a mixin).
 
     ``_ring`` is the C table or a :class:`PacketRing` when packets are kept, else ``None``.
     """
 
     _ring: Any = None
-    _watching: FlowTuple | None = None
+    _watching: FlowKey | None = None
 
-    def watch(self, flow: FlowTuple | None) -> None:
+    def watch(self, flow: FlowKey | None) -> None:
         """Keep the packets of ``flow`` (either direction) from now on; ``None`` stops.
 
         Needs ``keep_packets``; the recent packets of the flow still held come first.
@@ -125,7 +124,7 @@ class PacketWatch:
             self._ring.watch(key)
 
     @property
-    def watching(self) -> FlowTuple | None:
+    def watching(self) -> FlowKey | None:
         """The flow being watched, if any."""
         return self._watching
 
@@ -148,7 +147,7 @@ def handshake(hs: list[float], ts: float, flags: int, rev: bool) -> None:
         hs[2] = ts
 
 
-def to_wire(flow: FlowTuple, taken: Taken) -> WatchedWire:
+def to_wire(flow: FlowKey, taken: Taken) -> WatchedWire:
     """The watched part of a batch message (plain data, time-ordered)."""
     packets, syn, synack, ack, _missed = taken
     packets.sort(key=lambda p: p[0])  # C and Python paths may interleave within a tick
@@ -157,7 +156,7 @@ def to_wire(flow: FlowTuple, taken: Taken) -> WatchedWire:
 
 def from_wire(wire: Any) -> FlowPackets | None:
     """The :class:`FlowPackets` of a batch message's watched part (``None`` if absent/bad)."""
-    from netop.model import FlowPackets, PacketSample
+    from netop.model import FlowKey, FlowPackets, PacketSample
 
     try:
         flow, packets, syn, synack, ack = wire
@@ -166,7 +165,7 @@ def from_wire(wire: Any) -> FlowPackets | None:
             for ts, lt, data, wl, rev in packets[:WATCH_SIZE]
         )
         proto, src, sport, dst, dport, vlan = flow
-        key: FlowTuple = (int(proto), str(src), int(sport), str(dst), int(dport), vlan)
+        key = FlowKey(int(proto), str(src), int(sport), str(dst), int(dport), vlan)
     except (TypeError, ValueError):
         return None
     syn_rtt = synack - syn if syn and synack else None

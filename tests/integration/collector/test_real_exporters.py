@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import shutil
@@ -70,8 +69,7 @@ def _merge(records: list[FlowRecord]) -> dict[tuple, FlowRecord]:
         key = (r.proto, r.src, r.sport, r.dst, r.dport)
         old = out.get(key)
         if old is not None:
-            r = dataclasses.replace(
-                r,
+            r = r._replace(
                 tcp_flags=r.tcp_flags | old.tcp_flags,
                 packets=r.packets + old.packets,
                 bytes=r.bytes + old.bytes,

@@ -13,8 +13,8 @@ import pytest
 
 from netop.engine.engine import read_into_table
 from netop.engine.flowtable import FlowTable
-from netop.sources.capture import fastpath
-from netop.sources.capture.aggregate import FlowAggregator
+from netop.native import fastpath
+from netop.sources.capture.aggregate import PacketAggregator
 from tests.shared_data import absent_reason, shared_path
 
 DATA = shared_path("data", "pcap")
@@ -24,7 +24,7 @@ TRUTH_FILES = sorted(TRUTH.glob("*.truth.json")) if TRUTH.is_dir() else []
 
 def _flows(path: Path, fast: bool) -> list[dict[str, Any]]:
     table = FlowTable(max_flows=100_000, idle_timeout=0, active_timeout=0, keep_expired=True)
-    agg = FlowAggregator(fast=fast)
+    agg = PacketAggregator(fast=fast)
     assert agg.accelerated == fast
     result = read_into_table(str(path), table, agg)
     assert result.error is None, result.error
@@ -72,7 +72,7 @@ MALFORMED = sorted((DATA / "malformed").glob("*")) if (DATA / "malformed").is_di
 @pytest.mark.parametrize("fast", [True, False], ids=["c", "python"])
 def test_malformed_captures_never_raise(path: Path, fast: bool) -> None:
     table = FlowTable(max_flows=10_000, keep_expired=True)
-    agg = FlowAggregator(fast=fast)
+    agg = PacketAggregator(fast=fast)
     result = read_into_table(str(path), table, agg)
     # tshark, which reads damaged files as far as they go, is the referee for the count;
     # every packet counted is in a flow, malformed, or not IP: none is lost or doubled.

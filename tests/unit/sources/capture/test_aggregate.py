@@ -9,14 +9,14 @@ from scapy.layers.l2 import Dot1Q, Ether
 from scapy.packet import Raw
 
 from netop.model import FlowRecord
-from netop.sources.capture.aggregate import FlowAggregator
+from netop.sources.capture.aggregate import PacketAggregator
 
 E = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
 A, B = "10.0.0.1", "10.0.0.2"
 
 
-def _run(frames: list[bytes], linktype: int = 1) -> tuple[FlowAggregator, list[FlowRecord]]:
-    agg = FlowAggregator()
+def _run(frames: list[bytes], linktype: int = 1) -> tuple[PacketAggregator, list[FlowRecord]]:
+    agg = PacketAggregator()
     agg.add_batch(linktype, [(100.0 + i, f, len(f)) for i, f in enumerate(frames)])
     return agg, agg.drain()
 
@@ -73,7 +73,7 @@ def test_malformed_and_non_ip_are_counted() -> None:
 
 
 def test_sampling_scales_counts() -> None:
-    agg = FlowAggregator()
+    agg = PacketAggregator()
     agg.sampling = 8
     frame = bytes(E / IP(src=A, dst=B) / UDP(sport=1, dport=2))
     agg.add_batch(1, [(1.0, frame, len(frame))])
@@ -82,7 +82,7 @@ def test_sampling_scales_counts() -> None:
 
 
 def test_max_flows_bounds_a_tick() -> None:
-    agg = FlowAggregator(max_flows=10)
+    agg = PacketAggregator(max_flows=10)
     frames = [bytes(E / IP(src=A, dst=B) / UDP(sport=i, dport=9)) for i in range(1, 21)]
     agg.add_batch(1, [(1.0, f, len(f)) for f in frames])
     assert len(agg.drain()) == 10
@@ -92,7 +92,7 @@ def test_max_flows_bounds_a_tick() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.binary(max_size=120), max_size=20), st.sampled_from([0, 1, 101, 113, 239, 276]))
 def test_random_bytes_never_raise(frames: list[bytes], linktype: int) -> None:
-    agg = FlowAggregator()
+    agg = PacketAggregator()
     agg.add_batch(linktype, [(1.0, f, len(f)) for f in frames])
     agg.drain()
     assert agg.packets == len(frames)
@@ -103,6 +103,6 @@ def test_random_bytes_never_raise(frames: list[bytes], linktype: int) -> None:
 def test_mutated_real_frames_never_raise(pos: int, junk: bytes) -> None:
     frame = bytearray(bytes(E / IP(src=A, dst=B) / TCP(flags="S") / Raw(b"p" * 20)))
     frame[pos : pos + len(junk)] = junk
-    agg = FlowAggregator()
+    agg = PacketAggregator()
     agg.add_batch(1, [(1.0, bytes(frame), len(frame))])
     assert agg.packets == 1

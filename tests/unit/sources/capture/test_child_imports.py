@@ -13,8 +13,9 @@ import socket
 import subprocess
 import sys
 
+from netop.native import fastpath
 from netop.packet.bpf import ACCEPT_ALL, attach
-from netop.sources.capture import entry, fastpath
+from netop.sources.capture import entry
 
 #: Modules (and their submodules) the child must not load on its normal path.
 FORBIDDEN = (
@@ -45,7 +46,8 @@ FORBIDDEN = (
 _PROBE = (
     "import json, sys; sys.path.insert(0, sys.argv[1]); "
     "from netop.sources.capture.child import main; "
-    "from netop.sources.capture import fastpath, privileges; fastpath.load(); "
+    "from netop.native import fastpath; from netop.sources.capture import privileges; "
+    "fastpath.load(); "
     "print(json.dumps(sorted(sys.modules)))"
 )
 

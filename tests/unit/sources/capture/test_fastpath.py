@@ -13,8 +13,8 @@ from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 from scapy.packet import Raw
 
-from netop.sources.capture import fastpath
-from netop.sources.capture.aggregate import FlowAggregator
+from netop.native import fastpath
+from netop.sources.capture.aggregate import PacketAggregator
 
 pytestmark = pytest.mark.skipif(fastpath.load() is None, reason="C fast path not buildable here")
 
@@ -65,7 +65,7 @@ def _pcap(frames: list[bytes], little: bool) -> bytes:
 
 
 def _rows(fast: bool, data: bytes, little: bool) -> list[tuple[object, ...]]:
-    agg = FlowAggregator(fast=fast)
+    agg = PacketAggregator(fast=fast)
     used, _, bad = agg.add_pcap_buffer(data[24:], little, False, 1)
     assert used == len(data) - 24
     assert not bad
@@ -83,7 +83,7 @@ def test_damaged_record_is_reported_by_both() -> None:
     data = bytearray(_pcap(POOL[:3], True))
     struct.pack_into("<I", data, 24 + 16 + len(POOL[0]) + 8, 10_000_000)  # 2nd record's caplen
     for fast in (True, False):
-        agg = FlowAggregator(fast=fast)
+        agg = PacketAggregator(fast=fast)
         used, _, bad = agg.add_pcap_buffer(bytes(data[24:]), True, False, 1)
         assert bad
         assert used == 16 + len(POOL[0])
@@ -92,7 +92,7 @@ def test_damaged_record_is_reported_by_both() -> None:
 
 def test_random_bytes_in_c_never_crash() -> None:
     rnd = random.Random(3)
-    agg = FlowAggregator(fast=True)
+    agg = PacketAggregator(fast=True)
     for _ in range(300):
         frames = [rnd.randbytes(rnd.randrange(0, 80)) for _ in range(5)]
         agg.add_pcap_buffer(_pcap(frames, True)[24:], True, False, rnd.choice([1, 101, 113]))
@@ -119,7 +119,7 @@ def test_c_and_python_agree_on_mutated_frames(picks: list[tuple[int, int, int]],
             frame[pos] = value
         frames.append(bytes(frame[: pos + 1]) if cut else bytes(frame))
     data = _pcap(frames, True)
-    fast, slow = FlowAggregator(fast=True), FlowAggregator(fast=False)
+    fast, slow = PacketAggregator(fast=True), PacketAggregator(fast=False)
     for agg in (fast, slow):
         agg.add_pcap_buffer(data[24:], True, False, 1)
     assert sorted(fast.drain_rows(), key=repr) == sorted(slow.drain_rows(), key=repr)
@@ -171,7 +171,7 @@ def test_c_and_python_agree_on_ring_blocks(picks: list[tuple[int, int | None]]) 
     if not frames:
         return
     block = _tpacket_block(frames)
-    fast, slow = FlowAggregator(fast=True), FlowAggregator(fast=False)
+    fast, slow = PacketAggregator(fast=True), PacketAggregator(fast=False)
     for agg in (fast, slow):
         agg.add_tpacket_block(block, len(frames))
     assert fast.packets == len(frames)
@@ -193,7 +193,7 @@ def test_c_and_python_agree_on_loopback_copies(picks: list[tuple[int, int, int]]
     if not frames:
         return
     block = _tpacket_block(frames, sll)
-    fast, slow = FlowAggregator(fast=True), FlowAggregator(fast=False)
+    fast, slow = PacketAggregator(fast=True), PacketAggregator(fast=False)
     for agg in (fast, slow):
         agg.add_tpacket_block(block, len(frames), 1)
     assert fast.packets == slow.packets == sum(1 for s in sll if s != (1, 4))
@@ -212,7 +212,7 @@ def test_loopback_counts_each_packet_once(fast: bool) -> None:
     other = bytes(E / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5, dport=6))
     frames: list[tuple[bytes, int | None]] = [(frame, None), (frame, None), (other, None)]
     sll = [(1, PACKET_OUTGOING), (1, PACKET_HOST), (2, PACKET_OUTGOING)]
-    agg = FlowAggregator(fast=fast)
+    agg = PacketAggregator(fast=fast)
     agg.add_tpacket_block(_tpacket_block(frames, sll), 3, 1)
     rows = {r[1]: r for r in agg.drain_rows()}
     assert rows["127.0.0.1"][6:10] == (1, 100, 0, 0)
@@ -226,7 +226,7 @@ def test_qinq_inner_tag_left_in_place_by_the_kernel(fast: bool) -> None:
     # inner tag still in front of the IP header, and the protocol named as IPv4.
     inner = bytes(Dot1Q(vlan=20) / IP(src="192.0.2.3", dst="192.0.2.4") / UDP(sport=7, dport=9))
     frame = b"\0" * 12 + b"\x08\x00" + inner
-    agg = FlowAggregator(fast=fast)
+    agg = PacketAggregator(fast=fast)
     agg.add_tpacket_block(_tpacket_block([(frame, 300)]), 1)
     rows = agg.drain_rows()
     assert [(r[1], r[5], r[6]) for r in rows] == [("192.0.2.3", 300, 1)]

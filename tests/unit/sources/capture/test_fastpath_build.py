@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from netop.sources.capture import fastpath
+from netop.native import fastpath
 
 
 def test_builds_into_a_private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

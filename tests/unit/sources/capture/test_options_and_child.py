@@ -15,7 +15,8 @@ from netop.errors import ConfigError
 from netop.packet.bpf import ACCEPT_ALL, FilterError, compile_filter, with_sampling
 from netop.packet.decode import LINKTYPE_LINUX_SLL
 from netop.packet.pcapfile import PcapWriter, read_batches
-from netop.sources.capture.child import AdaptiveSampler, encode, write_block
+from netop.sources.capture.child import AdaptiveSampler, write_block
+from netop.sources.capture.messages import Batch, Event, Fatal, Ready, decode, encode
 from netop.sources.capture.options import add_capture_arguments, options_from_args
 from tests.unit.sources.capture.test_fastpath import _tpacket_block
 
@@ -116,12 +117,24 @@ def test_sampler_doubles_on_persistent_drops_and_relaxes() -> None:
 
 
 def test_child_messages_are_plain_marshal_frames() -> None:
-    frame = encode(
-        ("batch", [(6, "10.0.0.1", 1, "10.0.0.2", 2, None, 1, 40, 0, 0, 1.0, 1.0, 2)], {})
-    )
+    row = (6, "10.0.0.1", 1, "10.0.0.2", 2, None, 1, 40, 0, 0, 1.0, 1.0, 2, "capture", None, 1,
+           3, None)  # fmt: skip
+    frame = encode(Batch([row], {}, None))
     size = int.from_bytes(frame[:4], "little")
     assert size == len(frame) - 4
     assert marshal.loads(frame[4:])[0] == "batch"
+    for message in (Batch([row], {"packets": 1}, None), Ready(["lo"]), Event(1, "x"), Fatal("y")):
+        assert decode(encode(message)[4:]) == message
+        assert type(decode(encode(message)[4:])) is type(message)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"\x00junk", marshal.dumps(("batch", [])), marshal.dumps(("nope", 1)), marshal.dumps(3)],
+)
+def test_damaged_child_messages_are_refused(body: bytes) -> None:
+    with pytest.raises(ValueError, match="not a marshal frame|not a message|unknown message"):
+        decode(body)
 
 
 def test_written_file_holds_loopback_packets_once(tmp_path: Path) -> None:

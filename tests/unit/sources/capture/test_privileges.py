@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from netop.sources.capture.child import ConfigRejected, validate_config
+from netop.sources.capture.messages import ConfigRejected, validate_config
 from netop.sources.capture.privileges import PrivilegeError, target_user
 
 
@@ -58,7 +59,9 @@ def test_what_the_parent_sends_is_accepted() -> None:
     from netop.sources.capture.source import CaptureSource
 
     config = CaptureSource(CaptureOptions(interfaces=("lo", "eth0"), write="x.pcap"))
-    assert validate_config(config._child_config())["interfaces"] == ["lo", "eth0"]
+    sent = config._child_config()
+    assert validate_config(json.loads(sent.to_line())) == sent
+    assert sent.interfaces == ["lo", "eth0"]
 
 
 def test_a_helper_runs_only_the_launcher_with_no_arguments() -> None:

@@ -12,12 +12,12 @@ from scapy.utils import wrpcap
 
 from netop.engine.engine import read_into_table
 from netop.engine.flowtable import FlowTable
-from netop.model import FlowPackets
+from netop.model import FlowKey, FlowPackets
+from netop.native import fastpath
 from netop.packet.pcapfile import read_batches
-from netop.sources.capture import fastpath
-from netop.sources.capture.aggregate import FlowAggregator
+from netop.sources.capture.aggregate import PacketAggregator
 from netop.sources.capture.child import parse_control
-from netop.sources.capture.watch import RING_SIZE, SNAP, WATCH_SIZE, FlowTuple, from_wire, to_wire
+from netop.sources.capture.watch import RING_SIZE, SNAP, WATCH_SIZE, from_wire, to_wire
 from tests.unit.sources.capture.test_fastpath import _tpacket_block
 
 C, S = "10.0.0.1", "10.0.0.2"
@@ -33,10 +33,10 @@ def _eth() -> Ether:
     return Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
 
 
-def _agg(fast: bool) -> FlowAggregator:
+def _agg(fast: bool) -> PacketAggregator:
     if fast and fastpath.load() is None:
         pytest.skip("the C fast path cannot be built here (no C compiler)")
-    agg = FlowAggregator(fast=fast, keep_packets=True)
+    agg = PacketAggregator(fast=fast, keep_packets=True)
     assert agg.accelerated == fast
     return agg
 
@@ -47,7 +47,7 @@ def _frame(src: str, dst: str, sport: int, dport: int, flags: str = "A", vlan: i
     return bytes(_eth() / Dot1Q(vlan=vlan) / ip if vlan is not None else _eth() / ip)
 
 
-def _take(agg: FlowAggregator) -> FlowPackets:
+def _take(agg: PacketAggregator) -> FlowPackets:
     flow, taken = agg.watching, agg.take_watched()
     assert flow is not None
     assert taken is not None
@@ -162,7 +162,7 @@ def test_loopback_packets_are_kept_once(fast: bool) -> None:
     assert [p.reverse for p in got] == [False, True]
 
 
-def _handshake_pcap(tmp_path: Path) -> tuple[Path, FlowTuple]:
+def _handshake_pcap(tmp_path: Path) -> tuple[Path, FlowKey]:
     seq = [  # (time, from client?, flags)
         (0.000, True, "S"),
         (0.003, True, "S"),  # retransmitted SYN: the RTT counts from the first
@@ -220,7 +220,7 @@ def test_no_rtt_without_the_whole_handshake(tmp_path: Path, fast: bool) -> None:
 
 
 def test_keeping_packets_is_off_unless_asked() -> None:
-    agg = FlowAggregator()
+    agg = PacketAggregator()
     agg.watch((6, C, 1, S, 2, None))
     f = _frame(C, S, 1, 2)
     agg.add_batch(1, [(T0, f, len(f))])
@@ -228,7 +228,7 @@ def test_keeping_packets_is_off_unless_asked() -> None:
 
 
 def test_bad_watch_requests_are_ignored() -> None:
-    agg = FlowAggregator(keep_packets=True)
+    agg = PacketAggregator(keep_packets=True)
     agg.watch((6, "not an address", 1, S, 2, None))
     assert agg.watching is None
     assert agg.take_watched() is None

@@ -11,6 +11,8 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <limits.h>
+#include <stddef.h>
 #include <errno.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -27,6 +29,8 @@ typedef struct {
     uint64_t pk[2], by[2];
     double first, last;
     uint8_t flags;
+    /* ifindex (0: unknown) the a->b packets came in by / went out by */
+    int32_t ifin, ifout;
 } Entry;
 
 /* One kept packet: its flow key (as the packet went) and its first SNAP bytes. */
@@ -68,6 +72,8 @@ typedef struct {
     const uint8_t *src, *dst;
     uint32_t l3len;
     uint8_t flags;
+    int32_t ifindex;   /* the capture interface (0: unknown, e.g. a file) */
+    uint8_t outgoing;  /* PACKET_OUTGOING: this host sent it */
 } Pkt;
 
 static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -156,6 +162,14 @@ static int grow(Table *t) {
     return 0;
 }
 
+/* The interface a packet going ``dir`` (0: a->b) was seen on, as the a->b direction's
+ * in or out interface: received a->b is a->b's way in, sent b->a is its way in too. */
+static inline void note_ifindex(Entry *e, const Pkt *k, int dir) {
+    if (!k->ifindex) return;
+    if ((dir == 0) == !k->outgoing) e->ifin = k->ifindex;
+    else e->ifout = k->ifindex;
+}
+
 static int add_packet(Table *t, const Pkt *k, double ts) {
     /* Canonical order: side a is the lower (address, port). */
     int c = memcmp(k->src, k->dst, k->alen);
@@ -175,6 +189,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
             if (ts > e->last) e->last = ts;
             if (ts < e->first) e->first = ts;
             e->flags |= k->flags;
+            note_ifindex(e, k, dir);
             return 0;
         }
         j = (j + 1) & mask;
@@ -191,6 +206,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
     if (c == 0 && k->sport == k->dport) e->flipped = 0;  /* talking to itself */
     e->pk[dir] = 1; e->by[dir] = k->l3len;
     e->first = e->last = ts; e->flags = k->flags;
+    note_ifindex(e, k, dir);
     t->count++;
     return 0;
 }
@@ -290,6 +306,7 @@ static PyObject *Table_feed_pcap(Table *t, PyObject *args) {
         if (off + 16 + (Py_ssize_t)h[2] > end) break;
         double ts = (double)h[0] + (double)h[1] * scale;
         Pkt k;
+        k.ifindex = 0; k.outgoing = 0;
         if (parse_frame(buf + off + 16, h[2], linktype, &k)) {
             if (add_packet(t, &k, ts) < 0) { Py_DECREF(slow); PyBuffer_Release(&view); return PyErr_NoMemory(); }
             keep_packet(t, &k, ts, buf + off + 16, h[2], h[3], linktype);
@@ -339,6 +356,7 @@ static PyObject *Table_feed_tpacket(Table *t, PyObject *args) {
         uint16_t etype = be16(blk + off + 50);
         uint16_t vlan = (status & 0x10) ? (uint16_t)(tci & 0x0FFF) : NO_VLAN;
         Pkt k;
+        k.ifindex = ifindex; k.outgoing = blk[off + 58] == PACKET_OUTGOING;
         int fast = (Py_ssize_t)off + mac + snaplen <= end &&
                    parse_l3(blk + off + mac, snaplen, etype, vlan, &k);
         if (fast) {
@@ -361,7 +379,9 @@ done:
     return Py_BuildValue("Nn", slow, n);
 }
 
-/* drain() -> [(proto, src, sport, dst, dport, vlan, p, b, pr, br, first, last, flags)] */
+/* drain() -> [(proto, src, sport, dst, dport, vlan, p, b, pr, br, first, last, flags,
+ *              in_if, out_if)]: a FlowRecord's fields in its order, less (source,
+ * exporter, sampling); addresses packed; in_if/out_if None when unknown. */
 static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
     PyObject *out = PyList_New(0);
     if (!out) return NULL;
@@ -371,12 +391,15 @@ static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
         int f = e->flipped;
         PyObject *vlan = e->vlan == NO_VLAN ? Py_None : PyLong_FromLong(e->vlan);
         if (e->vlan == NO_VLAN) Py_INCREF(Py_None);
+        int32_t in_if = f ? e->ifout : e->ifin, out_if = f ? e->ifin : e->ifout;
+        PyObject *pin = in_if ? PyLong_FromLong(in_if) : Py_NewRef(Py_None);
+        PyObject *pout = out_if ? PyLong_FromLong(out_if) : Py_NewRef(Py_None);
         PyObject *row = Py_BuildValue(
-            "(iy#iy#iNKKKKddi)", e->proto, f ? e->b : e->a, (Py_ssize_t)e->alen,
+            "(iy#iy#iNKKKKddiNN)", e->proto, f ? e->b : e->a, (Py_ssize_t)e->alen,
             f ? e->pb : e->pa, f ? e->a : e->b, (Py_ssize_t)e->alen, f ? e->pa : e->pb, vlan,
             (unsigned long long)e->pk[f], (unsigned long long)e->by[f],
             (unsigned long long)e->pk[!f], (unsigned long long)e->by[!f], e->first, e->last,
-            (int)e->flags);
+            (int)e->flags, pin, pout);
         if (!row || PyList_Append(out, row) < 0) { Py_XDECREF(row); Py_DECREF(out); return NULL; }
         Py_DECREF(row);
     }
@@ -415,7 +438,7 @@ static PyObject *Table_record(Table *t, PyObject *args) {
     }
     k.proto = (uint8_t)proto; k.alen = alen; k.vlan = vlan_arg(vlan);
     k.sport = (uint16_t)sport; k.dport = (uint16_t)dport; k.src = a; k.dst = b;
-    k.flags = (uint8_t)flags; k.l3len = 0;
+    k.flags = (uint8_t)flags; k.l3len = 0; k.ifindex = 0; k.outgoing = 0;
     keep_packet(t, &k, ts, data.buf, (uint32_t)data.len, wirelen, linktype);
     PyBuffer_Release(&data);
     Py_RETURN_NONE;
@@ -485,7 +508,7 @@ static PySequenceMethods Table_seq = {.sq_length = (lenfunc)Table_len};
 
 static PyTypeObject TableType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "netop.sources.capture._fastflow.Table",
+    .tp_name = "netop.native._fastflow.Table",
     .tp_basicsize = sizeof(Table),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,
@@ -496,6 +519,191 @@ static PyTypeObject TableType = {
     .tp_as_sequence = &Table_seq,
     .tp_doc = "Bidirectional flow table fed from pcap records or TPACKET_V3 blocks.",
 };
+
+/* ---- the engine's flow table merge (netop/engine/flowtable.py) -------------------
+ * The table's entries are Python objects with __slots__; merging a delta into one is a
+ * dozen slot updates, which in Python cost ~1.4 us a delta. Here the slots are reached
+ * through their offsets (from the type's member descriptors), so a delta costs one dict
+ * lookup and a few integer additions. Semantics are those of FlowTable._merge_one. */
+
+#include <structmember.h>
+
+/* The counters of a flow-table entry, native: FlowEntry (Python) derives from this, so
+ * the merge adds machine integers in place instead of allocating eight int objects per
+ * delta (each a cache miss of its own). Counts saturate at 2**63-1. */
+typedef struct {
+    PyObject_HEAD
+    long long packets, bytes, packets_rev, bytes_rev;
+    long long tick_packets, tick_bytes, tick_packets_rev, tick_bytes_rev;
+    double first, last;
+    long long tcp_flags;
+} Counters;
+
+static PyMemberDef Counters_members[] = {
+    {"packets", T_LONGLONG, offsetof(Counters, packets), 0, NULL},
+    {"bytes", T_LONGLONG, offsetof(Counters, bytes), 0, NULL},
+    {"packets_rev", T_LONGLONG, offsetof(Counters, packets_rev), 0, NULL},
+    {"bytes_rev", T_LONGLONG, offsetof(Counters, bytes_rev), 0, NULL},
+    {"tick_packets", T_LONGLONG, offsetof(Counters, tick_packets), 0, NULL},
+    {"tick_bytes", T_LONGLONG, offsetof(Counters, tick_bytes), 0, NULL},
+    {"tick_packets_rev", T_LONGLONG, offsetof(Counters, tick_packets_rev), 0, NULL},
+    {"tick_bytes_rev", T_LONGLONG, offsetof(Counters, tick_bytes_rev), 0, NULL},
+    {"first", T_DOUBLE, offsetof(Counters, first), 0, NULL},
+    {"last", T_DOUBLE, offsetof(Counters, last), 0, NULL},
+    {"tcp_flags", T_LONGLONG, offsetof(Counters, tcp_flags), 0, NULL},
+    {NULL}
+};
+
+static PyTypeObject CountersType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "netop.native._fastflow.Counters",
+    .tp_basicsize = sizeof(Counters),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_members = Counters_members,
+    .tp_doc = "Native counters of a flow-table entry (the engine's FlowEntry derives from it).",
+};
+
+enum { S_SAMPLING, S_IN_IF, S_OUT_IF, S_RECORD, S_COUNT };
+
+/* slot_offsets(type, names) -> tuple of the byte offsets of those __slots__ */
+static PyObject *slot_offsets(PyObject *self, PyObject *args) {
+    PyObject *type, *names;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &type, &PyTuple_Type, &names)) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(names);
+    PyObject *out = PyTuple_New(n);
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *d = PyObject_GetAttr(type, PyTuple_GET_ITEM(names, i));
+        if (!d) { Py_DECREF(out); return NULL; }
+        if (!PyObject_TypeCheck(d, &PyMemberDescr_Type)
+            || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+            Py_DECREF(d); Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "not an object __slots__ member");
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, i, PyLong_FromSsize_t(((PyMemberDescrObject *)d)->d_member->offset));
+        Py_DECREF(d);
+    }
+    return out;
+}
+
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+static int slot_set(PyObject *obj, Py_ssize_t off, PyObject *value) {
+    PyObject *old = SLOT(obj, off);
+    Py_INCREF(value);
+    SLOT(obj, off) = value;
+    Py_XDECREF(old);
+    return 0;
+}
+
+/* A count from a record: non-negative, saturated (a hostile exporter may send 2**64-1). */
+static int count_arg(PyObject *o, long long *out) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    *out = overflow > 0 ? LLONG_MAX : (overflow < 0 || v < 0) ? 0 : v;
+    return 0;
+}
+
+static inline long long sat_add(long long a, long long b) {
+    return a > LLONG_MAX - b ? LLONG_MAX : a + b;
+}
+
+/* merge(index, records, start, touched, move, offsets) -> position of the first record
+ * whose flow is not in ``index`` (or len(records)): Python creates that flow's entry and
+ * calls again from the same record, so records are merged strictly in order. */
+static PyObject *merge(PyObject *self, PyObject *args) {
+    PyObject *index, *records, *touched, *move, *offs;
+    Py_ssize_t start;
+    if (!PyArg_ParseTuple(args, "O!OnO!OO!", &PyDict_Type, &index, &records, &start,
+                          &PyList_Type, &touched, &move, &PyTuple_Type, &offs)) return NULL;
+    if (PyTuple_GET_SIZE(offs) != S_COUNT) { PyErr_SetString(PyExc_ValueError, "offsets"); return NULL; }
+    Py_ssize_t off[S_COUNT];
+    for (int i = 0; i < S_COUNT; i++) off[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(offs, i));
+    if (PyErr_Occurred()) return NULL;
+    PyObject *seq = PySequence_Fast(records, "records must be a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i;
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    PyObject *key = NULL;
+    for (i = start; i < n; i++) {
+        PyObject *r = items[i];
+        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 18) break;  /* Python's business */
+        key = PyTuple_New(8);
+        if (!key) goto fail;
+        for (int k = 0; k < 6; k++) { PyObject *v = PyTuple_GET_ITEM(r, k); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
+        for (int k = 6; k < 8; k++) { PyObject *v = PyTuple_GET_ITEM(r, k + 7); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
+        PyObject *hit = PyDict_GetItemWithError(index, key);  /* borrowed */
+        Py_CLEAR(key);
+        if (!hit) { if (PyErr_Occurred()) goto fail; break; }
+        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2
+            || !PyObject_TypeCheck(PyTuple_GET_ITEM(hit, 0), &CountersType)) {
+            PyErr_SetString(PyExc_TypeError, "index value must be (FlowEntry, reverse)");
+            goto fail;
+        }
+        PyObject *eo = PyTuple_GET_ITEM(hit, 0);
+        Counters *e = (Counters *)eo;
+        int rev = PyTuple_GET_ITEM(hit, 1) == Py_True;
+        long long p, b, pr, br, flags;
+        double first, last;
+        if (count_arg(PyTuple_GET_ITEM(r, 6), &p) < 0 || count_arg(PyTuple_GET_ITEM(r, 7), &b) < 0
+            || count_arg(PyTuple_GET_ITEM(r, 8), &pr) < 0 || count_arg(PyTuple_GET_ITEM(r, 9), &br) < 0
+            || count_arg(PyTuple_GET_ITEM(r, 12), &flags) < 0) goto fail;
+        first = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 10));
+        if (first == -1.0 && PyErr_Occurred()) goto fail;
+        last = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 11));
+        if (last == -1.0 && PyErr_Occurred()) goto fail;
+        PyObject *in_if = PyTuple_GET_ITEM(r, 16), *out_if = PyTuple_GET_ITEM(r, 17);
+        if (rev) {
+            long long t; PyObject *o;
+            t = p; p = pr; pr = t; t = b; b = br; br = t;
+            o = in_if; in_if = out_if; out_if = o;
+        }
+        if (e->tick_packets == 0 && e->tick_packets_rev == 0 && PyList_Append(touched, eo) < 0) goto fail;
+        e->packets = sat_add(e->packets, p); e->bytes = sat_add(e->bytes, b);
+        e->packets_rev = sat_add(e->packets_rev, pr); e->bytes_rev = sat_add(e->bytes_rev, br);
+        e->tick_packets = sat_add(e->tick_packets, p); e->tick_bytes = sat_add(e->tick_bytes, b);
+        e->tick_packets_rev = sat_add(e->tick_packets_rev, pr);
+        e->tick_bytes_rev = sat_add(e->tick_bytes_rev, br);
+        if (first < e->first) e->first = first;
+        if (last > e->last) e->last = last;
+        e->tcp_flags |= flags;
+        slot_set(eo, off[S_SAMPLING], PyTuple_GET_ITEM(r, 15));
+        if (in_if != Py_None) slot_set(eo, off[S_IN_IF], in_if);
+        if (out_if != Py_None) slot_set(eo, off[S_OUT_IF], out_if);
+        slot_set(eo, off[S_RECORD], Py_None);
+        PyObject *moved = PyObject_CallOneArg(move, eo);
+        if (!moved) goto fail;
+        Py_DECREF(moved);
+    }
+    Py_DECREF(seq);
+    return PyLong_FromSsize_t(i);
+fail:
+    Py_XDECREF(key);
+    Py_DECREF(seq);
+    return NULL;
+}
+
+/* reset_ticks(entries): zero this tick's counters of each entry (FlowTable.end_tick). */
+static PyObject *reset_ticks(PyObject *self, PyObject *entries) {
+    PyObject *seq = PySequence_Fast(entries, "entries must be a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!PyObject_TypeCheck(items[i], &CountersType)) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_TypeError, "not a flow-table entry");
+            return NULL;
+        }
+        Counters *e = (Counters *)items[i];
+        e->tick_packets = e->tick_bytes = e->tick_packets_rev = e->tick_bytes_rev = 0;
+    }
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+}
 
 /* Empty every capability set and forbid regaining any (the capture child calls this
  * after opening its rings; done here so that the child need not load ctypes). */
@@ -510,19 +718,26 @@ static PyObject *drop_capabilities(PyObject *self, PyObject *args) {
 
 static PyMethodDef module_methods[] = {
     {"drop_capabilities", drop_capabilities, METH_NOARGS, "Drop all capabilities, set no_new_privs."},
+    {"slot_offsets", slot_offsets, METH_VARARGS, "Byte offsets of a type's __slots__."},
+    {"merge", merge, METH_VARARGS, "Merge flow deltas into the engine's flow table."},
+    {"reset_ticks", reset_ticks, METH_O, "Zero the tick counters of flow-table entries."},
     {NULL}
 };
 
 static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_fastflow", NULL, -1, module_methods};
 
 PyMODINIT_FUNC PyInit__fastflow(void) {
-    if (PyType_Ready(&TableType) < 0) return NULL;
+    if (PyType_Ready(&TableType) < 0 || PyType_Ready(&CountersType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moddef);
     if (!m) return NULL;
     Py_INCREF(&TableType);
     if (PyModule_AddObject(m, "Table", (PyObject *)&TableType) < 0) {
         Py_DECREF(&TableType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 3);
+    Py_INCREF(&CountersType);
+    if (PyModule_AddObject(m, "Counters", (PyObject *)&CountersType) < 0) {
+        Py_DECREF(&CountersType); Py_DECREF(m); return NULL;
+    }
+    PyModule_AddIntConstant(m, "VERSION", 6);
     return m;
 }

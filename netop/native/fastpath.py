@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # there, so the capture child, which normally loads the prebuilt module, stays small.
 _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_fastflow.c")
 #: The ``VERSION`` of ``_fastflow.c``; an older prebuilt module is rebuilt, not used.
-_VERSION = 3
+_VERSION = 6
 
 
 @functools.cache
@@ -36,7 +36,7 @@ def load(installed_only: bool = False) -> ModuleType | None:
     if os.environ.get("NETOP_PURE_PYTHON"):
         return None
     try:
-        from netop.sources.capture import _fastflow  # type: ignore[attr-defined]
+        from netop.native import _fastflow  # type: ignore[attr-defined]
 
         if getattr(_fastflow, "VERSION", 0) >= _VERSION:
             return _fastflow  # type: ignore[no-any-return]
@@ -93,7 +93,7 @@ def _build_and_import() -> ModuleType | None:
             os.unlink(tmp)
             return None
         os.replace(tmp, target)
-    spec = importlib.util.spec_from_file_location("netop.sources.capture._fastflow", target)
+    spec = importlib.util.spec_from_file_location("netop.native._fastflow", target)
     if spec is None or spec.loader is None:
         return None
     module = importlib.util.module_from_spec(spec)
