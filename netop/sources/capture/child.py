@@ -49,11 +49,6 @@ if TYPE_CHECKING:
 #: not import the model (dataclasses and all): it stays resident for the whole run.
 INFO, WARNING = 0, 1
 
-#: Packets per second on an interface from which its ring is made full size even if the
-#: child keeps up: the small ring holds ~1/4 s of full-size frames at this rate, less
-#: than a busy VM may take to schedule the child.
-GROW_PPS = 5000
-
 #: ``ret #0``: the rings keep nothing until the real filter is on.
 DROP_ALL = ((0x06, 0, 0, 0),)
 
@@ -162,20 +157,6 @@ def watched_wire(agg: PacketAggregator) -> WatchedWire | None:
     return None if flow is None or taken is None else to_wire(flow, taken)
 
 
-def grow_ring(ring: Ring, send: Callable[[Message], None]) -> int:
-    """Re-make a ring that traffic filled at its full size; returns the packets lost."""
-    before = ring.size
-    lost = ring.grow()
-    text = (
-        f"capture ring on {ring.iface} grown from {before / 2**20:g} to "
-        f"{ring.size / 2**20:g} MiB as traffic picked up"
-        if ring.size > before
-        else f"capture ring on {ring.iface} cannot grow (no memory), stays {before >> 10} KiB"
-    )
-    send(Event(INFO, text + (f" ({lost} packets lost while resizing)" if lost else "")))
-    return lost
-
-
 def read_config(fd: int) -> ChildConfig:
     """The first line on ``fd`` (the parent's stdin pipe), parsed and validated.
 
@@ -211,8 +192,6 @@ def run(config: ChildConfig, out: BinaryIO, stdin_fd: int) -> int:
                     DROP_ALL,  # the real filter is compiled without privileges, below
                     config.ring_mb,
                     config.promiscuous,
-                    # a file gets whole packets from the first one on
-                    start_small=config.ring_start_small and not config.write,
                 )
             )
         # Root may build/load the C fast path from root's own cache (readable only now);
@@ -323,8 +302,6 @@ def _loop(
             time.sleep(2 * RETIRE_MS / 1000)  # let the kernel retire the partial blocks
         for ring in rings:
             take(ring)
-            if ring.busy():
-                kernel_drops += grow_ring(ring, send)
         if not stopping and time.monotonic() < next_tick:
             continue
         next_tick += interval
@@ -333,9 +310,6 @@ def _loop(
             p, d = ring.stats()
             tick_packets += p
             tick_drops += d
-            if ring.can_grow and p >= GROW_PPS * interval:
-                take(ring)  # what is waiting now, so that only the open block is lost
-                kernel_drops += grow_ring(ring, send)
         kernel_packets += tick_packets
         kernel_drops += tick_drops
         stats = agg.stats()

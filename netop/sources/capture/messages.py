@@ -105,7 +105,6 @@ class ChildConfig(NamedTuple):
     filter: str | None = None
     promiscuous: bool = True
     ring_mb: int = 16
-    ring_start_small: bool = False
     sampling: bool = True
     sample: int = 1
     interval: float = 1.0
@@ -159,7 +158,6 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "filter": (lambda v: v is None or (isinstance(v, str) and len(v) <= 8192), "text"),
     "promiscuous": (lambda v: type(v) is bool, "true or false"),
     "ring_mb": (_int_in(1, 1024), "1..1024"),
-    "ring_start_small": (lambda v: type(v) is bool, "true or false"),
     "sampling": (lambda v: type(v) is bool, "true or false"),
     "sample": (_int_in(1, 65536), "1..65536"),
     "interval": (_num_in(0.05, 3600), "0.05..3600 seconds"),

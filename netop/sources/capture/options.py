@@ -12,7 +12,6 @@ Config file keys (all optional), overridden by the flags::
     idle_timeout = 15.0        # seconds, 0 = never
     active_timeout = 1800.0    # seconds, 0 = never
     ring_mb = 16               # kernel ring per interface (<= 256, <= 512 over all)
-    ring_start_small = false   # start at 1 MiB, grow on traffic (less memory; a grow loses packets)
     snaplen = 262144           # bytes kept per packet for -w
     helper = ["sudo", "-n"]    # start only the capture launcher with privileges
     launcher = "/usr/local/libexec/netop-capture"   # netop install-capture puts it there
@@ -66,7 +65,6 @@ class CaptureOptions:
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     active_timeout: float = DEFAULT_ACTIVE_TIMEOUT
     ring_mb: int = DEFAULT_RING_MB
-    ring_start_small: bool = False
     """Start the ring at 1 MiB and re-make it at ``ring_mb`` once traffic needs it: 15 MiB
     less memory while idle, but packets that arrive while the ring is re-made are lost
     without the kernel counting them, so it is not the default."""
@@ -265,7 +263,6 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
             get_float(raw, "capture.active_timeout", DEFAULT_ACTIVE_TIMEOUT, low=0.0),
         ),
         ring_mb=_ring_mb(raw, len(interfaces)),
-        ring_start_small=get_bool(raw, "capture.ring_start_small", False),
         helper=tuple(helper_cfg),
         launcher=get_str(raw, "capture.launcher", "/usr/local/libexec/netop-capture"),
         user=get_str(raw, "capture.user", "") or None,

@@ -234,7 +234,6 @@ class CaptureSource(Source):
             filter=o.filter,
             promiscuous=o.promiscuous,
             ring_mb=o.ring_mb,
-            ring_start_small=o.ring_start_small,
             sampling=o.sampling,
             sample=o.sample,
             interval=o.interval,
