@@ -9,19 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from netop.model import proto_name
-from tests.integration.collector.soak import run_soak
+from tests.integration.collector.soak import MIX_LIMITS, SMALL_LIMITS, run_soak
 from tests.integration.collector.traffic import build
-
-SMALL_LIMITS = """
-[collector]
-max_exporters = 256
-template_cache = 128
-max_pending_total = 4194304
-max_pending_items_total = 8192
-max_template_bytes_total = 4194304
-max_interfaces = 100
-max_interfaces_total = 2048
-"""
 
 
 def test_mixed_hostile_flood_leaves_rss_flat_and_counts_every_drop(tmp_path: Path) -> None:
@@ -38,8 +27,7 @@ def test_mixed_hostile_flood_leaves_rss_flat_and_counts_every_drop(tmp_path: Pat
     assert real > 0
     assert counts["received"] + counts["kernel_drops"] == result.sent + real
     # Every kind of hostile datagram hit its limit, and each hit was counted.
-    for name in ("templates_per_datagram", "template_fields", "empty_sets", "pending",
-                 "exporters_evicted", "interfaces"):  # fmt: skip
+    for name in MIX_LIMITS:
         assert counts.get(name, 0) > 0, (name, result.stderr[-2000:])
     # softflowd, exporting in the middle of the flood, got every flow through.
     want = {(proto_name(k[0]), *k[1:]): t.packets for k, t in truth.items()}
