@@ -3,9 +3,10 @@ agent (real net-snmp ``snmpd``) restarted mid-run, the flow table at its bound.
 
 The engine runs in a child process (``python -m bench.soak --child ...``) that ticks it
 like the TUI does and prints one JSON line per tick; the parent samples the child's RSS
-and restarts the agent at :data:`RESTARTS`. CI runs it for 50 s
-(``tests/integration/test_soak_engine.py``); the full length is
-``python bench/soak.py --minutes 60``.
+and restarts the agent at :data:`RESTARTS`. The full length is
+``python bench/soak.py --minutes 60``. Its CI form is part of the combined soak
+(``bench/soak_all.py``, ``tests/integration/test_soak_all.py``), which also uses
+:func:`paced_ticks`, :func:`table_row` and :func:`write_churn`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A soak of a real ``netop collect`` under a mixed hostile flood from spoofed loopback
 sources, with softflowd exporting real flows in the middle of it.
 
-Shared by the CI-length test (``test_soak.py``) and ``bench/collector_soak.py``.
+Used by ``bench/collector_soak.py``; its mix, limits and process probes also by the
+combined soak (``bench/soak_all.py`` and its CI form ``tests/integration/test_soak_all.py``).
 """
 
 from __future__ import annotations
