@@ -448,9 +448,35 @@ def main() -> int:
                2048 if args.small_limits else None, log=True)
     figures = summary(soak)
     out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
-    print(f"written to {out}")
+    print_summary(figures)
+    print(f"written to {out} (per-tick curve: {workdir / 'ticks.jsonl'})")
     return 0
+
+
+def print_summary(f: dict[str, Any]) -> None:
+    """The figures as a few lines for a person."""
+    cap, col, real, snmp = f["capture"], f["collector"], f["real_flows"], f["snmp"]
+    limits = ", ".join(f"{k[6:]} {v}" for k, v in sorted(col.items())
+                       if k.startswith("limit_") and v)  # fmt: skip
+    print(f"{f['seconds'] / 60:.0f} min, {f['ticks']} ticks (seq contiguous: "
+          f"{f['seq_contiguous']}), lost {f['lost_ticks']}, over CPU budget "
+          f"{f['busy_ticks']}; machine load median {f['load_median']} max {f['load_max']}")
+    print(f"RSS engine: {f['rss_engine_warmup_mib']} MiB at the end of the {f['warmup_s']:.0f} s "
+          f"warm-up, max after {f['rss_engine_max_after_mib']} MiB "
+          f"({f['rss_engine_growth']:+.1%}); with the capture child {f['rss_total_growth']:+.1%}")
+    print(f"capture: {cap['pps']} packets/s = {cap['new_flows_s']} new flows/s; veth sent "
+          f"{cap['veth_tx']}, received {cap['veth_rx']} = kernel {cap['kernel_packets']} = "
+          f"captured {cap['captured']} + kernel drops {cap['kernel_drops']}; overflow "
+          f"{cap['overflow']}, sampling 1/{cap['sampling']}")
+    table = f["flow_table"]
+    print(f"flow table: created {table['created']} = live {table['flows']} + evicted "
+          f"{table['evicted']} + expired {table['expired']} ({table['losses']})")
+    print(f"collector: sent {col['flood_sent']} hostile ({col['flood_mb']} MB) + "
+          f"{col['real_datagrams']} real datagrams; received {col['received']}, kernel drops "
+          f"{col['kernel_drops']}; dropped by limits: {limits}")
+    print(f"real flows: {real['seen']} of {real['expected']} over {real['rounds']} rounds "
+          f"({'exact' if real['exact'] else 'MISSING OR WRONG'}); SNMP restarts at "
+          f"{snmp['restarts']}, rows before/after: {snmp['rows_back']}")
 
 
 if __name__ == "__main__":
