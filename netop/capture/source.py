@@ -23,13 +23,18 @@ from netop.capture.options import CaptureOptions
 from netop.capture.watch import FlowTuple, from_wire
 from netop.errors import NetopError
 from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
-from netop.sources.base import Emit, Source
+from netop.sources.base import Emit, Source, SourceItem
 
 if TYPE_CHECKING:
     from netop.capture.bpf import OfflineFilter
     from netop.capture.filewatch import FileFlowPackets
 
 NAME = "capture"
+#: Batches handed to a polling consumer (the engine, which polls once a tick) between two
+#: of its polls, at most. Past that the reader stops reading the child, whose ring then
+#: fills and the kernel counts the drops; without the bound a starved engine's inbox
+#: grew by a batch a tick for as long as it was starved.
+MAX_UNTAKEN = 4
 
 
 def default_interface() -> str | None:
@@ -75,6 +80,11 @@ class CaptureSource(Source):
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        #: Backpressure towards a consumer that polls (see MAX_UNTAKEN); one that only
+        #: takes what is emitted (``netop flows -i``) never waits.
+        self._taken = threading.Condition()
+        self._polled = False
+        self._untaken = 0
         self._done = threading.Event()
         #: Set once the live child has opened its rings: packets from then on are seen.
         self.attached = threading.Event()
@@ -129,6 +139,22 @@ class CaptureSource(Source):
         self._thread = threading.Thread(target=target, name="netop-capture", daemon=True)
         self._thread.start()
 
+    def poll(self, now: float) -> list[SourceItem]:
+        """Nothing (batches are emitted); tells the reader that the consumer took what it
+        was handed, so that it may hand over more."""
+        with self._taken:
+            self._polled = True
+            self._untaken = 0
+            self._taken.notify_all()
+        return []
+
+    def _wait_for_room(self) -> None:
+        """Block the reader while a polling consumer has MAX_UNTAKEN batches untaken."""
+        with self._taken:
+            while self._polled and self._untaken >= MAX_UNTAKEN and not self._stop.is_set():
+                self._taken.wait(0.5)
+            self._untaken += 1
+
     def watch_flow(self, flow: FlowTuple | None) -> None:
         """Send the packets of ``flow`` with every batch from now on (``None``: stop).
 
@@ -167,6 +193,8 @@ class CaptureSource(Source):
         """Ask the child for its last batch, wait for it briefly, then end it. Idempotent."""
         self._stop.set()
         self._wake.set()
+        with self._taken:
+            self._taken.notify_all()  # a reader waiting for room takes the last batch
         proc = self._proc
         if proc is not None and proc.poll() is None:
             try:
@@ -289,6 +317,7 @@ class CaptureSource(Source):
                 sampling = stats.get("sampling", sampling)
                 records = tuple(rows_to_records(message[1], NAME, sampling))
                 watched = from_wire(message[3]) if len(message) > 3 and message[3] else None
+                self._wait_for_room()
                 self._emit(FlowBatch(NAME, records, stats, watched))
                 if stats:
                     self._status(stats, time.time())
