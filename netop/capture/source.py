@@ -152,7 +152,7 @@ class CaptureSource(Source):
         """Block the reader while a polling consumer has MAX_UNTAKEN batches untaken."""
         with self._taken:
             while self._polled and self._untaken >= MAX_UNTAKEN and not self._stop.is_set():
-                self._taken.wait(0.5)
+                self._taken.wait(0.5)  # stop() sets _stop: seen within half a second
             self._untaken += 1
 
     def watch_flow(self, flow: FlowTuple | None) -> None:
@@ -193,8 +193,6 @@ class CaptureSource(Source):
         """Ask the child for its last batch, wait for it briefly, then end it. Idempotent."""
         self._stop.set()
         self._wake.set()
-        with self._taken:
-            self._taken.notify_all()  # a reader waiting for room takes the last batch
         proc = self._proc
         if proc is not None and proc.poll() is None:
             try:
