@@ -3,9 +3,10 @@ agent (real net-snmp ``snmpd``) restarted mid-run, the flow table at its bound.
 
 The engine runs in a child process (``python -m bench.soak --child ...``) that ticks it
 like the TUI does and prints one JSON line per tick; the parent samples the child's RSS
-and restarts the agent at :data:`RESTARTS`. CI runs it for 50 s
-(``tests/integration/test_soak_engine.py``); the full length is
-``python bench/soak.py --minutes 60``.
+and restarts the agent at :data:`RESTARTS`. The full length is
+``python bench/soak.py --minutes 60``. Its CI form is part of the combined soak
+(``bench/soak_all.py``, ``tests/integration/test_soak_all.py``), which also uses
+:func:`paced_ticks`, :func:`table_row` and :func:`write_churn`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from netop.engine.engine import Engine
+    from netop.model import Snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -61,6 +68,37 @@ def _write(out: BinaryIO, usec: int, frame: bytes) -> None:
                           len(frame)) + frame)
 
 
+def paced_ticks(engine: Engine, seconds: float) -> Iterator[tuple[Snapshot, float, int]]:
+    """Tick ``engine`` every ``config.interval`` seconds for ``seconds``, as the TUI does;
+    yields each snapshot, its time since the start and the ticks lost so far (a tick
+    that came a whole interval late was lost: its snapshot was never made)."""
+    interval = engine.config.interval
+    start = time.monotonic()
+    lost = 0
+    k = 0
+    while time.monotonic() - start < seconds:
+        k += 1
+        wait = start + k * interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        elif -wait >= interval:  # a whole tick late: that tick was lost
+            lost += int(-wait // interval)
+            k += int(-wait // interval)
+        snap = engine.tick()
+        yield snap, round(time.monotonic() - start, 3), lost
+
+
+def table_row(engine: Engine, snap: Snapshot) -> dict[str, object]:
+    """The flow table's accounting and the SNMP rows of one tick."""
+    stats = engine.flow_table.stats
+    return {
+        "seq": snap.seq, "flows": len(engine.flow_table), "losses": snap.flows.losses,
+        "snmp_rows": sum(1 for r in snap.interfaces if r.origin.startswith("snmp:")),
+        "created": stats.created, "evicted": stats.evictions,
+        "expired": stats.idle_expired + stats.active_expired,
+    }  # fmt: skip
+
+
 def child(pcap: str, snmp: str, seconds: float, max_flows: int) -> int:
     """Tick a real engine (capture playback + SNMP + counters) once a second; a JSON
     line per tick, and the table's accounting at the end."""
@@ -76,29 +114,12 @@ def child(pcap: str, snmp: str, seconds: float, max_flows: int) -> int:
     sources = build_sources(args, config)
     engine = build_engine(args, config, sources)
     engine.start()
-    interval = config.interval
-    start = time.monotonic()
-    lost = 0
-    k = 0
     try:
-        while time.monotonic() - start < seconds:
-            k += 1
-            wait = start + k * interval - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            elif -wait >= interval:  # a whole tick late: that tick was lost
-                lost += int(-wait // interval)
-                k += int(-wait // interval)
-            snap = engine.tick()
-            stats = engine.flow_table.stats
+        for snap, now, lost in paced_ticks(engine, seconds):
             print(json.dumps({
-                "t": round(time.monotonic() - start, 3), "seq": snap.seq,
-                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "flows": len(engine.flow_table), "losses": snap.flows.losses,
-                "snmp_rows": sum(1 for r in snap.interfaces if r.origin.startswith("snmp:")),
-                "created": stats.created, "evicted": stats.evictions,
-                "expired": stats.idle_expired + stats.active_expired, "lost": lost,
-            }), flush=True)
+                "t": now, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                **table_row(engine, snap), "lost": lost,
+            }), flush=True)  # fmt: skip
     finally:
         engine.stop()
     return 0

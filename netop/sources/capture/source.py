@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from netop.errors import NetopError
 from netop.model import FlowBatch, FlowKey, NetEvent, Severity, SourceStatus
-from netop.sources.base import Emit, Source
+from netop.sources.base import Emit, Source, SourceItem
 from netop.sources.capture.aggregate import PacketAggregator, rows_to_records
 from netop.sources.capture.messages import (
     STOP,
@@ -39,6 +39,11 @@ if TYPE_CHECKING:
     from netop.sources.capture.filewatch import FileFlowPackets
 
 NAME = "capture"
+#: Batches handed to a polling consumer (the engine, which polls once a tick) between two
+#: of its polls, at most. Past that the reader stops reading the child, whose ring then
+#: fills and the kernel counts the drops; without the bound a starved engine's inbox
+#: grew by a batch a tick for as long as it was starved.
+MAX_UNTAKEN = 4
 
 
 def default_interface() -> str | None:
@@ -84,6 +89,11 @@ class CaptureSource(Source):
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        #: Backpressure towards a consumer that polls (see MAX_UNTAKEN); one that only
+        #: takes what is emitted (``netop flows -i``) never waits.
+        self._taken = threading.Condition()
+        self._polled = False
+        self._untaken = 0
         self._done = threading.Event()
         #: Set once the live child has opened its rings: packets from then on are seen.
         self.attached = threading.Event()
@@ -137,6 +147,22 @@ class CaptureSource(Source):
         target = self._play_file if self.options.read else self._run_child
         self._thread = threading.Thread(target=target, name="netop-capture", daemon=True)
         self._thread.start()
+
+    def poll(self, now: float) -> list[SourceItem]:
+        """Nothing (batches are emitted); tells the reader that the consumer took what it
+        was handed, so that it may hand over more."""
+        with self._taken:
+            self._polled = True
+            self._untaken = 0
+            self._taken.notify_all()
+        return []
+
+    def _wait_for_room(self) -> None:
+        """Block the reader while a polling consumer has MAX_UNTAKEN batches untaken."""
+        with self._taken:
+            while self._polled and self._untaken >= MAX_UNTAKEN and not self._stop.is_set():
+                self._taken.wait(0.5)  # stop() sets _stop: seen within half a second
+            self._untaken += 1
 
     def watch_flow(self, flow: FlowKey | None) -> None:
         """Send the packets of ``flow`` with every batch from now on (``None``: stop).
@@ -309,6 +335,7 @@ class CaptureSource(Source):
             stats = dict(message.stats)
             records = tuple(rows_to_records(message.rows))
             watched = from_wire(message.watched) if message.watched else None
+            self._wait_for_room()
             self._emit(FlowBatch(NAME, records, stats, watched))
             if stats:
                 self._status(stats, time.time())

@@ -2,7 +2,7 @@
 
 Linux routes all of 127.0.0.0/8 to ``lo``, so binding a socket to 127.a.b.c emulates a
 spoofed exporter address without leaving the machine. Used by the attack tests, the
-soak test and ``bench/collector_soak.py``.
+soaks (``bench/collector_soak.py``, ``bench/soak_all.py``).
 """
 
 from __future__ import annotations

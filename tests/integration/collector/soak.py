@@ -1,7 +1,8 @@
 """A soak of a real ``netop collect`` under a mixed hostile flood from spoofed loopback
 sources, with softflowd exporting real flows in the middle of it.
 
-Shared by the CI-length test (``test_soak.py``) and ``bench/collector_soak.py``.
+Used by ``bench/collector_soak.py``; its mix, limits and process probes also by the
+combined soak (``bench/soak_all.py`` and its CI form ``tests/integration/test_soak_all.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,21 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 #: random domains, and every kind of large hostile datagram.
 MIX = ["domains"] * 20 + ["templates", "empty_sets", "small_sets", "huge_template",
                           "sflow_counters"]  # fmt: skip
+#: Limits low enough that a short flood reaches every bound during its warm-up (at the
+#: defaults that takes minutes): the CI-length soaks' ``[collector]`` config.
+SMALL_LIMITS = """
+[collector]
+max_exporters = 256
+template_cache = 128
+max_pending_total = 4194304
+max_pending_items_total = 8192
+max_template_bytes_total = 4194304
+max_interfaces = 100
+max_interfaces_total = 2048
+"""
+#: The limit counters each kind of the mix must hit (names of ``Collector.drops()``).
+MIX_LIMITS = ("templates_per_datagram", "template_fields", "empty_sets", "pending",
+              "exporters_evicted", "interfaces")  # fmt: skip
 
 
 @dataclass
@@ -79,13 +95,15 @@ class SoakResult:
         return out
 
 
-def _cpu(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def _rss(pid: int) -> float:
+def rss_mib(pid: int) -> float:
+    """Resident set size of process ``pid`` in MiB (0 when it has none)."""
     with open(f"/proc/{pid}/status", encoding="ascii") as handle:
         for line in handle:
             if line.startswith("VmRSS:"):
@@ -132,7 +150,7 @@ def run_soak(seconds: float, rate: float, workdir: Path, pcap: Path | None = Non
         for _ in sender.flood(MIX, seconds, rate):
             now = time.monotonic() - start
             if now >= next_sample:
-                result.rss.append((now, _rss(proc.pid)))
+                result.rss.append((now, rss_mib(proc.pid)))
                 next_sample += 0.5
                 if log and int(now) % 60 == 0 and len(result.rss) % 2 == 1:
                     print(f"  {now:6.0f} s  RSS {result.rss[-1][1]:6.1f} MiB  sent "
@@ -142,8 +160,8 @@ def run_soak(seconds: float, rate: float, workdir: Path, pcap: Path | None = Non
                     [softflowd, "-r", str(pcap), "-n", f"127.0.0.1:{port}", "-v", "10", "-6",
                      "-d", "-c", "none", "-p", str(workdir / "softflowd.pid")],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        result.rss.append((time.monotonic() - start, _rss(proc.pid)))
-        result.cpu = _cpu(proc.pid)
+        result.rss.append((time.monotonic() - start, rss_mib(proc.pid)))
+        result.cpu = cpu_seconds(proc.pid)
         if exporter is not None:
             exporter.wait(timeout=30)
         end = time.monotonic()

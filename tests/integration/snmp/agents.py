@@ -45,13 +45,16 @@ def _port_bound(port: int) -> bool:
     return False
 
 
-def _wait_bound(port: int, proc: subprocess.Popen[bytes], seconds: float, log: Path) -> None:
+def _wait_bound(port: int, proc: subprocess.Popen[bytes], seconds: float, log: Path,
+                netns: str | None = None) -> None:  # fmt: skip
+    from tests.ready import listening
+
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             text = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"agent exited with {proc.returncode}: {text}")
-        if _port_bound(port):
+        if listening(netns, port, udp=True) if netns else _port_bound(port):
             return
         time.sleep(0.05)
     raise RuntimeError(f"agent did not bind 127.0.0.1:{port} within {seconds} s")
@@ -69,15 +72,19 @@ def _end(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 class Snmpd:
-    """A private net-snmp agent with a v1/v2c community and its v3 users (:data:`USERS`)."""
+    """A private net-snmp agent with a v1/v2c community and its v3 users (:data:`USERS`);
+    on the loopback of network namespace ``netns`` when given (``ip netns exec``, which
+    execs: the process is snmpd itself), else on this one's."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, netns: str | None = None) -> None:
         if shutil.which("snmpd") is None:
             pytest.skip("net-snmp snmpd is not installed (apt-get install snmpd)")
         self.workdir = workdir
         self.port = free_udp_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.generation = 0
+        self.netns = netns
+        self._prefix = ["ip", "netns", "exec", netns] if netns else []
 
     @property
     def persistent(self) -> Path:
@@ -107,12 +114,12 @@ class Snmpd:
         self.proc = subprocess.Popen(
             # -C skips the system's config files, so the persistent one (engine ID,
             # boots, users) is named explicitly: that is what makes a restart a reboot.
-            ["snmpd", "-f", "-Lf", str(log), "-C", "-c", f"{conf},{self.persistent}/snmpd.conf",
-             "-p", str(self.workdir / "snmpd.pid")],
+            [*self._prefix, "snmpd", "-f", "-Lf", str(log), "-C", "-c",
+             f"{conf},{self.persistent}/snmpd.conf", "-p", str(self.workdir / "snmpd.pid")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=env,
         )  # fmt: skip
-        _wait_bound(self.port, self.proc, 10.0, log)
+        _wait_bound(self.port, self.proc, 10.0, log, self.netns)
         return self
 
     def stop(self) -> None:
@@ -122,7 +129,7 @@ class Snmpd:
     def uptime_ticks(self) -> int:
         """The agent's sysUpTime.0 in hundredths of a second, read with net-snmp's snmpget."""
         done = subprocess.run(
-            ["snmpget", "-v2c", "-c", COMMUNITY, "-Oqvt", f"127.0.0.1:{self.port}",
+            [*self._prefix, "snmpget", "-v2c", "-c", COMMUNITY, "-Oqvt", f"127.0.0.1:{self.port}",
              "1.3.6.1.2.1.1.3.0"],
             capture_output=True, text=True, timeout=10, env=dict(os.environ, MIBS=""),
         )  # fmt: skip
