@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <math.h>
+#include <sys/random.h>
 
 #if defined(__GNUC__) && !defined(__clang__)
 /* Python rounds every operation separately; a fused multiply-add would not. */
@@ -146,15 +147,6 @@ set:
     return 0;
 }
 
-static PyObject *opt_int(const uint8_t *rec, Field fl) {
-    if (!fl.len) Py_RETURN_NONE;
-    return PyLong_FromUnsignedLongLong(rd(rec, fl));
-}
-
-static PyObject *addr(const uint8_t *rec, Field fl) {
-    return PyBytes_FromStringAndSize(fl.len ? (const char *)rec + fl.off : NULL, fl.len);
-}
-
 /* Exact int in [lo, hi], else 0 (out of this path's domain). */
 static int int_in(PyObject *o, long long lo, long long hi, long long *out) {
     if (!PyLong_CheckExact(o)) return 0;
@@ -163,6 +155,116 @@ static int int_in(PyObject *o, long long lo, long long hi, long long *out) {
     if (of || (v == -1 && PyErr_Occurred())) { PyErr_Clear(); return 0; }
     *out = v;
     return v >= lo && v <= hi;
+}
+
+
+/* The batch: records of one call summed per raw key before they meet the dict. */
+typedef struct {
+    uint64_t proto, sport, in_if, out_if;
+    unsigned __int128 dport;
+    uint8_t src[16], dst[16];
+    uint16_t vlan;
+} RawKey;
+
+typedef struct {
+    RawKey k;
+    unsigned __int128 packets, octets;
+    double first, last;
+    uint64_t flags;
+    uint32_t gen, nrec;
+} Acc;
+
+#define BATCH 1024u
+#define SLOTS 2048u   /* power of two, twice BATCH */
+#define MAX_PROBE 32
+
+typedef struct {
+    Acc slots[SLOTS];
+    uint32_t order[BATCH];  /* slots in the order their keys first appeared */
+    uint32_t n, gen;
+} Batch;
+
+static Batch *batch;  /* one for the module: calls run under the GIL */
+/* Set during a call: a call nested in it (a finalizer run by the garbage collector
+ * during an allocation) uses the Python function instead of the busy batch. */
+static int busy;
+static uint64_t hash_seed;  /* per process, so that colliding keys cannot be precomputed */
+
+static inline uint64_t mix(uint64_t h) {
+    h ^= h >> 32; h *= 0xD6E8FEB86659FD93ULL; h ^= h >> 32; h *= 0xD6E8FEB86659FD93ULL;
+    return h ^ (h >> 32);
+}
+
+static inline uint64_t key_hash(const RawKey *k) {
+    uint64_t w[sizeof(RawKey) / 8], h = hash_seed;
+    memcpy(w, k, sizeof w);
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) h = mix(h ^ w[i]) + i;
+    return h;
+}
+
+/* A Python key (the FlowKey order) for a raw key. */
+static PyObject *py_key(const Layout *L, const RawKey *k) {
+    const Field *F = L->f;
+    PyObject *key = PyTuple_New(8);
+    if (!key) return NULL;
+    PyObject *none = Py_None;
+    PyTuple_SET_ITEM(key, 0, PyLong_FromUnsignedLongLong(k->proto));
+    PyTuple_SET_ITEM(key, 1, PyBytes_FromStringAndSize((const char *)k->src, F[R_SRC].len));
+    PyTuple_SET_ITEM(key, 2, PyLong_FromUnsignedLongLong(k->sport));
+    PyTuple_SET_ITEM(key, 3, PyBytes_FromStringAndSize((const char *)k->dst, F[R_DST].len));
+    PyTuple_SET_ITEM(key, 4, from_u128(k->dport));
+    PyTuple_SET_ITEM(key, 5, k->vlan ? PyLong_FromLong(k->vlan) : (Py_INCREF(none), none));
+    PyTuple_SET_ITEM(key, 6, F[R_IN_IF].len ? PyLong_FromUnsignedLongLong(k->in_if) : (Py_INCREF(none), none));
+    PyTuple_SET_ITEM(key, 7, F[R_OUT_IF].len ? PyLong_FromUnsignedLongLong(k->out_if) : (Py_INCREF(none), none));
+    for (int i = 0; i < 8; i++) {
+        if (!PyTuple_GET_ITEM(key, i)) { Py_DECREF(key); return NULL; }
+    }
+    return key;
+}
+
+/* Merge the batch into the table in first-appearance order, as record-by-record
+ * merging would: a key finds room at its first record or never in this call. */
+static int flush(const Layout *L, Batch *bt, PyObject *table, long long *room, Py_ssize_t *over) {
+    for (uint32_t i = 0; i < bt->n; i++) {
+        Acc *a = &bt->slots[bt->order[i]];
+        PyObject *key = py_key(L, &a->k);
+        if (!key) return -1;
+        PyObject *entry = PyDict_GetItemWithError(table, key);
+        int bad = 0;
+        if (!entry) {
+            if (PyErr_Occurred()) {
+                bad = 1;
+            } else if (*room > 0) {
+                PyObject *sums = PyList_New(5);
+                if (!sums) { Py_DECREF(key); return -1; }
+                PyList_SET_ITEM(sums, 0, from_u128(a->packets));
+                PyList_SET_ITEM(sums, 1, from_u128(a->octets));
+                PyList_SET_ITEM(sums, 2, PyFloat_FromDouble(a->first));
+                PyList_SET_ITEM(sums, 3, PyFloat_FromDouble(a->last));
+                PyList_SET_ITEM(sums, 4, PyLong_FromUnsignedLongLong(a->flags));
+                for (int j = 0; j < 5; j++) bad |= !PyList_GET_ITEM(sums, j);
+                bad = bad || PyDict_SetItem(table, key, sums) < 0;
+                Py_DECREF(sums);
+                (*room)--;
+            } else {
+                *over += a->nrec;
+            }
+        } else if (!PyList_CheckExact(entry) || PyList_GET_SIZE(entry) < 5) {
+            PyErr_SetString(PyExc_TypeError, "flow table entry is not a sums list");
+            bad = 1;
+        } else {
+            Py_INCREF(entry);
+            bad = add_to(entry, 0, a->packets) < 0 || add_to(entry, 1, a->octets) < 0
+                  || keep_extreme(entry, 2, a->first, 1) < 0 || keep_extreme(entry, 3, a->last, 0) < 0
+                  || or_flags(entry, a->flags) < 0;
+            Py_DECREF(entry);
+        }
+        Py_DECREF(key);
+        if (bad) return -1;
+    }
+    bt->n = 0;
+    if (++bt->gen == 0) { memset(bt->slots, 0, sizeof bt->slots); bt->gen = 1; }
+    return 0;
 }
 
 /* layout(body, export_ms, uptime_ms, sampling, table, room) -> (room, over, count) */
@@ -190,7 +292,7 @@ static PyObject *Layout_vcall(PyObject *self_o, PyObject *const *args, size_t na
             ok = int_in(Uo, -DOMAIN, DOMAIN, &U);
         }
     }
-    if (!ok) return PyObject_Vectorcall(L->fallback, args, n, NULL);
+    if (!ok || busy) return PyObject_Vectorcall(L->fallback, args, n, NULL);
 
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
@@ -210,85 +312,76 @@ static PyObject *Layout_vcall(PyObject *self_o, PyObject *const *args, size_t na
     /* Times that depend on no field are the same for every record. */
     double f0 = when(data, T_EXPORT, L->f[R_FIRST], &c);
     const Field *F = L->f;
-    PyObject *key = NULL;
+    Batch *bt = batch;
+    busy = 1;
+    if (++bt->gen == 0) { memset(bt->slots, 0, sizeof bt->slots); bt->gen = 1; }
+    bt->n = 0;
     for (Py_ssize_t r = 0; r < count; r++) {
         const uint8_t *rec = data + r * L->reclen;
-        uint64_t proto = F[R_PROTO].len ? rd(rec, F[R_PROTO]) : 0;
-        unsigned __int128 dport = F[R_DPORT].len ? rd(rec, F[R_DPORT]) : 0;
+        RawKey k;
+        memset(&k, 0, sizeof k);
+        k.proto = F[R_PROTO].len ? rd(rec, F[R_PROTO]) : 0;
+        k.dport = F[R_DPORT].len ? rd(rec, F[R_DPORT]) : 0;
         if (L->dport_mode != D_PLAIN) {
             unsigned __int128 icmp;
             if (F[R_ICMP].len) icmp = rd(rec, F[R_ICMP]);
             else icmp = (unsigned __int128)rd(rec, F[R_ICMP_TYPE]) * 256 + rd(rec, F[R_ICMP_CODE]);
-            if (proto == 1 || proto == 58) {
-                if (L->dport_mode == D_ICMP_ONLY || icmp) dport = icmp;
+            if (k.proto == 1 || k.proto == 58) {
+                if (L->dport_mode == D_ICMP_ONLY || icmp) k.dport = icmp;
             } else if (L->dport_mode == D_ICMP_ONLY) {
-                dport = 0;
+                k.dport = 0;
             }
         }
-        PyObject *vlan;
-        if (F[R_VLAN].len) {
-            uint64_t v = rd(rec, F[R_VLAN]) & 4095;
-            vlan = v ? PyLong_FromUnsignedLongLong(v) : (Py_INCREF(Py_None), Py_None);
-        } else {
-            vlan = (Py_INCREF(Py_None), Py_None);
-        }
-        key = PyTuple_New(8);
-        if (!key) { Py_XDECREF(vlan); goto fail; }
-        PyTuple_SET_ITEM(key, 0, PyLong_FromUnsignedLongLong(proto));
-        PyTuple_SET_ITEM(key, 1, addr(rec, F[R_SRC]));
-        PyTuple_SET_ITEM(key, 2, PyLong_FromUnsignedLongLong(F[R_SPORT].len ? rd(rec, F[R_SPORT]) : 0));
-        PyTuple_SET_ITEM(key, 3, addr(rec, F[R_DST]));
-        PyTuple_SET_ITEM(key, 4, from_u128(dport));
-        PyTuple_SET_ITEM(key, 5, vlan);
-        PyTuple_SET_ITEM(key, 6, opt_int(rec, F[R_IN_IF]));
-        PyTuple_SET_ITEM(key, 7, opt_int(rec, F[R_OUT_IF]));
-        for (int i = 0; i < 8; i++) if (!PyTuple_GET_ITEM(key, i)) goto fail;
+        k.sport = rd(rec, F[R_SPORT]);  /* 0 when absent (length 0) */
+        k.vlan = (uint16_t)(rd(rec, F[R_VLAN]) & 4095);
+        k.in_if = rd(rec, F[R_IN_IF]);
+        k.out_if = rd(rec, F[R_OUT_IF]);
+        memcpy(k.src, rec + F[R_SRC].off, (size_t)F[R_SRC].len);
+        memcpy(k.dst, rec + F[R_DST].off, (size_t)F[R_DST].len);
         double first = first_kind == T_EXPORT ? f0 : when(rec, first_kind, F[R_FIRST], &c);
         double last = last_kind == T_EXPORT ? f0
                       : (last_kind == first_kind && F[R_LAST].off == F[R_FIRST].off
                          && F[R_LAST].len == F[R_FIRST].len) ? first
                       : when(rec, last_kind, F[R_LAST], &c);
-        unsigned __int128 packets = F[R_PACKETS].len ? rd(rec, F[R_PACKETS]) : 0;
-        unsigned __int128 octets = F[R_OCTETS].len ? rd(rec, F[R_OCTETS]) : 0;
+        unsigned __int128 packets = rd(rec, F[R_PACKETS]);
+        unsigned __int128 octets = rd(rec, F[R_OCTETS]);
         if (S != 1) { packets *= (uint64_t)S; octets *= (uint64_t)S; }
-        uint64_t flags = F[R_FLAGS].len ? rd(rec, F[R_FLAGS]) & 255 : 0;
-        PyObject *entry = PyDict_GetItemWithError(table, key);
-        if (!entry) {
-            if (PyErr_Occurred()) goto fail;
-            if (room > 0) {
-                PyObject *sums = PyList_New(5);
-                if (!sums) goto fail;
-                PyList_SET_ITEM(sums, 0, from_u128(packets));
-                PyList_SET_ITEM(sums, 1, from_u128(octets));
-                PyList_SET_ITEM(sums, 2, PyFloat_FromDouble(first));
-                PyList_SET_ITEM(sums, 3, PyFloat_FromDouble(last));
-                PyList_SET_ITEM(sums, 4, PyLong_FromUnsignedLongLong(flags));
-                int bad = 0;
-                for (int i = 0; i < 5; i++) bad |= !PyList_GET_ITEM(sums, i);
-                if (bad || PyDict_SetItem(table, key, sums) < 0) { Py_DECREF(sums); goto fail; }
-                Py_DECREF(sums);
-                room--;
-            } else {
-                over++;
+        uint64_t flags = rd(rec, F[R_FLAGS]) & 255;
+        /* Sum records of one key in the batch first: one Python key per distinct flow. */
+        uint64_t h = key_hash(&k);
+        Acc *a = NULL;
+        for (int probe = 0; probe < MAX_PROBE; probe++) {
+            Acc *s = &bt->slots[(h + (uint64_t)probe) & (SLOTS - 1)];
+            if (s->gen != bt->gen) {
+                s->gen = bt->gen;
+                memcpy(&s->k, &k, sizeof k);  /* padding included: keys compare as bytes */
+                s->packets = packets; s->octets = octets;
+                s->first = first; s->last = last; s->flags = flags; s->nrec = 1;
+                bt->order[bt->n++] = (uint32_t)(s - bt->slots);
+                a = s;
+                break;
             }
-        } else {
-            if (!PyList_CheckExact(entry) || PyList_GET_SIZE(entry) < 5) {
-                PyErr_SetString(PyExc_TypeError, "flow table entry is not a sums list");
-                goto fail;
+            if (memcmp(&s->k, &k, sizeof k) == 0) {
+                s->packets += packets; s->octets += octets;
+                if (first < s->first) s->first = first;
+                if (last > s->last) s->last = last;
+                s->flags |= flags; s->nrec++;
+                a = s;
+                break;
             }
-            Py_INCREF(entry);
-            int bad = add_to(entry, 0, packets) < 0 || add_to(entry, 1, octets) < 0
-                      || keep_extreme(entry, 2, first, 1) < 0 || keep_extreme(entry, 3, last, 0) < 0
-                      || or_flags(entry, flags) < 0;
-            Py_DECREF(entry);
-            if (bad) goto fail;
         }
-        Py_CLEAR(key);
+        if (!a || bt->n == BATCH) {
+            /* Full, or a long probe (hostile keys): merge what is summed, then go on. */
+            if (flush(L, bt, table, &room, &over) < 0) goto fail;
+            if (!a) r--;  /* this record again, into the empty batch */
+        }
     }
+    if (flush(L, bt, table, &room, &over) < 0) goto fail;
+    busy = 0;
     PyBuffer_Release(&view);
     return Py_BuildValue("(Lnn)", room, over, count);
 fail:
-    Py_XDECREF(key);
+    busy = 0;
     PyBuffer_Release(&view);
     return NULL;
 }
@@ -382,12 +475,18 @@ static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_fastcoll", NULL, -1
 
 PyMODINIT_FUNC PyInit__fastcoll(void) {
     if (PyType_Ready(&LayoutType) < 0) return NULL;
+    if (!batch) {
+        batch = PyMem_RawCalloc(1, sizeof *batch);
+        if (!batch) return PyErr_NoMemory();
+        if (getrandom(&hash_seed, sizeof hash_seed, GRND_NONBLOCK) != sizeof hash_seed)
+            hash_seed = (uint64_t)(uintptr_t)batch ^ 0x9E3779B97F4A7C15ULL;
+    }
     PyObject *m = PyModule_Create(&moddef);
     if (!m) return NULL;
     Py_INCREF(&LayoutType);
     if (PyModule_AddObject(m, "Layout", (PyObject *)&LayoutType) < 0) {
         Py_DECREF(&LayoutType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 1);
+    PyModule_AddIntConstant(m, "VERSION", 2);
     return m;
 }

@@ -17,7 +17,7 @@ from netop.sources import native
 _NAME = "netop.sources.collector._fastcoll"
 _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_fastcoll.c")
 #: The ``VERSION`` of ``_fastcoll.c``; an older prebuilt module is rebuilt, not used.
-_VERSION = 1
+_VERSION = 2
 
 
 @functools.cache

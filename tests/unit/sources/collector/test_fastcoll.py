@@ -255,3 +255,27 @@ def test_c_layout_of_softflowd_ipfix() -> None:
     spec = c_layout(compile_template(1024, fields))
     assert spec[0] == 38
     assert spec[1:5] == (12, 1, 0, 4)  # proto at 12, src at 0
+
+
+@pytest.mark.parametrize("distinct", [1, 90, 1100, 5000])
+@pytest.mark.parametrize("room", [0, 700, 100_000])
+def test_large_bodies_merge_alike(
+    distinct: int, room: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bodies longer than the C batch (1024 records), with keys repeating across it."""
+    native, python = both([(8, 4, 0), (12, 4, 0), (7, 2, 0), (2, 4, 0), (1, 4, 0), (152, 8, 0)],
+                          monkeypatch)  # fmt: skip
+    rng = random.Random(distinct)
+    first = 10**12
+    body = b"".join(
+        struct.pack("!4s4sHIIQ", b"\n\0\0\1", (k % 251).to_bytes(4, "big"), k // 251,
+                    rng.randrange(1, 9), rng.randrange(40, 1500), rng.randrange(first, first + 999))
+        for k in (rng.randrange(distinct) for _ in range(5000))
+    )  # fmt: skip
+    tables: list[FlowTable] = [{}, {}]
+    results = [
+        _run(t, body, (1e12, None, 1), table, room)
+        for t, table in zip((native, python), tables, strict=True)
+    ]
+    assert results[0] == results[1]
+    same_table(*tables)
