@@ -226,14 +226,15 @@ def _send(stream: str, port: int, seconds: float, rate: float) -> dict[str, int]
     try:
         subprocess.run([sys.executable, __file__, "--send", stream, "--port", str(port),
                         "--seconds", str(seconds), "--rate", str(rate), "--out", str(out)],
-                       check=True, timeout=seconds + 60)  # fmt: skip
+                       check=True, timeout=seconds + 60, preexec_fn=_niced)  # fmt: skip
         result: dict[str, int] = json.loads(out.read_text())
         return result
     finally:
         out.unlink(missing_ok=True)
 
 
-#: Scheduling niceness of the receivers (netop and nfcapd alike); 0 leaves it alone.
+#: Scheduling niceness of the sender and the receivers (netop and nfcapd alike), so
+#: that other load on the machine takes less of their CPU; 0 leaves it alone.
 NICE = 0
 
 
@@ -335,7 +336,7 @@ def main() -> None:
         help="also run netop with its pure-Python decoders (NETOP_PURE_PYTHON=1)",
     )
     parser.add_argument(
-        "--nice", type=int, default=0, help="niceness of both receivers, e.g. -10 (root)"
+        "--nice", type=int, default=0, help="niceness of sender and receivers, e.g. -10 (root)"
     )
     parser.add_argument(
         "--compare-modes",
@@ -391,7 +392,8 @@ def main() -> None:
             print(
                 f"{stream:11}{name:12}{med['sent'] / 1e6:9.2f}{med['decoded'] / 1e6:11.2f}"
                 f"{med['loss_pct']:8.1f}{med['rec_per_s'] / 1e6:9.2f}"
-                f"{med['cpu_us_per_rec']:12.3f}",
+                f"{med['cpu_us_per_rec']:12.3f}   loss % per run: "
+                + " ".join(f"{r['loss_pct']:.1f}" for r in runs),
                 flush=True,
             )
 
