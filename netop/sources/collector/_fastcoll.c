@@ -174,9 +174,11 @@ typedef struct {
     uint32_t gen, nrec;
 } Acc;
 
+#ifndef BATCH  /* overridable to test the flush paths with tiny batches */
 #define BATCH 1024u
 #define SLOTS 2048u   /* power of two, twice BATCH */
 #define MAX_PROBE 32
+#endif
 
 typedef struct {
     Acc slots[SLOTS];
