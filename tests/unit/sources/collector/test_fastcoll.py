@@ -279,3 +279,16 @@ def test_large_bodies_merge_alike(
     ]
     assert results[0] == results[1]
     same_table(*tables)
+
+
+def test_built_on_first_use_into_the_private_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared builder (netop.sources.native) builds this extension too."""
+    from netop.sources import native
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    module = native.build_and_import("netop.sources.collector._fastcoll", fastpath._SOURCE)
+    assert module is not None
+    assert module.VERSION >= fastpath._VERSION
+    assert [p.name.startswith("_fastcoll-") for p in (tmp_path / "netop").iterdir()] == [True]
