@@ -1,13 +1,21 @@
-"""Build the optional C fast path of the capture child (everything else is in pyproject.toml).
+"""Build the optional C fast paths (everything else is in pyproject.toml): the capture
+child's parse-and-aggregate with the flow table's merge, and the collector's
+decode-and-merge.
 
 ``optional=True``: without a compiler the install still succeeds and netop runs its
-pure-Python path (the extension can also be built on first use, see netop/native/fastpath.py).
+pure-Python paths (the extensions can also be built on first use, see
+netop/native/build.py).
 """
 
 from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("netop.native._fastflow", ["netop/native/_fastflow.c"], optional=True)
+        Extension("netop.native._fastflow", ["netop/native/_fastflow.c"], optional=True),
+        Extension(
+            "netop.sources.collector._fastcoll",
+            ["netop/sources/collector/_fastcoll.c"],
+            optional=True,
+        ),
     ]
 )

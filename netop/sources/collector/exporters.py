@@ -219,7 +219,11 @@ class ExporterState:
         key = (stream, domain)
         advances = (advance,) if alt_advance is None else (advance, alt_advance)
         previous = self.seq_next.get(key)
-        if previous is not None and seq == (previous[0] + previous[1][0]) & 0xFFFFFFFF:
+        if previous is not None and (
+            seq == (previous[0] + previous[1][0]) & 0xFFFFFFFF
+            # softflowd's IPFIX reading (this message's count): no gap either.
+            or (advance >= 0 and seq == (previous[0] + advance) & 0xFFFFFFFF)
+        ):
             self.seq_next[key] = (seq, advances)  # the common case: no gap
             return
         if previous is None and len(self.seq_next) >= self.budget.limits.max_domains:

@@ -13,12 +13,14 @@ names, never from text received off the network.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from netop.sources.collector import fastpath
 from netop.sources.collector.records import FlowTable
 
 #: One field specifier: (information element id, length, enterprise number or 0).
@@ -127,6 +129,11 @@ def compile_template(
         slow = _time_exprs({ie: f"v{n}" for n, (_, ie, _) in enumerate(picks)})["slow"]
         tpl.uses_export_time = "E" in "".join(slow)
         tpl.aggregate, tpl.has_uptime = _make_aggregate(picks, tpl)
+        native = fastpath.load() if tpl.fixed_length else None
+        if native is not None:
+            # The C layout calls the Python function for inputs outside its domain.
+            with contextlib.suppress(ValueError, OverflowError):
+                tpl.aggregate = native.Layout(c_layout(tpl), tpl.aggregate)
     return tpl
 
 
@@ -335,6 +342,57 @@ def _time_exprs(names: dict[int, str]) -> dict[str, tuple[str, str]]:
         first = exprs.get(True, exprs.get(False, "E / 1000"))
         out[label] = (first, exprs.get(False, first))
     return out
+
+
+#: Roles of the C layout, in its order: the information elements that fill each one,
+#: first present first (as ``_expressions`` picks them).
+_C_ROLES: tuple[tuple[int, ...], ...] = (
+    (IE_PROTO,), (IE_SRC4, IE_SRC6), (IE_DST4, IE_DST6), (IE_SPORT,), (IE_DPORT,),
+    (IE_ICMP4, IE_ICMP6), (IE_ICMP_TYPE4, IE_ICMP_TYPE6), (IE_ICMP_CODE4, IE_ICMP_CODE6),
+    (IE_VLAN, IE_DOT1Q_VLAN), (IE_FLAGS,), (IE_INGRESS_IF, IE_INGRESS_PHYS_IF),
+    (IE_EGRESS_IF, IE_EGRESS_PHYS_IF), (IE_PACKETS, IE_TOTAL_PACKETS),
+    (IE_BYTES, IE_TOTAL_BYTES),
+)  # fmt: skip
+_C_TIME_KINDS = {"ms": 1, "ntp": 2, "sec": 3, "uptime": 4, "delta_us": 5}
+
+
+def c_layout(tpl: Template) -> tuple[int, ...]:
+    """The flat description ``_fastcoll.Layout`` takes for a fixed-length data template:
+    record length, (offset, length) per role (0, 0 when absent), the time kinds of
+    first and last (0: the export time), and how dport is chosen. It encodes the same
+    choices as :func:`_expressions`, which the differential tests hold it to."""
+    assert tpl.fixed_length
+    offsets, pos = [], 0
+    for _, length, _ in tpl.fields:
+        offsets.append(pos)
+        pos += length
+    at: dict[int, tuple[int, int]] = {}
+    for index, ie, _ in tpl.picks:
+        at.setdefault(ie, (offsets[index], tpl.fields[index][1]))
+
+    def pick(ies: tuple[int, ...]) -> tuple[int, int]:
+        return next((at[ie] for ie in ies if ie in at), (0, 0))
+
+    roles = [pick(ies) for ies in _C_ROLES]
+    icmp, icmp_type, dport = roles[5], roles[6], roles[4]
+    if icmp[1]:
+        roles[6] = roles[7] = (0, 0)  # the combined element wins over type and code
+    elif not icmp_type[1]:
+        roles[7] = (0, 0)  # a code without a type is no ICMP field
+    mode = 0 if not (icmp[1] or icmp_type[1]) else (2 if dport[1] else 1)
+    best: dict[bool, tuple[int, str, int]] = {}
+    for ie, (is_start, kind) in _TIME_IES.items():
+        if ie in at and (is_start not in best or _TIME_RANK[kind] < best[is_start][0]):
+            best[is_start] = (_TIME_RANK[kind], kind, ie)
+    first = best.get(True, best.get(False))
+    last = best.get(False, first)
+    times: list[int] = []
+    kinds: list[int] = []
+    for chosen in (first, last):
+        times += at[chosen[2]] if chosen else (0, 0)
+        kinds.append(_C_TIME_KINDS[chosen[1]] if chosen else 0)
+    flat = [value for role in roles for value in role]
+    return (tpl.fixed_length, *flat, *times, *kinds, mode)
 
 
 def options_values(tpl: Template, body: bytes | memoryview) -> list[dict[int, int | bytes]]:
