@@ -10,9 +10,11 @@ class NetopError(Exception):
 
 
 class ConfigError(NetopError):
-    """A bad value in the config file or on the command line, naming the key."""
+    """A bad value in the config file or on the command line, naming the key (a
+    command-line flag such as ``--sort`` is named as it is, not as a config key)."""
 
     def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"config: {key}: {problem}")
+        where = key if key.startswith("-") else f"config: {key}"
+        super().__init__(f"{where}: {problem}")
         self.key = key
         self.problem = problem

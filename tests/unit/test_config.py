@@ -89,3 +89,10 @@ def test_cli_reports_bad_input_in_one_line_without_traceback(
     assert fragment in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_flag_is_named_as_a_flag_and_a_key_as_a_config_key() -> None:
+    from netop.errors import ConfigError
+
+    assert str(ConfigError("--sort", "unknown key 'x'")) == "--sort: unknown key 'x'"
+    assert str(ConfigError("capture.ring_mb", "too big")) == "config: capture.ring_mb: too big"

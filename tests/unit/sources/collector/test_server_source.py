@@ -169,7 +169,7 @@ def test_collect_command_bad_listen_is_one_line(capsys: pytest.CaptureFixture[st
 
     assert main(["collect", "--listen", "127.0.0.1:port", "--duration", "0"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "netop: config: --listen: port must be 0-65535, got '127.0.0.1:port'"
+    assert err == "netop: --listen: port must be 0-65535, got '127.0.0.1:port'"
 
 
 def test_collect_command_runs_for_its_duration(capsys: pytest.CaptureFixture[str]) -> None:
