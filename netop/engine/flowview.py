@@ -23,10 +23,11 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from netop.engine.filter import Filter, parse_filter
 from netop.engine.flowtable import FlowEntry, FlowTable
+from netop.native import fastpath
 from netop.model import (
     FlowFields,
     FlowRecord,
@@ -168,6 +169,30 @@ class _Facts:
     @property
     def names(self) -> tuple[str, ...]:
         return self._view.names_of(self.entry)
+
+
+#: The ``_Facts`` slots the C tick (``_fastflow.advance``) reads and sets, in its order.
+_TICK_SLOTS = ("rate_fwd", "rate_rev", "rate_bps", "_sum", "_last", "_view")
+
+
+class _FastTick:
+    """The C side of a tick (``_fastflow.advance``/``leave_window``/``clear_rates``):
+    the same arithmetic in the same order as the Python loops, bound to the slots."""
+
+    __slots__ = ("mod", "facts", "view")
+
+    def __init__(self, mod: object) -> None:
+        self.mod: Any = mod
+        self.facts = self.mod.slot_offsets(_Facts, _TICK_SLOTS)
+        self.view = self.mod.slot_offsets(FlowEntry, ("view",))[0]
+
+
+def _fast_tick() -> _FastTick | None:
+    """The C tick, or ``None`` (no compiler, or ``NETOP_PURE_PYTHON=1``)."""
+    mod = fastpath.load()
+    if mod is None or not hasattr(mod, "advance"):
+        return None
+    return _FastTick(mod)
 
 
 _SORT_KEYS: dict[str, Callable[[_Facts], float | int | str]] = {
@@ -367,6 +392,7 @@ class FlowViewBuilder:
         self._new: list[_Facts] = []
         self._left: list[_Facts] = []
         self._agg: _Aggregation | None = None
+        self._fast = _fast_tick()
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -497,27 +523,42 @@ class FlowViewBuilder:
         self.tick += 1
         self.window = max(1, round(AVERAGE_SECONDS / interval))
         self._leave_window(self.tick - self.window)
-        for facts in self._active:  # no packets this tick
-            facts.rate_fwd = facts.rate_rev = facts.rate_bps = 0.0
+        fast = self._fast
+        if fast is not None:
+            fast.mod.clear_rates(self._active, fast.facts)
+        else:
+            for facts in self._active:  # no packets this tick
+                facts.rate_fwd = facts.rate_rev = facts.rate_bps = 0.0
         scale = 8.0 / interval
         tick = self.tick
-        active = []
-        rates = array("d")
+        active: list[_Facts] = []
         if tick == 1:  # a table that had flows before this view: adopt them all
             for entry in table.entries():
                 self.facts(entry)
-        # Inline, no method calls per flow: every flow of an all-active tick passes here.
-        for entry in table.touched():
-            found = entry.view
-            facts = found if isinstance(found, _Facts) and found._view is self else (
-                self.facts(entry))
-            facts.rate_fwd = fwd = entry.tick_bytes * scale
-            facts.rate_rev = rev = entry.tick_bytes_rev * scale
-            facts.rate_bps = total = fwd + rev
-            facts._sum += total  # this tick's rates join the window's sum
-            facts._last = tick
-            active.append(facts)
-            rates.append(total)
+        touched = table.touched()
+        if fast is not None:
+            rates = array("d", bytes(8 * len(touched)))
+            i, n = 0, len(touched)
+            while i < n:
+                i = fast.mod.advance(touched, i, fast.view, _Facts, self, fast.facts, scale,
+                                     tick, active, rates)
+                if i < n:  # a flow new to this view: made here, C goes on from it
+                    self.facts(touched[i])
+            del rates[len(active):]
+        else:
+            rates = array("d")
+            # Inline, no method calls per flow: every flow of an all-active tick passes here.
+            for entry in touched:
+                found = entry.view
+                facts = found if isinstance(found, _Facts) and found._view is self else (
+                    self.facts(entry))
+                facts.rate_fwd = fwd = entry.tick_bytes * scale
+                facts.rate_rev = rev = entry.tick_bytes_rev * scale
+                facts.rate_bps = total = fwd + rev
+                facts._sum += total  # this tick's rates join the window's sum
+                facts._last = tick
+                active.append(facts)
+                rates.append(total)
         self._active = active
         self._moved.append((active, rates))
 
@@ -527,6 +568,9 @@ class FlowViewBuilder:
         while len(moved) >= self.window:
             flows, rates = moved.popleft()
             self._left += flows
+            if self._fast is not None:
+                self._fast.mod.leave_window(flows, rates, cutoff, self._fast.facts)
+                continue
             for facts, rate in zip(flows, rates, strict=True):
                 if facts._last <= cutoff:
                     facts._sum = 0.0  # no traffic left in the window: exactly zero

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # there, so the capture child, which normally loads the prebuilt module, stays small.
 _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_fastflow.c")
 #: The ``VERSION`` of ``_fastflow.c``; an older prebuilt module is rebuilt, not used.
-_VERSION = 6
+_VERSION = 7
 
 
 @functools.cache
