@@ -179,12 +179,22 @@ class _FastTick:
     """The C side of a tick (``_fastflow.advance``/``leave_window``/``clear_rates``):
     the same arithmetic in the same order as the Python loops, bound to the slots."""
 
-    __slots__ = ("mod", "facts", "view")
+    __slots__ = ("mod", "facts", "view", "entry", "rate")
 
     def __init__(self, mod: object) -> None:
         self.mod: Any = mod
         self.facts = self.mod.slot_offsets(_Facts, _TICK_SLOTS)
         self.view = self.mod.slot_offsets(FlowEntry, ("view",))[0]
+        self.entry = self.mod.slot_offsets(_Facts, ("entry",))[0]
+        self.rate = self.facts[_TICK_SLOTS.index("rate_bps")]
+
+    def alive(self, facts: list[_Facts]) -> list[_Facts]:
+        """The facts whose flow is still in the table."""
+        return cast(list[_Facts], self.mod.alive(facts, self.entry, self.view))
+
+    def top_rate(self, n: int, pool: list[_Facts]) -> list[_Facts]:
+        """``heapq.nlargest(n, pool, key=attrgetter("rate_bps"))``, in C."""
+        return cast(list[_Facts], self.mod.top(pool, n, self.rate))
 
 
 def _fast_tick() -> _FastTick | None:
@@ -465,7 +475,9 @@ class FlowViewBuilder:
         # The builder's own list of live flows: a plain list walks much faster than the
         # table's LRU-ordered dict, and a flow the table removed has ``view`` reset.
         before = self._all
-        facts = self._all = [f for f in before if f.entry.view is f]
+        fast = self._fast
+        facts = self._all = (fast.alive(before) if fast is not None
+                             else [f for f in before if f.entry.view is f])
         flt = _filter(spec.filter_text)
         chosen = facts if flt.matches_all else flt.compile().select(facts, now)
         if spec.aggregate == "connection":
@@ -524,10 +536,9 @@ class FlowViewBuilder:
         self.window = max(1, round(AVERAGE_SECONDS / interval))
         self._leave_window(self.tick - self.window)
         fast = self._fast
-        if fast is not None:
-            fast.mod.clear_rates(self._active, fast.facts)
-        else:
-            for facts in self._active:  # no packets this tick
+        before = self._active
+        if fast is None:
+            for facts in before:  # no packets this tick
                 facts.rate_fwd = facts.rate_rev = facts.rate_bps = 0.0
         scale = 8.0 / interval
         tick = self.tick
@@ -545,6 +556,7 @@ class FlowViewBuilder:
                 if i < n:  # a flow new to this view: made here, C goes on from it
                     self.facts(touched[i])
             del rates[len(active):]
+            fast.mod.clear_rates(before, fast.facts, tick)  # those that did not move again
         else:
             rates = array("d")
             # Inline, no method calls per flow: every flow of an all-active tick passes here.
@@ -584,7 +596,11 @@ class FlowViewBuilder:
             # Only flows that moved this tick have a rate: the top is among them.
             pool = self._active if everything else [f for f in chosen if f.rate_bps > 0]
             if len(pool) >= spec.top_n:
+                if self._fast is not None:
+                    return self._fast.top_rate(spec.top_n, pool)
                 return heapq.nlargest(spec.top_n, pool, key=key)
+        if spec.sort == "rate" and spec.descending and self._fast is not None:
+            return self._fast.top_rate(spec.top_n, chosen)
         pick = heapq.nlargest if spec.descending else heapq.nsmallest
         return pick(spec.top_n, chosen, key=key)
 

@@ -828,11 +828,14 @@ fail:
     return NULL;
 }
 
-/* clear_rates(flows, offsets): the flows that moved last tick and not (yet) this one
- * have no rate now. */
+/* clear_rates(flows, offsets, tick): the flows that moved last tick and not in ``tick``
+ * (their ``_last``) have no rate now. Called after ``advance``: an all-active tick then
+ * skips every flow instead of zeroing it only to set it again. */
 static PyObject *clear_rates(PyObject *self, PyObject *args) {
     PyObject *flows, *offs;
-    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &flows, &PyTuple_Type, &offs)) return NULL;
+    long tick;
+    if (!PyArg_ParseTuple(args, "O!O!l", &PyList_Type, &flows, &PyTuple_Type, &offs, &tick))
+        return NULL;
     Py_ssize_t off[F_COUNT];
     if (facts_offsets(offs, off, F_COUNT) < 0) return NULL;
     PyObject *zero = PyFloat_FromDouble(0.0);
@@ -840,12 +843,109 @@ static PyObject *clear_rates(PyObject *self, PyObject *args) {
     Py_ssize_t n = PyList_GET_SIZE(flows);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *fo = PyList_GET_ITEM(flows, i);
+        PyObject *lo = slot_get(fo, off[F_LAST]);
+        if (lo && PyLong_CheckExact(lo)) {
+            long last = PyLong_AsLong(lo);
+            if (last == -1 && PyErr_Occurred()) { Py_DECREF(zero); return NULL; }
+            if (last == tick) continue;
+        }
         slot_set(fo, off[F_RATE_FWD], zero);
         slot_set(fo, off[F_RATE_REV], zero);
         slot_set(fo, off[F_RATE_BPS], zero);
     }
     Py_DECREF(zero);
     Py_RETURN_NONE;
+}
+
+/* alive(facts, entry_offset, view_offset) -> the facts whose entry still points back at
+ * them (a flow the table removed has its ``view`` reset). */
+static PyObject *alive(PyObject *self, PyObject *args) {
+    PyObject *flows;
+    Py_ssize_t entry_off, view_off;
+    if (!PyArg_ParseTuple(args, "O!nn", &PyList_Type, &flows, &entry_off, &view_off)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(flows);
+    PyObject *out = PyList_New(n);
+    if (!out) return NULL;
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fo = PyList_GET_ITEM(flows, i);
+        PyObject *eo = slot_get(fo, entry_off);
+        if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "facts without a flow-table entry");
+            return NULL;
+        }
+        if (slot_get(eo, view_off) != fo) continue;
+        Py_INCREF(fo);
+        PyList_SET_ITEM(out, k++, fo);
+    }
+    /* Shrinking never fails (and frees nothing still referenced). */
+    if (PyList_SetSlice(out, k, n, NULL) < 0) { Py_DECREF(out); return NULL; }
+    return out;
+}
+
+typedef struct { double v; Py_ssize_t i; } Ranked;
+
+/* a ranks below b: smaller value, or the same value and later in the pool. */
+static inline int below(const Ranked *a, const Ranked *b) {
+    return a->v < b->v || (a->v == b->v && a->i > b->i);
+}
+
+static void sift_down(Ranked *h, Py_ssize_t n, Py_ssize_t i) {
+    for (;;) {
+        Py_ssize_t l = 2 * i + 1, m = i;
+        if (l < n && below(&h[l], &h[m])) m = l;
+        if (l + 1 < n && below(&h[l + 1], &h[m])) m = l + 1;
+        if (m == i) return;
+        Ranked t = h[i]; h[i] = h[m]; h[m] = t;
+        i = m;
+    }
+}
+
+static int rank_cmp(const void *x, const void *y) {
+    const Ranked *a = x, *b = y;
+    return below(a, b) ? 1 : below(b, a) ? -1 : 0;
+}
+
+/* top(pool, n, float_offset) -> the n objects of ``pool`` with the largest float in that
+ * slot, largest first, ties in pool order: heapq.nlargest(n, pool, key=attrgetter(slot)). */
+static PyObject *top(PyObject *self, PyObject *args) {
+    PyObject *pool;
+    Py_ssize_t want, off;
+    if (!PyArg_ParseTuple(args, "O!nn", &PyList_Type, &pool, &want, &off)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(pool);
+    if (want > n) want = n;
+    if (want <= 0) return PyList_New(0);
+    Ranked *h = PyMem_Malloc((size_t)want * sizeof(Ranked));
+    if (!h) return PyErr_NoMemory();
+    Py_ssize_t size = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *vo = slot_get(PyList_GET_ITEM(pool, i), off);
+        if (!vo || !PyFloat_Check(vo)) {
+            PyMem_Free(h);
+            PyErr_SetString(PyExc_TypeError, "rank slot is not a float");
+            return NULL;
+        }
+        Ranked r = {PyFloat_AS_DOUBLE(vo), i};
+        if (size < want) {
+            h[size++] = r;
+            if (size == want)
+                for (Py_ssize_t k = want / 2; k-- > 0;) sift_down(h, want, k);
+        } else if (below(&h[0], &r)) {
+            h[0] = r;
+            sift_down(h, want, 0);
+        }
+    }
+    qsort(h, (size_t)size, sizeof(Ranked), rank_cmp);
+    PyObject *out = PyList_New(size);
+    if (out)
+        for (Py_ssize_t k = 0; k < size; k++) {
+            PyObject *o = PyList_GET_ITEM(pool, h[k].i);
+            Py_INCREF(o);
+            PyList_SET_ITEM(out, k, o);
+        }
+    PyMem_Free(h);
+    return out;
 }
 
 /* Empty every capability set and forbid regaining any (the capture child calls this
@@ -866,6 +966,8 @@ static PyMethodDef module_methods[] = {
     {"reset_ticks", reset_ticks, METH_O, "Zero the tick counters of flow-table entries."},
     {"advance", advance, METH_VARARGS, "The flow view's per-tick rates and window sums."},
     {"leave_window", leave_window, METH_VARARGS, "Take a tick's rates out of the window sums."},
+    {"alive", alive, METH_VARARGS, "The facts whose flow is still in the table."},
+    {"top", top, METH_VARARGS, "The n largest by a float slot, largest first."},
     {"clear_rates", clear_rates, METH_VARARGS, "Zero the rates of flows that stopped."},
     {NULL}
 };

@@ -38,8 +38,9 @@ def _batches(seed: int) -> list[list[FlowRecord]]:
                 a, b, pa, pb = b, a, pb, pa
             t = 100.0 + tick + rng.random()
             batch.append(FlowRecord(6, a, pa, b, pb, None, rng.randrange(1, 9),
-                                    rng.randrange(40, 90000), rng.randrange(3),
-                                    rng.randrange(9000), t, t, 0x10, "capture"))
+                                    # Few sizes: equal rates, whose order the top-N keeps.
+                                    rng.choice((60, 1500, 9000)), rng.randrange(3),
+                                    rng.choice((0, 60)), t, t, 0x10, "capture"))
         out.append(batch)
     return out
 
@@ -49,13 +50,22 @@ def _state(b: FlowViewBuilder) -> list[tuple[str, float, float, float, float, in
                   for f in b._all if f.entry.view is f)
 
 
-@pytest.mark.parametrize("aggregate", ["connection", "remote"])
-def test_c_and_python_ticks_give_the_same_rates_sums_and_rows(aggregate: str) -> None:
+@pytest.mark.parametrize(("aggregate", "sort", "filter_text", "top_n"), [
+    ("connection", "avg", "", 50),
+    # By rate: the C top-N (ties in the pool's order, as heapq.nlargest keeps them).
+    ("connection", "rate", "", 50),
+    ("connection", "rate", "", 2000),
+    ("connection", "rate", "port 443", 7),
+    ("remote", "avg", "", 50),
+])  # fmt: skip
+def test_c_and_python_ticks_give_the_same_rates_sums_and_rows(
+    aggregate: str, sort: str, filter_text: str, top_n: int
+) -> None:
     runs = []
     for c in (True, False):
         table = FlowTable(max_flows=5000, idle_timeout=0)
         builder = _builder(c)
-        spec = ViewSpec(sort="avg", aggregate=aggregate, top_n=50)
+        spec = ViewSpec(sort=sort, aggregate=aggregate, filter_text=filter_text, top_n=top_n)
         states, views = [], []
         for tick, batch in enumerate(_batches(4)):
             now = 101.0 + tick
