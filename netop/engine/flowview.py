@@ -171,6 +171,13 @@ class _Facts:
         return self._view.names_of(self.entry)
 
 
+#: The ``_Facts`` and ``_Group`` slots the C aggregation tick (``_fastflow.agg_moved``)
+#: reads and sets, in its order.
+_AGG_FACT_SLOTS = ("group", "rate_fwd", "rate_rev", "entry", "c_bytes", "c_bytes_rev",
+                   "c_packets", "c_packets_rev", "_sum", "c_sum")
+_AGG_GROUP_SLOTS = ("fwd", "rev", "bytes", "bytes_rev", "packets", "packets_rev", "first",
+                    "last", "avg_sum", "recent", "tick")
+
 #: The ``_Facts`` slots the C tick (``_fastflow.advance``) reads and sets, in its order.
 _TICK_SLOTS = ("rate_fwd", "rate_rev", "rate_bps", "_sum", "_last", "_view")
 
@@ -179,7 +186,7 @@ class _FastTick:
     """The C side of a tick (``_fastflow.advance``/``leave_window``/``clear_rates``):
     the same arithmetic in the same order as the Python loops, bound to the slots."""
 
-    __slots__ = ("mod", "facts", "view", "entry", "rate")
+    __slots__ = ("mod", "facts", "view", "entry", "rate", "agg_facts", "agg_groups")
 
     def __init__(self, mod: object) -> None:
         self.mod: Any = mod
@@ -187,6 +194,13 @@ class _FastTick:
         self.view = self.mod.slot_offsets(FlowEntry, ("view",))[0]
         self.entry = self.mod.slot_offsets(_Facts, ("entry",))[0]
         self.rate = self.facts[_TICK_SLOTS.index("rate_bps")]
+        self.agg_facts = self.mod.slot_offsets(_Facts, _AGG_FACT_SLOTS)
+        self.agg_groups = self.mod.slot_offsets(_Group, _AGG_GROUP_SLOTS)
+
+    def moved(self, agg: _Aggregation, active: list[_Facts], rates_only: bool) -> list[_Group]:
+        """:meth:`_Aggregation.moved`, in C."""
+        return cast(list[_Group], self.mod.agg_moved(agg.moving, active, agg.tick, rates_only,
+                                                     self.agg_facts, self.agg_groups))
 
     def alive(self, facts: list[_Facts]) -> list[_Facts]:
         """The facts whose flow is still in the table."""
@@ -323,9 +337,15 @@ class _Aggregation:
         if e.first <= group.first or e.last >= group.last:
             group.dirty = True
 
-    def moved(self, active: list[_Facts], rates_only: bool = False) -> list[_Group]:
+    def moved(
+        self, active: list[_Facts], rates_only: bool = False, fast: _FastTick | None = None
+    ) -> list[_Group]:
         """Add what the flows that moved this tick added to their counters and window
-        sums, and sum their rates; the groups that moved, each once."""
+        sums, and sum their rates; the groups that moved, each once (``fast``: in C)."""
+        if fast is not None:
+            self.tick += 1
+            self.moving = fast.moved(self, active, rates_only)
+            return self.moving
         for was in self.moving:
             was.fwd = was.rev = 0.0
         moving = []
@@ -702,11 +722,11 @@ class FlowViewBuilder:
                         agg.unsettled.append(f)
             if agg.unsettled:
                 self._resettle(agg)
-            agg.moved(self._active)
+            agg.moved(self._active, fast=self._fast)
             agg.resum(self._left)
             agg.settle()
             return agg
-        agg.moved(self._active, rates_only=True)
+        agg.moved(self._active, rates_only=True, fast=self._fast)
         return agg
 
     def _resettle(self, agg: _Aggregation) -> None:

@@ -948,6 +948,143 @@ static PyObject *top(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* ---- the kept aggregation's tick (flowview._Aggregation.moved) ------------------- */
+enum { A_GROUP, A_RATE_FWD, A_RATE_REV, A_ENTRY, A_C_BYTES, A_C_BYTES_REV, A_C_PACKETS,
+       A_C_PACKETS_REV, A_SUM, A_C_SUM, A_COUNT };
+enum { G_FWD, G_REV, G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV, G_FIRST, G_LAST,
+       G_AVG_SUM, G_RECENT, G_TICK, G_COUNT };
+
+static int set_new(PyObject *obj, Py_ssize_t off, PyObject *v) {
+    if (!v) return -1;
+    slot_set(obj, off, v);
+    Py_DECREF(v);
+    return 0;
+}
+
+static inline double slot_double(PyObject *obj, Py_ssize_t off) {
+    PyObject *v = slot_get(obj, off);
+    if (!v) { PyErr_SetString(PyExc_TypeError, "float slot unset"); return -1.0; }
+    return PyFloat_AsDouble(v);
+}
+
+/* slot += delta, as Python ints (unbounded: a group's sum may pass 2**63). */
+static int add_int(PyObject *obj, Py_ssize_t off, long long delta) {
+    PyObject *v = slot_get(obj, off);
+    if (!v) { PyErr_SetString(PyExc_TypeError, "int slot unset"); return -1; }
+    if (delta == 0) return 0;
+    int overflow = 0;
+    long long cur = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (cur == -1 && PyErr_Occurred()) return -1;
+    long long sum;
+    if (!overflow && !__builtin_add_overflow(cur, delta, &sum))
+        return set_new(obj, off, PyLong_FromLongLong(sum));
+    PyObject *d = PyLong_FromLongLong(delta);
+    if (!d) return -1;
+    PyObject *r = PyNumber_Add(v, d);
+    Py_DECREF(d);
+    return set_new(obj, off, r);
+}
+
+/* A count the flow had when last added to its group (``c_bytes``...): a machine int. */
+static int slot_count(PyObject *obj, Py_ssize_t off, long long *out) {
+    PyObject *v = slot_get(obj, off);
+    if (!v) { PyErr_SetString(PyExc_TypeError, "int slot unset"); return -1; }
+    *out = PyLong_AsLongLong(v);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int offsets_of(PyObject *offs, Py_ssize_t *off, int count) { return facts_offsets(offs, off, count); }
+
+/* agg_moved(was_moving, active, tick, rates_only, facts_offsets, group_offsets) -> the
+ * groups that moved, each once: _Aggregation.moved, the same operations in its order. */
+static PyObject *agg_moved(PyObject *self, PyObject *args) {
+    PyObject *was, *active, *foffs, *goffs, *tick_obj;
+    int rates_only;
+    if (!PyArg_ParseTuple(args, "O!O!O!pO!O!", &PyList_Type, &was, &PyList_Type, &active,
+                          &PyLong_Type, &tick_obj, &rates_only, &PyTuple_Type, &foffs,
+                          &PyTuple_Type, &goffs)) return NULL;
+    Py_ssize_t fo_[A_COUNT], go[G_COUNT];
+    if (offsets_of(foffs, fo_, A_COUNT) < 0 || offsets_of(goffs, go, G_COUNT) < 0) return NULL;
+    long tick = PyLong_AsLong(tick_obj);
+    if (tick == -1 && PyErr_Occurred()) return NULL;
+    PyObject *zero = PyFloat_FromDouble(0.0);
+    if (!zero) return NULL;
+    PyObject *moving = PyList_New(0);
+    if (!moving) { Py_DECREF(zero); return NULL; }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(was); i++) {
+        PyObject *g = PyList_GET_ITEM(was, i);
+        slot_set(g, go[G_FWD], zero);
+        slot_set(g, go[G_REV], zero);
+    }
+    Py_ssize_t n = PyList_GET_SIZE(active);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *f = PyList_GET_ITEM(active, i);
+        PyObject *g = slot_get(f, fo_[A_GROUP]);
+        if (!g || g == Py_None) continue;
+        PyObject *gt = slot_get(g, go[G_TICK]);
+        long gtick = gt ? PyLong_AsLong(gt) : -1;
+        if (gtick == -1 && PyErr_Occurred()) goto fail;
+        if (gtick != tick) {
+            slot_set(g, go[G_TICK], tick_obj);
+            if (PyList_Append(moving, g) < 0) goto fail;
+        }
+        double gf = slot_double(g, go[G_FWD]), rf = slot_double(f, fo_[A_RATE_FWD]);
+        double gr = slot_double(g, go[G_REV]), rr = slot_double(f, fo_[A_RATE_REV]);
+        if (PyErr_Occurred()) goto fail;
+        if (set_new(g, go[G_FWD], PyFloat_FromDouble(gf + rf)) < 0
+            || set_new(g, go[G_REV], PyFloat_FromDouble(gr + rr)) < 0) goto fail;
+        if (rates_only) continue;
+        PyObject *eo = slot_get(f, fo_[A_ENTRY]);
+        if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
+            PyErr_SetString(PyExc_TypeError, "facts without a flow-table entry");
+            goto fail;
+        }
+        Counters *e = (Counters *)eo;
+        long long cb, cbr, cp, cpr;
+        if (slot_count(f, fo_[A_C_BYTES], &cb) < 0 || slot_count(f, fo_[A_C_BYTES_REV], &cbr) < 0
+            || slot_count(f, fo_[A_C_PACKETS], &cp) < 0
+            || slot_count(f, fo_[A_C_PACKETS_REV], &cpr) < 0) goto fail;
+        if (add_int(g, go[G_BYTES], e->bytes - cb) < 0
+            || add_int(g, go[G_BYTES_REV], e->bytes_rev - cbr) < 0
+            || add_int(g, go[G_PACKETS], e->packets - cp) < 0
+            || add_int(g, go[G_PACKETS_REV], e->packets_rev - cpr) < 0) goto fail;
+        if (cb != e->bytes && set_new(f, fo_[A_C_BYTES], PyLong_FromLongLong(e->bytes)) < 0) goto fail;
+        if (cbr != e->bytes_rev
+            && set_new(f, fo_[A_C_BYTES_REV], PyLong_FromLongLong(e->bytes_rev)) < 0) goto fail;
+        if (cp != e->packets && set_new(f, fo_[A_C_PACKETS], PyLong_FromLongLong(e->packets)) < 0)
+            goto fail;
+        if (cpr != e->packets_rev
+            && set_new(f, fo_[A_C_PACKETS_REV], PyLong_FromLongLong(e->packets_rev)) < 0) goto fail;
+        double first = slot_double(g, go[G_FIRST]), last = slot_double(g, go[G_LAST]);
+        if (PyErr_Occurred()) goto fail;
+        if (e->first < first && set_new(g, go[G_FIRST], PyFloat_FromDouble(e->first)) < 0) goto fail;
+        if (e->last > last && set_new(g, go[G_LAST], PyFloat_FromDouble(e->last)) < 0) goto fail;
+        PyObject *sum_o = slot_get(f, fo_[A_SUM]);
+        double sum = slot_double(f, fo_[A_SUM]), csum = slot_double(f, fo_[A_C_SUM]);
+        if (PyErr_Occurred()) goto fail;
+        if (sum != csum) {
+            if (csum == 0.0 && add_int(g, go[G_RECENT], 1) < 0) goto fail;
+            PyObject *recent = slot_get(g, go[G_RECENT]);
+            int nonzero = recent ? PyObject_IsTrue(recent) : 0;
+            if (nonzero < 0) goto fail;
+            if (nonzero) {
+                double avg = slot_double(g, go[G_AVG_SUM]);
+                if (PyErr_Occurred()) goto fail;
+                if (set_new(g, go[G_AVG_SUM], PyFloat_FromDouble(avg + (sum - csum))) < 0) goto fail;
+            } else {
+                slot_set(g, go[G_AVG_SUM], zero);
+            }
+            slot_set(f, fo_[A_C_SUM], sum_o);
+        }
+    }
+    Py_DECREF(zero);
+    return moving;
+fail:
+    Py_DECREF(zero);
+    Py_DECREF(moving);
+    return NULL;
+}
+
 /* Empty every capability set and forbid regaining any (the capture child calls this
  * after opening its rings; done here so that the child need not load ctypes). */
 static PyObject *drop_capabilities(PyObject *self, PyObject *args) {
@@ -968,6 +1105,7 @@ static PyMethodDef module_methods[] = {
     {"leave_window", leave_window, METH_VARARGS, "Take a tick's rates out of the window sums."},
     {"alive", alive, METH_VARARGS, "The facts whose flow is still in the table."},
     {"top", top, METH_VARARGS, "The n largest by a float slot, largest first."},
+    {"agg_moved", agg_moved, METH_VARARGS, "A kept aggregation's groups follow the flows that moved."},
     {"clear_rates", clear_rates, METH_VARARGS, "Zero the rates of flows that stopped."},
     {NULL}
 };

@@ -56,7 +56,11 @@ def _state(b: FlowViewBuilder) -> list[tuple[str, float, float, float, float, in
     ("connection", "rate", "", 50),
     ("connection", "rate", "", 2000),
     ("connection", "rate", "port 443", 7),
+    # The kept aggregation's groups follow the flows that moved (``_fastflow.agg_moved``).
     ("remote", "avg", "", 50),
+    ("remote", "rate", "", 5),
+    ("remote", "bytes", "", 500),
+    ("port", "age", "", 50),
 ])  # fmt: skip
 def test_c_and_python_ticks_give_the_same_rates_sums_and_rows(
     aggregate: str, sort: str, filter_text: str, top_n: int
@@ -72,7 +76,8 @@ def test_c_and_python_ticks_give_the_same_rates_sums_and_rows(
             table.merge_records(batch, now)
             view = builder.build(table, spec, now, 1.0)
             states.append(_state(builder))
-            views.append([(r.key, r.rate_bps, r.rate_rev_bps, r.avg_bps) for r in view.rows])
+            views.append([(r.key, r.rate_bps, r.rate_rev_bps, r.avg_bps, r.flows, r.record)
+                          for r in view.rows])
             table.end_tick()
             table.expire(now)
         runs.append((states, views))
