@@ -188,7 +188,7 @@ class _FastTick:
 
     __slots__ = ("mod", "facts", "view", "entry", "rate", "agg_facts", "agg_groups")
 
-    def __init__(self, mod: object) -> None:
+    def __init__(self, mod: Any) -> None:
         self.mod: Any = mod
         self.facts = self.mod.slot_offsets(_Facts, _TICK_SLOTS)
         self.view = self.mod.slot_offsets(FlowEntry, ("view",))[0]
