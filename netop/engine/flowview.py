@@ -27,7 +27,6 @@ from typing import Any, Protocol, cast
 
 from netop.engine.filter import Filter, parse_filter
 from netop.engine.flowtable import FlowEntry, FlowTable
-from netop.native import fastpath
 from netop.model import (
     FlowFields,
     FlowRecord,
@@ -36,6 +35,7 @@ from netop.model import (
     ViewSpec,
     proto_name,
 )
+from netop.native import fastpath
 
 #: Seconds the sliding average spans.
 AVERAGE_SECONDS = 10.0
