@@ -995,6 +995,67 @@ static int slot_count(PyObject *obj, Py_ssize_t off, long long *out) {
 
 static int offsets_of(PyObject *offs, Py_ssize_t *off, int count) { return facts_offsets(offs, off, count); }
 
+/* One moving group's sums while agg_moved runs: read from its slots on first touch, added
+ * to in the flows' order (the same float operations as the Python loop), written back
+ * once. ``big``: an int sum left 64 bits; that group's ints then go through Python ints. */
+typedef struct {
+    PyObject *g;
+    double fwd, rev, first, last, avg;
+    long long n[4], recent;
+    int big;
+} Acc;
+
+static Py_ssize_t acc_slot(PyObject **keys, Py_ssize_t *idx, size_t mask, PyObject *g) {
+    size_t h = ((size_t)g >> 4) * 0x9E3779B97F4A7C15ull;
+    for (size_t k = h & mask;; k = (k + 1) & mask) {
+        if (keys[k] == g) return idx[k];
+        if (!keys[k]) { keys[k] = g; idx[k] = -1; return -((Py_ssize_t)k) - 2; }
+    }
+}
+
+static int acc_load(Acc *a, PyObject *g, const Py_ssize_t *go) {
+    a->g = g;
+    a->fwd = slot_double(g, go[G_FWD]); a->rev = slot_double(g, go[G_REV]);
+    a->first = slot_double(g, go[G_FIRST]); a->last = slot_double(g, go[G_LAST]);
+    a->avg = slot_double(g, go[G_AVG_SUM]);
+    if (PyErr_Occurred()) return -1;
+    a->big = 0;
+    const int ns[4] = {G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV};
+    for (int k = 0; k < 4; k++) {
+        int overflow = 0;
+        PyObject *v = slot_get(g, go[ns[k]]);
+        if (!v) { PyErr_SetString(PyExc_TypeError, "int slot unset"); return -1; }
+        a->n[k] = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (a->n[k] == -1 && PyErr_Occurred()) return -1;
+        if (overflow) a->big = 1;
+    }
+    int overflow = 0;
+    PyObject *r = slot_get(g, go[G_RECENT]);
+    a->recent = r ? PyLong_AsLongLongAndOverflow(r, &overflow) : 0;
+    if (!r || overflow || (a->recent == -1 && PyErr_Occurred())) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "recent");
+        return -1;
+    }
+    return 0;
+}
+
+static int acc_store(Acc *a, const Py_ssize_t *go, int rates_only) {
+    PyObject *g = a->g;
+    if (set_new(g, go[G_FWD], PyFloat_FromDouble(a->fwd)) < 0
+        || set_new(g, go[G_REV], PyFloat_FromDouble(a->rev)) < 0) return -1;
+    if (rates_only) return 0;
+    if (set_new(g, go[G_FIRST], PyFloat_FromDouble(a->first)) < 0
+        || set_new(g, go[G_LAST], PyFloat_FromDouble(a->last)) < 0
+        || set_new(g, go[G_AVG_SUM], PyFloat_FromDouble(a->avg)) < 0
+        || set_new(g, go[G_RECENT], PyLong_FromLongLong(a->recent)) < 0) return -1;
+    if (!a->big) {
+        const int ns[4] = {G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV};
+        for (int k = 0; k < 4; k++)
+            if (set_new(g, go[ns[k]], PyLong_FromLongLong(a->n[k])) < 0) return -1;
+    }
+    return 0;
+}
+
 /* agg_moved(was_moving, active, tick, rates_only, facts_offsets, group_offsets) -> the
  * groups that moved, each once: _Aggregation.moved, the same operations in its order. */
 static PyObject *agg_moved(PyObject *self, PyObject *args) {
@@ -1005,34 +1066,41 @@ static PyObject *agg_moved(PyObject *self, PyObject *args) {
                           &PyTuple_Type, &goffs)) return NULL;
     Py_ssize_t fo_[A_COUNT], go[G_COUNT];
     if (offsets_of(foffs, fo_, A_COUNT) < 0 || offsets_of(goffs, go, G_COUNT) < 0) return NULL;
-    long tick = PyLong_AsLong(tick_obj);
-    if (tick == -1 && PyErr_Occurred()) return NULL;
     PyObject *zero = PyFloat_FromDouble(0.0);
     if (!zero) return NULL;
-    PyObject *moving = PyList_New(0);
-    if (!moving) { Py_DECREF(zero); return NULL; }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(was); i++) {
         PyObject *g = PyList_GET_ITEM(was, i);
         slot_set(g, go[G_FWD], zero);
         slot_set(g, go[G_REV], zero);
     }
     Py_ssize_t n = PyList_GET_SIZE(active);
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n + 2) cap <<= 1;
+    PyObject **keys = PyMem_Calloc(cap, sizeof(PyObject *));
+    Py_ssize_t *idx = PyMem_Malloc(cap * sizeof(Py_ssize_t));
+    Acc *accs = PyMem_Malloc(((size_t)n + 1) * sizeof(Acc));
+    PyObject *moving = PyList_New(0);
+    if (!keys || !idx || !accs || !moving) { PyErr_NoMemory(); goto fail; }
+    Py_ssize_t used = 0;
+    const int ns[4] = {G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV};
+    const int cs[4] = {A_C_BYTES, A_C_BYTES_REV, A_C_PACKETS, A_C_PACKETS_REV};
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *f = PyList_GET_ITEM(active, i);
         PyObject *g = slot_get(f, fo_[A_GROUP]);
         if (!g || g == Py_None) continue;
-        PyObject *gt = slot_get(g, go[G_TICK]);
-        long gtick = gt ? PyLong_AsLong(gt) : -1;
-        if (gtick == -1 && PyErr_Occurred()) goto fail;
-        if (gtick != tick) {
+        Py_ssize_t at = acc_slot(keys, idx, cap - 1, g);
+        if (at < 0) {  /* first flow of this group this tick */
+            idx[-at - 2] = used;
+            at = used++;
+            if (acc_load(&accs[at], g, go) < 0) goto fail;
             slot_set(g, go[G_TICK], tick_obj);
             if (PyList_Append(moving, g) < 0) goto fail;
         }
-        double gf = slot_double(g, go[G_FWD]), rf = slot_double(f, fo_[A_RATE_FWD]);
-        double gr = slot_double(g, go[G_REV]), rr = slot_double(f, fo_[A_RATE_REV]);
+        Acc *a = &accs[at];
+        double rf = slot_double(f, fo_[A_RATE_FWD]), rr = slot_double(f, fo_[A_RATE_REV]);
         if (PyErr_Occurred()) goto fail;
-        if (set_new(g, go[G_FWD], PyFloat_FromDouble(gf + rf)) < 0
-            || set_new(g, go[G_REV], PyFloat_FromDouble(gr + rr)) < 0) goto fail;
+        a->fwd += rf;
+        a->rev += rr;
         if (rates_only) continue;
         PyObject *eo = slot_get(f, fo_[A_ENTRY]);
         if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
@@ -1040,48 +1108,41 @@ static PyObject *agg_moved(PyObject *self, PyObject *args) {
             goto fail;
         }
         Counters *e = (Counters *)eo;
-        long long cb, cbr, cp, cpr;
-        if (slot_count(f, fo_[A_C_BYTES], &cb) < 0 || slot_count(f, fo_[A_C_BYTES_REV], &cbr) < 0
-            || slot_count(f, fo_[A_C_PACKETS], &cp) < 0
-            || slot_count(f, fo_[A_C_PACKETS_REV], &cpr) < 0) goto fail;
-        if (add_int(g, go[G_BYTES], e->bytes - cb) < 0
-            || add_int(g, go[G_BYTES_REV], e->bytes_rev - cbr) < 0
-            || add_int(g, go[G_PACKETS], e->packets - cp) < 0
-            || add_int(g, go[G_PACKETS_REV], e->packets_rev - cpr) < 0) goto fail;
-        if (cb != e->bytes && set_new(f, fo_[A_C_BYTES], PyLong_FromLongLong(e->bytes)) < 0) goto fail;
-        if (cbr != e->bytes_rev
-            && set_new(f, fo_[A_C_BYTES_REV], PyLong_FromLongLong(e->bytes_rev)) < 0) goto fail;
-        if (cp != e->packets && set_new(f, fo_[A_C_PACKETS], PyLong_FromLongLong(e->packets)) < 0)
-            goto fail;
-        if (cpr != e->packets_rev
-            && set_new(f, fo_[A_C_PACKETS_REV], PyLong_FromLongLong(e->packets_rev)) < 0) goto fail;
-        double first = slot_double(g, go[G_FIRST]), last = slot_double(g, go[G_LAST]);
-        if (PyErr_Occurred()) goto fail;
-        if (e->first < first && set_new(g, go[G_FIRST], PyFloat_FromDouble(e->first)) < 0) goto fail;
-        if (e->last > last && set_new(g, go[G_LAST], PyFloat_FromDouble(e->last)) < 0) goto fail;
+        const long long now[4] = {e->bytes, e->bytes_rev, e->packets, e->packets_rev};
+        for (int k = 0; k < 4; k++) {
+            long long c;
+            if (slot_count(f, fo_[cs[k]], &c) < 0) goto fail;
+            long long d = now[k] - c;
+            if (!a->big && __builtin_add_overflow(a->n[k], d, &a->n[k])) {
+                /* leave 64 bits: write the exact sums so far back, go on in Python ints */
+                a->n[k] -= d;  /* undo the wrapped add */
+                for (int j = 0; j < 4; j++)
+                    if (set_new(g, go[ns[j]], PyLong_FromLongLong(a->n[j])) < 0) goto fail;
+                a->big = 1;
+            }
+            if (a->big && add_int(g, go[ns[k]], d) < 0) goto fail;
+            if (c != now[k] && set_new(f, fo_[cs[k]], PyLong_FromLongLong(now[k])) < 0) goto fail;
+        }
+        if (e->first < a->first) a->first = e->first;
+        if (e->last > a->last) a->last = e->last;
         PyObject *sum_o = slot_get(f, fo_[A_SUM]);
         double sum = slot_double(f, fo_[A_SUM]), csum = slot_double(f, fo_[A_C_SUM]);
         if (PyErr_Occurred()) goto fail;
         if (sum != csum) {
-            if (csum == 0.0 && add_int(g, go[G_RECENT], 1) < 0) goto fail;
-            PyObject *recent = slot_get(g, go[G_RECENT]);
-            int nonzero = recent ? PyObject_IsTrue(recent) : 0;
-            if (nonzero < 0) goto fail;
-            if (nonzero) {
-                double avg = slot_double(g, go[G_AVG_SUM]);
-                if (PyErr_Occurred()) goto fail;
-                if (set_new(g, go[G_AVG_SUM], PyFloat_FromDouble(avg + (sum - csum))) < 0) goto fail;
-            } else {
-                slot_set(g, go[G_AVG_SUM], zero);
-            }
+            if (csum == 0.0) a->recent += 1;
+            a->avg = a->recent ? a->avg + (sum - csum) : 0.0;
             slot_set(f, fo_[A_C_SUM], sum_o);
         }
     }
+    for (Py_ssize_t k = 0; k < used; k++)
+        if (acc_store(&accs[k], go, rates_only) < 0) goto fail;
+    PyMem_Free(keys); PyMem_Free(idx); PyMem_Free(accs);
     Py_DECREF(zero);
     return moving;
 fail:
+    PyMem_Free(keys); PyMem_Free(idx); PyMem_Free(accs);
     Py_DECREF(zero);
-    Py_DECREF(moving);
+    Py_XDECREF(moving);
     return NULL;
 }
 

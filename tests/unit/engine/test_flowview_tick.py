@@ -89,3 +89,28 @@ def test_c_and_python_ticks_give_the_same_rates_sums_and_rows(
     assert c_views == py_views
     # Some flow stopped long enough for its average to reach exactly 0 again.
     assert any(sum_ == 0.0 and last > 0 for _, _, _, _, sum_, last in c_states[-1])
+
+
+def test_c_and_python_group_sums_agree_past_64_bits() -> None:
+    """A hostile exporter's counts (2**63 - 1 each) summed in one group leave 64 bits:
+    the C aggregation goes on in Python ints, as the Python one does."""
+    big = 2**63 - 1
+    rows = []
+    for c in (True, False):
+        table = FlowTable(max_flows=100, idle_timeout=0)
+        builder = _builder(c)
+        spec = ViewSpec(aggregate="remote", sort="bytes")
+        out = []
+        for tick in range(4):
+            now = 101.0 + tick
+            batch = [FlowRecord(17, f"10.0.0.{i}", 5000, "192.0.2.9", 53, None, 1,
+                                big if i < 3 else 100, 0, 0, now, now, 0, "ipfix")
+                     for i in range(1, 6)]  # fmt: skip
+            table.merge_records(batch, now)
+            out.append([(r.key, r.record.bytes, r.avg_bps) for r in
+                        builder.build(table, spec, now, 1.0).rows])
+            table.end_tick()
+        rows.append(out)
+    assert rows[0] == rows[1]
+    # Two flows saturated at 2**63 - 1 (the table's own counts), three of 4 x 100 bytes.
+    assert rows[0][-1][0][1] == 2 * big + 3 * 400
