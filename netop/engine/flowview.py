@@ -664,7 +664,9 @@ class FlowViewBuilder:
         if mode == "port":
             return (e.dport, e.proto), True
         if mode == "process":
-            return (self.process_of(e).name or "—"), f.settled
+            # Without process attribution the label is final: no owner will ever be found.
+            label = self.process_of(e)
+            return (label.name or "—"), f.settled or label is _NO_PROCESS
         # remote host: the end that is not this host (the destination when neither is)
         local = self.enrichment.local
         side = local.local_side(e) if local is not None else None

@@ -114,3 +114,21 @@ def test_c_and_python_group_sums_agree_past_64_bits() -> None:
     assert rows[0] == rows[1]
     # Two flows saturated at 2**63 - 1 (the table's own counts), three of 4 x 100 bytes.
     assert rows[0][-1][0][1] == 2 * big + 3 * 400
+
+
+def test_process_groups_without_process_lookup_are_settled_at_once() -> None:
+    """Without process attribution (or for flows that are not a live capture) every
+    flow's process group is final: it must not be looked for again every tick."""
+    table = FlowTable(max_flows=100, idle_timeout=0)
+    builder = FlowViewBuilder()
+    spec = ViewSpec(aggregate="process")
+    for tick in range(3):
+        now = 101.0 + tick
+        table.merge_records([FlowRecord(6, "10.0.0.1", 1000 + i, "10.0.0.2", 80, None, 1,
+                                        60, 0, 0, now, now, 0x10, "capture")
+                             for i in range(20)], now)  # fmt: skip
+        view = builder.build(table, spec, now, 1.0)
+        table.end_tick()
+    assert [(r.label, r.flows) for r in view.rows] == [("—", 20)]
+    assert builder._agg is not None
+    assert builder._agg.unsettled == []
