@@ -6,6 +6,12 @@
  * Everything else is returned to Python as a list of offsets for the slow path
  * (netop/packet/decode.py), which has the same semantics. Input is untrusted: every
  * read is bounds-checked against the captured length and the buffer.
+ *
+ * The engine uses it too: the flow table's merge (netop/engine/flowtable.py) and the
+ * flow view's per-tick work over every flow that moved — rates, the average's window
+ * sums, the live-flow list, the top-N by rate and the kept aggregations' group sums
+ * (netop/engine/flowview.py). Each has a Python twin with the same results, bit for bit
+ * (tests/unit/engine/test_flow_shape.py, test_flowview_tick.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
