@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from netop.config import (
@@ -64,6 +65,9 @@ NO_FLOWS_STATUS = (
 
 #: Packets of the watched flow kept for the detail screen.
 WATCHED_PACKETS = 50
+#: A record's ``last`` (``FlowRecord.last``) by position: a ``map`` over an all-active
+#: batch with it costs a third of a generator reading the attribute.
+_LAST = itemgetter(11)
 #: sFlow agents silent this long lose their interface rows (an agent sends counters
 #: every 20-30 s; a spoofed one is never heard again), and their rows are capped in
 #: total, the least recently heard agents going first.
@@ -278,7 +282,7 @@ class Engine:
             # Only a capture replays packets; an exporter with a skewed clock must not
             # switch the whole table to its time.
             if batch.records and batch.source == "capture":
-                self._data_clock = max(self._data_clock, max(r.last for r in batch.records))
+                self._data_clock = max(self._data_clock, max(map(_LAST, batch.records)))
         if self._data_clock and abs(now - self._data_clock) > REPLAY_SKEW:
             return self._data_clock
         return now

@@ -23,7 +23,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from netop.engine.filter import Filter, parse_filter
 from netop.engine.flowtable import FlowEntry, FlowTable
@@ -35,6 +35,7 @@ from netop.model import (
     ViewSpec,
     proto_name,
 )
+from netop.native import fastpath
 
 #: Seconds the sliding average spans.
 AVERAGE_SECONDS = 10.0
@@ -170,6 +171,54 @@ class _Facts:
         return self._view.names_of(self.entry)
 
 
+#: The ``_Facts`` and ``_Group`` slots the C aggregation tick (``_fastflow.agg_moved``)
+#: reads and sets, in its order.
+_AGG_FACT_SLOTS = ("group", "rate_fwd", "rate_rev", "entry", "c_bytes", "c_bytes_rev",
+                   "c_packets", "c_packets_rev", "_sum", "c_sum")
+_AGG_GROUP_SLOTS = ("fwd", "rev", "bytes", "bytes_rev", "packets", "packets_rev", "first",
+                    "last", "avg_sum", "recent", "tick")
+
+#: The ``_Facts`` slots the C tick (``_fastflow.advance``) reads and sets, in its order.
+_TICK_SLOTS = ("rate_fwd", "rate_rev", "rate_bps", "_sum", "_last", "_view")
+
+
+class _FastTick:
+    """The C side of a tick (``_fastflow.advance``/``leave_window``/``clear_rates``):
+    the same arithmetic in the same order as the Python loops, bound to the slots."""
+
+    __slots__ = ("mod", "facts", "view", "entry", "rate", "agg_facts", "agg_groups")
+
+    def __init__(self, mod: Any) -> None:
+        self.mod: Any = mod
+        self.facts = self.mod.slot_offsets(_Facts, _TICK_SLOTS)
+        self.view = self.mod.slot_offsets(FlowEntry, ("view",))[0]
+        self.entry = self.mod.slot_offsets(_Facts, ("entry",))[0]
+        self.rate = self.facts[_TICK_SLOTS.index("rate_bps")]
+        self.agg_facts = self.mod.slot_offsets(_Facts, _AGG_FACT_SLOTS)
+        self.agg_groups = self.mod.slot_offsets(_Group, _AGG_GROUP_SLOTS)
+
+    def moved(self, agg: _Aggregation, active: list[_Facts], rates_only: bool) -> list[_Group]:
+        """:meth:`_Aggregation.moved`, in C."""
+        return cast(list[_Group], self.mod.agg_moved(agg.moving, active, agg.tick, rates_only,
+                                                     self.agg_facts, self.agg_groups))
+
+    def alive(self, facts: list[_Facts]) -> list[_Facts]:
+        """The facts whose flow is still in the table."""
+        return cast(list[_Facts], self.mod.alive(facts, self.entry, self.view))
+
+    def top_rate(self, n: int, pool: list[_Facts]) -> list[_Facts]:
+        """``heapq.nlargest(n, pool, key=attrgetter("rate_bps"))``, in C."""
+        return cast(list[_Facts], self.mod.top(pool, n, self.rate))
+
+
+def _fast_tick() -> _FastTick | None:
+    """The C tick, or ``None`` (no compiler, or ``NETOP_PURE_PYTHON=1``)."""
+    mod = fastpath.load()
+    if mod is None or not hasattr(mod, "advance"):
+        return None
+    return _FastTick(mod)
+
+
 _SORT_KEYS: dict[str, Callable[[_Facts], float | int | str]] = {
     "rate": attrgetter("rate_bps"),
     "avg": attrgetter("avg_bps"),
@@ -288,9 +337,15 @@ class _Aggregation:
         if e.first <= group.first or e.last >= group.last:
             group.dirty = True
 
-    def moved(self, active: list[_Facts], rates_only: bool = False) -> list[_Group]:
+    def moved(
+        self, active: list[_Facts], rates_only: bool = False, fast: _FastTick | None = None
+    ) -> list[_Group]:
         """Add what the flows that moved this tick added to their counters and window
-        sums, and sum their rates; the groups that moved, each once."""
+        sums, and sum their rates; the groups that moved, each once (``fast``: in C)."""
+        if fast is not None:
+            self.tick += 1
+            self.moving = fast.moved(self, active, rates_only)
+            return self.moving
         for was in self.moving:
             was.fwd = was.rev = 0.0
         moving = []
@@ -367,6 +422,7 @@ class FlowViewBuilder:
         self._new: list[_Facts] = []
         self._left: list[_Facts] = []
         self._agg: _Aggregation | None = None
+        self._fast = _fast_tick()
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -439,7 +495,9 @@ class FlowViewBuilder:
         # The builder's own list of live flows: a plain list walks much faster than the
         # table's LRU-ordered dict, and a flow the table removed has ``view`` reset.
         before = self._all
-        facts = self._all = [f for f in before if f.entry.view is f]
+        fast = self._fast
+        facts = self._all = (fast.alive(before) if fast is not None
+                             else [f for f in before if f.entry.view is f])
         flt = _filter(spec.filter_text)
         chosen = facts if flt.matches_all else flt.compile().select(facts, now)
         if spec.aggregate == "connection":
@@ -497,27 +555,42 @@ class FlowViewBuilder:
         self.tick += 1
         self.window = max(1, round(AVERAGE_SECONDS / interval))
         self._leave_window(self.tick - self.window)
-        for facts in self._active:  # no packets this tick
-            facts.rate_fwd = facts.rate_rev = facts.rate_bps = 0.0
+        fast = self._fast
+        before = self._active
+        if fast is None:
+            for facts in before:  # no packets this tick
+                facts.rate_fwd = facts.rate_rev = facts.rate_bps = 0.0
         scale = 8.0 / interval
         tick = self.tick
-        active = []
-        rates = array("d")
+        active: list[_Facts] = []
         if tick == 1:  # a table that had flows before this view: adopt them all
             for entry in table.entries():
                 self.facts(entry)
-        # Inline, no method calls per flow: every flow of an all-active tick passes here.
-        for entry in table.touched():
-            found = entry.view
-            facts = found if isinstance(found, _Facts) and found._view is self else (
-                self.facts(entry))
-            facts.rate_fwd = fwd = entry.tick_bytes * scale
-            facts.rate_rev = rev = entry.tick_bytes_rev * scale
-            facts.rate_bps = total = fwd + rev
-            facts._sum += total  # this tick's rates join the window's sum
-            facts._last = tick
-            active.append(facts)
-            rates.append(total)
+        touched = table.touched()
+        if fast is not None:
+            rates = array("d", bytes(8 * len(touched)))
+            i, n = 0, len(touched)
+            while i < n:
+                i = fast.mod.advance(touched, i, fast.view, _Facts, self, fast.facts, scale,
+                                     tick, active, rates)
+                if i < n:  # a flow new to this view: made here, C goes on from it
+                    self.facts(touched[i])
+            del rates[len(active):]
+            fast.mod.clear_rates(before, fast.facts, tick)  # those that did not move again
+        else:
+            rates = array("d")
+            # Inline, no method calls per flow: every flow of an all-active tick passes here.
+            for entry in touched:
+                found = entry.view
+                facts = found if isinstance(found, _Facts) and found._view is self else (
+                    self.facts(entry))
+                facts.rate_fwd = fwd = entry.tick_bytes * scale
+                facts.rate_rev = rev = entry.tick_bytes_rev * scale
+                facts.rate_bps = total = fwd + rev
+                facts._sum += total  # this tick's rates join the window's sum
+                facts._last = tick
+                active.append(facts)
+                rates.append(total)
         self._active = active
         self._moved.append((active, rates))
 
@@ -527,6 +600,9 @@ class FlowViewBuilder:
         while len(moved) >= self.window:
             flows, rates = moved.popleft()
             self._left += flows
+            if self._fast is not None:
+                self._fast.mod.leave_window(flows, rates, cutoff, self._fast.facts)
+                continue
             for facts, rate in zip(flows, rates, strict=True):
                 if facts._last <= cutoff:
                     facts._sum = 0.0  # no traffic left in the window: exactly zero
@@ -540,7 +616,11 @@ class FlowViewBuilder:
             # Only flows that moved this tick have a rate: the top is among them.
             pool = self._active if everything else [f for f in chosen if f.rate_bps > 0]
             if len(pool) >= spec.top_n:
+                if self._fast is not None:
+                    return self._fast.top_rate(spec.top_n, pool)
                 return heapq.nlargest(spec.top_n, pool, key=key)
+        if spec.sort == "rate" and spec.descending and self._fast is not None:
+            return self._fast.top_rate(spec.top_n, chosen)
         pick = heapq.nlargest if spec.descending else heapq.nsmallest
         return pick(spec.top_n, chosen, key=key)
 
@@ -584,7 +664,9 @@ class FlowViewBuilder:
         if mode == "port":
             return (e.dport, e.proto), True
         if mode == "process":
-            return (self.process_of(e).name or "—"), f.settled
+            # Without process attribution the label is final: no owner will ever be found.
+            label = self.process_of(e)
+            return (label.name or "—"), f.settled or label is _NO_PROCESS
         # remote host: the end that is not this host (the destination when neither is)
         local = self.enrichment.local
         side = local.local_side(e) if local is not None else None
@@ -642,11 +724,11 @@ class FlowViewBuilder:
                         agg.unsettled.append(f)
             if agg.unsettled:
                 self._resettle(agg)
-            agg.moved(self._active)
+            agg.moved(self._active, fast=self._fast)
             agg.resum(self._left)
             agg.settle()
             return agg
-        agg.moved(self._active, rates_only=True)
+        agg.moved(self._active, rates_only=True, fast=self._fast)
         return agg
 
     def _resettle(self, agg: _Aggregation) -> None:

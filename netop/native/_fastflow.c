@@ -6,6 +6,12 @@
  * Everything else is returned to Python as a list of offsets for the slow path
  * (netop/packet/decode.py), which has the same semantics. Input is untrusted: every
  * read is bounds-checked against the captured length and the buffer.
+ *
+ * The engine uses it too: the flow table's merge (netop/engine/flowtable.py) and the
+ * flow view's per-tick work over every flow that moved — rates, the average's window
+ * sums, the live-flow list, the top-N by rate and the kept aggregations' group sums
+ * (netop/engine/flowview.py). Each has a Python twin with the same results, bit for bit
+ * (tests/unit/engine/test_flow_shape.py, test_flowview_tick.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -705,6 +711,447 @@ static PyObject *reset_ticks(PyObject *self, PyObject *entries) {
     Py_RETURN_NONE;
 }
 
+/* ---- the flow view's tick (netop/engine/flowview.py, FlowViewBuilder._advance) ------
+ * The per-flow rates and the average's window sums of an all-active tick, set on the
+ * view's ``_Facts`` objects through their slot offsets: the same arithmetic, in the same
+ * order, as the Python loop, without an interpreted loop over 100k flows. */
+enum { F_RATE_FWD, F_RATE_REV, F_RATE_BPS, F_SUM, F_LAST, F_VIEW, F_COUNT };
+
+static int facts_offsets(PyObject *offs, Py_ssize_t *off, int count) {
+    if (!PyTuple_Check(offs) || PyTuple_GET_SIZE(offs) != count) {
+        PyErr_SetString(PyExc_ValueError, "offsets");
+        return -1;
+    }
+    for (int i = 0; i < count; i++) off[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(offs, i));
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static inline PyObject *slot_get(PyObject *obj, Py_ssize_t off) {
+    return *(PyObject **)((char *)obj + off);  /* borrowed; NULL when unset */
+}
+
+/* advance(touched, start, entry_view_offset, facts_type, builder, offsets, scale, tick,
+ *         active, rates) -> position of the first entry whose facts object is not the
+ * builder's (or len(touched)): Python makes it and calls again from there. ``rates`` is
+ * a writable buffer of len(touched) doubles; rates[len(active)] gets each flow's rate. */
+static PyObject *advance(PyObject *self, PyObject *args) {
+    PyObject *touched, *ftype, *builder, *offs, *active, *rates_obj;
+    Py_ssize_t start, view_off;
+    double scale;
+    long tick;
+    if (!PyArg_ParseTuple(args, "O!nnO!OO!dlO!O", &PyList_Type, &touched, &start, &view_off,
+                          &PyType_Type, &ftype, &builder, &PyTuple_Type, &offs, &scale, &tick,
+                          &PyList_Type, &active, &rates_obj)) return NULL;
+    Py_ssize_t off[F_COUNT];
+    if (facts_offsets(offs, off, F_COUNT) < 0) return NULL;
+    Py_buffer buf;
+    if (PyObject_GetBuffer(rates_obj, &buf, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    double *rates = (double *)buf.buf;
+    Py_ssize_t cap = buf.len / (Py_ssize_t)sizeof(double);
+    Py_ssize_t n = PyList_GET_SIZE(touched), i;
+    PyObject *last = PyLong_FromLong(tick);
+    if (!last) { PyBuffer_Release(&buf); return NULL; }
+    for (i = start; i < n; i++) {
+        PyObject *eo = PyList_GET_ITEM(touched, i);
+        if (!PyObject_TypeCheck(eo, &CountersType)) {
+            PyErr_SetString(PyExc_TypeError, "not a flow-table entry");
+            goto fail;
+        }
+        PyObject *fo = slot_get(eo, view_off);
+        if (!fo || !PyObject_TypeCheck(fo, (PyTypeObject *)ftype) || slot_get(fo, off[F_VIEW]) != builder)
+            break;  /* a flow this view has not seen yet */
+        Py_ssize_t j = PyList_GET_SIZE(active);
+        if (j >= cap) { PyErr_SetString(PyExc_ValueError, "rates buffer too small"); goto fail; }
+        PyObject *old_sum = slot_get(fo, off[F_SUM]);
+        double sum = old_sum ? PyFloat_AsDouble(old_sum) : -1.0;
+        if (!old_sum || (sum == -1.0 && PyErr_Occurred())) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "_sum unset");
+            goto fail;
+        }
+        Counters *e = (Counters *)eo;
+        double fwd = (double)e->tick_bytes * scale, rev = (double)e->tick_bytes_rev * scale;
+        double total = fwd + rev;
+        PyObject *v[4] = {PyFloat_FromDouble(fwd), PyFloat_FromDouble(rev),
+                          PyFloat_FromDouble(total), PyFloat_FromDouble(sum + total)};
+        if (!v[0] || !v[1] || !v[2] || !v[3]) {
+            for (int k = 0; k < 4; k++) Py_XDECREF(v[k]);
+            goto fail;
+        }
+        for (int k = 0; k < 4; k++) { slot_set(fo, off[k], v[k]); Py_DECREF(v[k]); }
+        slot_set(fo, off[F_LAST], last);
+        if (PyList_Append(active, fo) < 0) goto fail;
+        rates[j] = total;
+    }
+    Py_DECREF(last);
+    PyBuffer_Release(&buf);
+    return PyLong_FromSsize_t(i);
+fail:
+    Py_DECREF(last);
+    PyBuffer_Release(&buf);
+    return NULL;
+}
+
+/* leave_window(flows, rates, cutoff, offsets): the tick that leaves the average's window
+ * takes its rates out of its flows' sums (exactly 0 when the flow's last traffic left). */
+static PyObject *leave_window(PyObject *self, PyObject *args) {
+    PyObject *flows, *rates_obj, *offs;
+    long cutoff;
+    if (!PyArg_ParseTuple(args, "O!OlO!", &PyList_Type, &flows, &rates_obj, &cutoff,
+                          &PyTuple_Type, &offs)) return NULL;
+    Py_ssize_t off[F_COUNT];
+    if (facts_offsets(offs, off, F_COUNT) < 0) return NULL;
+    Py_buffer buf;
+    if (PyObject_GetBuffer(rates_obj, &buf, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    const double *rates = (const double *)buf.buf;
+    Py_ssize_t n = PyList_GET_SIZE(flows);
+    if (buf.len / (Py_ssize_t)sizeof(double) < n) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_ValueError, "fewer rates than flows");
+        return NULL;
+    }
+    PyObject *zero = PyFloat_FromDouble(0.0);
+    if (!zero) { PyBuffer_Release(&buf); return NULL; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fo = PyList_GET_ITEM(flows, i);
+        PyObject *lo = slot_get(fo, off[F_LAST]), *so = slot_get(fo, off[F_SUM]);
+        if (!lo || !so) { PyErr_SetString(PyExc_TypeError, "facts slots unset"); goto fail; }
+        long last = PyLong_AsLong(lo);
+        if (last == -1 && PyErr_Occurred()) goto fail;
+        if (last <= cutoff) { slot_set(fo, off[F_SUM], zero); continue; }
+        double sum = PyFloat_AsDouble(so);
+        if (sum == -1.0 && PyErr_Occurred()) goto fail;
+        PyObject *v = PyFloat_FromDouble(sum - rates[i]);
+        if (!v) goto fail;
+        slot_set(fo, off[F_SUM], v);
+        Py_DECREF(v);
+    }
+    Py_DECREF(zero);
+    PyBuffer_Release(&buf);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(zero);
+    PyBuffer_Release(&buf);
+    return NULL;
+}
+
+/* clear_rates(flows, offsets, tick): the flows that moved last tick and not in ``tick``
+ * (their ``_last``) have no rate now. Called after ``advance``: an all-active tick then
+ * skips every flow instead of zeroing it only to set it again. */
+static PyObject *clear_rates(PyObject *self, PyObject *args) {
+    PyObject *flows, *offs;
+    long tick;
+    if (!PyArg_ParseTuple(args, "O!O!l", &PyList_Type, &flows, &PyTuple_Type, &offs, &tick))
+        return NULL;
+    Py_ssize_t off[F_COUNT];
+    if (facts_offsets(offs, off, F_COUNT) < 0) return NULL;
+    PyObject *zero = PyFloat_FromDouble(0.0);
+    if (!zero) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(flows);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fo = PyList_GET_ITEM(flows, i);
+        PyObject *lo = slot_get(fo, off[F_LAST]);
+        if (lo && PyLong_CheckExact(lo)) {
+            long last = PyLong_AsLong(lo);
+            if (last == -1 && PyErr_Occurred()) { Py_DECREF(zero); return NULL; }
+            if (last == tick) continue;
+        }
+        slot_set(fo, off[F_RATE_FWD], zero);
+        slot_set(fo, off[F_RATE_REV], zero);
+        slot_set(fo, off[F_RATE_BPS], zero);
+    }
+    Py_DECREF(zero);
+    Py_RETURN_NONE;
+}
+
+/* alive(facts, entry_offset, view_offset) -> the facts whose entry still points back at
+ * them (a flow the table removed has its ``view`` reset). */
+static PyObject *alive(PyObject *self, PyObject *args) {
+    PyObject *flows;
+    Py_ssize_t entry_off, view_off;
+    if (!PyArg_ParseTuple(args, "O!nn", &PyList_Type, &flows, &entry_off, &view_off)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(flows);
+    PyObject *out = PyList_New(n);
+    if (!out) return NULL;
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fo = PyList_GET_ITEM(flows, i);
+        PyObject *eo = slot_get(fo, entry_off);
+        if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "facts without a flow-table entry");
+            return NULL;
+        }
+        if (slot_get(eo, view_off) != fo) continue;
+        Py_INCREF(fo);
+        PyList_SET_ITEM(out, k++, fo);
+    }
+    /* Shrinking never fails (and frees nothing still referenced). */
+    if (PyList_SetSlice(out, k, n, NULL) < 0) { Py_DECREF(out); return NULL; }
+    return out;
+}
+
+typedef struct { double v; Py_ssize_t i; } Ranked;
+
+/* a ranks below b: smaller value, or the same value and later in the pool. */
+static inline int below(const Ranked *a, const Ranked *b) {
+    return a->v < b->v || (a->v == b->v && a->i > b->i);
+}
+
+static void sift_down(Ranked *h, Py_ssize_t n, Py_ssize_t i) {
+    for (;;) {
+        Py_ssize_t l = 2 * i + 1, m = i;
+        if (l < n && below(&h[l], &h[m])) m = l;
+        if (l + 1 < n && below(&h[l + 1], &h[m])) m = l + 1;
+        if (m == i) return;
+        Ranked t = h[i]; h[i] = h[m]; h[m] = t;
+        i = m;
+    }
+}
+
+static int rank_cmp(const void *x, const void *y) {
+    const Ranked *a = x, *b = y;
+    return below(a, b) ? 1 : below(b, a) ? -1 : 0;
+}
+
+/* top(pool, n, float_offset) -> the n objects of ``pool`` with the largest float in that
+ * slot, largest first, ties in pool order: heapq.nlargest(n, pool, key=attrgetter(slot)). */
+static PyObject *top(PyObject *self, PyObject *args) {
+    PyObject *pool;
+    Py_ssize_t want, off;
+    if (!PyArg_ParseTuple(args, "O!nn", &PyList_Type, &pool, &want, &off)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(pool);
+    if (want > n) want = n;
+    if (want <= 0) return PyList_New(0);
+    Ranked *h = PyMem_Malloc((size_t)want * sizeof(Ranked));
+    if (!h) return PyErr_NoMemory();
+    Py_ssize_t size = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *vo = slot_get(PyList_GET_ITEM(pool, i), off);
+        if (!vo || !PyFloat_Check(vo)) {
+            PyMem_Free(h);
+            PyErr_SetString(PyExc_TypeError, "rank slot is not a float");
+            return NULL;
+        }
+        Ranked r = {PyFloat_AS_DOUBLE(vo), i};
+        if (size < want) {
+            h[size++] = r;
+            if (size == want)
+                for (Py_ssize_t k = want / 2; k-- > 0;) sift_down(h, want, k);
+        } else if (below(&h[0], &r)) {
+            h[0] = r;
+            sift_down(h, want, 0);
+        }
+    }
+    qsort(h, (size_t)size, sizeof(Ranked), rank_cmp);
+    PyObject *out = PyList_New(size);
+    if (out)
+        for (Py_ssize_t k = 0; k < size; k++) {
+            PyObject *o = PyList_GET_ITEM(pool, h[k].i);
+            Py_INCREF(o);
+            PyList_SET_ITEM(out, k, o);
+        }
+    PyMem_Free(h);
+    return out;
+}
+
+/* ---- the kept aggregation's tick (flowview._Aggregation.moved) ------------------- */
+enum { A_GROUP, A_RATE_FWD, A_RATE_REV, A_ENTRY, A_C_BYTES, A_C_BYTES_REV, A_C_PACKETS,
+       A_C_PACKETS_REV, A_SUM, A_C_SUM, A_COUNT };
+enum { G_FWD, G_REV, G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV, G_FIRST, G_LAST,
+       G_AVG_SUM, G_RECENT, G_TICK, G_COUNT };
+
+static int set_new(PyObject *obj, Py_ssize_t off, PyObject *v) {
+    if (!v) return -1;
+    slot_set(obj, off, v);
+    Py_DECREF(v);
+    return 0;
+}
+
+static inline double slot_double(PyObject *obj, Py_ssize_t off) {
+    PyObject *v = slot_get(obj, off);
+    if (!v) { PyErr_SetString(PyExc_TypeError, "float slot unset"); return -1.0; }
+    return PyFloat_AsDouble(v);
+}
+
+/* slot += delta, as Python ints (unbounded: a group's sum may pass 2**63). */
+static int add_int(PyObject *obj, Py_ssize_t off, long long delta) {
+    PyObject *v = slot_get(obj, off);
+    if (!v) { PyErr_SetString(PyExc_TypeError, "int slot unset"); return -1; }
+    if (delta == 0) return 0;
+    int overflow = 0;
+    long long cur = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (cur == -1 && PyErr_Occurred()) return -1;
+    long long sum;
+    if (!overflow && !__builtin_add_overflow(cur, delta, &sum))
+        return set_new(obj, off, PyLong_FromLongLong(sum));
+    PyObject *d = PyLong_FromLongLong(delta);
+    if (!d) return -1;
+    PyObject *r = PyNumber_Add(v, d);
+    Py_DECREF(d);
+    return set_new(obj, off, r);
+}
+
+/* A count the flow had when last added to its group (``c_bytes``...): a machine int. */
+static int slot_count(PyObject *obj, Py_ssize_t off, long long *out) {
+    PyObject *v = slot_get(obj, off);
+    if (!v) { PyErr_SetString(PyExc_TypeError, "int slot unset"); return -1; }
+    *out = PyLong_AsLongLong(v);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int offsets_of(PyObject *offs, Py_ssize_t *off, int count) { return facts_offsets(offs, off, count); }
+
+/* One moving group's sums while agg_moved runs: read from its slots on first touch, added
+ * to in the flows' order (the same float operations as the Python loop), written back
+ * once. ``big``: an int sum left 64 bits; that group's ints then go through Python ints. */
+typedef struct {
+    PyObject *g;
+    double fwd, rev, first, last, avg;
+    long long n[4], recent;
+    int big;
+} Acc;
+
+static Py_ssize_t acc_slot(PyObject **keys, Py_ssize_t *idx, size_t mask, PyObject *g) {
+    size_t h = ((size_t)g >> 4) * 0x9E3779B97F4A7C15ull;
+    for (size_t k = h & mask;; k = (k + 1) & mask) {
+        if (keys[k] == g) return idx[k];
+        if (!keys[k]) { keys[k] = g; idx[k] = -1; return -((Py_ssize_t)k) - 2; }
+    }
+}
+
+static int acc_load(Acc *a, PyObject *g, const Py_ssize_t *go) {
+    a->g = g;
+    a->fwd = slot_double(g, go[G_FWD]); a->rev = slot_double(g, go[G_REV]);
+    a->first = slot_double(g, go[G_FIRST]); a->last = slot_double(g, go[G_LAST]);
+    a->avg = slot_double(g, go[G_AVG_SUM]);
+    if (PyErr_Occurred()) return -1;
+    a->big = 0;
+    const int ns[4] = {G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV};
+    for (int k = 0; k < 4; k++) {
+        int overflow = 0;
+        PyObject *v = slot_get(g, go[ns[k]]);
+        if (!v) { PyErr_SetString(PyExc_TypeError, "int slot unset"); return -1; }
+        a->n[k] = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (a->n[k] == -1 && PyErr_Occurred()) return -1;
+        if (overflow) a->big = 1;
+    }
+    int overflow = 0;
+    PyObject *r = slot_get(g, go[G_RECENT]);
+    a->recent = r ? PyLong_AsLongLongAndOverflow(r, &overflow) : 0;
+    if (!r || overflow || (a->recent == -1 && PyErr_Occurred())) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "recent");
+        return -1;
+    }
+    return 0;
+}
+
+static int acc_store(Acc *a, const Py_ssize_t *go, int rates_only) {
+    PyObject *g = a->g;
+    if (set_new(g, go[G_FWD], PyFloat_FromDouble(a->fwd)) < 0
+        || set_new(g, go[G_REV], PyFloat_FromDouble(a->rev)) < 0) return -1;
+    if (rates_only) return 0;
+    if (set_new(g, go[G_FIRST], PyFloat_FromDouble(a->first)) < 0
+        || set_new(g, go[G_LAST], PyFloat_FromDouble(a->last)) < 0
+        || set_new(g, go[G_AVG_SUM], PyFloat_FromDouble(a->avg)) < 0
+        || set_new(g, go[G_RECENT], PyLong_FromLongLong(a->recent)) < 0) return -1;
+    if (!a->big) {
+        const int ns[4] = {G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV};
+        for (int k = 0; k < 4; k++)
+            if (set_new(g, go[ns[k]], PyLong_FromLongLong(a->n[k])) < 0) return -1;
+    }
+    return 0;
+}
+
+/* agg_moved(was_moving, active, tick, rates_only, facts_offsets, group_offsets) -> the
+ * groups that moved, each once: _Aggregation.moved, the same operations in its order. */
+static PyObject *agg_moved(PyObject *self, PyObject *args) {
+    PyObject *was, *active, *foffs, *goffs, *tick_obj;
+    int rates_only;
+    if (!PyArg_ParseTuple(args, "O!O!O!pO!O!", &PyList_Type, &was, &PyList_Type, &active,
+                          &PyLong_Type, &tick_obj, &rates_only, &PyTuple_Type, &foffs,
+                          &PyTuple_Type, &goffs)) return NULL;
+    Py_ssize_t fo_[A_COUNT], go[G_COUNT];
+    if (offsets_of(foffs, fo_, A_COUNT) < 0 || offsets_of(goffs, go, G_COUNT) < 0) return NULL;
+    PyObject *zero = PyFloat_FromDouble(0.0);
+    if (!zero) return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(was); i++) {
+        PyObject *g = PyList_GET_ITEM(was, i);
+        slot_set(g, go[G_FWD], zero);
+        slot_set(g, go[G_REV], zero);
+    }
+    Py_ssize_t n = PyList_GET_SIZE(active);
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n + 2) cap <<= 1;
+    PyObject **keys = PyMem_Calloc(cap, sizeof(PyObject *));
+    Py_ssize_t *idx = PyMem_Malloc(cap * sizeof(Py_ssize_t));
+    Acc *accs = PyMem_Malloc(((size_t)n + 1) * sizeof(Acc));
+    PyObject *moving = PyList_New(0);
+    if (!keys || !idx || !accs || !moving) { PyErr_NoMemory(); goto fail; }
+    Py_ssize_t used = 0;
+    const int ns[4] = {G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV};
+    const int cs[4] = {A_C_BYTES, A_C_BYTES_REV, A_C_PACKETS, A_C_PACKETS_REV};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *f = PyList_GET_ITEM(active, i);
+        PyObject *g = slot_get(f, fo_[A_GROUP]);
+        if (!g || g == Py_None) continue;
+        Py_ssize_t at = acc_slot(keys, idx, cap - 1, g);
+        if (at < 0) {  /* first flow of this group this tick */
+            idx[-at - 2] = used;
+            at = used++;
+            if (acc_load(&accs[at], g, go) < 0) goto fail;
+            slot_set(g, go[G_TICK], tick_obj);
+            if (PyList_Append(moving, g) < 0) goto fail;
+        }
+        Acc *a = &accs[at];
+        double rf = slot_double(f, fo_[A_RATE_FWD]), rr = slot_double(f, fo_[A_RATE_REV]);
+        if (PyErr_Occurred()) goto fail;
+        a->fwd += rf;
+        a->rev += rr;
+        if (rates_only) continue;
+        PyObject *eo = slot_get(f, fo_[A_ENTRY]);
+        if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
+            PyErr_SetString(PyExc_TypeError, "facts without a flow-table entry");
+            goto fail;
+        }
+        Counters *e = (Counters *)eo;
+        const long long now[4] = {e->bytes, e->bytes_rev, e->packets, e->packets_rev};
+        for (int k = 0; k < 4; k++) {
+            long long c;
+            if (slot_count(f, fo_[cs[k]], &c) < 0) goto fail;
+            long long d = now[k] - c;
+            if (!a->big && __builtin_add_overflow(a->n[k], d, &a->n[k])) {
+                /* leave 64 bits: write the exact sums so far back, go on in Python ints */
+                a->n[k] -= d;  /* undo the wrapped add */
+                for (int j = 0; j < 4; j++)
+                    if (set_new(g, go[ns[j]], PyLong_FromLongLong(a->n[j])) < 0) goto fail;
+                a->big = 1;
+            }
+            if (a->big && add_int(g, go[ns[k]], d) < 0) goto fail;
+            if (c != now[k] && set_new(f, fo_[cs[k]], PyLong_FromLongLong(now[k])) < 0) goto fail;
+        }
+        if (e->first < a->first) a->first = e->first;
+        if (e->last > a->last) a->last = e->last;
+        PyObject *sum_o = slot_get(f, fo_[A_SUM]);
+        double sum = slot_double(f, fo_[A_SUM]), csum = slot_double(f, fo_[A_C_SUM]);
+        if (PyErr_Occurred()) goto fail;
+        if (sum != csum) {
+            if (csum == 0.0) a->recent += 1;
+            a->avg = a->recent ? a->avg + (sum - csum) : 0.0;
+            slot_set(f, fo_[A_C_SUM], sum_o);
+        }
+    }
+    for (Py_ssize_t k = 0; k < used; k++)
+        if (acc_store(&accs[k], go, rates_only) < 0) goto fail;
+    PyMem_Free(keys); PyMem_Free(idx); PyMem_Free(accs);
+    Py_DECREF(zero);
+    return moving;
+fail:
+    PyMem_Free(keys); PyMem_Free(idx); PyMem_Free(accs);
+    Py_DECREF(zero);
+    Py_XDECREF(moving);
+    return NULL;
+}
+
 /* Empty every capability set and forbid regaining any (the capture child calls this
  * after opening its rings; done here so that the child need not load ctypes). */
 static PyObject *drop_capabilities(PyObject *self, PyObject *args) {
@@ -721,6 +1168,12 @@ static PyMethodDef module_methods[] = {
     {"slot_offsets", slot_offsets, METH_VARARGS, "Byte offsets of a type's __slots__."},
     {"merge", merge, METH_VARARGS, "Merge flow deltas into the engine's flow table."},
     {"reset_ticks", reset_ticks, METH_O, "Zero the tick counters of flow-table entries."},
+    {"advance", advance, METH_VARARGS, "The flow view's per-tick rates and window sums."},
+    {"leave_window", leave_window, METH_VARARGS, "Take a tick's rates out of the window sums."},
+    {"alive", alive, METH_VARARGS, "The facts whose flow is still in the table."},
+    {"top", top, METH_VARARGS, "The n largest by a float slot, largest first."},
+    {"agg_moved", agg_moved, METH_VARARGS, "A kept aggregation's groups follow the flows that moved."},
+    {"clear_rates", clear_rates, METH_VARARGS, "Zero the rates of flows that stopped."},
     {NULL}
 };
 
@@ -738,6 +1191,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "Counters", (PyObject *)&CountersType) < 0) {
         Py_DECREF(&CountersType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 6);
+    PyModule_AddIntConstant(m, "VERSION", 7);
     return m;
 }
