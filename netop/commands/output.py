@@ -31,7 +31,7 @@ class HeadlessView:
         """Flow records: one JSON object each, or rows of a table (``table``: with its
         header line once; else one self-describing line each, as a stream)."""
         if self.as_json:
-            lines = [json_line(r.to_json()) for r in records]
+            lines = [flow_json_line(r) for r in records]
         elif table:
             lines = [flow_row(r) for r in records]
             if not self._header:
@@ -88,6 +88,36 @@ def _line_encoder() -> Callable[[dict[str, Any]], str]:
 
 #: One JSON object as ``json.dumps`` writes it.
 json_line = _line_encoder()
+
+_quote = json.encoder.encode_basestring_ascii
+_FLOW_JSON = (
+    '{"proto": %s, "src": %s, "sport": %r, "dst": %s, "dport": %r, "vlan": %s, '
+    '"packets": %r, "bytes": %r, "packets_rev": %r, "bytes_rev": %r, "first": %r, '
+    '"last": %r, "tcp_flags": %s, "source": %s, "exporter": %s, "sampling": %r, '
+    '"in_if": %s, "out_if": %s}'
+)
+
+
+def _opt(value: int | None) -> str:
+    return "null" if value is None else repr(value)
+
+
+def flow_json_line(r: FlowRecord) -> str:
+    """``json_line(r.to_json())``, formatted directly (a third of the cost; printing is
+    a quarter of ``netop flows -r`` on a 10k-flow file). Strings go through json's own
+    escaping; a time that is not a finite float takes the general path."""
+    first, last = r.first, r.last
+    if type(first) is not float or type(last) is not float or not (
+        -1e300 < first < 1e300 and -1e300 < last < 1e300
+    ):
+        return json_line(r.to_json())
+    return _FLOW_JSON % (
+        _quote(proto_name(r.proto)), _quote(r.src), r.sport, _quote(r.dst), r.dport,
+        _opt(r.vlan), r.packets, r.bytes, r.packets_rev, r.bytes_rev, first, last,
+        _quote(tcp_flags_text(r.tcp_flags)), _quote(r.source),
+        "null" if r.exporter is None else _quote(r.exporter), r.sampling,
+        _opt(r.in_if), _opt(r.out_if),
+    )  # fmt: skip
 
 
 FLOW_HEADER = (f"{'PROTO':<7}{'SOURCE':<40}{'DESTINATION':<40}{'VLAN':>5}"

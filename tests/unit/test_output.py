@@ -6,8 +6,10 @@ import io
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from netop.commands.output import HeadlessView, json_line
+from netop.commands.output import HeadlessView, flow_json_line, json_line
 from netop.model import FlowRecord, tcp_flags_text
 
 
@@ -34,3 +36,22 @@ def test_flag_letters_for_every_byte_and_beyond() -> None:
     assert tcp_flags_text(0) == ""
     assert tcp_flags_text(0xFF) == "FSRPAUEC"
     assert tcp_flags_text(0x100 | 0x01) == "F"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 255), st.text(max_size=40), st.integers(0, 65535), st.text(max_size=40),
+    st.integers(0, 65535), st.none() | st.integers(0, 4095), st.integers(0, 2**70),
+    st.integers(0, 2**70), st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(0, 255),
+    st.sampled_from(["capture", "ipfix", "sflow"]), st.none() | st.text(max_size=20),
+    st.none() | st.integers(0, 2**32),
+)
+def test_a_flow_line_is_exactly_what_json_dumps_writes(
+    proto: int, src: str, sport: int, dst: str, dport: int, vlan: int | None, packets: int,
+    nbytes: int, first: float, last: float, flags: int, source: str, exporter: str | None,
+    in_if: int | None,
+) -> None:
+    r = FlowRecord(proto, src, sport, dst, dport, vlan, packets, nbytes, packets // 2,
+                   nbytes // 3, first, last, flags, source, exporter, 1, in_if, None)
+    assert flow_json_line(r) == json.dumps(r.to_json())

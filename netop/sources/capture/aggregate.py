@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import struct
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from netop.native import fastpath
@@ -399,11 +399,17 @@ class PacketAggregator(PacketWatch):
         Counts are already scaled by the sampling rate. The capture child ships these to
         the parent, which makes each a record with :func:`rows_to_records`.
         """
+        return self._drain(source, _as_tuple)
+
+    def _drain(self, source: str, make: Callable[..., Any]) -> list[Any]:
+        """The deltas since the last drain, each ``make(*fields)`` in FlowRecord order."""
         k = self.sampling
         names = self._names
         if len(names) > 4 * self.max_flows:
             names.clear()
-        out: list[Row] = []
+        out: list[Any] = []
+        # Only C rows (the usual case): no entry lists to merge them with.
+        entries = self._c.drain() if self._c is not None and not self._flows else self._entries()
         for (
             proto,
             src,
@@ -420,11 +426,11 @@ class PacketAggregator(PacketWatch):
             flags,
             in_if,
             out_if,
-        ) in self._entries():
+        ) in entries:
             s = names.get(src) or names.setdefault(src, format_addr(src))
             t = names.get(dst) or names.setdefault(dst, format_addr(dst))
-            out.append((proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first,
-                        last, flags, source, None, k, in_if, out_if))  # fmt: skip
+            out.append(make(proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first,
+                            last, flags, source, None, k, in_if, out_if))  # fmt: skip
         self._flows = {}
         self._count = 0
         return out
@@ -458,7 +464,9 @@ class PacketAggregator(PacketWatch):
 
     def drain(self, source: str = "capture") -> list[FlowRecord]:
         """The deltas since the last drain as records; starts a new interval."""
-        return rows_to_records(self.drain_rows(source))
+        from netop.model import FlowRecord
+
+        return self._drain(source, FlowRecord)
 
     def stats(self) -> dict[str, int]:
         """Cumulative counters for the source's ``FlowBatch.stats``."""
@@ -477,6 +485,10 @@ def is_loopback_copy(block: bytes, off: int, loopback: int) -> bool:
     return block[off + _SLL_PKTTYPE] == _PACKET_OUTGOING and (
         _I32.unpack_from(block, off + _SLL_IFINDEX)[0] == loopback
     )
+
+
+def _as_tuple(*fields: Any) -> tuple[Any, ...]:
+    return fields
 
 
 def _combine(a: list[Any], b: list[Any]) -> list[Any]:
