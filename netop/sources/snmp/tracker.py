@@ -26,6 +26,7 @@ from typing import Any
 from netop.model import InterfaceSample, NetEvent, Severity, SourceStatus, iface_label
 from netop.sources.snmp import mib
 from netop.sources.snmp.targets import SnmpTarget
+from netop.text import safe_text
 
 Value = int | bytes | None
 
@@ -352,8 +353,7 @@ def _speed(cols: dict[str, dict[int, Value]], index: int) -> int | None:
 
 
 def _text(value: Value) -> str:
-    """Agent text made safe to show: decoded, control characters replaced, bounded."""
+    """Agent text made safe to show (:func:`netop.text.safe_text`), bounded."""
     if not isinstance(value, bytes):
         return ""
-    text = value[: _NAME_MAX * 4].decode("utf-8", errors="replace")
-    return "".join(c if c.isprintable() else "?" for c in text).strip()[:_NAME_MAX]
+    return safe_text(value[: _NAME_MAX * 4].strip(), limit=_NAME_MAX)
