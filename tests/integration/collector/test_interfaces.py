@@ -14,7 +14,6 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,16 +46,6 @@ def pcap(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("traffic") / "source.pcap"
     build(path)
     return path
-
-
-@pytest.fixture
-def collector() -> Iterator[CollectorSource]:
-    source = CollectorSource([("127.0.0.1", 0)])
-    source.start()
-    try:
-        yield source
-    finally:
-        source.stop()
 
 
 def _exporter(tmp_path: Path, pcap: Path, tool: str, version: int, direction: str | None,

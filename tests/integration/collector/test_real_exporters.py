@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,16 +22,6 @@ from tests.ready import start_watched
 def traffic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[tuple, Truth]]:
     path = tmp_path_factory.mktemp("traffic") / "source.pcap"
     return path, build(path)
-
-
-@pytest.fixture
-def collector() -> Iterator[CollectorSource]:
-    source = CollectorSource([("127.0.0.1", 0)])
-    source.start()
-    try:
-        yield source
-    finally:
-        source.stop()
 
 
 def _collect(source: CollectorSource, proc: subprocess.Popen[bytes], timeout: float) -> tuple[
