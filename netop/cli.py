@@ -19,7 +19,22 @@ from netop import __version__
 from netop.errors import NetopError
 
 #: Headless subcommands, each a module of ``netop.commands``.
-SUBCOMMANDS: tuple[str, ...] = ("ifaces", "flows", "snmp", "collect", "install-capture")
+SUBCOMMANDS: tuple[str, ...] = (
+    "ifaces",
+    "flows",
+    "snmp",
+    "collect",
+    "kpis",
+    "reconcile",
+    "alerts",
+    "alert-test",
+    "syslog",
+    "traps",
+    "record",
+    "replay",
+    "report",
+    "install-capture",
+)
 
 
 def _load(name: str) -> ModuleType | None:

@@ -20,6 +20,7 @@ APT_PACKAGES=(
   tcpdump tshark tcpreplay iperf3
   snmpd snmp
   softflowd pmacct nfdump
+  nmap hping3 rsyslog snmptrapd prometheus sqlite3
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
