@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection
 from netop.config import Config
 from netop.engine.engine import MAX_REMOTE_ROWS, Engine
 from netop.engine.flowview import Enrichment
+from netop.engine.sinks import SnapshotSink
 from netop.sources.base import Source
 
 #: Every kind of source, in the order they are built.
@@ -51,6 +52,21 @@ _FACTORIES: dict[str, Callable[[argparse.Namespace, Config], Source | None]] = {
     "snmp": _snmp,
     "collector": _collector,
 }
+
+
+#: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
+#: factory returns ``None`` when the flags and config don't ask for it.
+_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {}
+
+
+def build_sinks(args: argparse.Namespace, config: Config) -> list[SnapshotSink]:
+    """The outputs the flags and config ask for, handed every snapshot by the engine."""
+    sinks: list[SnapshotSink] = []
+    for factory in _SINK_FACTORIES.values():
+        sink = factory(args, config)
+        if sink is not None:
+            sinks.append(sink)
+    return sinks
 
 
 def build_sources(
@@ -109,12 +125,14 @@ def build_engine(
     keep_ended: bool | None = None,
     keep_expired: bool = False,
     enrich: bool = True,
+    sinks: list[SnapshotSink] | None = None,
 ) -> Engine:
     """The engine over ``sources``, its flow table bounded as the flags and config say.
 
     ``keep_ended``: ended flows stay listed (default: when a recording is played, as in
     the TUI); ``keep_expired``: they are also handed out by :meth:`Engine.drain_ended`.
     ``enrich``: processes and names (a view that shows neither may do without).
+    ``sinks``: the outputs (default: those :func:`build_sinks` finds in the flags).
     """
     from netop.sources.capture.options import options_from_args
 
@@ -132,4 +150,5 @@ def build_engine(
                   total_of=named_interfaces(args, config), max_flows=opts.max_flows,
                   idle_timeout=opts.idle_timeout, active_timeout=opts.active_timeout,
                   keep_ended=keep_ended, keep_expired=keep_expired,
-                  max_remote_rows=remote_rows)
+                  max_remote_rows=remote_rows,
+                  sinks=build_sinks(args, config) if sinks is None else sinks)

@@ -31,6 +31,7 @@ from netop.engine.flowtable import FlowTable
 from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.engine.history import RateHistory
 from netop.engine.rates import RateTracker
+from netop.engine.sinks import SnapshotSink
 from netop.model import (
     COUNTER_FIELDS,
     FlowBatch,
@@ -109,6 +110,7 @@ class Engine:
         keep_ended: bool | None = None,
         keep_expired: bool = False,
         max_remote_rows: int = MAX_REMOTE_ROWS,
+        sinks: Sequence[SnapshotSink] = (),
     ) -> None:
         """``total_of``: the interfaces (glob patterns) the user named; the ``all`` row
         and the header total sum those. Empty: every local interface but ``lo``.
@@ -117,8 +119,10 @@ class Engine:
         source plays a recording); ``keep_expired``: they are handed out by
         :meth:`drain_ended` too (a headless view that prints flows as they end).
         ``max_remote_rows``: interface rows of sFlow agents kept at most (the
-        collector's ``max_interfaces_total``, so that both bound the same thing)."""
+        collector's ``max_interfaces_total``, so that both bound the same thing).
+        ``sinks``: handed every snapshot :meth:`tick` builds (recorder, exporters)."""
         self.config = config
+        self.sinks = list(sinks)
         self._total_of = tuple(total_of)
         self.sources = list(sources)
         self.hostname = hostname or socket.gethostname()
@@ -171,6 +175,12 @@ class Engine:
             except Exception as exc:  # a broken source must not take the others down
                 self.emit(NetEvent(self._clock(), Severity.ERROR, source.name,
                                    f"{source.name} failed to start: {exc}"))
+        for sink in self.sinks:
+            try:
+                sink.start()
+            except Exception as exc:  # nor a broken output the monitoring
+                self.emit(NetEvent(self._clock(), Severity.ERROR, sink.name,
+                                   f"{sink.name} failed to start: {exc}"))
 
     def stop(self) -> None:
         """Stop every source and lookup thread; safe to call twice."""
@@ -179,6 +189,9 @@ class Engine:
             # Stopping is best effort: one source failing must not keep the others running.
             with contextlib.suppress(Exception):
                 source.stop()
+        for sink in self.sinks:
+            with contextlib.suppress(Exception):
+                sink.close()
 
     def emit(self, item: SourceItem) -> None:
         """Hand an item to the engine from any thread (what sources' ``emit`` is)."""
@@ -215,7 +228,7 @@ class Engine:
             for rate in origin.values()
         )
         total, totals = self._total(now)
-        return Snapshot(
+        snapshot = Snapshot(
             ts=now,
             seq=self._seq,
             hostname=self.hostname,
@@ -230,6 +243,16 @@ class Engine:
             status=tuple(s.summary for s in self._statuses.values() if s.summary),
             sources=tuple(self._statuses.values()),
         )
+        self._hand_to_sinks(snapshot)
+        return snapshot
+
+    def _hand_to_sinks(self, snapshot: Snapshot) -> None:
+        for sink in self.sinks:
+            try:
+                sink.consume(snapshot)
+            except Exception as exc:  # an output's bug must not lose the tick
+                self.emit(NetEvent(snapshot.ts, Severity.ERROR, sink.name,
+                                   f"{sink.name} failed: {exc!r}"))
 
     # -- headless ---------------------------------------------------------------------
 
