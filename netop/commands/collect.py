@@ -17,6 +17,7 @@ import json
 import sys
 import time
 
+from netop.commands.flags import DURATION_HELP, JSON_HELP
 from netop.commands.output import HeadlessView
 from netop.commands.pipeline import build_engine, build_sources
 from netop.config import Config
@@ -32,6 +33,11 @@ from netop.sources.collector.source import (
 
 _SUMMARY_EXPORTERS = 50
 HELP = "receive NetFlow v5/v9, IPFIX and sFlow exports and print the flows"
+EXAMPLES = (
+    "netop collect                             # 127.0.0.1 on 2055, 4739 and 6343",
+    "netop collect --listen 0.0.0.0:2055 --allow 192.0.2.0/24 --json",
+    "netop collect --listen 6343 --duration 60 --json | jq 'select(.bytes > 1e6)'",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,11 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="accept exports only from these exporter networks (CIDR, comma-separated, "
         "repeatable; overrides collector.allow); others are refused and counted",
     )
-    parser.add_argument("--json", action="store_true", help="one JSON flow record per line")
-    parser.add_argument(
-        "--duration", type=float, default=None, metavar="S",
-        help="stop after S seconds (default: until interrupted)",
-    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help=DURATION_HELP)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from netop.commands.flags import DURATION_HELP, JSON_HELP, NO_NAMES_HELP
 from netop.commands.output import HeadlessView
 from netop.commands.pipeline import build_engine, build_sources, live_capture
 from netop.config import Config
@@ -25,6 +26,12 @@ from netop.sources.capture.options import add_capture_arguments, options_from_ar
 from netop.sources.capture.source import CaptureSource
 
 HELP = "print the flows of a capture file (-r) or of a live capture (-i ... --duration S)"
+EXAMPLES = (
+    "netop flows -r trace.pcap --top 10        # the 10 largest flows of a file",
+    "netop flows -r trace.pcap --filter 'port 443 and bytes > 1M' --json",
+    "netop flows -i eth0 -f 'not port 22' --duration 30 --sort rate",
+    "netop flows -i eth0 -w cap.pcap -C 100 -W 5   # also write packets, a ring of files",
+)
 #: ``netop flows`` sorts by bytes unless told; the keys are the Flows pane's.
 DEFAULT_SORT = "bytes"
 #: Longest wait for reverse-DNS answers a name term of ``--filter`` needs.
@@ -34,13 +41,8 @@ NAMES_WAIT = 10.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``netop flows``."""
     add_capture_arguments(parser)
-    parser.add_argument(
-        "--duration",
-        type=float,
-        metavar="S",
-        help="live capture: stop after S seconds (default: at Ctrl-C, like tcpdump)",
-    )
-    parser.add_argument("--json", action="store_true", help="one JSON flow record per line")
+    parser.add_argument("--duration", type=float, metavar="S", help=DURATION_HELP)
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
     parser.add_argument("--top", type=int, metavar="N", help="only the first N flows")
     parser.add_argument(
         "--filter",
@@ -60,8 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--reverse", action="store_true",
                         help="the other order (the pane's S)")
-    parser.add_argument("-n", "--no-names", action="store_true",
-                        help="no reverse DNS for 'host NAME' terms of --filter")
+    parser.add_argument("-n", "--no-names", action="store_true", help=NO_NAMES_HELP)
 
 
 @dataclass(frozen=True, slots=True)

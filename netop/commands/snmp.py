@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import replace
 
+from netop.commands.flags import COUNT_HELP, JSON_HELP
 from netop.commands.output import HeadlessView
 from netop.commands.pipeline import build_engine, build_sources
 from netop.config import Config
@@ -26,6 +27,11 @@ HELP = (
     "interval (default: each target's, 10 s)"
 )
 
+EXAMPLES = (
+    "netop snmp v2c:@192.0.2.1 --count 3      # community from $NETOP_SNMP_COMMUNITY_FILE",
+    "netop snmp v2c:public@127.0.0.1:1161 --json --count 3 --interval 10",
+    "netop snmp --config lab.toml --json      # the [[snmp.targets]] of a config file",
+)
 
 #: Seconds between engine ticks: new readings are printed this soon after they arrive.
 _TICK = 0.1
@@ -39,9 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="print N polls after the baseline, then exit (default: forever)",
+        help=COUNT_HELP,
     )
-    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from netop.commands.flags import NO_NAMES_HELP
 from netop.commands.pipeline import build_engine, build_sources, named_interfaces
 from netop.config import Config
+from netop.errors import ConfigError, NetopError
 from netop.sources.capture.options import add_capture_arguments
 from netop.sources.capture.source import CaptureSource
 from netop.sources.collector.source import add_collector_arguments
@@ -22,8 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--theme", metavar="NAME", help="colour theme (t cycles them live)")
     parser.add_argument("--hide-idle", action="store_true", default=None,
                         help="start with idle interfaces hidden")
-    parser.add_argument("-n", "--no-names", action="store_true",
-                        help="don't resolve host and service names (n toggles it live)")
+    parser.add_argument("-n", "--no-names", action="store_true", help=NO_NAMES_HELP)
     add_capture_arguments(parser)
     add_snmp_arguments(parser)
     add_collector_arguments(parser)
@@ -35,7 +36,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from netop.ui.themes import load_themes
 
     themes = load_themes()
-    themes.check(config.theme)
+    try:
+        themes.check(config.theme)
+    except NetopError as exc:  # named as the user gave it: the flag, or the config key
+        raise ConfigError("--theme" if args.theme else "theme", str(exc)) from None
     if args.hide_idle:
         config = replace(config, hide_idle=True)
     sources = build_sources(args, config)
