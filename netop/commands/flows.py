@@ -8,6 +8,7 @@ what is printed is the engine's last snapshot, every flow of it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from netop.engine.engine import Engine
 from netop.engine.filter import Filter
 from netop.engine.filter_grammar import And, Attr, Host, Node, Not, Or
 from netop.errors import ConfigError, NetopError
-from netop.model import FLOW_SORT_KEYS, Severity, ViewSpec
+from netop.model import FLOW_SORT_KEYS, Severity, Snapshot, ViewSpec
 from netop.sources.base import Source
+from netop.sources.capture.offline import FileReadResult
 from netop.sources.capture.options import add_capture_arguments, options_from_args
 from netop.sources.capture.source import CaptureSource
 
@@ -34,6 +36,8 @@ EXAMPLES = (
 )
 #: ``netop flows`` sorts by bytes unless told; the keys are the Flows pane's.
 DEFAULT_SORT = "bytes"
+#: Longest wait for a live capture to attach (the child starts, opens its rings).
+ATTACH_WAIT = 30.0
 #: Longest wait for reverse-DNS answers a name term of ``--filter`` needs.
 NAMES_WAIT = 10.0
 
@@ -122,11 +126,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
     engine.view_spec = ViewSpec(sort=args.sort, descending=spec.descending,
                                 filter_text=spec.filter_text, top_n=min(spec.top_n, 200),
                                 names=spec.names)
-    error = _read(engine, opts.read, opts.filter) if opts.read else _live(args, engine)
+    result: FileReadResult | None = None
+    error: NetopError | None
+    if opts.read:
+        result = _read(engine, opts.read, opts.filter)
+        error = result.error
+    else:
+        error = _live(args, engine)
     if needs.names and engine.enrichment.names is not None:
         _await_names(engine)
     snapshot = engine.summary(spec)
     engine.enrichment.stop()
+    if result is not None and opts.read and error is None:  # else the error is the line
+        _file_summary(engine, opts.read, opts.filter, args.flow_filter, result, snapshot)
     if error is not None and not snapshot.flows.rows:
         raise error
     view = HeadlessView(sys.stdout, args.json)
@@ -166,8 +178,9 @@ def _await_names(engine: Engine) -> None:
         pending = getattr(names, "pending", 0)
 
 
-def _read(engine: Engine, path: str, bpf: str | None) -> NetopError | None:
-    """Play the file through the engine as fast as it reads."""
+def _read(engine: Engine, path: str, bpf: str | None) -> FileReadResult:
+    """Play the file through the engine as fast as it reads (a bar on a terminal)."""
+    from netop.commands.progress import with_progress
     from netop.sources.capture.offline import FileReader
 
     packet_filter = None
@@ -182,16 +195,39 @@ def _read(engine: Engine, path: str, bpf: str | None) -> NetopError | None:
     timeouts = [t for t in (table.idle_timeout, table.active_timeout) if t > 0]
     reader = FileReader(path, table.max_flows, packet_filter=packet_filter,
                         tick=max(1.0, min(timeouts, default=1.0)))
-    engine.play(reader)
-    result = reader.result
-    evicted = table.stats.evictions
-    if result.bad_timestamps or result.overflow or evicted:
-        # Only when something was lost or mended: a clean read stays silent.
-        print(f"netop: {result.packets} packets read, {result.malformed} malformed, "
-              f"{_plural(result.bad_timestamps, 'packet')} with an impossible timestamp "
-              f"(given the one before), {result.overflow} packets of new flows dropped; "
-              + _table_summary(engine), file=sys.stderr)
-    return result.error
+    engine.play(with_progress(path, reader, sys.stderr))
+    return reader.result
+
+
+def _file_summary(engine: Engine, path: str, bpf: str | None, flow_filter: str,
+                  result: FileReadResult, snapshot: Snapshot) -> None:
+    """What the file gave, on stderr: packets, malformed, skipped, flows; what was lost
+    or mended when anything was; and why nothing is listed when nothing is."""
+    flows = snapshot.flows
+    text = (f"netop: {os.path.basename(path)}: {_plural(result.packets, 'packet')} read, "
+            f"{result.malformed} malformed, {result.non_ip} not IP (skipped), ")
+    if bpf:
+        text += f"{result.filtered_out} left out by -f, "
+    text += _plural(flows.total_flows, "flow")
+    if result.bad_timestamps or result.overflow or engine.flow_table.stats.evictions:
+        text += (f"; {_plural(result.bad_timestamps, 'packet')} with an impossible timestamp "
+                 f"(given the one before), {result.overflow} packets of new flows dropped; "
+                 + _table_summary(engine))
+    print(text, file=sys.stderr)
+    if flows.rows or result.error is not None:
+        return
+    if flows.total_flows:
+        why = f"--filter {flow_filter!r} matched none of the {_plural(flows.total_flows, 'flow')}"
+    elif bpf and result.filtered_out:
+        why = f"the capture filter -f {bpf!r} kept none of the file's packets"
+    elif result.packets == 0:
+        why = "the file holds no packets"
+    elif result.non_ip + result.malformed >= result.packets:
+        why = (f"none of the {_plural(result.packets, 'packet')} is IP"
+               + (f" ({result.malformed} malformed)" if result.malformed else ""))
+    else:
+        why = "no packet made a flow"
+    print(f"netop: no flows: {why}", file=sys.stderr)
 
 
 def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
@@ -218,7 +254,8 @@ def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
     engine.start()
     try:
         duration = args.duration or float("inf")
-        deadline = time.monotonic() + duration
+        # --duration counts from attachment; until then the wait for it is bounded.
+        deadline = time.monotonic() + ATTACH_WAIT
         next_tick = time.monotonic() + interval
         announced = False
         while time.monotonic() < deadline and not errors and source.alive():
@@ -227,8 +264,8 @@ def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
                 # Scripts (and the tests) start their traffic on this line, not on a guess;
                 # --duration counts from here, so a slow start never shortens the capture.
                 deadline = time.monotonic() + duration
-                print(f"netop: capture attached on {source.describe()}", file=sys.stderr,
-                      flush=True)
+                print(f"netop: capture attached on {source.describe()} ({_settings(source)})",
+                      file=sys.stderr, flush=True)
             if time.monotonic() >= next_tick:
                 next_tick += interval
                 tick()
@@ -253,6 +290,18 @@ def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
             file=sys.stderr,
         )
     return None
+
+
+def _settings(source: CaptureSource) -> str:
+    """The capture's settings for its start line, as tcpdump says "listening on"."""
+    o = source.options
+    parts = [f"BPF {o.filter!r}" if o.filter else "no BPF filter",
+             "promiscuous" if o.promiscuous else "not promiscuous"]
+    if o.sample > 1:
+        parts.append(f"sampling 1 in {o.sample}")
+    if o.write:
+        parts.append(f"writing {o.write}")
+    return ", ".join(parts)
 
 
 def _capture_stats(engine: Engine) -> dict[str, int]:

@@ -78,8 +78,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 def _poll(engine: Engine, view: HeadlessView, count: int | None) -> int:
     """Tick the engine; print each interface's new readings (its first is the baseline),
-    one printed round per tick that brought any, until ``count`` rounds. Exit status 1
-    when no target ever answered."""
+    one printed round per tick that brought any, until ``count`` rounds. When no target
+    answered its first poll (with its retries), one line naming each and exit status 2,
+    with or without ``count``."""
     seen: dict[tuple[str, str], float] = {}
     printed = 0
     polls = 0
@@ -104,6 +105,10 @@ def _poll(engine: Engine, view: HeadlessView, count: int | None) -> int:
             polls += 1
             reachable = any(row.get("reachable") for row in status.rows)
             answered_ever = answered_ever or reachable
+            if not answered_ever and all(row.get("reachable") is False for row in status.rows):
+                raise NetopError("no SNMP target answered: " + "; ".join(
+                    f"{row.get('name')} ({row.get('host')}): {row.get('last_error')}"
+                    for row in status.rows))
         # A poll where the agents' counter caches had not moved yet prints nothing and
         # does not count; one where no target answered does (else a dead agent never ends).
         if rows:
@@ -113,4 +118,4 @@ def _poll(engine: Engine, view: HeadlessView, count: int | None) -> int:
             printed += 1
     # Success is an agent that answered: one that stops answering later is an event
     # (on stderr), not a failed command.
-    return 0 if answered_ever else 1
+    return 0

@@ -50,6 +50,8 @@ class FileReadResult:
     last_ts: float = 0.0
     last_tick: float = 0.0
     error: PcapError | None = None
+    filtered_out: int = 0
+    """Packets the capture (BPF) filter did not keep: never counted in ``packets``."""
 
 
 #: One tick of a file read as fast as it goes: the flow deltas as the aggregator's rows,
@@ -91,8 +93,7 @@ class FileReader:
             if classic is not None:
                 yield from self._read_classic(classic)
             else:
-                for linktype, packets in filtered(read_batches(self.path, counts),
-                                                  self.packet_filter):
+                for linktype, packets in self._filtered(read_batches(self.path, counts)):
                     start = 0
                     while start < len(packets):
                         room = yield from self._room(packets[start][0])
@@ -106,6 +107,18 @@ class FileReader:
         result.packets, result.malformed, result.non_ip = agg.packets, agg.malformed, agg.non_ip
         result.bad_timestamps = counts.bad_timestamps
         result.overflow = agg.stats()["overflow"]
+
+    def _filtered(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+        """:func:`filtered`, counting what the filter leaves out (for the summary)."""
+        if self.packet_filter is None:
+            yield from batches
+            return
+        result = self.result
+        for batch in batches:
+            kept = next(filtered(iter((batch,)), self.packet_filter), None)
+            result.filtered_out += len(batch[1]) - (len(kept[1]) if kept else 0)
+            if kept is not None:
+                yield kept
 
     def _room(self, now: float) -> Generator[FileTick, None, int]:
         """How many packets may go to the aggregator now without any being refused (each
