@@ -35,6 +35,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "replay",
     "report",
     "install-capture",
+    "config",
 )
 
 
@@ -171,6 +172,11 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config, overrides=args)
+        if config.raw:
+            from netop.commands.config_keys import config_warnings
+
+            for warning in config_warnings(config.raw):
+                print(f"netop: warning: config: {warning}", file=sys.stderr)
         if args.command is None:
             from netop.commands.tui import run as run_tui
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 
 from netop.commands.flags import NO_NAMES_HELP
@@ -36,6 +37,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from netop.ui.themes import load_themes
 
     themes = load_themes()
+    for warning in themes.warnings:  # a broken theme of the user's own: not a reason to stop
+        print(f"netop: warning: {warning}", file=sys.stderr)
     try:
         themes.check(config.theme)
     except NetopError as exc:  # named as the user gave it: the flag, or the config key

@@ -213,6 +213,8 @@ _LIMIT_KEYS: tuple[tuple[str, int | float, int | float, int | float], ...] = (
     ("max_interfaces", 2048, 1, 1 << 20),
     ("max_interfaces_total", 16384, 1, 1 << 24),
 )
+#: The ``[collector]`` limit keys' names (the config's unknown-key check reads them).
+LIMIT_KEY_NAMES: tuple[str, ...] = tuple(name for name, *_ in _LIMIT_KEYS)
 
 
 def collector_settings(

@@ -22,6 +22,7 @@ line ever repeats what comes before the ``@``, however mistyped the argument is.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import os
 from collections.abc import Mapping, Sequence
@@ -151,7 +152,9 @@ def _target_from_table(
 ) -> tuple[SnmpTarget, bool, list[str]]:
     for key in raw:
         if key not in _KNOWN_KEYS:
-            raise ConfigError(f"{prefix}.{key}", "unknown key")
+            near = difflib.get_close_matches(str(key), sorted(_KNOWN_KEYS), n=1, cutoff=0.75)
+            raise ConfigError(f"{prefix}.{key}", "unknown key"
+                              + (f"; did you mean {near[0]}?" if near else ""))
     host = get_str(raw, "host", "")
     if not host:
         raise ConfigError(f"{prefix}.host", "is required")
