@@ -36,6 +36,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "report",
     "install-capture",
     "config",
+    "completion",
+    "manpage",
 )
 
 
