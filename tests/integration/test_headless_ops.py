@@ -5,6 +5,7 @@ and an SNMP poll of a dead agent that ends by itself."""
 from __future__ import annotations
 
 import os
+import shutil
 import re
 import socket
 import struct
@@ -134,3 +135,30 @@ def test_snmp_to_a_dead_target_without_count_ends_with_status_2(tmp_path: Path) 
     assert last.startswith("netop: no SNMP target answered"), done.stderr
     assert "dead" in last
     assert "Traceback" not in done.stderr
+
+
+def test_the_capture_rights_advice_names_the_launcher_never_the_interpreter(
+    tmp_path: Path,
+) -> None:
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) not installed")
+    config = tmp_path / "netop.toml"
+    config.write_text(f'[capture]\nlauncher = "{tmp_path}/no-launcher"\n')
+    config.chmod(0o600)
+    # A user namespace's "root" lacks CAP_NET_RAW over the host's network namespace.
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", sys.executable, "-m", "netop",
+         "--config", str(config), "flows", "-i", "lo", "--duration", "1"],
+        capture_output=True, text=True, cwd=REPO, timeout=30,
+    )  # fmt: skip
+    if "unshare failed" in done.stderr or "Operation not permitted" in done.stderr[:80]:
+        pytest.skip(f"user namespaces unavailable: {done.stderr.strip()}")
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert "\n" not in line, line
+    assert "CAP_NET_RAW" in line
+    assert "netop install-capture --file-caps --group netop" in line, line
+    assert 'capture.helper = ["sudo", "-n"]' in line, line
+    assert f"{tmp_path}/no-launcher is not installed" in line, line
+    assert "setcap" not in line
+    assert "python" not in line.lower().replace("never the python interpreter", "")

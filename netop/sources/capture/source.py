@@ -32,6 +32,7 @@ from netop.sources.capture.messages import (
     watch_line,
 )
 from netop.sources.capture.options import CaptureOptions
+from netop.sources.capture.ring import PERMISSION_HINT
 from netop.sources.capture.watch import from_wire
 
 if TYPE_CHECKING:
@@ -342,8 +343,13 @@ class CaptureSource(Source):
         elif isinstance(message, Event):
             self._event(Severity(message.severity), str(message.text))
         elif isinstance(message, Fatal):
-            self._event(Severity.ERROR, str(message.text))
-            self._emit(SourceStatus(NAME, f"capture off: {message.text}", ts=time.time()))
+            text = str(message.text)
+            if text == PERMISSION_HINT:  # the child cannot know how it was started: we do
+                from netop.sources.capture.privileges import capture_rights_advice
+
+                text = capture_rights_advice(self.options.launcher, self.options.helper)
+            self._event(Severity.ERROR, text)
+            self._emit(SourceStatus(NAME, f"capture off: {text}", ts=time.time()))
         else:
             self.attached.set()
             self._event(Severity.INFO, f"capturing on {', '.join(map(str, message.interfaces))}")
