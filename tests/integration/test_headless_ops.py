@@ -5,8 +5,8 @@ and an SNMP poll of a dead agent that ends by itself."""
 from __future__ import annotations
 
 import os
-import shutil
 import re
+import shutil
 import socket
 import struct
 import subprocess
