@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from netop.format import human_age, human_rate
-from netop.model import InterfaceRate, Snapshot, TargetRow, target_row
+from netop.model import InterfaceRate, Snapshot, SourceStatus, TargetRow, target_row
 from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Spark, Styled
 
 #: Seconds of silence after which an interface counts as idle (for hiding).
@@ -57,11 +57,19 @@ def group_title(origin: str, count: int, row: TargetRow | None) -> tuple[str, st
     return " · ".join(parts), style
 
 
-def grouped(interfaces: Iterable[InterfaceRate]) -> dict[str, list[InterfaceRate]]:
-    """Interfaces by origin: ``local`` first, then the remote origins by name."""
+def grouped(
+    interfaces: Iterable[InterfaceRate], statuses: Iterable[SourceStatus] = ()
+) -> dict[str, list[InterfaceRate]]:
+    """Interfaces by origin: ``local`` first, then the remote origins by name; an SNMP
+    target of ``statuses`` with no interface (never reached) gets its empty group, whose
+    header then says why."""
     groups: dict[str, list[InterfaceRate]] = {}
     for rate in sorted(interfaces, key=lambda r: (r.origin != "local", r.origin, r.name)):
         groups.setdefault(rate.origin, []).append(rate)
+    for status in statuses:
+        if status.source == "snmp":
+            for row in status.rows:
+                groups.setdefault(f"snmp:{row.get('name', '')}", [])
     return groups
 
 
@@ -97,7 +105,7 @@ class InterfacesPane(LineTable):
             rows.append(self._row(snapshot.total, bits, total=True))
         hidden: set[tuple[str, str]] = set()
         shown = 0
-        for origin, rates in grouped(snapshot.interfaces).items():
+        for origin, rates in grouped(snapshot.interfaces, snapshot.sources).items():
             if origin != "local":
                 title, style = group_title(origin, len(rates),
                                            target_row(origin, snapshot.sources))
