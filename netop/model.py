@@ -223,6 +223,9 @@ class InterfaceSample:
     target's poll interval); with none for twice that long its rate is stale. ``None``:
     no promise (local counters come every tick; sFlow counter samples when the agent
     pleases)."""
+    discontinuity_said: bool = False
+    """The source already said the discontinuity once for the whole device (an agent
+    restart): no event per interface for it, only no rate this interval."""
 
     @property
     def key(self) -> tuple[str, str]:

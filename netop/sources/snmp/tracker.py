@@ -257,6 +257,9 @@ class TargetTracker:
                 oper_up=None if oper is None else oper == 1,
                 counter_bits=bits, discontinuity=reason,
                 max_gap=max(self.target.interval, self._hold),
+                # An agent restart is one event for the target (see update), not one
+                # per interface; an interface's own discontinuity time is its own.
+                discontinuity_said=reason is not None and reason == restart,
             ))  # fmt: skip
         self._need_low = missing_hc and self.target.version != "1"
         for gone in set(self._ifaces) - indexes:
