@@ -21,7 +21,8 @@ from netop.sources.snmp.targets import SnmpTarget, TargetSet, parse_target_spec,
 SNMP_HELP = (
     "poll an SNMP agent: v2c:COMMUNITY@HOST[:PORT], v1:COMMUNITY@HOST[:PORT] or "
     "v3:USER@HOST[:PORT][/AUTH[/PRIV]] with keys from $NETOP_SNMP_AUTH_KEY / "
-    "$NETOP_SNMP_PRIV_KEY (or *_FILE); repeatable. A community on the command line is "
+    "$NETOP_SNMP_PRIV_KEY (or *_FILE); repeatable; NAME=... names it (two communities "
+    "on one agent). A community on the command line is "
     "visible to every user (ps): prefer v2c:@HOST with the community in "
     "$NETOP_SNMP_COMMUNITY_FILE (a file only you can write) or $NETOP_SNMP_COMMUNITY"
 )
@@ -114,7 +115,9 @@ def load_targets(specs: Sequence[str], config: Config, interval: float | None = 
         if names.count(target.name) > 1:
             from netop.errors import ConfigError
 
-            raise ConfigError("--snmp", f"target {target.name!r} is given twice")
+            raise ConfigError("--snmp", f"target {target.name!r} is given twice; two "
+                              "communities or users on one agent need a name each: "
+                              "NAME=v2c:...@HOST (or name in [[snmp.targets]])")
     return TargetSet(tuple(targets), tuple(warnings))
 
 

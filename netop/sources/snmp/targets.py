@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,9 +299,14 @@ def _check_unique(targets: Sequence[SnmpTarget]) -> None:
 def parse_target_spec(
     spec: str, env: Mapping[str, str] | None = None, interval: float | None = None
 ) -> TargetSet:
-    """One ``--snmp`` argument as a target (see the module docstring for the forms)."""
+    """One ``--snmp`` argument as a target (see the module docstring for the forms),
+    optionally named: ``NAME=v2c:...`` (default name: the host, or host:port)."""
     env = os.environ if env is None else env
     key = "--snmp"
+    named = _NAMED_SPEC.match(spec)
+    name = named.group(1) if named else None
+    if named:
+        spec = spec[named.end(1) + 1:]
     version_text, sep, rest = spec.partition(":")
     version = VERSIONS.get(version_text.lower()) if sep else None
     if version is None or "@" not in rest:
@@ -317,7 +323,7 @@ def parse_target_spec(
             raise ConfigError(key, f"{_shown(spec)}: at most /AUTH/PRIV after the host")
     host, port = _split_host_port(where, key)
     common: dict[str, Any] = {
-        "name": host if port == 161 else f"{host}:{port}",
+        "name": name or (host if port == 161 else f"{host}:{port}"),
         "host": host,
         "port": port,
         "version": version,
@@ -369,6 +375,11 @@ def _split_host_port(where: str, key: str) -> tuple[str, int]:
             raise ConfigError(key, f"bad port {port_text!r} (1-65535)")
         port = int(port_text)
     return _check_host(host, key), port
+
+
+#: ``NAME=`` before a target spec; only before a version and its ':' (so that a mistyped
+#: ``v2c=COMMUNITY@HOST`` is not read as a name, and its community never echoed).
+_NAMED_SPEC = re.compile(r"([A-Za-z0-9_.-]{1,64})=(?:v1|v2c|v3):", re.IGNORECASE)
 
 
 def _shown(spec: str) -> str:
