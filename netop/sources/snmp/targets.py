@@ -74,6 +74,9 @@ class SnmpTarget:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     max_repetitions: int = 25
+    interface_label: str = "name"
+    """Which name an interface row shows: ``name`` (ifName), ``alias`` (ifAlias where the
+    operator set one, else ifName) or ``descr`` (ifDescr)."""
 
     @property
     def origin(self) -> str:
@@ -144,8 +147,10 @@ _KNOWN_KEYS = frozenset({
     "name", "host", "port", "version", "community", "community_env", "community_file",
     "user", "auth_protocol", "auth_key", "auth_key_env", "auth_key_file", "priv_protocol",
     "priv_key", "priv_key_env", "priv_key_file", "interval", "timeout", "retries",
-    "include", "exclude", "max_repetitions",
+    "include", "exclude", "max_repetitions", "interface_label",
 })  # fmt: skip
+#: The choices of ``interface_label``.
+INTERFACE_LABELS = ("name", "alias", "descr")
 
 
 def _target_from_table(
@@ -185,6 +190,7 @@ def _target_from_table(
         ),
         "include": _patterns(raw, "include", prefix),
         "exclude": _patterns(raw, "exclude", prefix),
+        "interface_label": _label(raw, prefix),
     }
     if version in ("1", "2c"):
         for key in ("user", "auth_protocol", "priv_protocol", "auth_key", "priv_key"):
@@ -271,6 +277,14 @@ def _patterns(raw: Mapping[str, Any], key: str, prefix: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(f"{prefix}.{key}", "must be a glob pattern or a list of them")
     return tuple(value)
+
+
+def _label(raw: Mapping[str, Any], prefix: str) -> str:
+    value = get_str(raw, "interface_label", "name")
+    if value not in INTERFACE_LABELS:
+        raise ConfigError(f"{prefix}.interface_label",
+                          f"must be one of {', '.join(INTERFACE_LABELS)}, got {value!r}")
+    return value
 
 
 def _check_name(name: str, key: str) -> str:

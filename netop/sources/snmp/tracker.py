@@ -182,7 +182,11 @@ class TargetTracker:
             state = self._ifaces.setdefault(index, _Iface())
             state.descr = _text(columns.get("descr", {}).get(index))
             state.alias = _text(columns.get("alias", {}).get(index))
-            name = _text(columns.get("name", {}).get(index)) or state.descr or f"ifIndex{index}"
+            if_name = _text(columns.get("name", {}).get(index))
+            label = self.target.interface_label
+            name = ((state.alias if label == "alias" else "")
+                    or (state.descr if label == "descr" else "")
+                    or if_name or state.descr or f"ifIndex{index}")
             if name in taken:
                 name = f"{name}#{index}"
             taken.add(name)
