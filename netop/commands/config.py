@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     """Print the effective config (``--dump``)."""
     if not args.dump:
-        raise NetopError("config: say what to do: --dump")
+        raise NetopError("netop config does one thing so far: give --dump")
     sys.stdout.write(dump(args, config))
     return 0
 
