@@ -172,6 +172,9 @@ def _run(argv: Sequence[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(only=_subcommand(argv))
     args = parser.parse_args(argv)
+    # For the commands that describe the command line itself (manpage, completion):
+    # commands sit below the CLI and may not import it.
+    args.full_parser = build_parser
     try:
         config = load_config(args.config, overrides=args)
         if config.raw:

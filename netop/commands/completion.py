@@ -30,16 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    """Print the script for ``args.shell``."""
-    sys.stdout.write(script(args.shell))
+    """Print the script for ``args.shell`` (``args.full_parser``: the CLI's factory)."""
+    sys.stdout.write(script(args.full_parser(), args.shell))
     return 0
 
 
-def script(shell: str) -> str:
-    """The completion script for ``shell``, from the full parser."""
-    from netop.cli import build_parser
-
-    parser = build_parser()
+def script(parser: argparse.ArgumentParser, shell: str) -> str:
+    """The completion script of ``parser`` (netop's full one) for ``shell``."""
     if shell == "fish":
         return _fish(parser)
     import shtab

@@ -21,18 +21,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    """Print the page."""
-    sys.stdout.write(page())
+    """Print the page (``args.full_parser``: the CLI's parser factory)."""
+    sys.stdout.write(page(args.full_parser()))
     return 0
 
 
-def page() -> str:
-    """The man page of the full parser, in roff."""
+def page(parser: argparse.ArgumentParser) -> str:
+    """The man page of ``parser`` (netop's full one), in roff, with an EXAMPLES section
+    gathered from every command's ``--help`` examples."""
     from argparse_manpage.manpage import Manpage
 
-    from netop.cli import build_parser
-
-    parser = build_parser()
+    examples = [_examples_of(parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            examples += [_examples_of(sub) for sub in action.choices.values()]
     parser.epilog = None  # the examples get a section of their own, unfilled
     data = {
         "prog": "netop",
@@ -42,22 +44,20 @@ def page() -> str:
         "description": parser.description,
         "url": None,
     }
-    return str(Manpage(parser, _data=data)) + _examples()
+    lines = [".SH EXAMPLES", ".nf"]
+    for block in filter(None, examples):
+        lines += [*map(_roff, block), ""]
+    return str(Manpage(parser, _data=data)) + "\n".join([*lines, ".fi", ""])
+
+
+def _examples_of(parser: argparse.ArgumentParser) -> list[str]:
+    """The lines of a parser's ``examples:`` epilog (see ``flags.examples``)."""
+    epilog = parser.epilog or ""
+    if not epilog.startswith("examples:"):
+        return []
+    return [line.strip() for line in epilog.splitlines()[1:] if line.strip()]
 
 
 def _roff(line: str) -> str:
     text = line.replace("\\", "\\e").replace("-", "\\-")
     return "\\&" + text if text.startswith((".", "'")) else text
-
-
-def _examples() -> str:
-    """An EXAMPLES section: every command's ``--help`` examples, lines kept as they are."""
-    from netop import cli
-
-    lines = [".SH EXAMPLES", ".nf", *map(_roff, cli.EXAMPLES)]
-    for name in cli.SUBCOMMANDS:
-        module = cli._load(name)
-        examples: tuple[str, ...] = getattr(module, "EXAMPLES", ()) if module else ()
-        if examples:
-            lines += ["", *map(_roff, examples)]
-    return "\n".join([*lines, ".fi", ""])
