@@ -68,9 +68,17 @@ class NetopParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Examples keep their lines (commands with aligned comments); the rest is wrapped."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 def _help_formatter(prog: str) -> argparse.HelpFormatter:
-    # Examples keep their lines; the rest is wrapped as usual.
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+    return _HelpFormatter(prog, max_help_position=32)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--count",
         type=int,
-        default=None,
+        default=0,
         metavar="N",
         help=COUNT_HELP,
     )
@@ -53,9 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     """Poll until ``--count`` polls are printed (or forever); exit status 0 on success."""
     interval = getattr(args, "interval", None)
-    count = args.count
-    if count is not None and count < 1:
-        raise NetopError("--count must be at least 1")
+    if args.count < 0:
+        raise NetopError("--count must be 0 or more")
+    count = args.count or None  # 0: until interrupted
     args.snmp = args.targets  # the TUI's --snmp: one factory for both
     sources = build_sources(args, config, kinds=("snmp",))
     if not sources:
