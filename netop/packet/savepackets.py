@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Iterable
 
-from netop.model import FlowKey, PacketSample
+from netop.model import FlowKey, PacketSample, proto_name
 from netop.packet.pcapfile import PcapWriter
 
 #: Packets a detail screen keeps for ``w`` (newest win): a few MiB at most.
@@ -22,7 +22,7 @@ def save_name(flow: FlowKey, now: float | None = None) -> str:
     """``netop-tcp-10.0.0.1.443-10.0.0.2.5000-20260101-120000.pcap`` (no ':' or '/')."""
     proto, src, sport, dst, dport, _vlan = flow
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
-    text = f"netop-{proto}-{src}.{sport}-{dst}.{dport}-{stamp}.pcap"
+    text = f"netop-{proto_name(proto)}-{src}.{sport}-{dst}.{dport}-{stamp}.pcap"
     return re.sub(r"[^A-Za-z0-9._-]", "_", text)
 
 
