@@ -222,7 +222,7 @@ def add_collector_arguments(parser: argparse.ArgumentParser) -> None:
 #: Seconds a record's end may lie ahead of our clock before it counts as dated in the
 #: future (export batching and NTP noise stay well inside this).
 CLOCK_SLACK = 5.0
-_LAST = operator.attrgetter("last")
+_LAST = operator.itemgetter(FlowRecord._fields.index("last"))  # faster than attrgetter
 
 #: ``[collector]`` limit keys: (name, default, low, high); see exporters.Limits.
 _LIMIT_KEYS: tuple[tuple[str, int | float, int | float, int | float], ...] = (
