@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from netop.commands.flags import NO_NAMES_HELP
 from netop.commands.pipeline import build_engine, build_sources, named_interfaces
 from netop.config import Config
+from netop.engine.engine import Engine
 from netop.errors import ConfigError, NetopError
+from netop.model import NetEvent, Severity
 from netop.sources.capture.options import add_capture_arguments
 from netop.sources.capture.source import CaptureSource
 from netop.sources.collector.source import add_collector_arguments
 from netop.sources.snmp.source import add_snmp_arguments
+
+if TYPE_CHECKING:
+    from netop.ui.themes import ThemeSet
 
 #: The engine and sources are built where every command builds them (re-exported here
 #: for callers that build "the TUI's" engine: tests, bench/soak.py).
@@ -29,6 +36,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_capture_arguments(parser)
     add_snmp_arguments(parser)
     add_collector_arguments(parser)
+
+
+def announce_warnings(engine: Engine, config: Config, themes: ThemeSet) -> None:
+    """The start-up warnings (config typos, skipped themes) into the event log too: the
+    TUI's screen covers the lines printed before it opened."""
+    from netop.commands.config_keys import config_warnings
+
+    now = time.time()
+    for warning in [*(f"config: {w}" for w in config_warnings(config.raw)), *themes.warnings]:
+        engine.emit(NetEvent(now, Severity.WARNING, "config", warning))
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -50,6 +67,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if isinstance(source, CaptureSource):
             source.check()  # bad -r/-i/-f: one line and exit 2, before the screen opens
     engine = build_engine(args, config, sources)
+    announce_warnings(engine, config, themes)
     from netop.enrich.names import names_enabled
 
     show_names = names_enabled(config.raw) and not getattr(args, "no_names", False)
