@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
@@ -64,6 +65,15 @@ class HeadlessView:
         if fresh <= 0:
             return []
         return list(snapshot.events[-fresh:])
+
+    def events(self, events: Iterable[NetEvent]) -> None:
+        """Events: one JSON object each (pushed ones with kind, sender, interface and
+        details), or one line each (time, level, message)."""
+        if self.as_json:
+            lines = [json_line(e.to_json()) for e in events]
+        else:
+            lines = [event_line(e) for e in events]
+        self._write(lines)
 
     def _write(self, lines: list[str]) -> None:
         if lines:
@@ -152,3 +162,9 @@ def interface_line(row: InterfaceRate) -> str:
             f"drops {row.deltas.get('rx_drops') or 0}/{row.deltas.get('tx_drops') or 0}  "
             f"errors {row.deltas.get('rx_errors') or 0}/{row.deltas.get('tx_errors') or 0}  "
             f"{state}")
+
+
+def event_line(event: NetEvent) -> str:
+    """One event as ``HH:MM:SS.mmm LEVEL message`` (the message is already safe text)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+    return f"{stamp}.{int(event.ts % 1 * 1000):03d} {event.severity.name:<7} {event.message}"
