@@ -70,7 +70,8 @@ class Framer:
                         out.append(bytes(buf[pos : pos + MAX_FRAME]))
                         self.oversize += 1
                         self._skipping = True
-                        pos = end
+                        pos += MAX_FRAME
+                        continue
                     break
                 out.append(bytes(buf[pos:lf]))
                 pos = lf + 1
