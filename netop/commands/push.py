@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from netop import signals
 from netop.commands.output import HeadlessView
 from netop.commands.pipeline import build_engine
 from netop.config import Config
@@ -60,21 +61,27 @@ def run_push(args: argparse.Namespace, config: Config, source: Source,
                   f"{EVENT_CAPACITY} in one tick)", file=sys.stderr, flush=True)  # fmt: skip
         view.events(kept)
 
+    status = 0
     try:
         engine.start()
         print(f"netop: listening on {source.describe()}", file=sys.stderr, flush=True)
         start = time.monotonic()
         end = None if args.duration is None else start + args.duration
         at = start
-        while True:
-            at += TICK
-            time.sleep(max(0.0, (at if end is None else min(at, end)) - time.monotonic()))
-            tick()
-            if end is not None and time.monotonic() >= end:
-                break
+        try:
+            while True:
+                at += TICK
+                time.sleep(max(0.0, (at if end is None else min(at, end)) - time.monotonic()))
+                tick()
+                if end is not None and time.monotonic() >= end:
+                    break
+        except KeyboardInterrupt as exc:
+            # Without --duration a signal is how a listener is meant to stop (as
+            # `netop flows -i`): what arrived is printed, and the status is 0.
+            status = 0 if args.duration is None else signals.exit_status(exc)
         flush()  # what is in the socket buffers now is still printed
         tick()
     finally:
         engine.stop()
     print(f"netop: {summary()}", file=sys.stderr, flush=True)
-    return 0
+    return status

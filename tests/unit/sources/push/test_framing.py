@@ -26,7 +26,8 @@ def test_newline_framing_and_mixed() -> None:
 def test_a_huge_line_is_cut_and_the_rest_skipped() -> None:
     framer = Framer()
     out = framer.feed(b"<13>" + b"y" * (MAX_FRAME * 2) + b"\n<13>next\n")
-    assert [len(m) for m in out] == [MAX_FRAME, 8] and out[1] == b"<13>next"
+    assert [len(m) for m in out] == [MAX_FRAME, 8]
+    assert out[1] == b"<13>next"
     assert framer.oversize == 1
 
 

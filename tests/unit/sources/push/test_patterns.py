@@ -65,10 +65,12 @@ def test_user_patterns_come_first() -> None:
         {"match": r"%LINK-3-UPDOWN", "kind": "mine"},
     ]))
     deny = table.match("DENY 192.0.2.7 to 10.0.0.1")
-    assert deny is not None and (deny.kind, deny.severity, dict(deny.fields)) == (
+    assert deny is not None
+    assert (deny.kind, deny.severity, dict(deny.fields)) == (
         "firewall", Severity.WARNING, {"src": "192.0.2.7"})
     mine = table.match(CASES[0][0])
-    assert mine is not None and mine.kind == "mine"
+    assert mine is not None
+    assert mine.kind == "mine"
 
 
 @pytest.mark.parametrize(("raw", "key"), [

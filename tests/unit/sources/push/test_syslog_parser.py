@@ -55,7 +55,8 @@ def test_cisco_timestamp_with_its_zone_and_no_host() -> None:
     assert msg.ts == NOW - 1.75
     assert msg.hostname == ""
     assert msg.text.startswith("%LINK-3-UPDOWN: Interface Gi0/1")
-    assert msg.severity_name == "err" and msg.facility_name == "local7"
+    assert msg.severity_name == "err"
+    assert msg.facility_name == "local7"
 
 
 def test_no_pri_is_user_notice_and_counted_as_malformed() -> None:

@@ -55,12 +55,14 @@ def test_v3_bad_digest_is_dropped_counted_never_shown() -> None:
     r = receiver((TrapUser("netop", "sha", Secret("otherpass123"), "aes",
                            Secret("privpass123")),))
     r.handle(V3_LINK_DOWN, "192.0.2.1", 1.0)
-    assert r.take() == [] and r.dropped == {"bad_digest": 1}
+    assert r.take() == []
+    assert r.dropped == {"bad_digest": 1}
     flipped = bytearray(V3_LINK_DOWN)
     flipped[-3] ^= 1
     r = receiver()
     r.handle(bytes(flipped), "192.0.2.1", 1.0)
-    assert r.take() == [] and r.dropped == {"bad_digest": 1}
+    assert r.take() == []
+    assert r.dropped == {"bad_digest": 1}
 
 
 def test_v3_replayed_older_message_is_refused() -> None:
@@ -69,7 +71,8 @@ def test_v3_replayed_older_message_is_refused() -> None:
     assert r.usm is not None
     r.usm._latest[bytes.fromhex("8000000001020304")] = (2, 10**6)  # the sender rebooted since
     r.handle(V3_LINK_DOWN, "192.0.2.1", 2.0)
-    assert len(r.take()) == 1 and r.dropped == {"not_in_time_window": 1}
+    assert len(r.take()) == 1
+    assert r.dropped == {"not_in_time_window": 1}
 
 
 def test_v3_engine_id_pinned_per_user() -> None:
@@ -77,15 +80,18 @@ def test_v3_engine_id_pinned_per_user() -> None:
                       engine_id=b"\x80\x00\x00\x00\x05\x01\x02\x03")
     r = receiver((pinned,))
     r.handle(V3_LINK_DOWN, "192.0.2.1", 1.0)
-    assert r.take() == [] and r.dropped == {"unknown_engine": 1}
+    assert r.take() == []
+    assert r.dropped == {"unknown_engine": 1}
 
 
 def test_escape_codes_in_a_varbind_are_shown_as_text() -> None:
     r = receiver()
     r.handle(V2C_ESCAPE, "192.0.2.1", 1.0)
     [event] = r.take()
-    assert "\x1b" not in event.message and "1.3.6.1.4.1.99.0.1" in event.message
-    assert event.kind == "trap" and event.severity == Severity.INFO
+    assert "\x1b" not in event.message
+    assert "1.3.6.1.4.1.99.0.1" in event.message
+    assert event.kind == "trap"
+    assert event.severity == Severity.INFO
 
 
 @settings(max_examples=400, deadline=None)
