@@ -97,7 +97,22 @@ def build_sources(
             source = _FACTORIES[kind](args, config)
             if source is not None:
                 sources.append(source)
+    link_sources(sources)
     return sources
+
+
+def link_sources(sources: list[Source]) -> None:
+    """Traps name an interface by ifIndex: the SNMP poller, when it polls the sender,
+    knows its name (a lookup the trap source calls; data still flows to the engine)."""
+    snmp = next((s for s in sources if s.name == "snmp"), None)
+    traps = next((s for s in sources if s.name == "traps"), None)
+    if snmp is None or traps is None:
+        return
+    from netop.sources.snmp.source import SnmpSource
+    from netop.sources.traps.source import TrapSource
+
+    if isinstance(snmp, SnmpSource) and isinstance(traps, TrapSource):
+        traps.set_resolver(snmp.interface_name)
 
 
 def named_interfaces(args: argparse.Namespace, config: Config) -> tuple[str, ...]:

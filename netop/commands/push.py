@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from netop import signals
 from netop.commands.output import HeadlessView
-from netop.commands.pipeline import build_engine
+from netop.commands.pipeline import build_engine, link_sources
 from netop.config import Config
 from netop.errors import NetopError
 from netop.sources.base import Source
@@ -35,6 +35,10 @@ def add_listen_arguments(parser: argparse.ArgumentParser, what: str, port: int) 
         "--allow", action="append", default=[], metavar="NETWORK[,NETWORK]",
         help="accept only from these sender networks (CIDR, comma-separated, repeatable); "
         "others are refused and counted")  # fmt: skip
+    parser.add_argument(
+        "--snmp", action="append", default=None, metavar="TARGET",
+        help="also poll this SNMP target (as in the TUI): its events are printed too, a "
+        "sender is named by its target name and a trap's ifIndex by the interface name")
     parser.add_argument("--json", action="store_true", help="one JSON event per line")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="stop after S seconds (default: until interrupted)")
@@ -45,7 +49,14 @@ def run_push(args: argparse.Namespace, config: Config, source: Source,
     """Run ``source`` through the engine until ``--duration``; print its events."""
     if args.duration is not None and args.duration < 0:
         raise NetopError("--duration must be 0 or more")
-    engine = build_engine(args, config, [source], enrich=False,
+    from netop.sources.snmp.source import snmp_source_from_args
+
+    sources = [source]
+    snmp = snmp_source_from_args(args, config)
+    if snmp is not None:
+        sources.append(snmp)
+        link_sources(sources)
+    engine = build_engine(args, config, sources, enrich=False,
                           event_capacity=EVENT_CAPACITY)  # fmt: skip
     view = HeadlessView(sys.stdout, args.json)
     seen = 0

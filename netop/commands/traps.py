@@ -6,7 +6,7 @@ import argparse
 
 from netop.commands.push import add_listen_arguments, run_push
 from netop.config import Config
-from netop.sources.pushguard import known_senders
+from netop.sources.push.guard import known_senders
 from netop.sources.traps.source import build_trap_source
 
 HELP = "receive SNMP traps and informs and print each notification as an event"
@@ -22,6 +22,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     listen = args.listen or ["127.0.0.1:162"]
     source = build_trap_source(config, listen, args.allow, flag="--listen",
                                allow_flag="--allow", max_events=None,
-                               names=known_senders(config))  # fmt: skip
+                               names=known_senders(config, args))  # fmt: skip
     assert source is not None
     return run_push(args, config, source, source.server.flush, source.summary)

@@ -11,6 +11,8 @@ from netop.sources.capture.options import add_capture_arguments
 from netop.sources.capture.source import CaptureSource
 from netop.sources.collector.source import add_collector_arguments
 from netop.sources.snmp.source import add_snmp_arguments
+from netop.sources.syslog.source import add_syslog_arguments
+from netop.sources.traps.source import add_trap_arguments
 
 #: The engine and sources are built where every command builds them (re-exported here
 #: for callers that build "the TUI's" engine: tests, bench/soak.py).
@@ -27,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_capture_arguments(parser)
     add_snmp_arguments(parser)
     add_collector_arguments(parser)
+    add_syslog_arguments(parser)
+    add_trap_arguments(parser)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

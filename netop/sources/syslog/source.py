@@ -25,8 +25,8 @@ from netop.config import Config, get_float, get_int, get_section, get_str
 from netop.errors import ConfigError
 from netop.model import NetEvent, Severity, SourceStatus
 from netop.sources.base import Emit, Source, SourceItem
-from netop.sources.push_server import DEFAULT_RCVBUF, PushServer, Reply
-from netop.sources.pushguard import SenderGuard, default_allow, known_senders, parse_networks
+from netop.sources.push.guard import SenderGuard, default_allow, known_senders, parse_networks
+from netop.sources.push.server import DEFAULT_RCVBUF, PushServer, Reply
 from netop.sources.syslog.framing import Framer
 from netop.sources.syslog.parser import SyslogMessage, parse, zone
 from netop.sources.syslog.patterns import PatternTable, user_patterns

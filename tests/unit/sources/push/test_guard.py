@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netop.sources.pushguard import SenderGuard, default_allow, parse_networks
+from netop.sources.push.guard import SenderGuard, default_allow, parse_networks
 
 
 def test_rate_limit_is_per_sender_and_refills() -> None:

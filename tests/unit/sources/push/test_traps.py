@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netop.model import Severity
-from netop.sources.pushguard import SenderGuard
+from netop.sources.push.guard import SenderGuard
 from netop.sources.snmp.keys import Secret
 from netop.sources.traps.source import TrapReceiver
 from netop.sources.traps.usm import TrapUser, UsmReceiver
