@@ -23,10 +23,11 @@ _LISTENING = re.compile(r"listening on \S+ \S+ 127\.0\.0\.1:(\d+)")
 class Netop:
     """A running netop push command: its port, its JSON events, its stderr."""
 
-    def __init__(self, command: str, *extra: str) -> None:
+    def __init__(self, command: str, *extra: str, listen: str = "127.0.0.1:0",
+                 prefix: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "netop", command, "--listen", "127.0.0.1:0", "--json",
-             "--duration", "60", *extra],
+            [*prefix, sys.executable, "-m", "netop", command, "--listen", listen, "--json",
+             "--duration", "90", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
