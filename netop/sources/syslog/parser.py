@@ -167,7 +167,20 @@ def _structured(
     return text[pos:], elements, True
 
 
+_last_stamp: list[tuple[str, float | None]] = [("", None)]
+
+
 def _iso_time(stamp: str) -> float | None:
+    # A busy sender stamps many messages with the same time: one conversion for them.
+    last = _last_stamp[0]
+    if stamp == last[0]:
+        return last[1]
+    value = _iso_time_uncached(stamp)
+    _last_stamp[0] = (stamp, value)
+    return value
+
+
+def _iso_time_uncached(stamp: str) -> float | None:
     match = _ISO.match(stamp)
     if match is None:
         return None

@@ -47,6 +47,16 @@ def syslog_severity(level: int) -> Severity:
     return Severity.WARNING if level == 4 else Severity.INFO
 
 
+_SEVERITY = tuple(syslog_severity(level) for level in range(8))
+
+
+def _safe(text: str, limit: int) -> str:
+    """:func:`safe_text`, its common case (short printable ASCII) without the call."""
+    if len(text) <= limit and text.isascii() and text.isprintable():
+        return text
+    return safe_text(text, limit)
+
+
 class SyslogReceiver:
     """Guard, parse and match one message at a time; thread-confined to the receiver
     thread except :meth:`take`, which swaps the queue under a lock."""
@@ -85,22 +95,25 @@ class SyslogReceiver:
 
     def event(self, message: SyslogMessage, sender: str, now: float) -> NetEvent:
         """The event of one parsed message."""
-        who = self.names.get(sender, sender)
-        text = safe_text(message.text, _TEXT_LIMIT)
+        who = _safe(self.names.get(sender, sender), 64)
+        text = _safe(message.text, _TEXT_LIMIT)
         found = self.patterns.match(message.text)
-        details: list[tuple[str, str]] = [
-            ("facility", message.facility_name), ("level", message.severity_name),
-            ("address", sender)]  # fmt: skip
-        for name, value in (("hostname", message.hostname), ("app", message.app),
-                            ("procid", message.procid), ("msgid", message.msgid)):  # fmt: skip
-            if value:
-                details.append((name, safe_text(value, 64)))
+        details = [("facility", message.facility_name), ("level", message.severity_name),
+                   ("address", sender)]  # fmt: skip
+        if message.hostname:
+            details.append(("hostname", _safe(message.hostname, 64)))
+        if message.app:
+            details.append(("app", _safe(message.app, 64)))
+        if message.procid:
+            details.append(("procid", _safe(message.procid, 64)))
+        if message.msgid:
+            details.append(("msgid", _safe(message.msgid, 64)))
         if message.ts is not None:
             details.append(("sent", f"{message.ts:.3f}"))
         for sd_id, params in message.structured:
             for name, value in params:
                 details.append((safe_text(f"{sd_id}.{name}", 80), safe_text(value, 200)))
-        severity = syslog_severity(message.severity)
+        severity = _SEVERITY[message.severity]
         kind, interface = "syslog", ""
         if found is not None:
             kind = found.kind
@@ -108,9 +121,9 @@ class SyslogReceiver:
             severity = found.severity if found.severity is not None else severity
             details.append(("pattern", found.pattern))
             details.extend((k, safe_text(v, 120)) for k, v in found.fields)
-        app = f" {safe_text(message.app, 48)}" if message.app else ""
-        return NetEvent(now, severity, "syslog", f"{safe_text(who, 64)}{app}: {text}",
-                        kind, safe_text(who, 64), interface, tuple(details))
+        app = f" {_safe(message.app, 48)}" if message.app else ""
+        return NetEvent(now, severity, "syslog", f"{who}{app}: {text}", kind, who, interface,
+                        tuple(details))
 
     def take(self) -> list[NetEvent]:
         """Everything parsed since the last call, oldest first."""
