@@ -33,6 +33,7 @@ WINDOW = 30.0
 TRAFFIC_FLOOR = 1000.0
 _PUSHED = ("traps", "syslog")
 _LOOPBACK = ("127.0.0.1", "::1")
+_LINK = frozenset(("link_down", "link_up"))
 MAX_OPEN = 1024
 
 
@@ -71,9 +72,13 @@ class LinkIncidents:
         """This tick's events with link-downs folded into incidents."""
         out: list[NetEvent] = []
         for event in events:
+            kind = event.kind
+            if kind not in _LINK:
+                out.append(event)  # the common case, first: a flood is mostly this
+                continue
             if event.sender in _LOOPBACK and event.source in _PUSHED:
                 event = replace(event, sender="local")  # this host's own logs and traps
-            if event.kind == "link_down" and event.sender and event.interface:
+            if kind == "link_down" and event.sender and event.interface:
                 out.extend(self._down(event, rates))
             elif event.kind == "link_up" and event.sender and event.interface:
                 out.extend(self._up(event))
