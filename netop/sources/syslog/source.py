@@ -34,7 +34,7 @@ from netop.text import safe_text
 
 DEFAULT_PORT = 514
 #: Parsed messages waiting for the next tick; more are dropped and counted.
-DEFAULT_QUEUE = 200_000
+DEFAULT_QUEUE = 100_000
 #: Events shown per tick in the TUI before the rest are summed up in one line.
 DEFAULT_MAX_EVENTS = 50
 _TEXT_LIMIT = 480
