@@ -25,6 +25,8 @@ from netop.errors import NetopError
 
 DEFAULT_RCVBUF = 16 << 20
 MAX_CONNECTIONS = 256
+#: TCP connections one sender address may hold at once.
+MAX_PER_SENDER = 32
 _BURST = 2048
 _MAX_DATAGRAM = 65535
 _SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
@@ -201,12 +203,17 @@ class PushServer:
             conn, peer = listener.accept()
         except (BlockingIOError, InterruptedError, OSError):
             return
-        if len(self._conns) >= self.max_connections or self._framer is None:
+        host = _host(peer)
+        mine = sum(1 for sender, _ in self._conns.values() if sender == host)
+        # One sender holding every slot (idle connections: slowloris) must not lock the
+        # others out: each sender gets at most a share of them.
+        if (len(self._conns) >= self.max_connections or mine >= MAX_PER_SENDER
+                or self._framer is None):
             self.refused_connections += 1
             conn.close()
             return
         conn.setblocking(False)
-        self._conns[conn] = (_host(peer), self._framer())
+        self._conns[conn] = (host, self._framer())
         selector.register(conn, selectors.EVENT_READ, "conn")
 
     def _read(self, conn: socket.socket, selector: selectors.BaseSelector) -> None:

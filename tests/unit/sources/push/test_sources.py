@@ -73,3 +73,46 @@ def test_bad_config_is_one_line(toml: str, error: str, tmp_path: Path,
     err = capsys.readouterr().err
     assert error in err
     assert "Traceback" not in err
+
+
+def test_a_polled_sender_is_named_by_its_target(tmp_path: Path) -> None:
+    from netop.config import load_config
+    from netop.sources.push.guard import known_senders
+
+    config = tmp_path / "c.toml"
+    config.write_text('[[snmp.targets]]\nname = "core-sw1"\nhost = "192.0.2.1"\n'
+                      'community = "public"\n')  # fmt: skip
+    config.chmod(0o600)
+    names = known_senders(load_config(str(config)))
+    assert names == {"192.0.2.1": "core-sw1"}
+    source = build_syslog_source(Config(), ["127.0.0.1:0"], names=names)
+    assert source is not None
+    try:
+        source.receiver.handle(b"<11>Nov 30 12:00:00 r1 %LINK-3-UPDOWN: Interface Gi0/1, "
+                               b"changed state to down", "192.0.2.1", 1.0)  # fmt: skip
+        [event] = source.receiver.take()
+    finally:
+        source.stop()
+    assert event.sender == "core-sw1"
+    assert event.message.startswith("core-sw1: %LINK-3-UPDOWN")
+    assert dict(event.details)["address"] == "192.0.2.1"
+
+
+def test_one_sender_cannot_hold_every_tcp_slot() -> None:
+    source = build_syslog_source(Config(), ["127.0.0.1:0"])
+    assert source is not None
+    source.start()
+    conns: list[socket.socket] = []
+    try:
+        port = source.server.addresses[-1][2]
+        for _ in range(40):
+            conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        deadline = time.monotonic() + 10
+        while source.server.refused_connections < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert source.server.connections == 32
+        assert source.server.refused_connections == 8
+    finally:
+        for conn in conns:
+            conn.close()
+        source.stop()
