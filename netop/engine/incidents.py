@@ -48,6 +48,12 @@ class _Incident:
     polled: bool = False
 
 
+def _key(event: NetEvent) -> tuple[str, str]:
+    """(device, interface): a loopback sender of logs or traps is this host (``local``)."""
+    local = event.sender in _LOOPBACK and event.source in _PUSHED
+    return ("local" if local else event.sender, event.interface)
+
+
 def _signal(event: NetEvent) -> str:
     """Which kind of witness an event is: ``trap``, ``syslog``, ``snmp``, ``local``."""
     if event.source == "traps":
@@ -76,8 +82,6 @@ class LinkIncidents:
             if kind not in _LINK:
                 out.append(event)  # the common case, first: a flood is mostly this
                 continue
-            if event.sender in _LOOPBACK and event.source in _PUSHED:
-                event = replace(event, sender="local")  # this host's own logs and traps
             if kind == "link_down" and event.sender and event.interface:
                 out.extend(self._down(event, rates))
             elif event.kind == "link_up" and event.sender and event.interface:
@@ -97,7 +101,7 @@ class LinkIncidents:
 
     def _down(self, event: NetEvent, rates: Mapping[str, Mapping[tuple[str, str],
               InterfaceRate]]) -> list[NetEvent]:  # fmt: skip
-        key = (event.sender, event.interface)
+        key = _key(event)
         witness = _signal(event)
         incident = self._open.get(key)
         if incident is not None:
@@ -106,10 +110,9 @@ class LinkIncidents:
         if len(self._open) >= MAX_OPEN:
             return [event]  # a storm of spoofed link-downs: no more correlation state
         self._count += 1
-        incident = _Incident(self._count, event.ts, event.sender, event.interface,
+        incident = _Incident(self._count, event.ts, key[0], event.interface,
                              {witness: event.ts})  # fmt: skip
-        incident.polled = f"snmp:{event.sender}" in rates or (
-            event.sender == "local" and "local" in rates)
+        incident.polled = f"snmp:{key[0]}" in rates or (key[0] == "local" and "local" in rates)
         self._open[key] = incident
         # The first witness's own line, as it would be without correlation: the
         # incident number ties the closing line to it.
@@ -117,7 +120,7 @@ class LinkIncidents:
 
     def _up(self, event: NetEvent) -> list[NetEvent]:
         """The link is back: the incident's closing line, once for all its witnesses."""
-        key = (event.sender, event.interface)
+        key = _key(event)
         incident = self._open.pop(key, None)
         if incident is not None:
             self._remember(key, event.ts)

@@ -56,3 +56,16 @@ def test_other_events_pass_untouched_and_state_is_bounded() -> None:
              for n in range(5000)]
     assert len(inc.observe(storm, {}, 0.0)) == 5000
     assert len(inc._open) <= 1024
+
+
+def test_this_host_s_own_logs_join_its_local_link_events_keeping_their_sender() -> None:
+    inc = LinkIncidents(window=5.0)
+    own = NetEvent(0.0, Severity.ERROR, "syslog", "127.0.0.1 kernel: eth0: Link is Down",
+                   "link_down", "127.0.0.1", "eth0")
+    watch = NetEvent(0.5, Severity.ERROR, "local", "eth0: link down", "link_down", "local",
+                     "eth0")
+    [shown] = inc.observe([own, watch], {}, 1.0)
+    assert shown.sender == "127.0.0.1"
+    [closing] = inc.observe([], {}, 6.0)
+    assert closing.message.startswith("incident #1: local eth0 link down, seen by syslog")
+    assert "local 00:00:00" in closing.message or "local" in dict(closing.details)
