@@ -95,12 +95,15 @@ def netop_syslog() -> Iterator[Netop]:
 
 @pytest.fixture
 def trap_config(tmp_path: Path) -> Path:
-    """A config with one v3 user (authPriv SHA/AES) and netop's engine ID fixed."""
+    """A config with two v3 users (authPriv SHA/AES, authNoPriv SHA-256) and netop's
+    engine ID fixed."""
     path = tmp_path / "traps.toml"
     path.write_text('[traps]\nengine_id = "0x80000000aabbccdd01"\n'
                     '[[traps.users]]\nuser = "netop"\nauth_protocol = "sha"\n'
                     'auth_key = "authpass123"\npriv_protocol = "aes"\n'
-                    'priv_key = "privpass123"\n')  # fmt: skip
+                    'priv_key = "privpass123"\n'
+                    '[[traps.users]]\nuser = "netop-auth"\nauth_protocol = "sha256"\n'
+                    'auth_key = "authpass456"\n')  # fmt: skip
     path.chmod(0o600)
     return path
 

@@ -69,3 +69,13 @@ def test_v3_authpriv_trap_inform_and_bad_key(netop_traps: Netop) -> None:
     after = netop_traps.events(1)[0]
     assert after["kind"] == "auth_failure"  # the warmStart with the bad key never showed
     assert "1 dropped bad digest" in netop_traps.stop()
+
+
+def test_v3_authnopriv_sha256_trap(netop_traps: Netop) -> None:
+    options = ["-v", "3", "-u", "netop-auth", "-l", "authNoPriv", "-a", "SHA-256",
+               "-A", "authpass456", "-e", "0x8000000001020399"]  # fmt: skip
+    done = run("snmptrap", netop_traps.port, options, "", "1.3.6.1.6.3.1.1.5.2")
+    assert done.returncode == 0, done.stderr
+    event = netop_traps.events(1)[0]
+    assert event["kind"] == "warm_start"
+    assert event["details"]["user"] == "netop-auth"
