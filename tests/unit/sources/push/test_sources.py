@@ -3,15 +3,19 @@ and bad flags or config as one error line, exit status 2."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from netop.cli import main
+from netop.commands.output import event_json_line, json_line
 from netop.config import Config
-from netop.model import NetEvent, SourceStatus
+from netop.model import NetEvent, Severity, SourceStatus
 from netop.sources.syslog.source import build_syslog_source
 
 
@@ -116,3 +120,16 @@ def test_one_sender_cannot_hold_every_tcp_slot() -> None:
         for conn in conns:
             conn.close()
         source.stop()
+
+
+@given(st.text(max_size=40), st.text(max_size=40), st.lists(
+    st.tuples(st.text(max_size=10), st.text(max_size=20)), max_size=6),
+    st.floats(min_value=0, max_value=4e9))
+def test_event_json_line_is_json_dumps_of_the_record(message: str, interface: str,
+                                                     details: list[tuple[str, str]],
+                                                     ts: float) -> None:  # fmt: skip
+    for kind in ("", "link_down"):
+        event = NetEvent(ts, Severity.WARNING, "syslog", message, kind, "r1", interface,
+                         tuple(details))  # fmt: skip
+        assert event_json_line(event) == json_line(event.to_json())
+        assert json.loads(event_json_line(event)) == event.to_json()
