@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -118,36 +118,31 @@ def send(proto: str, port: int, rate: float, seconds: float, kind: str) -> int:
 
 def run_netop(command: str, proto: str, rate: float, seconds: float) -> dict[str, float]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "netop", command, "--listen",
-                             f"127.0.0.1:{port}", "--json"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_nice)  # fmt: skip
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    line = proc.stderr.readline()  # "listening on ...": ready
-    assert "listening" in line, line
-    count = [0]
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for out in proc.stdout:
-            if "bench: bench " in out or "1.3.6.1.4.1.99.0.1" in out:
-                count[0] += 1
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    cpu0 = cpu_seconds(proc.pid)
-    sent = send(proto, port, rate, seconds, "trap" if command == "traps" else "syslog")
-    deadline = time.monotonic() + 10  # drain: bounded wait until nothing more comes
-    last = -1
-    while count[0] != last and time.monotonic() < deadline:
-        last = count[0]
-        time.sleep(0.5)
-    cpu = cpu_seconds(proc.pid) - cpu0
-    proc.terminate()
-    proc.wait(timeout=10)
-    reader.join(timeout=5)
-    return {"sent": sent, "received": count[0], "cpu_us": cpu * 1e6 / max(1, count[0])}
+    with tempfile.TemporaryDirectory() as work:
+        out = Path(work) / "events.jsonl"
+        with out.open("w") as sink:
+            proc = subprocess.Popen([sys.executable, "-m", "netop", command, "--listen",
+                                     f"127.0.0.1:{port}", "--json"], cwd=ROOT, stdout=sink,
+                                    stderr=subprocess.PIPE, text=True,
+                                    preexec_fn=_nice)  # fmt: skip
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # "listening on ...": ready
+        assert "listening" in line, line
+        marker = b"1.3.6.1.4.1.99.0.1" if command == "traps" else b"bench: bench "
+        cpu0 = cpu_seconds(proc.pid)
+        sent = send(proto, port, rate, seconds, "trap" if command == "traps" else "syslog")
+        deadline = time.monotonic() + 20  # drain: bounded wait until nothing more comes
+        last, count = -1, 0
+        while count != last and time.monotonic() < deadline:
+            last = count
+            time.sleep(0.5)
+            count = out.read_bytes().count(marker)
+        cpu = cpu_seconds(proc.pid) - cpu0
+        proc.send_signal(signal.SIGINT)  # prints what it still holds, then its counters
+        _, err = proc.communicate(timeout=20)
+        count = out.read_bytes().count(marker)
+    print(f"  netop: {err.strip().splitlines()[-1] if err.strip() else ''}", flush=True)
+    return {"sent": sent, "received": count, "cpu_us": cpu * 1e6 / max(1, count)}
 
 
 def run_rsyslog(proto: str, rate: float, seconds: float) -> dict[str, float]:

@@ -58,6 +58,8 @@ def run_push(args: argparse.Namespace, config: Config, source: Source,
         link_sources(sources)
     engine = build_engine(args, config, sources, enrich=False,
                           event_capacity=EVENT_CAPACITY)  # fmt: skip
+    # Every message is printed: the witnesses of an incident too, marked with it.
+    engine.incidents.keep_witnesses = True
     view = HeadlessView(sys.stdout, args.json)
     seen = 0
 

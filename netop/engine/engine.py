@@ -132,7 +132,8 @@ class Engine:
         self._rates = RateTracker()
         self._history = RateHistory(round(config.history_seconds / config.interval))
         self._watch = InterfaceWatch()
-        self._incidents = LinkIncidents()
+        #: Link-down correlation; a headless stream sets ``keep_witnesses``.
+        self.incidents = LinkIncidents()
         self.events = EventLog(event_capacity)
         self._current: dict[str, dict[tuple[str, str], InterfaceRate]] = {}
         self._max_gap: dict[tuple[str, str], float] = {}
@@ -218,7 +219,7 @@ class Engine:
                 new_events.extend(self._update_origin(origin, samples, now))
             except Exception as exc:  # one source's bad readings must not lose the tick
                 new_events.append(_dropped(origin, now, exc))
-        new_events = self._incidents.observe(new_events, self._current, now)
+        new_events = self.incidents.observe(new_events, self._current, now)
         self._age_remote(now)
         for status in pending.statuses:
             self._statuses[status.source] = status

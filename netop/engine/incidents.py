@@ -66,8 +66,11 @@ def _signal(event: NetEvent) -> str:
 class LinkIncidents:
     """Turns the link-down signals of one tick into incident lines (see the module)."""
 
-    def __init__(self, window: float = WINDOW) -> None:
+    def __init__(self, window: float = WINDOW, keep_witnesses: bool = False) -> None:
+        """``keep_witnesses``: the later witnesses are still logged, marked with their
+        incident (a headless stream that must print every message), instead of folded."""
         self.window = window
+        self.keep_witnesses = keep_witnesses
         self._open: dict[tuple[str, str], _Incident] = {}
         self._recovered: dict[tuple[str, str], float] = {}
         self._closed: dict[tuple[str, str], bool] = {}
@@ -106,7 +109,7 @@ class LinkIncidents:
         incident = self._open.get(key)
         if incident is not None:
             incident.evidence.setdefault(witness, event.ts)
-            return []
+            return [self._marked(event, incident.number)] if self.keep_witnesses else []
         if len(self._open) >= MAX_OPEN:
             return [event]  # a storm of spoofed link-downs: no more correlation state
         self._count += 1
@@ -116,7 +119,11 @@ class LinkIncidents:
         self._open[key] = incident
         # The first witness's own line, as it would be without correlation: the
         # incident number ties the closing line to it.
-        return [replace(event, details=(*event.details, ("incident", str(incident.number))))]
+        return [self._marked(event, incident.number)]
+
+    @staticmethod
+    def _marked(event: NetEvent, number: int) -> NetEvent:
+        return replace(event, details=(*event.details, ("incident", str(number))))
 
     def _up(self, event: NetEvent) -> list[NetEvent]:
         """The link is back: the incident's closing line, once for all its witnesses."""
@@ -131,7 +138,8 @@ class LinkIncidents:
             return [self._closing(incident, event.ts, back)]
         since = self._recovered.get(key)
         if since is not None and event.ts - since < self.window:
-            return []  # another witness of the same recovery
+            # another witness of the same recovery
+            return [event] if self.keep_witnesses else []
         self._recovered.pop(key, None)
         if self._closed.pop(key, False):
             # The incident was summed up already: this first witness of the recovery is

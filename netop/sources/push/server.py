@@ -110,6 +110,8 @@ class PushServer:
         self._addresses = [("udp", *s.getsockname()[:2]) for s in self.udp]
         self._addresses += [("tcp", *s.getsockname()[:2]) for s in self.tcp]
         self._inodes = {str(os.fstat(s.fileno()).st_ino) for s in self.udp}
+        self._drops = 0
+        self._open = True
         self._conns: dict[socket.socket, tuple[str, StreamFramer]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -127,6 +129,8 @@ class PushServer:
     def kernel_drops(self) -> int:
         """Datagrams the kernel dropped on our UDP sockets (``/proc/net/udp``)."""
         wanted = self._inodes
+        if not self._open:
+            return self._drops  # closed: the last count read (the kernel forgot them)
         total = 0
         for path in ("/proc/net/udp", "/proc/net/udp6"):
             try:
@@ -138,7 +142,8 @@ class PushServer:
                 cols = line.split()
                 if len(cols) >= 13 and cols[9] in wanted:
                     total += int(cols[12])
-        return total
+        self._drops = max(self._drops, total)
+        return self._drops
 
     def start(self) -> None:
         """Start the receive thread (once)."""
@@ -255,6 +260,9 @@ class PushServer:
 
     def stop(self) -> None:
         """Stop the thread and close every socket (idempotent)."""
+        if self._open:
+            self.kernel_drops()  # read before the sockets (and their counts) go
+        self._open = False
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)

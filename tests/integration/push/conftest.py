@@ -34,7 +34,9 @@ class Netop:
         self.stderr: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
         assert self.proc.stderr is not None
-        deadline = time.monotonic() + 20
+        # readline blocks; the process ends (EOF) or says it listens. A loaded machine
+        # takes seconds to import: the --duration bounds it anyway.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             line = self.proc.stderr.readline()
             if not line:

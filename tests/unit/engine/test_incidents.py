@@ -69,3 +69,11 @@ def test_this_host_s_own_logs_join_its_local_link_events_keeping_their_sender() 
     [closing] = inc.observe([], {}, 6.0)
     assert closing.message.startswith("incident #1: local eth0 link down, seen by syslog")
     assert "local 00:00:00" in closing.message or "local" in dict(closing.details)
+
+
+def test_a_headless_stream_keeps_every_witness_marked_with_its_incident() -> None:
+    inc = LinkIncidents(keep_witnesses=True)
+    out = inc.observe([down("traps", 0.0), down("syslog", 0.1), down("snmp:core1", 0.2)],
+                      rates((0.0, 0.0)), 0.3)
+    assert [e.source for e in out] == ["traps", "syslog", "snmp:core1"]
+    assert {dict(e.details)["incident"] for e in out} == {"1"}
