@@ -148,6 +148,8 @@ class SyslogSource(Source):
         self._warned = False
         self._last_drops = 0
         self.rate = 0.0
+        #: The highest per-tick rate seen (the summary at the end of a run).
+        self.peak = 0.0
 
     def start(self, emit: Emit | None = None) -> None:
         """Start receiving."""
@@ -168,6 +170,7 @@ class SyslogSource(Source):
         received = self.receiver.received
         if self._last is not None and now > self._last[0]:
             self.rate = (received - self._last[1]) / (now - self._last[0])
+            self.peak = max(self.peak, self.rate)
         self._last = (now, received)
         if self.max_events is not None and len(events) > self.max_events:
             shown = events[: self.max_events]
@@ -200,7 +203,8 @@ class SyslogSource(Source):
     def summary(self, drops: int | None = None) -> str:
         """One line: what arrived, at what rate, and what was not used."""
         c = self.counters()
-        text = f"{self.describe()}: {c['received']} msgs ({self.rate:,.0f}/s)"
+        text = (f"{self.describe()}: {c['received']} msgs ({self.rate:,.0f}/s, "
+                f"peak {self.peak:,.0f}/s)")
         for key in ("malformed", "refused", "rate_limited", "queue_full", "kernel_drops",
                     "framing_errors", "parse_errors"):  # fmt: skip
             if c[key]:

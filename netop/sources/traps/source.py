@@ -205,6 +205,8 @@ class TrapSource(Source):
         self._last: tuple[float, int] | None = None
         self._warned = False
         self.rate = 0.0
+        #: The highest per-tick rate seen (the summary at the end of a run).
+        self.peak = 0.0
 
     def start(self, emit: Emit | None = None) -> None:
         """Start receiving."""
@@ -228,6 +230,7 @@ class TrapSource(Source):
         received = self.receiver.received
         if self._last is not None and now > self._last[0]:
             self.rate = (received - self._last[1]) / (now - self._last[0])
+            self.peak = max(self.peak, self.rate)
         self._last = (now, received)
         if self.max_events is not None and len(events) > self.max_events:
             items.extend(events[: self.max_events])
@@ -254,7 +257,8 @@ class TrapSource(Source):
         """One line: what arrived and what was dropped, by reason."""
         c = self.counters()
         text = (f"{self.describe()}: {c['notifications']} notifications "
-                f"({c['informs']} informs acknowledged), {self.rate:,.0f} msgs/s")
+                f"({c['informs']} informs acknowledged), {self.rate:,.0f} msgs/s "
+                f"(peak {self.peak:,.0f}/s)")
         for key, value in c.items():
             if key not in ("received", "notifications", "informs") and value:
                 text += f", {value} {key.replace('_', ' ')}"
