@@ -94,6 +94,11 @@ def free_port() -> int:
         return port
 
 
+def _lines_with(path: Path, marker: bytes) -> int:
+    """Lines of ``path`` holding ``marker`` (one event per line)."""
+    return sum(1 for line in path.read_bytes().splitlines() if marker in line)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a live process (/proc/PID/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -136,11 +141,11 @@ def run_netop(command: str, proto: str, rate: float, seconds: float) -> dict[str
         while count != last and time.monotonic() < deadline:
             last = count
             time.sleep(0.5)
-            count = out.read_bytes().count(marker)
+            count = _lines_with(out, marker)
         cpu = cpu_seconds(proc.pid) - cpu0
         proc.send_signal(signal.SIGINT)  # prints what it still holds, then its counters
         _, err = proc.communicate(timeout=20)
-        count = out.read_bytes().count(marker)
+        count = _lines_with(out, marker)
     print(f"  netop: {err.strip().splitlines()[-1] if err.strip() else ''}", flush=True)
     return {"sent": sent, "received": count, "cpu_us": cpu * 1e6 / max(1, count)}
 
