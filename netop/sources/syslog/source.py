@@ -168,10 +168,13 @@ class SyslogSource(Source):
             self._warned = True
             items.append(NetEvent(now, Severity.WARNING, "syslog", self.warning))
         received = self.receiver.received
-        if self._last is not None and now > self._last[0]:
+        # Over a second at least: a tick of 0.1 s with one message is not "10/s".
+        if self._last is None:
+            self._last = (now, received)
+        elif now - self._last[0] >= 1.0:
             self.rate = (received - self._last[1]) / (now - self._last[0])
             self.peak = max(self.peak, self.rate)
-        self._last = (now, received)
+            self._last = (now, received)
         if self.max_events is not None and len(events) > self.max_events:
             shown = events[: self.max_events]
             rest = len(events) - len(shown)
