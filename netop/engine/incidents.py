@@ -20,6 +20,7 @@ host; interfaces by the name the rows show.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -51,7 +52,21 @@ class _Incident:
 def _key(event: NetEvent) -> tuple[str, str]:
     """(device, interface): a loopback sender of logs or traps is this host (``local``)."""
     local = event.sender in _LOOPBACK and event.source in _PUSHED
-    return ("local" if local else event.sender, event.interface)
+    return ("local" if local else event.sender, interface_key(event.interface))
+
+
+_IF_NAME = re.compile(r"([A-Za-z]+)([-\d].*)")
+
+
+def interface_key(name: str) -> str:
+    """One spelling of an interface name: a device's syslog writes
+    ``GigabitEthernet0/1`` where its ifName (and the poller's row) says ``Gi0/1``, so a
+    name of letters then a number is keyed by its first two letters and the number
+    (``gi0/1``, ``te1/0/1``, ``po1``); any other name as it is."""
+    found = _IF_NAME.fullmatch(name)
+    if found is None:
+        return name
+    return found.group(1)[:2].lower() + found.group(2)
 
 
 def _signal(event: NetEvent) -> str:
@@ -109,6 +124,8 @@ class LinkIncidents:
         incident = self._open.get(key)
         if incident is not None:
             incident.evidence.setdefault(witness, event.ts)
+            if witness in ("snmp", "local"):
+                incident.interface = event.interface  # the name its row has
             return [self._marked(event, incident.number)] if self.keep_witnesses else []
         if len(self._open) >= MAX_OPEN:
             return [event]  # a storm of spoofed link-downs: no more correlation state
@@ -157,7 +174,11 @@ class LinkIncidents:
         if "traffic" in incident.evidence:
             return
         origin = "local" if incident.device == "local" else f"snmp:{incident.device}"
-        row = rates.get(origin, {}).get((origin, incident.interface))
+        rows = rates.get(origin, {})
+        row = rows.get((origin, incident.interface))
+        if row is None:
+            wanted = interface_key(incident.interface)
+            row = next((r for r in rows.values() if interface_key(r.name) == wanted), None)
         if row is None:
             return
         history = [rx + tx for rx, tx in zip(row.rx_history, row.tx_history, strict=False)]

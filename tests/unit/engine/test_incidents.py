@@ -77,3 +77,16 @@ def test_a_headless_stream_keeps_every_witness_marked_with_its_incident() -> Non
                       rates((0.0, 0.0)), 0.3)
     assert [e.source for e in out] == ["traps", "syslog", "snmp:core1"]
     assert {dict(e.details)["incident"] for e in out} == {"1"}
+
+
+def test_a_device_s_long_and_short_interface_names_are_one_incident() -> None:
+    inc = LinkIncidents(window=5.0)
+    log = NetEvent(0.0, Severity.ERROR, "syslog", "%LINK-3-UPDOWN", "link_down", "core1",
+                   "GigabitEthernet0/1")
+    polled = down("snmp:core1", 1.0)  # interface "Gi0/1", as the poller's row names it
+    assert len(inc.observe([log, polled], rates((9e6, 9e6)), 1.0)) == 1
+    [closing] = inc.observe([], rates((9e6, 9e6, 0.0)), 6.0)
+    assert closing.interface == "Gi0/1"
+    assert "syslog" in closing.message
+    assert "snmp" in closing.message
+    assert "traffic fell" in closing.message
