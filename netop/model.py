@@ -57,15 +57,28 @@ class NetEvent:
     severity: Severity
     source: str
     message: str
+    #: What happened, for pushed events ("syslog", "link_down", "bgp_neighbor", "trap"...).
+    kind: str = ""
+    #: The device that pushed it (its SNMP target name when polled, else its address).
+    sender: str = ""
+    #: The interface it is about, when known (the name, or "ifIndex N").
+    interface: str = ""
+    #: Structured fields (syslog structured data, trap varbinds, parsed pattern groups).
+    details: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict."""
-        return {
+        """The event as a JSON-ready dict (pushed events add kind, sender, interface
+        and details)."""
+        out: dict[str, Any] = {
             "ts": self.ts,
             "severity": self.severity.name.lower(),
             "source": self.source,
             "message": self.message,
         }
+        if self.kind:
+            out.update(kind=self.kind, sender=self.sender, interface=self.interface or None,
+                       details=dict(self.details))
+        return out
 
 
 class FlowKey(NamedTuple):

@@ -66,6 +66,15 @@ class HeadlessView:
             return []
         return list(snapshot.events[-fresh:])
 
+    def events(self, events: Iterable[NetEvent]) -> None:
+        """Events: one JSON object each (pushed ones with kind, sender, interface and
+        details), or one line each (time, level, message)."""
+        if self.as_json:
+            lines = [event_json_line(e) for e in events]
+        else:
+            lines = [event_line(e) for e in events]
+        self._write(lines)
+
     def _write(self, lines: list[str]) -> None:
         if lines:
             self.out.write("\n".join(lines) + "\n")
@@ -157,3 +166,26 @@ def interface_line(row: InterfaceRate) -> str:
             f"drops {row.deltas.get('rx_drops') or 0}/{row.deltas.get('tx_drops') or 0}  "
             f"errors {row.deltas.get('rx_errors') or 0}/{row.deltas.get('tx_errors') or 0}  "
             f"{state}")
+
+
+def event_line(event: NetEvent) -> str:
+    """One event as ``HH:MM:SS.mmm LEVEL message`` (the message is already safe text)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+    return f"{stamp}.{int(event.ts % 1 * 1000):03d} {event.severity.name:<7} {event.message}"
+
+
+_EVENT_JSON = ('{"ts": %r, "severity": %s, "source": %s, "message": %s, "kind": %s, '
+               '"sender": %s, "interface": %s, "details": {%s}}')
+
+
+def event_json_line(e: NetEvent) -> str:
+    """``json_line(e.to_json())``, formatted directly for pushed events (half the cost:
+    a syslog flood prints tens of thousands a second)."""
+    if not e.kind or type(e.ts) is not float or not -1e300 < e.ts < 1e300:
+        return json_line(e.to_json())
+    details = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in dict(e.details).items())
+    return _EVENT_JSON % (
+        e.ts, _quote(e.severity.name.lower()), _quote(e.source), _quote(e.message),
+        _quote(e.kind), _quote(e.sender), _quote(e.interface) if e.interface else "null",
+        details,
+    )  # fmt: skip

@@ -17,7 +17,7 @@ from netop.engine.sinks import SnapshotSink
 from netop.sources.base import Source
 
 #: Every kind of source, in the order they are built.
-ALL_SOURCES: tuple[str, ...] = ("counters", "capture", "snmp", "collector")
+ALL_SOURCES: tuple[str, ...] = ("counters", "capture", "snmp", "collector", "syslog", "traps")
 
 
 # Each factory imports its source when asked: a command pays only for its own sources
@@ -46,11 +46,25 @@ def _collector(args: argparse.Namespace, config: Config) -> Source | None:
     return collector_source_from_args(args, config)
 
 
+def _syslog(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.syslog.source import syslog_source_from_args
+
+    return syslog_source_from_args(args, config)
+
+
+def _traps(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.traps.source import trap_source_from_args
+
+    return trap_source_from_args(args, config)
+
+
 _FACTORIES: dict[str, Callable[[argparse.Namespace, Config], Source | None]] = {
     "counters": _counters,
     "capture": _capture,
     "snmp": _snmp,
     "collector": _collector,
+    "syslog": _syslog,
+    "traps": _traps,
 }
 
 
@@ -83,7 +97,22 @@ def build_sources(
             source = _FACTORIES[kind](args, config)
             if source is not None:
                 sources.append(source)
+    link_sources(sources)
     return sources
+
+
+def link_sources(sources: list[Source]) -> None:
+    """Traps name an interface by ifIndex: the SNMP poller, when it polls the sender,
+    knows its name (a lookup the trap source calls; data still flows to the engine)."""
+    snmp = next((s for s in sources if s.name == "snmp"), None)
+    traps = next((s for s in sources if s.name == "traps"), None)
+    if snmp is None or traps is None:
+        return
+    from netop.sources.snmp.source import SnmpSource
+    from netop.sources.traps.source import TrapSource
+
+    if isinstance(snmp, SnmpSource) and isinstance(traps, TrapSource):
+        traps.set_resolver(snmp.interface_name)
 
 
 def named_interfaces(args: argparse.Namespace, config: Config) -> tuple[str, ...]:
@@ -126,6 +155,7 @@ def build_engine(
     keep_expired: bool = False,
     enrich: bool = True,
     sinks: list[SnapshotSink] | None = None,
+    event_capacity: int = 1000,
 ) -> Engine:
     """The engine over ``sources``, its flow table bounded as the flags and config say.
 
@@ -133,6 +163,8 @@ def build_engine(
     the TUI); ``keep_expired``: they are also handed out by :meth:`Engine.drain_ended`.
     ``enrich``: processes and names (a view that shows neither may do without).
     ``sinks``: the outputs (default: those :func:`build_sinks` finds in the flags).
+    ``event_capacity``: events the log keeps (a headless command printing a flood of
+    pushed events needs a tick's worth).
     """
     from netop.sources.capture.options import options_from_args
 
@@ -150,5 +182,5 @@ def build_engine(
                   total_of=named_interfaces(args, config), max_flows=opts.max_flows,
                   idle_timeout=opts.idle_timeout, active_timeout=opts.active_timeout,
                   keep_ended=keep_ended, keep_expired=keep_expired,
-                  max_remote_rows=remote_rows,
+                  max_remote_rows=remote_rows, event_capacity=event_capacity,
                   sinks=build_sinks(args, config) if sinks is None else sinks)

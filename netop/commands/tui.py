@@ -18,6 +18,8 @@ from netop.sources.capture.options import add_capture_arguments
 from netop.sources.capture.source import CaptureSource
 from netop.sources.collector.source import add_collector_arguments
 from netop.sources.snmp.source import add_snmp_arguments
+from netop.sources.syslog.source import add_syslog_arguments
+from netop.sources.traps.source import add_trap_arguments
 
 if TYPE_CHECKING:
     from netop.ui.themes import ThemeSet
@@ -36,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_capture_arguments(parser)
     add_snmp_arguments(parser)
     add_collector_arguments(parser)
+    add_syslog_arguments(parser)
+    add_trap_arguments(parser)
 
 
 def announce_warnings(engine: Engine, config: Config, themes: ThemeSet) -> None:

@@ -30,6 +30,7 @@ from netop.engine.events import EventLog, InterfaceWatch
 from netop.engine.flowtable import FlowTable
 from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.engine.history import RateHistory
+from netop.engine.incidents import LinkIncidents
 from netop.engine.rates import RateTracker
 from netop.engine.sinks import SnapshotSink
 from netop.model import (
@@ -131,6 +132,8 @@ class Engine:
         self._rates = RateTracker()
         self._history = RateHistory(round(config.history_seconds / config.interval))
         self._watch = InterfaceWatch()
+        #: Link-down correlation; a headless stream sets ``keep_witnesses``.
+        self.incidents = LinkIncidents()
         self.events = EventLog(event_capacity)
         self._current: dict[str, dict[tuple[str, str], InterfaceRate]] = {}
         self._max_gap: dict[tuple[str, str], float] = {}
@@ -216,6 +219,7 @@ class Engine:
                 new_events.extend(self._update_origin(origin, samples, now))
             except Exception as exc:  # one source's bad readings must not lose the tick
                 new_events.append(_dropped(origin, now, exc))
+        new_events = self.incidents.observe(new_events, self._current, now)
         self._age_remote(now)
         for status in pending.statuses:
             self._statuses[status.source] = status

@@ -294,7 +294,14 @@ class TargetTracker:
         old = mib.OPER_STATUS.get(previous, str(previous))
         severity = Severity.INFO if oper == 1 else Severity.WARNING
         label = iface_label(self.target.origin, state.name)
-        return [NetEvent(ts, severity, self.target.origin, f"{label}: link {new} (was {old})")]
+        kind = "link_up" if oper == 1 else "link_down" if oper in (2, 7) else "link_state"
+        return [NetEvent(ts, severity, self.target.origin, f"{label}: link {new} (was {old})",
+                         kind, self.target.name, state.name)]
+
+    def interface_name(self, index: int) -> str | None:
+        """The name of the interface with ``index`` as this target's rows show it."""
+        state = self._ifaces.get(index)
+        return state.name if state is not None else None
 
     def _event(self, ts: float, severity: Severity, message: str) -> NetEvent:
         return NetEvent(ts, severity, self.target.origin, f"{self.target.name}: {message}")
