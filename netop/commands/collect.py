@@ -17,7 +17,7 @@ import json
 import sys
 import time
 
-from netop.commands.flags import DURATION_HELP, JSON_HELP
+from netop.commands.flags import ALLOW_HELP, DURATION_HELP, JSON_HELP, LISTEN_HELP
 from netop.commands.output import HeadlessView
 from netop.commands.pipeline import build_engine, build_sources
 from netop.config import Config
@@ -47,16 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="[HOST:]PORT",
-        help="UDP address to receive exports on (repeatable; default host 127.0.0.1; "
-        "default 2055, 4739 and 6343; port 0 picks a free one)",
+        help=LISTEN_HELP,
     )
     parser.add_argument(
         "--allow",
         action="append",
         default=[],
         metavar="NETWORK[,NETWORK]",
-        help="accept exports only from these exporter networks (CIDR, comma-separated, "
-        "repeatable; overrides collector.allow); others are refused and counted",
+        help=ALLOW_HELP,
     )
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
     parser.add_argument("--duration", type=float, default=None, metavar="S",

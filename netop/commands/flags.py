@@ -9,6 +9,14 @@ DURATION_HELP = (
     "stop after S seconds, counted from the 'capture attached' or 'listening on' line "
     "(default: until Ctrl-C, like tcpdump)"
 )
+LISTEN_HELP = (
+    "address to receive on (repeatable; HOST defaults to 127.0.0.1, port 0 picks a free "
+    "one; the default ports are in the examples)"
+)
+ALLOW_HELP = (
+    "accept only from these sender networks (CIDR, comma-separated, repeatable; overrides "
+    "the config's allow list); others are refused and counted"
+)
 NO_NAMES_HELP = (
     "no reverse DNS or service names: bare addresses and ports (n toggles it in the TUI)"
 )

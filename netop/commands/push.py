@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable
 
 from netop import signals
+from netop.commands.flags import ALLOW_HELP, DURATION_HELP, JSON_HELP, LISTEN_HELP
 from netop.commands.output import HeadlessView
 from netop.commands.pipeline import build_engine, link_sources
 from netop.config import Config
 from netop.errors import NetopError
 from netop.sources.base import Source
+from netop.sources.snmp.source import SNMP_HELP
 
 #: Seconds between ticks (a flood of 50k msgs/s is 5k events a tick).
 TICK = 0.1
@@ -29,19 +31,16 @@ def add_listen_arguments(parser: argparse.ArgumentParser, what: str, port: int) 
     """``--listen``, ``--allow``, ``--duration``, ``--json``."""
     parser.add_argument(
         "--listen", action="append", default=[], metavar="[HOST:]PORT",
-        help=f"address to receive {what} on (repeatable; default host 127.0.0.1; "
-        f"the usual port is {port}; port 0 picks a free one)")  # fmt: skip
+        help=LISTEN_HELP)
     parser.add_argument(
         "--allow", action="append", default=[], metavar="NETWORK[,NETWORK]",
-        help="accept only from these sender networks (CIDR, comma-separated, repeatable); "
-        "others are refused and counted")  # fmt: skip
+        help=ALLOW_HELP)
     parser.add_argument(
         "--snmp", action="append", default=None, metavar="TARGET",
-        help="also poll this SNMP target (as in the TUI): its events are printed too, a "
-        "sender is named by its target name and a trap's ifIndex by the interface name")
-    parser.add_argument("--json", action="store_true", help="one JSON event per line")
+        help=SNMP_HELP)
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
     parser.add_argument("--duration", type=float, default=None, metavar="S",
-                        help="stop after S seconds (default: until interrupted)")
+                        help=DURATION_HELP)
 
 
 def run_push(args: argparse.Namespace, config: Config, source: Source,

@@ -11,6 +11,13 @@ from netop.sources.syslog.source import build_syslog_source
 
 HELP = "receive syslog over UDP and TCP and print each message as an event"
 
+EXAMPLES = (
+    "netop syslog --json                        # UDP and TCP on 127.0.0.1:514",
+    "netop syslog --listen 5514 --duration 60   # an unprivileged port",
+    "netop syslog --listen 0.0.0.0:514 --allow 192.0.2.0/24   # routers on a LAN",
+    "logger --server 127.0.0.1 --port 5514 --rfc5424 hello   # try it",
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``netop syslog``."""

@@ -11,6 +11,13 @@ from netop.sources.traps.source import build_trap_source
 
 HELP = "receive SNMP traps and informs and print each notification as an event"
 
+EXAMPLES = (
+    "netop traps --json                         # 127.0.0.1:162",
+    "netop traps --listen 1162 --json           # v1/v2c traps and informs on 127.0.0.1:1162",
+    "netop traps --listen 0.0.0.0:162 --snmp core=v2c:public@192.0.2.1   # ifIndex named",
+    "snmptrap -v 2c -c public 127.0.0.1:1162 '' 1.3.6.1.6.3.1.1.5.3   # try it: linkDown",
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``netop traps``."""
