@@ -23,6 +23,7 @@ from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import NetopError
 from netop.model import Snapshot, SourceStatus
+from netop.outputs.options import add_output_arguments
 from netop.sources.collector.server import DEFAULT_HOST
 from netop.sources.collector.source import (
     DEFAULT_PORTS,
@@ -57,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration", type=float, default=None, metavar="S",
         help="stop after S seconds (default: until interrupted)",
     )  # fmt: skip
+    add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -98,6 +100,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     finally:
         engine.stop()
     _summary(status, engine)
+    for sink in engine.sinks:
+        summary = getattr(sink, "summary", None)
+        if callable(summary):
+            print(f"netop: {sink.name}: {summary()}", file=sys.stderr)
     return 0
 
 

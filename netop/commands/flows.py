@@ -20,6 +20,7 @@ from netop.engine.filter import Filter
 from netop.engine.filter_grammar import And, Attr, Host, Node, Not, Or
 from netop.errors import ConfigError, NetopError
 from netop.model import FLOW_SORT_KEYS, Severity, ViewSpec
+from netop.outputs.options import add_output_arguments
 from netop.sources.base import Source
 from netop.sources.capture.options import add_capture_arguments, options_from_args
 from netop.sources.capture.source import CaptureSource
@@ -62,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the other order (the pane's S)")
     parser.add_argument("-n", "--no-names", action="store_true",
                         help="no reverse DNS for 'host NAME' terms of --filter")
+    add_output_arguments(parser)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,18 +123,34 @@ def run(args: argparse.Namespace, config: Config) -> int:
     engine.view_spec = ViewSpec(sort=args.sort, descending=spec.descending,
                                 filter_text=spec.filter_text, top_n=min(spec.top_n, 200),
                                 names=spec.names)
+    if opts.read:
+        engine.start_sinks()  # the file's flows are exported as they end
     error = _read(engine, opts.read, opts.filter) if opts.read else _live(args, engine)
     if needs.names and engine.enrichment.names is not None:
         _await_names(engine)
     snapshot = engine.summary(spec)
     engine.enrichment.stop()
     if error is not None and not snapshot.flows.rows:
+        close_outputs(engine)
         raise error
     view = HeadlessView(sys.stdout, args.json)
     view.snapshot_flows(snapshot)
+    close_outputs(engine)
     if error is not None:
         raise error
     return 0
+
+
+def close_outputs(engine: Engine) -> None:
+    """Export the flows still live and wait until the outputs have sent them (bounded);
+    each output's summary line goes to stderr."""
+    if not engine.sinks:
+        return
+    engine.close_sinks()
+    for sink in engine.sinks:
+        summary = getattr(sink, "summary", None)
+        if callable(summary):
+            print(f"netop: {sink.name}: {summary()}", file=sys.stderr, flush=True)
 
 
 def _check_enrichment(

@@ -54,9 +54,33 @@ _FACTORIES: dict[str, Callable[[argparse.Namespace, Config], Source | None]] = {
 }
 
 
+def _export_ipfix(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    return _flow_export(args, config, 0)
+
+
+def _export_netflow9(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    return _flow_export(args, config, 1)
+
+
+def _flow_export(args: argparse.Namespace, config: Config, which: int) -> SnapshotSink | None:
+    from netop.outputs.ipfix_export import FlowExportSink, export_settings
+    from netop.sources.capture.options import options_from_args
+
+    ipfix, netflow9 = getattr(args, "export_ipfix", None), getattr(args, "export_netflow9", None)
+    if not (ipfix or netflow9 or "export" in config.raw):
+        return None
+    active = options_from_args(args, config).active_timeout
+    wanted = [s for s in export_settings(config.raw, ipfix, netflow9, active)
+              if s.version == (10, 9)[which]]
+    return FlowExportSink(wanted[0]) if wanted else None
+
+
 #: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
 #: factory returns ``None`` when the flags and config don't ask for it.
-_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {}
+_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {
+    "export-ipfix": _export_ipfix,
+    "export-netflow9": _export_netflow9,
+}
 
 
 def build_sinks(args: argparse.Namespace, config: Config) -> list[SnapshotSink]:

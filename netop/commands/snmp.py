@@ -19,6 +19,7 @@ from netop.commands.pipeline import build_engine, build_sources
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import NetopError
+from netop.outputs.options import add_output_arguments
 from netop.sources.snmp.source import SNMP_HELP, SnmpSource
 
 HELP = (
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print N polls after the baseline, then exit (default: forever)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_output_arguments(parser, flows=False)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
