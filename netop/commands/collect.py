@@ -18,7 +18,7 @@ import sys
 import time
 
 from netop.commands.output import HeadlessView
-from netop.commands.pipeline import build_engine, build_sources
+from netop.commands.pipeline import announce_sinks, build_engine, build_sources
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import NetopError
@@ -78,6 +78,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     status: SourceStatus | None = None
     try:
         engine.start()
+        announce_sinks(engine)
         print(f"netop: listening on {source.describe()}", file=sys.stderr, flush=True)
         if source.warning is not None:
             print(f"netop: warning: {source.warning}", file=sys.stderr, flush=True)

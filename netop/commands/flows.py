@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from netop.commands.output import HeadlessView
-from netop.commands.pipeline import build_engine, build_sources, live_capture
+from netop.commands.pipeline import announce_sinks, build_engine, build_sources, live_capture
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.engine.filter import Filter
@@ -125,6 +125,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                 names=spec.names)
     if opts.read:
         engine.start_sinks()  # the file's flows are exported as they end
+        announce_sinks(engine)
     error = _read(engine, opts.read, opts.filter) if opts.read else _live(args, engine)
     if needs.names and engine.enrichment.names is not None:
         _await_names(engine)
@@ -234,6 +235,7 @@ def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
 
     engine.start()
     try:
+        announce_sinks(engine)
         duration = args.duration or float("inf")
         deadline = time.monotonic() + duration
         next_tick = time.monotonic() + interval

@@ -75,12 +75,35 @@ def _flow_export(args: argparse.Namespace, config: Config, which: int) -> Snapsh
     return FlowExportSink(wanted[0]) if wanted else None
 
 
+def _prometheus(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    from netop.outputs.prometheus import PrometheusSink, prometheus_settings
+
+    settings = prometheus_settings(config.raw, getattr(args, "prometheus", None))
+    return PrometheusSink(settings) if settings is not None else None
+
+
 #: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
 #: factory returns ``None`` when the flags and config don't ask for it.
 _SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {
     "export-ipfix": _export_ipfix,
     "export-netflow9": _export_netflow9,
+    "prometheus": _prometheus,
 }
+
+
+def announce_sinks(engine: Engine) -> None:
+    """Print what the started outputs have to say (where /metrics is served, warnings)
+    on stderr: the headless commands' equivalent of the TUI's event log. An output that
+    could not start (a port in use) is an error: one line, exit 2."""
+    import sys
+
+    from netop.errors import NetopError
+
+    if engine.sink_failures:
+        raise NetopError(engine.sink_failures[0])
+    for sink in engine.sinks:
+        for _, text in getattr(sink, "notices", ()):
+            print(f"netop: {text}", file=sys.stderr, flush=True)
 
 
 def build_sinks(args: argparse.Namespace, config: Config) -> list[SnapshotSink]:

@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 
 from netop.commands.output import HeadlessView
-from netop.commands.pipeline import build_engine, build_sources
+from netop.commands.pipeline import announce_sinks, build_engine, build_sources
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import NetopError
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     view = HeadlessView(sys.stdout, args.json)
     engine.start()
     try:
+        announce_sinks(engine)
         return _poll(engine, view, count)
     finally:
         engine.stop()

@@ -148,6 +148,8 @@ class Engine:
         self._flow_sinks = [s for s in self.sinks if callable(getattr(s, "flows_ended", None))]
         self._keep_expired = keep_expired
         self._sinks_started = False
+        #: Why sinks failed to start (a headless command ends on them).
+        self.sink_failures: list[str] = []
         self._ended_out: list[FlowRecord] = []
         self.flow_table = FlowTable(max_flows, idle_timeout, active_timeout,
                                     keep_expired=keep_expired or bool(self._flow_sinks),
@@ -193,8 +195,12 @@ class Engine:
             try:
                 sink.start()
             except Exception as exc:  # nor a broken output the monitoring
+                self.sink_failures.append(f"{sink.name} failed to start: {exc}")
                 self.emit(NetEvent(self._clock(), Severity.ERROR, sink.name,
-                                   f"{sink.name} failed to start: {exc}"))
+                                   self.sink_failures[-1]))
+                continue
+            for severity, text in getattr(sink, "notices", ()):
+                self.emit(NetEvent(self._clock(), severity, sink.name, text))
 
     def stop(self) -> None:
         """Stop every source and lookup thread; safe to call twice. Flows still live
@@ -230,6 +236,7 @@ class Engine:
     def tick(self, now: float | None = None) -> Snapshot:
         """Merge everything that arrived, compute rates and events, build a Snapshot."""
         now = self._clock() if now is None else now
+        started = time.perf_counter()
         pending = self._collect(now)
         new_events = list(pending.events)
         by_origin: dict[str, list[InterfaceSample]] = {}
@@ -266,6 +273,8 @@ class Engine:
             flows=flows,
             status=tuple(s.summary for s in self._statuses.values() if s.summary),
             sources=tuple(self._statuses.values()),
+            flow_stats={name: dict(stats) for name, stats in self.flow_stats.items()},
+            tick_seconds=time.perf_counter() - started,
         )
         self._pass_ended()
         self._hand_to_sinks(snapshot)

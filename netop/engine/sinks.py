@@ -13,6 +13,10 @@ at the end of the run (``Engine.close_sinks``, ``forced``: ended by the run's en
 a timeout). The engine then keeps expired flows for it (``keep_expired``); a flow that
 ends, is taken up again and ends again is handed out with only what came since. This
 is the one mechanism: the flow exporter uses it; a recorder may too.
+
+A sink may also fill ``notices`` (a list of ``(Severity, text)``) in ``start``: the
+engine logs them as events (the TUI's log) and headless commands print them on stderr
+(``pipeline.announce_sinks``): where /metrics is served, a warning about exposure.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <math.h>
 
-#define VERSION 1
+#define VERSION 2
 
 typedef struct { char *buf; Py_ssize_t len, cap; Py_ssize_t n; } Out;
 
@@ -87,7 +87,7 @@ static PyObject *pack(PyObject *self, PyObject *args) {
         unsigned char a[16], b[16];
         int la = addr(PyTuple_GET_ITEM(r, 1), a), lb = addr(PyTuple_GET_ITEM(r, 3), b);
         if (!la || la != lb) { skipped++; continue; }
-        unsigned long long proto, sport, dport, vlan, pk, by, pkr, byr, fl, in_if, out_if;
+        unsigned long long proto, sport, dport, vlan, pk, by, pkr = 0, byr = 0, fl, in_if, out_if;
         unsigned long long first, last;
         if (get_u(PyTuple_GET_ITEM(r, 0), 255, 0, &proto) ||
             get_u(PyTuple_GET_ITEM(r, 2), 65535, 0, &sport) ||
@@ -95,8 +95,8 @@ static PyObject *pack(PyObject *self, PyObject *args) {
             get_u(PyTuple_GET_ITEM(r, 5), 0xFFFFFFFFFFFFFFFFULL, 1, &vlan) ||
             get_u(PyTuple_GET_ITEM(r, 6), 0xFFFFFFFFFFFFFFFFULL, 0, &pk) ||
             get_u(PyTuple_GET_ITEM(r, 7), 0xFFFFFFFFFFFFFFFFULL, 0, &by) ||
-            get_u(PyTuple_GET_ITEM(r, 8), 0xFFFFFFFFFFFFFFFFULL, 0, &pkr) ||
-            get_u(PyTuple_GET_ITEM(r, 9), 0xFFFFFFFFFFFFFFFFULL, 0, &byr) ||
+            (biflow && get_u(PyTuple_GET_ITEM(r, 8), 0xFFFFFFFFFFFFFFFFULL, 0, &pkr)) ||
+            (biflow && get_u(PyTuple_GET_ITEM(r, 9), 0xFFFFFFFFFFFFFFFFULL, 0, &byr)) ||
             get_u(PyTuple_GET_ITEM(r, 12), 0xFFFFFFFFFFFFFFFFULL, 0, &fl) ||
             get_u(PyTuple_GET_ITEM(r, 16), 0xFFFFFFFFULL, 1, &in_if) ||
             get_u(PyTuple_GET_ITEM(r, 17), 0xFFFFFFFFULL, 1, &out_if) ||

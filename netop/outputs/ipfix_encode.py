@@ -245,7 +245,7 @@ def _native() -> ModuleType | None:
 _NATIVE_NAME = "netop.outputs._ipfixenc"
 _NATIVE_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ipfixenc.c")
 #: The ``VERSION`` of ``_ipfixenc.c``; an older prebuilt module is rebuilt, not used.
-_NATIVE_VERSION = 1
+_NATIVE_VERSION = 2
 _PACKERS: dict[tuple[int, bool, int], struct.Struct] = {}
 _MAX64 = (1 << 64) - 1
 
@@ -284,7 +284,8 @@ def pack_python(
         try:
             (proto, _, sport, _, dport, vlan, packets, octets, packets_rev, octets_rev,
              first, last, flags, _, _, _, in_if, out_if) = r
-            ints = (proto, sport, dport, packets, octets, packets_rev, octets_rev, flags)
+            ints = (proto, sport, dport, packets, octets, flags,
+                    *((packets_rev, octets_rev) if biflow else ()))
             optional = (vlan, in_if, out_if)
             if (not all(isinstance(v, int) for v in ints)
                     or not all(v is None or isinstance(v, int) for v in optional)
