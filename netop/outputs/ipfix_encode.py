@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from netop.model import FlowRecord
 from netop.packet.decode import reverse_ports
@@ -268,7 +269,7 @@ def _address(text: object) -> bytes | None:
 
 
 def pack_python(
-    records: Sequence[FlowRecord], biflow: bool, flags_len: int, default_reason: int,
+    records: Sequence[tuple[Any, ...]], biflow: bool, flags_len: int, default_reason: int,
     forced: bool, active_ms: int,
 ) -> tuple[bytes, int, bytes, int, int]:
     """The records packed in the templates' layouts: (IPv4 bytes, count, IPv6 bytes,

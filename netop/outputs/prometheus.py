@@ -4,7 +4,7 @@
 each snapshot (one reference swap) and a scrape builds the series from the latest one,
 so there are no per-series objects to keep in step with interfaces that come and go.
 Names follow node_exporter's (``netop_network_receive_bytes_total{device}``...) and
-snmp_exporter's labels for SNMP interfaces (``ifName``, the target).
+snmp_exporter's for SNMP interfaces (``if_name``, the target).
 
 Cardinality is bounded: interfaces beyond ``max_interfaces`` (the busiest kept) and
 exporters beyond ``top_n`` are summed into one ``other`` series; no label ever carries a
@@ -47,7 +47,8 @@ _COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("receive_errs_total", "rx_errors", "Receive errors."),
     ("transmit_errs_total", "tx_errors", "Transmit errors."),
 )
-_IF_LABELS = ("device", "origin", "target", "ifName")
+#: snmp_exporter's ``ifName`` written ``if_name``: promtool's lint wants snake_case labels.
+_IF_LABELS = ("device", "origin", "target", "if_name")
 #: Series besides interfaces and exporters: info, tick, flows, capture (4), series count.
 _FIXED_SERIES = 10
 

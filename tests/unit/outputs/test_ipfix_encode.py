@@ -161,7 +161,7 @@ def test_c_packer_matches_python(biflow: bool, flags_len: int) -> None:
     records = _random_records(3000, seed=flags_len * 2 + biflow)
     for forced, active in ((False, 0), (False, 1_800_000), (True, 1000)):
         args = (records, biflow, flags_len, 4 if forced else 1, forced, active)
-        assert native.pack(*args) == pack_python(*args)  # type: ignore[arg-type]
+        assert native.pack(*args) == pack_python(*args)
     assert pack_python(records, biflow, flags_len, 1, False, 0)[4] > 0  # some were bad
 
 
