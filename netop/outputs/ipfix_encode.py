@@ -193,17 +193,16 @@ class FlowEncoder:
     def _messages(self, lay: _Layout, blob: bytes, n: int) -> list[bytes]:
         out: list[bytes] = []
         size = len(blob) // n
-        pos = 0
-        while pos < len(blob):
-            now = self._clock()
-            with_templates = self.templates_due(now)
-            room = self.message_bytes - self._header.size - 4
-            if with_templates:
-                room -= len(self._templates)
-            take = max(1, room // size) * size
-            chunk = blob[pos : pos + take]
+        now = self._clock()  # one export time for one batch
+        room = self.message_bytes - self._header.size - 4
+        plain = max(1, room // size) * size
+        with_templates = max(1, (room - len(self._templates)) // size) * size
+        pos, end = 0, len(blob)
+        while pos < end:
+            templates = self.templates_due(now)
+            chunk = blob[pos : pos + (with_templates if templates else plain)]
             pos += len(chunk)
-            out.append(self._message(lay, chunk, len(chunk) // size, with_templates, now))
+            out.append(self._message(lay, chunk, len(chunk) // size, templates, now))
         return out
 
     def _message(

@@ -11,7 +11,6 @@ import urllib.request
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from netop.errors import ConfigError
@@ -45,9 +44,7 @@ def _snapshot(interfaces: list[InterfaceRate], exporters: int = 0) -> Snapshot:
 
 
 def _scrape(metrics: SnapshotMetrics) -> str:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(metrics)
-    return generate_latest(registry).decode()
+    return metrics.render().decode()
 
 
 def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
