@@ -17,15 +17,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from netop.config import get_bool, get_float, get_int, get_str
+from netop.config import DEFAULT_MAX_FLOWS, get_bool, get_float, get_int, get_str
 from netop.errors import ConfigError
 from netop.model import FlowRecord, Snapshot
 from netop.outputs.ipfix_encode import IPFIX_VERSION, V9_VERSION, FlowEncoder
 
 #: IANA ports: IPFIX 4739, NetFlow 2055 (the common choice; v9 has none assigned).
 DEFAULT_PORTS = {IPFIX_VERSION: 4739, V9_VERSION: 2055}
-#: Flows waiting to be encoded, at most (beyond: dropped and counted).
-DEFAULT_QUEUE_RECORDS = 200_000
+#: Flows waiting to be encoded, at most (beyond: dropped and counted): a full flow
+#: table ending at once fits.
+DEFAULT_QUEUE_RECORDS = DEFAULT_MAX_FLOWS
 #: Datagrams per second, at most: ~20 MB/s of 1400-byte datagrams, which a collector on
 #: a busy 2-core box (nfcapd, netop collect) receives without loss.
 DEFAULT_MAX_DATAGRAMS_PER_S = 15_000
