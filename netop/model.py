@@ -437,6 +437,11 @@ class Snapshot:
     status: tuple[str, ...] = ()
     sources: tuple[SourceStatus, ...] = ()
     """The latest status of each source that reports one (SNMP targets, exporters...)."""
+    flow_stats: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """Per flow source, its latest cumulative counters (``FlowBatch.stats``: the
+    capture's ``packets``, ``kernel_drops``, ``sampling``...), for the outputs."""
+    tick_seconds: float = 0.0
+    """How long the engine took to build this snapshot (CPU of one tick, wall time)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,12 @@ import time
 
 from netop.commands.flags import ALLOW_HELP, DURATION_HELP, JSON_HELP, LISTEN_HELP
 from netop.commands.output import HeadlessView
-from netop.commands.pipeline import build_engine, build_sources
+from netop.commands.pipeline import announce_sinks, build_engine, build_sources
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import NetopError
 from netop.model import Snapshot, SourceStatus
+from netop.outputs.options import add_output_arguments
 from netop.sources.collector.server import DEFAULT_HOST
 from netop.sources.collector.source import (
     DEFAULT_PORTS,
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help=DURATION_HELP)
+    add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -78,6 +80,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     status: SourceStatus | None = None
     try:
         engine.start()
+        announce_sinks(engine)
         print(f"netop: listening on {source.describe()}", file=sys.stderr, flush=True)
         if source.warning is not None:
             print(f"netop: warning: {source.warning}", file=sys.stderr, flush=True)
@@ -100,6 +103,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     finally:
         engine.stop()
     _summary(status, engine)
+    for sink in engine.sinks:
+        summary = getattr(sink, "summary", None)
+        if callable(summary):
+            print(f"netop: {sink.name}: {summary()}", file=sys.stderr)
     return 0
 
 

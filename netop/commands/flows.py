@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 from netop.commands.flags import DURATION_HELP, JSON_HELP, NO_NAMES_HELP
 from netop.commands.output import HeadlessView
-from netop.commands.pipeline import build_engine, build_sources, live_capture
+from netop.commands.pipeline import announce_sinks, build_engine, build_sources, live_capture
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.engine.filter import Filter
 from netop.engine.filter_grammar import And, Attr, Host, Node, Not, Or
 from netop.errors import ConfigError, NetopError
 from netop.model import FLOW_SORT_KEYS, Severity, Snapshot, ViewSpec
+from netop.outputs.options import add_output_arguments
 from netop.sources.base import Source
 from netop.sources.capture.offline import FileReadResult
 from netop.sources.capture.options import add_capture_arguments, options_from_args
@@ -67,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reverse", action="store_true",
                         help="the other order (the pane's S)")
     parser.add_argument("-n", "--no-names", action="store_true", help=NO_NAMES_HELP)
+    add_output_arguments(parser)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     result: FileReadResult | None = None
     error: NetopError | None
     if opts.read:
+        engine.start_sinks()  # the file's flows are exported as they end
+        announce_sinks(engine)
         result = _read(engine, opts.read, opts.filter)
         error = result.error
     else:
@@ -140,12 +144,26 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if result is not None and opts.read and error is None:  # else the error is the line
         _file_summary(engine, opts.read, opts.filter, args.flow_filter, result, snapshot)
     if error is not None and not snapshot.flows.rows:
+        close_outputs(engine)
         raise error
     view = HeadlessView(sys.stdout, args.json)
     view.snapshot_flows(snapshot)
+    close_outputs(engine)
     if error is not None:
         raise error
     return 0
+
+
+def close_outputs(engine: Engine) -> None:
+    """Export the flows still live and wait until the outputs have sent them (bounded);
+    each output's summary line goes to stderr."""
+    if not engine.sinks:
+        return
+    engine.close_sinks()
+    for sink in engine.sinks:
+        summary = getattr(sink, "summary", None)
+        if callable(summary):
+            print(f"netop: {sink.name}: {summary()}", file=sys.stderr, flush=True)
 
 
 def _check_enrichment(
@@ -253,6 +271,7 @@ def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
 
     engine.start()
     try:
+        announce_sinks(engine)
         duration = args.duration or float("inf")
         # --duration counts from attachment; until then the wait for it is bounded.
         deadline = time.monotonic() + ATTACH_WAIT

@@ -68,9 +68,56 @@ _FACTORIES: dict[str, Callable[[argparse.Namespace, Config], Source | None]] = {
 }
 
 
+def _export_ipfix(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    return _flow_export(args, config, 0)
+
+
+def _export_netflow9(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    return _flow_export(args, config, 1)
+
+
+def _flow_export(args: argparse.Namespace, config: Config, which: int) -> SnapshotSink | None:
+    from netop.outputs.ipfix_export import FlowExportSink, export_settings
+    from netop.sources.capture.options import options_from_args
+
+    ipfix, netflow9 = getattr(args, "export_ipfix", None), getattr(args, "export_netflow9", None)
+    if not (ipfix or netflow9 or "export" in config.raw):
+        return None
+    active = options_from_args(args, config).active_timeout
+    wanted = [s for s in export_settings(config.raw, ipfix, netflow9, active)
+              if s.version == (10, 9)[which]]
+    return FlowExportSink(wanted[0]) if wanted else None
+
+
+def _prometheus(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    from netop.outputs.prometheus import PrometheusSink, prometheus_settings
+
+    settings = prometheus_settings(config.raw, getattr(args, "prometheus", None))
+    return PrometheusSink(settings) if settings is not None else None
+
+
 #: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
 #: factory returns ``None`` when the flags and config don't ask for it.
-_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {}
+_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {
+    "export-ipfix": _export_ipfix,
+    "export-netflow9": _export_netflow9,
+    "prometheus": _prometheus,
+}
+
+
+def announce_sinks(engine: Engine) -> None:
+    """Print what the started outputs have to say (where /metrics is served, warnings)
+    on stderr: the headless commands' equivalent of the TUI's event log. An output that
+    could not start (a port in use) is an error: one line, exit 2."""
+    import sys
+
+    from netop.errors import NetopError
+
+    if engine.sink_failures:
+        raise NetopError(engine.sink_failures[0])
+    for sink in engine.sinks:
+        for _, text in getattr(sink, "notices", ()):
+            print(f"netop: {text}", file=sys.stderr, flush=True)
 
 
 def build_sinks(args: argparse.Namespace, config: Config) -> list[SnapshotSink]:

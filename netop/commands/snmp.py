@@ -16,10 +16,11 @@ from dataclasses import replace
 
 from netop.commands.flags import COUNT_HELP, JSON_HELP
 from netop.commands.output import HeadlessView
-from netop.commands.pipeline import build_engine, build_sources
+from netop.commands.pipeline import announce_sinks, build_engine, build_sources
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import NetopError
+from netop.outputs.options import add_output_arguments
 from netop.sources.snmp.source import SNMP_HELP, SnmpSource
 
 HELP = (
@@ -48,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=COUNT_HELP,
     )
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
+    add_output_arguments(parser, flows=False)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -71,6 +73,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     view = HeadlessView(sys.stdout, args.json)
     engine.start()
     try:
+        announce_sinks(engine)
         return _poll(engine, view, count)
     finally:
         engine.stop()

@@ -14,6 +14,7 @@ from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import ConfigError, NetopError
 from netop.model import NetEvent, Severity
+from netop.outputs.options import add_output_arguments
 from netop.sources.capture.options import add_capture_arguments
 from netop.sources.capture.source import CaptureSource
 from netop.sources.collector.source import add_collector_arguments
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_collector_arguments(parser)
     add_syslog_arguments(parser)
     add_trap_arguments(parser)
+    add_output_arguments(parser)
 
 
 def announce_warnings(engine: Engine, config: Config, themes: ThemeSet) -> None:

@@ -147,8 +147,16 @@ class Engine:
         # A recording keeps its ended flows: at its end every flow of it is on screen.
         if keep_ended is None:
             keep_ended = any(s.replay for s in self.sources)
+        #: Sinks that take flows as they end (``flows_ended``; see netop.engine.sinks).
+        self._flow_sinks = [s for s in self.sinks if callable(getattr(s, "flows_ended", None))]
+        self._keep_expired = keep_expired
+        self._sinks_started = False
+        #: Why sinks failed to start (a headless command ends on them).
+        self.sink_failures: list[str] = []
+        self._ended_out: list[FlowRecord] = []
         self.flow_table = FlowTable(max_flows, idle_timeout, active_timeout,
-                                    keep_expired=keep_expired, keep_ended=keep_ended)
+                                    keep_expired=keep_expired or bool(self._flow_sinks),
+                                    keep_ended=keep_ended)
         #: Per source, its latest cumulative loss counters (FlowBatch.stats).
         self._flow_losses: dict[str, tuple[int, int]] = {}
         #: Per source, its latest cumulative counters (``FlowBatch.stats``).
@@ -178,20 +186,42 @@ class Engine:
             except Exception as exc:  # a broken source must not take the others down
                 self.emit(NetEvent(self._clock(), Severity.ERROR, source.name,
                                    f"{source.name} failed to start: {exc}"))
+        self.start_sinks()
+
+    def start_sinks(self) -> None:
+        """Start the outputs (``start`` does it; a headless run that plays a file
+        without starting sources calls it alone). Safe to call twice."""
+        if self._sinks_started:
+            return
+        self._sinks_started = True
         for sink in self.sinks:
             try:
                 sink.start()
             except Exception as exc:  # nor a broken output the monitoring
+                self.sink_failures.append(f"{sink.name} failed to start: {exc}")
                 self.emit(NetEvent(self._clock(), Severity.ERROR, sink.name,
-                                   f"{sink.name} failed to start: {exc}"))
+                                   self.sink_failures[-1]))
+                continue
+            for severity, text in getattr(sink, "notices", ()):
+                self.emit(NetEvent(self._clock(), severity, sink.name, text))
 
     def stop(self) -> None:
-        """Stop every source and lookup thread; safe to call twice."""
+        """Stop every source and lookup thread; safe to call twice. Flows still live
+        end here for the sinks that take ended flows (as an exporter's shutdown)."""
         self.enrichment.stop()
         for source in self.sources:
             # Stopping is best effort: one source failing must not keep the others running.
             with contextlib.suppress(Exception):
                 source.stop()
+        self.close_sinks()
+
+    def close_sinks(self) -> None:
+        """End the flows still live for the sinks that take ended flows (as an
+        exporter does at shutdown), then close every sink; safe to call twice."""
+        if self._flow_sinks and self._sinks_started:
+            self.flow_table.end_all()
+            self._pass_ended(forced=True)
+        self._sinks_started = False
         for sink in self.sinks:
             with contextlib.suppress(Exception):
                 sink.close()
@@ -209,6 +239,7 @@ class Engine:
     def tick(self, now: float | None = None) -> Snapshot:
         """Merge everything that arrived, compute rates and events, build a Snapshot."""
         now = self._clock() if now is None else now
+        started = time.perf_counter()
         pending = self._collect(now)
         new_events = list(pending.events)
         by_origin: dict[str, list[InterfaceSample]] = {}
@@ -246,9 +277,27 @@ class Engine:
             flows=flows,
             status=tuple(s.summary for s in self._statuses.values() if s.summary),
             sources=tuple(self._statuses.values()),
+            flow_stats={name: dict(stats) for name, stats in self.flow_stats.items()},
+            tick_seconds=time.perf_counter() - started,
         )
+        self._pass_ended()
         self._hand_to_sinks(snapshot)
         return snapshot
+
+    def _pass_ended(self, forced: bool = False) -> None:
+        """Hand the flows that ended to the sinks that take them, and keep them for
+        :meth:`drain_ended` when asked (``keep_expired``)."""
+        ended = self.flow_table.drain_expired()
+        if not ended:
+            return
+        if self._keep_expired:
+            self._ended_out.extend(ended)
+        for sink in self._flow_sinks:
+            try:
+                sink.flows_ended(ended, forced)  # type: ignore[attr-defined]
+            except Exception as exc:  # as for snapshots: the tick goes on
+                self.emit(NetEvent(self._clock(), Severity.ERROR, sink.name,
+                                   f"{sink.name} failed: {exc!r}"))
 
     def _hand_to_sinks(self, snapshot: Snapshot) -> None:
         for sink in self.sinks:
@@ -269,6 +318,8 @@ class Engine:
         """
         for clock in merge_ticks(self.flow_table, ticks):
             self._replay_clock = max(self._replay_clock or 0.0, clock)
+            if self._flow_sinks:
+                self._pass_ended()
 
     def summary(self, spec: ViewSpec) -> Snapshot:
         """The last snapshot of a headless run: every flow the table kept (ended ones
@@ -290,7 +341,9 @@ class Engine:
         are only counted (``flow_table.stats.evictions``)."""
         if everything:
             self.flow_table.end_all()
-        return self.flow_table.drain_expired()
+        self._pass_ended(forced=everything)
+        out, self._ended_out = self._ended_out, []
+        return out
 
     def _flow_clock(self, batches: list[FlowBatch], now: float) -> float:
         """The time flows are aged against: the wall clock live, the file's on replay.
