@@ -25,6 +25,13 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "procs": ("refresh_interval", "keep", "max_entries"),
     "collector": ("listen", "allow", "rcvbuf", "max_flows"),  # + the limits: _known
     "snmp": ("targets",),
+    "syslog": ("listen", "allow", "timezone", "patterns", "rate_limit", "queue", "rcvbuf"),
+    "traps": ("listen", "allow", "communities", "engine_id", "users", "rate_limit", "queue"),
+    "export": ("ipfix", "netflow9", "biflow", "domain", "template_every", "template_seconds",
+               "message_bytes", "queue_records", "max_datagrams_per_s"),
+    "prometheus": ("listen", "top_n", "max_interfaces", "basic_auth_user",
+                   "basic_auth_password", "basic_auth_password_env",
+                   "basic_auth_password_file", "tls_cert_file", "tls_key_file"),
 }  # fmt: skip
 
 

@@ -94,3 +94,21 @@ def test_a_broken_user_theme_is_skipped_with_a_warning(tmp_path: Path) -> None:
     assert "netop-dark" in themes.names
     assert len(themes.warnings) == 2
     assert any("broken.toml" in w and "skipped" in w for w in themes.warnings)
+
+
+def test_every_toml_example_in_the_readme_is_warning_free() -> None:
+    """The README's config examples name only keys netop knows: a section added without
+    its keys in ``config_keys`` (or a README typo) fails here."""
+    import re
+    import tomllib
+
+    from netop.commands.config_keys import SECTION_KEYS, config_warnings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        raw = tomllib.loads(block)
+        assert config_warnings(raw) == [], block
+        tables = {k for k, v in raw.items() if isinstance(v, dict)}
+        assert tables <= set(SECTION_KEYS), block
