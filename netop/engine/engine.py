@@ -201,6 +201,11 @@ class Engine:
         """What is being watched, for the header."""
         return ", ".join(source.describe() for source in self.sources) or "nothing"
 
+    @property
+    def named_interfaces(self) -> tuple[str, ...]:
+        """The interfaces (glob patterns) the user named, which the ``all`` row totals."""
+        return self._total_of
+
     # -- the tick ---------------------------------------------------------------------
 
     def tick(self, now: float | None = None) -> Snapshot:

@@ -355,15 +355,19 @@ class LineTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         """A click on the header sorts; on a row it moves the cursor there."""
-        if event.y == 0:
-            x = event.x
+        # The event's x/y count from the border; the header is the content's first line.
+        offset = event.get_content_offset(self)
+        if offset is None:  # on the border or the scrollbar
+            return
+        if offset.y == 0:
+            x = offset.x
             for column, w in zip(self.columns, self._widths, strict=False):
                 if x < w + 1:
                     self.post_message(self.HeaderClicked(self, column.key))
                     return
                 x -= w + 1
             return
-        index = event.y - 1 + round(self.scroll_offset.y)
+        index = offset.y - 1 + round(self.scroll_offset.y)
         if 0 <= index < len(self.rows):
             self._move_cursor(index)
             if event.chain >= 2 and self.cursor_key is not None:
