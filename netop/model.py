@@ -344,6 +344,11 @@ class FlowRow:
     """For aggregated rows: how many flows the row sums."""
     history: tuple[float, ...] = ()
     """Recent rates (bits/s, both ways), oldest first, while the flow is on screen."""
+    remote: str = ""
+    """The flow's end that is not this host (its destination when neither is): the host
+    of the ``remote`` aggregation and of the TUI's drill to "this host"."""
+    members: str = ""
+    """For aggregated rows: the filter that selects its member flows (empty: none can)."""
 
 
 #: Sort keys of the Flows pane, each a column of the pane and of ``--sort``.

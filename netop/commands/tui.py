@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 
 from netop.commands.pipeline import build_engine, build_sources, named_interfaces
 from netop.config import Config
+from netop.errors import NetopError
 from netop.sources.capture.options import add_capture_arguments
 from netop.sources.capture.source import CaptureSource
 from netop.sources.collector.source import add_collector_arguments
@@ -29,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_collector_arguments(parser)
 
 
+#: Why ``netop > file`` does not start the screen, and what to run instead.
+NOT_A_TERMINAL = ("the TUI needs a terminal on stdout; to write to a file or a pipe use a "
+                  "headless command: netop flows --json, netop ifaces --json, netop snmp --json")
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     """Start the TUI and block until the user quits."""
     from netop.ui.app import NetopApp
@@ -42,6 +49,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     for source in sources:
         if isinstance(source, CaptureSource):
             source.check()  # bad -r/-i/-f: one line and exit 2, before the screen opens
+    if not sys.stdout.isatty():
+        # Textual would draw escape codes into the file and wait for keys it never gets.
+        raise NetopError(NOT_A_TERMINAL)
     engine = build_engine(args, config, sources)
     from netop.enrich.names import names_enabled
 

@@ -25,6 +25,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Protocol, cast
 
+from netop.engine.drill import members_filter
 from netop.engine.filter import Filter, parse_filter
 from netop.engine.flowtable import FlowEntry, FlowTable
 from netop.model import (
@@ -650,6 +651,7 @@ class FlowViewBuilder:
                 src_name=names[0] if names else "",
                 dst_name=names[1] if names else "",
                 history=tuple(rates),
+                remote=self._remote_of(f.entry),
             ))
         if history:
             self._history = histories
@@ -667,10 +669,13 @@ class FlowViewBuilder:
             # Without process attribution the label is final: no owner will ever be found.
             label = self.process_of(e)
             return (label.name or "—"), f.settled or label is _NO_PROCESS
-        # remote host: the end that is not this host (the destination when neither is)
+        return self._remote_of(e), True
+
+    def _remote_of(self, e: FlowEntry) -> str:
+        """The end that is not this host (the destination when neither is)."""
         local = self.enrichment.local
         side = local.local_side(e) if local is not None else None
-        return (e.src if side == "dst" else e.dst), True
+        return e.src if side == "dst" else e.dst
 
     def _key_of(self, mode: str, f: _Facts) -> tuple[Hashable, bool]:
         """``_group_key``, kept on the flow once it is stable."""
@@ -803,5 +808,6 @@ class FlowViewBuilder:
             rows.append(FlowRow(key=f"{mode}|{label}", record=record,
                                 rate_bps=g.fwd, rate_rev_bps=g.rev,
                                 avg_bps=g.avg_sum / window if g.recent else 0.0,
-                                label=label, flows=g.flows))
+                                label=label, flows=g.flows,
+                                members=members_filter(mode, g.key)))
         return tuple(rows)
