@@ -43,7 +43,8 @@ async def test_a_drill_key_filters_to_the_selected_flow_and_backspace_returns(
         assert app.engine.view_spec.filter_text == want
         snapshot = retick(app)
         await pilot.pause()
-        assert snapshot.flows.rows and row.key in {x.key for x in snapshot.flows.rows}
+        assert snapshot.flows.rows
+        assert row.key in {x.key for x in snapshot.flows.rows}
         assert snapshot.flows.matched_flows < snapshot.flows.total_flows
         assert f"filter: {want}" in screen_text(app)
         # The filter box opens with the drilled expression, ready to edit.
@@ -66,7 +67,8 @@ async def test_drills_narrow_each_other_and_unwind_one_at_a_time() -> None:
         await pilot.press("p")
         await pilot.pause()
         text = app.engine.view_spec.filter_text
-        assert text.startswith(f"(host {row.remote}) and ") and "port" in text
+        assert text.startswith(f"(host {row.remote}) and ")
+        assert "port" in text
         await pilot.press("backspace")
         await pilot.pause()
         assert app.engine.view_spec.filter_text == f"host {row.remote}"
@@ -83,7 +85,8 @@ async def test_enter_on_a_group_row_opens_its_member_flows(mode: str) -> None:
         flows = await _ready(app, [*snapshots, app.engine.tick(now=snapshots[-1].ts + 1)],
                              pilot)
         group = flows.latest[flows.cursor_key or ""]
-        assert group.label and group.members
+        assert group.label
+        assert group.members
         await pilot.press("enter")
         await pilot.pause()
         spec = app.engine.view_spec
@@ -103,7 +106,9 @@ async def test_T_shows_totals_instead_of_rates_and_back() -> None:
         await pilot.press("T")
         await pilot.pause()
         text = screen_text(app)
-        assert "Total →" in text and "Total ←" in text and "Rate →" not in text
+        assert "Total →" in text
+        assert "Total ←" in text
+        assert "Rate →" not in text
         row = flows.rows[0]
         keys = [c.key for c in flows.columns]
         flow = flows.latest[row.key].record
@@ -129,7 +134,9 @@ async def test_the_totals_line_has_averages_peaks_and_bytes_since_start() -> Non
         want_rx = sum(s.total.deltas.get("rx_bytes") or 0 for s in snapshots if s.total)
         assert bar.cum["rx_bytes"] == want_rx > 0
         line = bar.line(snapshots[-1], True)
-        assert "2s/10s/40s" in line and "peak" in line and "cum" in line
+        assert "2s/10s/40s" in line
+        assert "peak" in line
+        assert "cum" in line
         await pilot.press("space")
         await pilot.pause()
         assert "peak" in screen_text(app)

@@ -79,7 +79,8 @@ def test_process_gives_way_before_addresses_and_ports() -> None:
     assert "process" in [c.key for c in at_90]
     assert {c.key: c.min_width for c in at_90}["src"] >= 18
     wide = [c.key for c in columns_for("connection", 200)]
-    assert wide[:3] == ["proto", "src", "dst"] and wide[-1] == "process"
+    assert wide[:3] == ["proto", "src", "dst"]
+    assert wide[-1] == "process"
     assert {"avg2", "avg", "avg40", "peak", "state"} <= set(wide)
 
 

@@ -18,5 +18,7 @@ def test_netop_with_stdout_to_a_file_refuses_the_tui(tmp_path: Path) -> None:
     assert done.returncode == 2, err
     assert out.read_bytes() == b""
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err
-    assert lines[0].startswith("netop: ") and "netop flows --json" in lines[0]
+    assert len(lines) == 1
+    assert "Traceback" not in err
+    assert lines[0].startswith("netop: ")
+    assert "netop flows --json" in lines[0]
