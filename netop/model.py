@@ -349,6 +349,8 @@ class FlowRow:
     of the ``remote`` aggregation and of the TUI's drill to "this host"."""
     members: str = ""
     """For aggregated rows: the filter that selects its member flows (empty: none can)."""
+    service: str = ""
+    """The destination port's service name (``/etc/services``) while names are shown."""
 
 
 #: Sort keys of the Flows pane, each a column of the pane and of ``--sort``.

@@ -631,7 +631,13 @@ class FlowViewBuilder:
         rows = []
         histories: dict[str, deque[float]] = {}
         rates: tuple[float, ...] | deque[float] = ()
-        for f in self._top(chosen, spec, everything):
+        top = self._top(chosen, spec, everything)
+        if spec.sort == "rate":
+            # Flows at the same rate (idle ones: zero) by last activity, newest first,
+            # instead of the heap's arbitrary order.
+            top.sort(key=lambda f: (f.rate_bps, f.entry.last), reverse=spec.descending)
+        service = self.enrichment.service if spec.names else None
+        for f in top:
             proc = self.process_of(f.entry)
             names = self.names_of(f.entry)
             if history:
@@ -652,6 +658,7 @@ class FlowViewBuilder:
                 dst_name=names[1] if names else "",
                 history=tuple(rates),
                 remote=self._remote_of(f.entry),
+                service=(service(f.entry.dport, f.entry.proto) or "") if service else "",
             ))
         if history:
             self._history = histories

@@ -140,3 +140,26 @@ async def test_the_totals_line_has_averages_peaks_and_bytes_since_start() -> Non
         await pilot.press("space")
         await pilot.pause()
         assert "peak" in screen_text(app)
+
+
+async def test_n_shows_service_names_for_ports_in_flow_rows_too() -> None:
+    app, snapshots = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await _ready(app, snapshots, pilot)
+        text = screen_text(app)
+        assert "cdn.example.net:https" in text
+        assert "bastion.example.org:ssh" in text
+        await pilot.press("n")
+        retick(app)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "192.0.2.10:443" in text
+        assert ":https" not in text
+
+
+async def test_a_closing_flow_silent_for_two_ticks_is_closed() -> None:
+    from netop.ui.panes.flows import _state
+
+    assert _state("closing", 0.5, 1.0) == "closing"
+    assert _state("closing", 2.0, 1.0) == "closed"
+    assert _state("established", 60.0, 1.0) == "established"

@@ -77,7 +77,7 @@ def test_process_gives_way_before_addresses_and_ports() -> None:
     assert keys == ["proto", "src", "dst", "rate", "rate_rev", "bytes"]
     at_90 = columns_for("connection", 90)
     assert "process" in [c.key for c in at_90]
-    assert {c.key: c.min_width for c in at_90}["src"] >= 18
+    assert {c.key: c.min_width for c in at_90}["src"] >= 19
     wide = [c.key for c in columns_for("connection", 200)]
     assert wide[:3] == ["proto", "src", "dst"]
     assert wide[-1] == "process"
@@ -93,7 +93,8 @@ async def test_at_80_columns_addresses_and_ports_are_whole() -> None:
         await pilot.pause()
         text = screen_text(app)
     assert "Process" not in text.split("Flows", 1)[1]
-    assert "192.0.2.10:443" in text  # not 192.0…:443
+    assert "192.0.2.10:https" in text  # not 192.0…:https
+    assert "Bytes" in text  # the last column whole, not under the scrollbar
 
 
 @pytest.mark.parametrize("size", [(40, 10), (59, 30), (100, 14)])

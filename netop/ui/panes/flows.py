@@ -20,8 +20,8 @@ from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Sty
 #: the process takes its room, and never its port), the details last.
 _CONNECTION = (
     (Column("proto", "Proto", 5), 2),
-    (Column("src", "Source", 0, min_width=18), 0),
-    (Column("dst", "Destination", 0, min_width=18), 0),
+    (Column("src", "Source", 0, min_width=19, weight=2), 0),
+    (Column("dst", "Destination", 0, min_width=19, weight=2), 0),
     (Column("rate", "Rate →", 9, "right"), 1),
     (Column("rate_rev", "Rate ←", 9, "right"), 1),
     (Column("avg2", "Avg 2s", 9, "right"), 9),
@@ -50,13 +50,17 @@ _GROUP_TITLES = {"remote": "Remote host", "process": "Process", "port": "Port / 
                  "protocol": "Protocol"}
 
 
-def endpoint_cell(addr: str, port: int, proto: int, name: str = "") -> Middle:
+def endpoint_cell(addr: str, port: int, proto: int, name: str = "",
+                  service: str = "") -> Middle:
     """:func:`endpoint` as a cell that, when narrow, keeps the port and the end of the
-    address (hosts of one IPv6 /64 differ only there) and loses the middle."""
+    address (hosts of one IPv6 /64 differ only there) and loses the middle. ``service``:
+    the port's name, shown instead of its number (iftop's and ``n``'s habit)."""
     text = endpoint(addr, port, proto, name)
     keep = 0
     if text != (name or addr):  # has a port
-        keep = len(str(port)) + (2 if text.startswith("[") else 1)
+        if service:
+            text = text[: len(text) - len(str(port))] + service
+        keep = len(service or str(port)) + (2 if text.startswith("[") else 1)
     return Middle(text, keep=keep)
 
 
@@ -110,6 +114,19 @@ def window_avg(history: tuple[float, ...], seconds: float, interval: float) -> f
     return sum(recent) / len(recent)
 
 
+#: Ticks of silence after a FIN from which a TCP flow counts as closed.
+CLOSED_AFTER_TICKS = 2
+
+
+def _state(state: str, idle: float, interval: float) -> str:
+    """The engine's TCP state, with ``closing`` (a FIN seen) become ``closed`` once the
+    flow has been silent for :data:`CLOSED_AFTER_TICKS` ticks: the flags' union cannot
+    tell one FIN from two, the silence after them can."""
+    if state == "closing" and idle >= CLOSED_AFTER_TICKS * interval:
+        return "closed"
+    return state
+
+
 class FlowsPane(LineTable):
     """Top flows with rates each way, totals, age, state and process."""
 
@@ -143,7 +160,7 @@ class FlowsPane(LineTable):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
-        columns = columns_for(self.spec.aggregate, self.size.width, self.totals)
+        columns = columns_for(self.spec.aggregate, self.inner_width, self.totals)
         shape = (*(c.label for c in columns), self.spec.aggregate)
         if shape != self._shape:
             self._shape = shape
@@ -205,7 +222,8 @@ class FlowsPane(LineTable):
             "label": row.label,
             "flows": human_count(row.flows),
             "src": endpoint_cell(r.src, r.sport, r.proto, row.src_name if names else ""),
-            "dst": endpoint_cell(r.dst, r.dport, r.proto, row.dst_name if names else ""),
+            "dst": endpoint_cell(r.dst, r.dport, r.proto, row.dst_name if names else "",
+                                 row.service if names else ""),
             "rate": rate,
             "rate_rev": rate_rev,
             "avg": human_rate(row.avg_bps, bits),
@@ -215,7 +233,7 @@ class FlowsPane(LineTable):
             "bytes": human_bytes(r.bytes + r.bytes_rev),
             "packets": human_count(r.packets + r.packets_rev),
             "age": human_age(now - r.first),
-            "state": row.state,
+            "state": _state(row.state, now - r.last, interval),
             "process": row.process or Styled("—", "dim"),
         }
         return Row(key=row.key, cells=tuple(cells[k] for k in keys))
