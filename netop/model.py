@@ -409,6 +409,26 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
+class NicDetail:
+    """One local interface's deeper counters, read while its detail screen is open
+    (``netop.sources.nicstats``): cumulative values as the kernel and driver keep them."""
+
+    name: str
+    ts: float
+    kernel: dict[str, int] = field(default_factory=dict)
+    """``/sys/class/net/NAME/statistics``: every counter the kernel keeps."""
+    nic: dict[str, int] = field(default_factory=dict)
+    """The driver's own statistics (``ethtool -S``)."""
+    nic_note: str = ""
+    """Why ``nic`` is empty, when it is."""
+    qdiscs: tuple[dict[str, Any], ...] = ()
+    """Each qdisc: kind, handle, parent, bytes, packets, drops, overlimits, requeues,
+    backlog, qlen (``tc -s -j qdisc``)."""
+    qdisc_note: str = ""
+    """Why ``qdiscs`` is empty, when it is."""
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the views need for one tick. Immutable; safe to share across threads."""
 
@@ -428,6 +448,9 @@ class Snapshot:
     status: tuple[str, ...] = ()
     sources: tuple[SourceStatus, ...] = ()
     """The latest status of each source that reports one (SNMP targets, exporters...)."""
+    nic: NicDetail | None = None
+    """The deeper counters of the interface whose detail screen is open (``nic_detail``
+    of the engine), else ``None``."""
 
 
 @dataclass(frozen=True, slots=True)

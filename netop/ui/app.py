@@ -44,6 +44,7 @@ from netop.ui.detail import FlowDetailScreen
 from netop.ui.filterbar import FilterBar
 from netop.ui.header import HeaderBar
 from netop.ui.help import HelpScreen
+from netop.ui.ifdetail import InterfaceDetailScreen
 from netop.ui.layout import PaneRows, pane_heights
 from netop.ui.messages import SnapshotReady
 from netop.ui.panes.counters import CountersPane
@@ -240,7 +241,7 @@ class NetopApp(App[None]):
 
     def _render(self, snapshot: Snapshot) -> None:
         self.shown = snapshot
-        if isinstance(self.screen, FlowDetailScreen):
+        if isinstance(self.screen, FlowDetailScreen | InterfaceDetailScreen):
             self.screen.follow(snapshot)
         with self.batch_update():
             self.query_one(HeaderBar).show(snapshot, self.bits, self.paused)
@@ -365,6 +366,9 @@ class NetopApp(App[None]):
             message.table.toggle(message.key.removeprefix(GROUP))
             self._rerender()
             return
+        if isinstance(message.table, InterfacesPane):
+            self._open_interface(message.key)
+            return
         if not isinstance(message.table, FlowsPane):
             return
         row = message.table.latest.get(message.key)
@@ -448,6 +452,25 @@ class NetopApp(App[None]):
         pane = self.query_one(InterfacesPane)
         pane.by_rate = not pane.by_rate
         self._rerender()
+
+    def _open_interface(self, key: str) -> None:
+        """Enter on an interface row: its detail screen; the engine reads its NIC and
+        qdisc counters while the screen is open (local interfaces only)."""
+        shown = self.shown
+        if shown is None:
+            return
+        origin, _, name = key.partition("\0")
+        rate = shown.total if (origin, name) == ("local", "all") else next(
+            (r for r in shown.interfaces if r.key == (origin, name)), None)
+        if rate is None:
+            return
+        if origin == "local" and name != "all":
+            self.engine.nic_detail = name
+
+        def closed(_: None) -> None:
+            self.engine.nic_detail = None
+
+        self.push_screen(InterfaceDetailScreen(rate, self.bits), callback=closed)
 
     def action_filter(self) -> None:
         """Open the filter box with the filter in force."""
