@@ -398,8 +398,7 @@ class NetopApp(App[None]):
         self.drill_stack.append(spec)
         del self.drill_stack[:-DRILL_DEPTH]
         self._set_view(filter_text=narrow(spec.filter_text, clause), **changes)
-        self.notify(f"filter: {self.engine.view_spec.filter_text}  (backspace: back)",
-                    timeout=3)
+        self.notify(f"{self.engine.view_spec.filter_text} · backspace: back", timeout=3)
 
     def action_drill(self, what: str) -> None:
         """Filter to the selected flow's host, port, process or conversation."""

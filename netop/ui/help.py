@@ -16,7 +16,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("q / ctrl+c", "quit"),
     ("?", "this help"),
     ("space", "pause the display (collection goes on; the header says PAUSED)"),
-    ("tab / shift+tab", "focus the next / previous pane (the focused pane grows)"),
+    ("tab / shift+tab", "focus the next / previous pane"),
     ("↑ ↓ pgup pgdn home end", "move in the focused pane"),
     ("/", "filter the flows (enter applies, esc cancels; e.g. port 443 and bytes > 1M; "
           "bytes, packets: both directions, bytes_fwd/bytes_rev: one)"),

@@ -16,9 +16,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from netop.format import human_count, human_rate
+from netop.format import human_bytes, human_count, human_rate
 from netop.model import InterfaceRate, NicDetail, Snapshot
-from netop.sources.nicstats import QDISC_FIELDS
 
 #: Lines of each direction's graph.
 GRAPH_ROWS = 6
@@ -71,23 +70,31 @@ def _stats_table(stats: dict[str, int], columns: int = 3) -> Table:
     return table
 
 
-def _qdisc_table(nic: NicDetail) -> Table | Text:
+def _qdisc_lines(nic: NicDetail) -> Text:
+    """One line per qdisc (``tc -s``'s numbers), drops and backlog flagged when not 0."""
     if not nic.qdiscs:
         return Text(nic.qdisc_note or "no qdisc")
-    table = Table(box=None, padding=(0, 1), header_style="bold")
-    for label in ("kind", "handle", "parent", *QDISC_FIELDS):
-        table.add_column(label, justify="left" if label in ("kind", "handle", "parent")
-                         else "right", no_wrap=True)
-    for q in nic.qdiscs:
-        row = [Text(str(q.get("kind", ""))), Text(str(q.get("handle", ""))),
-               Text(str(q.get("parent", "")))]
-        for key in QDISC_FIELDS:
+    text = Text()
+    for i, q in enumerate(nic.qdiscs):
+        if i:
+            text.append("\n")
+
+        def number(key: str, q: dict[str, object] = q) -> int | None:
             value = q.get(key)
-            bad = key in ("drops", "backlog") and isinstance(value, int) and value > 0
-            row.append(Text(human_count(value if isinstance(value, int) else None),
-                            style="bold red" if bad else ""))
-        table.add_row(*row)
-    return table
+            return value if isinstance(value, int) else None
+
+        text.append(f"{q.get('kind', '?')} {q.get('handle', '')} {q.get('parent', '')}",
+                    style="bold")
+        text.append(f"  {human_bytes(number('bytes'))} {human_count(number('packets'))} pkts")
+        for key, label in (("drops", "drops"), ("overlimits", "overlimits"),
+                           ("requeues", "requeues"), ("backlog", "backlog")):
+            value = number(key)
+            shown = human_bytes(value) if key == "backlog" else human_count(value)
+            bad = key in ("drops", "backlog") and bool(value)
+            text.append("  ")
+            text.append(f"{label} {shown}", style="bold red" if bad else "")
+        text.append(f" ({human_count(number('qlen'))} pkts)")
+    return text
 
 
 class InterfaceDetailScreen(Screen[None]):
@@ -151,7 +158,9 @@ class InterfaceDetailScreen(Screen[None]):
 
     def _draw(self) -> None:
         r = self.rate
-        width = max(10, self.size.width - 2)
+        # One column per sample, as much history as fits beside the padding and the
+        # scrollbar (the app's size: the screen's own is not laid out at mount).
+        width = max(10, self.app.size.width - 4)
         link = "?" if r.oper_up is None else ("up" if r.oper_up else "DOWN")
         speed = human_rate(r.speed_bps, True) if r.speed_bps else "speed unknown"
         self.query_one("#heading", Static).update(
@@ -164,21 +173,23 @@ class InterfaceDetailScreen(Screen[None]):
             self.query_one(f"#{side}-title", Static).update(Text(
                 f"{arrow} {human_rate(now, self.bits)}  peak {human_rate(peak, self.bits)}"
                 f"  (last {seconds} samples)"))
-            self.query_one(f"#{side}-graph", Static).update(
-                Text("\n".join(graph_lines(history, width))))
+            self.query_one(f"#{side}-graph", Static).update(Text(
+                "\n".join(graph_lines(history, min(width, len(history)))),
+                no_wrap=True, overflow="crop"))
+        pairs = max(1, min(4, width // 38))  # name/value pairs side by side
         counters = {k: v for k, v in r.counters.items() if v is not None}
         self.query_one("#counters", Static).update(
-            _stats_table(counters) if counters else Text("no counters"))
+            _stats_table(counters, pairs) if counters else Text("no counters"))
         if not self.local:
             return
         nic = self.nic
         if nic is None:
             return
         self.query_one("#kernel", Static).update(
-            _stats_table(nic.kernel) if nic.kernel else Text("none"))
+            _stats_table(nic.kernel, pairs) if nic.kernel else Text("none"))
         self.query_one("#nic", Static).update(
-            _stats_table(nic.nic) if nic.nic else Text(nic.nic_note or "none"))
-        self.query_one("#qdisc", Static).update(_qdisc_table(nic))
+            _stats_table(nic.nic, pairs) if nic.nic else Text(nic.nic_note or "none"))
+        self.query_one("#qdisc", Static).update(_qdisc_lines(nic))
 
     def action_back(self) -> None:
         """Back to the main screen."""

@@ -2,7 +2,7 @@
 
 A pane needs its rows plus a header line and a border (three lines). The Events (and,
 while a collector runs, Exporters) pane takes up to a sixth of the body; Flows is kept
-at least its own rows or a third of the body, whichever is less; what is left goes to
+at least a third of the body (more when the rest needs less); what is left goes to
 Interfaces first (its busiest rows are on top), then to Counters. Nothing depends on
 focus, so moving between panes never moves a header under the mouse.
 """
@@ -51,7 +51,9 @@ def pane_heights(body: int, rows: PaneRows, wide: bool) -> PaneHeights:
     exporters = 0
     if rows.exporters >= 0:
         exporters = min(_want(rows.exporters), max(MIN_PANE, body // 6))
-    flows_min = min(_want(rows.flows), max(MIN_PANE + 2, body // 3))
+    # Not from Flows' own rows: a filter that leaves two flows must not make the panes
+    # above jump taller (and back when it is cleared).
+    flows_min = max(MIN_PANE + 2, body // 3)
     room = max(MIN_PANE, body - events - exporters - flows_min)
     if wide:
         top = min(max(_want(rows.interfaces), _want(rows.counters)), room)

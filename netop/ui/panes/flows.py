@@ -73,9 +73,17 @@ def short_proto(proto: int) -> str:
     return _SHORT_PROTO.get(proto) or proto_name(proto)
 
 
-def _room(columns: list[Column]) -> int:
+#: From this priority on a column is a detail: it is shown only while the flexible
+#: columns (addresses, process, group label) keep :data:`ROOMY` cells, not just their
+#: minimum, so that the addresses are whole on a 160-column screen.
+DETAIL_PRIORITY = 5
+ROOMY = {"src": 26, "dst": 26, "label": 26, "process": 14}
+
+
+def _room(columns: list[Column], roomy: bool = False) -> int:
     """Cells ``columns`` need at least: their widths and a space between two."""
-    return sum(c.width or c.min_width for c in columns) + max(0, len(columns) - 1)
+    return sum(c.width or (max(c.min_width, ROOMY.get(c.key, 0)) if roomy else c.min_width)
+               for c in columns) + max(0, len(columns) - 1)
 
 
 #: Labels of the two rate columns when ``T`` shows totals instead (iftop's ``T``).
@@ -93,8 +101,8 @@ def columns_for(aggregate: str, width: int, totals: bool = False) -> tuple[Colum
         label = Column("label", _GROUP_TITLES.get(aggregate, "Group"), 0, min_width=16)
         ranked = ((label, 0), *_GROUP[1:])
     taken: list[Column] = []
-    for column, _ in sorted(ranked, key=lambda pair: pair[1]):
-        if not taken or _room([*taken, column]) <= width:
+    for column, priority in sorted(ranked, key=lambda pair: pair[1]):
+        if not taken or _room([*taken, column], priority >= DETAIL_PRIORITY) <= width:
             taken.append(column)
     chosen = tuple(c for c, _ in ranked if c in taken)
     if totals:
@@ -105,13 +113,12 @@ def columns_for(aggregate: str, width: int, totals: bool = False) -> tuple[Colum
 
 def window_avg(history: tuple[float, ...], seconds: float, interval: float) -> float | None:
     """The mean rate over the last ``seconds`` of ``history`` (one rate per tick of
-    ``interval``), over what there is when the flow has been on screen for less;
-    ``None`` without history."""
+    ``interval``), ticks without a rate counting as 0 as in the engine's 10 s average
+    (and iftop's), so that the three averages compare; ``None`` without history."""
     if not history:
         return None
     ticks = max(1, round(seconds / interval)) if interval > 0 else 1
-    recent = history[-ticks:]
-    return sum(recent) / len(recent)
+    return sum(history[-ticks:]) / ticks
 
 
 #: Ticks of silence after a FIN from which a TCP flow counts as closed.
