@@ -8,6 +8,7 @@ exactly what is applied and the user can edit it like any typed filter.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from typing import cast
 
@@ -41,6 +42,28 @@ def process_filter(process: str) -> str:
     return f"process {quote(process)}" if process and process != "—" else ""
 
 
+_PID = re.compile(r" \(\d+\)")
+
+#: How the two local ends of a flow between local processes are joined (``flowview``).
+ENDS = " → "
+
+
+def program_of(process: str) -> str:
+    """A process label without its PIDs: ``python3 (4242)`` is ``python3``, and
+    ``iperf3 (1) → iperf3 (2)`` is ``iperf3 → iperf3`` (the process view groups by it,
+    so every ``python3`` is one row)."""
+    return _PID.sub("", process)
+
+
+def program_filter(program: str) -> str:
+    """Flows of every process of ``program`` (a :func:`program_of` text): each named end
+    with any PID (empty for ``—``, the flows without a known process)."""
+    if not program or program == "—":
+        return ""
+    ends = [end if end == "—" else f"{end} (*)" for end in program.split(ENDS)]
+    return process_filter(ENDS.join(ends))
+
+
 def conversation_filter(a: str, b: str) -> str:
     """Flows between the two hosts ``a`` and ``b`` (either direction)."""
     return f"host {quote(a)} and host {quote(b)}"
@@ -63,7 +86,7 @@ def members_filter(mode: str, key: Hashable) -> str:
     if mode == "remote":
         return host_filter(cast(str, key))
     if mode == "process":
-        return process_filter(cast(str, key))
+        return program_filter(cast(str, key))
     if mode == "port":
         dport, proto = cast(tuple[int, int], key)
         base = port_filter(proto, 0)

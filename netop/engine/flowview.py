@@ -25,7 +25,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Protocol, cast
 
-from netop.engine.drill import members_filter
+from netop.engine.drill import members_filter, program_of
 from netop.engine.filter import Filter, parse_filter
 from netop.engine.flowtable import FlowEntry, FlowTable
 from netop.model import (
@@ -674,8 +674,9 @@ class FlowViewBuilder:
             return (e.dport, e.proto), True
         if mode == "process":
             # Without process attribution the label is final: no owner will ever be found.
+            # By program: every python3 one row, its PIDs in the member flows (enter).
             label = self.process_of(e)
-            return (label.name or "—"), f.settled or label is _NO_PROCESS
+            return program_of(label.name or "—"), f.settled or label is _NO_PROCESS
         return self._remote_of(e), True
 
     def _remote_of(self, e: FlowEntry) -> str:

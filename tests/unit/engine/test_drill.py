@@ -11,6 +11,7 @@ from netop.engine.drill import (
     narrow,
     port_filter,
     process_filter,
+    program_of,
 )
 from netop.engine.filter import Facts, parse_filter
 from netop.model import FlowRecord
@@ -59,3 +60,17 @@ def test_narrow_ands_the_filter_in_force_once() -> None:
     assert narrow("tcp or udp", "port 53") == "(tcp or udp) and port 53"
     assert narrow("(tcp or udp) and port 53", "port 53") == "(tcp or udp) and port 53"
     parse_filter(narrow("tcp or udp", "port 53"))
+
+
+def test_the_process_view_groups_by_program_and_its_filter_takes_every_pid() -> None:
+    assert program_of("python3 (4242)") == "python3"
+    assert program_of("iperf3 (1) → iperf3 (22)") == "iperf3 → iperf3"
+    assert program_of("— → python3 (7)") == "— → python3"
+    text = members_filter("process", "python3")
+    for pid in (1, 4242):
+        assert matches(text, WEB, f"python3 ({pid})")
+    assert not matches(text, WEB, "python3.11 (5)")
+    assert not matches(text, WEB, "iperf3 (1) → python3 (2)")
+    both = members_filter("process", "— → python3")
+    assert matches(both, WEB, "— → python3 (7)")
+    assert not matches(both, WEB, "python3 (7)")
