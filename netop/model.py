@@ -360,6 +360,13 @@ class FlowRow:
     """For aggregated rows: how many flows the row sums."""
     history: tuple[float, ...] = ()
     """Recent rates (bits/s, both ways), oldest first, while the flow is on screen."""
+    remote: str = ""
+    """The flow's end that is not this host (its destination when neither is): the host
+    of the ``remote`` aggregation and of the TUI's drill to "this host"."""
+    members: str = ""
+    """For aggregated rows: the filter that selects its member flows (empty: none can)."""
+    service: str = ""
+    """The destination port's service name (``/etc/services``) while names are shown."""
 
 
 #: Sort keys of the Flows pane, each a column of the pane and of ``--sort``.
@@ -418,6 +425,26 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
+class NicDetail:
+    """One local interface's deeper counters, read while its detail screen is open
+    (``netop.sources.nicstats``): cumulative values as the kernel and driver keep them."""
+
+    name: str
+    ts: float
+    kernel: dict[str, int] = field(default_factory=dict)
+    """``/sys/class/net/NAME/statistics``: every counter the kernel keeps."""
+    nic: dict[str, int] = field(default_factory=dict)
+    """The driver's own statistics (``ethtool -S``)."""
+    nic_note: str = ""
+    """Why ``nic`` is empty, when it is."""
+    qdiscs: tuple[dict[str, Any], ...] = ()
+    """Each qdisc: kind, handle, parent, bytes, packets, drops, overlimits, requeues,
+    backlog, qlen (``tc -s -j qdisc``)."""
+    qdisc_note: str = ""
+    """Why ``qdiscs`` is empty, when it is."""
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the views need for one tick. Immutable; safe to share across threads."""
 
@@ -442,6 +469,9 @@ class Snapshot:
     capture's ``packets``, ``kernel_drops``, ``sampling``...), for the outputs."""
     tick_seconds: float = 0.0
     """How long the engine took to build this snapshot (CPU of one tick, wall time)."""
+    nic: NicDetail | None = None
+    """The deeper counters of the interface whose detail screen is open (``nic_detail``
+    of the engine), else ``None``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,11 @@ def announce_warnings(engine: Engine, config: Config, themes: ThemeSet) -> None:
         engine.emit(NetEvent(now, Severity.WARNING, "config", warning))
 
 
+#: Why ``netop > file`` does not start the screen, and what to run instead.
+NOT_A_TERMINAL = ("the TUI needs a terminal on stdout; to write to a file or a pipe use a "
+                  "headless command: netop flows --json, netop ifaces --json, netop snmp --json")
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     """Start the TUI and block until the user quits."""
     from netop.ui.app import NetopApp
@@ -72,6 +77,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     for source in sources:
         if isinstance(source, CaptureSource):
             source.check()  # bad -r/-i/-f: one line and exit 2, before the screen opens
+    if not sys.stdout.isatty():
+        # Textual would draw escape codes into the file and wait for keys it never gets.
+        raise NetopError(NOT_A_TERMINAL)
     engine = build_engine(args, config, sources)
     announce_warnings(engine, config, themes)
     from netop.enrich.names import names_enabled

@@ -43,6 +43,7 @@ from netop.model import (
     InterfaceRate,
     InterfaceSample,
     NetEvent,
+    NicDetail,
     PacketSample,
     Severity,
     Snapshot,
@@ -51,6 +52,7 @@ from netop.model import (
     ViewSpec,
 )
 from netop.sources.base import Source, SourceItem
+from netop.sources.nicstats import NicReader
 
 if TYPE_CHECKING:
     from netop.packet.bpf import OfflineFilter
@@ -128,6 +130,10 @@ class Engine:
         self.sources = list(sources)
         self.hostname = hostname or socket.gethostname()
         self._clock = clock
+        #: The local interface whose NIC and qdisc counters each tick reads (the TUI's
+        #: interface detail screen sets it, as it sets ``view_spec``); None: none.
+        self.nic_detail: str | None = None
+        self._nic_reader: NicReader | None = None
         self._inbox: queue.SimpleQueue[SourceItem] = queue.SimpleQueue()
         self._rates = RateTracker()
         self._history = RateHistory(round(config.history_seconds / config.interval))
@@ -234,6 +240,22 @@ class Engine:
         """What is being watched, for the header."""
         return ", ".join(source.describe() for source in self.sources) or "nothing"
 
+    def _read_nic(self, now: float) -> NicDetail | None:
+        """The deeper counters of the local interface ``nic_detail`` names, if any: read
+        here, on the engine's thread, since it runs ``tc`` and an ioctl."""
+        name = self.nic_detail
+        if name is None:
+            self._nic_reader = None
+            return None
+        if self._nic_reader is None or self._nic_reader.name != name:
+            self._nic_reader = NicReader(name)
+        return self._nic_reader.read(now)
+
+    @property
+    def named_interfaces(self) -> tuple[str, ...]:
+        """The interfaces (glob patterns) the user named, which the ``all`` row totals."""
+        return self._total_of
+
     # -- the tick ---------------------------------------------------------------------
 
     def tick(self, now: float | None = None) -> Snapshot:
@@ -279,6 +301,7 @@ class Engine:
             sources=tuple(self._statuses.values()),
             flow_stats={name: dict(stats) for name, stats in self.flow_stats.items()},
             tick_seconds=time.perf_counter() - started,
+            nic=self._read_nic(now),
         )
         self._pass_ended()
         self._hand_to_sinks(snapshot)

@@ -174,7 +174,8 @@ class FlowDetailScreen(Screen[None]):
     def _heading(self) -> str:
         r = self.row.record
         if self.row.label:
-            return f"{self.row.label} — {self.row.flows} flows"
+            flows = self.row.flows
+            return f"{self.row.label} — {flows} flow" + ("" if flows == 1 else "s")
         return (f"{proto_name(r.proto)}  {endpoint(r.src, r.sport, r.proto)} → "
                 f"{endpoint(r.dst, r.dport, r.proto)}")
 
