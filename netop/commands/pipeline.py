@@ -54,9 +54,17 @@ _FACTORIES: dict[str, Callable[[argparse.Namespace, Config], Source | None]] = {
 }
 
 
+def _record(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    from netop.outputs.record import recorder_from_args
+
+    return recorder_from_args(args, config)
+
+
 #: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
 #: factory returns ``None`` when the flags and config don't ask for it.
-_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {}
+_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {
+    "record": _record,
+}
 
 
 def build_sinks(args: argparse.Namespace, config: Config) -> list[SnapshotSink]:

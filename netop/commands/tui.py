@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from netop.commands.pipeline import build_engine, build_sources, named_interfaces
 from netop.config import Config
+from netop.outputs.record import add_record_arguments
 from netop.sources.capture.options import add_capture_arguments
 from netop.sources.capture.source import CaptureSource
 from netop.sources.collector.source import add_collector_arguments
@@ -27,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_capture_arguments(parser)
     add_snmp_arguments(parser)
     add_collector_arguments(parser)
+    add_record_arguments(parser)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
