@@ -19,14 +19,14 @@ from netop.engine.engine import SNAPSHOT_EVENTS
 from netop.engine.history import RateHistory
 from netop.engine.playback import PlaybackState, next_speed
 from netop.engine.recording import (
-    Codec,
     RecordingError,
+    TickDecoder,
     event_of,
     open_reader,
     read_meta,
 )
 from netop.engine.replay_view import replay_view
-from netop.model import InterfaceRate, NetEvent, Snapshot, ViewSpec
+from netop.model import FlowRow, InterfaceRate, NetEvent, Snapshot, ViewSpec
 from netop.text import safe_text
 
 #: A jump between two ticks longer than this many intervals is a gap worth a note.
@@ -42,7 +42,9 @@ class RecordingPlayer:
         self.path = path
         self._db: sqlite3.Connection = open_reader(path)
         meta = read_meta(self._db)
-        self.codec = Codec(meta)
+        self._meta = meta
+        self.decoder = TickDecoder(meta)
+        self._decoded: int | None = None
         interval = float(meta.get("interval", config.interval))
         self.config = replace(config, interval=interval)
         self.view_spec = ViewSpec()
@@ -171,19 +173,42 @@ class RecordingPlayer:
             self._note = ""
         self._seq, self._ts = int(row[0]), float(row[1])
 
-    def _interfaces(self, core: dict[str, object]) -> tuple[InterfaceRate, ...]:
+    def _decode(self, seq: int) -> tuple[float, dict[str, object], tuple[FlowRow, ...],
+                                           list[InterfaceRate]]:
+        """Tick ``seq``: on from the tick decoded last, or from its group's keyframe."""
+        db = self._db
+        if self._decoded is not None and self._decoded == seq - 1:
+            start = seq
+        else:
+            row = db.execute("SELECT seq FROM ticks WHERE seq <= ? AND keyframe = 1 "
+                             "ORDER BY seq DESC LIMIT 1", (seq,)).fetchone()
+            start = int(row[0]) if row is not None else seq
+            self.decoder.reset()
+        got = None
+        for n, ts, keyframe, core_blob, flows_blob in db.execute(
+                "SELECT seq, ts, keyframe, core, flows FROM ticks WHERE seq BETWEEN ? AND ? "
+                "ORDER BY seq", (start, seq)):
+            if keyframe:
+                self.decoder.reset()
+            core = self.decoder.core(core_blob)
+            rates = self.decoder.interfaces(core, float(ts))
+            rows = self.decoder.rows(flows_blob, float(ts))
+            got = (float(ts), core, rows, rates)
+            self._decoded = int(n)
+        assert got is not None
+        return got
+
+    def _interfaces(self, rates: list[InterfaceRate]) -> tuple[InterfaceRate, ...]:
         """The tick's interfaces with their sparkline histories: appended to when
         playing on by one tick, rebuilt from the ticks before it otherwise."""
-        codec = self.codec
-        rates = [codec.iface(v) for v in core.get("interfaces", ())]  # type: ignore[attr-defined]
         if self._history is None or self._history_seq != self._seq - 1:
             history = RateHistory(self._history_len)
+            rates_only = TickDecoder(self._meta)  # counters carried wrong: not used
             earlier = self._db.execute(
-                "SELECT core FROM ticks WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+                "SELECT ts, core FROM ticks WHERE seq < ? ORDER BY seq DESC LIMIT ?",
                 (self._seq, self._history_len - 1)).fetchall()
-            for (blob,) in reversed(earlier):
-                for v in codec.core(blob).get("interfaces", ()):
-                    r = codec.iface(v)
+            for ts, blob in reversed(earlier):
+                for r in rates_only.interfaces(rates_only.core(blob), float(ts)):
                     history.add(r.key, r.rx_bps, r.tx_bps)
             self._history = history
         for r in rates:
@@ -204,14 +229,11 @@ class RecordingPlayer:
     def _snapshot(self) -> Snapshot:
         if self._last is not None and self._last.seq == self._seq:
             return self._with_view(self._last)
-        row = self._db.execute("SELECT ts, core, flows FROM ticks WHERE seq = ?",
-                               (self._seq,)).fetchone()
-        ts, core_blob, flows_blob = row
-        core = self.codec.core(core_blob)
-        interfaces = self._interfaces(core)
-        events = self._events(int(core.get("events_total", 0)))
-        snap = self.codec.snapshot(self._seq, float(ts), core, self.codec.rows(flows_blob),
-                                   events, interfaces)
+        ts, core, rows, rates = self._decode(self._seq)
+        interfaces = self._interfaces(rates)
+        total = core.get("events_total", 0)
+        events = self._events(total if isinstance(total, int) else 0)
+        snap = self.decoder.snapshot(self._seq, ts, core, rows, events, interfaces)
         snap = replace(snap, watching=f"replay of {safe_text(self.path)} "
                                       f"(recorded: {snap.watching})")
         self._last = snap

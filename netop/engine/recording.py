@@ -28,12 +28,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import sqlite3
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netop.model import (
+    COUNTER_FIELDS,
     FlowRecord,
     FlowRow,
     FlowsView,
@@ -53,7 +55,8 @@ ROLLUP_SECONDS = 300
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ticks (
-    seq INTEGER PRIMARY KEY, ts REAL NOT NULL, core BLOB NOT NULL, flows BLOB NOT NULL);
+    seq INTEGER PRIMARY KEY, ts REAL NOT NULL, keyframe INTEGER NOT NULL,
+    core BLOB NOT NULL, flows BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS ticks_ts ON ticks(ts);
 CREATE TABLE IF NOT EXISTS iface_rollup (
     period INTEGER NOT NULL, origin TEXT NOT NULL, name TEXT NOT NULL,
@@ -77,9 +80,20 @@ IFACE_FIELDS: tuple[str, ...] = tuple(
 ROW_FIELDS: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(FlowRow) if f.name not in ("record", "history"))
 RECORD_FIELDS: tuple[str, ...] = FlowRecord._fields
-#: Rates are recorded to the bit: a fraction of a bit/s is noise and costs bytes.
+#: What changes from tick to tick in a flow row; the rest is its identity, written once
+#: per keyframe group and referred to by number after that.
+ROW_MOVING = ("rate_bps", "rate_rev_bps", "avg_bps")
+RECORD_COUNTS = ("packets", "bytes", "packets_rev", "bytes_rev")
+IDENT_FIELDS: tuple[str, ...] = (
+    *(f for f in ROW_FIELDS if f not in ROW_MOVING),
+    *(f"record.{f}" for f in RECORD_FIELDS if f not in (*RECORD_COUNTS, "last")))
+#: Every this many ticks one is written whole (a keyframe): a reader starts there.
+KEYFRAME_TICKS = 60
+#: Rates are recorded to 3 significant digits, as the screen shows them: more digits of a
+#: rate are noise that costs a third of the file (counters stay exact).
 _ROUNDED = frozenset({"rx_bps", "tx_bps", "rx_pps", "tx_pps", "rate_bps", "rate_rev_bps",
                       "avg_bps"})
+RATE_DIGITS = 3
 #: Snapshot fields the codec writes itself; any other goes under "extra".
 _KNOWN = frozenset({"ts", "seq", "hostname", "watching", "interval", "interfaces", "total",
                     "totals", "events", "events_total", "flows", "status", "sources"})
@@ -92,9 +106,18 @@ class RecordingError(Exception):
 def _num(name: str, value: Any) -> Any:
     if isinstance(value, float):
         if name in _ROUNDED:
-            return round(value)
+            return significant(value)
         return round(value, 3)
     return value
+
+
+def significant(value: float, digits: int = RATE_DIGITS) -> int | float:
+    """``value`` to ``digits`` significant digits (an int from 100 up)."""
+    if value == 0 or not math.isfinite(value):
+        return 0
+    places = digits - 1 - math.floor(math.log10(abs(value)))
+    rounded = round(value, places)
+    return int(rounded) if places <= 0 else rounded
 
 
 def _plain(value: Any) -> Any:
@@ -110,19 +133,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def encode_iface(rate: InterfaceRate) -> list[Any]:
-    """One interface as a list in IFACE_FIELDS order."""
-    return [_num(name, getattr(rate, name)) for name in IFACE_FIELDS]
-
-
-def encode_row(row: FlowRow) -> list[Any]:
-    """One flow row: its ROW_FIELDS, then its record in RECORD_FIELDS order."""
-    out = [_num(name, getattr(row, name)) for name in ROW_FIELDS]
-    out.append([_num(name, value) for name, value in zip(RECORD_FIELDS, row.record,
-                                                          strict=True)])
-    return out
-
-
 def _pack(value: Any) -> bytes:
     return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6)
 
@@ -131,83 +141,173 @@ def _unpack(blob: bytes) -> Any:
     return json.loads(zlib.decompress(blob))
 
 
-def encode_snapshot(
-    snapshot: Snapshot, top: int, last_event: int, dropped: int = 0
-) -> tuple[bytes, bytes]:
-    """``(core, flows)`` blobs of one tick; ``top`` flow rows at most; ``last_event``:
-    the id of the newest event recorded (the replayed ``events_total``); ``dropped``:
-    ticks the recorder lost so far (its queue was full)."""
-    flows = snapshot.flows
-    core: dict[str, Any] = {
-        "hostname": snapshot.hostname,
-        "watching": snapshot.watching,
-        "interval": snapshot.interval,
-        "interfaces": [encode_iface(r) for r in snapshot.interfaces],
-        "total": encode_iface(snapshot.total) if snapshot.total is not None else None,
-        "totals": _plain(snapshot.totals),
-        "events_total": last_event,
-        "dropped": dropped,
-        "status": list(snapshot.status),
-        "sources": [_plain(s) for s in snapshot.sources],
-        "flows": {"total": flows.total_flows, "matched": flows.matched_flows,
-                  "status": flows.status, "now": flows.now, "losses": flows.losses,
-                  "spec": _plain(dataclasses.replace(flows.spec, watch=None))},
-    }
-    extra = {f.name: _plain(getattr(snapshot, f.name)) for f in dataclasses.fields(snapshot)
-             if f.name not in _KNOWN}
-    if extra:
-        core["extra"] = extra
-    rows = [encode_row(r) for r in flows.rows[:top]]
-    return _pack(core), _pack(rows)
+def _ident_of(row: FlowRow) -> tuple[Any, ...]:
+    return (*(_num(f, getattr(row, f)) for f in ROW_FIELDS if f not in ROW_MOVING),
+            *(_num(f, v) for f, v in zip(RECORD_FIELDS, row.record, strict=True)
+              if f not in RECORD_COUNTS and f != "last"))
 
 
-class Codec:
-    """Decodes ticks with the field names the file was written with."""
+class TickEncoder:
+    """Turns snapshots into ``(core, flows)`` blobs, keeping what the ticks of a
+    keyframe group share: flow identities (written once, then a number) and counts
+    (written whole, then as the increase since the flow's previous row), interface
+    counters (whole in the keyframe, else the deltas say how they grew)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[Any, ...], int] = {}
+        self._counts: list[tuple[int, ...]] = []
+
+    def encode(self, snapshot: Snapshot, top: int, last_event: int, dropped: int,
+               keyframe: bool) -> tuple[bytes, bytes]:
+        """The tick's blobs; ``keyframe`` starts a new group."""
+        if keyframe:
+            self._ids.clear()
+            self._counts.clear()
+        ts = snapshot.ts
+        flows = snapshot.flows
+        core: dict[str, Any] = {
+            "hostname": snapshot.hostname,
+            "watching": snapshot.watching,
+            "interval": snapshot.interval,
+            "interfaces": [self._iface(r, ts, keyframe) for r in snapshot.interfaces],
+            "total": (self._iface(snapshot.total, ts, True)
+                      if snapshot.total is not None else None),
+            "totals": _plain(snapshot.totals),
+            "events_total": last_event,
+            "dropped": dropped,
+            "status": list(snapshot.status),
+            "sources": [_plain(s) for s in snapshot.sources],
+            "flows": {"total": flows.total_flows, "matched": flows.matched_flows,
+                      "status": flows.status, "now": flows.now, "losses": flows.losses,
+                      "spec": _plain(dataclasses.replace(flows.spec, watch=None))},
+        }
+        extra = {f.name: _plain(getattr(snapshot, f.name))
+                 for f in dataclasses.fields(snapshot) if f.name not in _KNOWN}
+        if extra:
+            core["extra"] = extra
+        return _pack(core), _pack([self._row(r, ts) for r in flows.rows[:top]])
+
+    @staticmethod
+    def _iface(rate: InterfaceRate, ts: float, keyframe: bool) -> list[Any]:
+        out = []
+        for name in IFACE_FIELDS:
+            value = getattr(rate, name)
+            if name == "ts":
+                value = round((value - ts) * 1000)
+            elif name == "deltas":
+                value = [value.get(f) for f in COUNTER_FIELDS]
+            elif name == "counters":
+                value = [value.get(f) for f in COUNTER_FIELDS] if keyframe else None
+            out.append(_num(name, value))
+        return out
+
+    def _row(self, row: FlowRow, ts: float) -> list[Any]:
+        rec = row.record
+        counts = (rec.packets, rec.bytes, rec.packets_rev, rec.bytes_rev)
+        ident = _ident_of(row)
+        ref: Any = self._ids.get(ident)
+        if ref is None:
+            self._ids[ident] = len(self._counts)
+            self._counts.append(counts)
+            ref, shown = list(ident), counts
+        else:
+            before = self._counts[ref]
+            self._counts[ref] = counts
+            shown = tuple(c - b for c, b in zip(counts, before, strict=True))
+        return [ref, *(_num(f, getattr(row, f)) for f in ROW_MOVING), *shown,
+                round((ts - rec.last) * 1000)]
+
+
+class TickDecoder:
+    """Reads the ticks of a keyframe group in order, as :class:`TickEncoder` wrote
+    them; the field names are the file's (``meta``), so a later netop's rows read."""
 
     def __init__(self, meta: Mapping[str, str]) -> None:
         self.iface_fields = tuple(json.loads(meta.get("iface_fields", "null"))
                                   or IFACE_FIELDS)
-        self.row_fields = tuple(json.loads(meta.get("row_fields", "null")) or ROW_FIELDS)
-        self.record_fields = tuple(json.loads(meta.get("record_fields", "null"))
-                                   or RECORD_FIELDS)
-        self._iface_known = frozenset(IFACE_FIELDS)
+        self.ident_fields = tuple(json.loads(meta.get("ident_fields", "null"))
+                                  or IDENT_FIELDS)
         self._row_known = frozenset(ROW_FIELDS)
         self._record_known = frozenset(RECORD_FIELDS)
+        self._iface_known = frozenset(IFACE_FIELDS)
+        self._idents: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self._counts: list[list[int]] = []
+        self._counters: dict[tuple[str, str], list[Any]] = {}
 
-    def iface(self, values: Sequence[Any]) -> InterfaceRate:
-        """An interface row back as an :class:`InterfaceRate` (no history)."""
-        kw = {k: v for k, v in zip(self.iface_fields, values, strict=False)
-              if k in self._iface_known}
-        for name in ("deltas", "counters"):
-            kw[name] = dict(kw.get(name) or {})
-        kw.setdefault("speed_bps", None)
-        kw.setdefault("oper_up", None)
-        return InterfaceRate(**kw)
-
-    def row(self, values: Sequence[Any]) -> FlowRow:
-        """A flow row back as a :class:`FlowRow`."""
-        *head, rec = values
-        kw = {k: v for k, v in zip(self.row_fields, head, strict=False)
-              if k in self._row_known}
-        rkw = {k: v for k, v in zip(self.record_fields, rec, strict=False)
-               if k in self._record_known}
-        return FlowRow(record=FlowRecord(**rkw), **kw)
+    def reset(self) -> None:
+        """At a keyframe: forget the group."""
+        self._idents.clear()
+        self._counts.clear()
+        self._counters.clear()
 
     def core(self, blob: bytes) -> dict[str, Any]:
         """The decoded ``core`` column."""
         value: dict[str, Any] = _unpack(blob)
         return value
 
-    def rows(self, blob: bytes) -> tuple[FlowRow, ...]:
-        """The decoded ``flows`` column."""
-        return tuple(self.row(v) for v in _unpack(blob))
+    def iface(self, values: Sequence[Any], ts: float) -> InterfaceRate:
+        """An interface row as an :class:`InterfaceRate` (no history); counters carried
+        from the keyframe by the deltas."""
+        kw = {k: v for k, v in zip(self.iface_fields, values, strict=False)
+              if k in self._iface_known}
+        kw["ts"] = ts + (kw.get("ts") or 0) / 1000
+        deltas = list(kw.get("deltas") or [None] * len(COUNTER_FIELDS))
+        key = (kw.get("origin", ""), kw.get("name", ""))
+        counters = kw.get("counters")
+        if counters is None:
+            before = self._counters.get(key)
+            counters = ([None if b is None or d is None else b + d
+                         for b, d in zip(before, deltas, strict=False)]
+                        if before is not None else [None] * len(COUNTER_FIELDS))
+        self._counters[key] = list(counters)
+        kw["deltas"] = dict(zip(COUNTER_FIELDS, deltas, strict=False))
+        kw["counters"] = {f: v for f, v in zip(COUNTER_FIELDS, counters, strict=False)
+                          if v is not None}
+        kw.setdefault("speed_bps", None)
+        kw.setdefault("oper_up", None)
+        return InterfaceRate(**kw)
+
+    def interfaces(self, core: Mapping[str, Any], ts: float) -> list[InterfaceRate]:
+        """Every interface of a decoded ``core``."""
+        return [self.iface(v, ts) for v in core.get("interfaces", ())]
+
+    def rows(self, blob: bytes, ts: float) -> tuple[FlowRow, ...]:
+        """The decoded ``flows`` column of the next tick of the group."""
+        out = []
+        for values in _unpack(blob):
+            ref, rate, rate_rev, avg, *counts, last_ms = values
+            if isinstance(ref, list):
+                row_kw: dict[str, Any] = {}
+                rec_kw: dict[str, Any] = {}
+                for name, value in zip(self.ident_fields, ref, strict=False):
+                    if name.startswith("record."):
+                        if name[7:] in self._record_known:
+                            rec_kw[name[7:]] = value
+                    elif name in self._row_known:
+                        row_kw[name] = value
+                self._idents.append((row_kw, rec_kw))
+                self._counts.append(list(counts))
+                index = len(self._idents) - 1
+            else:
+                index = ref
+                if index >= len(self._counts):
+                    continue  # its group's start was not read (a damaged file)
+                total = self._counts[index]
+                counts = [t + c for t, c in zip(total, counts, strict=True)]
+                self._counts[index] = counts
+            row_kw, rec_kw = self._idents[index]
+            record = FlowRecord(**rec_kw, **dict(zip(RECORD_COUNTS, counts, strict=True)),
+                                last=ts - last_ms / 1000)
+            out.append(FlowRow(record=record, rate_bps=rate, rate_rev_bps=rate_rev,
+                               avg_bps=avg, **row_kw))
+        return tuple(out)
 
     def snapshot(
         self, seq: int, ts: float, core: Mapping[str, Any], rows: tuple[FlowRow, ...],
-        events: tuple[NetEvent, ...], interfaces: tuple[InterfaceRate, ...] | None = None,
+        events: tuple[NetEvent, ...], interfaces: tuple[InterfaceRate, ...],
     ) -> Snapshot:
-        """A Snapshot as it was recorded; ``interfaces`` replaces the decoded ones (with
-        their histories rebuilt by the caller)."""
+        """A Snapshot as it was recorded, with ``interfaces`` (histories rebuilt by the
+        caller)."""
         flows = core.get("flows") or {}
         spec_raw = dict(flows.get("spec") or {})
         spec_names = {f.name for f in dataclasses.fields(ViewSpec)} - {"watch"}
@@ -219,9 +319,8 @@ class Codec:
             ts=ts, seq=seq, hostname=str(core.get("hostname", "")),
             watching=str(core.get("watching", "")),
             interval=float(core.get("interval", 1.0)),
-            interfaces=interfaces if interfaces is not None else tuple(
-                self.iface(v) for v in core.get("interfaces", ())),
-            total=self.iface(total) if total else None,
+            interfaces=interfaces,
+            total=self.iface(total, ts) if total else None,
             totals=Totals(**(core.get("totals") or {})),
             events=events, events_total=int(core.get("events_total", 0)),
             flows=FlowsView(rows=rows, total_flows=int(flows.get("total", 0)),

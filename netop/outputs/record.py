@@ -22,14 +22,14 @@ from typing import Any
 
 from netop.config import Config, get_float, get_int, get_section
 from netop.engine.recording import (
+    IDENT_FIELDS,
     IFACE_FIELDS,
-    RECORD_FIELDS,
+    KEYFRAME_TICKS,
     ROLLUP_SECONDS,
-    ROW_FIELDS,
     SCHEMA,
     SCHEMA_VERSION,
     RecordingError,
-    encode_snapshot,
+    TickEncoder,
     read_meta,
 )
 from netop.errors import ConfigError, NetopError
@@ -88,10 +88,11 @@ def open_writer(path: str) -> sqlite3.Connection:
             _put_meta(db, {"created": str(time.time()),
                            "rollup_seconds": str(ROLLUP_SECONDS),
                            "iface_fields": json.dumps(IFACE_FIELDS),
-                           "row_fields": json.dumps(ROW_FIELDS),
-                           "record_fields": json.dumps(RECORD_FIELDS)})
+                           "ident_fields": json.dumps(IDENT_FIELDS)})
         else:
             read_meta(db)
+    except sqlite3.DatabaseError as exc:
+        raise NetopError(f"--record: {path} is not a netop recording ({exc})") from exc
     except (sqlite3.Error, RecordingError) as exc:
         raise NetopError(f"--record: {path}: {exc}") from exc
     return db
@@ -174,6 +175,8 @@ class RecordWriter:
         self.written = 0
         last = db.execute("SELECT coalesce(max(seq), 0) FROM ticks").fetchone()
         self._seq = int(last[0])
+        self._encoder = TickEncoder()
+        self._since_keyframe = KEYFRAME_TICKS  # this writer's first tick is a keyframe
 
     def write(self, snapshot: Snapshot) -> None:
         """One tick: its blobs, new events, the rollup when a period ends; one commit."""
@@ -181,7 +184,10 @@ class RecordWriter:
         new_events = snapshot.events[-fresh:] if fresh > 0 else ()
         self._events_seen = snapshot.events_total
         last_event = self._event_base + snapshot.events_total
-        core, flows = encode_snapshot(snapshot, self.options.top, last_event, self.dropped)
+        keyframe = self._since_keyframe >= KEYFRAME_TICKS
+        self._since_keyframe = 1 if keyframe else self._since_keyframe + 1
+        core, flows = self._encoder.encode(snapshot, self.options.top, last_event,
+                                           self.dropped, keyframe)
         period = int(snapshot.ts // ROLLUP_SECONDS) * ROLLUP_SECONDS
         db = self.db
         self._seq += 1
@@ -191,8 +197,8 @@ class RecordWriter:
                 _put_meta(db, {"hostname": snapshot.hostname,
                                "interval": str(snapshot.interval)})
                 self._first = False
-            db.execute("INSERT INTO ticks (seq, ts, core, flows) VALUES (?, ?, ?, ?)",
-                       (self._seq, snapshot.ts, core, flows))
+            db.execute("INSERT INTO ticks (seq, ts, keyframe, core, flows) "
+                       "VALUES (?, ?, ?, ?, ?)", (self._seq, snapshot.ts, keyframe, core, flows))
             first_id = last_event - len(new_events) + 1
             db.executemany(
                 "INSERT OR REPLACE INTO events (id, ts, severity, source, message) "
@@ -218,28 +224,36 @@ class RecordWriter:
         age = self.options.max_age_days * 86400
         db = self.db
         if age > 0:
-            cutoff = now - age
-            db.execute("DELETE FROM ticks WHERE ts < ?", (cutoff,))
-            db.execute("DELETE FROM events WHERE ts < ?", (cutoff,))
-            db.execute("DELETE FROM iface_rollup WHERE period < ?", (cutoff,))
-            db.execute("DELETE FROM talkers WHERE period < ?", (cutoff,))
+            row = db.execute("SELECT seq FROM ticks WHERE ts >= ? ORDER BY seq LIMIT 1",
+                             (now - age,)).fetchone()
+            if row is not None:
+                self._drop_before(row[0])
         limit = self.options.max_mb * 1e6
         if limit > 0:
             pages, size, free = (db.execute(f"PRAGMA {p}").fetchone()[0]
                                  for p in ("page_count", "page_size", "freelist_count"))
-            if (pages - free) * size > limit:
-                # The oldest tenth of the ticks: one pass, not one delete per tick.
+            used = (pages - free) * size
+            if used > limit:
+                # Down to 90 % of the limit in one pass, at the average tick's size.
                 lo, hi = db.execute("SELECT min(seq), max(seq) FROM ticks").fetchone()
                 if lo is not None:
-                    db.execute("DELETE FROM ticks WHERE seq < ?", (lo + (hi - lo) // 10 + 1,))
-                    row = db.execute("SELECT min(ts) FROM ticks").fetchone()
-                    if row[0] is not None:
-                        db.execute("DELETE FROM events WHERE ts < ?", (row[0],))
-                        db.execute("DELETE FROM iface_rollup WHERE period < ?",
-                                   (row[0] - ROLLUP_SECONDS,))
-                        db.execute("DELETE FROM talkers WHERE period < ?",
-                                   (row[0] - ROLLUP_SECONDS,))
+                    count = hi - lo + 1
+                    self._drop_before(lo + max(1, round(count * (1 - 0.9 * limit / used))))
             db.execute("PRAGMA incremental_vacuum")
+
+    def _drop_before(self, seq: int) -> None:
+        """Delete the ticks before ``seq``, rounded up to a keyframe (a reader starts at
+        one), and the events and rollups older than the first tick left."""
+        db = self.db
+        row = db.execute("SELECT seq FROM ticks WHERE seq >= ? AND keyframe = 1 "
+                         "ORDER BY seq LIMIT 1", (seq,)).fetchone()
+        if row is None:
+            return
+        db.execute("DELETE FROM ticks WHERE seq < ?", (row[0],))
+        first = db.execute("SELECT ts FROM ticks WHERE seq = ?", (row[0],)).fetchone()[0]
+        db.execute("DELETE FROM events WHERE ts < ?", (first,))
+        db.execute("DELETE FROM iface_rollup WHERE period < ?", (first - ROLLUP_SECONDS,))
+        db.execute("DELETE FROM talkers WHERE period < ?", (first - ROLLUP_SECONDS,))
 
     def flush(self) -> None:
         """Write the period in progress (at the end of a recording)."""
