@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``netop report``."""
     parser.add_argument("file", metavar="FILE.db", help="a recording")
     parser.add_argument("--from", dest="start", metavar="T", default=None,
-                        help="start: 2026-01-01, 2026-01-01 14:00, -7d (before the end)")
+                        help="start: 2026-01-01, \"2026-01-01 14:00\", --from=-7d (7 days "
+                        "before the end), 50%%")
     parser.add_argument("--to", dest="end", metavar="T", default=None,
                         help="end: same forms as --from")
     parser.add_argument("--json", action="store_true", help="one JSON object")
