@@ -10,6 +10,7 @@ recorder was not running are skipped (with a note), never waited through.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from dataclasses import replace
@@ -234,7 +235,7 @@ class RecordingPlayer:
         total = core.get("events_total", 0)
         events = self._events(total if isinstance(total, int) else 0)
         snap = self.decoder.snapshot(self._seq, ts, core, rows, events, interfaces)
-        snap = replace(snap, watching=f"replay of {safe_text(self.path)} "
+        snap = replace(snap, watching=f"replay of {safe_text(os.path.basename(self.path))} "
                                       f"(recorded: {snap.watching})")
         self._last = snap
         return self._with_view(snap)

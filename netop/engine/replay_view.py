@@ -8,6 +8,7 @@ replay works over those rows (the view says so).
 from __future__ import annotations
 
 import heapq
+import ipaddress
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 
@@ -36,10 +37,28 @@ def _group_key(mode: str, row: FlowRow) -> tuple[Hashable, str]:
     if mode == "process":
         label = row.process.split(" (", 1)[0] if row.process else "—"
         return label, label
-    # remote host: the recording does not say which end was local; the responder is
-    # the remote one for the flows a host opens, the common case.
-    name = row.dst_name
-    return r.dst, f"{name} ({r.dst})" if name else r.dst
+    # remote host: the recording does not say which end was local. The responder is
+    # the remote one for the flows a host opens (the common case), unless it is a
+    # private address answering a public one (a server here).
+    if _private(r.dst) and not _private(r.src):
+        address, name = r.src, row.src_name
+    else:
+        address, name = r.dst, row.dst_name
+    return address, f"{name} ({address})" if name else address
+
+
+#: Addresses a host of its own network has (RFC 1918, ULA, loopback, link-local).
+_LOCAL_NETS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+    "fc00::/7", "::1/128", "fe80::/10"))
+
+
+def _private(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == n.version and ip in n for n in _LOCAL_NETS)
 
 
 def _grouped(mode: str, rows: Sequence[FlowRow]) -> list[FlowRow]:

@@ -17,12 +17,14 @@ TIMELINE = 12
 
 
 def playback_text(state: PlaybackState) -> str:
-    """``▶ 01-01 14:32:05 ━━━━━╸────── 43% ×2 -1:02:10`` (position, timeline, speed,
-    time remaining), then the note, if any."""
-    mark = "⏸" if state.paused else "▶"
+    """``▶ 01-01 14:32:05 █████░░░░░░░ 43% ×2 -1:02:10`` (position, timeline, speed,
+    time remaining), then the note, if any. Block and shade characters: the ones every
+    terminal font has (the sparklines use them too); ``||`` for paused for the same
+    reason (⏸ is missing from many)."""
+    mark = "||" if state.paused else "▶"
     when = time.strftime("%m-%d %H:%M:%S", time.localtime(state.position))
     filled = round(state.fraction * TIMELINE)
-    bar = "━" * filled + "─" * (TIMELINE - filled)
+    bar = "█" * filled + "░" * (TIMELINE - filled)
     left = max(0, int(state.end - state.position))
     remaining = f"-{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
     parts = [f"{mark} {when} {bar} {state.fraction * 100:.0f}%", f"×{state.speed:g}",
@@ -68,7 +70,8 @@ class HeaderBar(Static):
         self._last = (plain, paused, position)
         text = Text(plain, no_wrap=True, overflow="ellipsis")
         if position:
-            text = Text.assemble(Text(f" {position} ", style="reverse bold"), text)
+            # Bold, not reversed: reversed, the timeline's full blocks would look empty.
+            text = Text.assemble(Text(f" {position} ", style="bold"), "│", text)
         if paused:
             text = Text.assemble(Text(" PAUSED ", style="reverse bold"), text)
         self.update(text)
