@@ -15,7 +15,8 @@ Schema version 1 (``PRAGMA user_version``), documented in the README:
   columns for ``sqlite3``/DuckDB and for ``netop report`` (the 95th percentile is
   billed on 5-minute samples).
 * ``talkers(period, kind, key, bytes)``: bytes per host (``kind='host'``) and service
-  (``'service'``, e.g. ``tcp/443``) per period, from the recorded top flows.
+  (``'service'``, e.g. ``tcp/443``) per hour (the 100 biggest of each), from the
+  recorded top flows.
 * ``events(id, ts, severity, source, message)``: every event once.
 
 A new Snapshot field is kept without a new design: anything the codec does not know is
@@ -49,8 +50,10 @@ from netop.model import (
 )
 
 SCHEMA_VERSION = 1
-#: Seconds per row of ``iface_rollup`` and ``talkers``: the billing sample.
+#: Seconds per row of ``iface_rollup``: the billing sample.
 ROLLUP_SECONDS = 300
+#: Seconds per row of ``talkers`` (an hour: a month of top-100 lists stays small).
+TALKER_SECONDS = 3600
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,10 +65,10 @@ CREATE TABLE IF NOT EXISTS iface_rollup (
     period INTEGER NOT NULL, origin TEXT NOT NULL, name TEXT NOT NULL,
     seconds REAL NOT NULL, rx_bytes REAL NOT NULL, tx_bytes REAL NOT NULL,
     rx_peak_bps REAL, tx_peak_bps REAL, speed_bps INTEGER,
-    PRIMARY KEY (period, origin, name)) WITHOUT ROWID;
+    PRIMARY KEY (origin, name, period)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS talkers (
     period INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, bytes REAL NOT NULL,
-    PRIMARY KEY (period, kind, key)) WITHOUT ROWID;
+    PRIMARY KEY (kind, key, period)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, ts REAL NOT NULL, severity TEXT NOT NULL,
     source TEXT NOT NULL, message TEXT NOT NULL);

@@ -28,6 +28,7 @@ from netop.engine.recording import (
     ROLLUP_SECONDS,
     SCHEMA,
     SCHEMA_VERSION,
+    TALKER_SECONDS,
     RecordingError,
     TickEncoder,
     read_meta,
@@ -77,13 +78,17 @@ def open_writer(path: str) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         if fresh:
+            # Before the first table and before WAL, page size first (setting auto_vacuum
+            # fixes the page size). A tick is 2-3 kB: in 4 kB pages each would take a
+            # page of its own.
+            db.execute("PRAGMA page_size = 32768")
             db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            db.executescript(SCHEMA)
         db.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL: a committed tick survives the process dying (kill -9); only a
         # power cut may lose the last ticks, never the file's consistency.
         db.execute("PRAGMA synchronous = NORMAL")
         if fresh:
-            db.executescript(SCHEMA)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             _put_meta(db, {"created": str(time.time()),
                            "rollup_seconds": str(ROLLUP_SECONDS),
@@ -104,12 +109,11 @@ def _put_meta(db: sqlite3.Connection, values: dict[str, str]) -> None:
 
 
 class _Rollup:
-    """Sums of one period: bytes and peaks per interface, bytes per host and service."""
+    """Sums of one period: bytes and peaks per interface."""
 
     def __init__(self, period: int) -> None:
         self.period = period
         self.ifaces: dict[tuple[str, str], list[Any]] = {}
-        self.talkers: dict[tuple[str, str], float] = {}
 
     def add(self, snapshot: Snapshot) -> None:
         step = snapshot.interval
@@ -127,8 +131,34 @@ class _Rollup:
             acc[3] = max(acc[3], rx)
             acc[4] = max(acc[4], tx)
             acc[5] = r.speed_bps or acc[5]
+
+    def write(self, db: sqlite3.Connection) -> None:
+        db.executemany(
+            "INSERT INTO iface_rollup (period, origin, name, seconds, rx_bytes, tx_bytes, "
+            "rx_peak_bps, tx_peak_bps, speed_bps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (origin, name, period) DO UPDATE SET "
+            "seconds = seconds + excluded.seconds, rx_bytes = rx_bytes + excluded.rx_bytes, "
+            "tx_bytes = tx_bytes + excluded.tx_bytes, "
+            "rx_peak_bps = max(rx_peak_bps, excluded.rx_peak_bps), "
+            "tx_peak_bps = max(tx_peak_bps, excluded.tx_peak_bps), "
+            "speed_bps = coalesce(excluded.speed_bps, speed_bps)",
+            [(self.period, origin, name, *acc) for (origin, name), acc in self.ifaces.items()])
+
+
+class _Talkers:
+    """Bytes per host and service over one hour, from the recorded top flows."""
+
+    #: Keys kept at most while the hour runs (a scan makes a new host per flow).
+    LIMIT = 50_000
+
+    def __init__(self, period: int) -> None:
+        self.period = period
+        self.talkers: dict[tuple[str, str], float] = {}
+
+    def add(self, snapshot: Snapshot) -> None:
         if snapshot.flows.spec.aggregate != "connection":
             return
+        step = snapshot.interval
         talkers = self.talkers
         for row in snapshot.flows.rows:
             moved = (row.rate_bps + row.rate_rev_bps) * step / 8
@@ -138,22 +168,17 @@ class _Rollup:
             for key in (("host", rec.src), ("host", rec.dst),
                         ("service", f"{proto_name(rec.proto)}/{rec.dport}")):
                 talkers[key] = talkers.get(key, 0.0) + moved
+        if len(talkers) > self.LIMIT:
+            kept = sorted(talkers.items(), key=lambda kv: -kv[1])[:self.LIMIT // 5]
+            self.talkers = dict(kept)
 
     def write(self, db: sqlite3.Connection) -> None:
-        db.executemany(
-            "INSERT INTO iface_rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (period, origin, name) DO UPDATE SET "
-            "seconds = seconds + excluded.seconds, rx_bytes = rx_bytes + excluded.rx_bytes, "
-            "tx_bytes = tx_bytes + excluded.tx_bytes, "
-            "rx_peak_bps = max(rx_peak_bps, excluded.rx_peak_bps), "
-            "tx_peak_bps = max(tx_peak_bps, excluded.tx_peak_bps), "
-            "speed_bps = coalesce(excluded.speed_bps, speed_bps)",
-            [(self.period, origin, name, *acc) for (origin, name), acc in self.ifaces.items()])
         for kind in ("host", "service"):
             ranked = sorted(((v, k) for (c, k), v in self.talkers.items() if c == kind),
                             reverse=True)[:TALKERS_PER_PERIOD]
             db.executemany(
-                "INSERT INTO talkers VALUES (?, ?, ?, ?) ON CONFLICT (period, kind, key) "
+                "INSERT INTO talkers (period, kind, key, bytes) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (kind, key, period) "
                 "DO UPDATE SET bytes = bytes + excluded.bytes",
                 [(self.period, kind, key, value) for value, key in ranked])
 
@@ -169,6 +194,7 @@ class RecordWriter:
         self._event_base = int(row[0])
         self._events_seen = 0
         self._rollup: _Rollup | None = None
+        self._talkers: _Talkers | None = None
         self._ticks = 0
         self._first = True
         self.dropped = 0
@@ -211,6 +237,13 @@ class RecordWriter:
             if self._rollup is None:
                 self._rollup = _Rollup(period)
             self._rollup.add(snapshot)
+            hour = int(snapshot.ts // TALKER_SECONDS) * TALKER_SECONDS
+            if self._talkers is not None and self._talkers.period != hour:
+                self._talkers.write(db)
+                self._talkers = None
+            if self._talkers is None:
+                self._talkers = _Talkers(hour)
+            self._talkers.add(snapshot)
             self._ticks += 1
             if self._ticks % RETENTION_EVERY == 0:
                 self._retain(snapshot.ts)
@@ -253,16 +286,19 @@ class RecordWriter:
         first = db.execute("SELECT ts FROM ticks WHERE seq = ?", (row[0],)).fetchone()[0]
         db.execute("DELETE FROM events WHERE ts < ?", (first,))
         db.execute("DELETE FROM iface_rollup WHERE period < ?", (first - ROLLUP_SECONDS,))
-        db.execute("DELETE FROM talkers WHERE period < ?", (first - ROLLUP_SECONDS,))
+        db.execute("DELETE FROM talkers WHERE period < ?", (first - TALKER_SECONDS,))
 
     def flush(self) -> None:
         """Write the period in progress (at the end of a recording)."""
+        self.db.execute("BEGIN")
         if self._rollup is not None:
-            self.db.execute("BEGIN")
             self._rollup.write(self.db)
-            _put_meta(self.db, {"dropped": str(self.dropped)})
-            self.db.execute("COMMIT")
-            self._rollup = None
+        if self._talkers is not None:
+            self._talkers.write(self.db)
+        _put_meta(self.db, {"dropped": str(self.dropped)})
+        self.db.execute("COMMIT")
+        self._rollup = None
+        self._talkers = None
 
 
 class Recorder:
