@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from netop.commands.pipeline import build_engine, build_sources, named_interfaces
+from netop.commands.pipeline import ALL_SOURCES, build_engine, build_sources, named_interfaces
 from netop.config import Config
 from netop.outputs.record import add_record_arguments
 from netop.sources.capture.options import add_capture_arguments
@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_snmp_arguments(parser)
     add_collector_arguments(parser)
     add_record_arguments(parser)
+    parser.add_argument("--local-interfaces", action="store_true",
+                        help="with -r: show this host's interfaces beside the file too")
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -40,7 +42,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
     themes.check(config.theme)
     if args.hide_idle:
         config = replace(config, hide_idle=True)
-    sources = build_sources(args, config)
+    kinds = ALL_SOURCES
+    if getattr(args, "read", None) and not args.local_interfaces:
+        # A file's traffic happened elsewhere or earlier: this host's interfaces now
+        # would only be mixed into it.
+        kinds = tuple(k for k in ALL_SOURCES if k != "counters")
+    sources = build_sources(args, config, kinds)
     for source in sources:
         if isinstance(source, CaptureSource):
             source.check()  # bad -r/-i/-f: one line and exit 2, before the screen opens
@@ -49,7 +56,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     show_names = names_enabled(config.raw) and not getattr(args, "no_names", False)
     engine.view_spec = replace(engine.view_spec, names=show_names)
-    app = NetopApp(engine, config, themes)
+    from netop.engine.playback import FilePlayback
+
+    # A file being played gets the playback keys (pause really stops its reader).
+    steering = next((s.steering for s in sources
+                     if isinstance(s, CaptureSource) and s.steering is not None), None)
+    playback = FilePlayback(steering) if steering is not None else None
+    app = NetopApp(engine, config, themes, playback=playback)
     app.run()
     # A signal ends the TUI cleanly (terminal restored, capture child ended) with the
     # shell's status for it, as the headless commands do; see netop.signals.

@@ -15,9 +15,7 @@ from typing import Protocol
 
 from netop.config import Config
 from netop.model import NetEvent, Snapshot, ViewSpec
-
-#: Speeds ``-``/``+`` step through.
-SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+from netop.sources.capture.steer import FileSteering
 
 
 class SnapshotProvider(Protocol):
@@ -128,8 +126,43 @@ def parse_goto(text: str, state: PlaybackState) -> float:
     raise ValueError(f"go to 14:32, 2026-01-01 14:32, -10m, +30s or 43% (not {text!r})")
 
 
-def next_speed(speed: float, faster: bool) -> float:
-    """The speed after ``speed`` in :data:`SPEEDS` (clamped at the ends)."""
-    if faster:
-        return next((s for s in SPEEDS if s > speed), SPEEDS[-1])
-    return next((s for s in reversed(SPEEDS) if s < speed), SPEEDS[0])
+class FilePlayback:
+    """The playback keys over a capture file being played (``netop -r FILE``)."""
+
+    def __init__(self, steering: FileSteering) -> None:
+        self.steering = steering
+
+    def state(self) -> PlaybackState:
+        """Where the file is: its time, the share of it read, packets read, malformed."""
+        s = self.steering
+        first = s.first if s.first is not None else 0.0
+        clock = s.clock if s.clock is not None else first
+        share = min(1.0, s.read_bytes / s.size) if s.size else 0.0
+        # The file's end time is not known before it is read: estimated from the share
+        # of its bytes read so far (the header's remaining time is that estimate).
+        end = first + (clock - first) / share if share > 0.01 else clock
+        detail = f"{s.packets} packets read"
+        if s.malformed:
+            detail += f", {s.malformed} malformed"
+        return PlaybackState("file", first, max(end, clock), clock, s.speed,
+                             s.paused, s.ended, s.note, detail)
+
+    def toggle_pause(self) -> None:
+        """Stop or go on reading the file."""
+        self.steering.toggle_pause()
+
+    def step(self, ticks: int) -> None:
+        """Pause and read ``ticks`` more ticks (forwards only)."""
+        self.steering.step(ticks)
+
+    def change_speed(self, faster: bool) -> None:
+        """Next speed."""
+        self.steering.change_speed(faster)
+
+    def seek(self, ts: float) -> None:
+        """Read on up to ``ts``."""
+        self.steering.seek(ts)
+
+    def current(self) -> Snapshot | None:
+        """Not at once: the next tick shows where the file got to."""
+        return None

@@ -18,7 +18,7 @@ from dataclasses import replace
 from netop.config import Config
 from netop.engine.engine import SNAPSHOT_EVENTS
 from netop.engine.history import RateHistory
-from netop.engine.playback import PlaybackState, next_speed
+from netop.engine.playback import PlaybackState
 from netop.engine.recording import (
     RecordingError,
     TickDecoder,
@@ -28,6 +28,7 @@ from netop.engine.recording import (
 )
 from netop.engine.replay_view import replay_view
 from netop.model import FlowRow, InterfaceRate, NetEvent, Snapshot, ViewSpec
+from netop.sources.capture.steer import gap_text, next_speed
 from netop.text import safe_text
 
 #: A jump between two ticks longer than this many intervals is a gap worth a note.
@@ -169,7 +170,7 @@ class RecordingPlayer:
             self._ended = False
         gap = float(row[1]) - self._ts
         if ticks > 0 and gap > GAP_INTERVALS * self.config.interval * ticks:
-            self._note = f"skipped a gap of {_duration(gap)}"
+            self._note = f"skipped a gap of {gap_text(gap)}"
         elif not self._ended:
             self._note = ""
         self._seq, self._ts = int(row[0]), float(row[1])
@@ -246,16 +247,4 @@ class RecordingPlayer:
     def _with_view(self, snap: Snapshot) -> Snapshot:
         flows = replay_view(snap.flows, self.view_spec)
         return replace(snap, flows=flows)
-
-
-def _duration(seconds: float) -> str:
-    """``3h 20m``, ``2d 4h``, ``45s``: a gap's length."""
-    s = int(seconds)
-    if s >= 86400:
-        return f"{s // 86400}d {s % 86400 // 3600}h"
-    if s >= 3600:
-        return f"{s // 3600}h {s % 3600 // 60}m"
-    if s >= 60:
-        return f"{s // 60}m {s % 60}s"
-    return f"{s}s"
 
