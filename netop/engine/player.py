@@ -33,6 +33,8 @@ from netop.text import safe_text
 
 #: A jump between two ticks longer than this many intervals is a gap worth a note.
 GAP_INTERVALS = 5
+#: Ticks a note (a gap skipped) stays in the header: long enough to be read.
+NOTE_TICKS = 5
 
 
 class RecordingPlayer:
@@ -66,6 +68,7 @@ class RecordingPlayer:
         self._credit = 0.0
         self._ended = False
         self._note = ""
+        self._note_ticks = 0
         self._history: RateHistory | None = None
         self._history_seq: int | None = None
         self._own_events: list[NetEvent] = []
@@ -171,8 +174,11 @@ class RecordingPlayer:
         gap = float(row[1]) - self._ts
         if ticks > 0 and gap > GAP_INTERVALS * self.config.interval * ticks:
             self._note = f"skipped a gap of {gap_text(gap)}"
+            self._note_ticks = NOTE_TICKS
         elif not self._ended:
-            self._note = ""
+            self._note_ticks -= 1
+            if self._note_ticks <= 0:
+                self._note = ""
         self._seq, self._ts = int(row[0]), float(row[1])
 
     def _decode(self, seq: int) -> tuple[float, dict[str, object], tuple[FlowRow, ...],
