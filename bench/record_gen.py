@@ -80,11 +80,17 @@ def snapshots(scenario: Scenario, start: float, ticks: int, interval: float,
             dst = f"192.0.2.{1 + k % 200}"
             rate = base / 4 / (1 + k) ** 1.1
             first = start + (n // 60) * 60 * interval - 30 - k  # a new flow each minute
-            packets = int(rate * (ts - first) / 8 / 1200)
+
+            def sent(at: float, share: float, rate: float = rate, first: float = first) -> int:
+                return int(rate * share * (at - first) / 8)
+
+            fwd, rev = sent(ts, 0.95), sent(ts, 0.05)
+            # The rates the engine shows: this tick's bytes, per second.
+            rate_fwd = (fwd - sent(ts - interval, 0.95)) * 8 / interval
+            rate_rev = (rev - sent(ts - interval, 0.05)) * 8 / interval
             rec = FlowRecord(6, src, 40000 + k, dst, (443, 80, 22, 53)[k % 4], None,
-                             packets, packets * 1200, packets // 2, packets * 60,
-                             first, ts - 0.1, 0x1A)
-            rows.append(FlowRow(f"r{k}", rec, rate * 0.95, rate * 0.05, rate, "established",
+                             fwd // 1200 + 1, fwd, rev // 60 + 1, rev, first, ts - 0.1, 0x1A)
+            rows.append(FlowRow(f"r{k}", rec, rate_fwd, rate_rev, rate, "established",
                                 f"app{k % 9} ({1000 + k})"))
         total_rx = sum(r.rx_bps or 0 for r in rates)
         total_tx = sum(r.tx_bps or 0 for r in rates)

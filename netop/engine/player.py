@@ -200,7 +200,10 @@ class RecordingPlayer:
                 self.decoder.reset()
             core = self.decoder.core(core_blob)
             rates = self.decoder.interfaces(core, float(ts))
-            rows = self.decoder.rows(flows_blob, float(ts))
+            interval = core.get("interval", self.config.interval)
+            rows = self.decoder.rows(flows_blob, float(ts),
+                                     float(interval) if isinstance(interval, int | float)
+                                     else self.config.interval)
             got = (float(ts), core, rows, rates)
             self._decoded = int(n)
         assert got is not None

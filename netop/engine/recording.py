@@ -188,7 +188,8 @@ class TickEncoder:
                  for f in dataclasses.fields(snapshot) if f.name not in _KNOWN}
         if extra:
             core["extra"] = extra
-        return _pack(core), _pack([self._row(r, ts) for r in flows.rows[:top]])
+        interval = snapshot.interval
+        return _pack(core), _pack([self._row(r, ts, interval) for r in flows.rows[:top]])
 
     @staticmethod
     def _iface(rate: InterfaceRate, ts: float, keyframe: bool) -> list[Any]:
@@ -204,11 +205,12 @@ class TickEncoder:
             out.append(_num(name, value))
         return out
 
-    def _row(self, row: FlowRow, ts: float) -> list[Any]:
+    def _row(self, row: FlowRow, ts: float, interval: float) -> list[Any]:
         rec = row.record
         counts = (rec.packets, rec.bytes, rec.packets_rev, rec.bytes_rev)
         ident = _ident_of(row)
         ref: Any = self._ids.get(ident)
+        rates: list[Any] = [_num(f, getattr(row, f)) for f in ROW_MOVING]
         if ref is None:
             self._ids[ident] = len(self._counts)
             self._counts.append(counts)
@@ -217,8 +219,12 @@ class TickEncoder:
             before = self._counts[ref]
             self._counts[ref] = counts
             shown = tuple(c - b for c, b in zip(counts, before, strict=True))
-        return [ref, *(_num(f, getattr(row, f)) for f in ROW_MOVING), *shown,
-                round((ts - rec.last) * 1000)]
+            # A rate is this tick's bytes per second: when the increase since the
+            # previous tick says it (the flow was recorded then), it is not written.
+            for i, moved in ((0, shown[1]), (1, shown[3])):
+                if rates[i] == significant(moved * 8 / interval):
+                    rates[i] = None
+        return [ref, *rates, *shown, round((ts - rec.last) * 1000)]
 
 
 class TickDecoder:
@@ -274,8 +280,9 @@ class TickDecoder:
         """Every interface of a decoded ``core``."""
         return [self.iface(v, ts) for v in core.get("interfaces", ())]
 
-    def rows(self, blob: bytes, ts: float) -> tuple[FlowRow, ...]:
-        """The decoded ``flows`` column of the next tick of the group."""
+    def rows(self, blob: bytes, ts: float, interval: float = 1.0) -> tuple[FlowRow, ...]:
+        """The decoded ``flows`` column of the next tick of the group (``interval``: the
+        tick's, for the rates that were left to the counts)."""
         out = []
         for values in _unpack(blob):
             ref, rate, rate_rev, avg, *counts, last_ms = values
@@ -296,6 +303,10 @@ class TickDecoder:
                 if index >= len(self._counts):
                     continue  # its group's start was not read (a damaged file)
                 total = self._counts[index]
+                if rate is None:
+                    rate = significant(counts[1] * 8 / interval)
+                if rate_rev is None:
+                    rate_rev = significant(counts[3] * 8 / interval)
                 counts = [t + c for t, c in zip(total, counts, strict=True)]
                 self._counts[index] = counts
             row_kw, rec_kw = self._idents[index]
