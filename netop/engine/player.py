@@ -199,13 +199,16 @@ class RecordingPlayer:
             if keyframe:
                 self.decoder.reset()
             core = self.decoder.core(core_blob)
+            self._decoded = int(n)
+            if n != seq:  # on the way: carry the counts only
+                self.decoder.carry(core, flows_blob)
+                continue
             rates = self.decoder.interfaces(core, float(ts))
             interval = core.get("interval", self.config.interval)
             rows = self.decoder.rows(flows_blob, float(ts),
                                      float(interval) if isinstance(interval, int | float)
                                      else self.config.interval)
             got = (float(ts), core, rows, rates)
-            self._decoded = int(n)
         assert got is not None
         return got
 

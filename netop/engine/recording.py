@@ -280,6 +280,41 @@ class TickDecoder:
         """Every interface of a decoded ``core``."""
         return [self.iface(v, ts) for v in core.get("interfaces", ())]
 
+    def carry(self, core: Mapping[str, Any], blob: bytes) -> None:
+        """Read a tick on the way to another one: only what the next ticks build on
+        (interface counters, flow identities and counts), no rows or rates made."""
+        at = [self.iface_fields.index(f) for f in ("origin", "name", "deltas", "counters")]
+        for v in core.get("interfaces", ()):
+            key = (v[at[0]], v[at[1]])
+            counters = v[at[3]]
+            if counters is None:
+                before = self._counters.get(key)
+                deltas = v[at[2]] or ()
+                counters = ([None if b is None or d is None else b + d
+                             for b, d in zip(before, deltas, strict=False)]
+                            if before is not None else None)
+            if counters is not None:
+                self._counters[key] = list(counters)
+        for values in _unpack(blob):
+            ref, counts = values[0], values[4:8]
+            if isinstance(ref, list):
+                self._idents.append(self._ident(ref))
+                self._counts.append(list(counts))
+            elif ref < len(self._counts):
+                total = self._counts[ref]
+                self._counts[ref] = [t + c for t, c in zip(total, counts, strict=True)]
+
+    def _ident(self, ref: Sequence[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        row_kw: dict[str, Any] = {}
+        rec_kw: dict[str, Any] = {}
+        for name, value in zip(self.ident_fields, ref, strict=False):
+            if name.startswith("record."):
+                if name[7:] in self._record_known:
+                    rec_kw[name[7:]] = value
+            elif name in self._row_known:
+                row_kw[name] = value
+        return row_kw, rec_kw
+
     def rows(self, blob: bytes, ts: float, interval: float = 1.0) -> tuple[FlowRow, ...]:
         """The decoded ``flows`` column of the next tick of the group (``interval``: the
         tick's, for the rates that were left to the counts)."""
@@ -287,15 +322,7 @@ class TickDecoder:
         for values in _unpack(blob):
             ref, rate, rate_rev, avg, *counts, last_ms = values
             if isinstance(ref, list):
-                row_kw: dict[str, Any] = {}
-                rec_kw: dict[str, Any] = {}
-                for name, value in zip(self.ident_fields, ref, strict=False):
-                    if name.startswith("record."):
-                        if name[7:] in self._record_known:
-                            rec_kw[name[7:]] = value
-                    elif name in self._row_known:
-                        row_kw[name] = value
-                self._idents.append((row_kw, rec_kw))
+                self._idents.append(self._ident(ref))
                 self._counts.append(list(counts))
                 index = len(self._idents) - 1
             else:
