@@ -96,12 +96,19 @@ def _prometheus(args: argparse.Namespace, config: Config) -> SnapshotSink | None
     return PrometheusSink(settings) if settings is not None else None
 
 
+def _record(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    from netop.outputs.record import recorder_from_args
+
+    return recorder_from_args(args, config)
+
+
 #: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
 #: factory returns ``None`` when the flags and config don't ask for it.
 _SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {
     "export-ipfix": _export_ipfix,
     "export-netflow9": _export_netflow9,
     "prometheus": _prometheus,
+    "record": _record,
 }
 
 

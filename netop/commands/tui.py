@@ -9,12 +9,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from netop.commands.flags import NO_NAMES_HELP
-from netop.commands.pipeline import build_engine, build_sources, named_interfaces
+from netop.commands.pipeline import ALL_SOURCES, build_engine, build_sources, named_interfaces
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import ConfigError, NetopError
 from netop.model import NetEvent, Severity
 from netop.outputs.options import add_output_arguments
+from netop.outputs.record import add_record_arguments
 from netop.sources.capture.options import add_capture_arguments
 from netop.sources.capture.source import CaptureSource
 from netop.sources.collector.source import add_collector_arguments
@@ -42,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_syslog_arguments(parser)
     add_trap_arguments(parser)
     add_output_arguments(parser)
+    add_record_arguments(parser)
+    parser.add_argument("--local-interfaces", action="store_true",
+                        help="with -r: show this host's interfaces beside the file too")
 
 
 def announce_warnings(engine: Engine, config: Config, themes: ThemeSet) -> None:
@@ -73,7 +77,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError("--theme" if args.theme else "theme", str(exc)) from None
     if args.hide_idle:
         config = replace(config, hide_idle=True)
-    sources = build_sources(args, config)
+    kinds = ALL_SOURCES
+    if getattr(args, "read", None) and not args.local_interfaces:
+        # A file's traffic happened elsewhere or earlier: this host's interfaces now
+        # would only be mixed into it.
+        kinds = tuple(k for k in ALL_SOURCES if k != "counters")
+    sources = build_sources(args, config, kinds)
     for source in sources:
         if isinstance(source, CaptureSource):
             source.check()  # bad -r/-i/-f: one line and exit 2, before the screen opens
@@ -86,7 +95,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     show_names = names_enabled(config.raw) and not getattr(args, "no_names", False)
     engine.view_spec = replace(engine.view_spec, names=show_names)
-    app = NetopApp(engine, config, themes)
+    from netop.engine.playback import FilePlayback
+
+    # A file being played gets the playback keys (pause really stops its reader).
+    steering = next((s.steering for s in sources
+                     if isinstance(s, CaptureSource) and s.steering is not None), None)
+    playback = FilePlayback(steering) if steering is not None else None
+    app = NetopApp(engine, config, themes, playback=playback)
     app.run()
     # A signal ends the TUI cleanly (terminal restored, capture child ended) with the
     # shell's status for it, as the headless commands do; see netop.signals.

@@ -29,7 +29,7 @@ from netop.engine.drill import (
     port_filter,
     process_filter,
 )
-from netop.engine.engine import Engine
+from netop.engine.playback import Playback, PlaybackState, SnapshotProvider, parse_goto
 from netop.model import (
     AGGREGATIONS,
     FLOW_SORT_KEYS,
@@ -42,6 +42,7 @@ from netop.model import (
 from netop.signals import ENDING_SIGNALS
 from netop.ui.detail import FlowDetailScreen
 from netop.ui.filterbar import FilterBar
+from netop.ui.gotobar import GotoBar
 from netop.ui.header import HeaderBar
 from netop.ui.help import HelpScreen
 from netop.ui.ifdetail import InterfaceDetailScreen
@@ -103,19 +104,29 @@ class NetopApp(App[None]):
         Binding("backspace", "drill_back", "Back", show=False),
         Binding("o", "toggle_iface_order", "Order", show=False),
         Binding("T", "toggle_totals", "Totals", show=False),
+        # Playback (netop replay, -r FILE): shown only there (check_action).
+        Binding("left_square_bracket", "step(-1)", "Back", key_display="["),
+        Binding("right_square_bracket", "step(1)", "Step", key_display="]"),
+        Binding("minus", "speed(False)", "Slower", key_display="-"),
+        Binding("plus", "speed(True)", "Faster", key_display="+"),
+        Binding("g", "goto", "Go to"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False),
     ]
 
     def __init__(
         self,
-        engine: Engine,
+        engine: SnapshotProvider,
         config: Config,
         themes: ThemeSet | None = None,
         run_engine: bool = True,
+        playback: Playback | None = None,
     ) -> None:
+        """``engine``: where snapshots come from (the live engine, or a recording's
+        player); ``playback``: what the playback keys steer, when something plays."""
         super().__init__()
         self.engine = engine
+        self.playback = playback
         self.config = config
         self.themes = themes or load_themes()
         self.run_engine = run_engine
@@ -150,6 +161,7 @@ class NetopApp(App[None]):
         yield Static("", id="too-small")
         yield TotalsBar()
         yield FilterBar()
+        yield GotoBar()
         yield Footer()
 
     def get_driver_class(self) -> type[Driver]:
@@ -244,7 +256,8 @@ class NetopApp(App[None]):
         if isinstance(self.screen, FlowDetailScreen | InterfaceDetailScreen):
             self.screen.follow(snapshot)
         with self.batch_update():
-            self.query_one(HeaderBar).show(snapshot, self.bits, self.paused)
+            self.query_one(HeaderBar).show(snapshot, self.bits, self.paused,
+                                           self._playback_state())
             interfaces = self.query_one(InterfacesPane)
             interfaces.show(snapshot, self.bits, self.hide_idle)
             self.query_one(CountersPane).show(snapshot, interfaces.hidden, interfaces.collapsed,
@@ -259,7 +272,8 @@ class NetopApp(App[None]):
         if self.shown is not None:
             self._render(self.shown)
         else:
-            self.query_one(HeaderBar).show(None, self.bits, self.paused)
+            self.query_one(HeaderBar).show(None, self.bits, self.paused,
+                                           self._playback_state())
 
     # -- layout -----------------------------------------------------------------------
 
@@ -306,12 +320,66 @@ class NetopApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_toggle_pause(self) -> None:
-        """Freeze or resume the display; collection goes on either way."""
+        """Freeze or resume the display; collection goes on either way. In playback,
+        pause the playing itself (the file or recording stops being read)."""
+        if self.playback is not None:
+            self.playback.toggle_pause()
+            self._show_position()
+            return
         self.paused = not self.paused
         if not self.paused and self.latest is not None:
             self._render(self.latest)
         else:
-            self.query_one(HeaderBar).show(self.shown, self.bits, self.paused)
+            self.query_one(HeaderBar).show(self.shown, self.bits, self.paused,
+                                           self._playback_state())
+
+    # -- playback ---------------------------------------------------------------------
+
+    def _playback_state(self) -> PlaybackState | None:
+        return self.playback.state() if self.playback is not None else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The playback keys exist only while something plays back."""
+        if action in ("step", "speed", "goto"):
+            return self.playback is not None
+        return True
+
+    def _show_position(self) -> None:
+        """Show the snapshot at the playback position now, not at the next tick."""
+        current = self.playback.current() if self.playback is not None else None
+        if current is not None:
+            self.apply_snapshot(current)
+        else:
+            self._rerender()
+
+    def action_step(self, ticks: int) -> None:
+        """Pause and step one interval forward or back."""
+        if self.playback is not None:
+            self.playback.step(ticks)
+            self._show_position()
+
+    def action_speed(self, faster: bool) -> None:
+        """Play faster or slower."""
+        if self.playback is not None:
+            self.playback.change_speed(faster)
+            self._rerender()
+
+    def action_goto(self) -> None:
+        """Ask for a time or percentage to go to."""
+        playback = self.playback
+        if playback is not None:
+            self.query_one(GotoBar).open(lambda text: parse_goto(text, playback.state()))
+
+    def on_goto_bar_chosen(self, message: GotoBar.Chosen) -> None:
+        """Go to the chosen time."""
+        if self.playback is not None:
+            self.playback.seek(message.ts)
+            self._show_position()
+        self.query_one(FlowsPane).focus()
+
+    def on_goto_bar_cancelled(self, message: GotoBar.Cancelled) -> None:
+        """Back to the flows."""
+        self.query_one(FlowsPane).focus()
 
     def action_toggle_bits(self) -> None:
         """Show rates in bits or bytes per second."""
@@ -336,6 +404,8 @@ class NetopApp(App[None]):
         spec = replace(self.engine.view_spec, **changes)  # type: ignore[arg-type]
         self.engine.view_spec = spec
         self.query_one(FlowsPane).show_spec(spec)
+        if self.playback is not None:  # a recording has the rows at hand: show at once
+            self._show_position()
 
     def action_next_sort(self) -> None:
         """Sort the flows by the next column."""

@@ -15,7 +15,8 @@ from textual.widgets import Static
 KEYS: tuple[tuple[str, str], ...] = (
     ("q / ctrl+c", "quit"),
     ("?", "this help"),
-    ("space", "pause the display (collection goes on; the header says PAUSED)"),
+    ("space", "pause the display (collection goes on; the header says PAUSED); in playback "
+              "(netop replay, -r FILE) pause the playing itself"),
     ("tab / shift+tab", "focus the next / previous pane"),
     ("↑ ↓ pgup pgdn home end", "move in the focused pane"),
     ("/", "filter the flows (enter applies, esc cancels; e.g. port 443 and bytes > 1M; "
@@ -37,6 +38,12 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("i", "hide / show idle interfaces"),
     ("c", "fold / unfold every remote group (SNMP targets, sFlow exporters); enter folds one"),
     ("t", "next theme"),
+    ("[", "playback: step one interval back (pauses; atop's t/T are the theme key here)"),
+    ("]", "playback: step one interval forward (pauses)"),
+    ("-", "playback: slower (0.25x to 128x; the header shows the speed)"),
+    ("+", "playback: faster (long gaps in a recording are skipped with a note)"),
+    ("g", "playback: go to a time (14:32, 2026-01-01 14:32, -10m, +1h) or a percentage "
+          "(50%)"),
     ("escape", "close this help"),
 )
 
