@@ -29,6 +29,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "traps": ("listen", "allow", "communities", "engine_id", "users", "rate_limit", "queue"),
     "export": ("ipfix", "netflow9", "biflow", "domain", "template_every", "template_seconds",
                "message_bytes", "queue_records", "max_datagrams_per_s"),
+    "record": ("path", "top", "max_age_days", "max_mb"),
     "prometheus": ("listen", "top_n", "max_interfaces", "basic_auth_user",
                    "basic_auth_password", "basic_auth_password_env",
                    "basic_auth_password_file", "tls_cert_file", "tls_key_file"),

@@ -13,9 +13,11 @@ import os
 import sys
 import time
 
-from netop.commands.pipeline import build_engine, build_sources
+from netop.commands.flags import DURATION_HELP
+from netop.commands.pipeline import announce_sinks, build_engine, build_sinks, build_sources
 from netop.config import Config
 from netop.errors import NetopError
+from netop.outputs.options import add_output_arguments
 from netop.outputs.record import Recorder, RecordOptions, record_options
 from netop.sources.capture.options import add_capture_arguments
 from netop.sources.capture.source import CaptureSource
@@ -23,6 +25,12 @@ from netop.sources.collector.source import add_collector_arguments
 from netop.sources.snmp.source import add_snmp_arguments
 
 HELP = "record interfaces, flows and events into a SQLite file (see replay, report)"
+EXAMPLES = (
+    "netop record /var/lib/netop/eth0.db -i eth0          # always on (see the systemd unit)",
+    "netop record day.db -i eth0 --snmp core=v2c:public@192.0.2.1 --duration 86400",
+    "netop record trace.db -r trace.pcap                  # a capture file, then exit",
+    "netop record eth0.db -i eth0 --prometheus 9464       # and serve /metrics",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,13 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.db", help="the recording (created 0600, or "
                         "appended to)")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
-                        help="stop after S seconds (default: until interrupted, or the "
-                        "end of the -r file)")
+                        help=DURATION_HELP)
     parser.add_argument("--top", type=int, default=None, metavar="N",
-                        help="flow rows recorded per tick (default record.top, 100)")
+                        help="only the first N flows")
     add_capture_arguments(parser)
     add_snmp_arguments(parser)
     add_collector_arguments(parser)
+    add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -55,12 +63,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if capture is not None:
         capture.check()
     recorder = Recorder(options)
-    engine = build_engine(args, config, sources, sinks=[recorder])
+    # The recorder with --top applied, and whatever other outputs the flags ask for.
+    others = [sink for sink in build_sinks(args, config) if sink.name != recorder.name]
+    engine = build_engine(args, config, sources, sinks=[recorder, *others])
     reading = capture is not None and bool(getattr(args, "read", None))
     started = time.monotonic()
     end = None if args.duration is None else started + args.duration
     try:
         engine.start()
+        announce_sinks(engine)
         print(f"netop: recording {engine.watching()} to {options.path} every "
               f"{config.interval:g} s", file=sys.stderr, flush=True)
         deadline = started

@@ -14,6 +14,10 @@ from netop.engine.recording import RecordingError
 from netop.errors import NetopError
 
 HELP = "replay a recording in the TUI (space pause, [ ] step, - + speed, g go to)"
+EXAMPLES = (
+    "netop replay day.db                        # from the start",
+    "netop replay day.db --at 14:32             # from a time of day (or -10m, 50%)",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

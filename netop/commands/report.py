@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any
 
+from netop.commands.flags import JSON_HELP
 from netop.config import Config
 from netop.engine.playback import PlaybackState, parse_goto
 from netop.engine.recording import RecordingError, open_reader
@@ -17,6 +18,11 @@ from netop.format import human_bytes, human_rate
 from netop.text import safe_text
 
 HELP = "summarise a recording: 95th percentiles, top talkers, alerts, capacity trend"
+EXAMPLES = (
+    "netop report day.db                        # the whole recording",
+    "netop report month.db --from=-7d --json    # the last week, one JSON object",
+    "netop report month.db --from 2026-01-01 --to 2026-02-01",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "before the end), 50%%")
     parser.add_argument("--to", dest="end", metavar="T", default=None,
                         help="end: same forms as --from")
-    parser.add_argument("--json", action="store_true", help="one JSON object")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def _when(text: str | None, first: float, last: float, flag: str) -> float | None:
