@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
-from netop.model import FlowRecord, InterfaceRate, NetEvent, Snapshot, proto_name, tcp_flags_text
+from netop.model import (
+    FlowRecord,
+    InterfaceRate,
+    NetEvent,
+    Severity,
+    Snapshot,
+    proto_name,
+    tcp_flags_text,
+)
 
 
 class HeadlessView:
@@ -178,14 +186,28 @@ _EVENT_JSON = ('{"ts": %r, "severity": %s, "source": %s, "message": %s, "kind": 
                '"sender": %s, "interface": %s, "details": {%s}}')
 
 
+_LEVELS = {level: _quote(level.name.lower()) for level in Severity}
+#: Detail keys as JSON (``"level": ``): the same few keys on every event of a flood.
+_EVENT_KEYS: dict[str, str] = {}
+
+
+def _event_key(key: str) -> str:
+    quoted = _quote(key) + ": "
+    if len(_EVENT_KEYS) < 1024:  # keys come from the network: bounded
+        _EVENT_KEYS[key] = quoted
+    return quoted
+
+
 def event_json_line(e: NetEvent) -> str:
     """``json_line(e.to_json())``, formatted directly for pushed events (half the cost:
     a syslog flood prints tens of thousands a second)."""
     if not e.kind or type(e.ts) is not float or not -1e300 < e.ts < 1e300:
         return json_line(e.to_json())
-    details = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in dict(e.details).items())
+    keys = _EVENT_KEYS
+    details = ", ".join([(keys.get(k) or _event_key(k)) + _quote(v)
+                         for k, v in dict(e.details).items()])  # fmt: skip
     return _EVENT_JSON % (
-        e.ts, _quote(e.severity.name.lower()), _quote(e.source), _quote(e.message),
+        e.ts, _LEVELS[e.severity], _quote(e.source), _quote(e.message),
         _quote(e.kind), _quote(e.sender), _quote(e.interface) if e.interface else "null",
         details,
     )  # fmt: skip

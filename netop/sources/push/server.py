@@ -87,8 +87,11 @@ class PushServer:
         rcvbuf: int = DEFAULT_RCVBUF,
         clock: Callable[[], float] = time.time,
         max_connections: int = MAX_CONNECTIONS,
+        replies: bool = True,
     ) -> None:
         self.what = what
+        #: Whether the handler may answer a UDP sender (SNMP informs); else it gets None.
+        self.replies = replies
         self.handle = handle
         self.clock = clock
         self._framer = framer
@@ -187,6 +190,7 @@ class PushServer:
     def _drain(self, sock: socket.socket, buffer: bytearray) -> None:
         view = memoryview(buffer)
         recv = sock.recvfrom_into
+        handle = self.handle
         now = self.clock()
         for _ in range(_BURST):
             try:
@@ -196,12 +200,21 @@ class PushServer:
             except OSError:
                 continue  # e.g. ICMP errors queued on the socket
             data = bytes(view[:size])
+            host = peer[0]
+            if host.startswith("::ffff:"):
+                host = _host(peer)
+            if not self.replies:  # syslog: no closure per datagram
+                try:
+                    handle(data, host, now, None)
+                except Exception:  # a parser bug must not stop the receiver: counted
+                    self.handler_errors += 1
+                continue
 
             def reply(answer: bytes, peer: Any = peer) -> None:
                 with contextlib.suppress(OSError):
                     sock.sendto(answer, peer)
 
-            self._call(data, _host(peer), now, reply)
+            self._call(data, host, now, reply)
 
     def _accept(self, listener: socket.socket, selector: selectors.BaseSelector) -> None:
         try:
