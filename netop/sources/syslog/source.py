@@ -96,6 +96,7 @@ class SyslogReceiver:
         self.senders: dict[str, int] = {}
         #: Sender address -> how it is shown (bounded: spoofed floods recycle it).
         self._who: dict[str, str] = {}
+        self._stamp: tuple[str, float | None, str] = ("", None, "")
 
     def handle(self, data: bytes, sender: str, now: float, reply: Reply | None = None) -> None:
         """One message from ``sender`` (an address) arriving at ``now``."""
@@ -126,7 +127,13 @@ class SyslogReceiver:
             return None
         pri, stamp, host, app, procid, msgid, text = head.groups()
         facility, level, severity = _PRI_NAMES[int(pri)]
-        ts = None if stamp == "-" else iso_time(stamp)
+        last = self._stamp
+        if stamp == last[0]:  # a busy sender stamps many messages alike: read once
+            ts, sent = last[1], last[2]
+        else:
+            ts = None if stamp == "-" else iso_time(stamp)
+            sent = "" if ts is None else f"{ts:.3f}"
+            self._stamp = (stamp, ts, sent)
         if ts is None and stamp != "-":
             self.malformed += 1
         who = self._who.get(sender)
@@ -145,8 +152,8 @@ class SyslogReceiver:
             details.append(("procid", procid))
         if msgid != "-":
             details.append(("msgid", msgid))
-        if ts is not None:
-            details.append(("sent", f"{ts:.3f}"))
+        if sent:
+            details.append(("sent", sent))
         text = text or ""
         return self._finish(now, severity, who, app, text, details)
 
