@@ -10,9 +10,9 @@ path: receive, parse, match, engine, JSON out, read by this script) and once to
 ``rsyslogd`` (imudp/imptcp into a file, the same 16 MiB receive buffer), runs
 interleaved. ``--before DIR`` adds a third receiver: netop from another checkout (e.g.
 ``git archive main | tar -x -C DIR``, its native module copied in), so a change is
-measured against what it replaced in the same run. Reported per receiver: messages sent, received, loss, and the receiver's
-CPU microseconds per message; the table gives the medians. ``--traps`` sends SNMPv2c
-traps (built once, sequence number in a varbind) to ``netop traps`` alone: rsyslog does
+measured against what it replaced in the same run. Reported per receiver: messages
+sent, received, loss, and the receiver's CPU microseconds per message; the table gives
+the medians. ``--traps`` sends SNMPv2c traps (built once, sequence number in a varbind) to ``netop traps`` alone: rsyslog does
 not take traps and snmptrapd logs through a formatter that is not comparable.
 """
 
