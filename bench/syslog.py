@@ -12,8 +12,9 @@ interleaved. ``--before DIR`` adds a third receiver: netop from another checkout
 ``git archive main | tar -x -C DIR``, its native module copied in), so a change is
 measured against what it replaced in the same run. Reported per receiver: messages
 sent, received, loss, and the receiver's CPU microseconds per message; the table gives
-the medians. ``--traps`` sends SNMPv2c traps (built once, sequence number in a varbind) to ``netop traps`` alone: rsyslog does
-not take traps and snmptrapd logs through a formatter that is not comparable.
+the medians. ``--traps`` sends SNMPv2c traps (built once, sequence number in a
+varbind) to ``netop traps`` alone: rsyslog does not take traps and snmptrapd logs
+through a formatter that is not comparable.
 """
 
 from __future__ import annotations
