@@ -189,6 +189,8 @@ _EVENT_JSON = ('{"ts": %r, "severity": %s, "source": %s, "message": %s, "kind": 
 _LEVELS = {level: _quote(level.name.lower()) for level in Severity}
 #: Detail keys as JSON (``"level": ``): the same few keys on every event of a flood.
 _EVENT_KEYS: dict[str, str] = {}
+#: Whole detail pairs as JSON: a flood's facility, level, sender, host and app repeat.
+_EVENT_PAIRS: dict[tuple[str, str], str] = {}
 
 
 def _event_key(key: str) -> str:
@@ -203,9 +205,19 @@ def event_json_line(e: NetEvent) -> str:
     a syslog flood prints tens of thousands a second)."""
     if not e.kind or type(e.ts) is not float or not -1e300 < e.ts < 1e300:
         return json_line(e.to_json())
-    keys = _EVENT_KEYS
-    details = ", ".join([(keys.get(k) or _event_key(k)) + _quote(v)
-                         for k, v in dict(e.details).items()])  # fmt: skip
+    pairs = _EVENT_PAIRS
+    # Keyed by the detail's key, as dict(details) would: a repeated key keeps its first
+    # place and its last value.
+    parts: dict[str, str] = {}
+    for pair in e.details:
+        text = pairs.get(pair)
+        if text is None:
+            text = (_EVENT_KEYS.get(pair[0]) or _event_key(pair[0])) + _quote(pair[1])
+            if len(pairs) >= 4096:  # values come from the network: bounded
+                pairs.clear()
+            pairs[pair] = text
+        parts[pair[0]] = text
+    details = ", ".join(parts.values())
     return _EVENT_JSON % (
         e.ts, _LEVELS[e.severity], _quote(e.source), _quote(e.message),
         _quote(e.kind), _quote(e.sender), _quote(e.interface) if e.interface else "null",

@@ -99,3 +99,18 @@ def test_fast_path_never_raises_and_agrees_on_any_bytes(data: bytes) -> None:
     fast = receiver.fast_event(data, "127.0.0.1", NOW) if data.isascii() else None
     if fast is not None:
         assert fast == _general(receiver, data, "127.0.0.1")
+
+
+def test_event_json_lines_stay_exact_when_their_detail_pairs_repeat() -> None:
+    import json
+
+    from netop.commands.output import _EVENT_PAIRS, event_json_line, json_line
+    from netop.model import Severity
+
+    for n in range(5000):  # more pairs than are remembered: the memory is bounded
+        details = (("level", "notice"), ("procid", str(n)), ("level", f"x{n % 3}"))
+        event = NetEvent(NOW, Severity.INFO, "syslog", "m", "syslog", "r1", "", details)
+        line = event_json_line(event)
+        assert line == json_line(event.to_json())
+        assert json.loads(line)["details"] == {"level": f"x{n % 3}", "procid": str(n)}
+    assert len(_EVENT_PAIRS) <= 4096
