@@ -113,6 +113,9 @@ NICE = [0]
 
 
 def _nice() -> None:
+    # A bench started in the background inherits SIGINT ignored, and Python then leaves
+    # it ignored: netop would never hear the SIGINT that ends its run.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if NICE[0]:
         os.nice(NICE[0])
 
