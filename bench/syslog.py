@@ -8,10 +8,13 @@ A sender process sends numbered RFC 5424 messages (one in ten a known network me
 at ``--rate`` messages/s for ``--seconds``, once to ``netop syslog --json`` (the whole
 path: receive, parse, match, engine, JSON out, read by this script) and once to
 ``rsyslogd`` (imudp/imptcp into a file, the same 16 MiB receive buffer), runs
-interleaved. Reported per receiver: messages sent, received, loss, and the receiver's
-CPU microseconds per message; the table gives the medians. ``--traps`` sends SNMPv2c
-traps (built once, sequence number in a varbind) to ``netop traps`` alone: rsyslog does
-not take traps and snmptrapd logs through a formatter that is not comparable.
+interleaved. ``--before DIR`` adds a third receiver: netop from another checkout (e.g.
+``git archive main | tar -x -C DIR``, its native module copied in), so a change is
+measured against what it replaced in the same run. Reported per receiver: messages
+sent, received, loss, and the receiver's CPU microseconds per message; the table gives
+the medians. ``--traps`` sends SNMPv2c traps (built once, sequence number in a
+varbind) to ``netop traps`` alone: rsyslog does not take traps and snmptrapd logs
+through a formatter that is not comparable.
 """
 
 from __future__ import annotations
@@ -110,6 +113,9 @@ NICE = [0]
 
 
 def _nice() -> None:
+    # A bench started in the background inherits SIGINT ignored, and Python then leaves
+    # it ignored: netop would never hear the SIGINT that ends its run.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if NICE[0]:
         os.nice(NICE[0])
 
@@ -121,13 +127,14 @@ def send(proto: str, port: int, rate: float, seconds: float, kind: str) -> int:
     return int(out.stdout.split()[0])
 
 
-def run_netop(command: str, proto: str, rate: float, seconds: float) -> dict[str, float]:
+def run_netop(command: str, proto: str, rate: float, seconds: float,
+              tree: Path = ROOT) -> dict[str, float]:  # fmt: skip
     port = free_port()
     with tempfile.TemporaryDirectory() as work:
         out = Path(work) / "events.jsonl"
         with out.open("w") as sink:
             proc = subprocess.Popen([sys.executable, "-m", "netop", command, "--listen",
-                                     f"127.0.0.1:{port}", "--json"], cwd=ROOT, stdout=sink,
+                                     f"127.0.0.1:{port}", "--json"], cwd=tree, stdout=sink,
                                     stderr=subprocess.PIPE, text=True,
                                     preexec_fn=_nice)  # fmt: skip
         assert proc.stderr is not None
@@ -189,6 +196,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tcp", action="store_true", help="syslog over TCP (octet counting)")
     parser.add_argument("--traps", action="store_true", help="SNMPv2c traps to netop traps")
+    parser.add_argument("--before", type=Path, default=None, metavar="DIR",
+                        help="also run netop from this checkout (the code before a change)")
     parser.add_argument("--nice", type=int, default=0,
                         help="niceness of sender and receivers alike (-10 shields them from "
                         "other load; needs root)")
@@ -197,11 +206,14 @@ def main() -> int:
     rate = args.rate if args.rate is not None else (5000.0 if args.traps else 20000.0)
     proto = "tcp" if args.tcp else "udp"
     peers = ["netop"] if args.traps or not shutil.which("rsyslogd") else ["netop", "rsyslog"]
+    if args.before is not None:
+        peers.insert(1, "before")
     results: dict[str, list[dict[str, float]]] = {p: [] for p in peers}
     for run in range(args.runs):
         for peer in peers if run % 2 == 0 else reversed(peers):
-            if peer == "netop":
-                got = run_netop("traps" if args.traps else "syslog", proto, rate, args.seconds)
+            if peer in ("netop", "before"):
+                got = run_netop("traps" if args.traps else "syslog", proto, rate, args.seconds,
+                                args.before if peer == "before" else ROOT)  # fmt: skip
             else:
                 got = run_rsyslog(proto, rate, args.seconds)
             results[peer].append(got)

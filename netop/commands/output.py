@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
-from netop.model import FlowRecord, InterfaceRate, NetEvent, Snapshot, proto_name, tcp_flags_text
+from netop.model import (
+    FlowRecord,
+    InterfaceRate,
+    NetEvent,
+    Severity,
+    Snapshot,
+    proto_name,
+    tcp_flags_text,
+)
 
 
 class HeadlessView:
@@ -178,14 +186,40 @@ _EVENT_JSON = ('{"ts": %r, "severity": %s, "source": %s, "message": %s, "kind": 
                '"sender": %s, "interface": %s, "details": {%s}}')
 
 
+_LEVELS = {level: _quote(level.name.lower()) for level in Severity}
+#: Detail keys as JSON (``"level": ``): the same few keys on every event of a flood.
+_EVENT_KEYS: dict[str, str] = {}
+#: Whole detail pairs as JSON: a flood's facility, level, sender, host and app repeat.
+_EVENT_PAIRS: dict[tuple[str, str], str] = {}
+
+
+def _event_key(key: str) -> str:
+    quoted = _quote(key) + ": "
+    if len(_EVENT_KEYS) < 1024:  # keys come from the network: bounded
+        _EVENT_KEYS[key] = quoted
+    return quoted
+
+
 def event_json_line(e: NetEvent) -> str:
     """``json_line(e.to_json())``, formatted directly for pushed events (half the cost:
     a syslog flood prints tens of thousands a second)."""
     if not e.kind or type(e.ts) is not float or not -1e300 < e.ts < 1e300:
         return json_line(e.to_json())
-    details = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in dict(e.details).items())
+    pairs = _EVENT_PAIRS
+    # Keyed by the detail's key, as dict(details) would: a repeated key keeps its first
+    # place and its last value.
+    parts: dict[str, str] = {}
+    for pair in e.details:
+        text = pairs.get(pair)
+        if text is None:
+            text = (_EVENT_KEYS.get(pair[0]) or _event_key(pair[0])) + _quote(pair[1])
+            if len(pairs) >= 4096:  # values come from the network: bounded
+                pairs.clear()
+            pairs[pair] = text
+        parts[pair[0]] = text
+    details = ", ".join(parts.values())
     return _EVENT_JSON % (
-        e.ts, _quote(e.severity.name.lower()), _quote(e.source), _quote(e.message),
+        e.ts, _LEVELS[e.severity], _quote(e.source), _quote(e.message),
         _quote(e.kind), _quote(e.sender), _quote(e.interface) if e.interface else "null",
         details,
     )  # fmt: skip

@@ -28,6 +28,8 @@ MAX_CONNECTIONS = 256
 #: TCP connections one sender address may hold at once.
 MAX_PER_SENDER = 32
 _BURST = 2048
+#: Seconds a busy receiver lets messages gather between wake-ups (the added latency).
+GATHER = 0.002
 _MAX_DATAGRAM = 65535
 _SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 #: Reply callback given to the handler for a UDP message.
@@ -87,8 +89,14 @@ class PushServer:
         rcvbuf: int = DEFAULT_RCVBUF,
         clock: Callable[[], float] = time.time,
         max_connections: int = MAX_CONNECTIONS,
+        replies: bool = True,
+        gather: float = GATHER,
     ) -> None:
         self.what = what
+        #: Whether the handler may answer a UDP sender (SNMP informs); else it gets None.
+        self.replies = replies
+        #: Seconds to let messages gather after a wake-up that found only a few.
+        self.gather = gather
         self.handle = handle
         self.clock = clock
         self._framer = framer
@@ -161,15 +169,22 @@ class PushServer:
         buffer = bytearray(_MAX_DATAGRAM)
         try:
             while not self._stop.is_set():
+                gather = False
                 for key, _ in selector.select(timeout=0.05):
                     sock = cast(socket.socket, key.fileobj)
                     if key.data == "udp":
-                        self._drain(sock, buffer)
+                        gather |= 0 < self._drain(sock, buffer) < _BURST
                     elif key.data == "listen":
                         self._accept(sock, selector)
                     else:
                         self._read(sock, selector)
+                        gather = True
                 self.passes += 1
+                if gather and self.gather:
+                    # Woken for a few messages, the wake-up costs more than they do: let
+                    # a few milliseconds' worth gather (the receive buffer holds seconds)
+                    # and read them in one burst.
+                    self._stop.wait(self.gather)
         except (OSError, ValueError):
             pass  # sockets closed by stop()
         finally:
@@ -184,24 +199,37 @@ class PushServer:
         except Exception:  # a parser bug must not stop the receiver: counted
             self.handler_errors += 1
 
-    def _drain(self, sock: socket.socket, buffer: bytearray) -> None:
+    def _drain(self, sock: socket.socket, buffer: bytearray) -> int:
+        """Read what ``sock`` holds (at most a burst); how many datagrams were read."""
         view = memoryview(buffer)
         recv = sock.recvfrom_into
+        handle = self.handle
         now = self.clock()
-        for _ in range(_BURST):
+        count = 0
+        for count in range(_BURST):  # noqa: B007 - the count is the answer
             try:
                 size, peer = recv(buffer)
             except (BlockingIOError, InterruptedError):
-                break
+                return count
             except OSError:
                 continue  # e.g. ICMP errors queued on the socket
             data = bytes(view[:size])
+            host = peer[0]
+            if host.startswith("::ffff:"):
+                host = _host(peer)
+            if not self.replies:  # syslog: no closure per datagram
+                try:
+                    handle(data, host, now, None)
+                except Exception:  # a parser bug must not stop the receiver: counted
+                    self.handler_errors += 1
+                continue
 
             def reply(answer: bytes, peer: Any = peer) -> None:
                 with contextlib.suppress(OSError):
                     sock.sendto(answer, peer)
 
-            self._call(data, _host(peer), now, reply)
+            self._call(data, host, now, reply)
+        return count + 1
 
     def _accept(self, listener: socket.socket, selector: selectors.BaseSelector) -> None:
         try:

@@ -125,7 +125,7 @@ def _rfc5424(text: str, facility: int, severity: int) -> SyslogMessage | None:
     ts = None
     malformed = False
     if stamp != "-":
-        ts = _iso_time(stamp)
+        ts = iso_time(stamp)
         malformed = ts is None
     structured: list[tuple[str, tuple[tuple[str, str], ...]]] = []
     if rest.startswith("-"):
@@ -170,7 +170,8 @@ def _structured(
 _last_stamp: list[tuple[str, float | None]] = [("", None)]
 
 
-def _iso_time(stamp: str) -> float | None:
+def iso_time(stamp: str) -> float | None:
+    """UNIX time of an RFC 5424 (RFC 3339) timestamp, None when it is not one."""
     # A busy sender stamps many messages with the same time: one conversion for them.
     last = _last_stamp[0]
     if stamp == last[0]:

@@ -98,9 +98,16 @@ class PatternTable:
 
     def __init__(self, user: Sequence[Pattern] = (), builtin: bool = True) -> None:
         self.patterns = tuple(user) + (BUILTIN if builtin else ())
+        # Most messages are none of these: one search for every hint at once rules them
+        # out (a pattern without a hint must always be tried, so then there is none).
+        hints = [p.hint for p in self.patterns]
+        self._prefilter = (re.compile("|".join(re.escape(h) for h in hints))
+                           if hints and all(hints) else None)  # fmt: skip
 
     def match(self, text: str) -> Match | None:
         """The structured reading of ``text``, or None when no pattern knows it."""
+        if self._prefilter is not None and self._prefilter.search(text) is None:
+            return None
         for pattern in self.patterns:
             if pattern.hint and pattern.hint not in text:
                 continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -28,7 +29,15 @@ from netop.sources.base import Emit, Source, SourceItem
 from netop.sources.push.guard import SenderGuard, default_allow, known_senders, parse_networks
 from netop.sources.push.server import DEFAULT_RCVBUF, PushServer, Reply
 from netop.sources.syslog.framing import Framer
-from netop.sources.syslog.parser import SyslogMessage, parse, zone
+from netop.sources.syslog.parser import (
+    FACILITIES,
+    MAX_MESSAGE,
+    SEVERITIES,
+    SyslogMessage,
+    iso_time,
+    parse,
+    zone,
+)
 from netop.sources.syslog.patterns import PatternTable, user_patterns
 from netop.text import safe_text
 
@@ -48,6 +57,16 @@ def syslog_severity(level: int) -> Severity:
 
 
 _SEVERITY = tuple(syslog_severity(level) for level in range(8))
+#: The common RFC 5424 message, read in one match: a valid PRI, printable ASCII, no
+#: structured data, header fields short enough to be shown whole (so none needs
+#: :func:`safe_text`). Whatever this does not match takes the general parser, which
+#: gives the same event for what it does match (tests/unit/sources/push/test_fast_path.py).
+_FAST_5424 = re.compile(
+    r"<([1-9]?[0-9]|1[0-8][0-9]|19[01])>1 ([!-~]+) ([!-~]{1,64}) ([!-~]{1,48}) "
+    r"([!-~]{1,64}) ([!-~]{1,32})(?: -(?: ([ -~]*))?)?[\r\n\x00]*\Z")
+#: (facility name, level name, netop severity) of each PRI value.
+_PRI_NAMES = tuple((FACILITIES[pri >> 3] if pri >> 3 < len(FACILITIES) else str(pri >> 3),
+                    SEVERITIES[pri & 7], _SEVERITY[pri & 7]) for pri in range(192))
 
 
 def _safe(text: str, limit: int) -> str:
@@ -75,6 +94,9 @@ class SyslogReceiver:
         self.malformed = 0
         self.queue_full = 0
         self.senders: dict[str, int] = {}
+        #: Sender address -> how it is shown (bounded: spoofed floods recycle it).
+        self._who: dict[str, str] = {}
+        self._stamp: tuple[str, float | None, str] = ("", None, "")
 
     def handle(self, data: bytes, sender: str, now: float, reply: Reply | None = None) -> None:
         """One message from ``sender`` (an address) arriving at ``now``."""
@@ -84,20 +106,76 @@ class SyslogReceiver:
         if len(self._queue) >= self.queue_size:
             self.queue_full += 1
             return
-        message = parse(data, now, self.tz)
-        if message.malformed:
-            self.malformed += 1
         if len(self.senders) < 4096 or sender in self.senders:
             self.senders[sender] = self.senders.get(sender, 0) + 1
-        event = self.event(message, sender, now)
+        event = self.fast_event(data, sender, now) if data.isascii() else None
+        if event is None:
+            message = parse(data, now, self.tz)
+            if message.malformed:
+                self.malformed += 1
+            event = self.event(message, sender, now)
         with self._lock:
             self._queue.append(event)
+
+    def fast_event(self, data: bytes, sender: str, now: float) -> NetEvent | None:
+        """The event of a common RFC 5424 message (ASCII ``data``) in one pass, the same
+        :meth:`event` makes of :func:`parse`'s reading; None for any other message."""
+        if len(data) > MAX_MESSAGE:
+            return None
+        head = _FAST_5424.match(data.decode("ascii"))
+        if head is None:
+            return None
+        pri, stamp, host, app, procid, msgid, text = head.groups()
+        facility, level, severity = _PRI_NAMES[int(pri)]
+        last = self._stamp
+        if stamp == last[0]:  # a busy sender stamps many messages alike: read once
+            ts, sent = last[1], last[2]
+        else:
+            ts = None if stamp == "-" else iso_time(stamp)
+            sent = "" if ts is None else f"{ts:.3f}"
+            self._stamp = (stamp, ts, sent)
+        if ts is None and stamp != "-":
+            self.malformed += 1
+        who = self._who.get(sender)
+        if who is None:
+            if len(self._who) >= 4096:
+                self._who.clear()
+            who = self._who[sender] = _safe(self.names.get(sender, sender), 64)
+        details = [("facility", facility), ("level", level), ("address", sender)]
+        if host != "-":
+            details.append(("hostname", host))
+        if app == "-":
+            app = ""
+        else:
+            details.append(("app", app))
+        if procid != "-":
+            details.append(("procid", procid))
+        if msgid != "-":
+            details.append(("msgid", msgid))
+        if sent:
+            details.append(("sent", sent))
+        text = text or ""
+        return self._finish(now, severity, who, app, text, details)
+
+    def _finish(self, now: float, severity: Severity, who: str, app: str, text: str,
+                details: list[tuple[str, str]]) -> NetEvent:  # fmt: skip
+        """The event, once the known message patterns have read ``text``."""
+        found = self.patterns.match(text)
+        kind, interface = "syslog", ""
+        if found is not None:
+            kind = found.kind
+            interface = safe_text(found.interface, 64)
+            severity = found.severity if found.severity is not None else severity
+            details.append(("pattern", found.pattern))
+            details.extend((k, safe_text(v, 120)) for k, v in found.fields)
+        shown = _safe(text, _TEXT_LIMIT)
+        app = f" {_safe(app, 48)}" if app else ""
+        return NetEvent(now, severity, "syslog", f"{who}{app}: {shown}", kind, who, interface,
+                        tuple(details))
 
     def event(self, message: SyslogMessage, sender: str, now: float) -> NetEvent:
         """The event of one parsed message."""
         who = _safe(self.names.get(sender, sender), 64)
-        text = _safe(message.text, _TEXT_LIMIT)
-        found = self.patterns.match(message.text)
         details = [("facility", message.facility_name), ("level", message.severity_name),
                    ("address", sender)]  # fmt: skip
         if message.hostname:
@@ -113,17 +191,8 @@ class SyslogReceiver:
         for sd_id, params in message.structured:
             for name, value in params:
                 details.append((safe_text(f"{sd_id}.{name}", 80), safe_text(value, 200)))
-        severity = _SEVERITY[message.severity]
-        kind, interface = "syslog", ""
-        if found is not None:
-            kind = found.kind
-            interface = safe_text(found.interface, 64)
-            severity = found.severity if found.severity is not None else severity
-            details.append(("pattern", found.pattern))
-            details.extend((k, safe_text(v, 120)) for k, v in found.fields)
-        app = f" {_safe(message.app, 48)}" if message.app else ""
-        return NetEvent(now, severity, "syslog", f"{who}{app}: {text}", kind, who, interface,
-                        tuple(details))
+        return self._finish(now, _SEVERITY[message.severity], who, message.app, message.text,
+                            details)
 
     def take(self) -> list[NetEvent]:
         """Everything parsed since the last call, oldest first."""
@@ -141,7 +210,8 @@ class SyslogSource(Source):
                  max_events: int | None = DEFAULT_MAX_EVENTS, warning: str | None = None,
                  rcvbuf: int = DEFAULT_RCVBUF) -> None:  # fmt: skip
         self.receiver = receiver
-        self.server = PushServer("syslog", listens, listens, receiver.handle, Framer, rcvbuf)
+        self.server = PushServer("syslog", listens, listens, receiver.handle, Framer, rcvbuf,
+                                 replies=False)
         self.max_events = max_events
         self.warning = warning
         self._last: tuple[float, int] | None = None
