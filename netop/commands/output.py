@@ -13,7 +13,16 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from netop.format import endpoint, human_rate
-from netop.model import FlowRecord, InterfaceRate, NetEvent, Snapshot, proto_name, tcp_flags_text
+from netop.model import (
+    KPI_KEYS,
+    FlowKpi,
+    FlowRecord,
+    InterfaceRate,
+    NetEvent,
+    Snapshot,
+    proto_name,
+    tcp_flags_text,
+)
 
 
 class HeadlessView:
@@ -94,8 +103,14 @@ _FLOW_JSON = (
     '{"proto": %s, "src": %s, "sport": %r, "dst": %s, "dport": %r, "vlan": %s, '
     '"packets": %r, "bytes": %r, "packets_rev": %r, "bytes_rev": %r, "first": %r, '
     '"last": %r, "tcp_flags": %s, "source": %s, "exporter": %s, "sampling": %r, '
-    '"in_if": %s, "out_if": %s}'
+    '"in_if": %s, "out_if": %s, %s'
 )
+#: The KPI keys of a flow without KPIs (all null), closing the object.
+_NO_KPI_JSON = ", ".join(f'"{k}": null' for k in KPI_KEYS) + "}"
+
+
+def _kpi_json(kpi: FlowKpi | None) -> str:
+    return _NO_KPI_JSON if kpi is None else json_line(kpi._asdict())[1:]
 
 
 def _opt(value: int | None) -> str:
@@ -116,7 +131,7 @@ def flow_json_line(r: FlowRecord) -> str:
         _opt(r.vlan), r.packets, r.bytes, r.packets_rev, r.bytes_rev, first, last,
         _quote(tcp_flags_text(r.tcp_flags)), _quote(r.source),
         "null" if r.exporter is None else _quote(r.exporter), r.sampling,
-        _opt(r.in_if), _opt(r.out_if),
+        _opt(r.in_if), _opt(r.out_if), _kpi_json(r.kpi),
     )  # fmt: skip
 
 
