@@ -442,11 +442,17 @@ static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
         memset(t->slots, 0, (size_t)t->cap * sizeof(Entry));
     }
     t->count = 0;
+    return out;
+}
+
+/* sweep_kpis(): forget the KPI state of flows idle for ``kpi_idle`` (packet time), at
+ * most every 10 s; after a drain, once its rows' KPIs were read. */
+static PyObject *Table_sweep_kpis(Table *t, PyObject *Py_UNUSED(unused)) {
     if (t->know - t->ksweep_at >= 10.0) {
         t->ksweep_at = t->know;
-        if (kpi_sweep(t, t->know) < 0) { Py_DECREF(out); return PyErr_NoMemory(); }
+        if (kpi_sweep(t, t->know) < 0) return PyErr_NoMemory();
     }
-    return out;
+    Py_RETURN_NONE;
 }
 
 static int addr_arg(PyObject *o, uint8_t *out, uint8_t *alen) {
@@ -589,6 +595,7 @@ static PyMethodDef Table_methods[] = {
     {"take_watched", (PyCFunction)Table_take_watched, METH_NOARGS, "The watched flow's new packets."},
     {"kpi_feed", (PyCFunction)Table_kpi_feed, METH_VARARGS, "One Python-path packet into its flow's KPIs."},
     {"kpi_of", (PyCFunction)Table_kpi_of, METH_VARARGS, "A flow's KPIs as seen from src, or None."},
+    {"sweep_kpis", (PyCFunction)Table_sweep_kpis, METH_NOARGS, "Forget idle flows' KPI state."},
     {NULL}
 };
 

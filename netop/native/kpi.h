@@ -51,7 +51,7 @@ typedef struct {
 typedef struct Kpi_ {
     uint8_t used, proto, alen, orig;
     uint16_t vlan, pa, pb;
-    uint8_t nsamp, si;
+    uint8_t nsamp, si, has_rtt;
     uint8_t a[16], b[16];
     double syn, synack, rtt, last;
     KDir d[2];
@@ -123,6 +123,7 @@ static Py_ssize_t kpi_find(Table *t, uint8_t proto, uint16_t vlan, uint8_t alen,
     memcpy(k->a, a, alen); memcpy(k->b, b, alen);
     k->orig = (uint8_t)opener;
     if (proto == 17 || proto == 6) {
+        /* DNS; not mDNS (5353): its answers go to a multicast group, not to the asker */
         if (pa == 53 || pb == 53) {
             k->dns = PyMem_Calloc(1, sizeof(KDns));
             if (!k->dns) return -1;
@@ -164,7 +165,10 @@ static void dns_message(Kpi *k, int dir, const uint8_t *p, uint32_t len, double 
     uint16_t id = be16(p), flags = be16(p + 2);
     if (!(flags & 0x8000)) {  /* a query */
         d->queries++;
-        for (int i = 0; i < d->n; i++) if (d->id[i] == id) return;  /* a resend: first counts */
+        /* The same id again: a resend, timed from the first query (tshark), unless more
+         * than its dns.retransmission_timer (5 s) later: then a new transaction. */
+        for (int i = 0; i < d->n; i++)
+            if (d->id[i] == id) { if (ts - d->ts[i] > 5.0) d->ts[i] = ts; return; }
         if (d->n == DNS_PENDING) {  /* the oldest never answered: forget it */
             memmove(d->id, d->id + 1, (DNS_PENDING - 1) * sizeof(uint16_t));
             memmove(d->ts, d->ts + 1, (DNS_PENDING - 1) * sizeof(double));
@@ -209,13 +213,12 @@ static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4
     if (seglen < 0) seglen = 0;
     KDir *f = &k->d[dir], *r = &k->d[!dir];
     kpi_state(k, dir, flags, seglen);
-    /* handshake: tshark's initial RTT runs from the most recent SYN */
-    if (k->rtt == 0.0) {
+    /* handshake, as tshark's tcp.analysis.initial_rtt: the most recent SYN (no ACK) to
+     * the first packet with ACK and without SYN, whichever side sent it */
+    if (!k->has_rtt) {
         if ((flags & 0x12) == 0x02) { k->syn = ts; k->synack = 0.0; }
         else if ((flags & 0x12) == 0x12 && k->syn != 0.0 && k->synack == 0.0) k->synack = ts;
-        else if ((flags & 0x17) == 0x10 && k->synack != 0.0 && f->st == ST_ESTABLISHED &&
-                 dir == k->orig)
-            k->rtt = ts - k->syn;
+        else if ((flags & 0x12) == 0x10 && k->syn != 0.0) { k->rtt = ts - k->syn; k->has_rtt = 1; }
     }
     /* duplicate ACK (tshark: no data, same window, seq at nextseq, same ack) */
     if (seglen == 0 && win && win == f->win && f->has_seq && seq == f->nextseq && f->has_ack &&
@@ -227,7 +230,7 @@ static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4
         int behind = f->has_seq && SEQ_LT(seq, f->nextseq);
         int keepalive = seglen <= 1 && !(flags & 0x07) && f->has_seq && f->nextseq - 1 == seq;
         if (!keepalive) {
-            double irtt = k->rtt > 0.0 ? k->rtt : 0.003;
+            double irtt = k->has_rtt && k->rtt > 0.0 ? k->rtt : 0.003;
             uint32_t end = seq + (uint32_t)seglen + ((flags & 0x03) ? 1u : 0u);
             if (behind && r->dupacks >= 2 && r->has_ack && r->lastack == seq &&
                 ts - r->lastack_ts < 0.020) {
@@ -238,7 +241,7 @@ static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4
                 f->retrans++; f->samp_on = 0;
             } else if (behind) {
                 f->retrans++; f->samp_on = 0;
-            } else if (seglen > 0 && !f->samp_on && k->rtt > 0.0) {
+            } else if (seglen > 0 && !f->samp_on && k->has_rtt) {
                 f->samp_on = 1; f->samp_end = seq + (uint32_t)seglen; f->samp_ts = ts;
             }
         }
@@ -326,8 +329,6 @@ static const char *conn_state(const Kpi *k) {
     return "OTH";
 }
 
-static PyObject *ms_or_none(double s) { return s > 0.0 ? PyFloat_FromDouble(s * 1000.0) : Py_NewRef(Py_None); }
-
 /* The FlowKpi fields (netop.model) of ``k`` for a row whose src is side ``src`` (0 = a):
  * rtt_ms, rtt_server_ms, rtt_client_ms, ack_rtt_ms, retrans, retrans_rev, ooo, ooo_rev,
  * conn_state, ttfb_ms, dns_queries, dns_answers, dns_ms, dns_rcodes, jitter_ms. */
@@ -342,10 +343,12 @@ static PyObject *kpi_tuple(const Kpi *k, int src) {
     Py_INCREF(none); Py_INCREF(none); Py_INCREF(none); Py_INCREF(none); Py_INCREF(none);
     Py_INCREF(none); Py_INCREF(none); Py_INCREF(none); Py_INCREF(none); Py_INCREF(none);
     if (tcp) {
-        if (k->rtt > 0.0) {
+        if (k->has_rtt) {
             Py_DECREF(rtt); rtt = PyFloat_FromDouble(k->rtt * 1000.0);
-            Py_DECREF(rs); rs = ms_or_none(k->synack - k->syn);
-            Py_DECREF(rc); rc = ms_or_none(k->syn + k->rtt - k->synack);
+            if (k->synack != 0.0) {
+                Py_DECREF(rs); rs = PyFloat_FromDouble((k->synack - k->syn) * 1000.0);
+                Py_DECREF(rc); rc = PyFloat_FromDouble((k->syn + k->rtt - k->synack) * 1000.0);
+            }
         }
         if (k->nsamp) { Py_DECREF(ack); ack = PyFloat_FromDouble(median_ms(k->samp, k->nsamp)); }
         Py_DECREF(re); re = PyLong_FromUnsignedLong(s->retrans);

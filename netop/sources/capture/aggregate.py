@@ -441,6 +441,8 @@ class PacketAggregator(PacketWatch):
                             last, flags, source, None, k, in_if, out_if, kpi))  # fmt: skip
         self._flows = {}
         self._count = 0
+        if self._c is not None:
+            self._c.sweep_kpis()
         return out
 
     def _entries(self) -> list[list[Any]]:
