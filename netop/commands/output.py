@@ -12,6 +12,7 @@ import json.encoder
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
+from netop.engine.kpis import KpiGroup
 from netop.format import endpoint, human_rate
 from netop.model import (
     KPI_KEYS,
@@ -167,3 +168,22 @@ def interface_line(row: InterfaceRate) -> str:
             f"drops {row.deltas.get('rx_drops') or 0}/{row.deltas.get('tx_drops') or 0}  "
             f"errors {row.deltas.get('rx_errors') or 0}/{row.deltas.get('tx_errors') or 0}  "
             f"{state}")
+
+
+def _num(value: float | int | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def kpi_header() -> str:
+    """The header of ``netop kpis`` without ``--json``."""
+    return (f"{'KEY':<40}{'FLOWS':>7}{'OK%':>7}{'RTT50':>9}{'RTT95':>9}{'RETR%':>7}"
+            f"{'TTFB50':>9}{'TTFB95':>9}{'DNS50':>9}{'DNSFAIL':>8}")
+
+
+def kpi_row(g: KpiGroup) -> str:
+    """One group under :func:`kpi_header` (times in ms, '-' where not measurable)."""
+    return (f"{g.key:<40}{g.flows:>7}{_num(g.success_pct, '.1f'):>7}"
+            f"{_num(g.rtt_ms_p50, '.2f'):>9}{_num(g.rtt_ms_p95, '.2f'):>9}"
+            f"{_num(g.retrans_pct, '.2f'):>7}{_num(g.ttfb_ms_p50, '.2f'):>9}"
+            f"{_num(g.ttfb_ms_p95, '.2f'):>9}{_num(g.dns_ms_p50, '.2f'):>9}"
+            f"{_num(g.dns_failures, 'd'):>8}")

@@ -49,7 +49,8 @@ def run(packets: Sequence[tuple[float, Packet]], route: str) -> list[FlowRecord]
 
 def kpi_of(packets: Sequence[tuple[float, Packet]], route: str) -> FlowKpi:
     (rec,) = run(packets, route)
-    assert rec.src == C and rec.kpi is not None
+    assert rec.src == C
+    assert rec.kpi is not None
     return rec.kpi
 
 
@@ -90,7 +91,8 @@ def test_handshake_rtt_split_and_ttfb(route: str) -> None:
     assert k.ttfb_ms == pytest.approx(37.0, abs=1e-3)
     assert k.ack_rtt_ms is not None
     assert (k.retrans, k.retrans_rev, k.ooo, k.ooo_rev) == (0, 0, 0, 0)
-    assert k.dns_ms is None and k.jitter_ms is None
+    assert k.dns_ms is None
+    assert k.jitter_ms is None
 
 
 @pytest.mark.parametrize("route", ["c", "python"])
@@ -106,14 +108,19 @@ def test_no_handshake_no_rtt_and_udp_has_no_tcp_keys() -> None:
              Ether() / IP(src=C, dst=S) / UDP(sport=5004, dport=5004) / b"rtp")
             for i in range(20)]  # fmt: skip
     k = kpi_of(pkts, "c")
-    assert k.retrans is None and k.conn_state is None and k.rtt_ms is None
-    assert k.jitter_ms is not None and 0 < k.jitter_ms < 10
+    assert k.retrans is None
+    assert k.conn_state is None
+    assert k.rtt_ms is None
+    assert k.jitter_ms is not None
+    assert 0 < k.jitter_ms < 10
 
 
 @pytest.mark.parametrize("route", ["c", "python"])
 def test_dns_time_and_rcodes(route: str) -> None:
-    q = Ether() / IP(src=C, dst=S) / UDP(sport=3333, dport=53) / DNS(id=7, rd=1, qd=DNSQR(qname="x."))
-    a = Ether() / IP(src=S, dst=C) / UDP(sport=53, dport=3333) / DNS(id=7, qr=1, rcode=3, qd=DNSQR(qname="x."))
+    question = DNSQR(qname="x.")
+    q = Ether() / IP(src=C, dst=S) / UDP(sport=3333, dport=53) / DNS(id=7, rd=1, qd=question)
+    a = Ether() / IP(src=S, dst=C) / UDP(sport=53, dport=3333) / DNS(id=7, qr=1, rcode=3,
+                                                                     qd=question)
     k = kpi_of([(100.0, q), (100.025, a)], route)
     assert (k.dns_queries, k.dns_answers) == (1, 1)
     assert k.dns_ms == pytest.approx(25.0, abs=1e-3)
@@ -128,7 +135,10 @@ def test_kpis_last_across_drains_and_json_is_flat() -> None:
     for ts, p in REQUEST:
         agg.add(ts, bytes(p))
     (rec,) = agg.drain()
-    assert rec.kpi is not None and rec.kpi.rtt_ms == pytest.approx(12.0, abs=1e-3)
+    assert rec.kpi is not None
+    assert rec.kpi.rtt_ms == pytest.approx(12.0, abs=1e-3)
     j = rec.to_json()
-    assert j["rtt_ms"] == rec.kpi.rtt_ms and j["conn_state"] == "S1" and j["dns_ms"] is None
+    assert j["rtt_ms"] == rec.kpi.rtt_ms
+    assert j["conn_state"] == "S1"
+    assert j["dns_ms"] is None
     assert FlowRecord(6, C, 1, S, 2).to_json()["rtt_ms"] is None
