@@ -191,8 +191,8 @@ class PacketAggregator(PacketWatch):
                 if len(data) > at:
                     flags = data[at]
             if kpi is not None:
-                l4, n = (34, total - 20) if etype == 0x0800 else (54, total - 40)
-                kpi(ts, proto, None, src, dst, sport, dport, data[l4 : l4 + n], n)
+                l4, l4_len = (34, total - 20) if etype == 0x0800 else (54, total - 40)
+                kpi(ts, proto, None, src, dst, sport, dport, data[l4 : l4 + l4_len], l4_len)
             if keep is not None:
                 keep(ts, linktype, data[:256], wirelen, proto, None, src, dst, sport, dport, flags)
             hit = get((proto, src, sport, dst, dport, None))

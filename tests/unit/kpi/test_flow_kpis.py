@@ -142,3 +142,11 @@ def test_kpis_last_across_drains_and_json_is_flat() -> None:
     assert j["conn_state"] == "S1"
     assert j["dns_ms"] is None
     assert FlowRecord(6, C, 1, S, 2).to_json()["rtt_ms"] is None
+
+
+def test_without_the_c_extension_kpis_are_not_measured_not_zero() -> None:
+    agg = PacketAggregator(fast=False)
+    agg.add_batch(1, [(ts, bytes(p), len(bytes(p))) for ts, p in HANDSHAKE])
+    (rec,) = agg.drain()
+    assert rec.kpi is None
+    assert rec.to_json()["retrans"] is None
