@@ -72,7 +72,7 @@ typedef struct {
     WatchKey w;
     double syn, synack, ack;
     /* per-flow KPI state (kpi.h), kept across drains */
-    struct Kpi_ *kp;
+    struct Kpi_ **kp;  /* chunks of KCHUNK states */
     uint32_t *kix;
     Py_ssize_t kn, kcap, kix_cap;
     int kpi_on;
@@ -424,7 +424,7 @@ static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
         int32_t in_if = f ? e->ifout : e->ifin, out_if = f ? e->ifin : e->ifout;
         PyObject *pin = in_if ? PyLong_FromLong(in_if) : Py_NewRef(Py_None);
         PyObject *pout = out_if ? PyLong_FromLong(out_if) : Py_NewRef(Py_None);
-        PyObject *kpi = e->kpi && e->kpi != UINT32_MAX ? kpi_tuple(&t->kp[e->kpi - 1], f)
+        PyObject *kpi = e->kpi && e->kpi != UINT32_MAX ? kpi_tuple(KP(t, (Py_ssize_t)e->kpi - 1), f)
                                                        : Py_NewRef(Py_None);
         if (!kpi) { Py_DECREF(vlan); Py_XDECREF(pin); Py_XDECREF(pout); Py_DECREF(out); return NULL; }
         PyObject *row = Py_BuildValue(
@@ -557,7 +557,7 @@ static PyObject *Table_kpi_feed(Table *t, PyObject *args) {
                             (uint16_t)(src_is_a ? dport : sport), opener);
     if (i >= 0) {
         if (ts > t->know) t->know = ts;
-        kpi_packet(&t->kp[i], dir, l4.buf, (uint32_t)l4.len, l4len, ts);
+        kpi_packet(KP(t, i), dir, l4.buf, (uint32_t)l4.len, l4len, ts);
     }
     PyBuffer_Release(&l4);
     Py_RETURN_NONE;
@@ -577,7 +577,7 @@ static PyObject *Table_kpi_of(Table *t, PyObject *args) {
                             src_is_a ? b : a, (uint16_t)(src_is_a ? sport : dport),
                             (uint16_t)(src_is_a ? dport : sport), -1);
     if (i < 0) Py_RETURN_NONE;
-    return kpi_tuple(&t->kp[i], src_is_a ? 0 : 1);
+    return kpi_tuple(KP(t, i), src_is_a ? 0 : 1);
 }
 
 static Py_ssize_t Table_len(Table *t) { return t->count; }

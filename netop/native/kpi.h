@@ -26,18 +26,28 @@
 #define KPI_SAMPLES 16
 #define DNS_PENDING 8
 #define DNS_SAMPLES 32
+/* States live in chunks of KCHUNK (never moved by growth, no doubling slack: memory
+ * per flow is what the state takes); the index maps a flow to its number. */
+#define KCHUNK_BITS 12
+#define KCHUNK (1 << KCHUNK_BITS)
+#define KP(t, i) (&(t)->kp[(i) >> KCHUNK_BITS][(i) & (KCHUNK - 1)])
 
 enum { ST_INACTIVE, ST_SYN_SENT, ST_SYN_ACK_SENT, ST_PARTIAL, ST_ESTABLISHED, ST_CLOSED, ST_RESET };
 
+/* One side's state. Times are microseconds modulo 2**32 (71 minutes): only differences
+ * of recent times are read, which wrap-around arithmetic keeps exact, in half the bytes
+ * of doubles (the handshake and DNS times, compared with tshark to 0.01 ms, are doubles). */
 typedef struct {
-    uint32_t nextseq, lastack, retrans, ooo, samp_end;
+    uint32_t nextseq, lastack, samp_end;
+    union {
+        struct { uint32_t retrans, ooo; };   /* TCP */
+        struct { float jit; uint32_t jit_n; };  /* UDP: RFC 3550 estimate (s), packets */
+    };
+    uint32_t nextseq_us;  /* TCP: when nextseq last moved; UDP: the last arrival */
+    uint32_t lastack_us;  /* TCP: this side's last packet; UDP: the last interarrival */
+    uint32_t samp_us, first_us;
     uint16_t win;
-    uint8_t dupacks, st, has_seq, has_ack, samp_on, data;
-    float jit;            /* UDP: the RFC 3550 estimate (seconds) */
-    uint32_t jit_n;       /* UDP: packets in this direction */
-    double nextseq_ts;    /* TCP: when nextseq last moved; UDP: the last arrival */
-    double lastack_ts;    /* TCP: this side's last packet; UDP: the last interarrival */
-    double samp_ts, first_data;
+    uint8_t dupacks, st, has_seq, has_ack, samp_on, data, has_first;
 } KDir;
 
 typedef struct {
@@ -55,7 +65,7 @@ typedef struct Kpi_ {
     uint8_t a[16], b[16];
     double syn, synack, rtt, last;
     KDir d[2];
-    float samp[KPI_SAMPLES];
+    float *samp;  /* ack RTT samples (KPI_SAMPLES), made with the first */
     KDns *dns;
 } Kpi;
 
@@ -68,11 +78,11 @@ static inline uint32_t be32(const uint8_t *p) {
 
 static int kpi_index_build(Table *t, Py_ssize_t want) {
     Py_ssize_t cap = 1024;
-    while (cap < want * 2) cap *= 2;
+    while (cap * 3 < want * 4) cap *= 2;
     uint32_t *ix = PyMem_Calloc((size_t)cap, sizeof(uint32_t));
     if (!ix) return -1;
     for (Py_ssize_t i = 0; i < t->kn; i++) {
-        const Kpi *k = &t->kp[i];
+        const Kpi *k = KP(t, i);
         uint64_t h = hash_entry(k->proto, k->vlan, k->alen, k->a, k->b, k->pa, k->pb);
         Py_ssize_t j = (Py_ssize_t)(h & (uint64_t)(cap - 1));
         while (ix[j]) j = (j + 1) & (cap - 1);
@@ -96,7 +106,7 @@ static Py_ssize_t kpi_find(Table *t, uint8_t proto, uint16_t vlan, uint8_t alen,
     for (;;) {
         uint32_t v = t->kix[j];
         if (!v) break;
-        Kpi *k = &t->kp[v - 1];
+        Kpi *k = KP(t, (Py_ssize_t)v - 1);
         if (k->proto == proto && k->vlan == vlan && k->alen == alen && k->pa == pa &&
             k->pb == pb && !memcmp(k->a, a, alen) && !memcmp(k->b, b, alen))
             return (Py_ssize_t)v - 1;
@@ -104,20 +114,21 @@ static Py_ssize_t kpi_find(Table *t, uint8_t proto, uint16_t vlan, uint8_t alen,
     }
     if (opener < 0) return -1;
     if (t->kn >= t->max_flows) { t->kpi_overflow++; return -1; }
-    if (t->kn == t->kcap) {
-        Py_ssize_t ncap = t->kcap ? t->kcap * 2 : 1024;
-        Kpi *nk = PyMem_Realloc(t->kp, (size_t)ncap * sizeof(Kpi));
-        if (!nk) return -1;
-        t->kp = nk;
-        t->kcap = ncap;
+    if (t->kn == t->kcap) {  /* one more chunk */
+        Py_ssize_t nch = t->kcap / KCHUNK;
+        Kpi **chunks = PyMem_Realloc(t->kp, (size_t)(nch + 1) * sizeof(Kpi *));
+        if (!chunks) return -1;
+        t->kp = chunks;
+        if (!(chunks[nch] = PyMem_Malloc(KCHUNK * sizeof(Kpi)))) return -1;
+        t->kcap += KCHUNK;
     }
-    if ((t->kn + 1) * 2 > t->kix_cap) {
+    if ((t->kn + 1) * 4 > t->kix_cap * 3) {
         if (kpi_index_build(t, t->kn + 1) < 0) return -1;
         mask = t->kix_cap - 1;
         j = (Py_ssize_t)(h & (uint64_t)mask);
         while (t->kix[j]) j = (j + 1) & mask;
     }
-    Kpi *k = &t->kp[t->kn];
+    Kpi *k = KP(t, t->kn);
     memset(k, 0, sizeof(Kpi));
     k->used = 1; k->proto = proto; k->vlan = vlan; k->alen = alen; k->pa = pa; k->pb = pb;
     memcpy(k->a, a, alen); memcpy(k->b, b, alen);
@@ -137,18 +148,23 @@ static Py_ssize_t kpi_find(Table *t, uint8_t proto, uint16_t vlan, uint8_t alen,
 static int kpi_sweep(Table *t, double now) {
     Py_ssize_t w = 0;
     for (Py_ssize_t i = 0; i < t->kn; i++) {
-        Kpi *k = &t->kp[i];
-        if (k->last < now - t->kpi_idle) { PyMem_Free(k->dns); continue; }
-        if (w != i) t->kp[w] = *k;
+        Kpi *k = KP(t, i);
+        if (k->last < now - t->kpi_idle) { PyMem_Free(k->dns); PyMem_Free(k->samp); continue; }
+        if (w != i) *KP(t, w) = *k;
         w++;
     }
     if (w == t->kn) return 0;
     t->kn = w;
+    /* give back the chunks left empty (one spare kept) */
+    Py_ssize_t keep = (w + KCHUNK - 1) / KCHUNK + 1, have = t->kcap / KCHUNK;
+    for (Py_ssize_t c = keep; c < have; c++) PyMem_Free(t->kp[c]);
+    if (keep < have) t->kcap = keep * KCHUNK;
     return kpi_index_build(t, w);
 }
 
 static void kpi_free(Table *t) {
-    for (Py_ssize_t i = 0; i < t->kn; i++) PyMem_Free(t->kp[i].dns);
+    for (Py_ssize_t i = 0; i < t->kn; i++) { PyMem_Free(KP(t, i)->dns); PyMem_Free(KP(t, i)->samp); }
+    for (Py_ssize_t c = 0; c < t->kcap / KCHUNK; c++) PyMem_Free(t->kp[c]);
     PyMem_Free(t->kp); PyMem_Free(t->kix);
     t->kp = NULL; t->kix = NULL; t->kn = t->kcap = t->kix_cap = 0;
 }
@@ -204,7 +220,8 @@ static void kpi_state(Kpi *k, int dir, uint8_t flags, int32_t seglen) {
     if (x->st == ST_INACTIVE) x->st = ST_PARTIAL;
 }
 
-static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4len, double ts) {
+static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4len, double ts,
+                    uint32_t us) {
     if (cap < 20) return;
     uint32_t seq = be32(h + 4), ack = be32(h + 8);
     uint8_t flags = h[13];
@@ -233,33 +250,33 @@ static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4
             double irtt = k->has_rtt && k->rtt > 0.0 ? k->rtt : 0.003;
             uint32_t end = seq + (uint32_t)seglen + ((flags & 0x03) ? 1u : 0u);
             if (behind && r->dupacks >= 2 && r->has_ack && r->lastack == seq &&
-                ts - r->lastack_ts < 0.020) {
+                us - r->lastack_us < 20000u) {
                 f->retrans++; f->samp_on = 0;
-            } else if (behind && ts - f->nextseq_ts < irtt && f->nextseq != end) {
+            } else if (behind && (us - f->nextseq_us) * 1e-6 < irtt && f->nextseq != end) {
                 f->ooo++;
             } else if (seglen > 0 && r->has_ack && SEQ_LE(seq + (uint32_t)seglen, r->lastack)) {
                 f->retrans++; f->samp_on = 0;
             } else if (behind) {
                 f->retrans++; f->samp_on = 0;
             } else if (seglen > 0 && !f->samp_on && k->has_rtt) {
-                f->samp_on = 1; f->samp_end = seq + (uint32_t)seglen; f->samp_ts = ts;
+                f->samp_on = 1; f->samp_end = seq + (uint32_t)seglen; f->samp_us = us;
             }
         }
     }
     uint32_t next = seq + (uint32_t)seglen + ((flags & 0x03) ? 1u : 0u);
-    if (!f->has_seq || SEQ_GT(next, f->nextseq)) { f->nextseq = next; f->nextseq_ts = ts; f->has_seq = 1; }
+    if (!f->has_seq || SEQ_GT(next, f->nextseq)) { f->nextseq = next; f->nextseq_us = us; f->has_seq = 1; }
     if (flags & 0x10) {
         if (r->samp_on && SEQ_LE(r->samp_end, ack)) {
-            push_sample(k->samp, &k->nsamp, &k->si, KPI_SAMPLES, ts - r->samp_ts);
+            if (!k->samp) k->samp = PyMem_Malloc(KPI_SAMPLES * sizeof(float));
+            if (k->samp) push_sample(k->samp, &k->nsamp, &k->si, KPI_SAMPLES, (us - r->samp_us) * 1e-6);
             r->samp_on = 0;
         }
         f->lastack = ack; f->has_ack = 1;
     }
     f->win = win;
-    f->lastack_ts = ts;
+    f->lastack_us = us;
     if (seglen > 0) {
-        if (dir == k->orig && f->first_data == 0.0) f->first_data = ts;
-        else if (dir != k->orig && f->first_data == 0.0 && r->first_data != 0.0) f->first_data = ts;
+        if (!f->has_first && (dir == k->orig || r->has_first)) { f->first_us = us; f->has_first = 1; }
         if (k->dns && seglen >= 14 && cap >= (uint32_t)((h[12] >> 4) * 4) + 14) {
             const uint8_t *m = h + (h[12] >> 4) * 4;
             dns_message(k, dir, m + 2, (uint32_t)seglen - 2 < cap ? (uint32_t)seglen - 2 : cap, ts);
@@ -267,18 +284,19 @@ static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4
     }
 }
 
-static void kpi_udp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4len, double ts) {
+static void kpi_udp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4len, double ts,
+                    uint32_t us) {
     KDir *f = &k->d[dir];
     if (f->jit_n) {
-        double delta = ts - f->nextseq_ts;
+        uint32_t delta = us - f->nextseq_us;
         if (f->jit_n >= 2) {
-            double dd = delta - f->lastack_ts;
+            double dd = ((double)delta - (double)f->lastack_us) * 1e-6;
             if (dd < 0) dd = -dd;
             f->jit += (float)((dd - f->jit) / 16.0);
         }
-        f->lastack_ts = delta;
+        f->lastack_us = delta;
     }
-    f->nextseq_ts = ts;
+    f->nextseq_us = us;
     f->jit_n++;
     if (k->dns && cap >= 20) {
         uint32_t n = l4len - 8;
@@ -290,8 +308,9 @@ static void kpi_udp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4
 /* One packet of a flow whose KPI state is ``k`` (``dir`` 0: a -> b). */
 static void kpi_packet(Kpi *k, int dir, const uint8_t *l4, uint32_t cap, uint32_t l4len, double ts) {
     if (ts > k->last) k->last = ts;
-    if (k->proto == 6) kpi_tcp(k, dir, l4, cap, l4len, ts);
-    else if (k->proto == 17) kpi_udp(k, dir, l4, cap, l4len, ts);
+    uint32_t us = (uint32_t)(uint64_t)(ts * 1e6 + 0.5);
+    if (k->proto == 6) kpi_tcp(k, dir, l4, cap, l4len, ts, us);
+    else if (k->proto == 17) kpi_udp(k, dir, l4, cap, l4len, ts, us);
 }
 
 static int cmp_float(const void *x, const void *y) {
@@ -357,8 +376,8 @@ static PyObject *kpi_tuple(const Kpi *k, int src) {
         Py_DECREF(orr); orr = PyLong_FromUnsignedLong(d->ooo);
         Py_DECREF(st); st = PyUnicode_FromString(conn_state(k));
         const KDir *o = &k->d[k->orig], *p = &k->d[!k->orig];
-        if (o->first_data != 0.0 && p->first_data != 0.0) {
-            Py_DECREF(ttfb); ttfb = PyFloat_FromDouble((p->first_data - o->first_data) * 1000.0);
+        if (o->has_first && p->has_first) {
+            Py_DECREF(ttfb); ttfb = PyFloat_FromDouble((p->first_us - o->first_us) * 1e-3);
         }
     } else {
         const KDir *a = &k->d[0], *b = &k->d[1];
@@ -397,5 +416,5 @@ static inline void kpi_hook(Table *t, Entry *e, const Pkt *k, int dir, int opene
         Py_ssize_t i = kpi_find(t, e->proto, e->vlan, e->alen, e->a, e->b, e->pa, e->pb, opener_dir);
         e->kpi = i < 0 ? UINT32_MAX : (uint32_t)i + 1;
     }
-    if (e->kpi != UINT32_MAX) kpi_packet(&t->kp[e->kpi - 1], dir, k->l4, k->l4cap, k->l4len, ts);
+    if (e->kpi != UINT32_MAX) kpi_packet(KP(t, (Py_ssize_t)e->kpi - 1), dir, k->l4, k->l4cap, k->l4len, ts);
 }

@@ -20,6 +20,7 @@ from a file carry no interface: both stay ``None``.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -95,7 +96,9 @@ class PacketAggregator(PacketWatch):
         self._frags: OrderedDict[bytes, Key] = OrderedDict()
         self._names: dict[bytes, str] = {}
         module = fastpath.load() if fast else None
-        self._c: Any = module.Table(max_flows, keep_packets) if module is not None else None
+        self._c: Any = None
+        if module is not None:
+            self._c = module.Table(max_flows, keep_packets, kpis=kpis_enabled())
         # Recent packets for watch(): the C table keeps them itself when it is in use.
         self._ring = None
         if keep_packets:
@@ -488,6 +491,12 @@ class PacketAggregator(PacketWatch):
             "sampling": self.sampling,
             "bad_time": self.bad_timestamps,
         }
+
+
+def kpis_enabled() -> bool:
+    """Whether the capture table measures per-flow KPIs: yes unless ``NETOP_KPIS=0`` (the
+    benchmark's "before" run; the capture child inherits the environment)."""
+    return os.environ.get("NETOP_KPIS", "1") != "0"
 
 
 def is_loopback_copy(block: bytes, off: int, loopback: int) -> bool:
