@@ -31,7 +31,10 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TX, RX, TXIF, RXIF = "nbench-tx", "nbench-rx", "nbveth0", "nbveth1"
+# NETOP_BENCH_NS: another prefix, so that two runs on one machine never share (or
+# delete) each other's namespaces.
+_NS = os.environ.get("NETOP_BENCH_NS", "nbench")
+TX, RX, TXIF, RXIF = f"{_NS}-tx", f"{_NS}-rx", "nbveth0", "nbveth1"
 PY = sys.executable
 
 

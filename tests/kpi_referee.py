@@ -85,11 +85,12 @@ def netop_flows(path: Path, *extra: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
-def compare(path: Path) -> list[str]:
-    """Every disagreement between netop and tshark on ``path``, as readable lines."""
+def compare(path: Path, records: list[dict[str, object]] | None = None) -> list[str]:
+    """Every disagreement between netop and tshark on ``path``, as readable lines;
+    ``records``: netop's flow records to judge (default: ``netop flows -r path``)."""
     ref = tshark_kpis(path)
     problems: list[str] = []
-    for rec in netop_flows(path):
+    for rec in netop_flows(path) if records is None else records:
         proto = str(rec["proto"])
         if proto not in ("tcp", "udp"):
             continue

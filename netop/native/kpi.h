@@ -237,12 +237,14 @@ static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4
         else if ((flags & 0x12) == 0x12 && k->syn != 0.0 && k->synack == 0.0) k->synack = ts;
         else if ((flags & 0x12) == 0x10 && k->syn != 0.0) { k->rtt = ts - k->syn; k->has_rtt = 1; }
     }
-    /* duplicate ACK (tshark: no data, same window, seq at nextseq, same ack) */
+    /* duplicate ACK (tshark: no data, same window, seq at nextseq, same ack); the count
+     * starts again only when the ack number moves (a window update does not reset it) */
     if (seglen == 0 && win && win == f->win && f->has_seq && seq == f->nextseq && f->has_ack &&
-        ack == f->lastack && !(flags & 0x07))
-        f->dupacks++;
-    else
+        ack == f->lastack && !(flags & 0x07)) {
+        if (f->dupacks < 255) f->dupacks++;
+    } else if (!f->has_ack || ack != f->lastack) {
         f->dupacks = 0;
+    }
     if (seglen > 0 || (flags & 0x03)) {
         int behind = f->has_seq && SEQ_LT(seq, f->nextseq);
         int keepalive = seglen <= 1 && !(flags & 0x07) && f->has_seq && f->nextseq - 1 == seq;
@@ -254,7 +256,8 @@ static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4
                 f->retrans++; f->samp_on = 0;
             } else if (behind && (us - f->nextseq_us) * 1e-6 < irtt && f->nextseq != end) {
                 f->ooo++;
-            } else if (seglen > 0 && r->has_ack && SEQ_LE(seq + (uint32_t)seglen, r->lastack)) {
+            } else if (behind && seglen > 0 && r->has_ack &&
+                       SEQ_LE(seq + (uint32_t)seglen, r->lastack)) {  /* spurious */
                 f->retrans++; f->samp_on = 0;
             } else if (behind) {
                 f->retrans++; f->samp_on = 0;
