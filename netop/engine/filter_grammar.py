@@ -22,12 +22,12 @@ Grammar (tcpdump/nfdump style; keywords are case-insensitive)::
 where the KPI could not be measured (``rtt > 0`` is "has a handshake RTT"). ``host``
 takes an address or a case-insensitive glob over names and address text; ``process`` a
 glob. Values that are keywords or hold spaces go in double quotes. The parser
-(``filter_parser``) is a hand-written recursive descent over the regex tokenizer here rather than pyparsing or
-lark: the grammar is LL(1) and small, hand-written rules give the one-line "expected X
-after Y at position N" messages the filter box shows while the user types, and it adds
-no dependency. The syntax tree is made of frozen dataclasses, so filters compare and
-hash by value; ``str()`` of a node is its canonical text, which parses back to an
-equal node.
+(``filter_parser``) is a hand-written recursive descent over the regex tokenizer here
+rather than pyparsing or lark: the grammar is LL(1) and small, hand-written rules give
+the one-line "expected X after Y at position N" messages the filter box shows while the
+user types, and it adds no dependency. The syntax tree is made of frozen dataclasses, so
+filters compare and hash by value; ``str()`` of a node is its canonical text, which
+parses back to an equal node.
 """
 
 from __future__ import annotations
