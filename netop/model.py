@@ -469,6 +469,34 @@ class Snapshot:
     status: tuple[str, ...] = ()
     sources: tuple[SourceStatus, ...] = ()
     """The latest status of each source that reports one (SNMP targets, exporters...)."""
+    kpis: tuple[KpiGroup, ...] = ()
+    """KPIs per remote host or service (``Engine.kpi_by``; empty while nobody asks)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KpiGroup:
+    """The KPIs of one remote host or service (``netop kpis --json``, one per line)."""
+
+    key: str
+    flows: int
+    success_pct: float | None
+    rtt_ms_p50: float | None
+    rtt_ms_p95: float | None
+    retrans_pct: float | None
+    ttfb_ms_p50: float | None
+    ttfb_ms_p95: float | None
+    dns_ms_p50: float | None
+    dns_failures: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as ``netop kpis --json`` prints it."""
+        return {
+            "key": self.key, "flows": self.flows, "success_pct": self.success_pct,
+            "rtt_ms_p50": self.rtt_ms_p50, "rtt_ms_p95": self.rtt_ms_p95,
+            "retrans_pct": self.retrans_pct, "ttfb_ms_p50": self.ttfb_ms_p50,
+            "ttfb_ms_p95": self.ttfb_ms_p95, "dns_ms_p50": self.dns_ms_p50,
+            "dns_failures": self.dns_failures,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,13 @@ import json.encoder
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from netop.engine.kpis import KpiGroup
 from netop.format import endpoint, human_rate
 from netop.model import (
     KPI_KEYS,
     FlowKpi,
     FlowRecord,
     InterfaceRate,
+    KpiGroup,
     NetEvent,
     Snapshot,
     proto_name,

@@ -12,9 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-from netop.model import FlowFields, proto_name
+from netop.model import FlowFields, KpiGroup, proto_name
 
 #: ``--by`` keys: the remote host (the flow's responder, ``dst``) or the service
 #: (protocol/responder port).
@@ -33,32 +32,6 @@ def percentile(values: list[float], q: float) -> float | None:
     pos = (len(ordered) - 1) * q / 100.0
     lo, hi = math.floor(pos), math.ceil(pos)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-@dataclass(frozen=True, slots=True)
-class KpiGroup:
-    """The KPIs of one remote host or service (``netop kpis --json``, one per line)."""
-
-    key: str
-    flows: int
-    success_pct: float | None
-    rtt_ms_p50: float | None
-    rtt_ms_p95: float | None
-    retrans_pct: float | None
-    ttfb_ms_p50: float | None
-    ttfb_ms_p95: float | None
-    dns_ms_p50: float | None
-    dns_failures: int | None
-
-    def to_json(self) -> dict[str, Any]:
-        """The record as ``netop kpis --json`` prints it."""
-        return {
-            "key": self.key, "flows": self.flows, "success_pct": self.success_pct,
-            "rtt_ms_p50": self.rtt_ms_p50, "rtt_ms_p95": self.rtt_ms_p95,
-            "retrans_pct": self.retrans_pct, "ttfb_ms_p50": self.ttfb_ms_p50,
-            "ttfb_ms_p95": self.ttfb_ms_p95, "dns_ms_p50": self.dns_ms_p50,
-            "dns_failures": self.dns_failures,
-        }  # fmt: skip
 
 
 @dataclass(slots=True)
