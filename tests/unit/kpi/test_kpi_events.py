@@ -56,8 +56,10 @@ def test_retransmission_flag_and_dns_failures_once_per_flow() -> None:
         engine.tick(now=100.0 + t)
     messages = kpi_events(engine)
     assert len(messages) == 2, messages
-    assert "40000" in messages[0] and "20.0 % of 100 packets" in messages[0]
-    assert "SERVFAIL" in messages[1] and "192.0.2.53" in messages[1]
+    assert "40000" in messages[0]
+    assert "20.0 % of 100 packets" in messages[0]
+    assert "SERVFAIL" in messages[1]
+    assert "192.0.2.53" in messages[1]
     assert all(e.severity == Severity.WARNING for e in engine.events.recent(100)
                if e.source == "kpi")
 
