@@ -28,6 +28,7 @@ from netop.ui.detail import FlowDetailScreen
 from netop.ui.filterbar import FilterBar
 from netop.ui.header import HeaderBar
 from netop.ui.help import HelpScreen
+from netop.ui.kpi import KpiGrouping, KpiScreen
 from netop.ui.messages import SnapshotReady
 from netop.ui.panes.counters import CountersPane
 from netop.ui.panes.events import EventsPane
@@ -64,6 +65,7 @@ class NetopApp(App[None]):
         Binding("i", "toggle_idle", "Idle"),
         Binding("c", "toggle_groups", "Fold", show=False),
         Binding("t", "next_theme", "Theme"),
+        Binding("K", "kpis", "KPIs"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False),
     ]
@@ -195,7 +197,7 @@ class NetopApp(App[None]):
 
     def _render(self, snapshot: Snapshot) -> None:
         self.shown = snapshot
-        if isinstance(self.screen, FlowDetailScreen):
+        if isinstance(self.screen, FlowDetailScreen | KpiScreen):
             self.screen.follow(snapshot)
         with self.batch_update():
             self.query_one(HeaderBar).show(snapshot, self.bits, self.paused)
@@ -222,6 +224,18 @@ class NetopApp(App[None]):
         self.screen.set_class(width >= WIDE_COLUMNS, "-wide")
 
     # -- actions ----------------------------------------------------------------------
+
+    def action_kpis(self) -> None:
+        """KPIs per remote host / service; the engine aggregates only while it is open."""
+        screen = KpiScreen()
+        self.engine.kpi_by = screen.by
+        self.push_screen(screen, callback=lambda _: setattr(self.engine, "kpi_by", None))
+        if self.shown is not None:
+            self.call_after_refresh(screen.follow, self.shown)
+
+    def on_kpi_grouping(self, message: KpiGrouping) -> None:
+        """The KPI screen switched between per host and per service."""
+        self.engine.kpi_by = message.by
 
     def action_help(self) -> None:
         """Show every key binding."""

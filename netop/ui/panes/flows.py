@@ -10,6 +10,7 @@ from textual import events
 
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
+from netop.ui.kpi import flow_cells
 from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Styled
 
 #: Pane widths below which the less important columns are dropped.
@@ -25,6 +26,8 @@ _CONNECTION_WIDE = (
     Column("bytes", "Bytes", 8, "right"),
     Column("packets", "Pkts", 6, "right"),
     Column("age", "Age", 6, "right"),
+    Column("rtt", "RTT", 7, "right"),
+    Column("retr", "Retr", 6, "right"),
     Column("state", "State", 11),
     Column("process", "Process", 0, min_width=10),
 )
@@ -65,8 +68,14 @@ def short_proto(proto: int) -> str:
     return _SHORT_PROTO.get(proto) or proto_name(proto)
 
 
-def columns_for(aggregate: str, width: int) -> tuple[Column, ...]:
-    """The columns of ``aggregate`` mode that fit a pane ``width`` cells wide."""
+#: Columns only worth their cells when some flow has KPIs (a capture measured them).
+_KPI_COLUMNS = ("rtt", "retr")
+
+
+def columns_for(aggregate: str, width: int, kpis: bool = True) -> tuple[Column, ...]:
+    """The columns of ``aggregate`` mode that fit a pane ``width`` cells wide; ``kpis``:
+    whether a row on screen has KPIs (without, RTT and Retr would be columns of dashes
+    taking the addresses' room)."""
     wide: tuple[Column, ...]
     narrow: tuple[str, ...]
     if aggregate == "connection":
@@ -75,7 +84,7 @@ def columns_for(aggregate: str, width: int) -> tuple[Column, ...]:
         label = Column("label", _GROUP_TITLES.get(aggregate, "Group"), 0, min_width=16)
         wide, narrow = (label, *_GROUP_WIDE[1:]), _GROUP_NARROW
     if width >= NARROW:
-        return wide
+        return wide if kpis else tuple(c for c in wide if c.key not in _KPI_COLUMNS)
     return tuple(c for c in wide if c.key in narrow)
 
 
@@ -94,7 +103,8 @@ class FlowsPane(LineTable):
         self.border_title = "Flows"
         self.spec = ViewSpec()
         self.latest: dict[str, FlowRow] = {}
-        self._shape = ("connection", True)
+        self._shape = ("connection", True, True)
+        self._kpis = False
         self._drawn_with = (0.0, True)
         self._losses = ""
 
@@ -105,10 +115,10 @@ class FlowsPane(LineTable):
         self._title(None, None)
 
     def _fit_columns(self) -> None:
-        shape = (self.spec.aggregate, self.size.width >= NARROW)
+        shape = (self.spec.aggregate, self.size.width >= NARROW, self._kpis)
         if shape != self._shape:
             self._shape = shape
-            self.set_columns(columns_for(self.spec.aggregate, self.size.width))
+            self.set_columns(columns_for(self.spec.aggregate, self.size.width, self._kpis))
             # The rows on screen have the old columns' cells: draw them again.
             now, bits = self._drawn_with
             keys = [c.key for c in self.columns]
@@ -142,6 +152,7 @@ class FlowsPane(LineTable):
         view = snapshot.flows
         self.set_empty_text(view.status or "no flows yet")
         self.spec = view.spec
+        self._kpis = any(row.record.kpi is not None for row in view.rows)
         self._fit_columns()
         self._title(view.total_flows, view.matched_flows, view.losses)
         now = view.now or snapshot.ts
@@ -165,7 +176,9 @@ class FlowsPane(LineTable):
             "bytes": human_bytes(r.bytes + r.bytes_rev),
             "packets": human_count(r.packets + r.packets_rev),
             "age": human_age(now - r.first),
-            "state": row.state,
+            # Zeek's word for how the connection went, when the capture measured it.
+            "state": (r.kpi.conn_state if r.kpi is not None and r.kpi.conn_state else row.state),
             "process": row.process or Styled("—", "dim"),
+            **(flow_cells(r) if "rtt" in keys else {}),
         }
         return Row(key=row.key, cells=tuple(cells[k] for k in keys))

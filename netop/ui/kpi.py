@@ -1,0 +1,176 @@
+"""KPIs on screen: the Flows pane's RTT / retransmission cells, the detail screen's KPI
+rows, and the KPI screen (``K``): connections, success %, RTT and TTFB percentiles,
+retransmissions and DNS per remote host or per service (``v`` switches).
+
+The numbers come from the engine (``FlowRecord.kpi``, ``Snapshot.kpis``); this module
+only formats them. A KPI that could not be measured shows as a dim dash, never 0.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from netop.model import FlowFields, KpiGroup, Snapshot, retrans_pct
+from netop.ui.widgets.linetable import Cell, Column, LineTable, Row, Styled
+
+DASH = Styled("—", "dim")
+
+
+def ms_text(ms: float | None) -> Cell:
+    """A duration in ms as a short cell (``0.42ms``, ``35ms``, ``1.2s``)."""
+    if ms is None:
+        return DASH
+    if ms >= 1000:
+        return f"{ms / 1000:.1f}s"
+    return f"{ms:.0f}ms" if ms >= 10 else f"{ms:.2f}ms"
+
+
+def pct_text(pct: float | None, warn: float | None = None) -> Cell:
+    """A share in % (warn-styled at or above ``warn``)."""
+    if pct is None:
+        return DASH
+    text = f"{pct:.1f}%"
+    return Styled(text, "warn") if warn is not None and pct >= warn else text
+
+
+def flow_cells(r: FlowFields) -> dict[str, Cell]:
+    """The Flows pane's KPI cells of one flow: ``rtt``, ``retr`` (retransmitted % of
+    its packets, warn from 15 % as ntopng flags it)."""
+    kpi = r.kpi
+    if kpi is None:
+        return {"rtt": DASH, "retr": DASH}
+    return {"rtt": ms_text(kpi.rtt_ms),
+            "retr": pct_text(retrans_pct(kpi, r.packets + r.packets_rev), 15.0)}
+
+
+def detail_rows(r: FlowFields) -> list[tuple[str, str]]:
+    """(label, value) rows of every KPI the flow has, for the detail screen."""
+    kpi = r.kpi
+    if kpi is None:
+        return []
+
+    def ms(v: float | None) -> str:
+        return "—" if v is None else f"{v:.3f} ms"
+
+    rows: list[tuple[str, str]] = []
+    if kpi.conn_state is not None:
+        rows.append(("connection (Zeek)", kpi.conn_state))
+        rows.append(("handshake RTT", f"{ms(kpi.rtt_ms)}  (to server {ms(kpi.rtt_server_ms)}, "
+                                      f"to client {ms(kpi.rtt_client_ms)})"))
+        rows.append(("ack RTT (median)", ms(kpi.ack_rtt_ms)))
+        pct = retrans_pct(kpi, r.packets + r.packets_rev)
+        rows.append(("retransmitted →  /  ←", f"{kpi.retrans}  /  {kpi.retrans_rev}"
+                     + ("" if pct is None else f"  ({pct:.2f} % of packets)")))
+        rows.append(("out of order →  /  ←", f"{kpi.ooo}  /  {kpi.ooo_rev}"))
+        rows.append(("time to first byte", ms(kpi.ttfb_ms)))
+    if kpi.dns_queries is not None:
+        codes = ", ".join(f"{k} {v}" for k, v in sorted((kpi.dns_rcodes or {}).items()))
+        rows.append(("DNS queries / answers", f"{kpi.dns_queries}  /  {kpi.dns_answers}"))
+        rows.append(("DNS time (median)", ms(kpi.dns_ms)))
+        rows.append(("DNS answers by code", codes or "—"))
+    if kpi.jitter_ms is not None:
+        rows.append(("jitter (RFC 3550)", ms(kpi.jitter_ms)))
+    return rows
+
+
+COLUMNS = (
+    Column("key", "Host", 0, min_width=16),
+    Column("flows", "Conns", 6, "right"),
+    Column("ok", "OK %", 6, "right"),
+    Column("rtt50", "RTT p50", 8, "right"),
+    Column("rtt95", "RTT p95", 8, "right"),
+    Column("retr", "Retr %", 7, "right"),
+    Column("ttfb50", "TTFB p50", 9, "right"),
+    Column("ttfb95", "TTFB p95", 9, "right"),
+    Column("dns50", "DNS p50", 8, "right"),
+    Column("dnsfail", "DNS fail", 8, "right"),
+)
+
+
+def group_row(g: KpiGroup) -> Row:
+    """One remote host or service as a row of the KPI screen."""
+    ok: Cell = pct_text(g.success_pct)
+    if g.success_pct is not None and g.success_pct < 90.0:
+        ok = Styled(f"{g.success_pct:.1f}%", "warn")
+    fails: Cell = DASH if g.dns_failures is None else (
+        Styled(str(g.dns_failures), "warn") if g.dns_failures else "0")
+    cells: tuple[Cell, ...] = (
+        g.key, str(g.flows), ok, ms_text(g.rtt_ms_p50), ms_text(g.rtt_ms_p95),
+        pct_text(g.retrans_pct, 15.0), ms_text(g.ttfb_ms_p50), ms_text(g.ttfb_ms_p95),
+        ms_text(g.dns_ms_p50), fails,
+    )  # fmt: skip
+    return Row(key=g.key, cells=cells)
+
+
+class KpiTable(LineTable):
+    """The KPI groups of the latest snapshot, most connections first."""
+
+    def __init__(self) -> None:
+        super().__init__(COLUMNS, cursor=True, id="kpis", classes="pane",
+                         empty_text="waiting for flows…")
+
+
+class KpiScreen(Screen[None]):
+    """KPIs per remote host or per service; follows the snapshots; escape goes back.
+
+    While it is open the engine aggregates every flow each tick (``Engine.kpi_by``)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,K", "back", "Back"),
+        Binding("v", "switch", "Host/Service"),
+    ]
+
+    DEFAULT_CSS = """
+    KpiScreen { background: $background; }
+    KpiScreen > KpiTable { height: 1fr; border: round $primary; }
+    """
+
+    def __init__(self, by: str = "host") -> None:
+        super().__init__()
+        self.by = by
+
+    def compose(self) -> ComposeResult:
+        yield KpiTable()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Title, and focus on the table."""
+        self._title()
+        self.query_one(KpiTable).focus()
+
+    def _title(self) -> None:
+        other = "service" if self.by == "host" else "host"
+        self.query_one(KpiTable).set_title(f"KPIs per {self.by} · v: per {other}")
+
+    def follow(self, snapshot: Snapshot) -> None:
+        """Show the snapshot's groups (those of the grouping asked for)."""
+        table = self.query_one(KpiTable)
+        label = "Host" if self.by == "host" else "Service"
+        if table.columns[0].label != label:
+            table.set_columns((Column("key", label, 0, min_width=16), *COLUMNS[1:]))
+        table.set_rows([group_row(g) for g in snapshot.kpis])
+
+    def action_switch(self) -> None:
+        """Per host ⇄ per service (the engine regroups from the next tick)."""
+        self.by = "service" if self.by == "host" else "host"
+        self._title()
+        self.query_one(KpiTable).set_rows([])
+        self.app.post_message(KpiGrouping(self.by))
+
+    def action_back(self) -> None:
+        """Back to the main screen."""
+        self.dismiss(None)
+
+
+class KpiGrouping(Message):
+    """The KPI screen wants another grouping (the app tells the engine)."""
+
+    def __init__(self, by: str) -> None:
+        super().__init__()
+        self.by = by
