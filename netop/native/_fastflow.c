@@ -207,6 +207,8 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
         if (!e->used) break;
         if (e->proto == k->proto && e->vlan == k->vlan && e->alen == k->alen && e->pa == pa &&
             e->pb == pb && memcmp(e->a, a, k->alen) == 0 && memcmp(e->b, b, k->alen) == 0) {
+            /* its KPI state is a cache miss of its own: start it now */
+            if (e->kpi && e->kpi != UINT32_MAX) __builtin_prefetch(KP(t, (Py_ssize_t)e->kpi - 1), 1);
             e->pk[dir] += 1; e->by[dir] += k->l3len;
             if (ts > e->last) e->last = ts;
             if (ts < e->first) e->first = ts;

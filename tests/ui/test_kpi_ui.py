@@ -107,7 +107,8 @@ async def test_kpi_screen_asks_the_engine_only_while_open() -> None:
         retick(app, 41)
         await pilot.pause()
         text = screen_text(app)
-        assert "192.0.2.10" in text and "Conns" in text
+        assert "192.0.2.10" in text
+        assert "Conns" in text
         await pilot.press("v")
         await pilot.pause()
         assert app.engine.kpi_by == "service"
