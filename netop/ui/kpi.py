@@ -93,19 +93,35 @@ COLUMNS = (
 )
 
 
-def group_row(g: KpiGroup) -> Row:
-    """One remote host or service as a row of the KPI screen."""
+#: Below this width the p95 columns go (the host must stay readable at 80 columns).
+NARROW = 110
+_WIDE_ONLY = ("rtt95", "ttfb95")
+
+
+def columns_for(by: str, width: int) -> tuple[Column, ...]:
+    """The KPI screen's columns for ``by`` ("host"/"service") at ``width`` cells."""
+    label = Column("key", "Host" if by == "host" else "Service", 0, min_width=16)
+    cols = (label, *COLUMNS[1:])
+    return cols if width >= NARROW else tuple(c for c in cols if c.key not in _WIDE_ONLY)
+
+
+_ALL_KEYS = tuple(column.key for column in COLUMNS)
+
+
+def group_row(g: KpiGroup, keys: tuple[str, ...] = _ALL_KEYS) -> Row:
+    """One remote host or service as a row of the KPI screen (cells of ``keys``)."""
     ok: Cell = pct_text(g.success_pct)
     if g.success_pct is not None and g.success_pct < 90.0:
         ok = Styled(f"{g.success_pct:.1f}%", "warn")
     fails: Cell = DASH if g.dns_failures is None else (
         Styled(str(g.dns_failures), "warn") if g.dns_failures else "0")
-    cells: tuple[Cell, ...] = (
-        g.key, str(g.flows), ok, ms_text(g.rtt_ms_p50), ms_text(g.rtt_ms_p95),
-        pct_text(g.retrans_pct, 15.0), ms_text(g.ttfb_ms_p50), ms_text(g.ttfb_ms_p95),
-        ms_text(g.dns_ms_p50), fails,
-    )  # fmt: skip
-    return Row(key=g.key, cells=cells)
+    cells: dict[str, Cell] = {
+        "key": g.key, "flows": str(g.flows), "ok": ok, "rtt50": ms_text(g.rtt_ms_p50),
+        "rtt95": ms_text(g.rtt_ms_p95), "retr": pct_text(g.retrans_pct, 15.0),
+        "ttfb50": ms_text(g.ttfb_ms_p50), "ttfb95": ms_text(g.ttfb_ms_p95),
+        "dns50": ms_text(g.dns_ms_p50), "dnsfail": fails,
+    }  # fmt: skip
+    return Row(key=g.key, cells=tuple(cells[k] for k in keys))
 
 
 class KpiTable(LineTable):
@@ -151,10 +167,11 @@ class KpiScreen(Screen[None]):
     def follow(self, snapshot: Snapshot) -> None:
         """Show the snapshot's groups (those of the grouping asked for)."""
         table = self.query_one(KpiTable)
-        label = "Host" if self.by == "host" else "Service"
-        if table.columns[0].label != label:
-            table.set_columns((Column("key", label, 0, min_width=16), *COLUMNS[1:]))
-        table.set_rows([group_row(g) for g in snapshot.kpis])
+        columns = columns_for(self.by, table.size.width)
+        if columns != table.columns:
+            table.set_columns(columns)
+        keys = tuple(c.key for c in columns)
+        table.set_rows([group_row(g, keys) for g in snapshot.kpis])
 
     def action_switch(self) -> None:
         """Per host ⇄ per service (the engine regroups from the next tick)."""

@@ -132,3 +132,17 @@ def test_kpi_screen(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 24), run_before=feed)
+
+
+async def test_kpi_screen_at_80_columns_keeps_the_host_readable() -> None:
+    app = make_kpi_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        retick(app, 40)
+        await pilot.press("K")
+        await pilot.pause()
+        retick(app, 41)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "198.51.100.7 " in text  # whole, not cut
+        assert "RTT p95" not in text
+        assert "RTT p50" in text
