@@ -11,7 +11,6 @@ import struct
 from collections.abc import Sequence
 
 import pytest
-from scapy.layers.dns import DNS, DNSQR
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
@@ -117,10 +116,13 @@ def test_no_handshake_no_rtt_and_udp_has_no_tcp_keys() -> None:
 
 @pytest.mark.parametrize("route", ["c", "python"])
 def test_dns_time_and_rcodes(route: str) -> None:
-    question = DNSQR(qname="x.")
-    q = Ether() / IP(src=C, dst=S) / UDP(sport=3333, dport=53) / DNS(id=7, rd=1, qd=question)
-    a = Ether() / IP(src=S, dst=C) / UDP(sport=53, dport=3333) / DNS(id=7, qr=1, rcode=3,
-                                                                     qd=question)
+    # DNS messages by hand: importing scapy's DNS layer would bind it to port 53 for
+    # every later test in the process (the dissector's tests expect raw UDP there).
+    question = b"\x01x\x00\x00\x01\x00\x01"
+    query = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + question
+    answer = struct.pack("!HHHHHH", 7, 0x8183, 1, 0, 0, 0) + question  # QR, RD, RA, NXDOMAIN
+    q = Ether() / IP(src=C, dst=S) / UDP(sport=3333, dport=53) / query
+    a = Ether() / IP(src=S, dst=C) / UDP(sport=53, dport=3333) / answer
     k = kpi_of([(100.0, q), (100.025, a)], route)
     assert (k.dns_queries, k.dns_answers) == (1, 1)
     assert k.dns_ms == pytest.approx(25.0, abs=1e-3)
