@@ -10,7 +10,7 @@ from textual import events
 
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
-from netop.ui.kpi import flow_cells
+from netop.ui.widgets.kpicells import flow_cells
 from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Styled
 
 #: Pane widths below which the less important columns are dropped.
