@@ -249,12 +249,14 @@ static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4
         int behind = f->has_seq && SEQ_LT(seq, f->nextseq);
         int keepalive = seglen <= 1 && !(flags & 0x07) && f->has_seq && f->nextseq - 1 == seq;
         if (!keepalive) {
-            double irtt = k->has_rtt && k->rtt > 0.0 ? k->rtt : 0.003;
+            /* in whole microseconds, compared as tshark compares its nanoseconds: strictly
+             * below (a packet exactly one iRTT later is a retransmission) */
+            uint32_t irtt_us = k->has_rtt && k->rtt > 0.0 ? (uint32_t)(k->rtt * 1e6 + 0.5) : 3000u;
             uint32_t end = seq + (uint32_t)seglen + ((flags & 0x03) ? 1u : 0u);
             if (behind && r->dupacks >= 2 && r->has_ack && r->lastack == seq &&
                 us - r->lastack_us < 20000u) {
                 f->retrans++; f->samp_on = 0;
-            } else if (behind && (us - f->nextseq_us) * 1e-6 < irtt && f->nextseq != end) {
+            } else if (behind && us - f->nextseq_us < irtt_us && f->nextseq != end) {
                 f->ooo++;
             } else if (behind && seglen > 0 && r->has_ack &&
                        SEQ_LE(seq + (uint32_t)seglen, r->lastack)) {  /* spurious */
