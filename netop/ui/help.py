@@ -19,8 +19,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("tab / shift+tab", "focus the next / previous pane (the focused pane grows)"),
     ("↑ ↓ pgup pgdn home end", "move in the focused pane"),
     ("/", "filter the flows (enter applies, esc cancels; e.g. port 443 and bytes > 1M; "
-          "bytes, packets: both directions, bytes_fwd/bytes_rev: one; KPIs: rtt > 100ms, "
-          "retrans > 1%, state S0, rcode NXDOMAIN, ttfb > 500ms)"),
+          "bytes, packets: both directions, bytes_fwd/bytes_rev: one)"),
     ("s / S", "sort the flows by the next column / reverse the order (or click a header)"),
     ("a", "group flows: connection → remote host → process → port → protocol"),
     ("n", "show names (reverse DNS, /etc/services) or bare addresses and ports"),
@@ -29,8 +28,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("i", "hide / show idle interfaces"),
     ("c", "fold / unfold every remote group (SNMP targets, sFlow exporters); enter folds one"),
     ("t", "next theme"),
-    ("K", "KPIs per remote host or service (RTT, retransmissions, success, TTFB, DNS); "
-          "v switches, escape returns"),
+    ("K", "KPIs per remote host or service (v switches); / filters on them too: "
+          "rtt > 100ms, retrans > 1%, state S0"),
     ("escape", "close this help"),
 )
 
