@@ -11,7 +11,12 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("netop.native._fastflow", ["netop/native/_fastflow.c"], optional=True),
+        Extension(
+            "netop.native._fastflow",
+            ["netop/native/_fastflow.c"],
+            depends=["netop/native/kpi.h"],
+            optional=True,
+        ),
         Extension(
             "netop.sources.collector._fastcoll",
             ["netop/sources/collector/_fastcoll.c"],

@@ -31,7 +31,10 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TX, RX, TXIF, RXIF = "nbench-tx", "nbench-rx", "nbveth0", "nbveth1"
+# NETOP_BENCH_NS: another prefix, so that two runs on one machine never share (or
+# delete) each other's namespaces.
+_NS = os.environ.get("NETOP_BENCH_NS", "nbench")
+TX, RX, TXIF, RXIF = f"{_NS}-tx", f"{_NS}-rx", "nbveth0", "nbveth1"
 PY = sys.executable
 
 
@@ -86,6 +89,9 @@ CANDIDATES: dict[str, tuple[list[str], str | None]] = {
     # name: (command, substring selecting the capturing process for CPU accounting)
     "netop": ([PY, "-m", "netop", "flows", "-i", RXIF, "--json"], "netop.sources.capture.child"),
     "netop-py": ([PY, "-m", "netop", "flows", "-i", RXIF, "--json"], "netop.sources.capture.child"),
+    # the same without per-flow KPIs (NETOP_KPIS=0): their cost is netop's minus this
+    "netop-nokpi": ([PY, "-m", "netop", "flows", "-i", RXIF, "--json"],
+                    "netop.sources.capture.child"),
     "tcpdump": (["tcpdump", "-i", RXIF, "-n", "-B", "16384", "-w", "/dev/null"], None),
     "tshark": (["tshark", "-i", RXIF, "-n", "-q", "-B", "16"], None),
 }
@@ -111,6 +117,8 @@ def live_run(name: str, pcap: str, warmup: float, drain: float) -> dict[str, flo
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if name == "netop-py":
         env["NETOP_PURE_PYTHON"] = "1"
+    if name == "netop-nokpi":
+        env["NETOP_KPIS"] = "0"
     proc = subprocess.Popen(
         ["ip", "netns", "exec", RX, *cmd],
         stdout=subprocess.PIPE,
@@ -153,17 +161,20 @@ def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
 
     n = sum(1 for _ in [0])  # packet count comes from the run itself
     results: dict[str, dict[str, float]] = {}
-    for label, fast in (
-        ("netop flows -r (C path, in-process)", True),
-        ("netop flows -r (pure Python, in-process)", False),
+    for label, fast, kpis in (
+        ("netop flows -r (C path, in-process)", True, "1"),
+        ("netop flows -r (C path, KPIs off, in-process)", True, "0"),
+        ("netop flows -r (pure Python, in-process)", False, "1"),
     ):
         times = []
+        os.environ["NETOP_KPIS"] = kpis
         for _ in range(reps):
             table = FlowTable(max_flows=1_000_000, keep_expired=True)
             t = time.perf_counter()
             res = read_into_table(pcap, table, PacketAggregator(fast=fast))
             times.append(time.perf_counter() - t)
             n = res.packets
+        os.environ.pop("NETOP_KPIS")
         med = statistics.median(times)
         results[label] = {"seconds": med, "pps": n / med}
     for label, cmd, env in (
@@ -229,11 +240,14 @@ def memory_per_flow(count: int) -> dict[str, float]:
     out["engine FlowTable (bytes/flow)"] = (proc.memory_info().rss - before) / count
     del table
     module = fastpath.load()
-    if module is not None:
+    for label, kpis in (("capture C table (bytes/flow)", True),
+                        ("capture C table, KPIs off (bytes/flow)", False)):
+        if module is None:
+            break
         import struct
 
         before = proc.memory_info().rss
-        t = module.Table(count)
+        t = module.Table(count, kpis=kpis)
         frames = bytearray()
         for i in range(count):
             ip = (
@@ -246,7 +260,8 @@ def memory_per_flow(count: int) -> dict[str, float]:
             frames += struct.pack("<IIII", 1, 0, len(ip), len(ip)) + ip
         t.feed_pcap(bytes(frames), True, False, 101)
         del frames
-        out["capture C table (bytes/flow)"] = (proc.memory_info().rss - before) / count
+        out[label] = (proc.memory_info().rss - before) / count
+        del t
     return out
 
 
@@ -256,7 +271,7 @@ def main() -> None:
     ap.add_argument("--flows", type=int, default=10_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--pcap", default=str(Path(tempfile.gettempdir(), "netop-bench", "pkts.pcap")))
-    ap.add_argument("--candidates", default="netop,tcpdump,tshark,netop-py")
+    ap.add_argument("--candidates", default="netop,netop-nokpi,tcpdump,tshark,netop-py")
     ap.add_argument("--skip-live", action="store_true")
     ap.add_argument("--skip-offline", action="store_true")
     ap.add_argument("--memory-flows", type=int, default=1_000_000)

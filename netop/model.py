@@ -93,6 +93,47 @@ class FlowKey(NamedTuple):
     vlan: int | None = None
 
 
+class FlowKpi(NamedTuple):
+    """Passive KPIs of one flow, as seen from its ``src`` (``retrans`` src->dst).
+
+    Times are milliseconds. ``None`` where the flow gives nothing to measure (no
+    handshake seen, not DNS, not UDP...), never a made-up 0. Definitions (tshark and
+    Zeek as referees) are in ``netop/native/kpi.h`` and the README.
+    """
+
+    rtt_ms: float | None = None
+    rtt_server_ms: float | None = None
+    rtt_client_ms: float | None = None
+    ack_rtt_ms: float | None = None
+    retrans: int | None = None
+    retrans_rev: int | None = None
+    ooo: int | None = None
+    ooo_rev: int | None = None
+    conn_state: str | None = None
+    ttfb_ms: float | None = None
+    dns_queries: int | None = None
+    dns_answers: int | None = None
+    dns_ms: float | None = None
+    dns_rcodes: dict[str, int] | None = None
+    jitter_ms: float | None = None
+
+    def swapped(self) -> FlowKpi:
+        """The same KPIs seen from the other side (the per-direction counts swap)."""
+        return self._replace(retrans=self.retrans_rev, retrans_rev=self.retrans,
+                             ooo=self.ooo_rev, ooo_rev=self.ooo)
+
+
+#: The KPI keys of the flow record, in their order (``null`` when not measurable).
+KPI_KEYS: tuple[str, ...] = FlowKpi._fields
+
+
+def retrans_pct(kpi: FlowKpi | None, packets: int) -> float | None:
+    """Retransmissions both ways in % of the flow's packets; None when not TCP-measured."""
+    if kpi is None or kpi.retrans is None or kpi.retrans_rev is None or packets <= 0:
+        return None
+    return 100.0 * (kpi.retrans + kpi.retrans_rev) / packets
+
+
 class FlowRecord(NamedTuple):
     """A bidirectional flow in the shape of the design's JSON contract.
 
@@ -127,6 +168,7 @@ class FlowRecord(NamedTuple):
     sampling: int = 1
     in_if: int | None = None
     out_if: int | None = None
+    kpi: FlowKpi | None = None
 
     @property
     def key(self) -> FlowKey:
@@ -178,6 +220,11 @@ class FlowFields(Protocol):
     def in_if(self) -> int | None: ...
     @property
     def out_if(self) -> int | None: ...
+    @property
+    def kpi(self) -> FlowKpi | None: ...
+
+
+_NO_KPI = dict.fromkeys(KPI_KEYS)
 
 
 def flow_json(r: FlowFields) -> dict[str, Any]:
@@ -201,6 +248,7 @@ def flow_json(r: FlowFields) -> dict[str, Any]:
         "sampling": r.sampling,
         "in_if": r.in_if,
         "out_if": r.out_if,
+        **(_NO_KPI if r.kpi is None else r.kpi._asdict()),
     }
 
 
@@ -472,6 +520,34 @@ class Snapshot:
     nic: NicDetail | None = None
     """The deeper counters of the interface whose detail screen is open (``nic_detail``
     of the engine), else ``None``."""
+    kpis: tuple[KpiGroup, ...] = ()
+    """KPIs per remote host or service (``Engine.kpi_by``; empty while nobody asks)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KpiGroup:
+    """The KPIs of one remote host or service (``netop kpis --json``, one per line)."""
+
+    key: str
+    flows: int
+    success_pct: float | None
+    rtt_ms_p50: float | None
+    rtt_ms_p95: float | None
+    retrans_pct: float | None
+    ttfb_ms_p50: float | None
+    ttfb_ms_p95: float | None
+    dns_ms_p50: float | None
+    dns_failures: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as ``netop kpis --json`` prints it."""
+        return {
+            "key": self.key, "flows": self.flows, "success_pct": self.success_pct,
+            "rtt_ms_p50": self.rtt_ms_p50, "rtt_ms_p95": self.rtt_ms_p95,
+            "retrans_pct": self.retrans_pct, "ttfb_ms_p50": self.ttfb_ms_p50,
+            "ttfb_ms_p95": self.ttfb_ms_p95, "dns_ms_p50": self.dns_ms_p50,
+            "dns_failures": self.dns_failures,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

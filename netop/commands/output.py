@@ -15,8 +15,11 @@ from typing import Any, TextIO
 
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import (
+    KPI_KEYS,
+    FlowKpi,
     FlowRecord,
     InterfaceRate,
+    KpiGroup,
     NetEvent,
     Severity,
     Snapshot,
@@ -112,8 +115,14 @@ _FLOW_JSON = (
     '{"proto": %s, "src": %s, "sport": %r, "dst": %s, "dport": %r, "vlan": %s, '
     '"packets": %r, "bytes": %r, "packets_rev": %r, "bytes_rev": %r, "first": %r, '
     '"last": %r, "tcp_flags": %s, "source": %s, "exporter": %s, "sampling": %r, '
-    '"in_if": %s, "out_if": %s}'
+    '"in_if": %s, "out_if": %s, %s'
 )
+#: The KPI keys of a flow without KPIs (all null), closing the object.
+_NO_KPI_JSON = ", ".join(f'"{k}": null' for k in KPI_KEYS) + "}"
+
+
+def _kpi_json(kpi: FlowKpi | None) -> str:
+    return _NO_KPI_JSON if kpi is None else json_line(kpi._asdict())[1:]
 
 
 def _opt(value: int | None) -> str:
@@ -134,7 +143,7 @@ def flow_json_line(r: FlowRecord) -> str:
         _opt(r.vlan), r.packets, r.bytes, r.packets_rev, r.bytes_rev, first, last,
         _quote(tcp_flags_text(r.tcp_flags)), _quote(r.source),
         "null" if r.exporter is None else _quote(r.exporter), r.sampling,
-        _opt(r.in_if), _opt(r.out_if),
+        _opt(r.in_if), _opt(r.out_if), _kpi_json(r.kpi),
     )  # fmt: skip
 
 
@@ -223,3 +232,22 @@ def event_json_line(e: NetEvent) -> str:
         _quote(e.kind), _quote(e.sender), _quote(e.interface) if e.interface else "null",
         details,
     )  # fmt: skip
+
+
+def _num(value: float | int | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def kpi_header() -> str:
+    """The header of ``netop kpis`` without ``--json``."""
+    return (f"{'KEY':<40}{'FLOWS':>7}{'OK%':>7}{'RTT50':>9}{'RTT95':>9}{'RETR%':>7}"
+            f"{'TTFB50':>9}{'TTFB95':>9}{'DNS50':>9}{'DNSFAIL':>8}")
+
+
+def kpi_row(g: KpiGroup) -> str:
+    """One group under :func:`kpi_header` (times in ms, '-' where not measurable)."""
+    return (f"{g.key:<40}{g.flows:>7}{_num(g.success_pct, '.1f'):>7}"
+            f"{_num(g.rtt_ms_p50, '.2f'):>9}{_num(g.rtt_ms_p95, '.2f'):>9}"
+            f"{_num(g.retrans_pct, '.2f'):>7}{_num(g.ttfb_ms_p50, '.2f'):>9}"
+            f"{_num(g.ttfb_ms_p95, '.2f'):>9}{_num(g.dns_ms_p50, '.2f'):>9}"
+            f"{_num(g.dns_failures, 'd'):>8}")

@@ -31,6 +31,8 @@ from netop.engine.flowtable import FlowTable
 from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.engine.history import RateHistory
 from netop.engine.incidents import LinkIncidents
+from netop.engine.kpi_events import KpiWatch, kpi_thresholds
+from netop.engine.kpis import kpi_groups
 from netop.engine.rates import RateTracker
 from netop.engine.sinks import SnapshotSink
 from netop.model import (
@@ -42,6 +44,7 @@ from netop.model import (
     FlowsView,
     InterfaceRate,
     InterfaceSample,
+    KpiGroup,
     NetEvent,
     NicDetail,
     PacketSample,
@@ -171,6 +174,10 @@ class Engine:
         self._flow_view = FlowViewBuilder(self.enrichment)
         #: The user's sort/filter choice; the UI replaces it whole (an atomic swap).
         self.view_spec = ViewSpec()
+        #: KPIs per "host" or "service" in each snapshot while a view asks (else None:
+        #: the aggregation walks every flow, so it runs only while someone looks).
+        self.kpi_by: str | None = None
+        self._kpi_watch = KpiWatch(kpi_thresholds(config.raw))
         self._watching: FlowKey | None = None
         self._watched_packets: deque[PacketSample] = deque(maxlen=WATCHED_PACKETS)
         self._watched_rtt: tuple[float | None, float | None] = (None, None)
@@ -302,6 +309,7 @@ class Engine:
             flow_stats={name: dict(stats) for name, stats in self.flow_stats.items()},
             tick_seconds=time.perf_counter() - started,
             nic=self._read_nic(now),
+            kpis=self._kpi_groups(),
         )
         self._pass_ended()
         self._hand_to_sinks(snapshot)
@@ -434,6 +442,13 @@ class Engine:
             parts.append(f"{bad_time} impossible timestamp" + ("s" if bad_time > 1 else ""))
         return ", ".join(parts)
 
+    def _kpi_groups(self) -> tuple[KpiGroup, ...]:
+        by = self.kpi_by
+        if by is None:
+            return ()
+        table = self.flow_table
+        return tuple(kpi_groups([*table.entries(), *table.ended()], by))
+
     def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:
         watched = self._watched_flow(batches)
         now = self._flow_clock(batches, now)
@@ -442,6 +457,7 @@ class Engine:
                 self.flow_table.merge(batch, now)
             except Exception as exc:  # as for samples: the other batches still count
                 self.events.extend([_dropped(batch.source, now, exc)])
+        self.events.extend(self._kpi_watch.check(self.flow_table.touched(), now))
         if not any(source.produces_flows for source in self.sources):
             view = FlowsView(status=NO_FLOWS_STATUS)
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import operator
 import re
 import socket
 import time
@@ -22,6 +23,7 @@ from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from netop.engine.filter_grammar import (
+    KPI_FIELDS,
     All,
     And,
     Attr,
@@ -167,6 +169,47 @@ _FIELD_CODE = {
     "duration": "(r.last - r.first)",
     "idle": "(now - r.last)",
 }
+#: KPI fields: (FlowKpi field, scale to the filter's base unit); None when not measured.
+_KPI_CODE = {
+    "rtt": ("rtt_ms", 0.001),
+    "ttfb": ("ttfb_ms", 0.001),
+    "dns": ("dns_ms", 0.001),
+    "jitter": ("jitter_ms", 0.001),
+}
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "==": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": operator.le,
+    ">": operator.gt, "<": operator.lt,
+}  # fmt: skip
+
+
+def _kpi_compare(r: Any, field: str, op: str, value: float) -> bool:
+    """A KPI term: False where the flow's KPI was not measured (whatever the operator)."""
+    kpi = r.kpi
+    if kpi is None:
+        return False
+    if field == "retrans" or field == "retrans_pct":
+        if kpi.retrans is None or kpi.retrans_rev is None:
+            return False
+        got = float(kpi.retrans + kpi.retrans_rev)
+        if field == "retrans_pct":
+            packets = r.packets + r.packets_rev
+            if packets <= 0:
+                return False
+            got = 100.0 * got / packets
+        return _COMPARE[op](got, value)
+    name, scale = _KPI_CODE[field]
+    ms = getattr(kpi, name)
+    return ms is not None and _COMPARE[op](ms * scale, value)
+
+
+def _kpi_has(r: Any, kind: str, value: str) -> bool:
+    """``state S0`` / ``rcode NXDOMAIN`` (at least one such answer)."""
+    kpi = r.kpi
+    if kpi is None:
+        return False
+    if kind == "state":
+        return bool(kpi.conn_state == value)
+    return bool(kpi.dns_rcodes and kpi.dns_rcodes.get(value, 0) > 0)
 #: A glob that may match an address's text (digits, hex letters, '.', ':', wildcards).
 _ADDRESS_GLOB = re.compile(r"[0-9a-f.:*?\[\]!%-]*\Z")
 _OPS = frozenset({"==", "!=", ">=", "<=", ">", "<"})
@@ -180,6 +223,8 @@ class _CodeGen:
             "_PORTED": PORTED,
             "_any_name": _any_name,
             "_nth_name": _nth_name,
+            "_kpi_compare": _kpi_compare,
+            "_kpi_has": _kpi_has,
         }
 
     def const(self, value: Any) -> str:
@@ -220,6 +265,9 @@ class _CodeGen:
         if isinstance(node, Compare):
             if node.op not in _OPS:
                 raise FilterError(f"unknown operator {node.op!r}", 0)
+            if node.field in KPI_FIELDS:
+                return (f"_kpi_compare(r, {self.const(node.field)}, {self.const(node.op)}, "
+                        f"{self.const(float(node.value))})")
             return f"({_FIELD_CODE[node.field]} {node.op} {self.const(float(node.value))})"
         if isinstance(node, Flags):
             return f"((r.tcp_flags & {int(node.mask)}) == {int(node.mask)})"
@@ -263,6 +311,8 @@ class _CodeGen:
         return f"({self.sides(node.direction, memo + '[{a}]')} or {names})"
 
     def attribute(self, node: Attr) -> str:
+        if node.kind in ("state", "rcode"):
+            return f"_kpi_has(r, {self.const(node.kind)}, {self.const(node.value)})"
         if node.kind == "process":
             return f"{self.const(_Memo(_glob(node.value)))}[f.process]"
         if node.kind == "exporter":

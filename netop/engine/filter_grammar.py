@@ -8,22 +8,26 @@ Grammar (tcpdump/nfdump style; keywords are case-insensitive)::
     primitive := [proto] [dir] ("host" NAME | "net" CIDR | "port" N | "portrange" N-N)
                | proto | "proto" (N | NAME) | FIELD OP QUANTITY | "flags" LETTERS
                | "process" NAME | "exporter" ADDR | "source" KIND | "vlan" N
+               | "state" ZEEK_STATE | "rcode" DNS_RCODE
     proto     := "tcp" | "udp" | "icmp" | "icmpv6" | "sctp" | "ip" | "ip6"
     dir       := "src" | "dst"
     FIELD     := bytes | packets | rate | avg (both directions; rate/avg in bits/s)
                | bytes_fwd | packets_fwd (src→dst) | bytes_rev | packets_rev (dst→src)
                | bytes_total | packets_total (= bytes, packets) | age | duration | idle
+               | rtt | ttfb | dns | jitter (passive KPIs, durations) | retrans (count,
+                 both directions; ``retrans > 1%``: in % of the flow's packets)
     OP        := == | = | != | > | >= | < | <=
 
-``tcp port 443`` is ``tcp and port 443``, as in tcpdump. ``host`` takes an address or a
-case-insensitive glob over names and address text; ``process`` a glob. Values that are
-keywords or hold spaces go in double quotes. The parser (``filter_parser``) is a
-hand-written recursive descent over the regex tokenizer here rather than pyparsing or
-lark: the grammar is LL(1) and small, hand-written rules give the one-line "expected X
-after Y at position N" messages the filter box shows while the user types, and it adds
-no dependency. The syntax tree is made of frozen dataclasses, so filters compare and
-hash by value; ``str()`` of a node is its canonical text, which parses back to an
-equal node.
+``tcp port 443`` is ``tcp and port 443``, as in tcpdump. A KPI term never matches a flow
+where the KPI could not be measured (``rtt > 0`` is "has a handshake RTT"). ``host``
+takes an address or a case-insensitive glob over names and address text; ``process`` a
+glob. Values that are keywords or hold spaces go in double quotes. The parser
+(``filter_parser``) is a hand-written recursive descent over the regex tokenizer here
+rather than pyparsing or lark: the grammar is LL(1) and small, hand-written rules give
+the one-line "expected X after Y at position N" messages the filter box shows while the
+user types, and it adds no dependency. The syntax tree is made of frozen dataclasses, so
+filters compare and hash by value; ``str()`` of a node is its canonical text, which
+parses back to an equal node.
 """
 
 from __future__ import annotations
@@ -220,7 +224,21 @@ FIELDS: dict[str, bool] = {
     "age": True,
     "duration": True,
     "idle": True,
+    "rtt": True,
+    "ttfb": True,
+    "dns": True,
+    "jitter": True,
+    "retrans": False,
+    "retrans_pct": False,
 }
+#: Fields compared with the flow's KPIs (``netop.model.FlowKpi``); None: not measured.
+KPI_FIELDS = frozenset({"rtt", "ttfb", "dns", "jitter", "retrans", "retrans_pct"})
+#: Zeek's conn_state words (``state S0``).
+CONN_STATES = ("S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH",
+               "SHR", "OTH")  # fmt: skip
+#: DNS response codes by name (``rcode NXDOMAIN``), as the flow record's ``dns_rcodes``.
+RCODES = ("NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
+          "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI")  # fmt: skip
 OPERATORS = ("==", "!=", ">=", "<=", ">", "<")
 PROTOCOLS: dict[str, int] = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "sctp": 132}
 FAMILIES: dict[str, int] = {"ip": 4, "ip6": 6, "inet": 4, "inet6": 6}
@@ -228,6 +246,7 @@ SOURCES = ("capture", "netflow5", "netflow9", "ipfix", "sflow")
 ADDRESS_KINDS = ("host", "net", "port", "portrange")
 KEYWORDS = frozenset(
     {"and", "or", "not", "src", "dst", "proto", "flags", "process", "exporter", "source"}
+    | {"state", "rcode"}
     | {"vlan", *ADDRESS_KINDS, *FIELDS, *PROTOCOLS, *FAMILIES}
 )
 

@@ -8,12 +8,14 @@ import socket
 
 from netop.engine.filter_grammar import (
     ADDRESS_KINDS,
+    CONN_STATES,
     FAMILIES,
     FIELDS,
     KEYWORDS,
     MAX_DEPTH,
     OPERATORS,
     PROTOCOLS,
+    RCODES,
     SOURCES,
     All,
     And,
@@ -163,7 +165,7 @@ class _Parser:
             return self.flags(self.take())
         if key == "vlan":
             return Vlan(self.integer("a VLAN id", self.take(), 4095)[0])
-        if key in ("process", "exporter", "source"):
+        if key in ("process", "exporter", "source", "state", "rcode"):
             return self.attribute(self.take())
         if token.kind == "end":
             raise self.fail(f"the filter ends too early; expected a term ({_HINT})")
@@ -235,14 +237,20 @@ class _Parser:
                 f"expected one of {choices} after {field.text!r}, found {_describe(op)}"
             )
         self.take()
-        is_time = FIELDS[field.keyword]
+        name = field.keyword
+        is_time = FIELDS[name]
         what = "a duration such as 30s" if is_time else "a number such as 10k or 1Mi"
+        if name == "retrans":
+            what = "a count or a share such as 1%"
         token = self.word(what, op)
+        text = token.text
+        if name == "retrans" and text.endswith("%"):
+            name, text = "retrans_pct", text[:-1]  # in % of the flow's packets
         try:
-            value = parse_quantity(token.text, time=is_time)
+            value = parse_quantity(text, time=is_time)
         except UnitError as exc:
             raise self.fail(str(exc), token) from None
-        return Compare(field.keyword, op.text, value)
+        return Compare(name, op.text, value)
 
     def flags(self, after: Token) -> Node:
         token = self.word(f"TCP flag letters ({TCP_FLAG_LETTERS})", after)
@@ -266,6 +274,13 @@ class _Parser:
                 return Attr("exporter", str(ipaddress.ip_address(token.text)))
             except ValueError:
                 raise self.fail(f"not an IP address: {token.text!r}", token) from None
+        if key in ("state", "rcode"):
+            words = CONN_STATES if key == "state" else RCODES
+            what = "a Zeek connection state" if key == "state" else "a DNS response code"
+            token = self.word(what, kind)
+            if token.text.upper() not in words:
+                raise self.fail(f"unknown {key} {token.text!r} (use {', '.join(words)})", token)
+            return Attr(key, token.text.upper())
         token = self.word("a source kind", kind)
         if token.text.lower() not in SOURCES:
             raise self.fail(f"unknown source {token.text!r} (use {', '.join(SOURCES)})", token)

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from netop.config import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FLOWS
-from netop.model import FlowBatch, FlowRecord
+from netop.model import FlowBatch, FlowKpi, FlowRecord
 from netop.packet.decode import reverse_ports
 
 _ACTIVE_SCAN_EVERY = 5.0
@@ -30,7 +30,7 @@ _ACTIVE_SCAN_EVERY = 5.0
 TableKey = tuple[int, str, int, str, int, int | None, str, str | None]
 
 #: The object slots the C merge (``_fastflow.merge``) sets, in its order.
-_MERGED_SLOTS = ("sampling", "in_if", "out_if", "_record")
+_MERGED_SLOTS = ("sampling", "in_if", "out_if", "_record", "kpi")
 
 
 class _Counters:
@@ -85,6 +85,7 @@ class FlowEntry(_Base):
         "sampling",
         "in_if",
         "out_if",
+        "kpi",
         "_keys",
         "_record",
         "view",
@@ -100,6 +101,8 @@ class FlowEntry(_Base):
         self.source, self.exporter, self.sampling = record[13:16]
         self.in_if: int | None = None
         self.out_if: int | None = None
+        #: The latest KPIs the source measured (cumulative: each replaces the last).
+        self.kpi: FlowKpi | None = None
         self.packets = self.bytes = self.packets_rev = self.bytes_rev = 0
         self.tick_packets = self.tick_bytes = self.tick_packets_rev = self.tick_bytes_rev = 0
         self.first, self.last = record.first, record.last
@@ -159,6 +162,7 @@ class FlowEntry(_Base):
                 self.sampling,
                 self.in_if,
                 self.out_if,
+                self.kpi,
             )
         return self._record
 
@@ -294,7 +298,8 @@ class FlowTable:
         entry, rev = self._entry_of(r)
         if entry.tick_packets == 0 and entry.tick_packets_rev == 0:
             self._touched.append(entry)
-        p, b, pr, br, first, last, flags, _, _, sampling, in_if, out_if = r[6:]
+        p, b, pr, br, first, last, flags, _, _, sampling, in_if, out_if = r[6:18]
+        kpi = r[18] if len(r) > 18 else None
         if rev:
             p, b, pr, br, in_if, out_if = pr, br, p, b, out_if, in_if
         entry.packets += p
@@ -315,6 +320,8 @@ class FlowTable:
             entry.in_if = in_if
         if out_if is not None:
             entry.out_if = out_if
+        if kpi is not None:
+            entry.kpi = kpi.swapped() if rev else kpi
         entry._record = None
         self._lru.move_to_end(entry)
 

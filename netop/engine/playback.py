@@ -26,6 +26,9 @@ class SnapshotProvider(Protocol):
     nic_detail: str | None
     """The local interface whose detail screen is open (its deeper counters are read
     while it is; a recording has none to read)."""
+    kpi_by: str | None
+    """``host`` or ``service`` while the KPI screen is open (the KPIs are aggregated only
+    then), else ``None``."""
 
     @property
     def named_interfaces(self) -> tuple[str, ...]:

@@ -53,6 +53,7 @@ class RecordingPlayer:
         self.config = replace(config, interval=interval)
         self.view_spec = ViewSpec()
         self.nic_detail: str | None = None
+        self.kpi_by: str | None = None
         self._lock = threading.Lock()
         self._history_len = max(2, round(config.history_seconds / interval))
         first = self._db.execute("SELECT seq, ts FROM ticks ORDER BY seq LIMIT 1").fetchone()

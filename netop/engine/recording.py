@@ -87,9 +87,12 @@ RECORD_FIELDS: tuple[str, ...] = FlowRecord._fields
 #: per keyframe group and referred to by number after that.
 ROW_MOVING = ("rate_bps", "rate_rev_bps", "avg_bps")
 RECORD_COUNTS = ("packets", "bytes", "packets_rev", "bytes_rev")
+#: Record fields not written: ``kpi`` changes as the flow goes on (it is no identity)
+#: and has no per-tick column yet; replayed flows show no KPIs.
+RECORD_SKIPPED = ("last", "kpi")
 IDENT_FIELDS: tuple[str, ...] = (
     *(f for f in ROW_FIELDS if f not in ROW_MOVING),
-    *(f"record.{f}" for f in RECORD_FIELDS if f not in (*RECORD_COUNTS, "last")))
+    *(f"record.{f}" for f in RECORD_FIELDS if f not in (*RECORD_COUNTS, *RECORD_SKIPPED)))
 #: Every this many ticks one is written whole (a keyframe): a reader starts there.
 KEYFRAME_TICKS = 60
 #: Rates are recorded to 3 significant digits, as the screen shows them: more digits of a
@@ -147,7 +150,7 @@ def _unpack(blob: bytes) -> Any:
 def _ident_of(row: FlowRow) -> tuple[Any, ...]:
     return (*(_num(f, getattr(row, f)) for f in ROW_FIELDS if f not in ROW_MOVING),
             *(_num(f, v) for f, v in zip(RECORD_FIELDS, row.record, strict=True)
-              if f not in RECORD_COUNTS and f != "last"))
+              if f not in RECORD_COUNTS and f not in RECORD_SKIPPED))
 
 
 class TickEncoder:

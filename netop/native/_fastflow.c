@@ -35,6 +35,7 @@ typedef struct {
     uint64_t pk[2], by[2];
     double first, last;
     uint8_t flags;
+    uint32_t kpi;  /* this interval: 1 + the index of the flow's Kpi (kpi.h), UINT32_MAX: none */
     /* ifindex (0: unknown) the a->b packets came in by / went out by */
     int32_t ifin, ifout;
 } Entry;
@@ -70,6 +71,13 @@ typedef struct {
     uint64_t seq, wseq;
     WatchKey w;
     double syn, synack, ack;
+    /* per-flow KPI state (kpi.h), kept across drains */
+    struct Kpi_ **kp;  /* chunks of KCHUNK states */
+    uint32_t *kix;
+    Py_ssize_t kn, kcap, kix_cap;
+    int kpi_on;
+    double kpi_idle, know, ksweep_at;
+    unsigned long long kpi_overflow;
 } Table;
 
 typedef struct {
@@ -80,6 +88,8 @@ typedef struct {
     uint8_t flags;
     int32_t ifindex;   /* the capture interface (0: unknown, e.g. a file) */
     uint8_t outgoing;  /* PACKET_OUTGOING: this host sent it */
+    const uint8_t *l4; /* the transport header (NULL: not parsed) */
+    uint32_t l4cap, l4len;  /* its bytes captured / the IP payload's length */
 } Pkt;
 
 static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -94,6 +104,8 @@ static int parse_l3(const uint8_t *q, uint32_t len, uint16_t etype, uint16_t vla
         k->l3len = be16(q + 2);
         if (k->l3len < 20) return 0;
         k->alen = 4; k->src = q + 12; k->dst = q + 16;
+        k->l4 = q + 20; k->l4len = k->l3len - 20;
+        k->l4cap = (len < k->l3len ? len : k->l3len) - 20;
         k->sport = be16(q + 20); k->dport = be16(q + 22);
         k->flags = (k->proto == 6 && len > 33) ? q[33] : 0;
         return 1;
@@ -104,6 +116,8 @@ static int parse_l3(const uint8_t *q, uint32_t len, uint16_t etype, uint16_t vla
         if (k->proto != 6 && k->proto != 17) return 0;
         k->l3len = (uint32_t)be16(q + 4) + 40;
         k->alen = 16; k->src = q + 8; k->dst = q + 24;
+        k->l4 = q + 40; k->l4len = k->l3len - 40;
+        k->l4cap = (len < k->l3len ? len : k->l3len) - 40;
         k->sport = be16(q + 40); k->dport = be16(q + 42);
         k->flags = (k->proto == 6 && len > 53) ? q[53] : 0;
         return 1;
@@ -150,6 +164,8 @@ static uint64_t hash_entry(uint8_t proto, uint16_t vlan, uint8_t alen, const uin
     return h;
 }
 
+#include "kpi.h"
+
 static int grow(Table *t) {
     Py_ssize_t ncap = t->cap ? t->cap * 2 : 1024;
     Entry *ns = PyMem_Calloc((size_t)ncap, sizeof(Entry));
@@ -191,11 +207,14 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
         if (!e->used) break;
         if (e->proto == k->proto && e->vlan == k->vlan && e->alen == k->alen && e->pa == pa &&
             e->pb == pb && memcmp(e->a, a, k->alen) == 0 && memcmp(e->b, b, k->alen) == 0) {
+            /* its KPI state is a cache miss of its own: start it now */
+            if (e->kpi && e->kpi != UINT32_MAX) __builtin_prefetch(KP(t, (Py_ssize_t)e->kpi - 1), 1);
             e->pk[dir] += 1; e->by[dir] += k->l3len;
             if (ts > e->last) e->last = ts;
             if (ts < e->first) e->first = ts;
             e->flags |= k->flags;
             note_ifindex(e, k, dir);
+            kpi_hook(t, e, k, dir, e->flipped, ts);
             return 0;
         }
         j = (j + 1) & mask;
@@ -214,6 +233,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
     e->first = e->last = ts; e->flags = k->flags;
     note_ifindex(e, k, dir);
     t->count++;
+    kpi_hook(t, e, k, dir, e->flipped, ts);
     return 0;
 }
 
@@ -269,15 +289,20 @@ static void Table_dealloc(Table *t) {
     PyMem_Free(t->ring);
     PyMem_Free(t->wring);
     PyMem_Free(t->slots);
+    kpi_free(t);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
 
 static int Table_init(Table *t, PyObject *args, PyObject *kw) {
     Py_ssize_t max_flows = 1000000;
-    int keep = 0;
-    static char *names[] = {"max_flows", "keep_packets", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|np", names, &max_flows, &keep)) return -1;
+    int keep = 0, kpis = 1;
+    double kpi_idle = 60.0;
+    static char *names[] = {"max_flows", "keep_packets", "kpis", "kpi_idle", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|nppd", names, &max_flows, &keep, &kpis, &kpi_idle))
+        return -1;
     t->max_flows = max_flows < 1 ? 1 : max_flows;
+    t->kpi_on = kpis;
+    t->kpi_idle = kpi_idle;
     if (keep && !t->ring) {
         t->ring = PyMem_Calloc(RING_N, sizeof(Sample));
         t->wring = PyMem_Calloc(WATCH_N, sizeof(Sample));
@@ -386,8 +411,9 @@ done:
 }
 
 /* drain() -> [(proto, src, sport, dst, dport, vlan, p, b, pr, br, first, last, flags,
- *              in_if, out_if)]: a FlowRecord's fields in its order, less (source,
- * exporter, sampling); addresses packed; in_if/out_if None when unknown. */
+ *              in_if, out_if, kpi)]: a FlowRecord's fields in its order, less (source,
+ * exporter, sampling); addresses packed; in_if/out_if None when unknown; kpi the
+ * flow's FlowKpi fields so far (kpi.h) or None. */
 static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
     PyObject *out = PyList_New(0);
     if (!out) return NULL;
@@ -400,12 +426,15 @@ static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
         int32_t in_if = f ? e->ifout : e->ifin, out_if = f ? e->ifin : e->ifout;
         PyObject *pin = in_if ? PyLong_FromLong(in_if) : Py_NewRef(Py_None);
         PyObject *pout = out_if ? PyLong_FromLong(out_if) : Py_NewRef(Py_None);
+        PyObject *kpi = e->kpi && e->kpi != UINT32_MAX ? kpi_tuple(KP(t, (Py_ssize_t)e->kpi - 1), f)
+                                                       : Py_NewRef(Py_None);
+        if (!kpi) { Py_DECREF(vlan); Py_XDECREF(pin); Py_XDECREF(pout); Py_DECREF(out); return NULL; }
         PyObject *row = Py_BuildValue(
-            "(iy#iy#iNKKKKddiNN)", e->proto, f ? e->b : e->a, (Py_ssize_t)e->alen,
+            "(iy#iy#iNKKKKddiNNN)", e->proto, f ? e->b : e->a, (Py_ssize_t)e->alen,
             f ? e->pb : e->pa, f ? e->a : e->b, (Py_ssize_t)e->alen, f ? e->pa : e->pb, vlan,
             (unsigned long long)e->pk[f], (unsigned long long)e->by[f],
             (unsigned long long)e->pk[!f], (unsigned long long)e->by[!f], e->first, e->last,
-            (int)e->flags, pin, pout);
+            (int)e->flags, pin, pout, kpi);
         if (!row || PyList_Append(out, row) < 0) { Py_XDECREF(row); Py_DECREF(out); return NULL; }
         Py_DECREF(row);
     }
@@ -416,6 +445,16 @@ static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
     }
     t->count = 0;
     return out;
+}
+
+/* sweep_kpis(): forget the KPI state of flows idle for ``kpi_idle`` (packet time), at
+ * most every 10 s; after a drain, once its rows' KPIs were read. */
+static PyObject *Table_sweep_kpis(Table *t, PyObject *Py_UNUSED(unused)) {
+    if (t->know - t->ksweep_at >= 10.0) {
+        t->ksweep_at = t->know;
+        if (kpi_sweep(t, t->know) < 0) return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE;
 }
 
 static int addr_arg(PyObject *o, uint8_t *out, uint8_t *alen) {
@@ -444,7 +483,7 @@ static PyObject *Table_record(Table *t, PyObject *args) {
     }
     k.proto = (uint8_t)proto; k.alen = alen; k.vlan = vlan_arg(vlan);
     k.sport = (uint16_t)sport; k.dport = (uint16_t)dport; k.src = a; k.dst = b;
-    k.flags = (uint8_t)flags; k.l3len = 0; k.ifindex = 0; k.outgoing = 0;
+    k.flags = (uint8_t)flags; k.l3len = 0; k.ifindex = 0; k.outgoing = 0; k.l4 = NULL;
     keep_packet(t, &k, ts, data.buf, (uint32_t)data.len, wirelen, linktype);
     PyBuffer_Release(&data);
     Py_RETURN_NONE;
@@ -491,7 +530,61 @@ static PyObject *Table_take_watched(Table *t, PyObject *Py_UNUSED(unused)) {
     return Py_BuildValue("NdddK", out, t->syn, t->synack, t->ack, missed);
 }
 
+/* The canonical order of a flow given as (src, dst, sport, dport): whether src is side a. */
+static int key_args(PyObject *src, PyObject *dst, uint8_t *a, uint8_t *b, uint8_t *alen) {
+    uint8_t blen;
+    if (addr_arg(src, a, alen) < 0 || addr_arg(dst, b, &blen) < 0) return -1;
+    if (*alen != blen) { PyErr_SetString(PyExc_ValueError, "address families differ"); return -1; }
+    return 0;
+}
+
+/* kpi_feed(ts, proto, vlan, src, dst, sport, dport, l4, l4len): one packet the Python
+ * path counted (its transport header and payload as captured), into the flow's KPIs. */
+static PyObject *Table_kpi_feed(Table *t, PyObject *args) {
+    double ts; int proto, sport, dport; unsigned int l4len; Py_buffer l4;
+    PyObject *vlan, *src, *dst;
+    if (!PyArg_ParseTuple(args, "diOSSiiy*I", &ts, &proto, &vlan, &src, &dst, &sport, &dport,
+                          &l4, &l4len)) return NULL;
+    uint8_t a[16], b[16], alen;
+    if (key_args(src, dst, a, b, &alen) < 0) { PyBuffer_Release(&l4); return NULL; }
+    if (!t->kpi_on || (proto != 6 && proto != 17)) { PyBuffer_Release(&l4); Py_RETURN_NONE; }
+    int c = memcmp(a, b, alen);
+    int src_is_a = c < 0 || (c == 0 && sport <= dport);
+    int dir = src_is_a ? 0 : 1;
+    int flags = proto == 6 && l4.len > 13 ? ((const uint8_t *)l4.buf)[13] : 0;
+    int opener = ((flags & 0x12) == 0x12) ? !dir : dir;
+    if (c == 0 && sport == dport) opener = 0;
+    Py_ssize_t i = kpi_find(t, (uint8_t)proto, vlan_arg(vlan), alen, src_is_a ? a : b,
+                            src_is_a ? b : a, (uint16_t)(src_is_a ? sport : dport),
+                            (uint16_t)(src_is_a ? dport : sport), opener);
+    if (i >= 0) {
+        if (ts > t->know) t->know = ts;
+        kpi_packet(KP(t, i), dir, l4.buf, (uint32_t)l4.len, l4len, ts);
+    }
+    PyBuffer_Release(&l4);
+    Py_RETURN_NONE;
+}
+
+/* kpi_of(proto, vlan, src, dst, sport, dport) -> the flow's FlowKpi fields as seen from
+ * src, or None. */
+static PyObject *Table_kpi_of(Table *t, PyObject *args) {
+    int proto, sport, dport;
+    PyObject *vlan, *src, *dst;
+    if (!PyArg_ParseTuple(args, "iOSSii", &proto, &vlan, &src, &dst, &sport, &dport)) return NULL;
+    uint8_t a[16], b[16], alen;
+    if (key_args(src, dst, a, b, &alen) < 0) return NULL;
+    int c = memcmp(a, b, alen);
+    int src_is_a = c < 0 || (c == 0 && sport <= dport);
+    Py_ssize_t i = kpi_find(t, (uint8_t)proto, vlan_arg(vlan), alen, src_is_a ? a : b,
+                            src_is_a ? b : a, (uint16_t)(src_is_a ? sport : dport),
+                            (uint16_t)(src_is_a ? dport : sport), -1);
+    if (i < 0) Py_RETURN_NONE;
+    return kpi_tuple(KP(t, i), src_is_a ? 0 : 1);
+}
+
 static Py_ssize_t Table_len(Table *t) { return t->count; }
+
+static PyObject *Table_get_kpi_overflow(Table *t, void *Py_UNUSED(c)) { return PyLong_FromUnsignedLongLong(t->kpi_overflow); }
 
 static PyObject *Table_get_overflow(Table *t, void *Py_UNUSED(c)) { return PyLong_FromUnsignedLongLong(t->overflow); }
 
@@ -502,11 +595,15 @@ static PyMethodDef Table_methods[] = {
     {"record", (PyCFunction)Table_record, METH_VARARGS, "Keep a slow-path packet."},
     {"watch", (PyCFunction)Table_watch, METH_O, "Start or stop keeping one flow's packets."},
     {"take_watched", (PyCFunction)Table_take_watched, METH_NOARGS, "The watched flow's new packets."},
+    {"kpi_feed", (PyCFunction)Table_kpi_feed, METH_VARARGS, "One Python-path packet into its flow's KPIs."},
+    {"kpi_of", (PyCFunction)Table_kpi_of, METH_VARARGS, "A flow's KPIs as seen from src, or None."},
+    {"sweep_kpis", (PyCFunction)Table_sweep_kpis, METH_NOARGS, "Forget idle flows' KPI state."},
     {NULL}
 };
 
 static PyGetSetDef Table_getset[] = {
     {"overflow", (getter)Table_get_overflow, NULL, "new flows refused at max_flows", NULL},
+    {"kpi_overflow", (getter)Table_get_kpi_overflow, NULL, "flows without KPI state (table full)", NULL},
     {NULL}
 };
 
@@ -570,7 +667,7 @@ static PyTypeObject CountersType = {
     .tp_doc = "Native counters of a flow-table entry (the engine's FlowEntry derives from it).",
 };
 
-enum { S_SAMPLING, S_IN_IF, S_OUT_IF, S_RECORD, S_COUNT };
+enum { S_SAMPLING, S_IN_IF, S_OUT_IF, S_RECORD, S_KPI, S_COUNT };
 
 /* slot_offsets(type, names) -> tuple of the byte offsets of those __slots__ */
 static PyObject *slot_offsets(PyObject *self, PyObject *args) {
@@ -636,7 +733,7 @@ static PyObject *merge(PyObject *self, PyObject *args) {
     PyObject *key = NULL;
     for (i = start; i < n; i++) {
         PyObject *r = items[i];
-        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 18) break;  /* Python's business */
+        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) < 18 || PyTuple_GET_SIZE(r) > 19) break;  /* Python's business */
         key = PyTuple_New(8);
         if (!key) goto fail;
         for (int k = 0; k < 6; k++) { PyObject *v = PyTuple_GET_ITEM(r, k); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
@@ -680,6 +777,17 @@ static PyObject *merge(PyObject *self, PyObject *args) {
         if (in_if != Py_None) slot_set(eo, off[S_IN_IF], in_if);
         if (out_if != Py_None) slot_set(eo, off[S_OUT_IF], out_if);
         slot_set(eo, off[S_RECORD], Py_None);
+        PyObject *kpi = PyTuple_GET_SIZE(r) > 18 ? PyTuple_GET_ITEM(r, 18) : Py_None;
+        if (kpi != Py_None) {  /* the latest KPIs replace (they are cumulative) */
+            if (rev) {
+                PyObject *sw = PyObject_CallMethod(kpi, "swapped", NULL);
+                if (!sw) goto fail;
+                slot_set(eo, off[S_KPI], sw);
+                Py_DECREF(sw);
+            } else {
+                slot_set(eo, off[S_KPI], kpi);
+            }
+        }
         PyObject *moved = PyObject_CallOneArg(move, eo);
         if (!moved) goto fail;
         Py_DECREF(moved);
@@ -1191,6 +1299,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "Counters", (PyObject *)&CountersType) < 0) {
         Py_DECREF(&CountersType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 7);
+    PyModule_AddIntConstant(m, "VERSION", 8);
     return m;
 }

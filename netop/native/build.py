@@ -75,6 +75,11 @@ def build_and_import(name: str, source: str) -> ModuleType | None:
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
     with open(source, "rb") as handle:
         text = handle.read()
+    # Headers beside the source are part of it (``_fastflow.c`` includes ``kpi.h``).
+    folder = os.path.dirname(source)
+    for header in sorted(n for n in os.listdir(folder) if n.endswith(".h")):
+        with open(os.path.join(folder, header), "rb") as handle:
+            text += handle.read()
     digest = hashlib.sha256(text + sys.version.encode() + suffix.encode())
     cache = cache_dir()
     if cache is None:

@@ -102,7 +102,7 @@ def uniflows(records: Iterable[FlowRecord]) -> list[tuple[object, ...]]:
     add = out.append
     for r in records:
         (proto, src, sport, dst, dport, vlan, packets, octets, packets_rev, octets_rev,
-         first, last, flags, source, exporter, sampling, in_if, out_if) = r
+         first, last, flags, source, exporter, sampling, in_if, out_if) = r[:18]
         if packets or not packets_rev:
             add(r)
         if packets_rev:

@@ -85,6 +85,10 @@ class Decoded(NamedTuple):
     l3_len: int
     tcp_flags: int
     frag: tuple[bytes, bool] | None
+    #: Offset of the transport header in the frame (-1: none) and the IP payload's
+    #: length from there (the KPIs read sequence numbers and DNS headers).
+    l4_off: int = -1
+    l4_len: int = 0
 
 
 def format_addr(raw: bytes) -> str:
@@ -239,7 +243,8 @@ def _ipv4(data: bytes, off: int, vlan: int | None) -> Decoded | None:
     sport, dport, flags = _transport(data, off + ihl, proto)
     if sport < 0:
         return None
-    return Decoded(proto, src, dst, sport, dport, vlan, total, flags, fragment)
+    return Decoded(proto, src, dst, sport, dport, vlan, total, flags, fragment, off + ihl,
+                   total - ihl)
 
 
 def _ipv6(data: bytes, off: int, vlan: int | None) -> Decoded | None:
@@ -271,7 +276,8 @@ def _ipv6(data: bytes, off: int, vlan: int | None) -> Decoded | None:
     sport, dport, flags = _transport(data, pos, nh)
     if sport < 0:
         return None
-    return Decoded(nh, src, dst, sport, dport, vlan, plen + 40, flags, fragment)
+    return Decoded(nh, src, dst, sport, dport, vlan, plen + 40, flags, fragment, pos,
+                   off + 40 + plen - pos)
 
 
 def _transport(data: bytes, pos: int, proto: int) -> tuple[int, int, int]:

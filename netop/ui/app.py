@@ -46,6 +46,7 @@ from netop.ui.gotobar import GotoBar
 from netop.ui.header import HeaderBar
 from netop.ui.help import HelpScreen
 from netop.ui.ifdetail import InterfaceDetailScreen
+from netop.ui.kpi import KpiGrouping, KpiScreen
 from netop.ui.layout import PaneRows, pane_heights
 from netop.ui.messages import SnapshotReady
 from netop.ui.panes.counters import CountersPane
@@ -110,6 +111,7 @@ class NetopApp(App[None]):
         Binding("minus", "speed(False)", "Slower", key_display="-"),
         Binding("plus", "speed(True)", "Faster", key_display="+"),
         Binding("g", "goto", "Go to"),
+        Binding("K", "kpis", "KPIs"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False),
     ]
@@ -253,7 +255,7 @@ class NetopApp(App[None]):
 
     def _render(self, snapshot: Snapshot) -> None:
         self.shown = snapshot
-        if isinstance(self.screen, FlowDetailScreen | InterfaceDetailScreen):
+        if isinstance(self.screen, FlowDetailScreen | InterfaceDetailScreen | KpiScreen):
             self.screen.follow(snapshot)
         with self.batch_update():
             self.query_one(HeaderBar).show(snapshot, self.bits, self.paused,
@@ -314,6 +316,18 @@ class NetopApp(App[None]):
         self.call_after_refresh(self._fit_heights)
 
     # -- actions ----------------------------------------------------------------------
+
+    def action_kpis(self) -> None:
+        """KPIs per remote host / service; the engine aggregates only while it is open."""
+        screen = KpiScreen()
+        self.engine.kpi_by = screen.by
+        self.push_screen(screen, callback=lambda _: setattr(self.engine, "kpi_by", None))
+        if self.shown is not None:
+            self.call_after_refresh(screen.follow, self.shown)
+
+    def on_kpi_grouping(self, message: KpiGrouping) -> None:
+        """The KPI screen switched between per host and per service."""
+        self.engine.kpi_by = message.by
 
     def action_help(self) -> None:
         """Show every key binding."""

@@ -38,6 +38,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("i", "hide / show idle interfaces"),
     ("c", "fold / unfold every remote group (SNMP targets, sFlow exporters); enter folds one"),
     ("t", "next theme"),
+    ("K", "KPIs per remote host or service (v switches); / filters on them too: "
+          "rtt > 100ms, retrans > 1%, state S0"),
     ("[", "playback: step one interval back (pauses; atop's t/T are the theme key here)"),
     ("]", "playback: step one interval forward (pauses)"),
     ("-", "playback: slower (0.25x to 128x; the header shows the speed)"),

@@ -20,6 +20,7 @@ from a file carry no interface: both stay ``None``.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -49,7 +50,7 @@ Key = tuple[int, bytes, int, bytes, int, int | None]
 #: (plain tuples: the capture child ``marshal``s them to the parent).
 Row = tuple[
     int, str, int, str, int, int | None, int, int, int, int, float, float, int,
-    str, None, int, int | None, int | None,
+    str, None, int, int | None, int | None, tuple[Any, ...] | None,
 ]  # fmt: skip
 _IN, _OUT = 13, 14  # in_if, out_if in an entry
 
@@ -95,7 +96,9 @@ class PacketAggregator(PacketWatch):
         self._frags: OrderedDict[bytes, Key] = OrderedDict()
         self._names: dict[bytes, str] = {}
         module = fastpath.load() if fast else None
-        self._c: Any = module.Table(max_flows, keep_packets) if module is not None else None
+        self._c: Any = None
+        if module is not None:
+            self._c = module.Table(max_flows, keep_packets, kpis=kpis_enabled())
         # Recent packets for watch(): the C table keeps them itself when it is in use.
         self._ring = None
         if keep_packets:
@@ -161,6 +164,7 @@ class PacketAggregator(PacketWatch):
             return
         unpack4 = _FAST4.unpack_from
         unpack6 = _FAST6.unpack_from
+        kpi = self._c.kpi_feed if self._c is not None else None
         for ts, data, wirelen in packets:
             n += 1
             try:
@@ -189,6 +193,9 @@ class PacketAggregator(PacketWatch):
                 at = 47 if etype == 0x0800 else 67
                 if len(data) > at:
                     flags = data[at]
+            if kpi is not None:
+                l4, l4_len = (34, total - 20) if etype == 0x0800 else (54, total - 40)
+                kpi(ts, proto, None, src, dst, sport, dport, data[l4 : l4 + l4_len], l4_len)
             if keep is not None:
                 keep(ts, linktype, data[:256], wirelen, proto, None, src, dst, sport, dport, flags)
             hit = get((proto, src, sport, dst, dport, None))
@@ -337,6 +344,10 @@ class PacketAggregator(PacketWatch):
                     self._frags.popitem(last=False)
             else:
                 key = self._frags.get(ident, key)
+        if self._c is not None and data and d.l4_off >= 0 and d.proto in _TCP_UDP:
+            end = d.l4_off + d.l4_len
+            self._c.kpi_feed(ts, d.proto, d.vlan, d.src, d.dst, d.sport, d.dport,
+                             data[d.l4_off : end], d.l4_len)  # fmt: skip
         if self._ring is not None and data:
             proto, src, sport, dst, dport, vlan = key
             self._ring.record(ts, linktype, data[:256], wirelen, proto, vlan, src, dst, sport,
@@ -401,8 +412,16 @@ class PacketAggregator(PacketWatch):
         """
         return self._drain(source, _as_tuple)
 
-    def _drain(self, source: str, make: Callable[..., Any]) -> list[Any]:
-        """The deltas since the last drain, each ``make(*fields)`` in FlowRecord order."""
+    def _drain(self, source: str, make: Callable[..., Any], typed: bool = False) -> list[Any]:
+        """The deltas since the last drain, each ``make(*fields)`` in FlowRecord order;
+        ``typed``: the KPIs as :class:`~netop.model.FlowKpi` (else plain tuples: the
+        capture child does not load the model)."""
+        as_kpi: Callable[[Any], Any] | None = None
+        if typed:
+            from netop.model import FlowKpi
+
+            as_kpi = FlowKpi._make
+
         k = self.sampling
         names = self._names
         if len(names) > 4 * self.max_flows:
@@ -410,29 +429,23 @@ class PacketAggregator(PacketWatch):
         out: list[Any] = []
         # Only C rows (the usual case): no entry lists to merge them with.
         entries = self._c.drain() if self._c is not None and not self._flows else self._entries()
-        for (
-            proto,
-            src,
-            sport,
-            dst,
-            dport,
-            vlan,
-            p,
-            b,
-            pr,
-            br,
-            first,
-            last,
-            flags,
-            in_if,
-            out_if,
-        ) in entries:
+        kpi_of = self._c.kpi_of if self._c is not None else None
+        for row in entries:
+            proto, src, sport, dst, dport, vlan, p, b, pr, br, first, last, flags, in_if, out_if = (
+                row[:15])
+            # A C row carries its KPIs; a Python entry's are looked up (same C state).
+            kpi = row[15] if len(row) > 15 else (
+                kpi_of(proto, vlan, src, dst, sport, dport) if kpi_of is not None else None)
+            if kpi is not None and as_kpi is not None:
+                kpi = as_kpi(kpi)
             s = names.get(src) or names.setdefault(src, format_addr(src))
             t = names.get(dst) or names.setdefault(dst, format_addr(dst))
             out.append(make(proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first,
-                            last, flags, source, None, k, in_if, out_if))  # fmt: skip
+                            last, flags, source, None, k, in_if, out_if, kpi))  # fmt: skip
         self._flows = {}
         self._count = 0
+        if self._c is not None:
+            self._c.sweep_kpis()
         return out
 
     def _entries(self) -> list[list[Any]]:
@@ -466,7 +479,7 @@ class PacketAggregator(PacketWatch):
         """The deltas since the last drain as records; starts a new interval."""
         from netop.model import FlowRecord
 
-        return self._drain(source, FlowRecord)
+        return self._drain(source, FlowRecord, typed=True)
 
     def stats(self) -> dict[str, int]:
         """Cumulative counters for the source's ``FlowBatch.stats``."""
@@ -478,6 +491,12 @@ class PacketAggregator(PacketWatch):
             "sampling": self.sampling,
             "bad_time": self.bad_timestamps,
         }
+
+
+def kpis_enabled() -> bool:
+    """Whether the capture table measures per-flow KPIs: yes unless ``NETOP_KPIS=0`` (the
+    benchmark's "before" run; the capture child inherits the environment)."""
+    return os.environ.get("NETOP_KPIS", "1") != "0"
 
 
 def is_loopback_copy(block: bytes, off: int, loopback: int) -> bool:
@@ -500,10 +519,11 @@ def _combine(a: list[Any], b: list[Any]) -> list[Any]:
 def rows_to_records(rows: Iterable[Any]) -> list[FlowRecord]:
     """Rows from :meth:`PacketAggregator.drain_rows` (or the child's message) as records;
     ``ValueError`` for a row of the wrong length."""
-    from netop.model import FlowRecord
+    from netop.model import FlowKpi, FlowRecord
 
-    make = FlowRecord._make
+    make, kpi = FlowRecord._make, FlowKpi._make
     try:
-        return [make(row) for row in rows]
+        return [make(row) if len(row) < 19 or row[18] is None
+                else make((*row[:18], kpi(row[18]))) for row in rows]  # fmt: skip
     except TypeError as exc:
         raise ValueError(str(exc)) from None

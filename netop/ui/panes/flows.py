@@ -12,6 +12,7 @@ from textual import events
 
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
+from netop.ui.widgets.kpicells import flow_cells
 from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Styled
 
 #: Connection columns in their screen order. Each column's priority says in which order
@@ -31,6 +32,8 @@ _CONNECTION = (
     (Column("bytes", "Bytes", 8, "right"), 3),
     (Column("packets", "Pkts", 6, "right"), 8),
     (Column("age", "Age", 6, "right"), 7),
+    (Column("rtt", "RTT", 7, "right"), 6),
+    (Column("retr", "Retr", 6, "right"), 7),
     (Column("state", "State", 11), 6),
     (Column("process", "Process", 0, min_width=12), 4),
 )
@@ -90,13 +93,22 @@ def _room(columns: list[Column], roomy: bool = False) -> int:
 _TOTAL_LABELS = {"rate": "Total →", "rate_rev": "Total ←"}
 
 
-def columns_for(aggregate: str, width: int, totals: bool = False) -> tuple[Column, ...]:
+#: Columns only worth their cells when some flow has KPIs (a capture measured them).
+_KPI_COLUMNS = ("rtt", "retr")
+
+
+def columns_for(
+    aggregate: str, width: int, totals: bool = False, kpis: bool = True
+) -> tuple[Column, ...]:
     """The columns of ``aggregate`` mode that fit a pane ``width`` cells wide: the most
     useful first (by priority), each one only while all taken so far still fit.
-    ``totals``: the rate columns show the bytes each way since the flow began."""
+    ``totals``: the rate columns show the bytes each way since the flow began; ``kpis``:
+    whether a row on screen has KPIs (without, RTT and Retr would be columns of dashes
+    taking the addresses' room)."""
     ranked: tuple[tuple[Column, int], ...]
     if aggregate == "connection":
-        ranked = _CONNECTION
+        ranked = _CONNECTION if kpis else tuple(
+            (c, p) for c, p in _CONNECTION if c.key not in _KPI_COLUMNS)
     else:
         label = Column("label", _GROUP_TITLES.get(aggregate, "Group"), 0, min_width=16)
         ranked = ((label, 0), *_GROUP[1:])
@@ -150,6 +162,7 @@ class FlowsPane(LineTable):
         self.spec = ViewSpec()
         self.latest: dict[str, FlowRow] = {}
         self._shape: tuple[str, ...] = tuple(c.label for c in self.columns)
+        self._kpis = False
         self._drawn_with = (0.0, True)
         self._losses = ""
         #: ``T``: the rate columns show totals (bytes each way) instead.
@@ -167,7 +180,7 @@ class FlowsPane(LineTable):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
-        columns = columns_for(self.spec.aggregate, self.inner_width, self.totals)
+        columns = columns_for(self.spec.aggregate, self.inner_width, self.totals, self._kpis)
         shape = (*(c.label for c in columns), self.spec.aggregate)
         if shape != self._shape:
             self._shape = shape
@@ -205,6 +218,7 @@ class FlowsPane(LineTable):
         view = snapshot.flows
         self.set_empty_text(view.status or "no flows yet")
         self.spec = view.spec
+        self._kpis = any(row.record.kpi is not None for row in view.rows)
         self._fit_columns()
         self._title(view.total_flows, view.matched_flows, view.losses)
         now = view.now or snapshot.ts
@@ -240,7 +254,10 @@ class FlowsPane(LineTable):
             "bytes": human_bytes(r.bytes + r.bytes_rev),
             "packets": human_count(r.packets + r.packets_rev),
             "age": human_age(now - r.first),
-            "state": _state(row.state, now - r.last, interval),
+            # Zeek's word for how the connection went, when the capture measured it.
+            "state": (r.kpi.conn_state if r.kpi is not None and r.kpi.conn_state
+                      else _state(row.state, now - r.last, interval)),
             "process": row.process or Styled("—", "dim"),
+            **(flow_cells(r) if "rtt" in keys else {}),
         }
         return Row(key=row.key, cells=tuple(cells[k] for k in keys))

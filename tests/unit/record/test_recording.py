@@ -207,3 +207,25 @@ def test_another_file_is_refused_with_one_line(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(RecordingError, match="version 99"):
         open_reader(str(other))
+
+
+def test_a_flow_with_kpis_is_recorded_and_replayed_without_them(tmp_path: Path) -> None:
+    """A DNS flow's KPIs hold a dict (its rcodes) and change every tick: recording must
+    not choke on them, and the replayed flow shows none rather than a stale value."""
+    from dataclasses import replace
+
+    from netop.model import FlowKpi
+
+    kpi = FlowKpi(dns_queries=3, dns_answers=3, dns_ms=1.5, dns_rcodes={"NOERROR": 3})
+    snapshots = []
+    for snap in live(4):
+        rows = tuple(replace(r, record=r.record._replace(kpi=kpi)) for r in snap.flows.rows)
+        snapshots.append(replace(snap, flows=replace(snap.flows, rows=rows)))
+    assert snapshots[-1].flows.rows
+    path = tmp_path / "k.db"
+    writer = record(path, snapshots)
+    assert writer.written == len(snapshots)
+    player = RecordingPlayer(str(path), Config())
+    got = player.current()
+    assert [r.key for r in got.flows.rows] == [r.key for r in snapshots[0].flows.rows]
+    assert all(r.record.kpi is None for r in got.flows.rows)

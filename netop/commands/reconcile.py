@@ -1,0 +1,171 @@
+"""``netop reconcile``: do the captured numbers agree with the kernel's?
+
+Captures ``-i IFACE`` for ``--duration`` seconds and prints, per interval and for the
+whole run, the packets and bytes the capture saw (wire length: IP packets' layer-3 octets
+plus their 14-byte Ethernet header) beside the interface's kernel counters (received plus
+sent: a capture sees both), the difference in %, and the reasons netop knows for one:
+capture drops (``PACKET_STATISTICS``), sampling, segmentation offloads (TSO/GSO/GRO on:
+the capture sees merged or not yet cut packets), non-IP packets (counted, bytes unknown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netop.commands.output import json_line
+from netop.commands.pipeline import build_engine, build_sources
+from netop.config import Config
+from netop.engine.engine import Engine
+from netop.errors import ConfigError, NetopError
+from netop.sources.capture.options import add_capture_arguments
+from netop.sources.offloads import read_offloads
+
+HELP = "captured packets and bytes against the interface's kernel counters, with reasons"
+#: Bytes of an Ethernet header a capture's layer-3 count leaves out.
+ETHERNET_HEADER = 14
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``netop reconcile``."""
+    add_capture_arguments(parser)
+    parser.add_argument("--duration", type=float, metavar="S", default=10.0,
+                        help="capture for S seconds (default 10), counted from attachment")
+    parser.add_argument("--json", action="store_true", help="one JSON record per line")
+
+
+@dataclass
+class Totals:
+    """Cumulative counts at one moment."""
+
+    cap_packets: int = 0
+    ip_packets: int = 0
+    l3_bytes: int = 0
+    drops: int = 0
+    k_packets: int = 0
+    k_bytes: int = 0
+
+
+def kernel_counters(iface: str) -> tuple[int, int]:
+    """(packets, bytes) the interface received plus sent, from sysfs."""
+    base = Path("/sys/class/net") / iface / "statistics"
+    try:
+        vals = {name: int((base / name).read_text()) for name in
+                ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes")}  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise NetopError(f"{iface}: no kernel counters ({exc})") from None
+    return vals["rx_packets"] + vals["tx_packets"], vals["rx_bytes"] + vals["tx_bytes"]
+
+
+def _captured(engine: Engine, iface: str) -> Totals:
+    stats = engine.flow_stats.get("capture", {})
+    table = engine.flow_table
+    ip_packets = l3 = 0
+    for e in [*table.entries(), *table.ended()]:
+        ip_packets += e.packets + e.packets_rev
+        l3 += e.bytes + e.bytes_rev
+    k_packets, k_bytes = kernel_counters(iface)
+    return Totals(stats.get("packets", 0), ip_packets, l3, stats.get("kernel_drops", 0),
+                  k_packets, k_bytes)
+
+
+def _pct(captured: int, kernel: int) -> float | None:
+    return None if kernel <= 0 else round(100.0 * (captured - kernel) / kernel, 3)
+
+
+def record(iface: str, start: Totals, end: Totals, interval: float | str,
+           offloads: dict[str, bool | None], sampling: int) -> dict[str, Any]:
+    """One reconciliation record between two moments."""
+    packets = end.cap_packets - start.cap_packets
+    ip_packets = end.ip_packets - start.ip_packets
+    wire = (end.l3_bytes - start.l3_bytes) + ETHERNET_HEADER * ip_packets
+    k_packets, k_bytes = end.k_packets - start.k_packets, end.k_bytes - start.k_bytes
+    drops = end.drops - start.drops
+    reasons = []
+    if drops:
+        reasons.append(f"capture dropped {drops} packets (kernel ring full)")
+    if sampling > 1:
+        reasons.append(f"sampling 1 in {sampling}: captured counts are estimates")
+    merged = [name.upper() for name, on in offloads.items() if on]
+    if merged:
+        reasons.append(f"{'/'.join(merged)} on: the capture sees merged or uncut packets "
+                       "(fewer, larger than on the wire)")
+    if packets > ip_packets:
+        reasons.append(f"{packets - ip_packets} non-IP packets (their bytes are not counted)")
+    return {
+        "ts": time.time(), "iface": iface, "interval": interval,
+        "captured_packets": packets, "captured_bytes": wire,
+        "kernel_packets": k_packets, "kernel_bytes": k_bytes,
+        "diff_packets_pct": _pct(packets, k_packets), "diff_bytes_pct": _pct(wire, k_bytes),
+        "capture_drops": drops, "sampling": sampling, "offloads": offloads,
+        "reasons": reasons,
+    }  # fmt: skip
+
+
+def _line(r: dict[str, Any]) -> str:
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v:+.2f}%"
+
+    head = f"{r['iface']} {r['interval'] if isinstance(r['interval'], str) else ''}".strip()
+    return (f"{head:<16} pkts {r['captured_packets']:>9} / {r['kernel_packets']:<9} "
+            f"{pct(r['diff_packets_pct']):>8}   bytes {r['captured_bytes']:>11} / "
+            f"{r['kernel_bytes']:<11} {pct(r['diff_bytes_pct']):>8}   "
+            + ("; ".join(r["reasons"]) or "no known reason for a difference"))
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """Capture, compare every interval, print; the whole run last."""
+    if getattr(args, "read", None):
+        raise ConfigError("-r", "reconcile compares a live capture with the kernel: use -i")
+    ifaces = getattr(args, "interfaces", None) or []
+    if len(ifaces) != 1:
+        raise ConfigError("-i", "give exactly one interface")
+    if args.duration is None or args.duration <= 0:
+        raise ConfigError("--duration", f"must be positive, got {args.duration}")
+    iface = ifaces[0]
+    kernel_counters(iface)  # a bad name ends here, before capturing
+    sources = build_sources(args, config, kinds=("capture",))
+    if not sources:
+        raise NetopError("no interface to capture on: give -i IFACE")
+    engine = build_engine(args, config, sources, keep_ended=True, enrich=False)
+    source: Any = engine.sources[0]
+    out = sys.stdout
+
+    def emit(r: dict[str, Any]) -> None:
+        out.write((json_line(r) if args.json else _line(r)) + "\n")
+        out.flush()
+
+    engine.start()
+    try:
+        deadline = time.monotonic() + 30.0
+        while not source.attached.is_set() and source.alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not source.attached.is_set():
+            raise NetopError(f"{iface}: the capture did not start")
+        engine.tick()
+        first = prev = _captured(engine, iface)
+        print(f"netop: capture attached on {source.describe()}", file=sys.stderr, flush=True)
+        interval = engine.config.interval
+        end = time.monotonic() + args.duration
+        while time.monotonic() < end and source.alive():
+            time.sleep(max(0.0, min(interval, end - time.monotonic())))
+            engine.tick()
+            now = _captured(engine, iface)
+            emit(record(iface, prev, now, interval, read_offloads(iface), _sampling(engine)))
+            prev = now
+    except KeyboardInterrupt:
+        pass
+    finally:
+        source.stop()
+    engine.tick()
+    last = _captured(engine, iface)
+    emit(record(iface, first, last, "total", read_offloads(iface), _sampling(engine)))
+    return 0
+
+
+def _sampling(engine: Engine) -> int:
+    return int(engine.flow_stats.get("capture", {}).get("sampling", 1) or 1)

@@ -1,0 +1,425 @@
+/* Passive per-flow KPIs for the capture table (_fastflow.c includes this file).
+ *
+ * The flow table (Entry) is emptied at every drain; a flow's KPI state must outlive
+ * that, so it lives in a table of its own (Kpi, keyed like Entry: canonical side a is
+ * the lower address/port). An Entry remembers its Kpi's index for the interval, so a
+ * packet costs one index, not a second hash lookup. Idle states are swept (compacted,
+ * index rebuilt) at a drain, when no Entry refers to any.
+ *
+ * What is measured, with tshark 4.0 (epan/dissectors/packet-tcp.c) and Zeek as referees:
+ * - handshake RTT: tcp.analysis.initial_rtt = the most recent SYN -> the ACK completing
+ *   the handshake, split at the SYN/ACK (server half, client half);
+ * - retransmissions per direction: tshark's retransmission flag (plain, fast, spurious),
+ *   out-of-order separately, keep-alives excluded, its order of tests and thresholds
+ *   (fast: >= 2 dup ACKs and the other side's last packet < 20 ms ago; out-of-order
+ *   within the iRTT, 3 ms while unknown);
+ * - ack RTT: data segment -> first ACK covering it, one outstanding sample per
+ *   direction, none from a retransmitted segment (Karn); median of the last KPI_SAMPLES;
+ * - conn_state: Zeek's conn.log words from per-endpoint states (base/protocols/conn);
+ * - TTFB: the originator's first payload -> the responder's first payload after it;
+ * - DNS (port 53, UDP or TCP with one message per segment): queries, responses, rcodes,
+ *   query -> response delay matched on the flow + DNS id (tshark's dns.time);
+ * - UDP jitter: RFC 3550 6.4.1's estimator J += (|D| - J) / 16 on the variation of the
+ *   interarrival time (no sender timestamps on the wire: D = delta_i - delta_(i-1)).
+ * Everything reads only the captured bytes it bounds-checked. */
+
+#define KPI_SAMPLES 16
+#define DNS_PENDING 8
+#define DNS_SAMPLES 32
+/* States live in chunks of KCHUNK (never moved by growth, no doubling slack: memory
+ * per flow is what the state takes); the index maps a flow to its number. */
+#define KCHUNK_BITS 12
+#define KCHUNK (1 << KCHUNK_BITS)
+#define KP(t, i) (&(t)->kp[(i) >> KCHUNK_BITS][(i) & (KCHUNK - 1)])
+
+enum { ST_INACTIVE, ST_SYN_SENT, ST_SYN_ACK_SENT, ST_PARTIAL, ST_ESTABLISHED, ST_CLOSED, ST_RESET };
+
+/* One side's state. Times are microseconds modulo 2**32 (71 minutes): only differences
+ * of recent times are read, which wrap-around arithmetic keeps exact, in half the bytes
+ * of doubles (the handshake and DNS times, compared with tshark to 0.01 ms, are doubles). */
+typedef struct {
+    uint32_t nextseq, lastack, samp_end;
+    union {
+        struct { uint32_t retrans, ooo; };   /* TCP */
+        struct { float jit; uint32_t jit_n; };  /* UDP: RFC 3550 estimate (s), packets */
+    };
+    uint32_t nextseq_us;  /* TCP: when nextseq last moved; UDP: the last arrival */
+    uint32_t lastack_us;  /* TCP: this side's last packet; UDP: the last interarrival */
+    uint32_t samp_us, first_us;
+    uint16_t win;
+    uint8_t dupacks, st, has_seq, has_ack, samp_on, data, has_first;
+} KDir;
+
+typedef struct {
+    uint16_t id[DNS_PENDING];
+    double ts[DNS_PENDING];
+    uint8_t n, ns, si;
+    uint32_t queries, answers, rcodes[16];
+    float samp[DNS_SAMPLES];
+} KDns;
+
+typedef struct Kpi_ {
+    uint8_t used, proto, alen, orig;
+    uint16_t vlan, pa, pb;
+    uint8_t nsamp, si, has_rtt;
+    uint8_t a[16], b[16];
+    double syn, synack, rtt, last;
+    KDir d[2];
+    float *samp;  /* ack RTT samples (KPI_SAMPLES), made with the first */
+    KDns *dns;
+} Kpi;
+
+static inline uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+#define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
+#define SEQ_LE(a, b) ((int32_t)((a) - (b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
+
+static int kpi_index_build(Table *t, Py_ssize_t want) {
+    Py_ssize_t cap = 1024;
+    while (cap * 3 < want * 4) cap *= 2;
+    uint32_t *ix = PyMem_Calloc((size_t)cap, sizeof(uint32_t));
+    if (!ix) return -1;
+    for (Py_ssize_t i = 0; i < t->kn; i++) {
+        const Kpi *k = KP(t, i);
+        uint64_t h = hash_entry(k->proto, k->vlan, k->alen, k->a, k->b, k->pa, k->pb);
+        Py_ssize_t j = (Py_ssize_t)(h & (uint64_t)(cap - 1));
+        while (ix[j]) j = (j + 1) & (cap - 1);
+        ix[j] = (uint32_t)i + 1;
+    }
+    PyMem_Free(t->kix);
+    t->kix = ix;
+    t->kix_cap = cap;
+    return 0;
+}
+
+/* The KPI state of a flow in canonical order (a < b), made when ``opener`` >= 0 (the
+ * side that opened it: 0 = a); -1 when absent or the table is full. */
+static Py_ssize_t kpi_find(Table *t, uint8_t proto, uint16_t vlan, uint8_t alen, const uint8_t *a,
+                           const uint8_t *b, uint16_t pa, uint16_t pb, int opener) {
+    if (!t->kix) {
+        if (opener < 0 || kpi_index_build(t, 0) < 0) return -1;
+    }
+    uint64_t h = hash_entry(proto, vlan, alen, a, b, pa, pb);
+    Py_ssize_t mask = t->kix_cap - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
+    for (;;) {
+        uint32_t v = t->kix[j];
+        if (!v) break;
+        Kpi *k = KP(t, (Py_ssize_t)v - 1);
+        if (k->proto == proto && k->vlan == vlan && k->alen == alen && k->pa == pa &&
+            k->pb == pb && !memcmp(k->a, a, alen) && !memcmp(k->b, b, alen))
+            return (Py_ssize_t)v - 1;
+        j = (j + 1) & mask;
+    }
+    if (opener < 0) return -1;
+    if (t->kn >= t->max_flows) { t->kpi_overflow++; return -1; }
+    if (t->kn == t->kcap) {  /* one more chunk */
+        Py_ssize_t nch = t->kcap / KCHUNK;
+        Kpi **chunks = PyMem_Realloc(t->kp, (size_t)(nch + 1) * sizeof(Kpi *));
+        if (!chunks) return -1;
+        t->kp = chunks;
+        if (!(chunks[nch] = PyMem_Malloc(KCHUNK * sizeof(Kpi)))) return -1;
+        t->kcap += KCHUNK;
+    }
+    if ((t->kn + 1) * 4 > t->kix_cap * 3) {
+        if (kpi_index_build(t, t->kn + 1) < 0) return -1;
+        mask = t->kix_cap - 1;
+        j = (Py_ssize_t)(h & (uint64_t)mask);
+        while (t->kix[j]) j = (j + 1) & mask;
+    }
+    Kpi *k = KP(t, t->kn);
+    memset(k, 0, sizeof(Kpi));
+    k->used = 1; k->proto = proto; k->vlan = vlan; k->alen = alen; k->pa = pa; k->pb = pb;
+    memcpy(k->a, a, alen); memcpy(k->b, b, alen);
+    k->orig = (uint8_t)opener;
+    if (proto == 17 || proto == 6) {
+        /* DNS; not mDNS (5353): its answers go to a multicast group, not to the asker */
+        if (pa == 53 || pb == 53) {
+            k->dns = PyMem_Calloc(1, sizeof(KDns));
+            if (!k->dns) return -1;
+        }
+    }
+    t->kix[j] = (uint32_t)t->kn + 1;
+    return t->kn++;
+}
+
+/* Drop the states idle since ``now - idle``: compact, rebuild the index. */
+static int kpi_sweep(Table *t, double now) {
+    Py_ssize_t w = 0;
+    for (Py_ssize_t i = 0; i < t->kn; i++) {
+        Kpi *k = KP(t, i);
+        if (k->last < now - t->kpi_idle) { PyMem_Free(k->dns); PyMem_Free(k->samp); continue; }
+        if (w != i) *KP(t, w) = *k;
+        w++;
+    }
+    if (w == t->kn) return 0;
+    t->kn = w;
+    /* give back the chunks left empty (one spare kept) */
+    Py_ssize_t keep = (w + KCHUNK - 1) / KCHUNK + 1, have = t->kcap / KCHUNK;
+    for (Py_ssize_t c = keep; c < have; c++) PyMem_Free(t->kp[c]);
+    if (keep < have) t->kcap = keep * KCHUNK;
+    return kpi_index_build(t, w);
+}
+
+static void kpi_free(Table *t) {
+    for (Py_ssize_t i = 0; i < t->kn; i++) { PyMem_Free(KP(t, i)->dns); PyMem_Free(KP(t, i)->samp); }
+    for (Py_ssize_t c = 0; c < t->kcap / KCHUNK; c++) PyMem_Free(t->kp[c]);
+    PyMem_Free(t->kp); PyMem_Free(t->kix);
+    t->kp = NULL; t->kix = NULL; t->kn = t->kcap = t->kix_cap = 0;
+}
+
+static void push_sample(float *buf, uint8_t *n, uint8_t *i, int cap, double v) {
+    buf[*i] = (float)v;
+    *i = (uint8_t)((*i + 1) % cap);
+    if (*n < cap) (*n)++;
+}
+
+static void dns_message(Kpi *k, int dir, const uint8_t *p, uint32_t len, double ts) {
+    KDns *d = k->dns;
+    if (len < 12) return;
+    uint16_t id = be16(p), flags = be16(p + 2);
+    if (!(flags & 0x8000)) {  /* a query */
+        d->queries++;
+        /* The same id again: a resend, timed from the first query (tshark), unless more
+         * than its dns.retransmission_timer (5 s) later: then a new transaction. */
+        for (int i = 0; i < d->n; i++)
+            if (d->id[i] == id) { if (ts - d->ts[i] > 5.0) d->ts[i] = ts; return; }
+        if (d->n == DNS_PENDING) {  /* the oldest never answered: forget it */
+            memmove(d->id, d->id + 1, (DNS_PENDING - 1) * sizeof(uint16_t));
+            memmove(d->ts, d->ts + 1, (DNS_PENDING - 1) * sizeof(double));
+            d->n--;
+        }
+        d->id[d->n] = id; d->ts[d->n] = ts; d->n++;
+        return;
+    }
+    d->answers++;
+    d->rcodes[flags & 0x0F]++;
+    for (int i = 0; i < d->n; i++) {
+        if (d->id[i] != id) continue;
+        push_sample(d->samp, &d->ns, &d->si, DNS_SAMPLES, ts - d->ts[i]);
+        memmove(d->id + i, d->id + i + 1, (size_t)(d->n - i - 1) * sizeof(uint16_t));
+        memmove(d->ts + i, d->ts + i + 1, (size_t)(d->n - i - 1) * sizeof(double));
+        d->n--;
+        return;
+    }
+    (void)dir;
+}
+
+static void kpi_state(Kpi *k, int dir, uint8_t flags, int32_t seglen) {
+    KDir *x = &k->d[dir], *y = &k->d[!dir];
+    if (seglen > 0) x->data = 1;
+    if (flags & 0x04) { x->st = ST_RESET; return; }
+    if (flags & 0x01) { if (x->st != ST_RESET) x->st = ST_CLOSED; return; }
+    if (flags & 0x02) {
+        if (x->st == ST_INACTIVE || x->st == ST_PARTIAL)
+            x->st = (flags & 0x10) ? ST_SYN_ACK_SENT : ST_SYN_SENT;
+        return;
+    }
+    if (x->st == ST_SYN_SENT && y->st == ST_SYN_ACK_SENT) { x->st = y->st = ST_ESTABLISHED; return; }
+    if (x->st == ST_INACTIVE) x->st = ST_PARTIAL;
+}
+
+static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4len, double ts,
+                    uint32_t us) {
+    if (cap < 20) return;
+    uint32_t seq = be32(h + 4), ack = be32(h + 8);
+    uint8_t flags = h[13];
+    uint16_t win = be16(h + 14);
+    int32_t seglen = (int32_t)l4len - (int32_t)((h[12] >> 4) * 4);
+    if (seglen < 0) seglen = 0;
+    KDir *f = &k->d[dir], *r = &k->d[!dir];
+    kpi_state(k, dir, flags, seglen);
+    /* handshake, as tshark's tcp.analysis.initial_rtt: the most recent SYN (no ACK) to
+     * the first packet with ACK and without SYN, whichever side sent it */
+    if (!k->has_rtt) {
+        if ((flags & 0x12) == 0x02) { k->syn = ts; k->synack = 0.0; }
+        else if ((flags & 0x12) == 0x12 && k->syn != 0.0 && k->synack == 0.0) k->synack = ts;
+        else if ((flags & 0x12) == 0x10 && k->syn != 0.0) { k->rtt = ts - k->syn; k->has_rtt = 1; }
+    }
+    /* duplicate ACK (tshark: no data, same window, seq at nextseq, same ack); the count
+     * starts again only when the ack number moves (a window update does not reset it) */
+    if (seglen == 0 && win && win == f->win && f->has_seq && seq == f->nextseq && f->has_ack &&
+        ack == f->lastack && !(flags & 0x07)) {
+        if (f->dupacks < 255) f->dupacks++;
+    } else if (!f->has_ack || ack != f->lastack) {
+        f->dupacks = 0;
+    }
+    if (seglen > 0 || (flags & 0x03)) {
+        int behind = f->has_seq && SEQ_LT(seq, f->nextseq);
+        int keepalive = seglen <= 1 && !(flags & 0x07) && f->has_seq && f->nextseq - 1 == seq;
+        if (!keepalive) {
+            /* in whole microseconds, compared as tshark compares its nanoseconds: strictly
+             * below (a packet exactly one iRTT later is a retransmission) */
+            uint32_t irtt_us = k->has_rtt && k->rtt > 0.0 ? (uint32_t)(k->rtt * 1e6 + 0.5) : 3000u;
+            uint32_t end = seq + (uint32_t)seglen + ((flags & 0x03) ? 1u : 0u);
+            if (behind && r->dupacks >= 2 && r->has_ack && r->lastack == seq &&
+                us - r->lastack_us < 20000u) {
+                f->retrans++; f->samp_on = 0;
+            } else if (behind && us - f->nextseq_us < irtt_us && f->nextseq != end) {
+                f->ooo++;
+            } else if (behind && seglen > 0 && r->has_ack &&
+                       SEQ_LE(seq + (uint32_t)seglen, r->lastack)) {  /* spurious */
+                f->retrans++; f->samp_on = 0;
+            } else if (behind) {
+                f->retrans++; f->samp_on = 0;
+            } else if (seglen > 0 && !f->samp_on && k->has_rtt) {
+                f->samp_on = 1; f->samp_end = seq + (uint32_t)seglen; f->samp_us = us;
+            }
+        }
+    }
+    uint32_t next = seq + (uint32_t)seglen + ((flags & 0x03) ? 1u : 0u);
+    if (!f->has_seq || SEQ_GT(next, f->nextseq)) { f->nextseq = next; f->nextseq_us = us; f->has_seq = 1; }
+    if (flags & 0x10) {
+        if (r->samp_on && SEQ_LE(r->samp_end, ack)) {
+            if (!k->samp) k->samp = PyMem_Malloc(KPI_SAMPLES * sizeof(float));
+            if (k->samp) push_sample(k->samp, &k->nsamp, &k->si, KPI_SAMPLES, (us - r->samp_us) * 1e-6);
+            r->samp_on = 0;
+        }
+        f->lastack = ack; f->has_ack = 1;
+    }
+    f->win = win;
+    f->lastack_us = us;
+    if (seglen > 0) {
+        if (!f->has_first && (dir == k->orig || r->has_first)) { f->first_us = us; f->has_first = 1; }
+        if (k->dns && seglen >= 14 && cap >= (uint32_t)((h[12] >> 4) * 4) + 14) {
+            const uint8_t *m = h + (h[12] >> 4) * 4;
+            dns_message(k, dir, m + 2, (uint32_t)seglen - 2 < cap ? (uint32_t)seglen - 2 : cap, ts);
+        }
+    }
+}
+
+static void kpi_udp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4len, double ts,
+                    uint32_t us) {
+    KDir *f = &k->d[dir];
+    if (f->jit_n) {
+        uint32_t delta = us - f->nextseq_us;
+        if (f->jit_n >= 2) {
+            double dd = ((double)delta - (double)f->lastack_us) * 1e-6;
+            if (dd < 0) dd = -dd;
+            f->jit += (float)((dd - f->jit) / 16.0);
+        }
+        f->lastack_us = delta;
+    }
+    f->nextseq_us = us;
+    f->jit_n++;
+    if (k->dns && cap >= 20) {
+        uint32_t n = l4len - 8;
+        if (n > cap - 8) n = cap - 8;
+        dns_message(k, dir, h + 8, n, ts);
+    }
+}
+
+/* One packet of a flow whose KPI state is ``k`` (``dir`` 0: a -> b). */
+static void kpi_packet(Kpi *k, int dir, const uint8_t *l4, uint32_t cap, uint32_t l4len, double ts) {
+    if (ts > k->last) k->last = ts;
+    uint32_t us = (uint32_t)(uint64_t)(ts * 1e6 + 0.5);
+    if (k->proto == 6) kpi_tcp(k, dir, l4, cap, l4len, ts, us);
+    else if (k->proto == 17) kpi_udp(k, dir, l4, cap, l4len, ts, us);
+}
+
+static int cmp_float(const void *x, const void *y) {
+    float a = *(const float *)x, b = *(const float *)y;
+    return a < b ? -1 : a > b;
+}
+
+static double median_ms(const float *s, int n) {
+    float v[DNS_SAMPLES];
+    memcpy(v, s, (size_t)n * sizeof(float));
+    qsort(v, (size_t)n, sizeof(float), cmp_float);
+    double m = n % 2 ? v[n / 2] : ((double)v[n / 2 - 1] + v[n / 2]) / 2.0;
+    return m * 1000.0;
+}
+
+static const char *const RCODE_NAMES[16] = {
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+    "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI", "RCODE12", "RCODE13", "RCODE14", "RCODE15"};
+
+static const char *conn_state(const Kpi *k) {
+    const KDir *o = &k->d[k->orig], *r = &k->d[!k->orig];
+    int os = o->st, rs = r->st;
+    int o_in = os == ST_INACTIVE || os == ST_PARTIAL, r_in = rs == ST_INACTIVE || rs == ST_PARTIAL;
+    if (rs == ST_RESET) {
+        if (os == ST_SYN_SENT || os == ST_SYN_ACK_SENT || (os == ST_RESET && !o->data && !r->data))
+            return "REJ";
+        return o_in ? "RSTRH" : "RSTR";
+    }
+    if (os == ST_RESET) return r_in ? "RSTOS0" : "RSTO";
+    if (os == ST_CLOSED && rs == ST_CLOSED) return "SF";
+    if (os == ST_CLOSED) return r_in ? "SH" : "S2";
+    if (rs == ST_CLOSED) return o_in ? "SHR" : "S3";
+    if (os == ST_SYN_SENT && rs == ST_INACTIVE) return "S0";
+    if (os == ST_ESTABLISHED && rs == ST_ESTABLISHED) return "S1";
+    return "OTH";
+}
+
+/* The FlowKpi fields (netop.model) of ``k`` for a row whose src is side ``src`` (0 = a):
+ * rtt_ms, rtt_server_ms, rtt_client_ms, ack_rtt_ms, retrans, retrans_rev, ooo, ooo_rev,
+ * conn_state, ttfb_ms, dns_queries, dns_answers, dns_ms, dns_rcodes, jitter_ms. */
+static PyObject *kpi_tuple(const Kpi *k, int src) {
+    PyObject *none = Py_None;
+    int tcp = k->proto == 6;
+    const KDir *s = &k->d[src], *d = &k->d[!src];
+    PyObject *rtt = none, *rs = none, *rc = none, *ack = none, *st = none, *ttfb = none;
+    PyObject *re = none, *rr = none, *oo = none, *orr = none;
+    PyObject *dq = none, *da = none, *dms = none, *drc = none, *jit = none;
+    Py_INCREF(none); Py_INCREF(none); Py_INCREF(none); Py_INCREF(none); Py_INCREF(none);
+    Py_INCREF(none); Py_INCREF(none); Py_INCREF(none); Py_INCREF(none); Py_INCREF(none);
+    Py_INCREF(none); Py_INCREF(none); Py_INCREF(none); Py_INCREF(none); Py_INCREF(none);
+    if (tcp) {
+        if (k->has_rtt) {
+            Py_DECREF(rtt); rtt = PyFloat_FromDouble(k->rtt * 1000.0);
+            if (k->synack != 0.0) {
+                Py_DECREF(rs); rs = PyFloat_FromDouble((k->synack - k->syn) * 1000.0);
+                Py_DECREF(rc); rc = PyFloat_FromDouble((k->syn + k->rtt - k->synack) * 1000.0);
+            }
+        }
+        if (k->nsamp) { Py_DECREF(ack); ack = PyFloat_FromDouble(median_ms(k->samp, k->nsamp)); }
+        Py_DECREF(re); re = PyLong_FromUnsignedLong(s->retrans);
+        Py_DECREF(rr); rr = PyLong_FromUnsignedLong(d->retrans);
+        Py_DECREF(oo); oo = PyLong_FromUnsignedLong(s->ooo);
+        Py_DECREF(orr); orr = PyLong_FromUnsignedLong(d->ooo);
+        Py_DECREF(st); st = PyUnicode_FromString(conn_state(k));
+        const KDir *o = &k->d[k->orig], *p = &k->d[!k->orig];
+        if (o->has_first && p->has_first) {
+            Py_DECREF(ttfb); ttfb = PyFloat_FromDouble((p->first_us - o->first_us) * 1e-3);
+        }
+    } else {
+        const KDir *a = &k->d[0], *b = &k->d[1];
+        double j = -1.0;
+        if (a->jit_n >= 3) j = a->jit;
+        if (b->jit_n >= 3 && b->jit > j) j = b->jit;
+        if (j >= 0.0) { Py_DECREF(jit); jit = PyFloat_FromDouble(j * 1000.0); }
+    }
+    if (k->dns && (k->dns->queries || k->dns->answers)) {
+        const KDns *n = k->dns;
+        Py_DECREF(dq); dq = PyLong_FromUnsignedLong(n->queries);
+        Py_DECREF(da); da = PyLong_FromUnsignedLong(n->answers);
+        if (n->ns) { Py_DECREF(dms); dms = PyFloat_FromDouble(median_ms(n->samp, n->ns)); }
+        Py_DECREF(drc); drc = PyDict_New();
+        for (int i = 0; drc && i < 16; i++) {
+            if (!n->rcodes[i]) continue;
+            PyObject *c = PyLong_FromUnsignedLong(n->rcodes[i]);
+            if (!c || PyDict_SetItemString(drc, RCODE_NAMES[i], c) < 0) { Py_XDECREF(c); Py_CLEAR(drc); break; }
+            Py_DECREF(c);
+        }
+    }
+    PyObject *items[15] = {rtt, rs, rc, ack, re, rr, oo, orr, st, ttfb, dq, da, dms, drc, jit};
+    for (int i = 0; i < 15; i++)
+        if (!items[i]) { for (int j = 0; j < 15; j++) Py_XDECREF(items[j]); return NULL; }
+    PyObject *out = PyTuple_New(15);
+    if (!out) { for (int j = 0; j < 15; j++) Py_DECREF(items[j]); return NULL; }
+    for (int i = 0; i < 15; i++) PyTuple_SET_ITEM(out, i, items[i]);
+    return out;
+}
+
+/* The per-packet hook: the flow's KPI state (found once per interval), then the packet. */
+static inline void kpi_hook(Table *t, Entry *e, const Pkt *k, int dir, int opener_dir, double ts) {
+    if (!t->kpi_on || !k->l4) return;
+    if (ts > t->know) t->know = ts;
+    if (!e->kpi) {
+        Py_ssize_t i = kpi_find(t, e->proto, e->vlan, e->alen, e->a, e->b, e->pa, e->pb, opener_dir);
+        e->kpi = i < 0 ? UINT32_MAX : (uint32_t)i + 1;
+    }
+    if (e->kpi != UINT32_MAX) kpi_packet(KP(t, (Py_ssize_t)e->kpi - 1), dir, k->l4, k->l4cap, k->l4len, ts);
+}
