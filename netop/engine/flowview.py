@@ -41,6 +41,9 @@ from netop.native import fastpath
 AVERAGE_SECONDS = 10.0
 #: Ticks of rate history kept per flow on screen (for the detail screen's sparkline).
 HISTORY_TICKS = 120
+#: Flows whose group is not final (their process not found yet) looked at again per
+#: tick in a kept aggregation, at most.
+RESETTLE_PER_TICK = 2000
 
 
 class ProcessLookup(Protocol):
@@ -762,23 +765,31 @@ class FlowViewBuilder:
         return agg
 
     def _resettle(self, agg: _Aggregation) -> None:
-        """Look again for the groups of flows not settled yet; move those that changed."""
-        still = []
+        """Look again for the groups of flows not settled yet; move those that changed.
+
+        At most :data:`RESETTLE_PER_TICK` are looked for in one tick: the flows whose
+        process is not found all came due together (every 2 s) and each look is a
+        lookup. Those looked for go to the back, so the others' turn comes next.
+        """
+        waiting: list[_Facts] = []
+        looked: list[_Facts] = []
         now = self._now
+        budget = RESETTLE_PER_TICK
         for f in agg.unsettled:
             if f.entry.view is not f:
                 continue
-            if now < f.retry_at:  # its process is looked for again only then
-                still.append(f)
+            if now < f.retry_at or not budget:  # its process is looked for again later
+                waiting.append(f)
                 continue
+            budget -= 1
             key, stable = self._key_of(agg.mode, f)
             group = f.group
             if group is None or group.key != key:
                 agg.leave(f)
                 agg.join(f, key)
             if not stable:
-                still.append(f)
-        agg.unsettled = still
+                looked.append(f)
+        agg.unsettled = waiting + looked if looked else waiting
 
     def _filtered_groups(self, mode: str, chosen: list[_Facts]) -> list[_Group]:
         """The groups of the flows a filter chose, summed afresh (the filter's matches

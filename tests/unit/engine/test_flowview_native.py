@@ -5,12 +5,20 @@ cyclic GC to rescan). Speed itself is measured by ``bench/flows.py --views``."""
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
 import pytest
 
+from netop.config import Config
+from netop.engine import flowview
+from netop.engine.engine import Engine
 from netop.engine.flowtable import FlowTable
-from netop.engine.flowview import FlowViewBuilder, _Facts, _Group
-from netop.model import FlowRecord, ViewSpec
+from netop.engine.flowview import Enrichment, FlowViewBuilder, _Facts, _Group
+from netop.model import FlowBatch, FlowRecord, FlowsView, ViewSpec
 from netop.native import fastpath
+from netop.sources.base import Source, SourceItem
 
 
 def _native() -> object:
@@ -82,3 +90,78 @@ def test_the_lists_of_every_flow_are_kept_from_tick_to_tick(aggregate: str) -> N
     assert len({id(x) for x in seen_touched}) == 1
     # The first ten ticks' lists are new (the window fills); then they are reused.
     assert len({id(x) for x in seen_active}) <= 11
+
+
+class _Unowned:
+    """Every flow's owner is unknown (forwarded traffic): it is looked for again."""
+
+    def __init__(self) -> None:
+        self.looks: list[int] = []
+
+    def lookup_flow(self, record: FlowRecord) -> object:
+        self.looks.append(record.sport)
+        return _Gone()
+
+
+class _Gone:
+    reason = "no socket"
+
+
+def test_unowned_flows_are_looked_for_again_a_bounded_number_per_tick_each_in_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(flowview, "RESETTLE_PER_TICK", 7)
+    procs = _Unowned()
+    table = FlowTable(max_flows=1000, idle_timeout=0)
+    builder = FlowViewBuilder(Enrichment(procs=procs))
+    spec = ViewSpec(aggregate="process")
+    per_tick = []
+    for tick in range(12):
+        now = 100.0 + tick
+        table.merge_records(_batch(now, 30), now)
+        before = len(procs.looks)
+        view = builder.build(table, spec, now, 1.0)
+        per_tick.append(len(procs.looks) - before)
+        table.end_tick()
+    assert per_tick[0] == 30  # the aggregation is made: every flow's group is found
+    assert max(per_tick[1:]) == 7
+    # Each in turn: every one of the 30 was looked for again, none starved.
+    again = procs.looks[30:]
+    assert set(again) == {1000 + i for i in range(30)}
+    assert [(r.label, r.flows) for r in view.rows] == [("—", 30)]
+
+
+class _Records(list):  # type: ignore[type-arg]
+    """A batch's records that can be watched with a weak reference."""
+
+
+def test_the_merged_deltas_are_let_go_before_the_view_is_built() -> None:
+    """A batch of every flow held through the build is rescanned by the GC's young
+    collections there; the engine lets it go once merged."""
+    records = _Records(_batch(100.0, 50))
+    ref = weakref.ref(records)
+
+    class Once(Source):
+        name = "capture"
+        produces_flows = True
+
+        def __init__(self, records: _Records) -> None:
+            self.batch: FlowBatch | None = FlowBatch("capture", records)  # type: ignore[arg-type]
+
+        def poll(self, now: float) -> Iterable[SourceItem]:
+            batch, self.batch = self.batch, None
+            return (batch,) if batch is not None else ()
+
+    engine = Engine(Config(), [Once(records)], hostname="t", clock=lambda: 100.0)
+    alive_at_build = []
+    build = engine._flow_view.build
+
+    def watched_build(*args: Any, **kwargs: Any) -> FlowsView:
+        alive_at_build.append(ref() is not None)
+        return build(*args, **kwargs)
+
+    engine._flow_view.build = watched_build  # type: ignore[method-assign]
+    del records
+    snap = engine.tick(100.0)
+    assert snap.flows.total_flows == 50
+    assert alive_at_build == [False]
