@@ -25,7 +25,6 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from netop.engine.filter import Filter, parse_filter
 from netop.engine.flowtable import FlowEntry, FlowTable
 from netop.model import (
     FlowFields,
@@ -43,7 +42,7 @@ AVERAGE_SECONDS = 10.0
 HISTORY_TICKS = 120
 #: Flows whose group is not final (their process not found yet) looked at again per
 #: tick in a kept aggregation, at most.
-RESETTLE_PER_TICK = 2000
+RESETTLE_PER_TICK = 1000
 
 
 class ProcessLookup(Protocol):
@@ -126,6 +125,8 @@ class _GroupSums:
 
 
 if TYPE_CHECKING:
+    from netop.engine.filter import Filter
+
     _FactsBase = _FlowSums
     _GroupBase = _GroupSums
 else:
@@ -250,7 +251,13 @@ _SORT_KEYS: dict[str, Callable[[_Facts], float | int | str]] = {
 
 
 @lru_cache(maxsize=32)
-def _filter(text: str) -> Filter:
+def _filter(text: str) -> Filter | None:
+    """The parsed filter; ``None`` for none (every flow), without loading the parser:
+    most runs never filter."""
+    if not text:
+        return None
+    from netop.engine.filter import parse_filter
+
     return parse_filter(text)
 
 
@@ -520,11 +527,12 @@ class FlowViewBuilder:
         facts = self._all
         gone = self._prune(facts)
         flt = _filter(spec.filter_text)
-        chosen = facts if flt.matches_all else flt.compile().select(facts, now)
+        everything = flt is None or flt.matches_all
+        chosen = facts if flt is None or everything else flt.compile().select(facts, now)
         if spec.aggregate == "connection":
             self._agg = None
-            rows = self._connections(chosen, spec, flt.matches_all)
-        elif flt.matches_all:
+            rows = self._connections(chosen, spec, everything)
+        elif everything:
             agg = self._kept_groups(spec.aggregate, facts, gone)
             rows = self._group_rows(list(agg.groups.values()), spec, agg.moving)
         else:
@@ -574,10 +582,11 @@ class FlowViewBuilder:
             f.lifetime()
         self._active = []
         flt = _filter(spec.filter_text)
-        chosen = facts if flt.matches_all else flt.compile().select(facts, now)
+        everything = flt is None or flt.matches_all
+        chosen = facts if flt is None or everything else flt.compile().select(facts, now)
         self._agg = None
         if spec.aggregate == "connection":
-            rows = self._connections(chosen, spec, flt.matches_all, history=False)
+            rows = self._connections(chosen, spec, everything, history=False)
         else:
             rows = self._group_rows(self._filtered_groups(spec.aggregate, chosen), spec, None)
         return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
