@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, TypeAlias
+from io import BufferedIOBase
+from typing import BinaryIO, TypeAlias, cast
 
 from netop.model import FlowRecord
 from netop.packet.bpf import OfflineFilter
@@ -139,7 +140,7 @@ class FileReader:
             have = 0  # bytes in buf: a record cut by the last chunk, then the new chunk
             offset = 24
             while True:
-                got = handle.readinto(buf[have : have + _CHUNK])
+                got = cast(BufferedIOBase, handle).readinto(buf[have : have + _CHUNK])
                 if not got:
                     break
                 have += got
