@@ -893,15 +893,12 @@ fail:
     return NULL;
 }
 
-/* Every item of ``flows`` (a list) is a FlowSums; -1 with TypeError otherwise. */
-static int all_facts(PyObject *flows) {
-    Py_ssize_t n = PyList_GET_SIZE(flows);
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (!PyObject_TypeCheck(PyList_GET_ITEM(flows, i), &FlowSumsType)) {
-            PyErr_SetString(PyExc_TypeError, "not a flow view's facts");
-            return -1;
-        }
-    return 0;
+/* ``o`` as a flow view's facts, or NULL with TypeError set. Checked in the loops that
+ * use them, not in a pass of its own: a pass over 100k objects is 100k cache misses. */
+static inline FlowSums *as_facts(PyObject *o) {
+    if (PyObject_TypeCheck(o, &FlowSumsType)) return (FlowSums *)o;
+    PyErr_SetString(PyExc_TypeError, "not a flow view's facts");
+    return NULL;
 }
 
 /* leave_window(flows, rates, cutoff): the tick that leaves the average's window takes
@@ -910,7 +907,6 @@ static PyObject *leave_window(PyObject *self, PyObject *args) {
     PyObject *flows, *rates_obj;
     long long cutoff;
     if (!PyArg_ParseTuple(args, "O!OL", &PyList_Type, &flows, &rates_obj, &cutoff)) return NULL;
-    if (all_facts(flows) < 0) return NULL;
     Py_buffer buf;
     if (PyObject_GetBuffer(rates_obj, &buf, PyBUF_C_CONTIGUOUS) < 0) return NULL;
     const double *rates = (const double *)buf.buf;
@@ -921,7 +917,8 @@ static PyObject *leave_window(PyObject *self, PyObject *args) {
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        FlowSums *f = (FlowSums *)PyList_GET_ITEM(flows, i);
+        FlowSums *f = as_facts(PyList_GET_ITEM(flows, i));
+        if (!f) { PyBuffer_Release(&buf); return NULL; }
         if (f->last <= cutoff) f->sum = 0.0;
         else f->sum -= rates[i];
     }
@@ -936,10 +933,10 @@ static PyObject *clear_rates(PyObject *self, PyObject *args) {
     PyObject *flows;
     long long tick;
     if (!PyArg_ParseTuple(args, "O!L", &PyList_Type, &flows, &tick)) return NULL;
-    if (all_facts(flows) < 0) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(flows);
     for (Py_ssize_t i = 0; i < n; i++) {
-        FlowSums *f = (FlowSums *)PyList_GET_ITEM(flows, i);
+        FlowSums *f = as_facts(PyList_GET_ITEM(flows, i));
+        if (!f) return NULL;
         if (f->last != tick) f->rate_fwd = f->rate_rev = f->rate_bps = 0.0;
     }
     Py_RETURN_NONE;
@@ -959,7 +956,7 @@ static PyObject *prune(PyObject *self, PyObject *args) {
     PyObject **items = ((PyListObject *)flows)->ob_item;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *fo = items[i];
-        PyObject *eo = slot_get(fo, entry_off);
+        PyObject *eo = PyObject_TypeCheck(fo, &FlowSumsType) ? slot_get(fo, entry_off) : NULL;
         if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
             /* what is kept so far stays, in order, followed by the rest unchanged */
             memmove(&items[k], &items[i], (size_t)(n - i) * sizeof(PyObject *));
@@ -1011,7 +1008,6 @@ static PyObject *top(PyObject *self, PyObject *args) {
     PyObject *pool;
     Py_ssize_t want;
     if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &pool, &want)) return NULL;
-    if (all_facts(pool) < 0) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(pool);
     if (want > n) want = n;
     if (want <= 0) return PyList_New(0);
@@ -1019,7 +1015,9 @@ static PyObject *top(PyObject *self, PyObject *args) {
     if (!h) return PyErr_NoMemory();
     Py_ssize_t size = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        Ranked r = {((FlowSums *)PyList_GET_ITEM(pool, i))->rate_bps, i};
+        FlowSums *f = as_facts(PyList_GET_ITEM(pool, i));
+        if (!f) { PyMem_Free(h); return NULL; }
+        Ranked r = {f->rate_bps, i};
         if (size < want) {
             h[size++] = r;
             if (size == want)
@@ -1064,7 +1062,6 @@ static PyObject *agg_moved(PyObject *self, PyObject *args) {
     Py_ssize_t group_off, entry_off;
     if (!PyArg_ParseTuple(args, "O!O!Lpnn", &PyList_Type, &was, &PyList_Type, &active,
                           &tick, &rates_only, &group_off, &entry_off)) return NULL;
-    if (all_facts(active) < 0) return NULL;
     Py_ssize_t nw = PyList_GET_SIZE(was);
     for (Py_ssize_t i = 0; i < nw; i++) {
         PyObject *g = PyList_GET_ITEM(was, i);
@@ -1079,9 +1076,9 @@ static PyObject *agg_moved(PyObject *self, PyObject *args) {
     Py_ssize_t n = PyList_GET_SIZE(active);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *fo = PyList_GET_ITEM(active, i);
-        FlowSums *f = (FlowSums *)fo;
+        FlowSums *f = as_facts(fo);
         GroupSums *g;
-        if (group_of(fo, group_off, &g) < 0) goto fail;
+        if (!f || group_of(fo, group_off, &g) < 0) goto fail;
         if (!g) continue;
         if (g->tick != tick) {
             g->tick = tick;
@@ -1121,13 +1118,12 @@ static PyObject *agg_resum(PyObject *self, PyObject *args) {
     PyObject *flows;
     Py_ssize_t group_off;
     if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &flows, &group_off)) return NULL;
-    if (all_facts(flows) < 0) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(flows);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *fo = PyList_GET_ITEM(flows, i);
-        FlowSums *f = (FlowSums *)fo;
+        FlowSums *f = as_facts(fo);
         GroupSums *g;
-        if (group_of(fo, group_off, &g) < 0) return NULL;
+        if (!f || group_of(fo, group_off, &g) < 0) return NULL;
         if (!g || f->sum == f->c_sum) continue;
         if (f->c_sum == 0.0) g->recent += 1;
         else if (f->sum == 0.0) g->recent -= 1;
