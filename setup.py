@@ -17,5 +17,6 @@ setup(
             ["netop/sources/collector/_fastcoll.c"],
             optional=True,
         ),
+        Extension("netop.outputs._ipfixenc", ["netop/outputs/_ipfixenc.c"], optional=True),
     ]
 )

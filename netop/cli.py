@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from netop import __version__
 from netop.errors import NetopError
@@ -34,6 +35,9 @@ SUBCOMMANDS: tuple[str, ...] = (
     "replay",
     "report",
     "install-capture",
+    "config",
+    "completion",
+    "manpage",
 )
 
 
@@ -46,6 +50,37 @@ def _load(name: str) -> ModuleType | None:
         raise
 
 
+#: ``netop --help``'s examples (each subcommand has its own ``EXAMPLES``).
+EXAMPLES = (
+    "netop                                  # every interface, capture on the default route's",
+    "netop -i eth0 -f 'tcp port 443'        # one interface, a BPF capture filter",
+    "netop -r trace.pcap --speed max        # play a capture file",
+    "netop --snmp v2c:@192.0.2.1 --collect 2055   # SNMP agent and flow exports beside",
+)
+
+
+class NetopParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``netop flows: --top: ...``, exit 2)
+    instead of a usage block: the rule for every bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        message = message.removeprefix("argument ")
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Examples keep their lines (commands with aligned comments); the rest is wrapped."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    return _HelpFormatter(prog, max_help_position=32)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full argument parser: TUI options at the top, one sub-parser per command.
 
@@ -53,9 +88,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     subcommands not loaded): what ``netop COMMAND ...`` needs, without importing every
     source the TUI and the other commands use.
     """
-    parser = argparse.ArgumentParser(
+    from netop.commands.flags import examples
+
+    parser = NetopParser(
         prog="netop",
         description="Live network monitor: flows, interfaces, drops/errors, SNMP, flow export.",
+        epilog=examples(*EXAMPLES),
+        formatter_class=_help_formatter,
     )
     parser.add_argument("--version", action="version", version=f"netop {__version__}")
     add_common_arguments(parser)
@@ -63,12 +102,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from netop.commands.tui import add_arguments as add_tui_arguments
 
         add_tui_arguments(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=NetopParser)
     for name in SUBCOMMANDS if only is None else (only,):
         module = _load(name)
         if module is None:
             continue
-        child = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        lines = getattr(module, "EXAMPLES", ())
+        child = sub.add_parser(name, help=module.HELP, description=module.HELP,
+                               epilog=examples(*lines) if lines else None,
+                               formatter_class=_help_formatter)
         add_common_arguments(child, suppress=True)
         module.add_arguments(child)
     return parser
@@ -138,8 +180,16 @@ def _run(argv: Sequence[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(only=_subcommand(argv))
     args = parser.parse_args(argv)
+    # For the commands that describe the command line itself (manpage, completion):
+    # commands sit below the CLI and may not import it.
+    args.full_parser = build_parser
     try:
         config = load_config(args.config, overrides=args)
+        if config.raw:
+            from netop.commands.config_keys import config_warnings
+
+            for warning in config_warnings(config.raw):
+                print(f"netop: warning: config: {warning}", file=sys.stderr)
         if args.command is None:
             from netop.commands.tui import run as run_tui
 

@@ -57,15 +57,28 @@ class NetEvent:
     severity: Severity
     source: str
     message: str
+    #: What happened, for pushed events ("syslog", "link_down", "bgp_neighbor", "trap"...).
+    kind: str = ""
+    #: The device that pushed it (its SNMP target name when polled, else its address).
+    sender: str = ""
+    #: The interface it is about, when known (the name, or "ifIndex N").
+    interface: str = ""
+    #: Structured fields (syslog structured data, trap varbinds, parsed pattern groups).
+    details: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict."""
-        return {
+        """The event as a JSON-ready dict (pushed events add kind, sender, interface
+        and details)."""
+        out: dict[str, Any] = {
             "ts": self.ts,
             "severity": self.severity.name.lower(),
             "source": self.source,
             "message": self.message,
         }
+        if self.kind:
+            out.update(kind=self.kind, sender=self.sender, interface=self.interface or None,
+                       details=dict(self.details))
+        return out
 
 
 class FlowKey(NamedTuple):
@@ -223,6 +236,9 @@ class InterfaceSample:
     target's poll interval); with none for twice that long its rate is stale. ``None``:
     no promise (local counters come every tick; sFlow counter samples when the agent
     pleases)."""
+    discontinuity_said: bool = False
+    """The source already said the discontinuity once for the whole device (an agent
+    restart): no event per interface for it, only no rate this interval."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -344,6 +360,13 @@ class FlowRow:
     """For aggregated rows: how many flows the row sums."""
     history: tuple[float, ...] = ()
     """Recent rates (bits/s, both ways), oldest first, while the flow is on screen."""
+    remote: str = ""
+    """The flow's end that is not this host (its destination when neither is): the host
+    of the ``remote`` aggregation and of the TUI's drill to "this host"."""
+    members: str = ""
+    """For aggregated rows: the filter that selects its member flows (empty: none can)."""
+    service: str = ""
+    """The destination port's service name (``/etc/services``) while names are shown."""
 
 
 #: Sort keys of the Flows pane, each a column of the pane and of ``--sort``.
@@ -402,6 +425,26 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
+class NicDetail:
+    """One local interface's deeper counters, read while its detail screen is open
+    (``netop.sources.nicstats``): cumulative values as the kernel and driver keep them."""
+
+    name: str
+    ts: float
+    kernel: dict[str, int] = field(default_factory=dict)
+    """``/sys/class/net/NAME/statistics``: every counter the kernel keeps."""
+    nic: dict[str, int] = field(default_factory=dict)
+    """The driver's own statistics (``ethtool -S``)."""
+    nic_note: str = ""
+    """Why ``nic`` is empty, when it is."""
+    qdiscs: tuple[dict[str, Any], ...] = ()
+    """Each qdisc: kind, handle, parent, bytes, packets, drops, overlimits, requeues,
+    backlog, qlen (``tc -s -j qdisc``)."""
+    qdisc_note: str = ""
+    """Why ``qdiscs`` is empty, when it is."""
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the views need for one tick. Immutable; safe to share across threads."""
 
@@ -421,6 +464,14 @@ class Snapshot:
     status: tuple[str, ...] = ()
     sources: tuple[SourceStatus, ...] = ()
     """The latest status of each source that reports one (SNMP targets, exporters...)."""
+    flow_stats: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """Per flow source, its latest cumulative counters (``FlowBatch.stats``: the
+    capture's ``packets``, ``kernel_drops``, ``sampling``...), for the outputs."""
+    tick_seconds: float = 0.0
+    """How long the engine took to build this snapshot (CPU of one tick, wall time)."""
+    nic: NicDetail | None = None
+    """The deeper counters of the interface whose detail screen is open (``nic_detail``
+    of the engine), else ``None``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,3 +26,12 @@ if ! "$PYTHON" -m venv .venv >/dev/null 2>&1; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/pip install -q .
+# The man page and shell completions, made from this netop's own flags, into the venv's
+# share/ (man finds share/man beside a bin/ on PATH; README "Man page and completion").
+share=.venv/share
+mkdir -p "$share/man/man1" "$share/bash-completion/completions" "$share/zsh/site-functions" \
+  "$share/fish/vendor_completions.d"
+.venv/bin/netop manpage > "$share/man/man1/netop.1"
+.venv/bin/netop completion bash > "$share/bash-completion/completions/netop"
+.venv/bin/netop completion zsh > "$share/zsh/site-functions/_netop"
+.venv/bin/netop completion fish > "$share/fish/vendor_completions.d/netop.fish"

@@ -17,12 +17,14 @@ import json
 import sys
 import time
 
+from netop.commands.flags import ALLOW_HELP, DURATION_HELP, JSON_HELP, LISTEN_HELP
 from netop.commands.output import HeadlessView
-from netop.commands.pipeline import build_engine, build_sources
+from netop.commands.pipeline import announce_sinks, build_engine, build_sources
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import NetopError
 from netop.model import Snapshot, SourceStatus
+from netop.outputs.options import add_output_arguments
 from netop.sources.collector.server import DEFAULT_HOST
 from netop.sources.collector.source import (
     DEFAULT_PORTS,
@@ -32,6 +34,11 @@ from netop.sources.collector.source import (
 
 _SUMMARY_EXPORTERS = 50
 HELP = "receive NetFlow v5/v9, IPFIX and sFlow exports and print the flows"
+EXAMPLES = (
+    "netop collect                             # 127.0.0.1 on 2055, 4739 and 6343",
+    "netop collect --listen 0.0.0.0:2055 --allow 192.0.2.0/24 --json",
+    "netop collect --listen 6343 --duration 60 --json | jq 'select(.bytes > 1e6)'",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,22 +48,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="[HOST:]PORT",
-        help="UDP address to receive exports on (repeatable; default host 127.0.0.1; "
-        "default 2055, 4739 and 6343; port 0 picks a free one)",
+        help=LISTEN_HELP,
     )
     parser.add_argument(
         "--allow",
         action="append",
         default=[],
         metavar="NETWORK[,NETWORK]",
-        help="accept exports only from these exporter networks (CIDR, comma-separated, "
-        "repeatable; overrides collector.allow); others are refused and counted",
+        help=ALLOW_HELP,
     )
-    parser.add_argument("--json", action="store_true", help="one JSON flow record per line")
-    parser.add_argument(
-        "--duration", type=float, default=None, metavar="S",
-        help="stop after S seconds (default: until interrupted)",
-    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help=DURATION_HELP)
+    add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -76,6 +80,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     status: SourceStatus | None = None
     try:
         engine.start()
+        announce_sinks(engine)
         print(f"netop: listening on {source.describe()}", file=sys.stderr, flush=True)
         if source.warning is not None:
             print(f"netop: warning: {source.warning}", file=sys.stderr, flush=True)
@@ -98,6 +103,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     finally:
         engine.stop()
     _summary(status, engine)
+    for sink in engine.sinks:
+        summary = getattr(sink, "summary", None)
+        if callable(summary):
+            print(f"netop: {sink.name}: {summary()}", file=sys.stderr)
     return 0
 
 

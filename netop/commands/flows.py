@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from netop.commands.flags import DURATION_HELP, JSON_HELP, NO_NAMES_HELP
 from netop.commands.output import HeadlessView
-from netop.commands.pipeline import build_engine, build_sources, live_capture
+from netop.commands.pipeline import announce_sinks, build_engine, build_sources, live_capture
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import ConfigError, NetopError
-from netop.model import FLOW_SORT_KEYS, Severity, ViewSpec
+from netop.model import FLOW_SORT_KEYS, Severity, Snapshot, ViewSpec
+from netop.outputs.options import add_output_arguments
 from netop.sources.base import Source
+from netop.sources.capture.offline import FileReadResult
 from netop.sources.capture.options import add_capture_arguments, options_from_args
 from netop.sources.capture.source import CaptureSource
 
@@ -29,8 +33,16 @@ if TYPE_CHECKING:
     from netop.engine.filter_grammar import Node
 
 HELP = "print the flows of a capture file (-r) or of a live capture (-i ... --duration S)"
+EXAMPLES = (
+    "netop flows -r trace.pcap --top 10        # the 10 largest flows of a file",
+    "netop flows -r trace.pcap --filter 'port 443 and bytes > 1M' --json",
+    "netop flows -i eth0 -f 'not port 22' --duration 30 --sort rate",
+    "netop flows -i eth0 -w cap.pcap -C 100 -W 5   # also write packets, a ring of files",
+)
 #: ``netop flows`` sorts by bytes unless told; the keys are the Flows pane's.
 DEFAULT_SORT = "bytes"
+#: Longest wait for a live capture to attach (the child starts, opens its rings).
+ATTACH_WAIT = 30.0
 #: Longest wait for reverse-DNS answers a name term of ``--filter`` needs.
 NAMES_WAIT = 10.0
 
@@ -38,13 +50,8 @@ NAMES_WAIT = 10.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``netop flows``."""
     add_capture_arguments(parser)
-    parser.add_argument(
-        "--duration",
-        type=float,
-        metavar="S",
-        help="live capture: stop after S seconds (default: at Ctrl-C, like tcpdump)",
-    )
-    parser.add_argument("--json", action="store_true", help="one JSON flow record per line")
+    parser.add_argument("--duration", type=float, metavar="S", help=DURATION_HELP)
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
     parser.add_argument("--top", type=int, metavar="N", help="only the first N flows")
     parser.add_argument(
         "--filter",
@@ -64,8 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--reverse", action="store_true",
                         help="the other order (the pane's S)")
-    parser.add_argument("-n", "--no-names", action="store_true",
-                        help="no reverse DNS for 'host NAME' terms of --filter")
+    parser.add_argument("-n", "--no-names", action="store_true", help=NO_NAMES_HELP)
+    add_output_arguments(parser)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,18 +141,42 @@ def run(args: argparse.Namespace, config: Config) -> int:
     engine.view_spec = ViewSpec(sort=args.sort, descending=spec.descending,
                                 filter_text=spec.filter_text, top_n=min(spec.top_n, 200),
                                 names=spec.names)
-    error = _read(engine, opts.read, opts.filter) if opts.read else _live(args, engine)
+    result: FileReadResult | None = None
+    error: NetopError | None
+    if opts.read:
+        engine.start_sinks()  # the file's flows are exported as they end
+        announce_sinks(engine)
+        result = _read(engine, opts.read, opts.filter)
+        error = result.error
+    else:
+        error = _live(args, engine)
     if needs.names and engine.enrichment.names is not None:
         _await_names(engine)
     snapshot = engine.summary(spec)
     engine.enrichment.stop()
+    if result is not None and opts.read and error is None:  # else the error is the line
+        _file_summary(engine, opts.read, opts.filter, args.flow_filter, result, snapshot)
     if error is not None and not snapshot.flows.rows:
+        close_outputs(engine)
         raise error
     view = HeadlessView(sys.stdout, args.json)
     view.snapshot_flows(snapshot)
+    close_outputs(engine)
     if error is not None:
         raise error
     return 0
+
+
+def close_outputs(engine: Engine) -> None:
+    """Export the flows still live and wait until the outputs have sent them (bounded);
+    each output's summary line goes to stderr."""
+    if not engine.sinks:
+        return
+    engine.close_sinks()
+    for sink in engine.sinks:
+        summary = getattr(sink, "summary", None)
+        if callable(summary):
+            print(f"netop: {sink.name}: {summary()}", file=sys.stderr, flush=True)
 
 
 def _check_enrichment(
@@ -178,8 +209,9 @@ def _await_names(engine: Engine) -> None:
         pending = getattr(names, "pending", 0)
 
 
-def _read(engine: Engine, path: str, bpf: str | None) -> NetopError | None:
-    """Play the file through the engine as fast as it reads."""
+def _read(engine: Engine, path: str, bpf: str | None) -> FileReadResult:
+    """Play the file through the engine as fast as it reads (a bar on a terminal)."""
+    from netop.commands.progress import with_progress
     from netop.sources.capture.offline import FileReader
 
     packet_filter = None
@@ -199,19 +231,42 @@ def _read(engine: Engine, path: str, bpf: str | None) -> NetopError | None:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        engine.play(reader)
+        engine.play(with_progress(path, reader, sys.stderr))
     finally:
         if enabled:
             gc.enable()
-    result = reader.result
-    evicted = table.stats.evictions
-    if result.bad_timestamps or result.overflow or evicted:
-        # Only when something was lost or mended: a clean read stays silent.
-        print(f"netop: {result.packets} packets read, {result.malformed} malformed, "
-              f"{_plural(result.bad_timestamps, 'packet')} with an impossible timestamp "
-              f"(given the one before), {result.overflow} packets of new flows dropped; "
-              + _table_summary(engine), file=sys.stderr)
-    return result.error
+    return reader.result
+
+
+def _file_summary(engine: Engine, path: str, bpf: str | None, flow_filter: str,
+                  result: FileReadResult, snapshot: Snapshot) -> None:
+    """What the file gave, on stderr: packets, malformed, skipped, flows; what was lost
+    or mended when anything was; and why nothing is listed when nothing is."""
+    flows = snapshot.flows
+    text = (f"netop: {os.path.basename(path)}: {_plural(result.packets, 'packet')} read, "
+            f"{result.malformed} malformed, {result.non_ip} not IP (skipped), ")
+    if bpf:
+        text += f"{result.filtered_out} left out by -f, "
+    text += _plural(flows.total_flows, "flow")
+    if result.bad_timestamps or result.overflow or engine.flow_table.stats.evictions:
+        text += (f"; {_plural(result.bad_timestamps, 'packet')} with an impossible timestamp "
+                 f"(given the one before), {result.overflow} packets of new flows dropped; "
+                 + _table_summary(engine))
+    print(text, file=sys.stderr)
+    if flows.rows or result.error is not None:
+        return
+    if flows.total_flows:
+        why = f"--filter {flow_filter!r} matched none of the {_plural(flows.total_flows, 'flow')}"
+    elif bpf and result.filtered_out:
+        why = f"the capture filter -f {bpf!r} kept none of the file's packets"
+    elif result.packets == 0:
+        why = "the file holds no packets"
+    elif result.non_ip + result.malformed >= result.packets:
+        why = (f"none of the {_plural(result.packets, 'packet')} is IP"
+               + (f" ({result.malformed} malformed)" if result.malformed else ""))
+    else:
+        why = "no packet made a flow"
+    print(f"netop: no flows: {why}", file=sys.stderr)
 
 
 def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
@@ -237,8 +292,10 @@ def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
 
     engine.start()
     try:
+        announce_sinks(engine)
         duration = args.duration or float("inf")
-        deadline = time.monotonic() + duration
+        # --duration counts from attachment; until then the wait for it is bounded.
+        deadline = time.monotonic() + ATTACH_WAIT
         next_tick = time.monotonic() + interval
         announced = False
         while time.monotonic() < deadline and not errors and source.alive():
@@ -247,8 +304,8 @@ def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
                 # Scripts (and the tests) start their traffic on this line, not on a guess;
                 # --duration counts from here, so a slow start never shortens the capture.
                 deadline = time.monotonic() + duration
-                print(f"netop: capture attached on {source.describe()}", file=sys.stderr,
-                      flush=True)
+                print(f"netop: capture attached on {source.describe()} ({_settings(source)})",
+                      file=sys.stderr, flush=True)
             if time.monotonic() >= next_tick:
                 next_tick += interval
                 tick()
@@ -273,6 +330,18 @@ def _live(args: argparse.Namespace, engine: Engine) -> NetopError | None:
             file=sys.stderr,
         )
     return None
+
+
+def _settings(source: CaptureSource) -> str:
+    """The capture's settings for its start line, as tcpdump says "listening on"."""
+    o = source.options
+    parts = [f"BPF {o.filter!r}" if o.filter else "no BPF filter",
+             "promiscuous" if o.promiscuous else "not promiscuous"]
+    if o.sample > 1:
+        parts.append(f"sampling 1 in {o.sample}")
+    if o.write:
+        parts.append(f"writing {o.write}")
+    return ", ".join(parts)
 
 
 def _capture_stats(engine: Engine) -> dict[str, int]:

@@ -9,6 +9,10 @@ import sys
 from netop.config import Config
 
 HELP = "install the capture launcher (run as root once): only it gets capture rights"
+EXAMPLES = (
+    "sudo .venv/bin/netop install-capture --file-caps --group netop   # no sudo afterwards",
+    "sudo .venv/bin/netop install-capture     # then a sudoers line and capture.helper",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

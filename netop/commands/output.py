@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from netop.format import endpoint, human_rate
+from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRecord, InterfaceRate, NetEvent, Snapshot, proto_name, tcp_flags_text
 
 
@@ -64,6 +65,15 @@ class HeadlessView:
         if fresh <= 0:
             return []
         return list(snapshot.events[-fresh:])
+
+    def events(self, events: Iterable[NetEvent]) -> None:
+        """Events: one JSON object each (pushed ones with kind, sender, interface and
+        details), or one line each (time, level, message)."""
+        if self.as_json:
+            lines = [event_json_line(e) for e in events]
+        else:
+            lines = [event_line(e) for e in events]
+        self._write(lines)
 
     def _write(self, lines: list[str]) -> None:
         if lines:
@@ -121,17 +131,19 @@ def flow_json_line(r: FlowRecord) -> str:
 
 
 FLOW_HEADER = (f"{'PROTO':<7}{'SOURCE':<40}{'DESTINATION':<40}{'VLAN':>5}"
-               f"{'PKTS':>9}{'BYTES':>12}{'PKTS<':>9}{'BYTES<':>12}{'SECS':>9} FLAGS")
+               f"{'PKTS':>8}{'BYTES':>9}{'PKTS<':>8}{'BYTES<':>9}{'DURATION':>9} FLAGS")
 
 
 def flow_row(r: FlowRecord) -> str:
-    """One flow as a row under :data:`FLOW_HEADER`."""
+    """One flow as a row under :data:`FLOW_HEADER`, in the TUI's units (``--json`` has
+    the exact counts)."""
     src = endpoint(r.src, r.sport, r.proto)
     dst = endpoint(r.dst, r.dport, r.proto, icmp_type=True)
-    vlan = "" if r.vlan is None else str(r.vlan)
-    return (f"{proto_name(r.proto):<7}{src:<40}{dst:<40}{vlan:>5}{r.packets:>9}{r.bytes:>12}"
-            f"{r.packets_rev:>9}{r.bytes_rev:>12}{r.last - r.first:>9.2f} "
-            f"{tcp_flags_text(r.tcp_flags)}")
+    vlan = "-" if r.vlan is None else str(r.vlan)
+    return (f"{proto_name(r.proto):<7}{src:<40}{dst:<40}{vlan:>5}"
+            f"{human_count(r.packets):>8}{human_bytes(r.bytes):>9}"
+            f"{human_count(r.packets_rev):>8}{human_bytes(r.bytes_rev):>9}"
+            f"{human_age(r.last - r.first):>9} {tcp_flags_text(r.tcp_flags) or '-'}")
 
 
 def flow_line(r: FlowRecord) -> str:
@@ -140,15 +152,40 @@ def flow_line(r: FlowRecord) -> str:
     dst = endpoint(r.dst, r.dport, r.proto, icmp_type=True)
     return (f"{r.source:<8} {r.exporter or '-':<15} {proto_name(r.proto):<6} "
             f"{src} > {dst} vlan {r.vlan if r.vlan is not None else '-'} "
-            f"{r.packets} pkts {r.bytes} B flags {tcp_flags_text(r.tcp_flags) or '-'} "
+            f"{human_count(r.packets)} pkts {human_bytes(r.bytes)} "
+            f"flags {tcp_flags_text(r.tcp_flags) or '-'} "
             f"sampling {r.sampling}")
 
 
 def interface_line(row: InterfaceRate) -> str:
-    """One interface's rates, drops and errors this interval."""
+    """One interface's rates, drops and errors this interval, after the sample's time."""
     state = "up" if row.oper_up else "down" if row.oper_up is False else "?"
-    return (f"{row.label:<24} rx {human_rate(row.rx_bps):>12}  "
+    stamp = time.strftime("%H:%M:%S", time.localtime(row.ts))
+    return (f"{stamp} {row.label:<24} rx {human_rate(row.rx_bps):>12}  "
             f"tx {human_rate(row.tx_bps):>12}  "
             f"drops {row.deltas.get('rx_drops') or 0}/{row.deltas.get('tx_drops') or 0}  "
             f"errors {row.deltas.get('rx_errors') or 0}/{row.deltas.get('tx_errors') or 0}  "
             f"{state}")
+
+
+def event_line(event: NetEvent) -> str:
+    """One event as ``HH:MM:SS.mmm LEVEL message`` (the message is already safe text)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+    return f"{stamp}.{int(event.ts % 1 * 1000):03d} {event.severity.name:<7} {event.message}"
+
+
+_EVENT_JSON = ('{"ts": %r, "severity": %s, "source": %s, "message": %s, "kind": %s, '
+               '"sender": %s, "interface": %s, "details": {%s}}')
+
+
+def event_json_line(e: NetEvent) -> str:
+    """``json_line(e.to_json())``, formatted directly for pushed events (half the cost:
+    a syslog flood prints tens of thousands a second)."""
+    if not e.kind or type(e.ts) is not float or not -1e300 < e.ts < 1e300:
+        return json_line(e.to_json())
+    details = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in dict(e.details).items())
+    return _EVENT_JSON % (
+        e.ts, _quote(e.severity.name.lower()), _quote(e.source), _quote(e.message),
+        _quote(e.kind), _quote(e.sender), _quote(e.interface) if e.interface else "null",
+        details,
+    )  # fmt: skip

@@ -17,7 +17,7 @@ from netop.engine.sinks import SnapshotSink
 from netop.sources.base import Source
 
 #: Every kind of source, in the order they are built.
-ALL_SOURCES: tuple[str, ...] = ("counters", "capture", "snmp", "collector")
+ALL_SOURCES: tuple[str, ...] = ("counters", "capture", "snmp", "collector", "syslog", "traps")
 
 
 # Each factory imports its source when asked: a command pays only for its own sources
@@ -46,17 +46,85 @@ def _collector(args: argparse.Namespace, config: Config) -> Source | None:
     return collector_source_from_args(args, config)
 
 
+def _syslog(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.syslog.source import syslog_source_from_args
+
+    return syslog_source_from_args(args, config)
+
+
+def _traps(args: argparse.Namespace, config: Config) -> Source | None:
+    from netop.sources.traps.source import trap_source_from_args
+
+    return trap_source_from_args(args, config)
+
+
 _FACTORIES: dict[str, Callable[[argparse.Namespace, Config], Source | None]] = {
     "counters": _counters,
     "capture": _capture,
     "snmp": _snmp,
     "collector": _collector,
+    "syslog": _syslog,
+    "traps": _traps,
 }
+
+
+def _export_ipfix(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    return _flow_export(args, config, 0)
+
+
+def _export_netflow9(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    return _flow_export(args, config, 1)
+
+
+def _flow_export(args: argparse.Namespace, config: Config, which: int) -> SnapshotSink | None:
+    from netop.outputs.ipfix_export import FlowExportSink, export_settings
+    from netop.sources.capture.options import options_from_args
+
+    ipfix, netflow9 = getattr(args, "export_ipfix", None), getattr(args, "export_netflow9", None)
+    if not (ipfix or netflow9 or "export" in config.raw):
+        return None
+    active = options_from_args(args, config).active_timeout
+    wanted = [s for s in export_settings(config.raw, ipfix, netflow9, active)
+              if s.version == (10, 9)[which]]
+    return FlowExportSink(wanted[0]) if wanted else None
+
+
+def _prometheus(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    from netop.outputs.prometheus import PrometheusSink, prometheus_settings
+
+    settings = prometheus_settings(config.raw, getattr(args, "prometheus", None))
+    return PrometheusSink(settings) if settings is not None else None
+
+
+def _record(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    from netop.outputs.record import recorder_from_args
+
+    return recorder_from_args(args, config)
 
 
 #: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
 #: factory returns ``None`` when the flags and config don't ask for it.
-_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {}
+_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {
+    "export-ipfix": _export_ipfix,
+    "export-netflow9": _export_netflow9,
+    "prometheus": _prometheus,
+    "record": _record,
+}
+
+
+def announce_sinks(engine: Engine) -> None:
+    """Print what the started outputs have to say (where /metrics is served, warnings)
+    on stderr: the headless commands' equivalent of the TUI's event log. An output that
+    could not start (a port in use) is an error: one line, exit 2."""
+    import sys
+
+    from netop.errors import NetopError
+
+    if engine.sink_failures:
+        raise NetopError(engine.sink_failures[0])
+    for sink in engine.sinks:
+        for _, text in getattr(sink, "notices", ()):
+            print(f"netop: {text}", file=sys.stderr, flush=True)
 
 
 def build_sinks(args: argparse.Namespace, config: Config) -> list[SnapshotSink]:
@@ -83,7 +151,22 @@ def build_sources(
             source = _FACTORIES[kind](args, config)
             if source is not None:
                 sources.append(source)
+    link_sources(sources)
     return sources
+
+
+def link_sources(sources: list[Source]) -> None:
+    """Traps name an interface by ifIndex: the SNMP poller, when it polls the sender,
+    knows its name (a lookup the trap source calls; data still flows to the engine)."""
+    snmp = next((s for s in sources if s.name == "snmp"), None)
+    traps = next((s for s in sources if s.name == "traps"), None)
+    if snmp is None or traps is None:
+        return
+    from netop.sources.snmp.source import SnmpSource
+    from netop.sources.traps.source import TrapSource
+
+    if isinstance(snmp, SnmpSource) and isinstance(traps, TrapSource):
+        traps.set_resolver(snmp.interface_name)
 
 
 def named_interfaces(args: argparse.Namespace, config: Config) -> tuple[str, ...]:
@@ -126,6 +209,7 @@ def build_engine(
     keep_expired: bool = False,
     enrich: bool = True,
     sinks: list[SnapshotSink] | None = None,
+    event_capacity: int = 1000,
 ) -> Engine:
     """The engine over ``sources``, its flow table bounded as the flags and config say.
 
@@ -133,6 +217,8 @@ def build_engine(
     the TUI); ``keep_expired``: they are also handed out by :meth:`Engine.drain_ended`.
     ``enrich``: processes and names (a view that shows neither may do without).
     ``sinks``: the outputs (default: those :func:`build_sinks` finds in the flags).
+    ``event_capacity``: events the log keeps (a headless command printing a flood of
+    pushed events needs a tick's worth).
     """
     from netop.sources.capture.options import options_from_args
 
@@ -150,5 +236,5 @@ def build_engine(
                   total_of=named_interfaces(args, config), max_flows=opts.max_flows,
                   idle_timeout=opts.idle_timeout, active_timeout=opts.active_timeout,
                   keep_ended=keep_ended, keep_expired=keep_expired,
-                  max_remote_rows=remote_rows,
+                  max_remote_rows=remote_rows, event_capacity=event_capacity,
                   sinks=build_sinks(args, config) if sinks is None else sinks)

@@ -14,11 +14,13 @@ import sys
 import time
 from dataclasses import replace
 
+from netop.commands.flags import COUNT_HELP, JSON_HELP
 from netop.commands.output import HeadlessView
-from netop.commands.pipeline import build_engine, build_sources
+from netop.commands.pipeline import announce_sinks, build_engine, build_sources
 from netop.config import Config
 from netop.engine.engine import Engine
 from netop.errors import NetopError
+from netop.outputs.options import add_output_arguments
 from netop.sources.snmp.source import SNMP_HELP, SnmpSource
 
 HELP = (
@@ -26,6 +28,11 @@ HELP = (
     "interval (default: each target's, 10 s)"
 )
 
+EXAMPLES = (
+    "netop snmp v2c:@192.0.2.1 --count 3      # community from $NETOP_SNMP_COMMUNITY_FILE",
+    "netop snmp v2c:public@127.0.0.1:1161 --json --count 3 --interval 10",
+    "netop snmp --config lab.toml --json      # the [[snmp.targets]] of a config file",
+)
 
 #: Seconds between engine ticks: new readings are printed this soon after they arrive.
 _TICK = 0.1
@@ -37,19 +44,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--count",
         type=int,
-        default=None,
+        default=0,
         metavar="N",
-        help="print N polls after the baseline, then exit (default: forever)",
+        help=COUNT_HELP,
     )
-    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
+    add_output_arguments(parser, flows=False)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Poll until ``--count`` polls are printed (or forever); exit status 0 on success."""
     interval = getattr(args, "interval", None)
-    count = args.count
-    if count is not None and count < 1:
-        raise NetopError("--count must be at least 1")
+    if args.count < 0:
+        raise NetopError("--count must be 0 or more")
+    count = args.count or None  # 0: until interrupted
     args.snmp = args.targets  # the TUI's --snmp: one factory for both
     sources = build_sources(args, config, kinds=("snmp",))
     if not sources:
@@ -65,6 +73,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     view = HeadlessView(sys.stdout, args.json)
     engine.start()
     try:
+        announce_sinks(engine)
         return _poll(engine, view, count)
     finally:
         engine.stop()
@@ -72,8 +81,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 def _poll(engine: Engine, view: HeadlessView, count: int | None) -> int:
     """Tick the engine; print each interface's new readings (its first is the baseline),
-    one printed round per tick that brought any, until ``count`` rounds. Exit status 1
-    when no target ever answered."""
+    one printed round per tick that brought any, until ``count`` rounds. When no target
+    answered its first poll (with its retries), one line naming each and exit status 2,
+    with or without ``count``."""
     seen: dict[tuple[str, str], float] = {}
     printed = 0
     polls = 0
@@ -98,6 +108,10 @@ def _poll(engine: Engine, view: HeadlessView, count: int | None) -> int:
             polls += 1
             reachable = any(row.get("reachable") for row in status.rows)
             answered_ever = answered_ever or reachable
+            if not answered_ever and all(row.get("reachable") is False for row in status.rows):
+                raise NetopError("no SNMP target answered: " + "; ".join(
+                    f"{row.get('name')} ({row.get('host')}): {row.get('last_error')}"
+                    for row in status.rows))
         # A poll where the agents' counter caches had not moved yet prints nothing and
         # does not count; one where no target answered does (else a dead agent never ends).
         if rows:
@@ -107,4 +121,4 @@ def _poll(engine: Engine, view: HeadlessView, count: int | None) -> int:
             printed += 1
     # Success is an agent that answered: one that stops answering later is an event
     # (on stderr), not a failed command.
-    return 0 if answered_ever else 1
+    return 0

@@ -30,6 +30,7 @@ from netop.engine.events import EventLog, InterfaceWatch
 from netop.engine.flowtable import FlowTable
 from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.engine.history import RateHistory
+from netop.engine.incidents import LinkIncidents
 from netop.engine.rates import RateTracker
 from netop.engine.sinks import SnapshotSink
 from netop.model import (
@@ -42,6 +43,7 @@ from netop.model import (
     InterfaceRate,
     InterfaceSample,
     NetEvent,
+    NicDetail,
     PacketSample,
     Severity,
     Snapshot,
@@ -50,6 +52,7 @@ from netop.model import (
     ViewSpec,
 )
 from netop.sources.base import Source, SourceItem
+from netop.sources.nicstats import NicReader
 
 if TYPE_CHECKING:
     from netop.packet.bpf import OfflineFilter
@@ -127,10 +130,16 @@ class Engine:
         self.sources = list(sources)
         self.hostname = hostname or socket.gethostname()
         self._clock = clock
+        #: The local interface whose NIC and qdisc counters each tick reads (the TUI's
+        #: interface detail screen sets it, as it sets ``view_spec``); None: none.
+        self.nic_detail: str | None = None
+        self._nic_reader: NicReader | None = None
         self._inbox: queue.SimpleQueue[SourceItem] = queue.SimpleQueue()
         self._rates = RateTracker()
         self._history = RateHistory(round(config.history_seconds / config.interval))
         self._watch = InterfaceWatch()
+        #: Link-down correlation; a headless stream sets ``keep_witnesses``.
+        self.incidents = LinkIncidents()
         self.events = EventLog(event_capacity)
         self._current: dict[str, dict[tuple[str, str], InterfaceRate]] = {}
         self._max_gap: dict[tuple[str, str], float] = {}
@@ -144,8 +153,16 @@ class Engine:
         # A recording keeps its ended flows: at its end every flow of it is on screen.
         if keep_ended is None:
             keep_ended = any(s.replay for s in self.sources)
+        #: Sinks that take flows as they end (``flows_ended``; see netop.engine.sinks).
+        self._flow_sinks = [s for s in self.sinks if callable(getattr(s, "flows_ended", None))]
+        self._keep_expired = keep_expired
+        self._sinks_started = False
+        #: Why sinks failed to start (a headless command ends on them).
+        self.sink_failures: list[str] = []
+        self._ended_out: list[FlowRecord] = []
         self.flow_table = FlowTable(max_flows, idle_timeout, active_timeout,
-                                    keep_expired=keep_expired, keep_ended=keep_ended)
+                                    keep_expired=keep_expired or bool(self._flow_sinks),
+                                    keep_ended=keep_ended)
         #: Per source, its latest cumulative loss counters (FlowBatch.stats).
         self._flow_losses: dict[str, tuple[int, int]] = {}
         #: Per source, its latest cumulative counters (``FlowBatch.stats``).
@@ -175,20 +192,42 @@ class Engine:
             except Exception as exc:  # a broken source must not take the others down
                 self.emit(NetEvent(self._clock(), Severity.ERROR, source.name,
                                    f"{source.name} failed to start: {exc}"))
+        self.start_sinks()
+
+    def start_sinks(self) -> None:
+        """Start the outputs (``start`` does it; a headless run that plays a file
+        without starting sources calls it alone). Safe to call twice."""
+        if self._sinks_started:
+            return
+        self._sinks_started = True
         for sink in self.sinks:
             try:
                 sink.start()
             except Exception as exc:  # nor a broken output the monitoring
+                self.sink_failures.append(f"{sink.name} failed to start: {exc}")
                 self.emit(NetEvent(self._clock(), Severity.ERROR, sink.name,
-                                   f"{sink.name} failed to start: {exc}"))
+                                   self.sink_failures[-1]))
+                continue
+            for severity, text in getattr(sink, "notices", ()):
+                self.emit(NetEvent(self._clock(), severity, sink.name, text))
 
     def stop(self) -> None:
-        """Stop every source and lookup thread; safe to call twice."""
+        """Stop every source and lookup thread; safe to call twice. Flows still live
+        end here for the sinks that take ended flows (as an exporter's shutdown)."""
         self.enrichment.stop()
         for source in self.sources:
             # Stopping is best effort: one source failing must not keep the others running.
             with contextlib.suppress(Exception):
                 source.stop()
+        self.close_sinks()
+
+    def close_sinks(self) -> None:
+        """End the flows still live for the sinks that take ended flows (as an
+        exporter does at shutdown), then close every sink; safe to call twice."""
+        if self._flow_sinks and self._sinks_started:
+            self.flow_table.end_all()
+            self._pass_ended(forced=True)
+        self._sinks_started = False
         for sink in self.sinks:
             with contextlib.suppress(Exception):
                 sink.close()
@@ -201,11 +240,28 @@ class Engine:
         """What is being watched, for the header."""
         return ", ".join(source.describe() for source in self.sources) or "nothing"
 
+    def _read_nic(self, now: float) -> NicDetail | None:
+        """The deeper counters of the local interface ``nic_detail`` names, if any: read
+        here, on the engine's thread, since it runs ``tc`` and an ioctl."""
+        name = self.nic_detail
+        if name is None:
+            self._nic_reader = None
+            return None
+        if self._nic_reader is None or self._nic_reader.name != name:
+            self._nic_reader = NicReader(name)
+        return self._nic_reader.read(now)
+
+    @property
+    def named_interfaces(self) -> tuple[str, ...]:
+        """The interfaces (glob patterns) the user named, which the ``all`` row totals."""
+        return self._total_of
+
     # -- the tick ---------------------------------------------------------------------
 
     def tick(self, now: float | None = None) -> Snapshot:
         """Merge everything that arrived, compute rates and events, build a Snapshot."""
         now = self._clock() if now is None else now
+        started = time.perf_counter()
         pending = self._collect(now)
         new_events = list(pending.events)
         by_origin: dict[str, list[InterfaceSample]] = {}
@@ -216,6 +272,7 @@ class Engine:
                 new_events.extend(self._update_origin(origin, samples, now))
             except Exception as exc:  # one source's bad readings must not lose the tick
                 new_events.append(_dropped(origin, now, exc))
+        new_events = self.incidents.observe(new_events, self._current, now)
         self._age_remote(now)
         for status in pending.statuses:
             self._statuses[status.source] = status
@@ -242,9 +299,28 @@ class Engine:
             flows=flows,
             status=tuple(s.summary for s in self._statuses.values() if s.summary),
             sources=tuple(self._statuses.values()),
+            flow_stats={name: dict(stats) for name, stats in self.flow_stats.items()},
+            tick_seconds=time.perf_counter() - started,
+            nic=self._read_nic(now),
         )
+        self._pass_ended()
         self._hand_to_sinks(snapshot)
         return snapshot
+
+    def _pass_ended(self, forced: bool = False) -> None:
+        """Hand the flows that ended to the sinks that take them, and keep them for
+        :meth:`drain_ended` when asked (``keep_expired``)."""
+        ended = self.flow_table.drain_expired()
+        if not ended:
+            return
+        if self._keep_expired:
+            self._ended_out.extend(ended)
+        for sink in self._flow_sinks:
+            try:
+                sink.flows_ended(ended, forced)  # type: ignore[attr-defined]
+            except Exception as exc:  # as for snapshots: the tick goes on
+                self.emit(NetEvent(self._clock(), Severity.ERROR, sink.name,
+                                   f"{sink.name} failed: {exc!r}"))
 
     def _hand_to_sinks(self, snapshot: Snapshot) -> None:
         for sink in self.sinks:
@@ -265,6 +341,8 @@ class Engine:
         """
         for clock in merge_ticks(self.flow_table, ticks):
             self._replay_clock = max(self._replay_clock or 0.0, clock)
+            if self._flow_sinks:
+                self._pass_ended()
 
     def summary(self, spec: ViewSpec) -> Snapshot:
         """The last snapshot of a headless run: every flow the table kept (ended ones
@@ -286,7 +364,9 @@ class Engine:
         are only counted (``flow_table.stats.evictions``)."""
         if everything:
             self.flow_table.end_all()
-        return self.flow_table.drain_expired()
+        self._pass_ended(forced=everything)
+        out, self._ended_out = self._ended_out, []
+        return out
 
     def _flow_clock(self, batches: list[FlowBatch], now: float) -> float:
         """The time flows are aged against: the wall clock live, the file's on replay.

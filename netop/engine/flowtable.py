@@ -90,6 +90,8 @@ class FlowEntry(_Base):
         "view",
         "ended",
         "evicted",
+        "handed",
+        "resumed",
     )
 
     def __init__(self, record: FlowRecord, keys: tuple[TableKey, TableKey]) -> None:
@@ -110,6 +112,11 @@ class FlowEntry(_Base):
         self.ended = False
         #: Pushed out by a full table: gone for good, from the view too.
         self.evicted = False
+        #: Counters when the flow was last handed out as expired (``keep_expired``), and
+        #: the first packet after it was taken up again: a revived flow is handed out
+        #: again with only what came since (an exporter must not count packets twice).
+        self.handed: tuple[int, int, int, int] | None = None
+        self.resumed: float | None = None
 
     @property
     def key(self) -> str:
@@ -154,6 +161,19 @@ class FlowEntry(_Base):
                 self.out_if,
             )
         return self._record
+
+
+def _handout(entry: FlowEntry) -> FlowRecord:
+    """The flow as it leaves the table: what it carried since it was last handed out."""
+    record = entry.record
+    base = entry.handed
+    entry.handed = (record.packets, record.bytes, record.packets_rev, record.bytes_rev)
+    if base is None:
+        return record
+    first = record.first if entry.resumed is None else entry.resumed
+    return record._replace(packets=record.packets - base[0], bytes=record.bytes - base[1],
+                           packets_rev=record.packets_rev - base[2],
+                           bytes_rev=record.bytes_rev - base[3], first=first)
 
 
 @dataclass
@@ -260,6 +280,8 @@ class FlowTable:
         hit = self._index.get(key)
         if hit is None and self._ended:
             hit = self._revive(key)
+            if hit is not None:
+                hit[0].resumed = r.first
         if hit is not None:
             return hit
         entry = self._create(r, key)
@@ -327,7 +349,7 @@ class FlowTable:
             if hit is not None and hit[0] is entry:
                 del self._index[k]
         if self.keep_expired and keep:
-            self._expired.append(entry.record)
+            self._expired.append(_handout(entry))
         entry.view = None  # tells the flow view the flow is gone
 
     def _end(self, entry: FlowEntry) -> None:

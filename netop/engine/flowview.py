@@ -25,6 +25,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from netop.engine.drill import members_filter, program_of
 from netop.engine.flowtable import FlowEntry, FlowTable
 from netop.model import (
     FlowFields,
@@ -673,7 +674,13 @@ class FlowViewBuilder:
         rows = []
         histories: dict[str, deque[float]] = {}
         rates: tuple[float, ...] | deque[float] = ()
-        for f in self._top(chosen, spec, everything):
+        top = self._top(chosen, spec, everything)
+        if spec.sort == "rate":
+            # Flows at the same rate (idle ones: zero) by last activity, newest first,
+            # instead of the heap's arbitrary order.
+            top.sort(key=lambda f: (f.rate_bps, f.entry.last), reverse=spec.descending)
+        service = self.enrichment.service if spec.names else None
+        for f in top:
             proc = self.process_of(f.entry)
             names = self.names_of(f.entry)
             if history:
@@ -693,6 +700,8 @@ class FlowViewBuilder:
                 src_name=names[0] if names else "",
                 dst_name=names[1] if names else "",
                 history=tuple(rates),
+                remote=self._remote_of(f.entry),
+                service=(service(f.entry.dport, f.entry.proto) or "") if service else "",
             ))
         if history:
             self._history = histories
@@ -708,12 +717,16 @@ class FlowViewBuilder:
             return (e.dport, e.proto), True
         if mode == "process":
             # Without process attribution the label is final: no owner will ever be found.
+            # By program: every python3 one row, its PIDs in the member flows (enter).
             label = self.process_of(e)
-            return (label.name or "—"), f.settled or label is _NO_PROCESS
-        # remote host: the end that is not this host (the destination when neither is)
+            return program_of(label.name or "—"), f.settled or label is _NO_PROCESS
+        return self._remote_of(e), True
+
+    def _remote_of(self, e: FlowEntry) -> str:
+        """The end that is not this host (the destination when neither is)."""
         local = self.enrichment.local
         side = local.local_side(e) if local is not None else None
-        return (e.src if side == "dst" else e.dst), True
+        return e.src if side == "dst" else e.dst
 
     def _key_of(self, mode: str, f: _Facts) -> tuple[Hashable, bool]:
         """``_group_key``, kept on the flow once it is stable."""
@@ -853,5 +866,6 @@ class FlowViewBuilder:
             rows.append(FlowRow(key=f"{mode}|{label}", record=record,
                                 rate_bps=g.fwd, rate_rev_bps=g.rev,
                                 avg_bps=g.avg_sum / window if g.recent else 0.0,
-                                label=label, flows=g.flows))
+                                label=label, flows=g.flows,
+                                members=members_filter(mode, g.key)))
         return tuple(rows)

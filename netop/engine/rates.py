@@ -78,9 +78,10 @@ class RateTracker:
         trusted = prev is not None and sample.ts > prev.ts
         if prev is not None and sample.discontinuity:
             trusted = False
-            events.append(self._event(sample, Severity.WARNING,
-                                      f"counter discontinuity: {sample.discontinuity}; "
-                                      "no rate this interval"))
+            if not sample.discontinuity_said:
+                events.append(self._event(sample, Severity.WARNING,
+                                          f"counter discontinuity: {sample.discontinuity}; "
+                                          "no rate this interval"))
         elif prev is not None and trusted:
             reset_fields = []
             for name in COUNTER_FIELDS:

@@ -16,18 +16,37 @@ from typing import ClassVar
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.css.scalar import Scalar
 from textual.driver import Driver
 from textual.events import Resize
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from netop.config import Config
-from netop.engine.engine import Engine
-from netop.model import AGGREGATIONS, FLOW_SORT_KEYS, NetEvent, Severity, Snapshot
+from netop.engine.drill import (
+    conversation_filter,
+    host_filter,
+    narrow,
+    port_filter,
+    process_filter,
+)
+from netop.engine.playback import Playback, PlaybackState, SnapshotProvider, parse_goto
+from netop.model import (
+    AGGREGATIONS,
+    FLOW_SORT_KEYS,
+    FlowRow,
+    NetEvent,
+    Severity,
+    Snapshot,
+    ViewSpec,
+)
 from netop.signals import ENDING_SIGNALS
 from netop.ui.detail import FlowDetailScreen
 from netop.ui.filterbar import FilterBar
+from netop.ui.gotobar import GotoBar
 from netop.ui.header import HeaderBar
 from netop.ui.help import HelpScreen
+from netop.ui.ifdetail import InterfaceDetailScreen
+from netop.ui.layout import PaneRows, pane_heights
 from netop.ui.messages import SnapshotReady
 from netop.ui.panes.counters import CountersPane
 from netop.ui.panes.events import EventsPane
@@ -35,10 +54,24 @@ from netop.ui.panes.exporters import ExportersPane
 from netop.ui.panes.flows import FlowsPane
 from netop.ui.panes.interfaces import GROUP, InterfacesPane
 from netop.ui.themes import NETOP_VARIABLES, ThemeSet, load_themes
+from netop.ui.totalsbar import TotalsBar
 from netop.ui.widgets.linetable import LineTable
 
 #: Width from which Interfaces and Counters sit side by side.
 WIDE_COLUMNS = 150
+
+#: Drill-downs remembered for backspace.
+DRILL_DEPTH = 20
+
+#: The smallest screen that still answers "who talks to whom, how fast": below it the
+#: panes are replaced by a message saying so (cut to pieces they only mislead).
+MIN_WIDTH, MIN_HEIGHT = 60, 15
+
+
+def too_small_text(width: int, height: int) -> str:
+    """What the screen says below :data:`MIN_WIDTH` x :data:`MIN_HEIGHT`."""
+    return (f"terminal too small: {width}x{height}\n"
+            f"netop needs at least {MIN_WIDTH}x{MIN_HEIGHT}\n(q quits)")
 
 
 class NetopApp(App[None]):
@@ -64,19 +97,36 @@ class NetopApp(App[None]):
         Binding("i", "toggle_idle", "Idle"),
         Binding("c", "toggle_groups", "Fold", show=False),
         Binding("t", "next_theme", "Theme"),
+        Binding("h", "drill('host')", "Host", show=False),
+        Binding("p", "drill('port')", "Port", show=False),
+        Binding("P", "drill('process')", "Process", show=False),
+        Binding("C", "drill('conversation')", "Conversation", show=False),
+        Binding("backspace", "drill_back", "Back", show=False),
+        Binding("o", "toggle_iface_order", "Order", show=False),
+        Binding("T", "toggle_totals", "Totals", show=False),
+        # Playback (netop replay, -r FILE): shown only there (check_action).
+        Binding("left_square_bracket", "step(-1)", "Back", key_display="["),
+        Binding("right_square_bracket", "step(1)", "Step", key_display="]"),
+        Binding("minus", "speed(False)", "Slower", key_display="-"),
+        Binding("plus", "speed(True)", "Faster", key_display="+"),
+        Binding("g", "goto", "Go to"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False),
     ]
 
     def __init__(
         self,
-        engine: Engine,
+        engine: SnapshotProvider,
         config: Config,
         themes: ThemeSet | None = None,
         run_engine: bool = True,
+        playback: Playback | None = None,
     ) -> None:
+        """``engine``: where snapshots come from (the live engine, or a recording's
+        player); ``playback``: what the playback keys steer, when something plays."""
         super().__init__()
         self.engine = engine
+        self.playback = playback
         self.config = config
         self.themes = themes or load_themes()
         self.run_engine = run_engine
@@ -87,6 +137,8 @@ class NetopApp(App[None]):
         self.shown: Snapshot | None = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        #: The views a drill-down left, newest last; backspace returns to them.
+        self.drill_stack: list[ViewSpec] = []
         self.exit_signal: int | None = None
         """The signal that ended the app (SIGTERM, SIGHUP, SIGINT), if one did."""
         self.themes.check(config.theme)
@@ -106,7 +158,10 @@ class NetopApp(App[None]):
             yield FlowsPane()
             yield ExportersPane()
             yield EventsPane()
+        yield Static("", id="too-small")
+        yield TotalsBar()
         yield FilterBar()
+        yield GotoBar()
         yield Footer()
 
     def get_driver_class(self) -> type[Driver]:
@@ -125,8 +180,10 @@ class NetopApp(App[None]):
         for theme in self.themes.themes:
             self.register_theme(theme)
         self.theme = self.config.theme
-        self.query_one(InterfacesPane).focus()
-        self._layout_for(self.size.width)
+        interfaces = self.query_one(InterfacesPane)
+        interfaces.watched = self.engine.named_interfaces
+        interfaces.focus()
+        self._layout_for(self.size.width, self.size.height)
         if self.run_engine:
             self._handle_signals()
             # Paint the first frame before sources spend time starting (a capture child,
@@ -190,36 +247,71 @@ class NetopApp(App[None]):
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Show ``snapshot`` (tests call this directly with fixed snapshots)."""
         self.latest = snapshot
+        self.query_one(TotalsBar).count(snapshot)
         if not self.paused:
             self._render(snapshot)
 
     def _render(self, snapshot: Snapshot) -> None:
         self.shown = snapshot
-        if isinstance(self.screen, FlowDetailScreen):
+        if isinstance(self.screen, FlowDetailScreen | InterfaceDetailScreen):
             self.screen.follow(snapshot)
         with self.batch_update():
-            self.query_one(HeaderBar).show(snapshot, self.bits, self.paused)
+            self.query_one(HeaderBar).show(snapshot, self.bits, self.paused,
+                                           self._playback_state())
             interfaces = self.query_one(InterfacesPane)
             interfaces.show(snapshot, self.bits, self.hide_idle)
-            self.query_one(CountersPane).show(snapshot, interfaces.hidden, interfaces.collapsed)
+            self.query_one(CountersPane).show(snapshot, interfaces.hidden, interfaces.collapsed,
+                                              interfaces.by_rate, interfaces.watched)
             self.query_one(ExportersPane).show(snapshot)
             self.query_one(FlowsPane).show(snapshot, self.bits)
             self.query_one(EventsPane).show(snapshot)
+            self.query_one(TotalsBar).show(snapshot, self.bits)
+            self._fit_heights()
 
     def _rerender(self) -> None:
         if self.shown is not None:
             self._render(self.shown)
         else:
-            self.query_one(HeaderBar).show(None, self.bits, self.paused)
+            self.query_one(HeaderBar).show(None, self.bits, self.paused,
+                                           self._playback_state())
 
     # -- layout -----------------------------------------------------------------------
 
     def on_resize(self, event: Resize) -> None:
-        """Side by side on wide screens, stacked on narrow ones."""
-        self._layout_for(event.size.width)
+        """Side by side on wide screens, stacked on narrow ones, a message on tiny ones."""
+        self._layout_for(event.size.width, event.size.height)
 
-    def _layout_for(self, width: int) -> None:
-        self.screen.set_class(width >= WIDE_COLUMNS, "-wide")
+    def _fit_heights(self) -> None:
+        """Give each small pane its rows (netop.ui.layout), Flows the rest."""
+        screen = self.screen_stack[0] if self.screen_stack else self.screen
+        body = screen.query_one("#body").size.height
+        if body <= 0:
+            return
+        exporters = screen.query_one(ExportersPane)
+        rows = PaneRows(
+            interfaces=len(screen.query_one(InterfacesPane).rows),
+            counters=len(screen.query_one(CountersPane).rows),
+            flows=len(screen.query_one(FlowsPane).rows),
+            events=len(screen.query_one(EventsPane).rows),
+            exporters=len(exporters.rows) if exporters.has_class("-active") else -1,
+        )
+        heights = pane_heights(body, rows, screen.has_class("-wide"))
+        for pane, lines in ((InterfacesPane, heights.interfaces),
+                            (CountersPane, heights.counters),
+                            (EventsPane, heights.events),
+                            (ExportersPane, heights.exporters)):
+            widget = screen.query_one(pane)
+            if widget.styles.height != Scalar.from_number(lines):
+                widget.styles.height = lines
+
+    def _layout_for(self, width: int, height: int) -> None:
+        screen = self.screen_stack[0] if self.screen_stack else self.screen
+        screen.set_class(width >= WIDE_COLUMNS, "-wide")
+        tiny = width < MIN_WIDTH or height < MIN_HEIGHT
+        screen.set_class(tiny, "-tiny")
+        if tiny:
+            screen.query_one("#too-small", Static).update(too_small_text(width, height))
+        self.call_after_refresh(self._fit_heights)
 
     # -- actions ----------------------------------------------------------------------
 
@@ -228,12 +320,66 @@ class NetopApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_toggle_pause(self) -> None:
-        """Freeze or resume the display; collection goes on either way."""
+        """Freeze or resume the display; collection goes on either way. In playback,
+        pause the playing itself (the file or recording stops being read)."""
+        if self.playback is not None:
+            self.playback.toggle_pause()
+            self._show_position()
+            return
         self.paused = not self.paused
         if not self.paused and self.latest is not None:
             self._render(self.latest)
         else:
-            self.query_one(HeaderBar).show(self.shown, self.bits, self.paused)
+            self.query_one(HeaderBar).show(self.shown, self.bits, self.paused,
+                                           self._playback_state())
+
+    # -- playback ---------------------------------------------------------------------
+
+    def _playback_state(self) -> PlaybackState | None:
+        return self.playback.state() if self.playback is not None else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The playback keys exist only while something plays back."""
+        if action in ("step", "speed", "goto"):
+            return self.playback is not None
+        return True
+
+    def _show_position(self) -> None:
+        """Show the snapshot at the playback position now, not at the next tick."""
+        current = self.playback.current() if self.playback is not None else None
+        if current is not None:
+            self.apply_snapshot(current)
+        else:
+            self._rerender()
+
+    def action_step(self, ticks: int) -> None:
+        """Pause and step one interval forward or back."""
+        if self.playback is not None:
+            self.playback.step(ticks)
+            self._show_position()
+
+    def action_speed(self, faster: bool) -> None:
+        """Play faster or slower."""
+        if self.playback is not None:
+            self.playback.change_speed(faster)
+            self._rerender()
+
+    def action_goto(self) -> None:
+        """Ask for a time or percentage to go to."""
+        playback = self.playback
+        if playback is not None:
+            self.query_one(GotoBar).open(lambda text: parse_goto(text, playback.state()))
+
+    def on_goto_bar_chosen(self, message: GotoBar.Chosen) -> None:
+        """Go to the chosen time."""
+        if self.playback is not None:
+            self.playback.seek(message.ts)
+            self._show_position()
+        self.query_one(FlowsPane).focus()
+
+    def on_goto_bar_cancelled(self, message: GotoBar.Cancelled) -> None:
+        """Back to the flows."""
+        self.query_one(FlowsPane).focus()
 
     def action_toggle_bits(self) -> None:
         """Show rates in bits or bytes per second."""
@@ -258,6 +404,8 @@ class NetopApp(App[None]):
         spec = replace(self.engine.view_spec, **changes)  # type: ignore[arg-type]
         self.engine.view_spec = spec
         self.query_one(FlowsPane).show_spec(spec)
+        if self.playback is not None:  # a recording has the rows at hand: show at once
+            self._show_position()
 
     def action_next_sort(self) -> None:
         """Sort the flows by the next column."""
@@ -288,10 +436,16 @@ class NetopApp(App[None]):
             message.table.toggle(message.key.removeprefix(GROUP))
             self._rerender()
             return
+        if isinstance(message.table, InterfacesPane):
+            self._open_interface(message.key)
+            return
         if not isinstance(message.table, FlowsPane):
             return
         row = message.table.latest.get(message.key)
         if row is None:
+            return
+        if row.label:  # a group: expand it into its member flows
+            self._expand(row)
             return
         if not row.label:  # a single flow: ask its source for its packets
             r = row.record
@@ -300,6 +454,92 @@ class NetopApp(App[None]):
         now = (shown.flows.now or shown.ts) if shown is not None else None
         self.push_screen(FlowDetailScreen(row, self.bits, now),
                          callback=lambda _: self._set_view(watch=None))
+
+    # -- drill-down -------------------------------------------------------------------
+
+    def _selected_flow(self) -> FlowRow | None:
+        pane = self.query_one(FlowsPane)
+        return pane.latest.get(pane.cursor_key) if pane.cursor_key is not None else None
+
+    def _drill_to(self, clause: str, **changes: object) -> None:
+        """Narrow the filter in force with ``clause`` (and apply ``changes``), keeping
+        the view left on the stack for backspace."""
+        spec = self.engine.view_spec
+        self.drill_stack.append(spec)
+        del self.drill_stack[:-DRILL_DEPTH]
+        self._set_view(filter_text=narrow(spec.filter_text, clause), **changes)
+        self.notify(f"{self.engine.view_spec.filter_text} · backspace: back", timeout=3)
+
+    def action_drill(self, what: str) -> None:
+        """Filter to the selected flow's host, port, process or conversation."""
+        row = self._selected_flow()
+        if row is None:
+            self.notify("no flow selected", severity="warning", timeout=2)
+            return
+        if row.label:
+            clause = row.members
+        else:
+            r = row.record
+            remote = row.remote or r.dst
+            clause = {
+                "host": host_filter(remote),
+                "port": port_filter(r.proto, r.dport),
+                "process": process_filter(row.process),
+                "conversation": conversation_filter(r.src, r.dst),
+            }[what]
+        if not clause:
+            self.notify(f"no {what} to filter on for this row", severity="warning",
+                        timeout=2)
+            return
+        self._drill_to(clause)
+
+    def _expand(self, row: FlowRow) -> None:
+        """A group row opens into its member flows (backspace returns to the groups)."""
+        if not row.members:
+            self.notify("this group's flows cannot be selected by a filter",
+                        severity="warning", timeout=2)
+            return
+        self._drill_to(row.members, aggregate="connection")
+
+    def action_drill_back(self) -> None:
+        """Back to the view before the last drill-down."""
+        if not self.drill_stack:
+            self.notify("no drill-down to go back from", timeout=2)
+            return
+        spec = self.drill_stack.pop()
+        self._set_view(filter_text=spec.filter_text, aggregate=spec.aggregate)
+
+    def action_toggle_totals(self) -> None:
+        """The flows' rate columns show totals (bytes each way) or rates (iftop's T)."""
+        pane = self.query_one(FlowsPane)
+        pane.totals = not pane.totals
+        pane.refit()
+        self._rerender()
+
+    def action_toggle_iface_order(self) -> None:
+        """Interfaces busiest first (watched ones on top) or by name."""
+        pane = self.query_one(InterfacesPane)
+        pane.by_rate = not pane.by_rate
+        self._rerender()
+
+    def _open_interface(self, key: str) -> None:
+        """Enter on an interface row: its detail screen; the engine reads its NIC and
+        qdisc counters while the screen is open (local interfaces only)."""
+        shown = self.shown
+        if shown is None:
+            return
+        origin, _, name = key.partition("\0")
+        rate = shown.total if (origin, name) == ("local", "all") else next(
+            (r for r in shown.interfaces if r.key == (origin, name)), None)
+        if rate is None:
+            return
+        if origin == "local" and name != "all":
+            self.engine.nic_detail = name
+
+        def closed(_: None) -> None:
+            self.engine.nic_detail = None
+
+        self.push_screen(InterfaceDetailScreen(rate, self.bits), callback=closed)
 
     def action_filter(self) -> None:
         """Open the filter box with the filter in force."""

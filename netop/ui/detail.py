@@ -23,6 +23,7 @@ from netop.engine.engine import WATCHED_PACKETS
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import (
     FlowFields,
+    FlowKey,
     FlowPackets,
     FlowRow,
     PacketSample,
@@ -31,6 +32,8 @@ from netop.model import (
     tcp_flags_text,
 )
 from netop.packet.dissect import dissect
+from netop.packet.pcapfile import PcapError
+from netop.packet.savepackets import MAX_SAVED, save_name, save_packets
 from netop.ui.widgets.sparkline import spark_text
 
 #: What the packets section says until a capture source provides packets for the flow.
@@ -129,6 +132,7 @@ class FlowDetailScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,backspace", "back", "Back"),
+        Binding("w", "save_packets", "Save pcap"),
     ]
 
     DEFAULT_CSS = """
@@ -149,6 +153,8 @@ class FlowDetailScreen(Screen[None]):
         self.packets: FlowPackets | None = None
         self._decoded: dict[tuple[float, int, int], list[str]] = {}
         self._shown_packets: tuple[PacketSample, ...] = ()
+        #: Every packet seen while the screen is open (bounded), for ``w``.
+        self._held: dict[tuple[float, int, int, bool], PacketSample] = {}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -168,7 +174,8 @@ class FlowDetailScreen(Screen[None]):
     def _heading(self) -> str:
         r = self.row.record
         if self.row.label:
-            return f"{self.row.label} — {self.row.flows} flows"
+            flows = self.row.flows
+            return f"{self.row.label} — {flows} flow" + ("" if flows == 1 else "s")
         return (f"{proto_name(r.proto)}  {endpoint(r.src, r.sport, r.proto)} → "
                 f"{endpoint(r.dst, r.dport, r.proto)}")
 
@@ -194,7 +201,33 @@ class FlowDetailScreen(Screen[None]):
         if watched is not None and watched.packets != self._shown_packets:
             self.packets = watched
             self._shown_packets = watched.packets
+            self._hold(watched)
             self._decode(watched)
+
+    def _hold(self, watched: FlowPackets) -> None:
+        """Keep the packets for ``w``: a file's replace what came before, a live
+        capture's (new since the last batch) add to them; the newest win at the bound."""
+        if watched.total is not None:
+            self._held.clear()
+        for sample in watched.packets:
+            self._held[(sample.ts, sample.wirelen, len(sample.data), sample.reverse)] = sample
+        while len(self._held) > MAX_SAVED:
+            del self._held[next(iter(self._held))]
+
+    def action_save_packets(self) -> None:
+        """Save the packets held so far to a new pcap in the current directory (0600)."""
+        if not self._held:
+            self.notify("no packets of this flow to save yet", severity="warning")
+            return
+        r = self.row.record
+        name = save_name(FlowKey(r.proto, r.src, r.sport, r.dst, r.dport, r.vlan), time.time())
+        try:
+            written, skipped = save_packets(name, self._held.values())
+        except (PcapError, OSError) as exc:
+            self.notify(f"not saved: {exc}", severity="error")
+            return
+        note = f" ({skipped} of another link type left out)" if skipped else ""
+        self.notify(f"saved {written} packets to {name}{note}")
 
     @work(thread=True, exclusive=True, group="dissect")
     def _decode(self, watched: FlowPackets) -> None:

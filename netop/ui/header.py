@@ -1,12 +1,41 @@
-"""The one-line header: host, what is watched, totals, PAUSED."""
+"""The one-line header: host, what is watched, totals, PAUSED; in playback, the
+position first (time, timeline, speed)."""
 
 from __future__ import annotations
+
+import time
 
 from rich.text import Text
 from textual.widgets import Static
 
+from netop.engine.playback import PlaybackState
 from netop.format import human_rate
 from netop.model import Snapshot
+
+#: Cells of the timeline bar.
+TIMELINE = 12
+
+
+def playback_text(state: PlaybackState) -> str:
+    """``▶ 01-01 14:32:05 █████░░░░░░░ 43% ×2 -1:02:10`` (position, timeline, speed,
+    time remaining), then the note, if any. Block and shade characters: the ones every
+    terminal font has (the sparklines use them too); ``||`` for paused for the same
+    reason (⏸ is missing from many)."""
+    mark = "||" if state.paused else "▶"
+    when = time.strftime("%m-%d %H:%M:%S", time.localtime(state.position))
+    filled = round(state.fraction * TIMELINE)
+    bar = "█" * filled + "░" * (TIMELINE - filled)
+    left = max(0, int(state.end - state.position))
+    remaining = f"-{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
+    parts = [f"{mark} {when} {bar} {state.fraction * 100:.0f}%", f"×{state.speed:g}",
+             remaining]
+    if state.ended:
+        parts.append("end")
+    if state.detail:
+        parts.append(state.detail)
+    if state.note:
+        parts.append(state.note)
+    return " ".join(parts)
 
 
 class HeaderBar(Static):
@@ -18,10 +47,11 @@ class HeaderBar(Static):
 
     def __init__(self) -> None:
         super().__init__("", id="header")
-        self._last: tuple[str, bool] = ("", False)
+        self._last: tuple[str, bool, str] = ("", False, "")
 
-    def show(self, snapshot: Snapshot | None, bits: bool, paused: bool) -> None:
-        """Render the header for ``snapshot``."""
+    def show(self, snapshot: Snapshot | None, bits: bool, paused: bool,
+             playback: PlaybackState | None = None) -> None:
+        """Render the header for ``snapshot`` (and the playback position)."""
         if snapshot is None:
             plain = " netop  starting…"
         else:
@@ -34,10 +64,14 @@ class HeaderBar(Static):
                 *snapshot.status,
             ]
             plain = "  │  ".join(parts)
-        if (plain, paused) == self._last:
+        position = playback_text(playback) if playback is not None else ""
+        if (plain, paused, position) == self._last:
             return
-        self._last = (plain, paused)
+        self._last = (plain, paused, position)
         text = Text(plain, no_wrap=True, overflow="ellipsis")
+        if position:
+            # Bold, not reversed: reversed, the timeline's full blocks would look empty.
+            text = Text.assemble(Text(f" {position} ", style="bold"), "│", text)
         if paused:
             text = Text.assemble(Text(" PAUSED ", style="reverse bold"), text)
         self.update(text)

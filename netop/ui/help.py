@@ -15,19 +15,35 @@ from textual.widgets import Static
 KEYS: tuple[tuple[str, str], ...] = (
     ("q / ctrl+c", "quit"),
     ("?", "this help"),
-    ("space", "pause the display (collection goes on; the header says PAUSED)"),
-    ("tab / shift+tab", "focus the next / previous pane (the focused pane grows)"),
+    ("space", "pause the display (collection goes on; the header says PAUSED); in playback "
+              "(netop replay, -r FILE) pause the playing itself"),
+    ("tab / shift+tab", "focus the next / previous pane"),
     ("↑ ↓ pgup pgdn home end", "move in the focused pane"),
     ("/", "filter the flows (enter applies, esc cancels; e.g. port 443 and bytes > 1M; "
           "bytes, packets: both directions, bytes_fwd/bytes_rev: one)"),
     ("s / S", "sort the flows by the next column / reverse the order (or click a header)"),
     ("a", "group flows: connection → remote host → process → port → protocol"),
     ("n", "show names (reverse DNS, /etc/services) or bare addresses and ports"),
-    ("enter", "details of the selected flow (record, rate history, packets); escape returns"),
+    ("enter", "details of the selected flow (record, rate history, packets); on a group "
+              "row: its member flows; on an interface: its detail (graph, all counters, "
+              "NIC statistics, qdisc drops); escape returns"),
+    ("h", "filter to the selected flow's remote host (narrows the filter in force)"),
+    ("p", "filter to the selected flow's protocol and service port"),
+    ("P", "filter to the selected flow's process"),
+    ("C", "filter to the selected flow's conversation (its two hosts)"),
+    ("backspace", "undo the last drill-down (h p P C, or enter on a group row)"),
+    ("T", "flows: totals (bytes each way) instead of rates, and back"),
+    ("o", "interfaces: busiest first (the -i ones on top) or by name"),
     ("b", "toggle bits / bytes"),
     ("i", "hide / show idle interfaces"),
     ("c", "fold / unfold every remote group (SNMP targets, sFlow exporters); enter folds one"),
     ("t", "next theme"),
+    ("[", "playback: step one interval back (pauses; atop's t/T are the theme key here)"),
+    ("]", "playback: step one interval forward (pauses)"),
+    ("-", "playback: slower (0.25x to 128x; the header shows the speed)"),
+    ("+", "playback: faster (long gaps in a recording are skipped with a note)"),
+    ("g", "playback: go to a time (14:32, 2026-01-01 14:32, -10m, +1h) or a percentage "
+          "(50%)"),
     ("escape", "close this help"),
 )
 

@@ -31,6 +31,8 @@ class ThemeSet:
     """The themes found at start-up, in a stable order for the ``t`` key."""
 
     themes: tuple[Theme, ...]
+    warnings: tuple[str, ...] = ()
+    """Theme files that were skipped, and why (one line each)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -108,13 +110,28 @@ def _colour(path: Path, key: str, value: object) -> str:
     return value
 
 
-def load_themes(*dirs: Path) -> ThemeSet:
-    """Every ``*.toml`` theme in ``dirs`` (later directories override by name)."""
+def load_themes(*dirs: Path, skip_broken: tuple[Path, ...] | None = None) -> ThemeSet:
+    """Every ``*.toml`` theme in ``dirs`` (later directories override by name).
+
+    A broken file in a ``skip_broken`` directory (default: the user's theme folder) is
+    skipped with a warning in :attr:`ThemeSet.warnings` rather than stopping netop (one
+    another user could have written is not read, see ``read_trusted``: skipped too).
+    """
+    if not dirs:
+        dirs = (BUILTIN_DIR, user_theme_dir())
+        skip_broken = (user_theme_dir(),) if skip_broken is None else skip_broken
     found: dict[str, Theme] = {}
-    for directory in dirs or (BUILTIN_DIR, user_theme_dir()):
+    warnings: list[str] = []
+    for directory in dirs:
         if not directory.is_dir():
             continue
         for path in sorted(directory.glob("*.toml")):
-            theme = load_theme_file(path)
+            try:
+                theme = load_theme_file(path)
+            except NetopError as exc:
+                if directory not in (skip_broken or ()):
+                    raise
+                warnings.append(f"{exc} (skipped)")
+                continue
             found[theme.name] = theme
-    return ThemeSet(tuple(found.values()))
+    return ThemeSet(tuple(found.values()), tuple(warnings))

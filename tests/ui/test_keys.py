@@ -56,7 +56,8 @@ def _help_key(binding: object) -> str:
 
 def _squash(text: str) -> str:
     """Screen text with the frame and line breaks gone, so wrapped lines still match."""
-    return " ".join(re.sub(r"[│╭╮╰╯─▁▔▎▊▌▐█]", " ", text).split())
+    # The frame, and the block elements a scrollbar thumb is drawn with (over the text).
+    return " ".join(re.sub(r"[│╭╮╰╯─\u2580-\u259f]", " ", text).split())
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48), (200, 60)])
@@ -81,7 +82,10 @@ async def test_help_shows_every_binding_on_screen_and_escape_closes(
         for _ in range(20):
             if scroller.scroll_y >= scroller.max_scroll_y:
                 break
-            scroller.scroll_page_down(animate=False)
+            # Pages that overlap by two lines: an entry wrapped over a page break is
+            # still read whole on one of them.
+            scroller.scroll_to(y=scroller.scroll_y + max(1, scroller.size.height - 2),
+                               animate=False)
             await pilot.pause()
             seen += " " + _squash(screen_text(app))
         for key, action in KEYS:
@@ -264,8 +268,9 @@ async def test_a_cycles_aggregations_keeping_sort_and_filter() -> None:
         await pilot.pause()
         snap = retick(app)
         labels = {row.label for row in snap.flows.rows}
-        assert {"firefox (4242)", "ssh (5150)", "nginx (777)", "—"} <= labels
-        firefox = next(r for r in snap.flows.rows if r.label == "firefox (4242)")
+        # By program (the PIDs are in the member flows).
+        assert {"firefox", "ssh", "nginx", "—"} <= labels
+        firefox = next(r for r in snap.flows.rows if r.label == "firefox")
         assert firefox.flows == 2
 
 
@@ -278,7 +283,7 @@ async def test_n_toggles_names_in_the_flows_pane() -> None:
         await pilot.pause()
         pane = app.query_one(FlowsPane)
         texts = [str(c) for r in pane.rows for c in r.cells]
-        assert any("cdn.example.net:443" in t for t in texts)
+        assert any("cdn.example.net:https" in t for t in texts)  # the service, too
         await pilot.press("n")
         await pilot.pause()
         retick(app, 41)

@@ -24,6 +24,7 @@ from netop.packet.pcapfile import (
     read_batches,
 )
 from netop.sources.capture.aggregate import PacketAggregator
+from netop.sources.capture.steer import GAP_SECONDS, FileSteering, gap_text
 
 _CHUNK = 16 << 20
 _TICK = 1.0
@@ -51,6 +52,8 @@ class FileReadResult:
     last_ts: float = 0.0
     last_tick: float = 0.0
     error: PcapError | None = None
+    filtered_out: int = 0
+    """Packets the capture (BPF) filter did not keep: never counted in ``packets``."""
 
 
 #: One tick of a file read as fast as it goes: the flow deltas as the aggregator's rows,
@@ -92,8 +95,7 @@ class FileReader:
             if classic is not None:
                 yield from self._read_classic(classic)
             else:
-                for linktype, packets in filtered(read_batches(self.path, counts),
-                                                  self.packet_filter):
+                for linktype, packets in self._filtered(read_batches(self.path, counts)):
                     start = 0
                     while start < len(packets):
                         room = yield from self._room(packets[start][0])
@@ -107,6 +109,18 @@ class FileReader:
         result.packets, result.malformed, result.non_ip = agg.packets, agg.malformed, agg.non_ip
         result.bad_timestamps = counts.bad_timestamps
         result.overflow = agg.stats()["overflow"]
+
+    def _filtered(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+        """:func:`filtered`, counting what the filter leaves out (for the summary)."""
+        if self.packet_filter is None:
+            yield from batches
+            return
+        result = self.result
+        for batch in batches:
+            kept = next(filtered(iter((batch,)), self.packet_filter), None)
+            result.filtered_out += len(batch[1]) - (len(kept[1]) if kept else 0)
+            if kept is not None:
+                yield kept
 
     def _room(self, now: float) -> Generator[FileTick, None, int]:
         """How many packets may go to the aggregator now without any being refused (each
@@ -188,6 +202,8 @@ def paced_ticks(
     sleep: Callable[[float], None] = time.sleep,
     packet_filter: OfflineFilter | None = None,
     agg: PacketAggregator | None = None,
+    steering: FileSteering | None = None,
+    on_gap: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[float, list[FlowRecord], PacketAggregator]]:
     """Play a file tick by tick: ``(packet_time, deltas, aggregator)`` per tick.
 
@@ -197,21 +213,40 @@ def paced_ticks(
     ``speed`` 1.0 = recorded speed, 2.0 = twice as fast, ``None`` = no waiting. The
     generator raises :class:`PcapError` after the last readable tick of a damaged file.
     ``agg`` is the aggregator to feed (e.g. one that keeps packets); a new one by default.
+    ``steering``: the TUI's playback keys (pause, steps, speed, jumps; its speed then
+    replaces ``speed``). A silence longer than :data:`GAP_SECONDS` is skipped at once,
+    not waited through, and ``on_gap`` is told (with the note's text).
     """
     agg = PacketAggregator() if agg is None else agg
     tick_end: float | None = None
     started = time.monotonic()
     base = 0.0
-    step = interval * (speed or 1.0)  # packet seconds per tick
+    generation = steering.generation if steering is not None else 0
+
+    def pace_now() -> float | None:
+        return steering.pace() if steering is not None else speed
+
+    step = interval * (pace_now() or 1.0)  # packet seconds per tick
 
     def pace() -> None:
-        if speed is not None and tick_end is not None:
-            wait = started + (tick_end - base) / speed - time.monotonic()
+        nonlocal started, base, generation, step
+        if steering is not None:
+            steering.gate(stopped)
+            if steering.generation != generation:
+                # Resumed, sped up, jumped or skipped: the pace starts again from here.
+                generation = steering.generation
+                started, base = time.monotonic(), tick_end or 0.0
+                step = interval * (pace_now() or 1.0)
+                return
+        current = pace_now()
+        if current is not None and tick_end is not None:
+            wait = started + (tick_end - base) / current - time.monotonic()
             if wait > 0:
                 sleep(wait)
 
     error: PcapError | None = None
     latest = 0.0
+    read_bytes = 0
     counts = ReadCounts()
     try:
         for linktype, packets in filtered(read_batches(path, counts), packet_filter):
@@ -226,19 +261,36 @@ def paced_ticks(
                     tick_end = base + step
                 end = _split(packets, start, tick_end)
                 agg.add_batch(linktype, packets[start:end])
+                read_bytes += sum(len(p[1]) for p in packets[start:end]) + 16 * (end - start)
                 start = end
                 if end < len(packets):  # the tick is complete
                     pace()
+                    if steering is not None:
+                        steering.at(tick_end, read_bytes)
                     yield tick_end, agg.drain(), agg
                     tick_end += step
-                    if speed is None and packets[end][0] >= tick_end + step:
-                        # Skip a long silence in one step instead of many empty ticks.
-                        tick_end += step * int((packets[end][0] - tick_end) // step)
+                    ahead = packets[end][0] - tick_end
+                    paced = pace_now() is not None
+                    if ahead >= step and (not paced or ahead >= GAP_SECONDS):
+                        # Skip a long silence in one step instead of many empty ticks
+                        # (or, at a pace, instead of waiting through it).
+                        tick_end += step * int(ahead // step)
+                        if paced:
+                            note = (steering.skipped(ahead) if steering is not None
+                                    else f"skipped a silence of {gap_text(ahead)}")
+                            started, base = time.monotonic(), tick_end
+                            if steering is not None:
+                                generation = steering.generation
+                            if on_gap is not None:
+                                on_gap(note)
     except PcapError as exc:
         error = exc
     agg.bad_timestamps = counts.bad_timestamps
     if tick_end is not None and not stopped():
         pace()
+        if steering is not None:
+            steering.at(min(tick_end, latest), steering.size)
+            steering.ended = True
         yield min(tick_end, latest), agg.drain(), agg
     if error is not None:
         raise error

@@ -43,6 +43,12 @@ from netop.packet.pcapfile import MAX_SNAPLEN
 if TYPE_CHECKING:
     from netop.sources.capture.source import CaptureSource
 
+#: ``-i``'s one help text: the TUI, ``flows`` and ``ifaces`` give it the same meaning.
+INTERFACE_HELP = (
+    "watch IFACE (repeatable): capture on it, total it in the 'all' row; 'any' = all; "
+    "netop ifaces prints only these (glob patterns allowed)"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class CaptureOptions:
@@ -87,7 +93,7 @@ def add_capture_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         dest="interfaces",
         metavar="IFACE",
-        help="capture on IFACE (repeatable; 'any' = all; default: default route's)",
+        help=INTERFACE_HELP,
     )
     g.add_argument(
         "-f",

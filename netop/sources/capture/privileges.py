@@ -123,3 +123,24 @@ def capabilities_effective(pid: int | str = "self") -> int:
             if line.startswith("CapEff:"):
                 return int(line.split()[1], 16)
     return 0
+
+
+def capture_rights_advice(launcher: str, helper: tuple[str, ...]) -> str:
+    """How to grant packet capture, for the one line netop says when it may not capture.
+
+    The right goes to the capture launcher alone (a small compiled program that runs
+    only netop's capture child), through file capabilities limited to a group or
+    through ``sudo -n`` for exactly that program: never to a Python interpreter, which
+    would let every script of every user capture.
+    """
+    base = ("packet capture needs CAP_NET_RAW, which only netop's capture launcher should "
+            "hold (never the Python interpreter)")
+    grant = ("`sudo netop install-capture --file-caps --group netop` (members of group netop "
+             "may then capture), or `sudo netop install-capture` with a sudoers line for the "
+             'launcher alone and capture.helper = ["sudo", "-n"] (README: Capture rights)')
+    if helper:
+        return (f"{base}: `{' '.join(helper)} {launcher}` was refused; check the sudoers line "
+                f"for {launcher} (README: Capture rights)")
+    if not os.path.exists(launcher):
+        return f"{base}: {launcher} is not installed; install it once as root: {grant}"
+    return f"{base}: {launcher} is installed without capture rights; grant them: {grant}"

@@ -32,6 +32,8 @@ from netop.sources.capture.messages import (
     watch_line,
 )
 from netop.sources.capture.options import CaptureOptions
+from netop.sources.capture.ring import PERMISSION_HINT
+from netop.sources.capture.steer import FileSteering
 from netop.sources.capture.watch import from_wire
 
 if TYPE_CHECKING:
@@ -106,6 +108,14 @@ class CaptureSource(Source):
         self._wake = threading.Event()  # ... and wakes a playback whose file has ended
         # A file, not a pipe: a chatty child must never block on a full stderr pipe.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
+        #: The playback keys' hold on a file being played (None live).
+        self.steering: FileSteering | None = None
+        if options.read:
+            try:
+                size = os.path.getsize(options.read)
+            except OSError:
+                size = 0
+            self.steering = FileSteering(options.speed, size)
 
     def describe(self) -> str:
         """What is captured, for the header."""
@@ -244,7 +254,14 @@ class CaptureSource(Source):
         elapsed = now - self._last_ts if self._last_ts else 0.0
         pps = (packets - self._last_packets) / elapsed if elapsed > 0 else 0.0
         self._last_packets, self._last_ts = packets, now
-        summary = f"{self.describe()}: {_rate(pps)}, {stats.get('kernel_drops', 0)} dropped"
+        steering = self.steering
+        if steering is not None:
+            # A file has no kernel and no drops: what applies is how much was read.
+            steering.packets = packets
+            steering.malformed = stats.get("malformed", 0)
+            summary = f"{self.describe()}: {packets} packets read"
+        else:
+            summary = f"{self.describe()}: {_rate(pps)}, {stats.get('kernel_drops', 0)} dropped"
         if stats.get("sampling", 1) > 1:
             summary += f", sampling 1/{stats['sampling']}"
         if stats.get("malformed"):
@@ -342,8 +359,13 @@ class CaptureSource(Source):
         elif isinstance(message, Event):
             self._event(Severity(message.severity), str(message.text))
         elif isinstance(message, Fatal):
-            self._event(Severity.ERROR, str(message.text))
-            self._emit(SourceStatus(NAME, f"capture off: {message.text}", ts=time.time()))
+            text = str(message.text)
+            if text == PERMISSION_HINT:  # the child cannot know how it was started: we do
+                from netop.sources.capture.privileges import capture_rights_advice
+
+                text = capture_rights_advice(self.options.launcher, self.options.helper)
+            self._event(Severity.ERROR, text)
+            self._emit(SourceStatus(NAME, f"capture off: {text}", ts=time.time()))
         else:
             self.attached.set()
             self._event(Severity.INFO, f"capturing on {', '.join(map(str, message.interfaces))}")
@@ -376,6 +398,9 @@ class CaptureSource(Source):
                 sleep=lambda s: None if self._stop.wait(s) else None,
                 packet_filter=packet_filter,
                 agg=agg,
+                steering=self.steering,
+                on_gap=lambda note: self._event(Severity.INFO,
+                                                f"{os.path.basename(path)}: {note}"),
             ):
                 scan = self._file_watch(scan, packet_filter)
                 watched = None

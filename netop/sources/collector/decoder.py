@@ -23,6 +23,7 @@ PROTOCOLS = {5: "netflow5", 9: "netflow9", 10: "ipfix", "sflow": "sflow"}
 #: The first two bytes of a NetFlow/IPFIX datagram -> protocol (the fast path of detect).
 #: "new exporter" events per tick; a spoofed flood's thousands become one summary.
 _NEW_EXPORTER_EVENTS = 20
+_SFLOW5 = b"\x00\x00\x00\x05"
 _BY_VERSION = {b"\x00\x05": "netflow5", b"\x00\x09": "netflow9", b"\x00\x0a": "ipfix"}
 
 
@@ -65,11 +66,12 @@ class Collector:
         self._last_expire = 0.0
         self._new_exporters = 0  # since the last housekeeping
 
-    def _state(self, exporter: str, now: float) -> ExporterState | None:
+    def _state(self, exporter: str, now: float, checked: bool = False) -> ExporterState | None:
+        """``checked``: the sender was already found in the allow-list."""
         state = self.exporters.get(exporter)
         if state is not None:
             return state
-        if self.networks and not self._allowed(exporter):
+        if self.networks and not checked and not self._allowed(exporter):
             self.refused += 1
             return None
         if len(self.exporters) >= self.limits.max_exporters:
@@ -158,8 +160,30 @@ class Collector:
         now: float,
         deferred: dict[tuple[Any, ...], list[bytes]] | None = None,
     ) -> int:
-        """Decode one datagram from ``exporter``; returns the records it added."""
+        """Decode one datagram from ``exporter``; returns the records it added.
+
+        An sFlow datagram's exporter is the agent address it carries (the UDP source
+        may be a relay or a NAT); the allow-list still applies to the UDP source.
+        """
+        if data[:4] == _SFLOW5:
+            agent = sflow.agent_address(data)
+            if agent is not None and agent != exporter:
+                if self.networks and not self._allowed(exporter):
+                    self.refused += 1
+                    return 0
+                state = self.exporters.get(agent) or self._state(agent, now, checked=True)
+                return self._feed(state, data, agent, now, deferred)
         state = self.exporters.get(exporter) or self._state(exporter, now)
+        return self._feed(state, data, exporter, now, deferred)
+
+    def _feed(
+        self,
+        state: ExporterState | None,
+        data: bytes,
+        exporter: str,
+        now: float,
+        deferred: dict[tuple[Any, ...], list[bytes]] | None,
+    ) -> int:
         if state is None:
             return 0
         self.datagrams += 1

@@ -184,6 +184,11 @@ class ExporterState:
     sflow_sources: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     interfaces: set[str] = field(default_factory=set)
     events: list[tuple[Severity, str]] = field(default_factory=list)
+    clock_skew: int = 0
+    """Records whose end lay in the future when they arrived (the exporter's clock is
+    ahead of ours, or its export time is wrong)."""
+    clock_ahead: float = 0.0
+    """The furthest into the future one of its records was dated, seconds."""
 
     def note(self, severity: Severity, message: str) -> None:
         """Queue an event for the next tick (bounded: a flood keeps only the first)."""
@@ -417,6 +422,8 @@ class ExporterState:
             "templates": len(self.templates),
             "seq_lost": self.seq_lost,
             "malformed": self.malformed,
+            "clock_skew": self.clock_skew,
+            "clock_ahead_s": round(self.clock_ahead, 1),
             "pending": self.pending_items,
             "last_seen": self.last_seen,
         }

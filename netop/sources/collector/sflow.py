@@ -8,6 +8,7 @@ decoded by netop's own packet decoder, so an sFlow flow keys exactly like a capt
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
 from collections.abc import Iterator
@@ -45,6 +46,19 @@ def interface(value: int, fmt: int | None = None) -> int | None:
     if fmt is None:
         fmt, value = value >> 30, value & 0x3FFFFFFF
     return value if fmt == 0 and 0 < value < _INTERNAL else None
+
+
+def agent_address(data: bytes) -> str | None:
+    """The agent address an sFlow v5 datagram names itself by (None when it has none
+    or the datagram is too short): who the exporter is, whatever relayed the datagram."""
+    if len(data) < 12:
+        return None
+    (addr_type,) = _U32.unpack_from(data, 4)
+    if addr_type == 1:
+        return str(ipaddress.IPv4Address(data[8:12]))
+    if addr_type == 2 and len(data) >= 24:
+        return str(ipaddress.IPv6Address(data[8:24]))
+    return None
 
 
 def decode(

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netop.config import DEFAULT_MAX_FLOWS, Config, get_float, get_int, get_section
 from netop.errors import ConfigError
-from netop.model import FlowBatch, NetEvent, Severity, SourceStatus
+from netop.model import FlowBatch, FlowRecord, NetEvent, Severity, SourceStatus
 from netop.sources.base import Emit, Source, SourceItem
 from netop.sources.collector.decoder import Collector
 from netop.sources.collector.exporters import Limits
@@ -67,8 +68,10 @@ class CollectorSource(Source):
         """Flows, counter samples, events and the exporter status since the last poll."""
         with self.server.locked():
             flows = self.collector.flows.drain()
+            skewed = self._check_clocks(flows, now)
             interfaces = self.collector.take_interfaces()
             events = self.collector.housekeeping(now)
+            events.extend(skewed)
             rows, totals = self._rows(now)
         if self.warning is not None and self._last_poll is None:
             events.append(NetEvent(now, Severity.WARNING, "collector", self.warning))
@@ -107,6 +110,31 @@ class CollectorSource(Source):
         )
         self._last_poll = now
         return items
+
+    def _check_clocks(self, flows: Mapping[Any, Sequence[FlowRecord]],
+                      now: float) -> list[NetEvent]:
+        """Count the records dated in the future per exporter (beyond
+        :data:`CLOCK_SLACK`); the first time an exporter does it, one event."""
+        events: list[NetEvent] = []
+        limit = now + CLOCK_SLACK
+        exporters = self.collector.exporters
+        for records in flows.values():
+            if max(map(_LAST, records), default=0.0) <= limit:
+                continue  # the usual case, checked at C speed
+            for record in records:
+                if record.last <= limit:
+                    continue
+                state = exporters.get(record.exporter or "")
+                if state is None:
+                    continue
+                if not state.clock_skew:
+                    events.append(NetEvent(
+                        now, Severity.WARNING, "collector",
+                        f"exporter {state.address}: flows dated {record.last - now:.0f} s in "
+                        "the future (its clock is ahead of ours?); counted in clock_skew"))
+                state.clock_skew += 1
+                state.clock_ahead = max(state.clock_ahead, record.last - now)
+        return events
 
     def _rows(self, now: float) -> tuple[list[dict[str, Any]], dict[str, int]]:
         span = now - self._last_poll if self._last_poll is not None else 0.0
@@ -191,6 +219,11 @@ def add_collector_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: Seconds a record's end may lie ahead of our clock before it counts as dated in the
+#: future (export batching and NTP noise stay well inside this).
+CLOCK_SLACK = 5.0
+_LAST = operator.itemgetter(FlowRecord._fields.index("last"))  # faster than attrgetter
+
 #: ``[collector]`` limit keys: (name, default, low, high); see exporters.Limits.
 _LIMIT_KEYS: tuple[tuple[str, int | float, int | float, int | float], ...] = (
     ("max_templates", 512, 1, 65535),
@@ -213,6 +246,8 @@ _LIMIT_KEYS: tuple[tuple[str, int | float, int | float, int | float], ...] = (
     ("max_interfaces", 2048, 1, 1 << 20),
     ("max_interfaces_total", 16384, 1, 1 << 24),
 )
+#: The ``[collector]`` limit keys' names (the config's unknown-key check reads them).
+LIMIT_KEY_NAMES: tuple[str, ...] = tuple(name for name, *_ in _LIMIT_KEYS)
 
 
 def collector_settings(

@@ -134,7 +134,76 @@ def compile_template(
             # The C layout calls the Python function for inputs outside its domain.
             with contextlib.suppress(ValueError, OverflowError):
                 tpl.aggregate = native.Layout(c_layout(tpl), tpl.aggregate)
+        if any(pen == REVERSE_PEN and ie in _REVERSIBLE for ie, _, pen in fields):
+            reverse = compile_template(template_id, reverse_fields(fields))
+            assert tpl.aggregate is not None
+            assert reverse.aggregate is not None
+            tpl.aggregate = _biflow(tpl.aggregate, reverse.aggregate)
     return tpl
+
+
+#: RFC 5103: a biflow's reverse counters are the forward elements under this PEN.
+REVERSE_PEN = 29305
+#: Elements whose reverse twin (under REVERSE_PEN) counts the other direction.
+_REVERSIBLE = frozenset({IE_BYTES, IE_PACKETS, IE_TOTAL_BYTES, IE_TOTAL_PACKETS, IE_FLAGS})
+#: Marks a field the reverse reading skips (any enterprise number but REVERSE_PEN).
+_UNUSED_PEN = 1
+#: Elements that trade places when a biflow is read the other way round.
+_SWAPPED = {IE_SRC4: IE_DST4, IE_DST4: IE_SRC4, IE_SRC6: IE_DST6, IE_DST6: IE_SRC6,
+            IE_SPORT: IE_DPORT, IE_DPORT: IE_SPORT, IE_INGRESS_IF: IE_EGRESS_IF,
+            IE_EGRESS_IF: IE_INGRESS_IF, IE_INGRESS_PHYS_IF: IE_EGRESS_PHYS_IF,
+            IE_EGRESS_PHYS_IF: IE_INGRESS_PHYS_IF}  # fmt: skip
+
+
+def reverse_fields(fields: Sequence[FieldSpec]) -> tuple[FieldSpec, ...]:
+    """An RFC 5103 biflow template read as its reverse direction: addresses, ports and
+    interfaces swapped, the reverse counters as the counters, the forward ones unused
+    (an enterprise number marks a field unused; the layout stays the same)."""
+    out: list[FieldSpec] = []
+    for ie, length, pen in fields:
+        if ie in _REVERSIBLE and pen in (0, REVERSE_PEN):
+            out.append((ie, length, 0 if pen else _UNUSED_PEN))
+        elif pen == 0:
+            out.append((_SWAPPED.get(ie, ie), length, 0))
+        else:
+            out.append((ie, length, pen))
+    return tuple(out)
+
+
+def _biflow(forward: Aggregate, reverse: Aggregate) -> Aggregate:
+    """Decode each biflow record as two: the forward direction, then the reverse one
+    (when it carried packets; an ICMP request's reverse is its reply type)."""
+    from netop.packet.decode import reverse_ports
+
+    def aggregate(body: bytes | memoryview, export_ms: float, uptime: float | None,
+                  sampling: int, table: FlowTable, room: int) -> tuple[int, int, int]:
+        room, over, records = forward(body, export_ms, uptime, sampling, table, room)
+        # One datagram's records at most: bounded by the body.
+        back: FlowTable = {}
+        reverse(body, export_ms, uptime, sampling, back, records + 1)
+        for key, sums in back.items():
+            if not sums[0]:
+                continue
+            proto = key[0]
+            if proto in (1, 58) and isinstance(key[2], int):
+                # Read backwards the request's type*256+code landed in sport.
+                key = (proto, key[1], 0, key[3], reverse_ports(proto, 0, key[2])[1], *key[5:])
+            mine = table.get(key)
+            if mine is None:
+                if room > 0:
+                    table[key] = sums
+                    room -= 1
+                else:
+                    over += 1
+                continue
+            mine[0] += sums[0]
+            mine[1] += sums[1]
+            mine[2] = min(mine[2], sums[2])
+            mine[3] = max(mine[3], sums[3])
+            mine[4] |= sums[4]
+        return room, over, records
+
+    return aggregate
 
 
 def _code_for(ie: int, length: int, pen: int, options: bool) -> str | None:

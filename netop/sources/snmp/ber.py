@@ -142,6 +142,21 @@ def _oid(data: bytes, pos: int, end: int) -> tuple[int, ...]:
     return (*head, *arcs[1:])
 
 
+def decode_oid(data: bytes, pos: int, end: int) -> tuple[int, ...]:
+    """The OBJECT IDENTIFIER whose value is ``data[pos:end]``; BerError if bad."""
+    return _oid(data, pos, end)
+
+
+def decode_integer(data: bytes, pos: int, end: int) -> int:
+    """An Integer32 value at ``data[pos:end]`` (see :func:`_signed32`); BerError if bad."""
+    return _signed32(data, pos, end)
+
+
+def decode_unsigned(data: bytes, pos: int, end: int, bits: int) -> int:
+    """A Counter/Gauge/TimeTicks value of ``bits``; BerError if bad."""
+    return _unsigned(data, pos, end, bits)
+
+
 def _signed32(data: bytes, pos: int, end: int) -> int:
     """An INTEGER (Integer32). pyasn1 writes -2^31 in 5 bytes, and some agents put
     unsigned 32-bit numbers here, so 5 bytes and -2^31..2^32-1 are accepted."""

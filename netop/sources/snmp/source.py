@@ -12,20 +12,24 @@ import contextlib
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from netop.config import Config
 from netop.model import NetEvent, Severity
 from netop.sources.base import Emit, Source
 from netop.sources.snmp.targets import SnmpTarget, TargetSet, parse_target_spec, targets_from_config
 
+if TYPE_CHECKING:
+    from netop.sources.snmp.poller import Poller
+
 SNMP_HELP = (
     "poll an SNMP agent: v2c:COMMUNITY@HOST[:PORT], v1:COMMUNITY@HOST[:PORT] or "
     "v3:USER@HOST[:PORT][/AUTH[/PRIV]] with keys from $NETOP_SNMP_AUTH_KEY / "
-    "$NETOP_SNMP_PRIV_KEY (or *_FILE); repeatable. A community on the command line is "
+    "$NETOP_SNMP_PRIV_KEY (or *_FILE); repeatable; NAME=... names it (two communities "
+    "on one agent). A community on the command line is "
     "visible to every user (ps): prefer v2c:@HOST with the community in "
     "$NETOP_SNMP_COMMUNITY_FILE (a file only you can write) or $NETOP_SNMP_COMMUNITY"
 )
-
 
 class SnmpSource(Source):
     """Polls SNMP targets in a background thread; emits samples, events and status."""
@@ -39,6 +43,7 @@ class SnmpSource(Source):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
+        self._poller: Poller | None = None
 
     def start(self, emit: Emit) -> None:
         """Start the polling thread (once)."""
@@ -74,11 +79,23 @@ class SnmpSource(Source):
         self._stop = asyncio.Event()
         self._ready.set()
         poller = Poller(self.targets)
+        self._poller = poller
         await poller.open()
         try:
             await poller.run(emit, self._stop)
         finally:
             poller.close()
+
+    def interface_name(self, address: str, index: int) -> str | None:
+        """The row name of interface ``index`` of the target at ``address`` (a trap's
+        sender), when that target is polled and the interface known; any thread."""
+        poller = self._poller
+        if poller is None:
+            return None
+        for tracker in list(poller.trackers):
+            if tracker.target.host == address:
+                return tracker.interface_name(index)
+        return None
 
     def describe(self) -> str:
         """The targets, for the header."""
@@ -114,7 +131,9 @@ def load_targets(specs: Sequence[str], config: Config, interval: float | None = 
         if names.count(target.name) > 1:
             from netop.errors import ConfigError
 
-            raise ConfigError("--snmp", f"target {target.name!r} is given twice")
+            raise ConfigError("--snmp", f"target {target.name!r} is given twice; two "
+                              "communities or users on one agent need a name each: "
+                              "NAME=v2c:...@HOST (or name in [[snmp.targets]])")
     return TargetSet(tuple(targets), tuple(warnings))
 
 

@@ -22,8 +22,10 @@ line ever repeats what comes before the ``@``, however mistyped the argument is.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +74,9 @@ class SnmpTarget:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     max_repetitions: int = 25
+    interface_label: str = "name"
+    """Which name an interface row shows: ``name`` (ifName), ``alias`` (ifAlias where the
+    operator set one, else ifName) or ``descr`` (ifDescr)."""
 
     @property
     def origin(self) -> str:
@@ -142,8 +147,10 @@ _KNOWN_KEYS = frozenset({
     "name", "host", "port", "version", "community", "community_env", "community_file",
     "user", "auth_protocol", "auth_key", "auth_key_env", "auth_key_file", "priv_protocol",
     "priv_key", "priv_key_env", "priv_key_file", "interval", "timeout", "retries",
-    "include", "exclude", "max_repetitions",
+    "include", "exclude", "max_repetitions", "interface_label",
 })  # fmt: skip
+#: The choices of ``interface_label``.
+INTERFACE_LABELS = ("name", "alias", "descr")
 
 
 def _target_from_table(
@@ -151,7 +158,9 @@ def _target_from_table(
 ) -> tuple[SnmpTarget, bool, list[str]]:
     for key in raw:
         if key not in _KNOWN_KEYS:
-            raise ConfigError(f"{prefix}.{key}", "unknown key")
+            near = difflib.get_close_matches(str(key), sorted(_KNOWN_KEYS), n=1, cutoff=0.75)
+            raise ConfigError(f"{prefix}.{key}", "unknown key"
+                              + (f"; did you mean {near[0]}?" if near else ""))
     host = get_str(raw, "host", "")
     if not host:
         raise ConfigError(f"{prefix}.host", "is required")
@@ -181,6 +190,7 @@ def _target_from_table(
         ),
         "include": _patterns(raw, "include", prefix),
         "exclude": _patterns(raw, "exclude", prefix),
+        "interface_label": _label(raw, prefix),
     }
     if version in ("1", "2c"):
         for key in ("user", "auth_protocol", "priv_protocol", "auth_key", "priv_key"):
@@ -269,6 +279,14 @@ def _patterns(raw: Mapping[str, Any], key: str, prefix: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _label(raw: Mapping[str, Any], prefix: str) -> str:
+    value = get_str(raw, "interface_label", "name")
+    if value not in INTERFACE_LABELS:
+        raise ConfigError(f"{prefix}.interface_label",
+                          f"must be one of {', '.join(INTERFACE_LABELS)}, got {value!r}")
+    return value
+
+
 def _check_name(name: str, key: str) -> str:
     if not name or len(name) > 64 or not all(c.isprintable() and c != ":" for c in name):
         raise ConfigError(key, "must be 1-64 printable characters without ':'")
@@ -295,9 +313,14 @@ def _check_unique(targets: Sequence[SnmpTarget]) -> None:
 def parse_target_spec(
     spec: str, env: Mapping[str, str] | None = None, interval: float | None = None
 ) -> TargetSet:
-    """One ``--snmp`` argument as a target (see the module docstring for the forms)."""
+    """One ``--snmp`` argument as a target (see the module docstring for the forms),
+    optionally named: ``NAME=v2c:...`` (default name: the host, or host:port)."""
     env = os.environ if env is None else env
     key = "--snmp"
+    named = _NAMED_SPEC.match(spec)
+    name = named.group(1) if named else None
+    if named:
+        spec = spec[named.end(1) + 1:]
     version_text, sep, rest = spec.partition(":")
     version = VERSIONS.get(version_text.lower()) if sep else None
     if version is None or "@" not in rest:
@@ -314,7 +337,7 @@ def parse_target_spec(
             raise ConfigError(key, f"{_shown(spec)}: at most /AUTH/PRIV after the host")
     host, port = _split_host_port(where, key)
     common: dict[str, Any] = {
-        "name": host if port == 161 else f"{host}:{port}",
+        "name": name or (host if port == 161 else f"{host}:{port}"),
         "host": host,
         "port": port,
         "version": version,
@@ -366,6 +389,11 @@ def _split_host_port(where: str, key: str) -> tuple[str, int]:
             raise ConfigError(key, f"bad port {port_text!r} (1-65535)")
         port = int(port_text)
     return _check_host(host, key), port
+
+
+#: ``NAME=`` before a target spec; only before a version and its ':' (so that a mistyped
+#: ``v2c=COMMUNITY@HOST`` is not read as a name, and its community never echoed).
+_NAMED_SPEC = re.compile(r"([A-Za-z0-9_.-]{1,64})=(?:v1|v2c|v3):", re.IGNORECASE)
 
 
 def _shown(spec: str) -> str:

@@ -182,7 +182,11 @@ class TargetTracker:
             state = self._ifaces.setdefault(index, _Iface())
             state.descr = _text(columns.get("descr", {}).get(index))
             state.alias = _text(columns.get("alias", {}).get(index))
-            name = _text(columns.get("name", {}).get(index)) or state.descr or f"ifIndex{index}"
+            if_name = _text(columns.get("name", {}).get(index))
+            label = self.target.interface_label
+            name = ((state.alias if label == "alias" else "")
+                    or (state.descr if label == "descr" else "")
+                    or if_name or state.descr or f"ifIndex{index}")
             if name in taken:
                 name = f"{name}#{index}"
             taken.add(name)
@@ -257,6 +261,9 @@ class TargetTracker:
                 oper_up=None if oper is None else oper == 1,
                 counter_bits=bits, discontinuity=reason,
                 max_gap=max(self.target.interval, self._hold),
+                # An agent restart is one event for the target (see update), not one
+                # per interface; an interface's own discontinuity time is its own.
+                discontinuity_said=reason is not None and reason == restart,
             ))  # fmt: skip
         self._need_low = missing_hc and self.target.version != "1"
         for gone in set(self._ifaces) - indexes:
@@ -287,7 +294,14 @@ class TargetTracker:
         old = mib.OPER_STATUS.get(previous, str(previous))
         severity = Severity.INFO if oper == 1 else Severity.WARNING
         label = iface_label(self.target.origin, state.name)
-        return [NetEvent(ts, severity, self.target.origin, f"{label}: link {new} (was {old})")]
+        kind = "link_up" if oper == 1 else "link_down" if oper in (2, 7) else "link_state"
+        return [NetEvent(ts, severity, self.target.origin, f"{label}: link {new} (was {old})",
+                         kind, self.target.name, state.name)]
+
+    def interface_name(self, index: int) -> str | None:
+        """The name of the interface with ``index`` as this target's rows show it."""
+        state = self._ifaces.get(index)
+        return state.name if state is not None else None
 
     def _event(self, ts: float, severity: Severity, message: str) -> NetEvent:
         return NetEvent(ts, severity, self.target.origin, f"{self.target.name}: {message}")

@@ -313,32 +313,9 @@ class UsmSession(BaseSession):
 
     def _crypt(self, salt: bytes, boots: int, engine_time: int, data: bytes,
                encrypt: bool) -> bytes:  # fmt: skip
-        """AES-CFB (RFC 3826) or DES-CBC (RFC 3414 §8) of a scoped PDU; ``salt`` is the
-        message's msgPrivacyParameters. Raises ValueError for a DES text that is not
-        whole blocks (the caller drops that message)."""
-        try:
-            from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-            from cryptography.hazmat.decrepit.ciphers.modes import CFB
-            from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-        except ImportError:
-            need = "SNMPv3 privacy needs the Python package 'cryptography' (pip install it)"
-            raise SnmpError("protocol", need) from None
-
-        if self.target.priv_protocol == "des":
-            if not encrypt and len(data) % 8:
-                raise ValueError("DES ciphertext is not whole 8-byte blocks")
-            key, pre_iv = self._priv_key[:8], self._priv_key[8:16]
-            iv = bytes(a ^ b for a, b in zip(pre_iv, salt, strict=True))
-            # Triple DES with three equal keys is single DES (what the RFC names).
-            des = Cipher(TripleDES(key * 3), modes.CBC(iv))
-            if encrypt:
-                data += b"\x00" * (-len(data) % 8)  # padding after the BER is ignored
-            op = des.encryptor() if encrypt else des.decryptor()
-            return op.update(data) + op.finalize()
-        iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
-        aes = Cipher(algorithms.AES(self._priv_key), CFB(iv))
-        op = aes.encryptor() if encrypt else aes.decryptor()
-        return op.update(data) + op.finalize()
+        """AES-CFB or DES-CBC of a scoped PDU (see :func:`crypt_scoped`)."""
+        return crypt_scoped(self.target.priv_protocol or "", self._priv_key, salt, boots,
+                            engine_time, data, encrypt)  # fmt: skip
 
     def _parse(self, data: bytes, msg_id: int, level: int,
                discovery: bool = False) -> _Reply | None:  # fmt: skip
@@ -418,3 +395,33 @@ def _uint31(raw: bytes) -> int | None:
         return None
     value = int.from_bytes(raw, "big", signed=True)
     return value if 0 <= value <= _MAX_INT else None
+
+
+def crypt_scoped(protocol: str, key: bytes, salt: bytes, boots: int, engine_time: int,
+                 data: bytes, encrypt: bool) -> bytes:  # fmt: skip
+    """AES-CFB (RFC 3826) or DES-CBC (RFC 3414 §8) of a scoped PDU with the localised
+    privacy ``key``; ``salt`` is the message's msgPrivacyParameters. Raises ValueError
+    for a DES text that is not whole blocks (the caller drops that message)."""
+    try:
+        from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+        from cryptography.hazmat.decrepit.ciphers.modes import CFB
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    except ImportError:
+        need = "SNMPv3 privacy needs the Python package 'cryptography' (pip install it)"
+        raise SnmpError("protocol", need) from None
+
+    if protocol == "des":
+        if not encrypt and len(data) % 8:
+            raise ValueError("DES ciphertext is not whole 8-byte blocks")
+        des_key, pre_iv = key[:8], key[8:16]
+        iv = bytes(a ^ b for a, b in zip(pre_iv, salt, strict=True))
+        # Triple DES with three equal keys is single DES (what the RFC names).
+        des = Cipher(TripleDES(des_key * 3), modes.CBC(iv))
+        if encrypt:
+            data += b"\x00" * (-len(data) % 8)  # padding after the BER is ignored
+        op = des.encryptor() if encrypt else des.decryptor()
+        return op.update(data) + op.finalize()
+    iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
+    aes = Cipher(algorithms.AES(key), CFB(iv))
+    op = aes.encryptor() if encrypt else aes.decryptor()
+    return op.update(data) + op.finalize()

@@ -37,11 +37,13 @@ class CountersPane(LineTable):
         self.border_title = "Counters"
 
     def show(
-        self, snapshot: Snapshot, hidden: frozenset[tuple[str, str]], collapsed: set[str]
+        self, snapshot: Snapshot, hidden: frozenset[tuple[str, str]], collapsed: set[str],
+        by_rate: bool = False, watched: tuple[str, ...] = (),
     ) -> None:
-        """Render the counters of every interface not hidden, grouped like Interfaces."""
+        """Render the counters of every interface not hidden, grouped and ordered like
+        Interfaces."""
         rows = []
-        for origin, rates in grouped(snapshot.interfaces).items():
+        for origin, rates in grouped(snapshot.interfaces, by_rate, watched).items():
             if origin != "local":
                 arrow = "▸" if origin in collapsed else "▾"
                 kind, _, name = origin.partition(":")

@@ -6,53 +6,61 @@ what answers "who talks to whom, how fast, which process" and drops the rest.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import events
 
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
 from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Styled
 
-#: Pane widths below which the less important columns are dropped.
-NARROW = 110
-
-_CONNECTION_WIDE = (
-    Column("proto", "Proto", 5),
-    Column("src", "Source", 0, min_width=12),
-    Column("dst", "Destination", 0, min_width=12),
-    Column("rate", "Rate →", 9, "right"),
-    Column("rate_rev", "Rate ←", 9, "right"),
-    Column("avg", "Avg 10s", 9, "right"),
-    Column("bytes", "Bytes", 8, "right"),
-    Column("packets", "Pkts", 6, "right"),
-    Column("age", "Age", 6, "right"),
-    Column("state", "State", 11),
-    Column("process", "Process", 0, min_width=10),
+#: Connection columns in their screen order. Each column's priority says in which order
+#: they give way when the pane narrows (0 stays longest): who talks to whom and how fast
+#: first, the process after the addresses and ports (an address loses its middle before
+#: the process takes its room, and never its port), the details last.
+_CONNECTION = (
+    (Column("proto", "Proto", 5), 2),
+    (Column("src", "Source", 0, min_width=19, weight=2), 0),
+    (Column("dst", "Destination", 0, min_width=19, weight=2), 0),
+    (Column("rate", "Rate →", 9, "right"), 1),
+    (Column("rate_rev", "Rate ←", 9, "right"), 1),
+    (Column("avg2", "Avg 2s", 9, "right"), 9),
+    (Column("avg", "Avg 10s", 9, "right"), 5),
+    (Column("avg40", "Avg 40s", 9, "right"), 9),
+    (Column("peak", "Peak", 9, "right"), 6),
+    (Column("bytes", "Bytes", 8, "right"), 3),
+    (Column("packets", "Pkts", 6, "right"), 8),
+    (Column("age", "Age", 6, "right"), 7),
+    (Column("state", "State", 11), 6),
+    (Column("process", "Process", 0, min_width=12), 4),
 )
-_CONNECTION_NARROW = ("proto", "src", "dst", "rate", "rate_rev", "bytes", "process")
 
-_GROUP_WIDE = (
-    Column("label", "Group", 0, min_width=16),
-    Column("flows", "Flows", 6, "right"),
-    Column("rate", "Rate →", 9, "right"),
-    Column("rate_rev", "Rate ←", 9, "right"),
-    Column("avg", "Avg 10s", 9, "right"),
-    Column("bytes", "Bytes", 8, "right"),
-    Column("packets", "Pkts", 6, "right"),
-    Column("age", "Age", 6, "right"),
+_GROUP = (
+    (Column("label", "Group", 0, min_width=16), 0),
+    (Column("flows", "Flows", 6, "right"), 2),
+    (Column("rate", "Rate →", 9, "right"), 1),
+    (Column("rate_rev", "Rate ←", 9, "right"), 1),
+    (Column("avg", "Avg 10s", 9, "right"), 5),
+    (Column("bytes", "Bytes", 8, "right"), 3),
+    (Column("packets", "Pkts", 6, "right"), 7),
+    (Column("age", "Age", 6, "right"), 6),
 )
-_GROUP_NARROW = ("label", "flows", "rate", "rate_rev", "bytes")
 
 _GROUP_TITLES = {"remote": "Remote host", "process": "Process", "port": "Port / service",
                  "protocol": "Protocol"}
 
 
-def endpoint_cell(addr: str, port: int, proto: int, name: str = "") -> Middle:
+def endpoint_cell(addr: str, port: int, proto: int, name: str = "",
+                  service: str = "") -> Middle:
     """:func:`endpoint` as a cell that, when narrow, keeps the port and the end of the
-    address (hosts of one IPv6 /64 differ only there) and loses the middle."""
+    address (hosts of one IPv6 /64 differ only there) and loses the middle. ``service``:
+    the port's name, shown instead of its number (iftop's and ``n``'s habit)."""
     text = endpoint(addr, port, proto, name)
     keep = 0
     if text != (name or addr):  # has a port
-        keep = len(str(port)) + (2 if text.startswith("[") else 1)
+        if service:
+            text = text[: len(text) - len(str(port))] + service
+        keep = len(service or str(port)) + (2 if text.startswith("[") else 1)
     return Middle(text, keep=keep)
 
 
@@ -65,18 +73,65 @@ def short_proto(proto: int) -> str:
     return _SHORT_PROTO.get(proto) or proto_name(proto)
 
 
-def columns_for(aggregate: str, width: int) -> tuple[Column, ...]:
-    """The columns of ``aggregate`` mode that fit a pane ``width`` cells wide."""
-    wide: tuple[Column, ...]
-    narrow: tuple[str, ...]
+#: From this priority on a column is a detail: it is shown only while the flexible
+#: columns (addresses, process, group label) keep :data:`ROOMY` cells, not just their
+#: minimum, so that the addresses are whole on a 160-column screen.
+DETAIL_PRIORITY = 5
+ROOMY = {"src": 26, "dst": 26, "label": 26, "process": 14}
+
+
+def _room(columns: list[Column], roomy: bool = False) -> int:
+    """Cells ``columns`` need at least: their widths and a space between two."""
+    return sum(c.width or (max(c.min_width, ROOMY.get(c.key, 0)) if roomy else c.min_width)
+               for c in columns) + max(0, len(columns) - 1)
+
+
+#: Labels of the two rate columns when ``T`` shows totals instead (iftop's ``T``).
+_TOTAL_LABELS = {"rate": "Total →", "rate_rev": "Total ←"}
+
+
+def columns_for(aggregate: str, width: int, totals: bool = False) -> tuple[Column, ...]:
+    """The columns of ``aggregate`` mode that fit a pane ``width`` cells wide: the most
+    useful first (by priority), each one only while all taken so far still fit.
+    ``totals``: the rate columns show the bytes each way since the flow began."""
+    ranked: tuple[tuple[Column, int], ...]
     if aggregate == "connection":
-        wide, narrow = _CONNECTION_WIDE, _CONNECTION_NARROW
+        ranked = _CONNECTION
     else:
         label = Column("label", _GROUP_TITLES.get(aggregate, "Group"), 0, min_width=16)
-        wide, narrow = (label, *_GROUP_WIDE[1:]), _GROUP_NARROW
-    if width >= NARROW:
-        return wide
-    return tuple(c for c in wide if c.key in narrow)
+        ranked = ((label, 0), *_GROUP[1:])
+    taken: list[Column] = []
+    for column, priority in sorted(ranked, key=lambda pair: pair[1]):
+        if not taken or _room([*taken, column], priority >= DETAIL_PRIORITY) <= width:
+            taken.append(column)
+    chosen = tuple(c for c, _ in ranked if c in taken)
+    if totals:
+        chosen = tuple(replace(c, label=_TOTAL_LABELS[c.key]) if c.key in _TOTAL_LABELS
+                       else c for c in chosen)
+    return chosen
+
+
+def window_avg(history: tuple[float, ...], seconds: float, interval: float) -> float | None:
+    """The mean rate over the last ``seconds`` of ``history`` (one rate per tick of
+    ``interval``), ticks without a rate counting as 0 as in the engine's 10 s average
+    (and iftop's), so that the three averages compare; ``None`` without history."""
+    if not history:
+        return None
+    ticks = max(1, round(seconds / interval)) if interval > 0 else 1
+    return sum(history[-ticks:]) / ticks
+
+
+#: Ticks of silence after a FIN from which a TCP flow counts as closed.
+CLOSED_AFTER_TICKS = 2
+
+
+def _state(state: str, idle: float, interval: float) -> str:
+    """The engine's TCP state, with ``closing`` (a FIN seen) become ``closed`` once the
+    flow has been silent for :data:`CLOSED_AFTER_TICKS` ticks: the flags' union cannot
+    tell one FIN from two, the silence after them can."""
+    if state == "closing" and idle >= CLOSED_AFTER_TICKS * interval:
+        return "closed"
+    return state
 
 
 class FlowsPane(LineTable):
@@ -94,9 +149,12 @@ class FlowsPane(LineTable):
         self.border_title = "Flows"
         self.spec = ViewSpec()
         self.latest: dict[str, FlowRow] = {}
-        self._shape = ("connection", True)
+        self._shape: tuple[str, ...] = tuple(c.label for c in self.columns)
         self._drawn_with = (0.0, True)
         self._losses = ""
+        #: ``T``: the rate columns show totals (bytes each way) instead.
+        self.totals = False
+        self._interval = 1.0
 
     def show_spec(self, spec: ViewSpec) -> None:
         """Say in the title how the flows are sorted, filtered and grouped."""
@@ -104,11 +162,16 @@ class FlowsPane(LineTable):
         self._fit_columns()
         self._title(None, None)
 
+    def refit(self) -> None:
+        """Columns again after a display choice changed (``T``)."""
+        self._fit_columns()
+
     def _fit_columns(self) -> None:
-        shape = (self.spec.aggregate, self.size.width >= NARROW)
+        columns = columns_for(self.spec.aggregate, self.inner_width, self.totals)
+        shape = (*(c.label for c in columns), self.spec.aggregate)
         if shape != self._shape:
             self._shape = shape
-            self.set_columns(columns_for(self.spec.aggregate, self.size.width))
+            self.set_columns(columns)
             # The rows on screen have the old columns' cells: draw them again.
             now, bits = self._drawn_with
             keys = [c.key for c in self.columns]
@@ -145,6 +208,7 @@ class FlowsPane(LineTable):
         self._fit_columns()
         self._title(view.total_flows, view.matched_flows, view.losses)
         now = view.now or snapshot.ts
+        self._interval = snapshot.interval
         self._drawn_with = (now, bits)
         self.latest = {row.key: row for row in view.rows}
         keys = [c.key for c in self.columns]
@@ -153,19 +217,30 @@ class FlowsPane(LineTable):
     def _row(self, row: FlowRow, now: float, bits: bool, keys: list[str]) -> Row:
         r = row.record
         names = self.spec.names
+        interval = self._interval
+        if self.totals:
+            rate: Cell = Styled(human_bytes(r.bytes), "tx")
+            rate_rev: Cell = Styled(human_bytes(r.bytes_rev), "rx")
+        else:
+            rate = Styled(human_rate(row.rate_bps, bits), "tx")
+            rate_rev = Styled(human_rate(row.rate_rev_bps, bits), "rx")
         cells: dict[str, Cell] = {
             "proto": short_proto(r.proto),
             "label": row.label,
             "flows": human_count(row.flows),
             "src": endpoint_cell(r.src, r.sport, r.proto, row.src_name if names else ""),
-            "dst": endpoint_cell(r.dst, r.dport, r.proto, row.dst_name if names else ""),
-            "rate": Styled(human_rate(row.rate_bps, bits), "tx"),
-            "rate_rev": Styled(human_rate(row.rate_rev_bps, bits), "rx"),
+            "dst": endpoint_cell(r.dst, r.dport, r.proto, row.dst_name if names else "",
+                                 row.service if names else ""),
+            "rate": rate,
+            "rate_rev": rate_rev,
             "avg": human_rate(row.avg_bps, bits),
+            "avg2": human_rate(window_avg(row.history, 2, interval), bits),
+            "avg40": human_rate(window_avg(row.history, 40, interval), bits),
+            "peak": human_rate(max(row.history) if row.history else None, bits),
             "bytes": human_bytes(r.bytes + r.bytes_rev),
             "packets": human_count(r.packets + r.packets_rev),
             "age": human_age(now - r.first),
-            "state": row.state,
+            "state": _state(row.state, now - r.last, interval),
             "process": row.process or Styled("—", "dim"),
         }
         return Row(key=row.key, cells=tuple(cells[k] for k in keys))

@@ -7,10 +7,11 @@ poll latency, availability) and collapses with enter or a click.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import fnmatch
+from collections.abc import Iterable, Sequence
 
 from netop.format import human_age, human_rate
-from netop.model import InterfaceRate, Snapshot, TargetRow, target_row
+from netop.model import InterfaceRate, Snapshot, SourceStatus, TargetRow, target_row
 from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Spark, Styled
 
 #: Seconds of silence after which an interface counts as idle (for hiding).
@@ -42,7 +43,7 @@ def group_title(origin: str, count: int, row: TargetRow | None) -> tuple[str, st
     """Header text of a remote group and its style (error when an SNMP target is
     unreachable)."""
     kind, _, name = origin.partition(":")
-    parts = [f"{name} ({kind})", f"{count} interfaces"]
+    parts = [f"{name} ({kind})", f"{count} interface" + ("" if count == 1 else "s")]
     style: str | None = "accent"
     if row is not None:
         if row.reachable:
@@ -57,11 +58,40 @@ def group_title(origin: str, count: int, row: TargetRow | None) -> tuple[str, st
     return " · ".join(parts), style
 
 
-def grouped(interfaces: Iterable[InterfaceRate]) -> dict[str, list[InterfaceRate]]:
-    """Interfaces by origin: ``local`` first, then the remote origins by name."""
+#: Ticks of history the busy-first order averages over, so that two interfaces of about
+#: the same rate do not swap places every tick.
+BUSY_TICKS = 10
+
+
+def busy_bps(rate: InterfaceRate) -> float:
+    """Both directions' rate averaged over the last :data:`BUSY_TICKS` ticks."""
+    rx, tx = rate.rx_history[-BUSY_TICKS:], rate.tx_history[-BUSY_TICKS:]
+    if not rx and not tx:
+        return (rate.rx_bps or 0.0) + (rate.tx_bps or 0.0)
+    return sum(rx) / max(1, len(rx)) + sum(tx) / max(1, len(tx))
+
+
+def grouped(
+    interfaces: Iterable[InterfaceRate], by_rate: bool = False,
+    watched: Sequence[str] = (), statuses: Iterable[SourceStatus] = (),
+) -> dict[str, list[InterfaceRate]]:
+    """Interfaces by origin: ``local`` first, then the remote origins by name. Inside a
+    group by name, or with ``by_rate`` the watched ones (``-i`` patterns) first, then the
+    busiest (:func:`busy_bps`), names breaking ties. An SNMP target of ``statuses`` with
+    no interface (never reached) gets its empty group, whose header then says why."""
     groups: dict[str, list[InterfaceRate]] = {}
     for rate in sorted(interfaces, key=lambda r: (r.origin != "local", r.origin, r.name)):
         groups.setdefault(rate.origin, []).append(rate)
+    for status in statuses:
+        if status.source == "snmp":
+            for row in status.rows:
+                groups.setdefault(f"snmp:{row.get('name', '')}", [])
+    if by_rate:
+        for rates in groups.values():
+            rates.sort(key=lambda r: (
+                not (r.origin == "local"
+                     and any(fnmatch.fnmatchcase(r.name, p) for p in watched)),
+                -round(busy_bps(r)), r.name))
     return groups
 
 
@@ -85,6 +115,10 @@ class InterfacesPane(LineTable):
         self.collapsed: set[str] = set()
         #: Interfaces left out as idle at the last :meth:`show` (the Counters pane follows).
         self.hidden: frozenset[tuple[str, str]] = frozenset()
+        #: Busiest first (default) or by name; ``o`` switches.
+        self.by_rate = True
+        #: The interfaces the user named (``-i``): first in the busy order.
+        self.watched: tuple[str, ...] = ()
 
     def toggle(self, origin: str) -> None:
         """Collapse or expand one remote group."""
@@ -97,7 +131,8 @@ class InterfacesPane(LineTable):
             rows.append(self._row(snapshot.total, bits, total=True))
         hidden: set[tuple[str, str]] = set()
         shown = 0
-        for origin, rates in grouped(snapshot.interfaces).items():
+        for origin, rates in grouped(snapshot.interfaces, self.by_rate, self.watched,
+                                     snapshot.sources).items():
             if origin != "local":
                 title, style = group_title(origin, len(rates),
                                            target_row(origin, snapshot.sources))
@@ -111,9 +146,10 @@ class InterfacesPane(LineTable):
                     continue
                 shown += 1
                 rows.append(self._row(rate, bits))
-        title = f"Interfaces ({shown})"
+        order = "busiest first" if self.by_rate else "by name"
+        title = f"Interfaces ({shown}) · {order}"
         if hidden:
-            title = f"Interfaces ({shown}, {len(hidden)} idle hidden — i shows them)"
+            title = f"Interfaces ({shown}, {len(hidden)} idle hidden — i shows them) · {order}"
         self.set_title(title)
         self.hidden = frozenset(hidden)
         self.set_rows(rows)

@@ -42,6 +42,8 @@ class Column:
     width: int = 0
     align: Literal["left", "right"] = "left"
     min_width: int = 6
+    weight: int = 1
+    """A flexible column's share of the spare width, relative to the others'."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,12 +182,12 @@ class LineTable(ScrollView, can_focus=True):
         if self.cursor_key not in self._index:
             self.cursor_key = new[0].key if (new and self.show_cursor) else None
         if len(new) != len(old):
-            self.virtual_size = Size(self.size.width, len(new) + 1)
+            self.virtual_size = Size(self.inner_width, len(new) + 1)
         if not old or not new:
             self._cache.clear()
             self.refresh()
             return
-        widths = self._widths if self._widths_for == self.size.width else ()
+        widths = self._widths if self._widths_for == self.inner_width else ()
         for i in range(max(len(old), len(new))):
             if i >= len(old) or i >= len(new) or not self._same(old[i], new[i], widths):
                 self._cache.pop(i, None)
@@ -219,10 +221,16 @@ class LineTable(ScrollView, can_focus=True):
 
     # -- rendering ----------------------------------------------------------------------
 
+    @property
+    def inner_width(self) -> int:
+        """Cells a line has: the content's width less a vertical scrollbar (drawn over the
+        last cells otherwise, hiding the last column)."""
+        return self.scrollable_content_region.width or self.size.width
+
     def _refresh_row(self, index: int) -> None:
         y = index - round(self.scroll_offset.y) + 1
         if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+            self.refresh(Region(0, y, self.inner_width, 1))
 
     def _cache_cursor_rows(self) -> None:
         index = self.cursor_index
@@ -246,10 +254,11 @@ class LineTable(ScrollView, can_focus=True):
         fixed = sum(c.width for c in self.columns if c.width) + len(self.columns) - 1
         flexible = [c for c in self.columns if not c.width]
         spare = max(0, width - fixed)
-        share = spare // len(flexible) if flexible else 0
+        weights = sum(c.weight for c in flexible) or 1
         widths = []
         for column in self.columns:
-            widths.append(column.width or max(column.min_width, share))
+            widths.append(column.width
+                          or max(column.min_width, spare * column.weight // weights))
         # When the screen is too narrow, trim from the widest columns to fit.
         while sum(widths) + len(widths) - 1 > width and max(widths) > 3:
             widest = widths.index(max(widths))
@@ -260,7 +269,7 @@ class LineTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         """Line ``y`` of the widget: the header at 0, then rows from the scroll offset."""
-        width = self.size.width
+        width = self.inner_width
         widths = self._column_widths(width)
         base = self.rich_style
         if y == 0:
@@ -355,15 +364,19 @@ class LineTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         """A click on the header sorts; on a row it moves the cursor there."""
-        if event.y == 0:
-            x = event.x
+        # The event's x/y count from the border; the header is the content's first line.
+        offset = event.get_content_offset(self)
+        if offset is None:  # on the border or the scrollbar
+            return
+        if offset.y == 0:
+            x = offset.x
             for column, w in zip(self.columns, self._widths, strict=False):
                 if x < w + 1:
                     self.post_message(self.HeaderClicked(self, column.key))
                     return
                 x -= w + 1
             return
-        index = event.y - 1 + round(self.scroll_offset.y)
+        index = offset.y - 1 + round(self.scroll_offset.y)
         if 0 <= index < len(self.rows):
             self._move_cursor(index)
             if event.chain >= 2 and self.cursor_key is not None:

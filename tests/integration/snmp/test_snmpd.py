@@ -217,6 +217,21 @@ def test_agent_restart_same_engine_id_gives_no_rate_then_recovers(snmpd: Snmpd, 
     assert status(rounds[2])["reachable"] is True
 
 
+def test_an_agent_restart_is_one_event_not_one_per_interface(snmpd: Snmpd) -> None:
+    wait_until(lambda: snmpd.uptime_ticks() >= 120, 15, "the agent's sysUpTime reaching 1.2 s")
+
+    def between(i: int) -> None:
+        if i == 0:
+            snmpd.restart()
+
+    rounds = run_rounds([v2c(snmpd.port)], 2, gap=0.2, between=between)
+    assert len(samples(rounds[1])) >= 2  # lo and eth0 at least: several interfaces
+    said = [e for e in events(rounds[1]) if "restart" in e]
+    said += [e.message for _, _, evs in _rates(rounds) for e in evs]
+    assert len(said) == 1, said
+    assert "agent restarted" in said[0]
+
+
 def test_agent_with_new_engine_id_is_rediscovered(snmpd: Snmpd) -> None:
     wait_until(lambda: snmpd.uptime_ticks() >= 120, 15, "the agent's sysUpTime reaching 1.2 s")
     target = v3(snmpd.port, "netop-p256", "sha256", "aes256", timeout=0.4, retries=0)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from netop.engine.drill import program_of
 from netop.engine.flowtable import FlowTable
 from netop.engine.flowview import Enrichment, FlowViewBuilder
 from netop.model import FlowBatch, FlowRecord, FlowRow, ViewSpec, proto_name
@@ -90,7 +91,7 @@ def expected(
         elif mode == "port":
             label = f"{e.dport}/{proto_name(e.proto)}"
         elif mode == "process":
-            label = e.view.proc.name or "—"  # type: ignore[attr-defined]
+            label = program_of(e.view.proc.name or "—")  # type: ignore[attr-defined]
         else:
             remote = e.dst if e.src == LOCAL else e.src
             name = names.lookup(remote)

@@ -101,7 +101,7 @@ def test_source_poll_reports_flows_counters_events_and_status() -> None:
             time.sleep(0.1)
             items += source.poll(time.time())
             status = [i for i in items if isinstance(i, SourceStatus)][-1]
-            if status.rows and status.rows[0]["datagrams"] >= 5:
+            if sum(row["datagrams"] for row in status.rows) >= 5:
                 break
         batches = [i for i in items if isinstance(i, FlowBatch)]
         assert {batch.source for batch in batches} == {"ipfix"}
@@ -110,14 +110,16 @@ def test_source_poll_reports_flows_counters_events_and_status() -> None:
         assert {(r.src, r.dst, r.exporter) for r in records} == {("10.0.0.1", "10.0.0.2",
                                                                   "127.0.0.1")}  # fmt: skip
         samples = [i for i in items if isinstance(i, InterfaceSample)]
-        assert [(s.origin, s.name) for s in samples] == [("sflow:127.0.0.1", "4")]
+        # An sFlow agent is known by the agent address it sends, not the UDP source.
+        assert [(s.origin, s.name) for s in samples] == [("sflow:192.0.2.1", "4")]
         messages = " | ".join(i.message for i in items if isinstance(i, NetEvent))
         assert "new exporter 127.0.0.1" in messages
         assert "5 ipfix sequence numbers lost" in messages
-        row = status.rows[0]
+        row, agent = status.rows
         assert (row["exporter"], row["seq_lost"], row["malformed"]) == ("127.0.0.1", 5, 1)
         assert row["templates"] == 1
-        assert "1 exporters" in status.summary
+        assert (agent["exporter"], agent["protocol"]) == ("192.0.2.1", "sflow")
+        assert "2 exporters" in status.summary
     finally:
         source.stop()
     source.stop()  # idempotent

@@ -1,0 +1,77 @@
+"""The keys of the config file, for warnings about unknown ones and for ``config --dump``.
+
+Each feature validates its own section; this module only knows the names, so that a
+typo (``intervall``) is warned about with the nearest known key instead of being
+silently ignored. A table no feature here knows (another feature's own section) is
+warned about only when its name is close to a known one (``[captur]``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+#: Top-level keys that are plain values.
+TOP_KEYS: tuple[str, ...] = ("interval", "theme", "hide_idle", "history_seconds")
+
+#: Keys of each table this module checks.
+SECTION_KEYS: dict[str, tuple[str, ...]] = {
+    "capture": ("interfaces", "filter", "promiscuous", "sampling", "sample", "max_flows",
+                "idle_timeout", "active_timeout", "ring_mb", "snaplen", "helper",
+                "launcher", "user"),
+    "names": ("enabled", "ttl", "negative_ttl", "max_lookups_per_s", "max_workers",
+              "max_entries"),
+    "procs": ("refresh_interval", "keep", "max_entries"),
+    "collector": ("listen", "allow", "rcvbuf", "max_flows"),  # + the limits: _known
+    "snmp": ("targets",),
+    "syslog": ("listen", "allow", "timezone", "patterns", "rate_limit", "queue", "rcvbuf"),
+    "traps": ("listen", "allow", "communities", "engine_id", "users", "rate_limit", "queue"),
+    "export": ("ipfix", "netflow9", "biflow", "domain", "template_every", "template_seconds",
+               "message_bytes", "queue_records", "max_datagrams_per_s"),
+    "prometheus": ("listen", "top_n", "max_interfaces", "basic_auth_user",
+                   "basic_auth_password", "basic_auth_password_env",
+                   "basic_auth_password_file", "tls_cert_file", "tls_key_file"),
+}  # fmt: skip
+
+
+def _known(section: str) -> tuple[str, ...]:
+    if section == "collector":  # imported only when asked: the collector's decoders
+        from netop.sources.collector.source import LIMIT_KEY_NAMES
+
+        return SECTION_KEYS[section] + LIMIT_KEY_NAMES
+    return SECTION_KEYS[section]
+
+
+def _nearest(key: str, known: tuple[str, ...]) -> str | None:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _said(path: str, nearest: str | None) -> str:
+    return f"{path}: unknown key" + (f"; did you mean {nearest}?" if nearest else "")
+
+
+def config_warnings(raw: Mapping[str, Any]) -> list[str]:
+    """One line per unknown key of ``raw`` (the parsed file), naming the nearest known
+    key when there is one (``difflib``)."""
+    warnings: list[str] = []
+    tables = tuple(SECTION_KEYS)
+    for key, value in raw.items():
+        if key in SECTION_KEYS:
+            if isinstance(value, Mapping):
+                known = _known(key)
+                for inner in value:
+                    if inner not in known:
+                        near = _nearest(inner, known)
+                        warnings.append(_said(f"{key}.{inner}", near and f"{key}.{near}"))
+            continue
+        if key in TOP_KEYS:
+            continue
+        if isinstance(value, Mapping | list):
+            near = _nearest(key, tables)
+            if near is not None:  # else another feature's own table: its business
+                warnings.append(_said(key, near))
+            continue
+        warnings.append(_said(key, _nearest(key, TOP_KEYS + tables)))
+    return warnings

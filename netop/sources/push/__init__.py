@@ -1,0 +1,1 @@
+"""What the push receivers (syslog, traps) share: sockets, allow-list, rate limit."""
