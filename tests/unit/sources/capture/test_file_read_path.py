@@ -104,12 +104,14 @@ def test_the_cyclic_gc_rests_while_a_file_is_read(
     assert gc.isenabled()
 
 
-def test_without_a_filter_the_filter_parser_is_not_loaded(capture: Path) -> None:
+def test_without_a_filter_or_outputs_their_modules_are_not_loaded(capture: Path) -> None:
     code = ("import io, sys, contextlib\n"
             "from netop.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             f"    assert main(['flows', '-r', {str(capture)!r}, '--json']) == 0\n"
-            "print(sorted(m for m in sys.modules if m.startswith('netop.engine.filter')))\n")
+            "print(sorted(m for m in sys.modules if m.startswith(\n"
+            "    ('netop.engine.filter', 'netop.outputs.prometheus', 'netop.outputs.record',\n"
+            "     'netop.outputs.ipfix', 'netop.engine.recording'))))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
