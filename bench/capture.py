@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -154,7 +155,16 @@ def live_run(name: str, pcap: str, warmup: float, drain: float) -> dict[str, flo
     }
 
 
-def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
+def children_cpu() -> float:
+    """User + system CPU seconds of the children waited for so far."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def offline(pcap: str, reps: int, baseline: str | None = None) -> dict[str, dict[str, float]]:
+    """In-process reads, then the whole commands (netop, and ``baseline``: the same
+    command from another checkout, e.g. main before a change) beside tcpdump and tshark,
+    interleaved rep by rep: wall and CPU (user + system) medians."""
     from netop.engine.engine import read_into_table
     from netop.engine.flowtable import FlowTable
     from netop.sources.capture.aggregate import PacketAggregator
@@ -177,35 +187,34 @@ def offline(pcap: str, reps: int) -> dict[str, dict[str, float]]:
         os.environ.pop("NETOP_KPIS")
         med = statistics.median(times)
         results[label] = {"seconds": med, "pps": n / med}
-    for label, cmd, env in (
-        (
-            "netop flows -r --json > /dev/null (whole command)",
-            [PY, "-m", "netop", "flows", "-r", pcap, "--json"],
-            {},
-        ),
-        ("tcpdump -r -w /dev/null", ["tcpdump", "-r", pcap, "-w", "/dev/null"], {}),
+    netop_cmd = [PY, "-m", "netop", "flows", "-r", pcap, "--json"]
+    commands = [
+        ("netop flows -r --json > /dev/null (whole command)", netop_cmd, str(ROOT)),
+        ("tcpdump -r -w /dev/null", ["tcpdump", "-r", pcap, "-w", "/dev/null"], str(ROOT)),
         # tshark's own flow table: its conversation statistics over every IP flow.
-        ("tshark -r -q -z conv,ip", ["tshark", "-r", pcap, "-q", "-z", "conv,ip"], {}),
-    ):
-        times = []
-        # Peers interleaved rep by rep would be fairer on a shared machine; the medians
-        # of each are what the ratios below compare.
-        for _ in range(reps):
-            t = time.perf_counter()
-            subprocess.run(
-                cmd,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                check=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-            )
-            times.append(time.perf_counter() - t)
-        med = statistics.median(times)
-        results[label] = {"seconds": med, "pps": n / med}
-    whole = results["netop flows -r --json > /dev/null (whole command)"]["seconds"]
-    for peer in ("tcpdump -r -w /dev/null", "tshark -r -q -z conv,ip"):
+        ("tshark -r -q -z conv,ip", ["tshark", "-r", pcap, "-q", "-z", "conv,ip"], str(ROOT)),
+    ]
+    if baseline:
+        commands.insert(1, (f"baseline {baseline}: netop flows -r --json", netop_cmd, baseline))
+    walls: dict[str, list[float]] = {label: [] for label, _, _ in commands}
+    cpus: dict[str, list[float]] = {label: [] for label, _, _ in commands}
+    # Interleaved rep by rep: on a shared machine the load drifts alike for all.
+    for _ in range(reps):
+        for label, cmd, root in commands:
+            c, t = children_cpu(), time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                           cwd=root, env={**os.environ, "PYTHONPATH": root})  # fmt: skip
+            walls[label].append(time.perf_counter() - t)
+            cpus[label].append(children_cpu() - c)
+    for label, _, _ in commands:
+        wall, cpu = statistics.median(walls[label]), statistics.median(cpus[label])
+        results[label] = {"seconds": wall, "pps": n / wall, "cpu_seconds": cpu,
+                          "pps_cpu": n / cpu}  # fmt: skip
+    whole = results["netop flows -r --json > /dev/null (whole command)"]
+    for peer in [label for label, _, _ in commands[1:]]:
         results[f"netop flows -r speed / {peer}"] = {
-            "ratio": results[peer]["seconds"] / whole}
+            "ratio": results[peer]["seconds"] / whole["seconds"],
+            "cpu_ratio": results[peer]["cpu_seconds"] / whole["cpu_seconds"]}
     return results
 
 
@@ -275,6 +284,9 @@ def main() -> None:
     ap.add_argument("--skip-live", action="store_true")
     ap.add_argument("--skip-offline", action="store_true")
     ap.add_argument("--memory-flows", type=int, default=1_000_000)
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="another checkout of netop (e.g. main before a change): its "
+                    "flows -r is timed beside, interleaved")
     a = ap.parse_args()
     Path(a.pcap).parent.mkdir(parents=True, exist_ok=True)
     if not Path(a.pcap).exists():
@@ -304,12 +316,15 @@ def main() -> None:
         finally:
             teardown_ns()
     if not a.skip_offline:
-        for label, r in offline(a.pcap, a.reps).items():
+        for label, r in offline(a.pcap, a.reps, a.baseline).items():
             report[label] = r
             if "ratio" in r:
-                print(f"{label:55} {r['ratio']:.2f}x", flush=True)
+                print(f"{label:55} {r['ratio']:.2f}x wall  {r['cpu_ratio']:.2f}x CPU", flush=True)
                 continue
-            print(f"{label:55} {r['seconds']:.3f} s  {r['pps'] / 1e6:.2f} Mpps", flush=True)
+            cpu = (f"  CPU {r['cpu_seconds']:.3f} s  {r['pps_cpu'] / 1e6:.2f} Mpps"
+                   if "cpu_seconds" in r else "")
+            print(f"{label:55} {r['seconds']:.3f} s  {r['pps'] / 1e6:.2f} Mpps{cpu}",
+                  flush=True)
         for label, v in memory_per_flow(a.memory_flows).items():
             report[label] = v
             print(f"{label:55} {v:.0f}", flush=True)

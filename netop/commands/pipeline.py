@@ -77,12 +77,12 @@ def _export_netflow9(args: argparse.Namespace, config: Config) -> SnapshotSink |
 
 
 def _flow_export(args: argparse.Namespace, config: Config, which: int) -> SnapshotSink | None:
+    ipfix, netflow9 = getattr(args, "export_ipfix", None), getattr(args, "export_netflow9", None)
+    if not (ipfix or netflow9 or "export" in config.raw):
+        return None  # before the imports: a run without outputs does not load them
     from netop.outputs.ipfix_export import FlowExportSink, export_settings
     from netop.sources.capture.options import options_from_args
 
-    ipfix, netflow9 = getattr(args, "export_ipfix", None), getattr(args, "export_netflow9", None)
-    if not (ipfix or netflow9 or "export" in config.raw):
-        return None
     active = options_from_args(args, config).active_timeout
     wanted = [s for s in export_settings(config.raw, ipfix, netflow9, active)
               if s.version == (10, 9)[which]]
@@ -90,6 +90,8 @@ def _flow_export(args: argparse.Namespace, config: Config, which: int) -> Snapsh
 
 
 def _prometheus(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    if not (getattr(args, "prometheus", None) or "prometheus" in config.raw):
+        return None
     from netop.outputs.prometheus import PrometheusSink, prometheus_settings
 
     settings = prometheus_settings(config.raw, getattr(args, "prometheus", None))
@@ -97,6 +99,8 @@ def _prometheus(args: argparse.Namespace, config: Config) -> SnapshotSink | None
 
 
 def _record(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    if not (getattr(args, "record", None) or "record" in config.raw):
+        return None
     from netop.outputs.record import recorder_from_args
 
     return recorder_from_args(args, config)

@@ -12,7 +12,6 @@ import re
 from collections.abc import Hashable
 from typing import cast
 
-from netop.engine.filter_grammar import quote
 from netop.model import proto_name
 
 #: Protocols whose flows have ports (the others' "port" is an ICMP type/code or 0).
@@ -20,6 +19,14 @@ _PORTED = (6, 17, 132)
 
 #: Protocols the filter language names by a keyword (the others: ``proto N``).
 _PROTO_WORDS = ("tcp", "udp", "icmp", "icmpv6", "sctp")
+
+
+def quote(value: str) -> str:
+    """``filter_grammar.quote``, loaded on first use: a run that makes no drill-down
+    filter (``netop flows -r`` without ``--filter``) never loads the filter's parser."""
+    from netop.engine.filter_grammar import quote as grammar_quote
+
+    return grammar_quote(value)
 
 
 def host_filter(address: str) -> str:

@@ -452,23 +452,31 @@ class Engine:
     def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:
         watched = self._watched_flow(batches)
         now = self._flow_clock(batches, now)
-        for batch in batches:
-            try:
-                self.flow_table.merge(batch, now)
-            except Exception as exc:  # as for samples: the other batches still count
-                self.events.extend([_dropped(batch.source, now, exc)])
+        self._merge(batches, now)
         self.events.extend(self._kpi_watch.check(self.flow_table.touched(), now))
         if not any(source.produces_flows for source in self.sources):
             view = FlowsView(status=NO_FLOWS_STATUS)
         else:
             summaries = [s.summary for s in self._statuses.values() if s.summary]
             waiting = "No flows yet. " + " ".join(summaries)
+            losses = self._losses(batches)
+            # Merged: the deltas go now, not after the view. A batch of every flow still
+            # held would be rescanned by the GC's young collections the build triggers.
+            batches.clear()
             view = self._flow_view.build(self.flow_table, self.view_spec, now,
                                          self.config.interval, waiting)
-            view = replace(view, watched=watched, losses=self._losses(batches))
+            view = replace(view, watched=watched, losses=losses)
         self.flow_table.end_tick()
         self.flow_table.expire(now)
         return view
+
+    def _merge(self, batches: list[FlowBatch], now: float) -> None:
+        # Its own frame: no loop variable keeps the last batch alive after the merge.
+        for batch in batches:
+            try:
+                self.flow_table.merge(batch, now)
+            except Exception as exc:  # as for samples: the other batches still count
+                self.events.extend([_dropped(batch.source, now, exc)])
 
     def _collect(self, now: float) -> _Pending:
         pending = _Pending([], [], [], [])

@@ -23,10 +23,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from netop.engine.drill import members_filter, program_of
-from netop.engine.filter import Filter, parse_filter
 from netop.engine.flowtable import FlowEntry, FlowTable
 from netop.model import (
     FlowFields,
@@ -42,6 +41,9 @@ from netop.native import fastpath
 AVERAGE_SECONDS = 10.0
 #: Ticks of rate history kept per flow on screen (for the detail screen's sparkline).
 HISTORY_TICKS = 120
+#: Flows whose group is not final (their process not found yet) looked at again per
+#: tick in a kept aggregation, at most.
+RESETTLE_PER_TICK = 1000
 
 
 class ProcessLookup(Protocol):
@@ -108,7 +110,33 @@ def describe_process(found: object) -> ProcessLabel:
     return ProcessLabel("", str(getattr(found, "reason", "unknown")))
 
 
-class _Facts:
+class _FlowSums:
+    """A flow's rates and sums on the pure-Python path. With the C extension they are
+    its native ``FlowSums`` (same names): a tick then sets machine doubles in place."""
+
+    __slots__ = ("rate_fwd", "rate_rev", "rate_bps", "_sum", "_last", "c_bytes",
+                 "c_bytes_rev", "c_packets", "c_packets_rev", "c_sum")
+
+
+class _GroupSums:
+    """A group's sums on the pure-Python path (with the C extension: ``GroupSums``)."""
+
+    __slots__ = ("fwd", "rev", "first", "last", "avg_sum", "bytes", "bytes_rev", "packets",
+                 "packets_rev", "recent", "tick")
+
+
+if TYPE_CHECKING:
+    from netop.engine.filter import Filter
+
+    _FactsBase = _FlowSums
+    _GroupBase = _GroupSums
+else:
+    _native = fastpath.load()
+    _FactsBase = _FlowSums if _native is None else _native.FlowSums
+    _GroupBase = _GroupSums if _native is None else _native.GroupSums
+
+
+class _Facts(_FactsBase):
     """One flow as the filter, the sort and the aggregation see it.
 
     Made once per flow and kept on its table entry (``FlowEntry.view``): per tick only
@@ -118,9 +146,8 @@ class _Facts:
     not per flow in the table.
     """
 
-    __slots__ = ("entry", "rate_fwd", "rate_rev", "rate_bps", "_sum", "_last", "_view",
-                 "proc", "ends", "settled", "retry_at", "key_mode", "group_key", "group",
-                 "c_bytes", "c_bytes_rev", "c_packets", "c_packets_rev", "c_sum")
+    __slots__ = ("entry", "_view", "proc", "ends", "settled", "retry_at", "key_mode",
+                 "group_key", "group")
 
     def __init__(self, entry: FlowEntry, view: FlowViewBuilder) -> None:
         self.entry = entry
@@ -172,50 +199,41 @@ class _Facts:
         return self._view.names_of(self.entry)
 
 
-#: The ``_Facts`` and ``_Group`` slots the C aggregation tick (``_fastflow.agg_moved``)
-#: reads and sets, in its order.
-_AGG_FACT_SLOTS = ("group", "rate_fwd", "rate_rev", "entry", "c_bytes", "c_bytes_rev",
-                   "c_packets", "c_packets_rev", "_sum", "c_sum")
-_AGG_GROUP_SLOTS = ("fwd", "rev", "bytes", "bytes_rev", "packets", "packets_rev", "first",
-                    "last", "avg_sum", "recent", "tick")
-
-#: The ``_Facts`` slots the C tick (``_fastflow.advance``) reads and sets, in its order.
-_TICK_SLOTS = ("rate_fwd", "rate_rev", "rate_bps", "_sum", "_last", "_view")
-
-
 class _FastTick:
     """The C side of a tick (``_fastflow.advance``/``leave_window``/``clear_rates``):
-    the same arithmetic in the same order as the Python loops, bound to the slots."""
+    the same arithmetic in the same order as the Python loops, on the native sums and
+    the object slots found by their offsets."""
 
-    __slots__ = ("mod", "facts", "view", "entry", "rate", "agg_facts", "agg_groups")
+    __slots__ = ("mod", "view", "entry", "facts_view", "group")
 
     def __init__(self, mod: Any) -> None:
         self.mod: Any = mod
-        self.facts = self.mod.slot_offsets(_Facts, _TICK_SLOTS)
         self.view = self.mod.slot_offsets(FlowEntry, ("view",))[0]
-        self.entry = self.mod.slot_offsets(_Facts, ("entry",))[0]
-        self.rate = self.facts[_TICK_SLOTS.index("rate_bps")]
-        self.agg_facts = self.mod.slot_offsets(_Facts, _AGG_FACT_SLOTS)
-        self.agg_groups = self.mod.slot_offsets(_Group, _AGG_GROUP_SLOTS)
+        self.entry, self.facts_view, self.group = self.mod.slot_offsets(
+            _Facts, ("entry", "_view", "group"))
 
     def moved(self, agg: _Aggregation, active: list[_Facts], rates_only: bool) -> list[_Group]:
         """:meth:`_Aggregation.moved`, in C."""
         return cast(list[_Group], self.mod.agg_moved(agg.moving, active, agg.tick, rates_only,
-                                                     self.agg_facts, self.agg_groups))
+                                                     self.group, self.entry))
 
-    def alive(self, facts: list[_Facts]) -> list[_Facts]:
-        """The facts whose flow is still in the table."""
-        return cast(list[_Facts], self.mod.alive(facts, self.entry, self.view))
+    def resum(self, flows: list[_Facts]) -> None:
+        """:meth:`_Aggregation.resum`, in C."""
+        self.mod.agg_resum(flows, self.group)
+
+    def prune(self, facts: list[_Facts]) -> list[_Facts]:
+        """Take the facts whose flow left the table out of ``facts``; those."""
+        return cast(list[_Facts], self.mod.prune(facts, self.entry, self.view))
 
     def top_rate(self, n: int, pool: list[_Facts]) -> list[_Facts]:
         """``heapq.nlargest(n, pool, key=attrgetter("rate_bps"))``, in C."""
-        return cast(list[_Facts], self.mod.top(pool, n, self.rate))
+        return cast(list[_Facts], self.mod.top(pool, n))
 
 
 def _fast_tick() -> _FastTick | None:
     """The C tick, or ``None`` (no compiler, or ``NETOP_PURE_PYTHON=1``)."""
     mod = fastpath.load()
-    if mod is None or not hasattr(mod, "advance"):
+    if mod is None or not hasattr(mod, "agg_resum"):
         return None
     return _FastTick(mod)
 
@@ -234,11 +252,17 @@ _SORT_KEYS: dict[str, Callable[[_Facts], float | int | str]] = {
 
 
 @lru_cache(maxsize=32)
-def _filter(text: str) -> Filter:
+def _filter(text: str) -> Filter | None:
+    """The parsed filter; ``None`` for none (every flow), without loading the parser:
+    most runs never filter."""
+    if not text:
+        return None
+    from netop.engine.filter import parse_filter
+
     return parse_filter(text)
 
 
-class _Group:
+class _Group(_GroupBase):
     """Sums over the flows of one group (a remote host, a process, a port...).
 
     ``key`` is what the flows have in common (an address, a port and protocol...); the
@@ -247,9 +271,7 @@ class _Group:
     idle for the whole window averages exactly 0 however its sum was reached.
     """
 
-    __slots__ = ("key", "label", "members", "flows", "fwd", "rev", "avg_sum", "recent",
-                 "bytes", "bytes_rev", "packets", "packets_rev", "first", "last", "dirty",
-                 "tick")
+    __slots__ = ("key", "label", "members", "flows", "dirty")
 
     def __init__(self, key: Hashable) -> None:
         self.key = key
@@ -381,8 +403,12 @@ class _Aggregation:
         self.moving = moving
         return moving
 
-    def resum(self, flows: list[_Facts]) -> None:
-        """Follow the window sums of flows whose sum changed as a tick left the window."""
+    def resum(self, flows: list[_Facts], fast: _FastTick | None = None) -> None:
+        """Follow the window sums of flows whose sum changed as a tick left the window
+        (``fast``: in C)."""
+        if fast is not None:
+            fast.resum(flows)
+            return
         for f in flows:
             group = f.group
             if group is None or f._sum == f.c_sum:
@@ -421,7 +447,11 @@ class FlowViewBuilder:
         # Flows first seen since the last build, and those whose window sum changed as
         # a tick left the window: what a kept aggregation has to take in.
         self._new: list[_Facts] = []
-        self._left: list[_Facts] = []
+        # Each a list of the flows of one tick that left the window. Lists of every flow
+        # are kept and refilled, not made anew: a new one is rescanned by each young
+        # collection of the cyclic GC (a cache miss per flow) until it is old.
+        self._left: list[list[_Facts]] = []
+        self._spare: list[_Facts] = []
         self._agg: _Aggregation | None = None
         self._fast = _fast_tick()
 
@@ -495,25 +525,37 @@ class FlowViewBuilder:
         self._advance(table, interval)
         # The builder's own list of live flows: a plain list walks much faster than the
         # table's LRU-ordered dict, and a flow the table removed has ``view`` reset.
-        before = self._all
-        fast = self._fast
-        facts = self._all = (fast.alive(before) if fast is not None
-                             else [f for f in before if f.entry.view is f])
+        facts = self._all
+        gone = self._prune(facts)
         flt = _filter(spec.filter_text)
-        chosen = facts if flt.matches_all else flt.compile().select(facts, now)
+        everything = flt is None or flt.matches_all
+        chosen = facts if flt is None or everything else flt.compile().select(facts, now)
         if spec.aggregate == "connection":
             self._agg = None
-            rows = self._connections(chosen, spec, flt.matches_all)
-        elif flt.matches_all:
-            agg = self._kept_groups(spec.aggregate, facts, before)
+            rows = self._connections(chosen, spec, everything)
+        elif everything:
+            agg = self._kept_groups(spec.aggregate, facts, gone)
             rows = self._group_rows(list(agg.groups.values()), spec, agg.moving)
         else:
             self._agg = None
             rows = self._group_rows(self._filtered_groups(spec.aggregate, chosen), spec, None)
         self._new = []
-        self._left = []
+        if self._left:  # the first list of those that left the window is the next active
+            self._spare = self._left[0]
+            self._spare.clear()
+            self._left.clear()
         return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
                          status=status, spec=spec, now=now)
+
+    def _prune(self, facts: list[_Facts]) -> list[_Facts]:
+        """Take the flows the table removed (their entry's ``view`` was reset) out of the
+        live list, in place; return them, in their order."""
+        if self._fast is not None:
+            return self._fast.prune(facts)
+        gone = [f for f in facts if f.entry.view is not f]
+        if gone:
+            facts[:] = [f for f in facts if f.entry.view is f]
+        return gone
 
     def summary(self, table: FlowTable, spec: ViewSpec, now: float) -> FlowsView:
         """The view at the end of a headless run: every flow the table holds or kept as
@@ -541,10 +583,11 @@ class FlowViewBuilder:
             f.lifetime()
         self._active = []
         flt = _filter(spec.filter_text)
-        chosen = facts if flt.matches_all else flt.compile().select(facts, now)
+        everything = flt is None or flt.matches_all
+        chosen = facts if flt is None or everything else flt.compile().select(facts, now)
         self._agg = None
         if spec.aggregate == "connection":
-            rows = self._connections(chosen, spec, flt.matches_all, history=False)
+            rows = self._connections(chosen, spec, everything, history=False)
         else:
             rows = self._group_rows(self._filtered_groups(spec.aggregate, chosen), spec, None)
         return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
@@ -563,7 +606,7 @@ class FlowViewBuilder:
                 facts.rate_fwd = facts.rate_rev = facts.rate_bps = 0.0
         scale = 8.0 / interval
         tick = self.tick
-        active: list[_Facts] = []
+        active, self._spare = self._spare, []
         if tick == 1:  # a table that had flows before this view: adopt them all
             for entry in table.entries():
                 self.facts(entry)
@@ -572,12 +615,12 @@ class FlowViewBuilder:
             rates = array("d", bytes(8 * len(touched)))
             i, n = 0, len(touched)
             while i < n:
-                i = fast.mod.advance(touched, i, fast.view, _Facts, self, fast.facts, scale,
-                                     tick, active, rates)
+                i = fast.mod.advance(touched, i, fast.view, _Facts, self, fast.facts_view,
+                                     scale, tick, active, rates)
                 if i < n:  # a flow new to this view: made here, C goes on from it
                     self.facts(touched[i])
             del rates[len(active):]
-            fast.mod.clear_rates(before, fast.facts, tick)  # those that did not move again
+            fast.mod.clear_rates(before, tick)  # those that did not move again
         else:
             rates = array("d")
             # Inline, no method calls per flow: every flow of an all-active tick passes here.
@@ -600,9 +643,9 @@ class FlowViewBuilder:
         moved = self._moved
         while len(moved) >= self.window:
             flows, rates = moved.popleft()
-            self._left += flows
+            self._left.append(flows)
             if self._fast is not None:
-                self._fast.mod.leave_window(flows, rates, cutoff, self._fast.facts)
+                self._fast.mod.leave_window(flows, rates, cutoff)
                 continue
             for facts, rate in zip(flows, rates, strict=True):
                 if facts._last <= cutoff:
@@ -712,7 +755,7 @@ class FlowViewBuilder:
         return f"{resolved} ({remote})" if resolved else remote
 
     def _kept_groups(
-        self, mode: str, alive: list[_Facts], before: list[_Facts]
+        self, mode: str, alive: list[_Facts], gone: list[_Facts]
     ) -> _Aggregation:
         """Every live flow's group, changed by this tick's arrivals, departures and moves
         (the whole table is walked only when the mode changes)."""
@@ -725,10 +768,8 @@ class FlowViewBuilder:
                 if not stable:
                     agg.unsettled.append(f)
         else:
-            if len(alive) < len(before):
-                for f in before:
-                    if f.entry.view is not f:
-                        agg.leave(f)
+            for f in gone:
+                agg.leave(f)
             for f in self._new:
                 if f.entry.view is f:
                     key, stable = self._key_of(mode, f)
@@ -738,30 +779,39 @@ class FlowViewBuilder:
             if agg.unsettled:
                 self._resettle(agg)
             agg.moved(self._active, fast=self._fast)
-            agg.resum(self._left)
+            for flows in self._left:
+                agg.resum(flows, self._fast)
             agg.settle()
             return agg
         agg.moved(self._active, rates_only=True, fast=self._fast)
         return agg
 
     def _resettle(self, agg: _Aggregation) -> None:
-        """Look again for the groups of flows not settled yet; move those that changed."""
-        still = []
+        """Look again for the groups of flows not settled yet; move those that changed.
+
+        At most :data:`RESETTLE_PER_TICK` are looked for in one tick: the flows whose
+        process is not found all came due together (every 2 s) and each look is a
+        lookup. Those looked for go to the back, so the others' turn comes next.
+        """
+        waiting: list[_Facts] = []
+        looked: list[_Facts] = []
         now = self._now
+        budget = RESETTLE_PER_TICK
         for f in agg.unsettled:
             if f.entry.view is not f:
                 continue
-            if now < f.retry_at:  # its process is looked for again only then
-                still.append(f)
+            if now < f.retry_at or not budget:  # its process is looked for again later
+                waiting.append(f)
                 continue
+            budget -= 1
             key, stable = self._key_of(agg.mode, f)
             group = f.group
             if group is None or group.key != key:
                 agg.leave(f)
                 agg.join(f, key)
             if not stable:
-                still.append(f)
-        agg.unsettled = still
+                looked.append(f)
+        agg.unsettled = waiting + looked if looked else waiting
 
     def _filtered_groups(self, mode: str, chosen: list[_Facts]) -> list[_Group]:
         """The groups of the flows a filter chose, summed afresh (the filter's matches

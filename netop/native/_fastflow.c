@@ -820,45 +820,157 @@ static PyObject *reset_ticks(PyObject *self, PyObject *entries) {
 }
 
 /* ---- the flow view's tick (netop/engine/flowview.py, FlowViewBuilder._advance) ------
- * The per-flow rates and the average's window sums of an all-active tick, set on the
- * view's ``_Facts`` objects through their slot offsets: the same arithmetic, in the same
- * order, as the Python loop, without an interpreted loop over 100k flows. */
-enum { F_RATE_FWD, F_RATE_REV, F_RATE_BPS, F_SUM, F_LAST, F_VIEW, F_COUNT };
+ * The per-flow rates and the average's window sums, and the kept aggregations' group
+ * sums, are native fields of the view's objects: ``_Facts`` derives from FlowSums and
+ * ``_Group`` from GroupSums, as FlowEntry derives from Counters. A tick in which every
+ * flow moves then allocates no Python object per flow (a float or an int per field
+ * each was most of its cost, each a cache miss of its own). The same arithmetic in the
+ * same order as the Python loops, so both give the same results bit for bit. */
 
-static int facts_offsets(PyObject *offs, Py_ssize_t *off, int count) {
-    if (!PyTuple_Check(offs) || PyTuple_GET_SIZE(offs) != count) {
-        PyErr_SetString(PyExc_ValueError, "offsets");
-        return -1;
+typedef struct {
+    PyObject_HEAD
+    double rate_fwd, rate_rev, rate_bps, sum;
+    long long last;     /* the last tick with traffic */
+    long long c[4];     /* bytes, bytes_rev, packets, packets_rev last added to its group */
+    double c_sum;       /* the window sum last added to its group */
+} FlowSums;
+
+static PyMemberDef FlowSums_members[] = {
+    {"rate_fwd", T_DOUBLE, offsetof(FlowSums, rate_fwd), 0, NULL},
+    {"rate_rev", T_DOUBLE, offsetof(FlowSums, rate_rev), 0, NULL},
+    {"rate_bps", T_DOUBLE, offsetof(FlowSums, rate_bps), 0, NULL},
+    {"_sum", T_DOUBLE, offsetof(FlowSums, sum), 0, NULL},
+    {"_last", T_LONGLONG, offsetof(FlowSums, last), 0, NULL},
+    {"c_bytes", T_LONGLONG, offsetof(FlowSums, c[0]), 0, NULL},
+    {"c_bytes_rev", T_LONGLONG, offsetof(FlowSums, c[1]), 0, NULL},
+    {"c_packets", T_LONGLONG, offsetof(FlowSums, c[2]), 0, NULL},
+    {"c_packets_rev", T_LONGLONG, offsetof(FlowSums, c[3]), 0, NULL},
+    {"c_sum", T_DOUBLE, offsetof(FlowSums, c_sum), 0, NULL},
+    {NULL}
+};
+
+static PyTypeObject FlowSumsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "netop.native._fastflow.FlowSums",
+    .tp_basicsize = sizeof(FlowSums),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_members = FlowSums_members,
+    .tp_doc = "Native rates and sums of one flow in the flow view (its _Facts derives from it).",
+};
+
+/* A group's counts are sums over up to max_flows flows of counts up to 2**63-1 each:
+ * 128 bits hold them exactly (Python shows them as ints). */
+typedef __int128 i128;
+
+typedef struct {
+    PyObject_HEAD
+    double fwd, rev, first, last, avg_sum;
+    i128 n[4];          /* bytes, bytes_rev, packets, packets_rev */
+    long long recent, tick;
+} GroupSums;
+
+static PyObject *i128_to_py(i128 v) {
+    if (v >= LLONG_MIN && v <= LLONG_MAX) return PyLong_FromLongLong((long long)v);
+    PyObject *hi = PyLong_FromLongLong((long long)(v >> 64));
+    PyObject *lo = PyLong_FromUnsignedLongLong((unsigned long long)v);
+    PyObject *sh = PyLong_FromLong(64), *out = NULL;
+    if (hi && lo && sh) {
+        PyObject *up = PyNumber_Lshift(hi, sh);
+        if (up) { out = PyNumber_Or(up, lo); Py_DECREF(up); }
     }
-    for (int i = 0; i < count; i++) off[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(offs, i));
-    return PyErr_Occurred() ? -1 : 0;
+    Py_XDECREF(hi); Py_XDECREF(lo); Py_XDECREF(sh);
+    return out;
 }
+
+static int py_to_i128(PyObject *o, i128 *out) {
+    if (!PyLong_Check(o)) { PyErr_SetString(PyExc_TypeError, "a group count is an int"); return -1; }
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    if (!overflow) { *out = v; return 0; }
+    unsigned long long lo = PyLong_AsUnsignedLongLongMask(o);
+    if (lo == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+    PyObject *sh = PyLong_FromLong(64);
+    if (!sh) return -1;
+    PyObject *hi_o = PyNumber_Rshift(o, sh);
+    Py_DECREF(sh);
+    if (!hi_o) return -1;
+    long long hi = PyLong_AsLongLong(hi_o);
+    Py_DECREF(hi_o);
+    if (hi == -1 && PyErr_Occurred()) return -1;
+    *out = (i128)(((unsigned __int128)(unsigned long long)hi << 64) | lo);
+    return 0;
+}
+
+static PyObject *GroupSums_get(GroupSums *g, void *which) { return i128_to_py(g->n[(Py_ssize_t)which]); }
+
+static int GroupSums_set(GroupSums *g, PyObject *v, void *which) {
+    if (!v) { PyErr_SetString(PyExc_AttributeError, "cannot delete a group count"); return -1; }
+    return py_to_i128(v, &g->n[(Py_ssize_t)which]);
+}
+
+static PyGetSetDef GroupSums_getset[] = {
+    {"bytes", (getter)GroupSums_get, (setter)GroupSums_set, NULL, (void *)0},
+    {"bytes_rev", (getter)GroupSums_get, (setter)GroupSums_set, NULL, (void *)1},
+    {"packets", (getter)GroupSums_get, (setter)GroupSums_set, NULL, (void *)2},
+    {"packets_rev", (getter)GroupSums_get, (setter)GroupSums_set, NULL, (void *)3},
+    {NULL}
+};
+
+static PyMemberDef GroupSums_members[] = {
+    {"fwd", T_DOUBLE, offsetof(GroupSums, fwd), 0, NULL},
+    {"rev", T_DOUBLE, offsetof(GroupSums, rev), 0, NULL},
+    {"first", T_DOUBLE, offsetof(GroupSums, first), 0, NULL},
+    {"last", T_DOUBLE, offsetof(GroupSums, last), 0, NULL},
+    {"avg_sum", T_DOUBLE, offsetof(GroupSums, avg_sum), 0, NULL},
+    {"recent", T_LONGLONG, offsetof(GroupSums, recent), 0, NULL},
+    {"tick", T_LONGLONG, offsetof(GroupSums, tick), 0, NULL},
+    {NULL}
+};
+
+static PyTypeObject GroupSumsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "netop.native._fastflow.GroupSums",
+    .tp_basicsize = sizeof(GroupSums),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_members = GroupSums_members,
+    .tp_getset = GroupSums_getset,
+    .tp_doc = "Native sums of one group of a kept aggregation (its _Group derives from it).",
+};
 
 static inline PyObject *slot_get(PyObject *obj, Py_ssize_t off) {
     return *(PyObject **)((char *)obj + off);  /* borrowed; NULL when unset */
 }
 
-/* advance(touched, start, entry_view_offset, facts_type, builder, offsets, scale, tick,
- *         active, rates) -> position of the first entry whose facts object is not the
- * builder's (or len(touched)): Python makes it and calls again from there. ``rates`` is
- * a writable buffer of len(touched) doubles; rates[len(active)] gets each flow's rate. */
+static int check_facts_type(PyObject *type) {
+    if (!PyType_Check(type) || !PyType_IsSubtype((PyTypeObject *)type, &FlowSumsType)) {
+        PyErr_SetString(PyExc_TypeError, "not a FlowSums type");
+        return -1;
+    }
+    return 0;
+}
+
+/* advance(touched, start, entry_view_offset, facts_type, builder, facts_view_offset,
+ *         scale, tick, active, rates) -> position of the first entry whose facts object
+ * is not the builder's (or len(touched)): Python makes it and calls again from there.
+ * ``rates`` is a writable buffer of len(touched) doubles; rates[len(active)] gets each
+ * flow's rate. */
 static PyObject *advance(PyObject *self, PyObject *args) {
-    PyObject *touched, *ftype, *builder, *offs, *active, *rates_obj;
-    Py_ssize_t start, view_off;
+    PyObject *touched, *ftype, *builder, *active, *rates_obj;
+    Py_ssize_t start, view_off, fview_off;
     double scale;
-    long tick;
-    if (!PyArg_ParseTuple(args, "O!nnO!OO!dlO!O", &PyList_Type, &touched, &start, &view_off,
-                          &PyType_Type, &ftype, &builder, &PyTuple_Type, &offs, &scale, &tick,
+    long long tick;
+    if (!PyArg_ParseTuple(args, "O!nnOOndLO!O", &PyList_Type, &touched, &start, &view_off,
+                          &ftype, &builder, &fview_off, &scale, &tick,
                           &PyList_Type, &active, &rates_obj)) return NULL;
-    Py_ssize_t off[F_COUNT];
-    if (facts_offsets(offs, off, F_COUNT) < 0) return NULL;
+    if (check_facts_type(ftype) < 0) return NULL;
     Py_buffer buf;
     if (PyObject_GetBuffer(rates_obj, &buf, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) return NULL;
     double *rates = (double *)buf.buf;
     Py_ssize_t cap = buf.len / (Py_ssize_t)sizeof(double);
     Py_ssize_t n = PyList_GET_SIZE(touched), i;
-    PyObject *last = PyLong_FromLong(tick);
-    if (!last) { PyBuffer_Release(&buf); return NULL; }
     for (i = start; i < n; i++) {
         PyObject *eo = PyList_GET_ITEM(touched, i);
         if (!PyObject_TypeCheck(eo, &CountersType)) {
@@ -866,48 +978,43 @@ static PyObject *advance(PyObject *self, PyObject *args) {
             goto fail;
         }
         PyObject *fo = slot_get(eo, view_off);
-        if (!fo || !PyObject_TypeCheck(fo, (PyTypeObject *)ftype) || slot_get(fo, off[F_VIEW]) != builder)
+        if (!fo || !PyObject_TypeCheck(fo, (PyTypeObject *)ftype) || slot_get(fo, fview_off) != builder)
             break;  /* a flow this view has not seen yet */
         Py_ssize_t j = PyList_GET_SIZE(active);
         if (j >= cap) { PyErr_SetString(PyExc_ValueError, "rates buffer too small"); goto fail; }
-        PyObject *old_sum = slot_get(fo, off[F_SUM]);
-        double sum = old_sum ? PyFloat_AsDouble(old_sum) : -1.0;
-        if (!old_sum || (sum == -1.0 && PyErr_Occurred())) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "_sum unset");
-            goto fail;
-        }
         Counters *e = (Counters *)eo;
+        FlowSums *f = (FlowSums *)fo;
         double fwd = (double)e->tick_bytes * scale, rev = (double)e->tick_bytes_rev * scale;
         double total = fwd + rev;
-        PyObject *v[4] = {PyFloat_FromDouble(fwd), PyFloat_FromDouble(rev),
-                          PyFloat_FromDouble(total), PyFloat_FromDouble(sum + total)};
-        if (!v[0] || !v[1] || !v[2] || !v[3]) {
-            for (int k = 0; k < 4; k++) Py_XDECREF(v[k]);
-            goto fail;
-        }
-        for (int k = 0; k < 4; k++) { slot_set(fo, off[k], v[k]); Py_DECREF(v[k]); }
-        slot_set(fo, off[F_LAST], last);
+        f->rate_fwd = fwd;
+        f->rate_rev = rev;
+        f->rate_bps = total;
+        f->sum += total;
+        f->last = tick;
         if (PyList_Append(active, fo) < 0) goto fail;
         rates[j] = total;
     }
-    Py_DECREF(last);
     PyBuffer_Release(&buf);
     return PyLong_FromSsize_t(i);
 fail:
-    Py_DECREF(last);
     PyBuffer_Release(&buf);
     return NULL;
 }
 
-/* leave_window(flows, rates, cutoff, offsets): the tick that leaves the average's window
- * takes its rates out of its flows' sums (exactly 0 when the flow's last traffic left). */
+/* ``o`` as a flow view's facts, or NULL with TypeError set. Checked in the loops that
+ * use them, not in a pass of its own: a pass over 100k objects is 100k cache misses. */
+static inline FlowSums *as_facts(PyObject *o) {
+    if (PyObject_TypeCheck(o, &FlowSumsType)) return (FlowSums *)o;
+    PyErr_SetString(PyExc_TypeError, "not a flow view's facts");
+    return NULL;
+}
+
+/* leave_window(flows, rates, cutoff): the tick that leaves the average's window takes
+ * its rates out of its flows' sums (exactly 0 when the flow's last traffic left). */
 static PyObject *leave_window(PyObject *self, PyObject *args) {
-    PyObject *flows, *rates_obj, *offs;
-    long cutoff;
-    if (!PyArg_ParseTuple(args, "O!OlO!", &PyList_Type, &flows, &rates_obj, &cutoff,
-                          &PyTuple_Type, &offs)) return NULL;
-    Py_ssize_t off[F_COUNT];
-    if (facts_offsets(offs, off, F_COUNT) < 0) return NULL;
+    PyObject *flows, *rates_obj;
+    long long cutoff;
+    if (!PyArg_ParseTuple(args, "O!OL", &PyList_Type, &flows, &rates_obj, &cutoff)) return NULL;
     Py_buffer buf;
     if (PyObject_GetBuffer(rates_obj, &buf, PyBUF_C_CONTIGUOUS) < 0) return NULL;
     const double *rates = (const double *)buf.buf;
@@ -917,85 +1024,67 @@ static PyObject *leave_window(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "fewer rates than flows");
         return NULL;
     }
-    PyObject *zero = PyFloat_FromDouble(0.0);
-    if (!zero) { PyBuffer_Release(&buf); return NULL; }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *fo = PyList_GET_ITEM(flows, i);
-        PyObject *lo = slot_get(fo, off[F_LAST]), *so = slot_get(fo, off[F_SUM]);
-        if (!lo || !so) { PyErr_SetString(PyExc_TypeError, "facts slots unset"); goto fail; }
-        long last = PyLong_AsLong(lo);
-        if (last == -1 && PyErr_Occurred()) goto fail;
-        if (last <= cutoff) { slot_set(fo, off[F_SUM], zero); continue; }
-        double sum = PyFloat_AsDouble(so);
-        if (sum == -1.0 && PyErr_Occurred()) goto fail;
-        PyObject *v = PyFloat_FromDouble(sum - rates[i]);
-        if (!v) goto fail;
-        slot_set(fo, off[F_SUM], v);
-        Py_DECREF(v);
+        FlowSums *f = as_facts(PyList_GET_ITEM(flows, i));
+        if (!f) { PyBuffer_Release(&buf); return NULL; }
+        if (f->last <= cutoff) f->sum = 0.0;
+        else f->sum -= rates[i];
     }
-    Py_DECREF(zero);
     PyBuffer_Release(&buf);
     Py_RETURN_NONE;
-fail:
-    Py_DECREF(zero);
-    PyBuffer_Release(&buf);
-    return NULL;
 }
 
-/* clear_rates(flows, offsets, tick): the flows that moved last tick and not in ``tick``
- * (their ``_last``) have no rate now. Called after ``advance``: an all-active tick then
- * skips every flow instead of zeroing it only to set it again. */
+/* clear_rates(flows, tick): the flows that moved last tick and not in ``tick`` (their
+ * ``_last``) have no rate now. Called after ``advance``: an all-active tick then skips
+ * every flow instead of zeroing it only to set it again. */
 static PyObject *clear_rates(PyObject *self, PyObject *args) {
-    PyObject *flows, *offs;
-    long tick;
-    if (!PyArg_ParseTuple(args, "O!O!l", &PyList_Type, &flows, &PyTuple_Type, &offs, &tick))
-        return NULL;
-    Py_ssize_t off[F_COUNT];
-    if (facts_offsets(offs, off, F_COUNT) < 0) return NULL;
-    PyObject *zero = PyFloat_FromDouble(0.0);
-    if (!zero) return NULL;
+    PyObject *flows;
+    long long tick;
+    if (!PyArg_ParseTuple(args, "O!L", &PyList_Type, &flows, &tick)) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(flows);
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *fo = PyList_GET_ITEM(flows, i);
-        PyObject *lo = slot_get(fo, off[F_LAST]);
-        if (lo && PyLong_CheckExact(lo)) {
-            long last = PyLong_AsLong(lo);
-            if (last == -1 && PyErr_Occurred()) { Py_DECREF(zero); return NULL; }
-            if (last == tick) continue;
-        }
-        slot_set(fo, off[F_RATE_FWD], zero);
-        slot_set(fo, off[F_RATE_REV], zero);
-        slot_set(fo, off[F_RATE_BPS], zero);
+        FlowSums *f = as_facts(PyList_GET_ITEM(flows, i));
+        if (!f) return NULL;
+        if (f->last != tick) f->rate_fwd = f->rate_rev = f->rate_bps = 0.0;
     }
-    Py_DECREF(zero);
     Py_RETURN_NONE;
 }
 
-/* alive(facts, entry_offset, view_offset) -> the facts whose entry still points back at
- * them (a flow the table removed has its ``view`` reset). */
-static PyObject *alive(PyObject *self, PyObject *args) {
+/* prune(facts, entry_offset, view_offset) -> the facts whose entry no longer points
+ * back at them (a flow the table removed has its ``view`` reset), taken out of ``facts``
+ * in place: the live list is not made anew each tick (a new list of every flow would be
+ * rescanned by the cyclic GC's young collections). */
+static PyObject *prune(PyObject *self, PyObject *args) {
     PyObject *flows;
     Py_ssize_t entry_off, view_off;
     if (!PyArg_ParseTuple(args, "O!nn", &PyList_Type, &flows, &entry_off, &view_off)) return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(flows);
-    PyObject *out = PyList_New(n);
-    if (!out) return NULL;
-    Py_ssize_t k = 0;
+    PyObject *gone = PyList_New(0);
+    if (!gone) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(flows), k = 0;
+    PyObject **items = ((PyListObject *)flows)->ob_item;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *fo = PyList_GET_ITEM(flows, i);
-        PyObject *eo = slot_get(fo, entry_off);
+        PyObject *fo = items[i];
+        PyObject *eo = PyObject_TypeCheck(fo, &FlowSumsType) ? slot_get(fo, entry_off) : NULL;
         if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
-            Py_DECREF(out);
+            /* what is kept so far stays, in order, followed by the rest unchanged */
+            memmove(&items[k], &items[i], (size_t)(n - i) * sizeof(PyObject *));
+            Py_SET_SIZE(flows, k + (n - i));
+            Py_DECREF(gone);
             PyErr_SetString(PyExc_TypeError, "facts without a flow-table entry");
             return NULL;
         }
-        if (slot_get(eo, view_off) != fo) continue;
-        Py_INCREF(fo);
-        PyList_SET_ITEM(out, k++, fo);
+        if (slot_get(eo, view_off) == fo) { items[k++] = fo; continue; }
+        /* the list's reference moves to ``gone`` */
+        if (PyList_Append(gone, fo) < 0) {
+            memmove(&items[k], &items[i], (size_t)(n - i) * sizeof(PyObject *));
+            Py_SET_SIZE(flows, k + (n - i));
+            Py_DECREF(gone);
+            return NULL;
+        }
+        Py_DECREF(fo);
     }
-    /* Shrinking never fails (and frees nothing still referenced). */
-    if (PyList_SetSlice(out, k, n, NULL) < 0) { Py_DECREF(out); return NULL; }
-    return out;
+    Py_SET_SIZE(flows, k);
+    return gone;
 }
 
 typedef struct { double v; Py_ssize_t i; } Ranked;
@@ -1021,12 +1110,12 @@ static int rank_cmp(const void *x, const void *y) {
     return below(a, b) ? 1 : below(b, a) ? -1 : 0;
 }
 
-/* top(pool, n, float_offset) -> the n objects of ``pool`` with the largest float in that
- * slot, largest first, ties in pool order: heapq.nlargest(n, pool, key=attrgetter(slot)). */
+/* top(pool, n) -> the n facts of ``pool`` with the largest rate, largest first, ties in
+ * pool order: heapq.nlargest(n, pool, key=attrgetter("rate_bps")). */
 static PyObject *top(PyObject *self, PyObject *args) {
     PyObject *pool;
-    Py_ssize_t want, off;
-    if (!PyArg_ParseTuple(args, "O!nn", &PyList_Type, &pool, &want, &off)) return NULL;
+    Py_ssize_t want;
+    if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &pool, &want)) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(pool);
     if (want > n) want = n;
     if (want <= 0) return PyList_New(0);
@@ -1034,13 +1123,9 @@ static PyObject *top(PyObject *self, PyObject *args) {
     if (!h) return PyErr_NoMemory();
     Py_ssize_t size = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *vo = slot_get(PyList_GET_ITEM(pool, i), off);
-        if (!vo || !PyFloat_Check(vo)) {
-            PyMem_Free(h);
-            PyErr_SetString(PyExc_TypeError, "rank slot is not a float");
-            return NULL;
-        }
-        Ranked r = {PyFloat_AS_DOUBLE(vo), i};
+        FlowSums *f = as_facts(PyList_GET_ITEM(pool, i));
+        if (!f) { PyMem_Free(h); return NULL; }
+        Ranked r = {f->rate_bps, i};
         if (size < want) {
             h[size++] = r;
             if (size == want)
@@ -1062,161 +1147,55 @@ static PyObject *top(PyObject *self, PyObject *args) {
     return out;
 }
 
-/* ---- the kept aggregation's tick (flowview._Aggregation.moved) ------------------- */
-enum { A_GROUP, A_RATE_FWD, A_RATE_REV, A_ENTRY, A_C_BYTES, A_C_BYTES_REV, A_C_PACKETS,
-       A_C_PACKETS_REV, A_SUM, A_C_SUM, A_COUNT };
-enum { G_FWD, G_REV, G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV, G_FIRST, G_LAST,
-       G_AVG_SUM, G_RECENT, G_TICK, G_COUNT };
+/* ---- the kept aggregation's tick (flowview._Aggregation.moved / resum) ----------- */
 
-static int set_new(PyObject *obj, Py_ssize_t off, PyObject *v) {
-    if (!v) return -1;
-    slot_set(obj, off, v);
-    Py_DECREF(v);
-    return 0;
-}
-
-static inline double slot_double(PyObject *obj, Py_ssize_t off) {
-    PyObject *v = slot_get(obj, off);
-    if (!v) { PyErr_SetString(PyExc_TypeError, "float slot unset"); return -1.0; }
-    return PyFloat_AsDouble(v);
-}
-
-/* slot += delta, as Python ints (unbounded: a group's sum may pass 2**63). */
-static int add_int(PyObject *obj, Py_ssize_t off, long long delta) {
-    PyObject *v = slot_get(obj, off);
-    if (!v) { PyErr_SetString(PyExc_TypeError, "int slot unset"); return -1; }
-    if (delta == 0) return 0;
-    int overflow = 0;
-    long long cur = PyLong_AsLongLongAndOverflow(v, &overflow);
-    if (cur == -1 && PyErr_Occurred()) return -1;
-    long long sum;
-    if (!overflow && !__builtin_add_overflow(cur, delta, &sum))
-        return set_new(obj, off, PyLong_FromLongLong(sum));
-    PyObject *d = PyLong_FromLongLong(delta);
-    if (!d) return -1;
-    PyObject *r = PyNumber_Add(v, d);
-    Py_DECREF(d);
-    return set_new(obj, off, r);
-}
-
-/* A count the flow had when last added to its group (``c_bytes``...): a machine int. */
-static int slot_count(PyObject *obj, Py_ssize_t off, long long *out) {
-    PyObject *v = slot_get(obj, off);
-    if (!v) { PyErr_SetString(PyExc_TypeError, "int slot unset"); return -1; }
-    *out = PyLong_AsLongLong(v);
-    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
-}
-
-static int offsets_of(PyObject *offs, Py_ssize_t *off, int count) { return facts_offsets(offs, off, count); }
-
-/* One moving group's sums while agg_moved runs: read from its slots on first touch, added
- * to in the flows' order (the same float operations as the Python loop), written back
- * once. ``big``: an int sum left 64 bits; that group's ints then go through Python ints. */
-typedef struct {
-    PyObject *g;
-    double fwd, rev, first, last, avg;
-    long long n[4], recent;
-    int big;
-} Acc;
-
-static Py_ssize_t acc_slot(PyObject **keys, Py_ssize_t *idx, size_t mask, PyObject *g) {
-    size_t h = ((size_t)g >> 4) * 0x9E3779B97F4A7C15ull;
-    for (size_t k = h & mask;; k = (k + 1) & mask) {
-        if (keys[k] == g) return idx[k];
-        if (!keys[k]) { keys[k] = g; idx[k] = -1; return -((Py_ssize_t)k) - 2; }
-    }
-}
-
-static int acc_load(Acc *a, PyObject *g, const Py_ssize_t *go) {
-    a->g = g;
-    a->fwd = slot_double(g, go[G_FWD]); a->rev = slot_double(g, go[G_REV]);
-    a->first = slot_double(g, go[G_FIRST]); a->last = slot_double(g, go[G_LAST]);
-    a->avg = slot_double(g, go[G_AVG_SUM]);
-    if (PyErr_Occurred()) return -1;
-    a->big = 0;
-    const int ns[4] = {G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV};
-    for (int k = 0; k < 4; k++) {
-        int overflow = 0;
-        PyObject *v = slot_get(g, go[ns[k]]);
-        if (!v) { PyErr_SetString(PyExc_TypeError, "int slot unset"); return -1; }
-        a->n[k] = PyLong_AsLongLongAndOverflow(v, &overflow);
-        if (a->n[k] == -1 && PyErr_Occurred()) return -1;
-        if (overflow) a->big = 1;
-    }
-    int overflow = 0;
-    PyObject *r = slot_get(g, go[G_RECENT]);
-    a->recent = r ? PyLong_AsLongLongAndOverflow(r, &overflow) : 0;
-    if (!r || overflow || (a->recent == -1 && PyErr_Occurred())) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "recent");
+/* The group a facts object is counted in (a GroupSums), NULL for none; -1 on a type error. */
+static int group_of(PyObject *fo, Py_ssize_t group_off, GroupSums **out) {
+    PyObject *g = slot_get(fo, group_off);
+    if (!g || g == Py_None) { *out = NULL; return 0; }
+    if (!PyObject_TypeCheck(g, &GroupSumsType)) {
+        PyErr_SetString(PyExc_TypeError, "not a kept aggregation's group");
         return -1;
     }
+    *out = (GroupSums *)g;
     return 0;
 }
 
-static int acc_store(Acc *a, const Py_ssize_t *go, int rates_only) {
-    PyObject *g = a->g;
-    if (set_new(g, go[G_FWD], PyFloat_FromDouble(a->fwd)) < 0
-        || set_new(g, go[G_REV], PyFloat_FromDouble(a->rev)) < 0) return -1;
-    if (rates_only) return 0;
-    if (set_new(g, go[G_FIRST], PyFloat_FromDouble(a->first)) < 0
-        || set_new(g, go[G_LAST], PyFloat_FromDouble(a->last)) < 0
-        || set_new(g, go[G_AVG_SUM], PyFloat_FromDouble(a->avg)) < 0
-        || set_new(g, go[G_RECENT], PyLong_FromLongLong(a->recent)) < 0) return -1;
-    if (!a->big) {
-        const int ns[4] = {G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV};
-        for (int k = 0; k < 4; k++)
-            if (set_new(g, go[ns[k]], PyLong_FromLongLong(a->n[k])) < 0) return -1;
-    }
-    return 0;
-}
-
-/* agg_moved(was_moving, active, tick, rates_only, facts_offsets, group_offsets) -> the
+/* agg_moved(was_moving, active, tick, rates_only, group_offset, entry_offset) -> the
  * groups that moved, each once: _Aggregation.moved, the same operations in its order. */
 static PyObject *agg_moved(PyObject *self, PyObject *args) {
-    PyObject *was, *active, *foffs, *goffs, *tick_obj;
+    PyObject *was, *active;
+    long long tick;
     int rates_only;
-    if (!PyArg_ParseTuple(args, "O!O!O!pO!O!", &PyList_Type, &was, &PyList_Type, &active,
-                          &PyLong_Type, &tick_obj, &rates_only, &PyTuple_Type, &foffs,
-                          &PyTuple_Type, &goffs)) return NULL;
-    Py_ssize_t fo_[A_COUNT], go[G_COUNT];
-    if (offsets_of(foffs, fo_, A_COUNT) < 0 || offsets_of(goffs, go, G_COUNT) < 0) return NULL;
-    PyObject *zero = PyFloat_FromDouble(0.0);
-    if (!zero) return NULL;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(was); i++) {
+    Py_ssize_t group_off, entry_off;
+    if (!PyArg_ParseTuple(args, "O!O!Lpnn", &PyList_Type, &was, &PyList_Type, &active,
+                          &tick, &rates_only, &group_off, &entry_off)) return NULL;
+    Py_ssize_t nw = PyList_GET_SIZE(was);
+    for (Py_ssize_t i = 0; i < nw; i++) {
         PyObject *g = PyList_GET_ITEM(was, i);
-        slot_set(g, go[G_FWD], zero);
-        slot_set(g, go[G_REV], zero);
-    }
-    Py_ssize_t n = PyList_GET_SIZE(active);
-    size_t cap = 16;
-    while (cap < 2 * (size_t)n + 2) cap <<= 1;
-    PyObject **keys = PyMem_Calloc(cap, sizeof(PyObject *));
-    Py_ssize_t *idx = PyMem_Malloc(cap * sizeof(Py_ssize_t));
-    Acc *accs = PyMem_Malloc(((size_t)n + 1) * sizeof(Acc));
-    PyObject *moving = PyList_New(0);
-    if (!keys || !idx || !accs || !moving) { PyErr_NoMemory(); goto fail; }
-    Py_ssize_t used = 0;
-    const int ns[4] = {G_BYTES, G_BYTES_REV, G_PACKETS, G_PACKETS_REV};
-    const int cs[4] = {A_C_BYTES, A_C_BYTES_REV, A_C_PACKETS, A_C_PACKETS_REV};
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *f = PyList_GET_ITEM(active, i);
-        PyObject *g = slot_get(f, fo_[A_GROUP]);
-        if (!g || g == Py_None) continue;
-        Py_ssize_t at = acc_slot(keys, idx, cap - 1, g);
-        if (at < 0) {  /* first flow of this group this tick */
-            idx[-at - 2] = used;
-            at = used++;
-            if (acc_load(&accs[at], g, go) < 0) goto fail;
-            slot_set(g, go[G_TICK], tick_obj);
-            if (PyList_Append(moving, g) < 0) goto fail;
+        if (!PyObject_TypeCheck(g, &GroupSumsType)) {
+            PyErr_SetString(PyExc_TypeError, "not a kept aggregation's group");
+            return NULL;
         }
-        Acc *a = &accs[at];
-        double rf = slot_double(f, fo_[A_RATE_FWD]), rr = slot_double(f, fo_[A_RATE_REV]);
-        if (PyErr_Occurred()) goto fail;
-        a->fwd += rf;
-        a->rev += rr;
+        ((GroupSums *)g)->fwd = ((GroupSums *)g)->rev = 0.0;
+    }
+    PyObject *moving = PyList_New(0);
+    if (!moving) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(active);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fo = PyList_GET_ITEM(active, i);
+        FlowSums *f = as_facts(fo);
+        GroupSums *g;
+        if (!f || group_of(fo, group_off, &g) < 0) goto fail;
+        if (!g) continue;
+        if (g->tick != tick) {
+            g->tick = tick;
+            if (PyList_Append(moving, (PyObject *)g) < 0) goto fail;
+        }
+        g->fwd += f->rate_fwd;
+        g->rev += f->rate_rev;
         if (rates_only) continue;
-        PyObject *eo = slot_get(f, fo_[A_ENTRY]);
+        PyObject *eo = slot_get(fo, entry_off);
         if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
             PyErr_SetString(PyExc_TypeError, "facts without a flow-table entry");
             goto fail;
@@ -1224,40 +1203,42 @@ static PyObject *agg_moved(PyObject *self, PyObject *args) {
         Counters *e = (Counters *)eo;
         const long long now[4] = {e->bytes, e->bytes_rev, e->packets, e->packets_rev};
         for (int k = 0; k < 4; k++) {
-            long long c;
-            if (slot_count(f, fo_[cs[k]], &c) < 0) goto fail;
-            long long d = now[k] - c;
-            if (!a->big && __builtin_add_overflow(a->n[k], d, &a->n[k])) {
-                /* leave 64 bits: write the exact sums so far back, go on in Python ints */
-                a->n[k] -= d;  /* undo the wrapped add */
-                for (int j = 0; j < 4; j++)
-                    if (set_new(g, go[ns[j]], PyLong_FromLongLong(a->n[j])) < 0) goto fail;
-                a->big = 1;
-            }
-            if (a->big && add_int(g, go[ns[k]], d) < 0) goto fail;
-            if (c != now[k] && set_new(f, fo_[cs[k]], PyLong_FromLongLong(now[k])) < 0) goto fail;
+            g->n[k] += (i128)now[k] - f->c[k];
+            f->c[k] = now[k];
         }
-        if (e->first < a->first) a->first = e->first;
-        if (e->last > a->last) a->last = e->last;
-        PyObject *sum_o = slot_get(f, fo_[A_SUM]);
-        double sum = slot_double(f, fo_[A_SUM]), csum = slot_double(f, fo_[A_C_SUM]);
-        if (PyErr_Occurred()) goto fail;
-        if (sum != csum) {
-            if (csum == 0.0) a->recent += 1;
-            a->avg = a->recent ? a->avg + (sum - csum) : 0.0;
-            slot_set(f, fo_[A_C_SUM], sum_o);
+        if (e->first < g->first) g->first = e->first;
+        if (e->last > g->last) g->last = e->last;
+        if (f->sum != f->c_sum) {
+            if (f->c_sum == 0.0) g->recent += 1;
+            g->avg_sum = g->recent ? g->avg_sum + (f->sum - f->c_sum) : 0.0;
+            f->c_sum = f->sum;
         }
     }
-    for (Py_ssize_t k = 0; k < used; k++)
-        if (acc_store(&accs[k], go, rates_only) < 0) goto fail;
-    PyMem_Free(keys); PyMem_Free(idx); PyMem_Free(accs);
-    Py_DECREF(zero);
     return moving;
 fail:
-    PyMem_Free(keys); PyMem_Free(idx); PyMem_Free(accs);
-    Py_DECREF(zero);
-    Py_XDECREF(moving);
+    Py_DECREF(moving);
     return NULL;
+}
+
+/* agg_resum(flows, group_offset): _Aggregation.resum, the groups follow the window sums
+ * of flows whose sum changed as a tick left the window. */
+static PyObject *agg_resum(PyObject *self, PyObject *args) {
+    PyObject *flows;
+    Py_ssize_t group_off;
+    if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &flows, &group_off)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(flows);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fo = PyList_GET_ITEM(flows, i);
+        FlowSums *f = as_facts(fo);
+        GroupSums *g;
+        if (!f || group_of(fo, group_off, &g) < 0) return NULL;
+        if (!g || f->sum == f->c_sum) continue;
+        if (f->c_sum == 0.0) g->recent += 1;
+        else if (f->sum == 0.0) g->recent -= 1;
+        g->avg_sum = g->recent ? g->avg_sum + (f->sum - f->c_sum) : 0.0;
+        f->c_sum = f->sum;
+    }
+    Py_RETURN_NONE;
 }
 
 /* Empty every capability set and forbid regaining any (the capture child calls this
@@ -1278,17 +1259,19 @@ static PyMethodDef module_methods[] = {
     {"reset_ticks", reset_ticks, METH_O, "Zero the tick counters of flow-table entries."},
     {"advance", advance, METH_VARARGS, "The flow view's per-tick rates and window sums."},
     {"leave_window", leave_window, METH_VARARGS, "Take a tick's rates out of the window sums."},
-    {"alive", alive, METH_VARARGS, "The facts whose flow is still in the table."},
+    {"prune", prune, METH_VARARGS, "Take the facts whose flow left the table out, in place."},
     {"top", top, METH_VARARGS, "The n largest by a float slot, largest first."},
     {"agg_moved", agg_moved, METH_VARARGS, "A kept aggregation's groups follow the flows that moved."},
     {"clear_rates", clear_rates, METH_VARARGS, "Zero the rates of flows that stopped."},
+    {"agg_resum", agg_resum, METH_VARARGS, "A kept aggregation's groups follow the window sums."},
     {NULL}
 };
 
 static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_fastflow", NULL, -1, module_methods};
 
 PyMODINIT_FUNC PyInit__fastflow(void) {
-    if (PyType_Ready(&TableType) < 0 || PyType_Ready(&CountersType) < 0) return NULL;
+    if (PyType_Ready(&TableType) < 0 || PyType_Ready(&CountersType) < 0
+        || PyType_Ready(&FlowSumsType) < 0 || PyType_Ready(&GroupSumsType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moddef);
     if (!m) return NULL;
     Py_INCREF(&TableType);
@@ -1299,6 +1282,14 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "Counters", (PyObject *)&CountersType) < 0) {
         Py_DECREF(&CountersType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 8);
+    Py_INCREF(&FlowSumsType);
+    if (PyModule_AddObject(m, "FlowSums", (PyObject *)&FlowSumsType) < 0) {
+        Py_DECREF(&FlowSumsType); Py_DECREF(m); return NULL;
+    }
+    Py_INCREF(&GroupSumsType);
+    if (PyModule_AddObject(m, "GroupSums", (PyObject *)&GroupSumsType) < 0) {
+        Py_DECREF(&GroupSumsType); Py_DECREF(m); return NULL;
+    }
+    PyModule_AddIntConstant(m, "VERSION", 9);
     return m;
 }

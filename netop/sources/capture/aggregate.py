@@ -118,9 +118,10 @@ class PacketAggregator(PacketWatch):
         return len(self) >= self.max_flows
 
     def add_pcap_buffer(
-        self, buf: bytes, little: bool, nano: bool, linktype: int
+        self, buf: bytes | memoryview, little: bool, nano: bool, linktype: int
     ) -> tuple[int, float, bool]:
-        """Count the complete pcap records at the start of ``buf``.
+        """Count the complete pcap records at the start of ``buf`` (a buffer the caller
+        may fill again afterwards: no packet keeps a view of it).
 
         Returns (bytes consumed, timestamp of the last packet, damaged record found).
         """
@@ -131,10 +132,12 @@ class PacketAggregator(PacketWatch):
             consumed, slow, n, last_ts, bad = self._c.feed_pcap(buf, little, nano, linktype)
             for off in slow:
                 sec, frac, caplen, wirelen = rec.unpack_from(buf, off)
-                data = buf[off + 16 : off + 16 + caplen]
+                data = bytes(buf[off + 16 : off + 16 + caplen])
                 self._add_slow(sec + frac * scale, data, linktype, wirelen)
             self.packets += n
             return consumed, last_ts, bool(bad)
+        if not isinstance(buf, bytes):
+            buf = bytes(buf)
         packets: list[tuple[float, bytes, int]] = []
         off, end, bad = 0, len(buf), False
         while off + 16 <= end:

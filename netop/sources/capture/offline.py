@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, TypeAlias
+from io import BufferedIOBase
+from typing import BinaryIO, TypeAlias, cast
 
 from netop.model import FlowRecord
 from netop.packet.bpf import OfflineFilter
@@ -145,35 +146,40 @@ class FileReader:
         objects."""
         handle, little, nano, linktype = classic
         agg, result, path = self.agg, self.result, self.path
-        with handle:
-            buf = b""
+        # One buffer, filled again and again: a new 16 MiB object per chunk (and the
+        # copies that joined a cut record to the next chunk) cost the kernel a fresh
+        # mapping to fault in and zero each time, a tenth of the whole read.
+        buf = memoryview(bytearray(_CHUNK + MAX_SNAPLEN + 16))
+        with handle, buf:
+            have = 0  # bytes in buf: a record cut by the last chunk, then the new chunk
             offset = 24
             while True:
-                chunk = handle.read(_CHUNK)
-                if not chunk:
+                got = cast(BufferedIOBase, handle).readinto(buf[have : have + _CHUNK])
+                if not got:
                     break
-                buf = buf + chunk if buf else chunk
+                have += got
                 pos = 0
-                while pos < len(buf):
+                while pos < have:
                     # A window no larger than the aggregator's room for new flows (and
                     # never smaller than one record): a flood of new flows is handed on,
                     # not refused.
                     room = (yield from self._room(result.last_ts)) * _MIN_FLOW_RECORD
-                    end = pos + room  # at least one whole record: see _room
-                    part = buf if pos == 0 and end >= len(buf) else buf[pos:end]
-                    used, last, bad = agg.add_pcap_buffer(part, little, nano, linktype)
+                    end = min(pos + room, have)  # at least one whole record: see _room
+                    with buf[pos:end] as part:
+                        used, last, bad = agg.add_pcap_buffer(part, little, nano, linktype)
                     if last:
                         yield from self._tick(last)
                     if bad:
                         raise PcapError(f"{path}: damaged record at byte {offset + used}")
                     offset += used
                     pos += used
-                    if end >= len(buf) or not used:
+                    if end >= have or not used:
                         break  # the rest is a record cut by the chunk: it waits for more
-                buf = buf[pos:]
-            if buf:
+                have -= pos
+                buf[:have] = buf[pos : pos + have]
+            if have:
                 raise PcapError(
-                    f"{path}: file ends in the middle of a packet ({len(buf)} bytes left)")
+                    f"{path}: file ends in the middle of a packet ({have} bytes left)")
 
 
 def filtered(batches: Iterator[Batch], packet_filter: OfflineFilter | None) -> Iterator[Batch]:
