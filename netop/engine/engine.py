@@ -26,6 +26,8 @@ from netop.config import (
     DEFAULT_MAX_FLOWS,
     Config,
 )
+from netop.engine.detect.detector import Detector
+from netop.engine.detect.settings import alert_settings
 from netop.engine.events import EventLog, InterfaceWatch
 from netop.engine.flowtable import FlowTable
 from netop.engine.flowview import Enrichment, FlowViewBuilder
@@ -34,6 +36,8 @@ from netop.engine.rates import RateTracker
 from netop.engine.sinks import SnapshotSink
 from netop.model import (
     COUNTER_FIELDS,
+    Alert,
+    AlertSeverity,
     FlowBatch,
     FlowKey,
     FlowPackets,
@@ -111,6 +115,7 @@ class Engine:
         keep_expired: bool = False,
         max_remote_rows: int = MAX_REMOTE_ROWS,
         sinks: Sequence[SnapshotSink] = (),
+        detector: Detector | None = None,
     ) -> None:
         """``total_of``: the interfaces (glob patterns) the user named; the ``all`` row
         and the header total sum those. Empty: every local interface but ``lo``.
@@ -120,7 +125,9 @@ class Engine:
         :meth:`drain_ended` too (a headless view that prints flows as they end).
         ``max_remote_rows``: interface rows of sFlow agents kept at most (the
         collector's ``max_interfaces_total``, so that both bound the same thing).
-        ``sinks``: handed every snapshot :meth:`tick` builds (recorder, exporters)."""
+        ``sinks``: handed every snapshot :meth:`tick` builds (recorder, exporters).
+        ``detector``: detection and alerts (default: from the config's ``[detect]``,
+        ``[watchlist]`` and ``[alerts]``)."""
         self.config = config
         self.sinks = list(sinks)
         self._total_of = tuple(total_of)
@@ -160,6 +167,7 @@ class Engine:
         self._watched_total: int | None = None
         self._data_clock = 0.0
         self._replay_clock: float | None = None
+        self.detector = detector or Detector(alert_settings(config.raw), config.interval)
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -169,6 +177,7 @@ class Engine:
             return
         self._started = True
         self.enrichment.start()
+        self.detector.start()
         for source in self.sources:
             try:
                 source.start(self._inbox.put)
@@ -176,6 +185,9 @@ class Engine:
                 self.emit(NetEvent(self._clock(), Severity.ERROR, source.name,
                                    f"{source.name} failed to start: {exc}"))
         for sink in self.sinks:
+            bind = getattr(sink, "bind_events", None)
+            if bind is not None:  # an output whose failures are events (alert actions)
+                bind(self.emit)
             try:
                 sink.start()
             except Exception as exc:  # nor a broken output the monitoring
@@ -185,6 +197,7 @@ class Engine:
     def stop(self) -> None:
         """Stop every source and lookup thread; safe to call twice."""
         self.enrichment.stop()
+        self.detector.stop()
         for source in self.sources:
             # Stopping is best effort: one source failing must not keep the others running.
             with contextlib.suppress(Exception):
@@ -220,6 +233,8 @@ class Engine:
         for status in pending.statuses:
             self._statuses[status.source] = status
         flows = self._flows(pending.batches, now)
+        fired = self.detector.finish_tick(now)
+        new_events.extend(_alert_event(alert) for alert in fired)
         new_events.sort(key=lambda e: e.ts)
         self.events.extend(new_events)
         self._seq += 1
@@ -242,6 +257,10 @@ class Engine:
             flows=flows,
             status=tuple(s.summary for s in self._statuses.values() if s.summary),
             sources=tuple(self._statuses.values()),
+            alerts=self.detector.book.alerts(),
+            alerts_total=self.detector.book.total,
+            new_alerts=tuple(fired),
+            detect_status=self.detector.status(now),
         )
         self._hand_to_sinks(snapshot)
         return snapshot
@@ -265,6 +284,23 @@ class Engine:
         """
         for clock in merge_ticks(self.flow_table, ticks):
             self._replay_clock = max(self._replay_clock or 0.0, clock)
+
+    def detect_play(
+        self, ticks: Iterable[tuple[Sequence[FlowRecord], float]]
+    ) -> Iterator[list[Alert]]:
+        """As :meth:`play`, with detection on the recording's clock: yields the alerts
+        each tick fired (``netop alerts -r``)."""
+        table, detector = self.flow_table, self.detector
+        for records, clock in ticks:
+            self._replay_clock = max(self._replay_clock or 0.0, clock)
+            table.merge_records(records, clock)
+            detector.observe_flows(table.touched(), clock, table.entries)
+            fired = detector.finish_tick(clock)
+            table.end_tick()
+            table.expire(clock)
+            if fired:
+                self.events.extend([_alert_event(alert) for alert in fired])
+            yield fired
 
     def summary(self, spec: ViewSpec) -> Snapshot:
         """The last snapshot of a headless run: every flow the table kept (ended ones
@@ -362,6 +398,9 @@ class Engine:
                 self.flow_table.merge(batch, now)
             except Exception as exc:  # as for samples: the other batches still count
                 self.events.extend([_dropped(batch.source, now, exc)])
+        if batches:
+            table = self.flow_table
+            self.detector.observe_flows(table.touched(), now, table.entries)
         if not any(source.produces_flows for source in self.sources):
             view = FlowsView(status=NO_FLOWS_STATUS)
         else:
@@ -414,6 +453,7 @@ class Engine:
                 self._max_gap[sample.key] = sample.max_gap
             rate, rate_events = self._rates.update(sample)
             events.extend(rate_events)
+            self.detector.observe_rates((rate,), now)
             self._history.add(rate.key, rate.rx_bps, rate.tx_bps)
             rx_hist, tx_hist = self._history.get(rate.key)
             fresh[rate.key] = _with_history(rate, rx_hist, tx_hist)
@@ -501,6 +541,13 @@ class Engine:
             errors=(deltas["rx_errors"] or 0) + (deltas["tx_errors"] or 0),
         )
         return row, totals
+
+
+def _alert_event(alert: Alert) -> NetEvent:
+    """An alert's line in the event log."""
+    severity = (Severity.ERROR if alert.severity >= AlertSeverity.CRITICAL
+                else Severity.WARNING)
+    return NetEvent(alert.ts, severity, "alert", f"{alert.kind}: {alert.message}")
 
 
 def merge_ticks(
