@@ -8,12 +8,17 @@ view that reads the snapshots (the Textual app, or :mod:`netop.commands.output`)
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Collection
+from dataclasses import replace
 
 from netop.config import Config
+from netop.engine.detect.detector import Detector
+from netop.engine.detect.settings import alert_settings
 from netop.engine.engine import MAX_REMOTE_ROWS, Engine
 from netop.engine.flowview import Enrichment
 from netop.engine.sinks import SnapshotSink
+from netop.errors import ConfigError
 from netop.sources.base import Source
 
 #: Every kind of source, in the order they are built.
@@ -126,6 +131,7 @@ def build_engine(
     keep_expired: bool = False,
     enrich: bool = True,
     sinks: list[SnapshotSink] | None = None,
+    detector: Detector | None = None,
 ) -> Engine:
     """The engine over ``sources``, its flow table bounded as the flags and config say.
 
@@ -133,6 +139,7 @@ def build_engine(
     the TUI); ``keep_expired``: they are also handed out by :meth:`Engine.drain_ended`.
     ``enrich``: processes and names (a view that shows neither may do without).
     ``sinks``: the outputs (default: those :func:`build_sinks` finds in the flags).
+    ``detector``: detection (default: the config's, plus ``--watchlist`` files).
     """
     from netop.sources.capture.options import options_from_args
 
@@ -151,4 +158,17 @@ def build_engine(
                   idle_timeout=opts.idle_timeout, active_timeout=opts.active_timeout,
                   keep_ended=keep_ended, keep_expired=keep_expired,
                   max_remote_rows=remote_rows,
-                  sinks=build_sinks(args, config) if sinks is None else sinks)
+                  sinks=build_sinks(args, config) if sinks is None else sinks,
+                  detector=detector or build_detector(args, config))
+
+
+def build_detector(args: argparse.Namespace, config: Config) -> Detector:
+    """The detector of the config plus ``--watchlist`` files (a missing one: exit 2)."""
+    settings = alert_settings(config.raw)
+    extra = tuple(getattr(args, "watchlist", None) or ())
+    for path in extra:
+        if not os.path.isfile(path):
+            raise ConfigError("--watchlist", f"no such file: {path}")
+    if extra:
+        settings = replace(settings, watchlist_files=settings.watchlist_files + extra)
+    return Detector(settings, config.interval)
