@@ -61,7 +61,18 @@ _FACTORIES: dict[str, Callable[[argparse.Namespace, Config], Source | None]] = {
 
 #: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
 #: factory returns ``None`` when the flags and config don't ask for it.
-_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {}
+def _actions(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    actions = alert_settings(config.raw).actions
+    if not actions:
+        return None
+    from netop.outputs.actions import ActionsSink
+
+    return ActionsSink(actions)
+
+
+_SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {
+    "actions": _actions,
+}
 
 
 def build_sinks(args: argparse.Namespace, config: Config) -> list[SnapshotSink]:
