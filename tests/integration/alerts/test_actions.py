@@ -210,6 +210,7 @@ def test_alert_test_prints_each_action(receiver_factory: Any, tmp_path: Path) ->
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
     out = tmp_path / "got.json"
+    write = f"import sys; open({str(out)!r}, 'wb').write(sys.stdin.buffer.read())"
     config = tmp_path / "config.toml"
     config.write_text(f"""
 [[alerts.actions]]
@@ -225,7 +226,7 @@ backoff = 0.01
 
 [[alerts.actions]]
 type = "command"
-command = ["{sys.executable}", "-c", "import sys; open({str(out)!r}, 'wb').write(sys.stdin.buffer.read())"]
+command = ["{sys.executable}", "-c", "{write}"]
 """)
     config.chmod(0o600)
     done = subprocess.run([*NETOP, "alert-test", "--config", str(config)],
