@@ -23,6 +23,8 @@ from __future__ import annotations
 import ipaddress
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from itertools import compress
+from operator import attrgetter
 from typing import Protocol
 
 from netop.engine.detect.settings import DetectSettings
@@ -36,6 +38,11 @@ _SYN, _RST, _ACK = 0x02, 0x04, 0x10
 _ECHO = {1: 8 * 256, 58: 128 * 256}
 #: Attempts awaiting an answer, at most (the oldest are judged early beyond this).
 MAX_PENDING = 200_000
+#: Seconds between sweeps of the whole table for busy flows.
+SWEEP_EVERY = 5.0
+#: Packets a flow needs before a sweep looks at it (a tenth of a SYN flood second).
+_BUSY_PACKETS = 25
+_PACKETS = attrgetter("packets")
 
 
 class Entry(Protocol):
@@ -66,6 +73,13 @@ Report = Callable[[str, str, float, str, str, FlowKey | None], None]
 def flow_key(e: Entry) -> FlowKey:
     """The entry's 5-tuple (and VLAN)."""
     return FlowKey(e.proto, e.src, e.sport, e.dst, e.dport, e.vlan)
+
+
+def _half_open(e: Entry, flags: int) -> bool:
+    """A SYN with no payload and no completed handshake (no answer, no ACK from the
+    opener, or a RST)."""
+    return e.bytes <= _HEADER_ONLY * e.packets and not (
+        flags & _ACK and e.packets_rev and e.packets >= 2 and not flags & _RST)
 
 
 def failed(e: Entry) -> bool:
@@ -138,76 +152,122 @@ class AttackDetector:
         self._pairs: OrderedDict[tuple[str, str], deque[tuple[float, int]]] = OrderedDict()
         self._pair_sums: dict[tuple[str, str], int] = {}
         self._local_cache: dict[str, bool] = {}
+        self._busy: OrderedDict[Entry, None] = OrderedDict()
+        self._busy_bytes = s.large_transfer_bytes / 60.0
+        self._swept = float("-inf")
         self._listed_cache: dict[str, bool] = {}
         self._waiting: set[Entry] = set()
         self._last: float | None = None
 
-    def observe(self, entries: Iterable[Entry], now: float, report: Report,
-                prefixes: PrefixSet | None = None) -> None:
-        """Judge one tick's moved flows; ``report`` each finding. ``prefixes``: the
-        watchlist new flows are checked against."""
+    def observe(self, created: Iterable[Entry], now: float, report: Report,
+                prefixes: PrefixSet | None = None,
+                everything: Callable[[], Iterable[Entry]] | None = None) -> None:
+        """Judge one tick: the flows ``created`` in it, the busy flows noticed before
+        (re-found every ``SWEEP_EVERY`` seconds among ``everything``); ``report`` each
+        finding. ``prefixes``: the watchlist new flows are checked against."""
         s = self.s
         seconds = 1.0 if self._last is None else max(now - self._last, 1e-3)
         self._last = now
-        min_pair = s.large_transfer_bytes / 60.0 * seconds / 10.0
         syn, icmp = self._syn.counts, self._icmp.counts
         syn_ex, icmp_ex = self._syn.example, self._icmp.example
         pending, waiting = self._pending, self._waiting
         deadline = now + s.scan_reply_timeout
-        pairs: dict[tuple[str, str], int] = {}
         rejected: list[Entry] = []
         listed = prefixes if prefixes is not None and len(prefixes) else None
-        for e in entries:
+        busy = self._busy
+        for e in created:
+            if listed is not None:
+                self._check_listed(e, listed, report)
             proto = e.proto
             tp = e.tick_packets
-            new = tp == e.packets and e.tick_packets_rev == e.packets_rev
-            if new and listed is not None:
-                self._check_listed(e, listed, report)
             if proto == 6:
                 flags = e.tcp_flags
                 if flags & _SYN:
-                    if new:
-                        if flags & _RST and failed(e):
-                            rejected.append(e)
-                        else:
-                            pending.append((deadline, e))
-                            waiting.add(e)
-                    elif flags & _RST and e in waiting and failed(e):
-                        waiting.discard(e)  # rejected a tick after the SYN
+                    if flags & _RST and failed(e):
                         rejected.append(e)
-                    if tp and e.bytes <= _HEADER_ONLY * e.packets and not (
-                            flags & _ACK and e.packets_rev and e.packets >= 2
-                            and not flags & _RST):
+                    else:
+                        pending.append((deadline, e))
+                        waiting.add(e)
+                    if _half_open(e, flags):
                         dst = e.dst
                         if dst not in syn:
                             syn_ex[dst] = flow_key(e)
                         syn[dst] = syn.get(dst, 0) + tp
             elif proto == 17:
-                if new:
-                    pending.append((deadline, e))
-                    waiting.add(e)
+                pending.append((deadline, e))
+                waiting.add(e)
             elif proto == 1 or proto == 58:
-                if new and e.dport == _ECHO[proto]:
+                if e.dport == _ECHO[proto]:
                     pending.append((deadline, e))
                     waiting.add(e)
-                if tp:
-                    dst = e.dst
-                    if dst not in icmp:
-                        icmp_ex[dst] = flow_key(e)
-                    icmp[dst] = icmp.get(dst, 0) + tp
-            b = e.tick_bytes
-            if b >= min_pair:
-                k = (e.src, e.dst)
-                pairs[k] = pairs.get(k, 0) + b
-            b = e.tick_bytes_rev
-            if b >= min_pair:
-                k = (e.dst, e.src)
-                pairs[k] = pairs.get(k, 0) + b
+                dst = e.dst
+                if dst not in icmp:
+                    icmp_ex[dst] = flow_key(e)
+                icmp[dst] = icmp.get(dst, 0) + tp
+            if self._is_busy(e):
+                busy[e] = None
+                if len(busy) > s.max_tracked:
+                    busy.popitem(last=False)
+        if everything is not None and now - self._swept >= SWEEP_EVERY:
+            self._sweep(everything, now)
+        pairs = self._busy_flows(now, created)
         for e in rejected:
             self._failed(e, now, report)
         self._judge_pending(now, report)
         self._floods(seconds, report)
         self._transfers(pairs, now, report)
+
+    def _is_busy(self, e: Entry) -> bool:
+        """Whether a flow is worth reading every tick: big enough to matter for a large
+        transfer, or a long stream of SYNs or ICMP packets (one 5-tuple)."""
+        if e.bytes >= self._busy_bytes or e.bytes_rev >= self._busy_bytes:
+            return True
+        if e.packets < _BUSY_PACKETS:
+            return False
+        proto = e.proto
+        return proto == 1 or proto == 58 or (proto == 6 and _half_open(e, e.tcp_flags))
+
+    def _sweep(self, everything: Callable[[], Iterable[Entry]], now: float) -> None:
+        """Find the busy flows among all live ones (C-speed prefilter on packets)."""
+        self._swept = now
+        many = compress(everything(), map(_BUSY_PACKETS.__le__, map(_PACKETS, everything())))
+        busy: OrderedDict[Entry, None] = OrderedDict()
+        for e in many:
+            if self._is_busy(e):
+                busy[e] = None
+        self._busy = busy
+
+    def _busy_flows(self, now: float, created: Iterable[Entry]) -> dict[tuple[str, str], int]:
+        """This tick's SYN and ICMP packets and bytes of the busy flows; the bytes per
+        (sender, receiver) pair."""
+        syn, icmp = self._syn.counts, self._icmp.counts
+        pairs: dict[tuple[str, str], int] = {}
+        floor = self._busy_bytes
+        for e in created:  # their bytes so far, once
+            if e.bytes >= floor or e.bytes_rev >= floor:
+                self._add_pair(pairs, e, e.bytes, e.bytes_rev)
+        for e in self._busy:
+            tp = e.tick_packets
+            if not (tp or e.tick_packets_rev):
+                continue
+            if tp == e.packets and e.tick_packets_rev == e.packets_rev:
+                continue  # new this tick: counted with the created ones
+            proto = e.proto
+            if proto == 6 and _half_open(e, e.tcp_flags):
+                syn[e.dst] = syn.get(e.dst, 0) + tp
+            elif proto == 1 or proto == 58:
+                icmp[e.dst] = icmp.get(e.dst, 0) + tp
+            self._add_pair(pairs, e, e.tick_bytes, e.tick_bytes_rev)
+        return pairs
+
+    @staticmethod
+    def _add_pair(pairs: dict[tuple[str, str], int], e: Entry, fwd: int, rev: int) -> None:
+        if fwd:
+            k = (e.src, e.dst)
+            pairs[k] = pairs.get(k, 0) + fwd
+        if rev:
+            k = (e.dst, e.src)
+            pairs[k] = pairs.get(k, 0) + rev
 
     # -- scans --------------------------------------------------------------------------
 

@@ -101,10 +101,10 @@ class Detector:
         if fresh is not None:
             self._fired.append(fresh)
 
-    def observe_flows(self, entries: Iterable[Entry], now: float,
+    def observe_flows(self, created: Iterable[Entry], now: float,
                       everything: Callable[[], Iterable[Entry]] | None = None) -> None:
-        """The flows that moved this tick (``everything``: all live flows, checked
-        against the watchlist when it has just changed)."""
+        """The flows made this tick; ``everything``: all live flows (swept for busy
+        ones every few seconds, checked against a watchlist that just changed)."""
         if not self.enabled:
             return
         self._now = now
@@ -113,7 +113,7 @@ class Detector:
             self._generation = self.watchlist.generation
             if everything is not None:
                 self.attacks.check_all(everything(), prefixes, self.report)
-        self.attacks.observe(entries, now, self.report, prefixes)
+        self.attacks.observe(created, now, self.report, prefixes, everything)
 
     def observe_rates(self, rates: Iterable[InterfaceRate], now: float) -> None:
         """One tick's interface rates, each metric against its baseline."""

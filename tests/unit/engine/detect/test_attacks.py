@@ -22,7 +22,7 @@ def run(ticks: Sequence[Sequence[FlowRecord]], settings: AlertSettings | None = 
     for i, records in enumerate(ticks):
         now = T0 + i * step
         table.merge_records(records, now)
-        detector.observe_flows(table.touched(), now, table.entries)
+        detector.observe_flows(table.created(), now, table.entries)
         fired.extend(detector.finish_tick(now))
         table.end_tick()
         table.expire(now)
@@ -103,7 +103,7 @@ def test_scan_is_one_deduplicated_alert_with_a_count() -> None:
     table = FlowTable()
     for i, records in enumerate(ports):
         table.merge_records(records, T0 + i)
-        detector.observe_flows(table.touched(), T0 + i)
+        detector.observe_flows(table.created(), T0 + i)
         detector.finish_tick(T0 + i)
         table.end_tick()
     (alert,) = detector.book.alerts()

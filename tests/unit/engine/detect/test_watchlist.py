@@ -50,14 +50,26 @@ def test_overlapping_prefixes_merge() -> None:
     assert len(prefixes) == 3
 
 
+def test_prefix_edges_and_host_bits() -> None:
+    prefixes = PrefixSet(parse_list("10.0.254.0/23\n10.2.0.0/15\n192.0.2.77/24\n").networks)
+    assert "10.0.253.255" not in prefixes
+    assert "10.0.254.0" in prefixes
+    assert "10.0.255.255" in prefixes
+    assert "10.1.0.0" not in prefixes
+    assert "10.3.255.255" in prefixes  # a /15: two whole /16 blocks
+    assert "10.4.0.0" not in prefixes
+    assert "192.0.2.0" in prefixes  # host bits set: the /24 it names, as ipaddress does
+    assert "192.0.3.0" not in prefixes
+
+
 def test_bad_lines_are_counted_and_shown(tmp_path: Path) -> None:
     path = tmp_path / "list.txt"
-    path.write_text("203.0.113.1\nnot-an-ip\n300.1.1.1\n")
+    path.write_text("203.0.113.1\nnot-an-ip\n300.1.1.1\n10.0.0.0/33\n")
     watch = Watchlist([str(path)])
     assert watch.poll()
     (status,) = watch.statuses()
     assert status.entries == 1
-    assert "2 lines not an address" in status.error
+    assert "3 lines not an address" in status.error
     assert "'not-an-ip'" in status.describe(0.0)
 
 
