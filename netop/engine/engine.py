@@ -294,7 +294,7 @@ class Engine:
         for records, clock in ticks:
             self._replay_clock = max(self._replay_clock or 0.0, clock)
             table.merge_records(records, clock)
-            detector.observe_flows(table.created(), clock, table.entries)
+            detector.observe_flows(table.created(), clock, table.entries, table.touched())
             fired = detector.finish_tick(clock)
             table.end_tick()
             table.expire(clock)
@@ -400,7 +400,8 @@ class Engine:
                 self.events.extend([_dropped(batch.source, now, exc)])
         if batches:
             table = self.flow_table
-            self.detector.observe_flows(table.created(), now, table.entries)
+            self.detector.observe_flows(table.created(), now, table.entries,
+                                        table.touched())
         if not any(source.produces_flows for source in self.sources):
             view = FlowsView(status=NO_FLOWS_STATUS)
         else:

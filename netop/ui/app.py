@@ -22,8 +22,17 @@ from textual.widgets import Footer
 
 from netop.config import Config
 from netop.engine.engine import Engine
-from netop.model import AGGREGATIONS, FLOW_SORT_KEYS, NetEvent, Severity, Snapshot
+from netop.model import (
+    AGGREGATIONS,
+    FLOW_SORT_KEYS,
+    AlertSeverity,
+    NetEvent,
+    Severity,
+    Snapshot,
+)
 from netop.signals import ENDING_SIGNALS
+from netop.text import safe_text
+from netop.ui.alerts import AlertsScreen
 from netop.ui.detail import FlowDetailScreen
 from netop.ui.filterbar import FilterBar
 from netop.ui.header import HeaderBar
@@ -64,6 +73,7 @@ class NetopApp(App[None]):
         Binding("i", "toggle_idle", "Idle"),
         Binding("c", "toggle_groups", "Fold", show=False),
         Binding("t", "next_theme", "Theme"),
+        Binding("exclamation_mark", "alerts", "Alerts", key_display="!"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False),
     ]
@@ -195,8 +205,9 @@ class NetopApp(App[None]):
 
     def _render(self, snapshot: Snapshot) -> None:
         self.shown = snapshot
-        if isinstance(self.screen, FlowDetailScreen):
+        if isinstance(self.screen, FlowDetailScreen | AlertsScreen):
             self.screen.follow(snapshot)
+        self._notify_alerts(snapshot)
         with self.batch_update():
             self.query_one(HeaderBar).show(snapshot, self.bits, self.paused)
             interfaces = self.query_one(InterfacesPane)
@@ -205,6 +216,24 @@ class NetopApp(App[None]):
             self.query_one(ExportersPane).show(snapshot)
             self.query_one(FlowsPane).show(snapshot, self.bits)
             self.query_one(EventsPane).show(snapshot)
+
+    def _notify_alerts(self, snapshot: Snapshot) -> None:
+        """A toast for each alert that fired (a few at most per tick)."""
+        for alert in snapshot.new_alerts[:3]:
+            critical = alert.severity >= AlertSeverity.CRITICAL
+            self.notify(safe_text(alert.message, 200), title=f"{alert.kind} (! lists alerts)",
+                        severity="error" if critical else "warning", timeout=8, markup=False)
+
+    def action_alerts(self) -> None:
+        """The Alerts screen; choosing an alert filters the flows to those behind it."""
+
+        def chosen(filter_text: str | None) -> None:
+            if filter_text:
+                self._set_view(filter_text=filter_text)
+                self.query_one(FlowsPane).focus()
+
+        self.push_screen(AlertsScreen(self.shown, self.engine.detector.acknowledge),
+                         callback=chosen)
 
     def _rerender(self) -> None:
         if self.shown is not None:

@@ -28,6 +28,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("i", "hide / show idle interfaces"),
     ("c", "fold / unfold every remote group (SNMP targets, sFlow exporters); enter folds one"),
     ("t", "next theme"),
+    ("!", "alerts: active and recent, deduplicated; enter shows the flows behind one, "
+          "k acknowledges it"),
     ("escape", "close this help"),
 )
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
 from operator import attrgetter
 from typing import Protocol
@@ -42,7 +42,7 @@ MAX_PENDING = 200_000
 SWEEP_EVERY = 5.0
 #: Packets a flow needs before a sweep looks at it (a tenth of a SYN flood second).
 _BUSY_PACKETS = 25
-_PACKETS = attrgetter("packets")
+_TICK_PACKETS = attrgetter("tick_packets")
 
 
 class Entry(Protocol):
@@ -133,8 +133,8 @@ class _Seen:
             old = now - self.window
             for v in [v for v, ts in values.items() if ts < old]:
                 del values[v]
-            if len(values) > 4 * limit:  # bounded: a scan of a /8 keeps the newest
-                for v in list(values)[: len(values) - 2 * limit]:
+            if len(values) > 8 * limit:  # bounded: a scan of a /8 keeps the newest
+                for v in list(values)[: len(values) - 6 * limit]:
                     del values[v]
         return len(values)
 
@@ -153,7 +153,7 @@ class AttackDetector:
         self._pair_sums: dict[tuple[str, str], int] = {}
         self._local_cache: dict[str, bool] = {}
         self._busy: OrderedDict[Entry, None] = OrderedDict()
-        self._busy_bytes = s.large_transfer_bytes / 60.0
+        self._busy_tick = s.large_transfer_bytes / 600.0
         self._swept = float("-inf")
         self._listed_cache: dict[str, bool] = {}
         self._waiting: set[Entry] = set()
@@ -161,10 +161,11 @@ class AttackDetector:
 
     def observe(self, created: Iterable[Entry], now: float, report: Report,
                 prefixes: PrefixSet | None = None,
-                everything: Callable[[], Iterable[Entry]] | None = None) -> None:
+                moved: Sequence[Entry] | None = None) -> None:
         """Judge one tick: the flows ``created`` in it, the busy flows noticed before
-        (re-found every ``SWEEP_EVERY`` seconds among ``everything``); ``report`` each
-        finding. ``prefixes``: the watchlist new flows are checked against."""
+        (re-found every ``SWEEP_EVERY`` seconds among the flows that ``moved`` in the
+        tick); ``report`` each finding. ``prefixes``: the watchlist new flows are
+        checked against."""
         s = self.s
         seconds = 1.0 if self._last is None else max(now - self._last, 1e-3)
         self._last = now
@@ -175,6 +176,7 @@ class AttackDetector:
         rejected: list[Entry] = []
         listed = prefixes if prefixes is not None and len(prefixes) else None
         busy = self._busy
+        self._busy_tick = s.large_transfer_bytes / 600.0 * min(seconds, 60.0)
         for e in created:
             if listed is not None:
                 self._check_listed(e, listed, report)
@@ -208,8 +210,8 @@ class AttackDetector:
                 busy[e] = None
                 if len(busy) > s.max_tracked:
                     busy.popitem(last=False)
-        if everything is not None and now - self._swept >= SWEEP_EVERY:
-            self._sweep(everything, now)
+        if moved is not None and now - self._swept >= SWEEP_EVERY:
+            self._sweep(moved, now)
         pairs = self._busy_flows(now, created)
         for e in rejected:
             self._failed(e, now, report)
@@ -218,19 +220,21 @@ class AttackDetector:
         self._transfers(pairs, now, report)
 
     def _is_busy(self, e: Entry) -> bool:
-        """Whether a flow is worth reading every tick: big enough to matter for a large
-        transfer, or a long stream of SYNs or ICMP packets (one 5-tuple)."""
-        if e.bytes >= self._busy_bytes or e.bytes_rev >= self._busy_bytes:
+        """Whether a flow is worth reading every tick, by what it did in this one: a
+        tenth of the large-transfer rate, or a stream of SYNs or ICMP packets."""
+        if e.tick_bytes >= self._busy_tick or e.tick_bytes_rev >= self._busy_tick:
             return True
-        if e.packets < _BUSY_PACKETS:
+        if e.tick_packets < _BUSY_PACKETS:
             return False
         proto = e.proto
         return proto == 1 or proto == 58 or (proto == 6 and _half_open(e, e.tcp_flags))
 
-    def _sweep(self, everything: Callable[[], Iterable[Entry]], now: float) -> None:
-        """Find the busy flows among all live ones (C-speed prefilter on packets)."""
+    def _sweep(self, moved: Sequence[Entry], now: float) -> None:
+        """Find the busy flows among those that moved in this tick (a busy flow moves
+        every tick); a C-speed prefilter on this tick's packets first."""
         self._swept = now
-        many = compress(everything(), map(_BUSY_PACKETS.__le__, map(_PACKETS, everything())))
+        least = min(_BUSY_PACKETS, int(self._busy_tick // 1500) + 1)
+        many = compress(moved, map(least.__le__, map(_TICK_PACKETS, moved)))
         busy: OrderedDict[Entry, None] = OrderedDict()
         for e in many:
             if self._is_busy(e):
@@ -242,7 +246,7 @@ class AttackDetector:
         (sender, receiver) pair."""
         syn, icmp = self._syn.counts, self._icmp.counts
         pairs: dict[tuple[str, str], int] = {}
-        floor = self._busy_bytes
+        floor = self._busy_tick
         for e in created:  # their bytes so far, once
             if e.bytes >= floor or e.bytes_rev >= floor:
                 self._add_pair(pairs, e, e.bytes, e.bytes_rev)
@@ -311,12 +315,12 @@ class AttackDetector:
         if hosts >= s.address_scan_hosts:
             service = _service(e.proto, e.dport)
             report("address_scan", src, hosts, "hosts",
-                   f"{src} scanned {hosts} hosts on {service} in "
+                   f"{src} scanned at least {hosts} hosts on {service} in "
                    f"{s.scan_window:.0f} s (failed attempts)", flow_key(e))
         ports = self._ports.add((src, dst), port, now, s.port_scan_ports)
         if ports >= s.port_scan_ports:
             report("port_scan", f"{src} → {dst}", ports, "ports",
-                   f"{src} scanned {ports} ports of {dst} in {s.scan_window:.0f} s "
+                   f"{src} scanned at least {ports} ports of {dst} in {s.scan_window:.0f} s "
                    "(failed attempts)", flow_key(e))
 
     # -- floods -------------------------------------------------------------------------

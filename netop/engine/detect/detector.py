@@ -8,7 +8,8 @@ the alerts that fired in that tick (new ones, not repeats of an active alert).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+import queue
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from netop.engine.detect.alerts import AlertBook
@@ -76,8 +77,8 @@ class Detector:
         self._baselines: dict[tuple[str, str, str], Baseline] = {}
         self._fired: list[Alert] = []
         self._generation = 0
-        self._learning_left = 0
         self._now = 0.0
+        self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
 
     def start(self) -> None:
         """Load the watchlist and keep it fresh (a thread polls the files)."""
@@ -102,9 +103,11 @@ class Detector:
             self._fired.append(fresh)
 
     def observe_flows(self, created: Iterable[Entry], now: float,
-                      everything: Callable[[], Iterable[Entry]] | None = None) -> None:
-        """The flows made this tick; ``everything``: all live flows (swept for busy
-        ones every few seconds, checked against a watchlist that just changed)."""
+                      everything: Callable[[], Iterable[Entry]] | None = None,
+                      moved: Sequence[Entry] | None = None) -> None:
+        """The flows made this tick; ``moved``: those that moved in it (swept for busy
+        ones every few seconds); ``everything``: all live flows (checked against a
+        watchlist that just changed)."""
         if not self.enabled:
             return
         self._now = now
@@ -113,7 +116,7 @@ class Detector:
             self._generation = self.watchlist.generation
             if everything is not None:
                 self.attacks.check_all(everything(), prefixes, self.report)
-        self.attacks.observe(created, now, self.report, prefixes, everything)
+        self.attacks.observe(created, now, self.report, prefixes, moved)
 
     def observe_rates(self, rates: Iterable[InterfaceRate], now: float) -> None:
         """One tick's interface rates, each metric against its baseline."""
@@ -122,7 +125,6 @@ class Detector:
             return
         self._now = now
         floors = {"bps": d.floor_bps, "pps": d.floor_pps, "drops": d.floor_drops}
-        left = 0
         for rate in rates:
             if rate.stale_for is not None or rate.name == "lo":
                 continue
@@ -135,10 +137,8 @@ class Detector:
                 if base is None:
                     base = self._baselines[key] = self._new_baseline(floors[floor])
                 verdict = base.update(value)
-                left = max(left, verdict.learning_left)
                 if verdict.fire:
                     self._baseline_alert(rate, metric, value, unit, verdict)
-        self._learning_left = left
 
     def _new_baseline(self, floor: float) -> Baseline:
         d = self.settings.detect
@@ -170,6 +170,8 @@ class Detector:
         """Age the book (on the clock the detectors last saw: a file's own time when
         one is replayed); the alerts that fired since the last call."""
         self.book.age(self._now or now)
+        while not self._acks.empty():
+            self.book.acknowledge(self._acks.get_nowait())
         fired, self._fired = self._fired, []
         return fired
 
@@ -178,15 +180,17 @@ class Detector:
         lines = []
         if not self.enabled:
             return ("detection off ([detect] enabled = false)",)
-        if self._learning_left > 0:
-            seconds = self._learning_left * self.interval
+        left = max((b.learning - b.seen for b in self._baselines.values()), default=0)
+        if left > 0:
+            seconds = left * self.interval
             lines.append(f"baselines learning, {seconds:.0f} s left")
         lines.extend(st.describe(now) for st in self.watchlist.statuses())
         return tuple(lines)
 
-    def acknowledge(self, key: tuple[str, str]) -> bool:
-        """Acknowledge an alert by (kind, entity)."""
-        return self.book.acknowledge(key)
+    def acknowledge(self, key: tuple[str, str]) -> None:
+        """Acknowledge an alert by (kind, entity), from any thread (the UI's): applied
+        at the next tick, on the engine's thread, which owns the book."""
+        self._acks.put(key)
 
 
 def _metric(rate: InterfaceRate, attr: str) -> float | None:

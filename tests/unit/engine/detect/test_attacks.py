@@ -22,7 +22,7 @@ def run(ticks: Sequence[Sequence[FlowRecord]], settings: AlertSettings | None = 
     for i, records in enumerate(ticks):
         now = T0 + i * step
         table.merge_records(records, now)
-        detector.observe_flows(table.created(), now, table.entries)
+        detector.observe_flows(table.created(), now, table.entries, table.touched())
         fired.extend(detector.finish_tick(now))
         table.end_tick()
         table.expire(now)
