@@ -37,7 +37,7 @@ _SYN, _RST, _ACK = 0x02, 0x04, 0x10
 #: ICMP / ICMPv6 echo request as the flow's dport (type * 256 + code).
 _ECHO = {1: 8 * 256, 58: 128 * 256}
 #: Attempts awaiting an answer, at most (the oldest are judged early beyond this).
-MAX_PENDING = 200_000
+MAX_PENDING = 250_000
 #: Seconds between sweeps of the whole table for busy flows.
 SWEEP_EVERY = 5.0
 #: Packets a flow needs before a sweep looks at it (a tenth of a SYN flood second).
