@@ -108,6 +108,8 @@ def _read(args: argparse.Namespace, config: Config, detector: Detector,
             printer.alerts(fired)
     finally:
         detector.stop()
+    if reader.result.error is not None and not reader.result.packets:
+        raise reader.result.error  # nothing read: the error alone
     _summary(printer, engine)
     if reader.result.error is not None:
         raise reader.result.error

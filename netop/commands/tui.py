@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from netop.commands.alerts import add_watchlist_argument
 from netop.commands.pipeline import build_engine, build_sources, named_interfaces
 from netop.config import Config
 from netop.sources.capture.options import add_capture_arguments
@@ -27,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_capture_arguments(parser)
     add_snmp_arguments(parser)
     add_collector_arguments(parser)
+    add_watchlist_argument(parser)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.netns import VethPair, sh, veth_pair
-from tests.ready import Watched, start_watched, wait_for_port
+from tests.ready import Watched, start_watched, wait_for_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -220,3 +220,37 @@ def test_large_outbound_transfer(tmp_path: Path) -> None:
     assert record["entity"] == f"{pair.addr_a} → {pair.addr_b}"
     assert record["value"] > 20e6
     assert set(_kinds(stdout)) == {"large_transfer"}
+
+
+def test_alerts_r_on_a_tcpdump_capture_of_a_scan(tmp_path: Path) -> None:
+    """The same kind of scan recorded by tcpdump and read back with ``alerts -r``:
+    detection on the file's own clock."""
+    _need("nmap", "tcpdump")
+    from tests.ready import StreamLines
+
+    pcap = tmp_path / "scan.pcap"
+    with veth_pair() as pair:
+        dump = subprocess.Popen(pair.run_a("tcpdump", "-i", pair.if_a, "-n", "-U",
+                                           "--immediate-mode", "-w", str(pcap), "tcp"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            assert dump.stderr is not None
+            StreamLines(dump.stderr).wait_for("listening on", timeout=30)
+            # Paced: tcpdump's ring on this busy machine dropped part of a 60-packet
+            # burst (its kernel drop counter said so).
+            subprocess.run(pair.run_a("nmap", "-sS", "-Pn", "-n", "-p", "1-30",
+                                      "--max-retries", "0", "--scan-delay", "20ms",
+                                      pair.addr_b),
+                           capture_output=True, timeout=120, check=True)
+            # 30 SYNs and 30 RSTs, each at least 16 + 54 bytes in the file.
+            wait_until(lambda: pcap.stat().st_size >= 24 + 60 * 70, 20, "tcpdump's file")
+        finally:
+            dump.terminate()
+            dump.wait(timeout=10)
+    done = subprocess.run([sys.executable, "-m", "netop", "alerts", "-r", str(pcap), "--json"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(r["kind"], r["src"], r["dst"], r["proto"]) for r in records] == [
+        ("port_scan", pair.addr_a, pair.addr_b, "tcp")], (done.stderr, pcap.stat().st_size)
+    assert "netop: 1 alerts (1 port_scan)" in done.stderr
