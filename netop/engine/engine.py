@@ -398,10 +398,9 @@ class Engine:
                 self.flow_table.merge(batch, now)
             except Exception as exc:  # as for samples: the other batches still count
                 self.events.extend([_dropped(batch.source, now, exc)])
-        if batches:
-            table = self.flow_table
-            self.detector.observe_flows(table.created(), now, table.entries,
-                                        table.touched())
+        # Every tick, batches or not: unanswered attempts are judged when their time is up.
+        table = self.flow_table
+        self.detector.observe_flows(table.created(), now, table.entries, table.touched())
         if not any(source.produces_flows for source in self.sources):
             view = FlowsView(status=NO_FLOWS_STATUS)
         else:
