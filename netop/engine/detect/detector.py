@@ -42,6 +42,10 @@ _METRICS: tuple[tuple[str, str, str, str], ...] = (
 
 Baseline = RobustBaseline | DesBaseline
 
+#: Interface series with a baseline at most (64 samples each): 1,000 SNMP or sFlow ports
+#: with all six metrics; beyond, new series go without one and the status says so.
+MAX_BASELINES = 6000
+
 
 @functools.lru_cache(maxsize=4096)
 def community_id(flow: FlowKey) -> str | None:
@@ -79,6 +83,7 @@ class Detector:
         self._generation = 0
         self._now = 0.0
         self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._untracked = 0
 
     def start(self) -> None:
         """Load the watchlist and keep it fresh (a thread polls the files)."""
@@ -135,6 +140,9 @@ class Detector:
                 key = (rate.origin, rate.name, metric)
                 base = self._baselines.get(key)
                 if base is None:
+                    if len(self._baselines) >= MAX_BASELINES:
+                        self._untracked += 1
+                        continue
                     base = self._baselines[key] = self._new_baseline(floors[floor])
                 verdict = base.update(value)
                 if verdict.fire:
@@ -184,6 +192,8 @@ class Detector:
         if left > 0:
             seconds = left * self.interval
             lines.append(f"baselines learning, {seconds:.0f} s left")
+        if self._untracked:
+            lines.append(f"baselines: {MAX_BASELINES} series at most; others go without")
         lines.extend(st.describe(now) for st in self.watchlist.statuses())
         return tuple(lines)
 
