@@ -2,7 +2,7 @@
 
 One row per alert (kind and entity): severity, first and last seen, count, the value
 against its baseline, the message. ``enter`` filters the Flows pane to the flows
-behind the selected alert and goes back; ``k`` acknowledges it (the engine marks it at
+behind the selected alert and goes back; ``a`` acknowledges it (the engine marks it at
 its next tick). Detection's own state (learning, watchlists) is the line under the
 table. Every text from the network is shown as text, never as markup.
 """
@@ -65,7 +65,7 @@ class AlertsScreen(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,exclamation_mark", "dismiss(None)", "Back"),
         Binding("enter", "flows", "Flows behind it"),
-        Binding("k", "acknowledge", "Acknowledge"),
+        Binding("a", "acknowledge", "Acknowledge"),
     ]
 
     DEFAULT_CSS = """
@@ -124,7 +124,7 @@ class AlertsScreen(ModalScreen[str | None]):
         if not alerts:
             lines.insert(0, "No alerts.")
         self.query_one(".status", Static).update(
-            "\n".join(lines) + "\nenter: the flows behind an alert · k: acknowledge · "
+            "\n".join(lines) + "\nenter: the flows behind an alert · a: acknowledge · "
             "escape: back")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

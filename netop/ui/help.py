@@ -29,7 +29,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("c", "fold / unfold every remote group (SNMP targets, sFlow exporters); enter folds one"),
     ("t", "next theme"),
     ("!", "alerts: active and recent, deduplicated; enter shows the flows behind one, "
-          "k acknowledges it"),
+          "a acknowledges it"),
     ("escape", "close this help"),
 )
 

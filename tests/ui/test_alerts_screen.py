@@ -1,4 +1,4 @@
-"""The ! Alerts screen: deduplicated alerts, enter filters the flows, k acknowledges."""
+"""The ! Alerts screen: deduplicated alerts, enter filters the flows, a acknowledges."""
 
 from __future__ import annotations
 
@@ -64,13 +64,13 @@ async def test_enter_filters_the_flows_behind_the_alert() -> None:
         assert app.engine.view_spec.filter_text == "host 192.168.1.10"
 
 
-async def test_k_acknowledges_through_the_engine() -> None:
+async def test_a_acknowledges_through_the_engine() -> None:
     app, snapshots = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         app.apply_snapshot(with_alerts(snapshots[-1], SCAN))
         await pilot.press("exclamation_mark")
         await pilot.pause()
-        await pilot.press("k")
+        await pilot.press("a")
         await pilot.pause()
     detector = app.engine.detector
     detector.book.fire(replace(SCAN, count=1))
