@@ -28,6 +28,7 @@ SEVERITY: dict[str, AlertSeverity] = {
     "port_scan": AlertSeverity.WARNING,
     "large_transfer": AlertSeverity.WARNING,
     "baseline": AlertSeverity.WARNING,
+    "correlated": AlertSeverity.WARNING,
 }
 
 #: Interface metrics with a baseline: (name, attribute or delta field, unit, floor key).
@@ -106,6 +107,10 @@ class Detector:
         fresh = self.book.fire(alert)
         if fresh is not None:
             self._fired.append(fresh)
+        while self.book.pending:
+            linked = self.book.fire(self.book.pending.pop())
+            if linked is not None:
+                self._fired.append(linked)
 
     def observe_flows(self, created: Iterable[Entry], now: float,
                       everything: Callable[[], Iterable[Entry]] | None = None,

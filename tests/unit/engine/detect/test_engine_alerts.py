@@ -45,3 +45,23 @@ def test_steady_noisy_link_never_alerts() -> None:
         ticks.append([sample("eth0", t, rx=rx, tx=rx // 3)])
     _, snaps = run_engine(ticks)
     assert snaps[-1].alerts_total == 0
+
+
+def test_rate_spike_and_drops_on_one_interface_are_correlated() -> None:
+    from netop.engine.detect.detector import Detector
+    from netop.engine.detect.settings import AlertSettings
+    from netop.model import Alert
+
+    detector = Detector(AlertSettings())
+    detector.report("baseline", "eth1 rx", 5e8, "bit/s", "eth1 rx 500 Mb/s vs 99 Mb/s",
+                    None, 99e6, 5e6)
+    detector.report("baseline", "eth1 rx_pps", 5e4, "packets/s", "eth1 rx_pps up", None,
+                    1e4, 1e3)
+    detector.report("baseline", "eth1 drops", 500, "drops", "eth1 drops 500 vs 0", None,
+                    0, 1)
+    detector.report("port_scan", "10.0.0.9 → 10.0.0.1", 15, "ports", "scan", None)
+    fired: list[Alert] = detector.finish_tick(0.0)
+    assert [(a.kind, a.entity) for a in fired] == [
+        ("baseline", "eth1 rx"), ("baseline", "eth1 rx_pps"), ("baseline", "eth1 drops"),
+        ("correlated", "eth1"), ("port_scan", "10.0.0.9 → 10.0.0.1")]
+    assert fired[3].message == "eth1: eth1 drops 500 vs 0 while eth1 rx 500 Mb/s vs 99 Mb/s"
