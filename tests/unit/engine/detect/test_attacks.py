@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from netop.engine.detect.detector import Detector
 from netop.engine.detect.settings import AlertSettings, DetectSettings, alert_settings
@@ -142,3 +144,26 @@ def test_alert_json_has_the_design_keys() -> None:
     assert record["proto"] == "tcp"
     assert record["severity"] == "warning"
     assert record["dport"] == 15
+
+
+def test_live_flow_alerts_when_its_address_is_listed_later(tmp_path: Path) -> None:
+    listed = tmp_path / "drop.txt"
+    listed.write_text("; Spamhaus DROP\n192.0.2.0/24 ; SBL1\n")
+    settings = AlertSettings(watchlist_files=(str(listed),))
+    detector = Detector(settings)
+    detector.watchlist.poll()
+    table = FlowTable()
+    fired: list[Alert] = []
+    conn = FlowRecord(6, "10.0.0.5", 5000, "203.0.113.202", 443, None, 10, 5000, 8, 9000,
+                      T0, T0, SYN | ACK | PSH)
+    for i in range(3):
+        table.merge_records([conn._replace(first=T0 + i, last=T0 + i)], T0 + i)
+        detector.observe_flows(table.created(), T0 + i, table.entries, table.touched())
+        fired += detector.finish_tick(T0 + i)
+        table.end_tick()
+        if i == 1:  # the list changes while the connection lives
+            listed.write_text("203.0.113.0/24 ; SBL2\n")
+            os.utime(listed, (T0, T0 + 5))
+            detector.watchlist.poll()
+    assert [(a.kind, a.entity) for a in fired] == [("watchlist", "203.0.113.202")]
+    assert fired[0].flow == conn.key
