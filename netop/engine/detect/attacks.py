@@ -155,11 +155,6 @@ class AttackDetector:
         self._busy: OrderedDict[Entry, None] = OrderedDict()
         self._busy_tick = s.large_transfer_bytes / 600.0
         self._swept = float("-inf")
-        #: Seconds of the last tick, and its bytes per remote host and per service
-        #: (of the busy flows: those moving a tenth of the large-transfer rate).
-        self.seconds = 1.0
-        self.tick_hosts: dict[str, int] = {}
-        self.tick_services: dict[str, int] = {}
         self._listed_cache: dict[str, bool] = {}
         self._waiting: set[Entry] = set()
         self._last: float | None = None
@@ -217,9 +212,7 @@ class AttackDetector:
                     busy.popitem(last=False)
         if moved is not None and now - self._swept >= SWEEP_EVERY:
             self._sweep(moved, now)
-        self.seconds = seconds
         pairs = self._busy_flows(now, created)
-        self._traffic(pairs)
         for e in rejected:
             self._failed(e, now, report)
         self._judge_pending(now, report)
@@ -253,14 +246,10 @@ class AttackDetector:
         (sender, receiver) pair."""
         syn, icmp = self._syn.counts, self._icmp.counts
         pairs: dict[tuple[str, str], int] = {}
-        services: dict[str, int] = {}
-        self.tick_services = services
         floor = self._busy_tick
         for e in created:  # their bytes so far, once
             if e.bytes >= floor or e.bytes_rev >= floor:
                 self._add_pair(pairs, e, e.bytes, e.bytes_rev)
-                label = _service(e.proto, e.dport)
-                services[label] = services.get(label, 0) + e.bytes + e.bytes_rev
         for e in self._busy:
             tp = e.tick_packets
             if not (tp or e.tick_packets_rev):
@@ -273,19 +262,7 @@ class AttackDetector:
             elif proto == 1 or proto == 58:
                 icmp[e.dst] = icmp.get(e.dst, 0) + tp
             self._add_pair(pairs, e, e.tick_bytes, e.tick_bytes_rev)
-            if e.tick_bytes or e.tick_bytes_rev:
-                label = _service(proto, e.dport)
-                services[label] = services.get(label, 0) + e.tick_bytes + e.tick_bytes_rev
         return pairs
-
-    def _traffic(self, pairs: dict[tuple[str, str], int]) -> None:
-        """This tick's bytes per remote host (the non-local side; the receiver when
-        both or neither are local) for the host baselines."""
-        hosts: dict[str, int] = {}
-        for (sender, receiver), b in pairs.items():
-            host = sender if self._local(receiver) and not self._local(sender) else receiver
-            hosts[host] = hosts.get(host, 0) + b
-        self.tick_hosts = hosts
 
     @staticmethod
     def _add_pair(pairs: dict[tuple[str, str], int], e: Entry, fwd: int, rev: int) -> None:

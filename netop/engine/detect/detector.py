@@ -46,8 +46,6 @@ Baseline = RobustBaseline | DesBaseline
 #: Interface series with a baseline at most (64 samples each): 1,000 SNMP or sFlow ports
 #: with all six metrics; beyond, new series go without one and the status says so.
 MAX_BASELINES = 6000
-#: A host or service series with no traffic for this many ticks is forgotten.
-QUIET_TICKS = 300
 
 
 @functools.lru_cache(maxsize=4096)
@@ -87,8 +85,6 @@ class Detector:
         self._now = 0.0
         self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         self._untracked = 0
-        #: Per (host|service, name): ticks in a row without traffic.
-        self._quiet: dict[tuple[str, str], int] = {}
 
     def start(self) -> None:
         """Load the watchlist and keep it fresh (a thread polls the files)."""
@@ -131,42 +127,6 @@ class Detector:
             if everything is not None:
                 self.attacks.check_all(everything(), prefixes, self.report)
         self.attacks.observe(created, now, self.report, prefixes, moved)
-        if self.settings.detect.baseline:
-            self._traffic_baselines("host", self.attacks.tick_hosts)
-            self._traffic_baselines("service", self.attacks.tick_services)
-
-    def _traffic_baselines(self, what: str, tick: dict[str, int]) -> None:
-        """Bit/s per remote host or service against its own baseline; a series quiet
-        for ``QUIET_TICKS`` ticks is forgotten."""
-        seconds = self.attacks.seconds
-        quiet = self._quiet
-        floor = self.settings.detect.floor_bps
-        for name in tick.keys() | {k[1] for k in quiet if k[0] == what}:
-            key = ("traffic", name, what)
-            value = tick.get(name, 0) * 8 / seconds
-            base = self._baselines.get(key)
-            if base is None:
-                if len(self._baselines) >= MAX_BASELINES:
-                    self._untracked += 1
-                    continue
-                base = self._baselines[key] = self._new_baseline(floor)
-            quiet_key = (what, name)
-            quiet[quiet_key] = quiet.get(quiet_key, 0) + 1 if value == 0 else 0
-            if quiet[quiet_key] >= QUIET_TICKS:
-                del quiet[quiet_key]
-                del self._baselines[key]
-                continue
-            verdict = base.update(value)
-            if verdict.fire:
-                assert verdict.baseline is not None
-                assert verdict.band is not None
-                from netop.format import human_rate
-
-                entity = f"{what} {name}"
-                self.report("baseline", entity, value, "bit/s",
-                            f"{entity} {human_rate(value)} vs baseline "
-                            f"{human_rate(verdict.baseline)} ±{human_rate(verdict.band)}",
-                            None, verdict.baseline, verdict.band)
 
     def observe_rates(self, rates: Iterable[InterfaceRate], now: float) -> None:
         """One tick's interface rates, each metric against its baseline."""
@@ -233,8 +193,7 @@ class Detector:
         lines = []
         if not self.enabled:
             return ("detection off ([detect] enabled = false)",)
-        left = max((b.learning - b.seen for key, b in self._baselines.items()
-                    if key[0] != "traffic"), default=0)  # interfaces: hosts come and go
+        left = max((b.learning - b.seen for b in self._baselines.values()), default=0)
         if left > 0:
             seconds = left * self.interval
             lines.append(f"baselines learning, {seconds:.0f} s left")

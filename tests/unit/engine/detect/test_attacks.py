@@ -167,23 +167,3 @@ def test_live_flow_alerts_when_its_address_is_listed_later(tmp_path: Path) -> No
             detector.watchlist.poll()
     assert [(a.kind, a.entity) for a in fired] == [("watchlist", "203.0.113.202")]
     assert fired[0].flow == conn.key
-
-
-def test_remote_host_and_service_baselines() -> None:
-    import random
-
-    rng = random.Random(3)
-    ticks = []
-    for i in range(110):
-        rate = 500e6 if i >= 100 else 50e6 * (1 + rng.uniform(-0.1, 0.1))
-        ticks.append([FlowRecord(6, "10.0.0.5", 5000, "203.0.113.9", 443, None, 100,
-                                 int(rate / 8), 50, 3000, T0 + i, T0 + i, ACK | PSH)])
-    alerts = run(ticks)
-    baselines = {a.entity: a for a in alerts if a.kind == "baseline"}
-    assert set(baselines) == {"host 203.0.113.9", "service tcp/443"}
-    host = baselines["host 203.0.113.9"]
-    assert host.baseline is not None
-    assert 40e6 < host.baseline < 60e6
-    assert "vs baseline" in host.message
-    # Steady (±10 %) for as long: nothing.
-    assert [a for a in run(ticks[:100]) if a.kind == "baseline"] == []
