@@ -522,6 +522,14 @@ class Snapshot:
     of the engine), else ``None``."""
     kpis: tuple[KpiGroup, ...] = ()
     """KPIs per remote host or service (``Engine.kpi_by``; empty while nobody asks)."""
+    alerts: tuple[Alert, ...] = ()
+    """Active and recent alerts (deduplicated: one per kind and entity), newest first."""
+    alerts_total: int = 0
+    """Alerts ever fired (a deduplicated repeat counts once)."""
+    new_alerts: tuple[Alert, ...] = ()
+    """Alerts that fired in this tick: what the actions and ``netop alerts`` send."""
+    detect_status: tuple[str, ...] = ()
+    """Detection's own state for the views: learning periods, watchlist size and age."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -670,3 +678,72 @@ def target_row(origin: str, statuses: Iterable[SourceStatus]) -> TargetRow | Non
                 if row.get("name") == name:
                     return TargetRow.of(row)
     return None
+
+
+class AlertSeverity(enum.IntEnum):
+    """How urgent an alert is; actions send those at or above their ``min_severity``."""
+
+    INFO = 0
+    WARNING = 1
+    CRITICAL = 2
+
+    @classmethod
+    def parse(cls, text: str) -> AlertSeverity | None:
+        """The severity named ``text`` ("info", "warning", "critical"), or None."""
+        return cls.__members__.get(text.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert: what fired (``kind``), about what (``entity``), how far from normal.
+
+    ``value``/``baseline``/``band`` are in the kind's own unit (``unit``: "bit/s",
+    "SYN/s", "hosts"...); ``baseline``/``band`` are ``None`` for fixed thresholds.
+    ``flow`` is the flow behind it, when one is. Deduplicated: while it lasts one alert
+    per (kind, entity) is kept, ``first``/``ts`` its first and last firing, ``count``
+    how many times it fired.
+    """
+
+    ts: float
+    kind: str
+    severity: AlertSeverity
+    entity: str
+    message: str
+    value: float | None = None
+    baseline: float | None = None
+    band: float | None = None
+    unit: str = ""
+    flow: FlowKey | None = None
+    community_id: str | None = None
+    first: float = 0.0
+    count: int = 1
+    acked: bool = False
+    active: bool = True
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity for deduplication: ``(kind, entity)``."""
+        return (self.kind, self.entity)
+
+    def to_json(self) -> dict[str, Any]:
+        """The design's alert record (``netop alerts --json``, the actions' payload)."""
+        flow = self.flow
+        return {
+            "ts": self.ts,
+            "kind": self.kind,
+            "severity": self.severity.name.lower(),
+            "entity": self.entity,
+            "value": self.value,
+            "baseline": self.baseline,
+            "band": self.band,
+            "unit": self.unit,
+            "proto": proto_name(flow.proto) if flow else None,
+            "src": flow.src if flow else None,
+            "sport": flow.sport if flow else None,
+            "dst": flow.dst if flow else None,
+            "dport": flow.dport if flow else None,
+            "community_id": self.community_id,
+            "message": self.message,
+            "first": self.first or self.ts,
+            "count": self.count,
+        }

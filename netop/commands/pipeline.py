@@ -8,12 +8,17 @@ view that reads the snapshots (the Textual app, or :mod:`netop.commands.output`)
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Collection
+from dataclasses import replace
 
 from netop.config import Config
+from netop.engine.detect.detector import Detector
+from netop.engine.detect.settings import alert_settings
 from netop.engine.engine import MAX_REMOTE_ROWS, Engine
 from netop.engine.flowview import Enrichment
 from netop.engine.sinks import SnapshotSink
+from netop.errors import ConfigError
 from netop.sources.base import Source
 
 #: Every kind of source, in the order they are built.
@@ -108,11 +113,21 @@ def _record(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
 
 #: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
 #: factory returns ``None`` when the flags and config don't ask for it.
+def _actions(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    actions = alert_settings(config.raw).actions
+    if not actions:
+        return None
+    from netop.outputs.actions import ActionsSink
+
+    return ActionsSink(actions)
+
+
 _SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {
     "export-ipfix": _export_ipfix,
     "export-netflow9": _export_netflow9,
     "prometheus": _prometheus,
     "record": _record,
+    "actions": _actions,
 }
 
 
@@ -214,6 +229,7 @@ def build_engine(
     enrich: bool = True,
     sinks: list[SnapshotSink] | None = None,
     event_capacity: int = 1000,
+    detector: Detector | None = None,
 ) -> Engine:
     """The engine over ``sources``, its flow table bounded as the flags and config say.
 
@@ -223,6 +239,7 @@ def build_engine(
     ``sinks``: the outputs (default: those :func:`build_sinks` finds in the flags).
     ``event_capacity``: events the log keeps (a headless command printing a flood of
     pushed events needs a tick's worth).
+    ``detector``: detection (default: the config's, plus ``--watchlist`` files).
     """
     from netop.sources.capture.options import options_from_args
 
@@ -241,4 +258,17 @@ def build_engine(
                   idle_timeout=opts.idle_timeout, active_timeout=opts.active_timeout,
                   keep_ended=keep_ended, keep_expired=keep_expired,
                   max_remote_rows=remote_rows, event_capacity=event_capacity,
-                  sinks=build_sinks(args, config) if sinks is None else sinks)
+                  sinks=build_sinks(args, config) if sinks is None else sinks,
+                  detector=detector or build_detector(args, config))
+
+
+def build_detector(args: argparse.Namespace, config: Config) -> Detector:
+    """The detector of the config plus ``--watchlist`` files (a missing one: exit 2)."""
+    settings = alert_settings(config.raw)
+    extra = tuple(getattr(args, "watchlist", None) or ())
+    for path in extra:
+        if not os.path.isfile(path):
+            raise ConfigError("--watchlist", f"no such file: {path}")
+    if extra:
+        settings = replace(settings, watchlist_files=settings.watchlist_files + extra)
+    return Detector(settings, config.interval)

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from netop.commands.alerts import add_watchlist_argument
 from netop.commands.flags import NO_NAMES_HELP
 from netop.commands.pipeline import ALL_SOURCES, build_engine, build_sources, named_interfaces
 from netop.config import Config
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_trap_arguments(parser)
     add_output_arguments(parser)
     add_record_arguments(parser)
+    add_watchlist_argument(parser)
     parser.add_argument("--local-interfaces", action="store_true",
                         help="with -r: show this host's interfaces beside the file too")
 

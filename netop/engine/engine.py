@@ -26,6 +26,8 @@ from netop.config import (
     DEFAULT_MAX_FLOWS,
     Config,
 )
+from netop.engine.detect.detector import Detector
+from netop.engine.detect.settings import alert_settings
 from netop.engine.events import EventLog, InterfaceWatch
 from netop.engine.flowtable import FlowTable
 from netop.engine.flowview import Enrichment, FlowViewBuilder
@@ -37,6 +39,8 @@ from netop.engine.rates import RateTracker
 from netop.engine.sinks import SnapshotSink
 from netop.model import (
     COUNTER_FIELDS,
+    Alert,
+    AlertSeverity,
     FlowBatch,
     FlowKey,
     FlowPackets,
@@ -117,6 +121,7 @@ class Engine:
         keep_expired: bool = False,
         max_remote_rows: int = MAX_REMOTE_ROWS,
         sinks: Sequence[SnapshotSink] = (),
+        detector: Detector | None = None,
     ) -> None:
         """``total_of``: the interfaces (glob patterns) the user named; the ``all`` row
         and the header total sum those. Empty: every local interface but ``lo``.
@@ -126,7 +131,9 @@ class Engine:
         :meth:`drain_ended` too (a headless view that prints flows as they end).
         ``max_remote_rows``: interface rows of sFlow agents kept at most (the
         collector's ``max_interfaces_total``, so that both bound the same thing).
-        ``sinks``: handed every snapshot :meth:`tick` builds (recorder, exporters)."""
+        ``sinks``: handed every snapshot :meth:`tick` builds (recorder, exporters).
+        ``detector``: detection and alerts (default: from the config's ``[detect]``,
+        ``[watchlist]`` and ``[alerts]``)."""
         self.config = config
         self.sinks = list(sinks)
         self._total_of = tuple(total_of)
@@ -184,6 +191,7 @@ class Engine:
         self._watched_total: int | None = None
         self._data_clock = 0.0
         self._replay_clock: float | None = None
+        self.detector = detector or Detector(alert_settings(config.raw), config.interval)
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -193,6 +201,7 @@ class Engine:
             return
         self._started = True
         self.enrichment.start()
+        self.detector.start()
         for source in self.sources:
             try:
                 source.start(self._inbox.put)
@@ -208,6 +217,9 @@ class Engine:
             return
         self._sinks_started = True
         for sink in self.sinks:
+            bind = getattr(sink, "bind_events", None)
+            if bind is not None:  # an output whose failures are events (alert actions)
+                bind(self.emit)
             try:
                 sink.start()
             except Exception as exc:  # nor a broken output the monitoring
@@ -222,6 +234,7 @@ class Engine:
         """Stop every source and lookup thread; safe to call twice. Flows still live
         end here for the sinks that take ended flows (as an exporter's shutdown)."""
         self.enrichment.stop()
+        self.detector.stop()
         for source in self.sources:
             # Stopping is best effort: one source failing must not keep the others running.
             with contextlib.suppress(Exception):
@@ -258,6 +271,10 @@ class Engine:
             self._nic_reader = NicReader(name)
         return self._nic_reader.read(now)
 
+    def acknowledge(self, key: tuple[str, str]) -> None:
+        """Acknowledge the alert of (kind, entity), from any thread (the UI's)."""
+        self.detector.acknowledge(key)
+
     @property
     def named_interfaces(self) -> tuple[str, ...]:
         """The interfaces (glob patterns) the user named, which the ``all`` row totals."""
@@ -284,6 +301,8 @@ class Engine:
         for status in pending.statuses:
             self._statuses[status.source] = status
         flows = self._flows(pending.batches, now)
+        fired = self.detector.finish_tick(now)
+        new_events.extend(_alert_event(alert) for alert in fired)
         new_events.sort(key=lambda e: e.ts)
         self.events.extend(new_events)
         self._seq += 1
@@ -310,6 +329,10 @@ class Engine:
             tick_seconds=time.perf_counter() - started,
             nic=self._read_nic(now),
             kpis=self._kpi_groups(),
+            alerts=self.detector.book.alerts(),
+            alerts_total=self.detector.book.total,
+            new_alerts=tuple(fired),
+            detect_status=self.detector.status(now),
         )
         self._pass_ended()
         self._hand_to_sinks(snapshot)
@@ -351,6 +374,23 @@ class Engine:
             self._replay_clock = max(self._replay_clock or 0.0, clock)
             if self._flow_sinks:
                 self._pass_ended()
+
+    def detect_play(
+        self, ticks: Iterable[tuple[Sequence[FlowRecord], float]]
+    ) -> Iterator[list[Alert]]:
+        """As :meth:`play`, with detection on the recording's clock: yields the alerts
+        each tick fired (``netop alerts -r``)."""
+        table, detector = self.flow_table, self.detector
+        for records, clock in ticks:
+            self._replay_clock = max(self._replay_clock or 0.0, clock)
+            table.merge_records(records, clock)
+            detector.observe_flows(table.created(), clock, table.entries, table.touched())
+            fired = detector.finish_tick(clock)
+            table.end_tick()
+            table.expire(clock)
+            if fired:
+                self.events.extend([_alert_event(alert) for alert in fired])
+            yield fired
 
     def summary(self, spec: ViewSpec) -> Snapshot:
         """The last snapshot of a headless run: every flow the table kept (ended ones
@@ -454,6 +494,9 @@ class Engine:
         now = self._flow_clock(batches, now)
         self._merge(batches, now)
         self.events.extend(self._kpi_watch.check(self.flow_table.touched(), now))
+        # Every tick, batches or not: unanswered attempts are judged when their time is up.
+        table = self.flow_table
+        self.detector.observe_flows(table.created(), now, table.entries, table.touched())
         if not any(source.produces_flows for source in self.sources):
             view = FlowsView(status=NO_FLOWS_STATUS)
         else:
@@ -518,6 +561,7 @@ class Engine:
                 self._max_gap[sample.key] = sample.max_gap
             rate, rate_events = self._rates.update(sample)
             events.extend(rate_events)
+            self.detector.observe_rates((rate,), now)
             self._history.add(rate.key, rate.rx_bps, rate.tx_bps)
             rx_hist, tx_hist = self._history.get(rate.key)
             fresh[rate.key] = _with_history(rate, rx_hist, tx_hist)
@@ -605,6 +649,13 @@ class Engine:
             errors=(deltas["rx_errors"] or 0) + (deltas["tx_errors"] or 0),
         )
         return row, totals
+
+
+def _alert_event(alert: Alert) -> NetEvent:
+    """An alert's line in the event log."""
+    severity = (Severity.ERROR if alert.severity >= AlertSeverity.CRITICAL
+                else Severity.WARNING)
+    return NetEvent(alert.ts, severity, "alert", f"{alert.kind}: {alert.message}")
 
 
 def merge_ticks(

@@ -227,6 +227,8 @@ class FlowTable:
         # nothing, where re-hashing the 8-field key was a third of the merge.
         self._lru: OrderedDict[FlowEntry, None] = OrderedDict()
         self._touched: list[FlowEntry] = []
+        #: Entries made this tick (detection looks at new flows only for scans).
+        self._created: list[FlowEntry] = []
         self._expired: list[FlowRecord] = []
         self._last_active_scan = 0.0
         self._fast = _merger()
@@ -346,6 +348,7 @@ class FlowTable:
         self._index[fwd] = (entry, False)
         self._index.setdefault(rev, (entry, True))
         self._lru[entry] = None
+        self._created.append(entry)
         self.stats.created += 1
         return entry
 
@@ -424,8 +427,13 @@ class FlowTable:
         """Entries that received packets this tick (until :meth:`end_tick`)."""
         return self._touched
 
+    def created(self) -> list[FlowEntry]:
+        """Entries made this tick (until :meth:`end_tick`), evicted ones included."""
+        return self._created
+
     def end_tick(self) -> None:
         """Reset the per-tick counters (only entries touched this tick)."""
+        self._created = []
         if self._fast is not None:
             self._fast.reset_ticks(self._touched)
         else:

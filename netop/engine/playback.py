@@ -35,6 +35,9 @@ class SnapshotProvider(Protocol):
         """The interfaces (glob patterns) the user named: listed first."""
         ...
 
+    def acknowledge(self, key: tuple[str, str]) -> None:
+        """Acknowledge the alert of (kind, entity), from the UI's thread."""
+
     def start(self) -> None:
         """Begin (sources, files)."""
 

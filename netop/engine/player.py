@@ -83,6 +83,9 @@ class RecordingPlayer:
         """None: a recording's rows are shown as they were ordered."""
         return ()
 
+    def acknowledge(self, key: tuple[str, str]) -> None:
+        """Nothing: a recording's alerts are as they were."""
+
     def start(self) -> None:
         """Nothing to start: the file is open."""
 

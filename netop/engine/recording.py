@@ -37,10 +37,14 @@ from typing import Any
 
 from netop.model import (
     COUNTER_FIELDS,
+    Alert,
+    AlertSeverity,
+    FlowKey,
     FlowRecord,
     FlowRow,
     FlowsView,
     InterfaceRate,
+    KpiGroup,
     NetEvent,
     Severity,
     Snapshot,
@@ -137,6 +141,37 @@ def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.name.lower()
     return value
+
+
+def _alert(raw: Mapping[str, Any]) -> Alert:
+    flow = raw.get("flow")
+    return Alert(**{**raw, "severity": AlertSeverity[str(raw["severity"]).upper()],
+                    "flow": FlowKey(*flow) if flow else None})
+
+
+#: How the typed extras come back from their plain JSON form (the others stay plain).
+_RESTORE: dict[str, Any] = {
+    "alerts": lambda v: tuple(_alert(a) for a in v),
+    "new_alerts": lambda v: (),  # fired then, not now: no toast again in replay
+    "kpis": lambda v: tuple(KpiGroup(**g) for g in v),
+    "nic": lambda v: None,  # this host's NIC now says nothing about then
+    "detect_status": tuple,
+    "status": tuple,
+}
+
+
+def restore_extras(extra: Mapping[str, Any], known: set[str]) -> dict[str, Any]:
+    """The Snapshot fields kept under ``extra``, typed again; a field this netop does not
+    know, or one that does not decode (a later netop's), is left out: its default."""
+    out: dict[str, Any] = {}
+    for name, value in extra.items():
+        if name not in known:
+            continue
+        try:
+            out[name] = _RESTORE.get(name, lambda v: v)(value)
+        except (TypeError, KeyError, ValueError):
+            continue
+    return out
 
 
 def _pack(value: Any) -> bytes:
@@ -374,7 +409,7 @@ class TickDecoder:
                             losses=str(flows.get("losses", ""))),
             status=tuple(core.get("status", ())),
             sources=tuple(SourceStatus(**s) for s in core.get("sources", ())),
-            **{k: v for k, v in extra.items() if k in snapshot_fields},
+            **restore_extras(extra, snapshot_fields),
         )
 
 

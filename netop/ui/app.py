@@ -33,6 +33,7 @@ from netop.engine.playback import Playback, PlaybackState, SnapshotProvider, par
 from netop.model import (
     AGGREGATIONS,
     FLOW_SORT_KEYS,
+    AlertSeverity,
     FlowRow,
     NetEvent,
     Severity,
@@ -40,6 +41,8 @@ from netop.model import (
     ViewSpec,
 )
 from netop.signals import ENDING_SIGNALS
+from netop.text import safe_text
+from netop.ui.alerts import AlertsScreen
 from netop.ui.detail import FlowDetailScreen
 from netop.ui.filterbar import FilterBar
 from netop.ui.gotobar import GotoBar
@@ -112,6 +115,7 @@ class NetopApp(App[None]):
         Binding("plus", "speed(True)", "Faster", key_display="+"),
         Binding("g", "goto", "Go to"),
         Binding("K", "kpis", "KPIs"),
+        Binding("exclamation_mark", "alerts", "Alerts", key_display="!"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False),
     ]
@@ -255,8 +259,10 @@ class NetopApp(App[None]):
 
     def _render(self, snapshot: Snapshot) -> None:
         self.shown = snapshot
-        if isinstance(self.screen, FlowDetailScreen | InterfaceDetailScreen | KpiScreen):
+        if isinstance(self.screen,
+                      FlowDetailScreen | InterfaceDetailScreen | KpiScreen | AlertsScreen):
             self.screen.follow(snapshot)
+        self._notify_alerts(snapshot)
         with self.batch_update():
             self.query_one(HeaderBar).show(snapshot, self.bits, self.paused,
                                            self._playback_state())
@@ -269,6 +275,24 @@ class NetopApp(App[None]):
             self.query_one(EventsPane).show(snapshot)
             self.query_one(TotalsBar).show(snapshot, self.bits)
             self._fit_heights()
+
+    def _notify_alerts(self, snapshot: Snapshot) -> None:
+        """A toast for each alert that fired (a few at most per tick)."""
+        for alert in snapshot.new_alerts[:3]:
+            critical = alert.severity >= AlertSeverity.CRITICAL
+            self.notify(safe_text(alert.message, 200), title=f"{alert.kind} (! lists alerts)",
+                        severity="error" if critical else "warning", timeout=8, markup=False)
+
+    def action_alerts(self) -> None:
+        """The Alerts screen; choosing an alert filters the flows to those behind it."""
+
+        def chosen(filter_text: str | None) -> None:
+            if filter_text:
+                self._set_view(filter_text=filter_text)
+                self.query_one(FlowsPane).focus()
+
+        self.push_screen(AlertsScreen(self.shown, self.engine.acknowledge),
+                         callback=chosen)
 
     def _rerender(self) -> None:
         if self.shown is not None:

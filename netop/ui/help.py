@@ -40,6 +40,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("t", "next theme"),
     ("K", "KPIs per remote host or service (v switches); / filters on them too: "
           "rtt > 100ms, retrans > 1%, state S0"),
+    ("!", "alerts: active and recent, deduplicated; enter shows the flows behind one, "
+          "a acknowledges it"),
     ("[", "playback: step one interval back (pauses; atop's t/T are the theme key here)"),
     ("]", "playback: step one interval forward (pauses)"),
     ("-", "playback: slower (0.25x to 128x; the header shows the speed)"),

@@ -229,3 +229,25 @@ def test_a_flow_with_kpis_is_recorded_and_replayed_without_them(tmp_path: Path) 
     got = player.current()
     assert [r.key for r in got.flows.rows] == [r.key for r in snapshots[0].flows.rows]
     assert all(r.record.kpi is None for r in got.flows.rows)
+
+
+def test_alerts_and_kpi_groups_come_back_typed_in_replay(tmp_path: Path) -> None:
+    """Snapshot fields the codec keeps as extras (alerts, KPI groups) are objects again
+    in replay: the Alerts and KPI screens read their attributes."""
+    from dataclasses import replace
+
+    from netop.model import Alert, AlertSeverity, FlowKey, KpiGroup
+
+    alert = Alert(ts=T0 + 1, kind="port_scan", severity=AlertSeverity.CRITICAL,
+                  entity="10.0.0.9", message="scan", value=20.0,
+                  flow=FlowKey(6, "10.0.0.9", 40000, "10.0.0.1", 22, 0))
+    group = KpiGroup("10.0.0.1", 3, 100.0, 1.0, 2.0, 0.0, None, None, None, None)
+    snaps = [replace(s, alerts=(alert,), new_alerts=(alert,), kpis=(group,))
+             for s in live(3)]
+    path = tmp_path / "a.db"
+    record(path, snaps)
+    got = RecordingPlayer(str(path), Config()).current()
+    assert got.alerts == (alert,)
+    assert got.alerts[0].severity is AlertSeverity.CRITICAL
+    assert got.new_alerts == ()
+    assert got.kpis == (group,)
