@@ -522,6 +522,9 @@ class Snapshot:
     of the engine), else ``None``."""
     kpis: tuple[KpiGroup, ...] = ()
     """KPIs per remote host or service (``Engine.kpi_by``; empty while nobody asks)."""
+    service_kpis: tuple[KpiGroup, ...] = ()
+    """KPIs per service for the outputs that ask for them (``/metrics``), refreshed every
+    :data:`netop.engine.engine.SERVICE_KPI_SECONDS`; empty when none asks."""
     alerts: tuple[Alert, ...] = ()
     """Active and recent alerts (deduplicated: one per kind and entity), newest first."""
     alerts_total: int = 0

@@ -89,6 +89,10 @@ _AGED_PREFIXES = ("sflow:",)
 #: Seconds between packet time and wall time beyond which flows are being replayed.
 REPLAY_SKEW = 60.0
 
+#: Seconds between two aggregations of the KPIs per service for the outputs (a walk over
+#: every flow: Prometheus scrapes every 15 s or so, a tick is 1 s).
+SERVICE_KPI_SECONDS = 5.0
+
 #: Events carried in each snapshot: enough for a view that skipped a few snapshots.
 SNAPSHOT_EVENTS = 200
 
@@ -184,6 +188,10 @@ class Engine:
         #: KPIs per "host" or "service" in each snapshot while a view asks (else None:
         #: the aggregation walks every flow, so it runs only while someone looks).
         self.kpi_by: str | None = None
+        #: An output wants the KPIs per service (``wants_service_kpis``): their last
+        #: aggregation and when it was made.
+        self._service_kpis: tuple[KpiGroup, ...] = ()
+        self._service_kpis_at: float | None = None
         self._kpi_watch = KpiWatch(kpi_thresholds(config.raw))
         self._watching: FlowKey | None = None
         self._watched_packets: deque[PacketSample] = deque(maxlen=WATCHED_PACKETS)
@@ -329,6 +337,7 @@ class Engine:
             tick_seconds=time.perf_counter() - started,
             nic=self._read_nic(now),
             kpis=self._kpi_groups(),
+            service_kpis=self._kpis_for_sinks(now),
             alerts=self.detector.book.alerts(),
             alerts_total=self.detector.book.total,
             new_alerts=tuple(fired),
@@ -481,6 +490,17 @@ class Engine:
         if bad_time:
             parts.append(f"{bad_time} impossible timestamp" + ("s" if bad_time > 1 else ""))
         return ", ".join(parts)
+
+    def _kpis_for_sinks(self, now: float) -> tuple[KpiGroup, ...]:
+        if not any(getattr(sink, "wants_service_kpis", False) for sink in self.sinks):
+            return ()
+        at = self._service_kpis_at
+        if at is None or not 0 <= now - at < SERVICE_KPI_SECONDS:
+            table = self.flow_table
+            self._service_kpis = tuple(
+                kpi_groups([*table.entries(), *table.ended()], "service"))
+            self._service_kpis_at = now
+        return self._service_kpis
 
     def _kpi_groups(self) -> tuple[KpiGroup, ...]:
         by = self.kpi_by

@@ -32,7 +32,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from netop import __version__
 from netop.config import get_int, get_str
 from netop.errors import ConfigError
-from netop.model import InterfaceRate, Severity, Snapshot
+from netop.model import AlertSeverity, InterfaceRate, KpiGroup, Severity, Snapshot
 
 #: Exporters (remote addresses) with their own label values; the rest are ``other``.
 DEFAULT_TOP_N = 20
@@ -55,6 +55,21 @@ _COUNTERS: tuple[tuple[str, str, str], ...] = (
 _IF_LABELS = ("device", "origin", "target", "if_name")
 #: Series besides interfaces and exporters: info, tick, flows, capture (4), series count.
 _FIXED_SERIES = 10
+#: KPIs per service: (metric, KpiGroup attribute, scale to the metric's unit, help).
+_KPI_GAUGES: tuple[tuple[str, str, float, str], ...] = (
+    ("netop_kpi_connections", "flows", 1.0, "Connections (flows) of the service in the table."),
+    ("netop_kpi_success_ratio", "success_pct", 0.01, "Share of its TCP connections that "
+     "completed (Zeek SF/S1 against S0/REJ/RST*)."),
+    ("netop_kpi_rtt_p50_seconds", "rtt_ms_p50", 0.001, "Median TCP handshake RTT."),
+    ("netop_kpi_rtt_p95_seconds", "rtt_ms_p95", 0.001, "95th percentile TCP handshake RTT."),
+    ("netop_kpi_retrans_ratio", "retrans_pct", 0.01, "Retransmitted share of TCP segments."),
+    ("netop_kpi_ttfb_p50_seconds", "ttfb_ms_p50", 0.001, "Median server response time."),
+    ("netop_kpi_dns_p50_seconds", "dns_ms_p50", 0.001, "Median DNS response time."),
+    ("netop_kpi_dns_failures", "dns_failures", 1.0, "DNS answers that failed (SERVFAIL, "
+     "REFUSED...) or never came."),
+)  # fmt: skip
+#: Alert series: one per kind and severity (the kinds are netop's own, a fixed set).
+_ALERT_SERIES = 12 * len(AlertSeverity) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,7 @@ class PrometheusSettings:
     def max_series(self, targets: int = 0) -> int:
         """The most series one scrape can have (``targets``: SNMP targets)."""
         return ((self.max_interfaces + 1) * (len(_COUNTERS) + 2) + (self.top_n + 1) * 4
+                + (self.top_n + 1) * len(_KPI_GAUGES) + _ALERT_SERIES
                 + targets * 3 + _FIXED_SERIES)
 
 
@@ -217,6 +233,8 @@ class SnapshotMetrics:
             families += self._engine(snap)
             families += self._snmp(snap)
             families += self._exporters(snap)
+            families += self._kpis(snap.service_kpis)
+            families += self._alerts(snap)
         series = sum(len(f.lines) for f in families) + 1
         count = _Family("netop_scrape_series", "Series in this scrape (bounded).", "gauge")
         count.add((), series)
@@ -307,6 +325,39 @@ class SnapshotMetrics:
                 avail.add(name, float(row["availability_pct"]) / 100)
         return [up, latency, avail]
 
+    def _kpis(self, groups: Sequence[KpiGroup]) -> list[_Family]:
+        """KPIs of the top-N services by connections; the rest's connections summed into
+        ``service="other"`` (their percentiles do not add up)."""
+        if not groups:
+            return []
+        ranked = sorted(groups, key=lambda g: (-g.flows, g.key))
+        top, rest = ranked[: self.top_n], ranked[self.top_n :]
+        out = []
+        for name, attr, scale, help_text in _KPI_GAUGES:
+            family = _Family(name, help_text, "gauge", ("service",))
+            for group in top:
+                value = getattr(group, attr)
+                if value is not None:
+                    family.add((group.key,), value * scale if scale != 1.0 else value)
+            if rest and attr == "flows":
+                family.add((OTHER,), sum(g.flows for g in rest))
+            out.append(family)
+        return out
+
+    def _alerts(self, snap: Snapshot) -> list[_Family]:
+        firing = _Family("netop_alerts_firing", "Active alerts (deduplicated: one per kind "
+                         "and entity) by kind and severity.", "gauge", ("kind", "severity"))
+        counts: dict[tuple[str, str], int] = {}
+        for alert in snap.alerts:
+            if alert.active:
+                key = (alert.kind, alert.severity.name.lower())
+                counts[key] = counts.get(key, 0) + 1
+        for key in sorted(counts):
+            firing.add(key, counts[key])
+        total = _Family("netop_alerts", "Alerts fired since netop started.", "counter")
+        total.add((), snap.alerts_total)
+        return [firing, total]
+
     def _exporters(self, snap: Snapshot) -> list[_Family]:
         rows = [row for s in snap.sources if s.source == "collector" for row in s.rows]
         if not rows:
@@ -393,6 +444,8 @@ class PrometheusSink:
     """Serves /metrics from the latest snapshot on its own thread."""
 
     name = "prometheus"
+    #: The engine aggregates KPIs per service for it (``Snapshot.service_kpis``).
+    wants_service_kpis = True
 
     def __init__(self, settings: PrometheusSettings) -> None:
         self.settings = settings

@@ -113,3 +113,29 @@ def test_a_flow_taken_up_again_is_handed_out_with_only_what_came_since() -> None
     # The table itself still shows the whole flow.
     [entry] = table.ended()
     assert (entry.packets, entry.packets_rev) == (5, 3)
+
+
+def test_service_kpis_are_aggregated_only_for_a_sink_that_wants_them() -> None:
+    class _Wants(_Keeper):
+        wants_service_kpis = True
+
+    keeper, wants = _Keeper(), _Wants()
+    plain = Engine(Config(), [], hostname="box", clock=lambda: 1000.0, sinks=[keeper])
+    asking = Engine(Config(), [], hostname="box", clock=lambda: 1000.0, sinks=[wants])
+    calls: list[str] = []
+    import netop.engine.engine as engine_module
+
+    real = engine_module.kpi_groups
+
+    def counting(flows, by):  # type: ignore[no-untyped-def]
+        calls.append(by)
+        return real(flows, by)
+
+    engine_module.kpi_groups = counting  # type: ignore[assignment]
+    try:
+        for t in range(7):
+            plain.tick(1000.0 + t)
+            asking.tick(1000.0 + t)
+    finally:
+        engine_module.kpi_groups = real  # type: ignore[assignment]
+    assert calls == ["service", "service"]  # at 0 s and 5 s: every SERVICE_KPI_SECONDS

@@ -155,3 +155,51 @@ def test_listen_defaults_to_loopback() -> None:
     assert settings is not None
     assert (settings.host, settings.port) == ("127.0.0.1", 9100)
     assert prometheus_settings({}, None) is None
+
+
+def _kpi_snapshot(services: int) -> Snapshot:
+    from dataclasses import replace
+
+    from netop.model import Alert, AlertSeverity, KpiGroup
+
+    groups = tuple(KpiGroup(f"tcp/{8000 + i}", 100 - i, 90.0, 1.5, 4.0, 2.0, 30.0, 80.0,
+                            None, None) for i in range(services))
+    alerts = (
+        Alert(99.0, "port_scan", AlertSeverity.CRITICAL, "10.0.0.9", "scan"),
+        Alert(99.0, "port_scan", AlertSeverity.CRITICAL, "10.0.0.8", "scan"),
+        Alert(99.0, "syn_flood", AlertSeverity.WARNING, "10.0.0.1", "flood", active=False),
+    )
+    return replace(_snapshot([_rate("local", "eth0")]), service_kpis=groups, alerts=alerts,
+                   alerts_total=5)
+
+
+def test_kpis_per_service_top_n_and_alerts_by_kind_and_severity() -> None:
+    metrics = SnapshotMetrics(top_n=3)
+    metrics.update(_kpi_snapshot(5))
+    got = _samples(_scrape(metrics))
+    svc = lambda s: frozenset({("service", s)})  # noqa: E731
+    assert got[("netop_kpi_connections", svc("tcp/8000"))] == 100
+    assert got[("netop_kpi_rtt_p50_seconds", svc("tcp/8000"))] == pytest.approx(0.0015)
+    assert got[("netop_kpi_success_ratio", svc("tcp/8002"))] == pytest.approx(0.9)
+    assert ("netop_kpi_connections", svc("tcp/8003")) not in got  # beyond top 3
+    assert got[("netop_kpi_connections", svc("other"))] == 97 + 96
+    assert ("netop_kpi_rtt_p50_seconds", svc("other")) not in got  # percentiles don't add
+    assert ("netop_kpi_dns_p50_seconds", svc("tcp/8000")) not in got  # not measured
+    firing = frozenset({("kind", "port_scan"), ("severity", "critical")})
+    assert got[("netop_alerts_firing", firing)] == 2
+    assert not any(name == "netop_alerts_firing" and ("kind", "syn_flood") in labels
+                   for name, labels in got)  # no longer active
+    assert got[("netop_alerts_total", frozenset())] == 5
+
+
+def test_promtool_accepts_kpi_and_alert_series() -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package prometheus)")
+    metrics = SnapshotMetrics(top_n=3)
+    metrics.update(_kpi_snapshot(5))
+    done = subprocess.run([promtool, "check", "metrics"], input=_scrape(metrics),
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == ""
+    assert done.stderr.strip() == ""
