@@ -82,13 +82,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
 def _poll(engine: Engine, view: HeadlessView, count: int | None) -> int:
     """Tick the engine; print each interface's new readings (its first is the baseline),
     one printed round per tick that brought any, until ``count`` rounds. When no target
-    answered its first poll (with its retries), one line naming each and exit status 2,
-    with or without ``count``."""
+    answered its first poll (with its retries) and no ``count`` was given, or none
+    answered in all of ``count`` rounds: one line naming each and exit status 2. (With
+    ``count``, an agent whose first reply was lost still gets its other rounds.)"""
     seen: dict[tuple[str, str], float] = {}
     printed = 0
     polls = 0
     status_ts = 0.0
     reachable = answered_ever = False
+    last_rows: tuple[dict[str, object], ...] = ()
     while count is None or printed < count:
         time.sleep(_TICK)
         snapshot = engine.tick()
@@ -108,10 +110,10 @@ def _poll(engine: Engine, view: HeadlessView, count: int | None) -> int:
             polls += 1
             reachable = any(row.get("reachable") for row in status.rows)
             answered_ever = answered_ever or reachable
-            if not answered_ever and all(row.get("reachable") is False for row in status.rows):
-                raise NetopError("no SNMP target answered: " + "; ".join(
-                    f"{row.get('name')} ({row.get('host')}): {row.get('last_error')}"
-                    for row in status.rows))
+            last_rows = tuple(status.rows)
+            if (count is None and not answered_ever
+                    and all(row.get("reachable") is False for row in status.rows)):
+                raise _none_answered(last_rows)
         # A poll where the agents' counter caches had not moved yet prints nothing and
         # does not count; one where no target answered does (else a dead agent never ends).
         if rows:
@@ -121,4 +123,11 @@ def _poll(engine: Engine, view: HeadlessView, count: int | None) -> int:
             printed += 1
     # Success is an agent that answered: one that stops answering later is an event
     # (on stderr), not a failed command.
+    if not answered_ever and last_rows:
+        raise _none_answered(last_rows)
     return 0
+
+
+def _none_answered(rows: tuple[dict[str, object], ...]) -> NetopError:
+    return NetopError("no SNMP target answered: " + "; ".join(
+        f"{row.get('name')} ({row.get('host')}): {row.get('last_error')}" for row in rows))

@@ -122,14 +122,15 @@ def _free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_snmp_to_a_dead_target_without_count_ends_with_status_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize("count", [[], ["--count", "2"]], ids=["no-count", "count-2"])
+def test_snmp_to_a_dead_target_ends_with_status_2(tmp_path: Path, count: list[str]) -> None:
     config = tmp_path / "netop.toml"
     config.write_text(
         "[[snmp.targets]]\nname = 'dead'\nhost = '127.0.0.1'\n"
         f"port = {_free_udp_port()}\nversion = '2c'\ncommunity = 'public'\n"
         "timeout = 0.3\nretries = 1\ninterval = 1\n")  # fmt: skip
     config.chmod(0o600)
-    done = _netop("--config", str(config), "snmp", timeout=60)
+    done = _netop("--config", str(config), "snmp", *count, timeout=60)
     assert done.returncode == 2, done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("netop: no SNMP target answered"), done.stderr
