@@ -93,6 +93,12 @@ class FlowKey(NamedTuple):
     vlan: int | None = None
 
 
+#: DNS response codes by number (RFC 1035, 2136, 8490): the names the KPIs and the filter
+#: language use.
+DNS_RCODES = ("NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
+              "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI")  # fmt: skip
+
+
 class FlowKpi(NamedTuple):
     """Passive KPIs of one flow, as seen from its ``src`` (``retrans`` src->dst).
 

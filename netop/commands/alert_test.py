@@ -19,6 +19,10 @@ from netop.model import Alert, AlertSeverity, FlowKey
 from netop.outputs.actions import deliver
 
 HELP = "send one synthetic alert through every configured action; print what happened"
+EXAMPLES = (
+    "netop alert-test                              # the actions of the default config",
+    "netop alert-test --config /etc/netop/config.toml",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 
+from netop.commands.flags import DURATION_HELP, JSON_HELP
 from netop.commands.output import json_line
 from netop.commands.pipeline import build_detector, build_engine, build_sources
 from netop.config import Config
@@ -22,20 +23,24 @@ from netop.errors import ConfigError, NetopError
 from netop.model import Alert
 from netop.sources.capture.options import add_capture_arguments, options_from_args
 from netop.sources.capture.source import CaptureSource
+from netop.sources.collector.source import add_collector_arguments
 from netop.text import safe_text
 
 HELP = "detect attacks, watchlist hits and anomalies; print alerts as they fire"
+EXAMPLES = (
+    "netop alerts -r trace.pcap --json             # every alert the file raises",
+    "netop alerts -i eth0 --watchlist /etc/netop/feodo.txt --json",
+    "netop alerts --collect 2055 --duration 3600   # on a router's NetFlow",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``netop alerts``."""
     add_capture_arguments(parser)
-    parser.add_argument("--collect", action="append", default=[], metavar="[HOST:]PORT",
-                        help="receive NetFlow/IPFIX/sFlow on this UDP address (repeatable)")
-    parser.add_argument("--duration", type=float, metavar="S",
-                        help="live: stop after S seconds (default: at Ctrl-C)")
+    add_collector_arguments(parser)
+    parser.add_argument("--duration", type=float, metavar="S", help=DURATION_HELP)
     add_watchlist_argument(parser)
-    parser.add_argument("--json", action="store_true", help="one JSON alert record per line")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def add_watchlist_argument(parser: argparse.ArgumentParser) -> None:

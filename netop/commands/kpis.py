@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from netop.commands.flags import DURATION_HELP, JSON_HELP
 from netop.commands.flows import _live, _read
 from netop.commands.output import json_line, kpi_header, kpi_row
 from netop.commands.pipeline import build_engine, build_sources
@@ -19,17 +20,21 @@ from netop.errors import ConfigError, NetopError
 from netop.sources.capture.options import add_capture_arguments, options_from_args
 
 HELP = "KPIs (RTT, retransmissions, success, TTFB, DNS) per remote host or service"
+EXAMPLES = (
+    "netop kpis -r trace.pcap --json               # per remote host, one record each",
+    "netop kpis -r trace.pcap --by service         # per protocol/port, as a table",
+    "netop kpis -i eth0 --duration 60 --by service --json",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``netop kpis``."""
     add_capture_arguments(parser)
-    parser.add_argument("--duration", type=float, metavar="S",
-                        help="live capture: stop after S seconds (default: at Ctrl-C)")
+    parser.add_argument("--duration", type=float, metavar="S", help=DURATION_HELP)
     parser.add_argument("--by", default="host", metavar="KEY",
                         help=f"group by {' or '.join(KPI_GROUPINGS)} (default host: the "
                         "responder's address; service: protocol/port)")
-    parser.add_argument("--json", action="store_true", help="one JSON record per group")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netop.commands.flags import DURATION_HELP, JSON_HELP
 from netop.commands.output import json_line
 from netop.commands.pipeline import build_engine, build_sources
 from netop.config import Config
@@ -26,6 +27,10 @@ from netop.sources.capture.options import add_capture_arguments
 from netop.sources.offloads import read_offloads
 
 HELP = "captured packets and bytes against the interface's kernel counters, with reasons"
+EXAMPLES = (
+    "netop reconcile -i eth0 --duration 10 --json   # one record a second, then the total",
+    "netop reconcile -i eth0                         # until Ctrl-C, then the total",
+)
 #: Bytes of an Ethernet header a capture's layer-3 count leaves out.
 ETHERNET_HEADER = 14
 
@@ -33,9 +38,9 @@ ETHERNET_HEADER = 14
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``netop reconcile``."""
     add_capture_arguments(parser)
-    parser.add_argument("--duration", type=float, metavar="S", default=10.0,
-                        help="capture for S seconds (default 10), counted from attachment")
-    parser.add_argument("--json", action="store_true", help="one JSON record per line")
+    parser.add_argument("--duration", type=float, metavar="S", default=None,
+                        help=DURATION_HELP)
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 @dataclass
@@ -124,7 +129,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     ifaces = getattr(args, "interfaces", None) or []
     if len(ifaces) != 1:
         raise ConfigError("-i", "give exactly one interface")
-    if args.duration is None or args.duration <= 0:
+    if args.duration is not None and args.duration <= 0:
         raise ConfigError("--duration", f"must be positive, got {args.duration}")
     iface = ifaces[0]
     kernel_counters(iface)  # a bad name ends here, before capturing
@@ -150,7 +155,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         first = prev = _captured(engine, iface)
         print(f"netop: capture attached on {source.describe()}", file=sys.stderr, flush=True)
         interval = engine.config.interval
-        end = time.monotonic() + args.duration
+        end = time.monotonic() + (args.duration or float("inf"))
         while time.monotonic() < end and source.alive():
             time.sleep(max(0.0, min(interval, end - time.monotonic())))
             engine.tick()

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from netop.engine.units import format_number
 from netop.errors import NetopError
-from netop.model import PROTO_NAMES, TCP_FLAG_LETTERS
+from netop.model import DNS_RCODES, PROTO_NAMES, TCP_FLAG_LETTERS
 
 
 class FilterError(NetopError):
@@ -237,8 +237,7 @@ KPI_FIELDS = frozenset({"rtt", "ttfb", "dns", "jitter", "retrans", "retrans_pct"
 CONN_STATES = ("S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH",
                "SHR", "OTH")  # fmt: skip
 #: DNS response codes by name (``rcode NXDOMAIN``), as the flow record's ``dns_rcodes``.
-RCODES = ("NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
-          "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI")  # fmt: skip
+RCODES = DNS_RCODES
 OPERATORS = ("==", "!=", ">=", "<=", ">", "<")
 PROTOCOLS: dict[str, int] = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "sctp": 132}
 FAMILIES: dict[str, int] = {"ip": 4, "ip6": 6, "inet": 4, "inet6": 6}

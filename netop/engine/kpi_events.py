@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from netop.config import get_float, get_int, get_section
-from netop.engine.filter_grammar import RCODES
 from netop.errors import ConfigError
-from netop.model import FlowFields, NetEvent, Severity, proto_name
+from netop.model import DNS_RCODES, FlowFields, NetEvent, Severity, proto_name
 
 SOURCE = "kpi"
 _DEFAULT_RCODES = ("SERVFAIL", "REFUSED")
@@ -51,10 +50,10 @@ def kpi_thresholds(raw: Mapping[str, Any]) -> KpiThresholds:
     rcodes = section.get("dns_failure_rcodes", list(_DEFAULT_RCODES))
     if not isinstance(rcodes, list) or not all(isinstance(c, str) for c in rcodes):
         raise ConfigError("kpi.dns_failure_rcodes", "must be a list of rcode names")
-    bad = [c for c in rcodes if c.upper() not in RCODES]
+    bad = [c for c in rcodes if c.upper() not in DNS_RCODES]
     if bad:
         raise ConfigError("kpi.dns_failure_rcodes",
-                          f"unknown rcode {bad[0]!r} (use {', '.join(RCODES)})")
+                          f"unknown rcode {bad[0]!r} (use {', '.join(DNS_RCODES)})")
     return KpiThresholds(
         retrans_pct=get_float(raw, "kpi.retrans_pct", 15.0, low=0.0, high=100.0),
         min_packets=get_int(raw, "kpi.min_packets", 20, low=1, high=10**9),

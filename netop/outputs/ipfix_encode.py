@@ -283,7 +283,7 @@ def pack_python(
             continue
         try:
             (proto, _, sport, _, dport, vlan, packets, octets, packets_rev, octets_rev,
-             first, last, flags, _, _, _, in_if, out_if) = r
+             first, last, flags, _, _, _, in_if, out_if) = r[:18]
             ints = (proto, sport, dport, packets, octets, flags,
                     *((packets_rev, octets_rev) if biflow else ()))
             optional = (vlan, in_if, out_if)

@@ -38,7 +38,7 @@ def test_an_unknown_key_is_warned_with_the_nearest_known_one(raw: dict, said: st
 
 def test_known_keys_and_other_features_tables_are_not_warned() -> None:
     raw = {"interval": 1.0, "theme": "x", "capture": {"idle_timeout": 3, "ring_mb": 4},
-           "snmp": {"targets": [{"host": "h"}]}, "alerts": {"rules": []}}
+           "snmp": {"targets": [{"host": "h"}]}, "plugin": {"rules": []}}
     assert config_warnings(raw) == []
 
 

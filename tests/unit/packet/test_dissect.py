@@ -34,7 +34,9 @@ def test_raw_ip_and_reverse_direction() -> None:
 
 def test_hostile_payload_is_shown_as_inert_text() -> None:
     payload = b"\x1b]0;owned\x07[red]x[/]\x1b[2J\r\nEvil"
-    frame = bytes(Ether() / IP() / UDP() / payload)
+    # Not port 53 (scapy's default): once any test has loaded scapy's DNS layer, that
+    # payload would be decoded as DNS instead of shown.
+    frame = bytes(Ether() / IP() / UDP(sport=40000, dport=9999) / payload)
     text = "\n".join(dissect(PacketSample(0.0, 1, frame, len(frame))))
     assert "\x1b" not in text
     assert "\x07" not in text
