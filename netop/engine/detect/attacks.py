@@ -36,6 +36,14 @@ _HEADER_ONLY = 100
 _SYN, _RST, _ACK = 0x02, 0x04, 0x10
 #: ICMP / ICMPv6 echo request as the flow's dport (type * 256 + code).
 _ECHO = {1: 8 * 256, 58: 128 * 256}
+#: ICMP error types (unreachable, source quench, redirect, time exceeded, parameter
+#: problem; ICMPv6 1-4): answers to other traffic, not a flood of their own — a burst of
+#: UDP to a closed port must not read as an ICMP flood to its sender.
+_ERRORS = {1: frozenset({3, 4, 5, 11, 12}), 58: frozenset({1, 2, 3, 4})}
+
+
+def _icmp_error(proto: int, dport: int) -> bool:
+    return (dport >> 8) in _ERRORS[proto]
 #: Attempts awaiting an answer, at most (the oldest are judged early beyond this).
 MAX_PENDING = 250_000
 #: Seconds between sweeps of the whole table for busy flows.
@@ -198,7 +206,7 @@ class AttackDetector:
             elif proto == 17:
                 pending.append((deadline, e))
                 waiting.add(e)
-            elif proto == 1 or proto == 58:
+            elif (proto == 1 or proto == 58) and not _icmp_error(proto, e.dport):
                 if e.dport == _ECHO[proto]:
                     pending.append((deadline, e))
                     waiting.add(e)
@@ -259,7 +267,7 @@ class AttackDetector:
             proto = e.proto
             if proto == 6 and _half_open(e, e.tcp_flags):
                 syn[e.dst] = syn.get(e.dst, 0) + tp
-            elif proto == 1 or proto == 58:
+            elif (proto == 1 or proto == 58) and not _icmp_error(proto, e.dport):
                 icmp[e.dst] = icmp.get(e.dst, 0) + tp
             self._add_pair(pairs, e, e.tick_bytes, e.tick_bytes_rev)
         return pairs

@@ -133,6 +133,15 @@ def test_icmp_flood() -> None:
     assert [a.kind for a in run(flood)] == ["icmp_flood"]
 
 
+def test_icmp_errors_are_no_flood() -> None:
+    """Port unreachables answering a UDP burst to a closed port (seen on lo) and time
+    exceeded from a traceroute: replies to other traffic, not a flood."""
+    for proto, type_ in ((1, 3), (1, 11), (58, 1), (58, 3)):
+        replies = [[FlowRecord(proto, "10.0.0.1", 0, "10.0.0.9", type_ * 256 + 3, None, 5000,
+                               140_000, 0, 0, T0 + i, T0 + i)] for i in range(3)]
+        assert run(replies) == [], (proto, type_)
+
+
 def test_alert_json_has_the_design_keys() -> None:
     ports = [[tcp("10.0.0.9", 40000, "10.0.0.1", port, T0, rev=1, rev_bytes=40,
                   flags=SYN | RST | ACK)] for port in range(1, 16)]
