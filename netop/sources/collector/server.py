@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from netop.errors import ConfigError, NetopError
 from netop.sources.collector.decoder import Collector
+from netop.sources.udpstats import kernel_drops
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RCVBUF = 32 << 20
@@ -88,23 +89,6 @@ class Listener:
     def close(self) -> None:
         """Close the socket (idempotent)."""
         self.sock.close()
-
-
-def kernel_drops(inodes: Sequence[int]) -> int:
-    """Datagrams the kernel dropped for these sockets (``drops`` column of /proc/net/udp)."""
-    wanted = {str(i) for i in inodes}
-    total = 0
-    for path in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            with open(path, encoding="ascii") as handle:
-                lines = handle.readlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            cols = line.split()
-            if len(cols) >= 13 and cols[9] in wanted:
-                total += int(cols[12])
-    return total
 
 
 class CollectorServer:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, cast
 
 from netop.errors import NetopError
+from netop.sources.udpstats import kernel_drops
 
 DEFAULT_RCVBUF = 16 << 20
 MAX_CONNECTIONS = 256
@@ -136,20 +137,9 @@ class PushServer:
 
     def kernel_drops(self) -> int:
         """Datagrams the kernel dropped on our UDP sockets (``/proc/net/udp``)."""
-        wanted = self._inodes
         if not self._open:
             return self._drops  # closed: the last count read (the kernel forgot them)
-        total = 0
-        for path in ("/proc/net/udp", "/proc/net/udp6"):
-            try:
-                with open(path, encoding="ascii") as handle:
-                    lines = handle.readlines()[1:]
-            except OSError:
-                continue
-            for line in lines:
-                cols = line.split()
-                if len(cols) >= 13 and cols[9] in wanted:
-                    total += int(cols[12])
+        total = kernel_drops(self._inodes)
         self._drops = max(self._drops, total)
         return self._drops
 
