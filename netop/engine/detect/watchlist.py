@@ -22,6 +22,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from netop.format import human_age
+
 #: A list file larger than this is refused (Spamhaus DROP is ~30 KB, Feodo ~10 KB).
 MAX_LIST_BYTES = 256 << 20
 #: Bad lines reported per file (the count is exact, the examples are not all shown).
@@ -176,18 +178,8 @@ class ListStatus:
         if self.loaded_at is None:
             return f"watchlist {name}: not loaded: {self.error}"
         age = max(0.0, now - (self.mtime or self.loaded_at))
-        text = f"watchlist {name}: {self.entries} entries, file {_age(age)} old"
+        text = f"watchlist {name}: {self.entries} entries, file {human_age(age)} old"
         return f"{text}; {self.error}" if self.error else text
-
-
-def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} days"
 
 
 @dataclass
