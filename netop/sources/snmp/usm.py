@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import itertools
 import os
 import random
@@ -44,10 +43,19 @@ from netop.sources.snmp.ber import (
     decode_pdu,
     encode_pdu,
     header,
-    integer,
     tlv,
 )
 from netop.sources.snmp.targets import SnmpTarget
+from netop.sources.snmp.v3message import (
+    FLAG_AUTH,
+    FLAG_PRIV,
+    FLAG_REPORTABLE,
+    MAX_INT,
+    TIME_WINDOW,
+    build_message,
+    digest_ok,
+    parse_header,
+)
 from netop.sources.snmp.walk import BaseSession, Oid, SnmpError, timeout_error
 
 #: auth protocol -> (hash name, HMAC truncation in bytes)
@@ -57,11 +65,7 @@ AUTH = {"md5": ("md5", 12), "sha": ("sha1", 12), "sha224": ("sha224", 16),
 #: its 16 bytes are the DES key and the pre-IV, RFC 3414 §8.1.1.1)
 PRIV = {"aes": (16, "blumenthal"), "aes192": (24, "blumenthal"), "aes256": (32, "blumenthal"),
         "aes192c": (24, "reeder"), "aes256c": (32, "reeder"), "des": (16, "des")}  # fmt: skip
-_FLAG_AUTH, _FLAG_PRIV, _FLAG_REPORTABLE = 1, 2, 4
-_MAX_SIZE = 65507
-_MAX_INT = 2**31 - 1  # snmpEngineBoots and snmpEngineTime: 0..2147483647 (RFC 3414)
-_TIME_WINDOW = 150  # seconds (RFC 3414 §2.2.3)
-_LEVEL_FLAGS = {"noAuthNoPriv": 0, "authNoPriv": _FLAG_AUTH, "authPriv": _FLAG_AUTH | _FLAG_PRIV}
+_LEVEL_FLAGS = {"noAuthNoPriv": 0, "authNoPriv": FLAG_AUTH, "authPriv": FLAG_AUTH | FLAG_PRIV}
 _USM_STATS = "1.3.6.1.6.3.15.1.1."
 _REPORTS = {
     1: ("auth", "SNMPv3: the agent does not allow this security level for user {user!r}"),
@@ -192,9 +196,9 @@ class UsmSession(BaseSession):
         time window (then it is dropped)."""
         if boots > self._boots or (boots == self._boots and engine_time > self._latest_time):
             self._learn(self.engine_id, boots, engine_time)
-        return not (self._boots == _MAX_INT or boots < self._boots
+        return not (self._boots == MAX_INT or boots < self._boots
                     or (boots == self._boots
-                        and engine_time < self._engine_time() - _TIME_WINDOW))  # fmt: skip
+                        and engine_time < self._engine_time() - TIME_WINDOW))  # fmt: skip
 
     async def request(
         self, pdu: int, oids: Sequence[Oid], max_repetitions: int = 0
@@ -212,7 +216,7 @@ class UsmSession(BaseSession):
             if reply.tag != REPORT:
                 return reply.error_status, reply.error_index, reply.varbinds
             kind, message = self._report(reply.varbinds)
-            authenticated = bool(reply.flags & _FLAG_AUTH) or not self._need_auth()
+            authenticated = bool(reply.flags & FLAG_AUTH) or not self._need_auth()
             if kind == "engine":
                 self.renew_engine()  # the agent has a new engine ID: discover it
                 continue
@@ -266,7 +270,7 @@ class UsmSession(BaseSession):
                 if reply is None:
                     continue
                 if reply.tag == REPORT:
-                    if reply.flags & _FLAG_AUTH or not level:
+                    if reply.flags & FLAG_AUTH or not level:
                         return reply
                     heard = heard or reply  # unauthenticated: believed only if alone
                     continue
@@ -280,36 +284,18 @@ class UsmSession(BaseSession):
         level = self.target.security_level if secure else "noAuthNoPriv"
         # One reading of the clock: the IV and the header must carry the same time.
         boots, engine_time = (self._boots, self._engine_time()) if secure else (0, 0)
-        flags = _FLAG_REPORTABLE
+        flags = FLAG_REPORTABLE
         scoped = tlv(0x30, tlv(0x04, self.engine_id) + tlv(0x04, b"") + pdu)
         priv_params = b""
         if level == "authPriv":
-            flags |= _FLAG_AUTH | _FLAG_PRIV
+            flags |= FLAG_AUTH | FLAG_PRIV
             priv_params = next(self._salt).to_bytes(8, "big")[-8:]
             scoped = tlv(0x04, self._crypt(priv_params, boots, engine_time, scoped, encrypt=True))
         elif level == "authNoPriv":
-            flags |= _FLAG_AUTH
-        auth = flags & _FLAG_AUTH
-        before_auth = (tlv(0x04, self.engine_id if secure else b"")
-                       + integer(boots)
-                       + integer(engine_time)
-                       + tlv(0x04, self._user if secure else b""))  # fmt: skip
-        fields = (before_auth + tlv(0x04, b"\x00" * self._trunc if auth else b"")
-                  + tlv(0x04, priv_params))  # fmt: skip
-        usm = tlv(0x30, fields)
-        head = tlv(0x30, integer(msg_id) + integer(_MAX_SIZE) + tlv(0x04, bytes((flags,)))
-                   + integer(3))  # fmt: skip
-        security = tlv(0x04, usm)
-        inner = integer(3) + head + security + scoped
-        message = tlv(0x30, inner)
-        if auth:
-            # Where the zeroed digest sits: after every header before it (its own is 2 bytes).
-            outer = len(message) - len(inner)
-            at = outer + len(integer(3)) + len(head) + len(security) - len(fields)
-            at += len(before_auth) + 2
-            digest = hmac.new(self._auth_key, message, self._hash).digest()[: self._trunc]
-            message = message[:at] + digest + message[at + self._trunc :]
-        return message
+            flags |= FLAG_AUTH
+        return build_message(msg_id, flags, self.engine_id if secure else b"", boots,
+                             engine_time, self._user if secure else b"", scoped, priv_params,
+                             (self._auth_key, self._hash, self._trunc))  # fmt: skip
 
     def _crypt(self, salt: bytes, boots: int, engine_time: int, data: bytes,
                encrypt: bool) -> bytes:  # fmt: skip
@@ -328,53 +314,26 @@ class UsmSession(BaseSession):
 
     def _parse_unsafe(self, data: bytes, msg_id: int, level: int,
                       discovery: bool) -> _Reply | None:  # fmt: skip
-        tag, pos, end = header(data, 0, len(data))
-        if tag != 0x30:
-            return None
-        tag, vpos, vend = header(data, pos, end)
-        if tag != 0x02 or data[vpos:vend] != b"\x03":
-            return None
-        tag, gpos, gend = header(data, vend, end)
-        fields = []
-        p = gpos
-        for _ in range(4):
-            _, fpos, fend = header(data, p, gend)
-            fields.append(data[fpos:fend])
-            p = fend
-        if (len(fields[0]) > 5 or int.from_bytes(fields[0], "big") != msg_id
-                or len(fields[2]) != 1 or fields[3] != b"\x03"):  # fmt: skip
+        head = parse_header(data)
+        if head is None or head.msg_id != msg_id:
             return None  # another message's answer, or not USM
-        flags = fields[2][0]
-        tag, spos, send = header(data, gend, end)  # msgSecurityParameters
-        _, upos, uend = header(data, spos, send)
-        usm: list[tuple[int, int]] = []
-        p = upos
-        for _ in range(6):
-            _, fpos, fend = header(data, p, uend)
-            usm.append((fpos, fend))
-            p = fend
-        engine_id = data[usm[0][0] : usm[0][1]]
-        boots = _uint31(data[usm[1][0] : usm[1][1]])
-        engine_time = _uint31(data[usm[2][0] : usm[2][1]])
+        flags, engine_id = head.flags, head.engine_id
+        boots, engine_time = head.boots, head.engine_time
         if boots is None or engine_time is None or not 5 <= len(engine_id) <= 32:
             return None  # out of RFC 3414's ranges: never believed, never learned
-        auth = flags & _FLAG_AUTH
+        auth = flags & FLAG_AUTH
         if auth:
-            a0, a1 = usm[4]
-            if not self._auth_key or a1 - a0 != self._trunc or engine_id != self.engine_id:
+            if engine_id != self.engine_id:
                 return None
-            blanked = data[:a0] + b"\x00" * self._trunc + data[a1:]
-            digest = hmac.new(self._auth_key, blanked, self._hash).digest()[: self._trunc]
-            if not hmac.compare_digest(digest, data[a0:a1]):
+            if not digest_ok(data, head, self._auth_key, self._hash, self._trunc):
                 return None  # forged or corrupted: never believed
             if not self._timely(boots, engine_time):
                 return None  # stale: an old message replayed, or a clock wound back
-        tag, mpos, mend = header(data, send, end)
-        if flags & _FLAG_PRIV:
-            salt = data[usm[5][0] : usm[5][1]]
-            if not auth or tag != 0x04 or len(salt) != 8:
+        tag, mpos, mend = header(data, head.scoped_at, head.end)
+        if flags & FLAG_PRIV:
+            if not auth or tag != 0x04 or len(head.salt) != 8:
                 return None
-            plain = self._crypt(salt, boots, engine_time, data[mpos:mend], encrypt=False)
+            plain = self._crypt(head.salt, boots, engine_time, data[mpos:mend], encrypt=False)
             tag, mpos, mend = header(plain, 0, len(plain))
             data = plain
         if tag != 0x30:
@@ -387,14 +346,6 @@ class UsmSession(BaseSession):
         if discovery and not self.engine_id:
             self._learn(engine_id)  # RFC 3414 §4: the engine ID only, not its clock
         return _Reply(pdu_tag, rid, status, index, varbinds, flags)
-
-
-def _uint31(raw: bytes) -> int | None:
-    """An INTEGER (0..2147483647) of the USM header, or None when out of range."""
-    if not 0 < len(raw) <= 5:
-        return None
-    value = int.from_bytes(raw, "big", signed=True)
-    return value if 0 <= value <= _MAX_INT else None
 
 
 def crypt_scoped(protocol: str, key: bytes, salt: bytes, boots: int, engine_time: int,

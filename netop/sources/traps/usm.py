@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import socket
 import time
@@ -32,6 +31,16 @@ from netop.sources.snmp.ber import BerError, header, integer, tlv
 from netop.sources.snmp.keys import Secret, read_secret
 from netop.sources.snmp.targets import AUTH_PROTOCOLS, MIN_KEY_LEN, PRIV_PROTOCOLS
 from netop.sources.snmp.usm import AUTH, PRIV, crypt_scoped, localize, password_to_key, priv_key
+from netop.sources.snmp.v3message import (
+    FLAG_AUTH,
+    FLAG_PRIV,
+    FLAG_REPORTABLE,
+    MAX_INT,
+    TIME_WINDOW,
+    build_message,
+    digest_ok,
+    parse_header,
+)
 from netop.sources.traps.pdu import (
     INFORM,
     REPORT,
@@ -41,10 +50,6 @@ from netop.sources.traps.pdu import (
     response_pdu,
 )
 
-_FLAG_AUTH, _FLAG_PRIV, _FLAG_REPORTABLE = 1, 2, 4
-_MAX_INT = 2**31 - 1
-_TIME_WINDOW = 150
-_MAX_SIZE = 65507
 _UNKNOWN_ENGINE_IDS = (1, 3, 6, 1, 6, 3, 15, 1, 1, 4, 0)
 #: Engine IDs whose localised keys are kept per user (spoofed IDs recycle the oldest).
 MAX_ENGINES = 256
@@ -64,7 +69,7 @@ class TrapUser:
     @property
     def flags(self) -> int:
         """The security level as msgFlags bits."""
-        return (_FLAG_AUTH if self.auth_protocol else 0) | (_FLAG_PRIV if self.priv_protocol else 0)
+        return (FLAG_AUTH if self.auth_protocol else 0) | (FLAG_PRIV if self.priv_protocol else 0)
 
 
 def local_engine_id(name: str | None = None) -> bytes:
@@ -194,7 +199,7 @@ class UsmReceiver:
 
     def engine_time(self) -> int:
         """Seconds since this receiver started (snmpEngineTime)."""
-        return min(int(self._clock() - self._start), _MAX_INT)
+        return min(int(self._clock() - self._start), MAX_INT)
 
     def receive(self, data: bytes) -> V3Result:
         """One v3 message (its outer SEQUENCE at 0); never raises for bad input."""
@@ -204,40 +209,15 @@ class UsmReceiver:
             return V3Result(dropped="malformed")
 
     def _receive(self, data: bytes) -> V3Result:
-        tag, pos, end = header(data, 0, len(data))
-        if tag != 0x30:
+        head = parse_header(data)
+        if head is None:
             return V3Result(dropped="malformed")
-        tag, vpos, vend = header(data, pos, end)
-        if data[vpos:vend] != b"\x03":
-            return V3Result(dropped="malformed")
-        tag, gpos, gend = header(data, vend, end)
-        fields = []
-        p = gpos
-        for _ in range(4):
-            _, fpos, fend = header(data, p, gend)
-            fields.append(data[fpos:fend])
-            p = fend
-        msg_id_raw, _, flag_raw, model = fields
-        if len(flag_raw) != 1 or model != b"\x03" or not 0 < len(msg_id_raw) <= 5:
-            return V3Result(dropped="malformed")
-        msg_id = int.from_bytes(msg_id_raw, "big", signed=True)
-        flags = flag_raw[0]
-        tag, spos, send = header(data, gend, end)
-        _, upos, uend = header(data, spos, send)
-        usm: list[tuple[int, int]] = []
-        p = upos
-        for _ in range(6):
-            _, fpos, fend = header(data, p, uend)
-            usm.append((fpos, fend))
-            p = fend
-        engine_id = data[usm[0][0] : usm[0][1]]
-        boots = _uint31(data[usm[1][0] : usm[1][1]])
-        etime = _uint31(data[usm[2][0] : usm[2][1]])
-        user = data[usm[3][0] : usm[3][1]]
+        msg_id, flags, engine_id, user = head.msg_id, head.flags, head.engine_id, head.user
+        boots, etime = head.boots, head.engine_time
         if boots is None or etime is None:
             return V3Result(dropped="malformed")
-        if not engine_id and not flags & _FLAG_AUTH:
-            return self._discovery(data, send, end, msg_id, flags)
+        if not engine_id and not flags & FLAG_AUTH:
+            return self._discovery(data, head.scoped_at, head.end, msg_id, flags)
         keys = self._keys.get(user)
         if keys is None:
             return V3Result(dropped="unknown_user")
@@ -249,19 +229,14 @@ class UsmReceiver:
         if not 5 <= len(engine_id) <= 32:
             return V3Result(dropped="malformed")
         auth_key, privk = keys.for_engine(engine_id)
-        if flags & _FLAG_AUTH:
-            a0, a1 = usm[4]
-            if a1 - a0 != keys.trunc:
-                return V3Result(dropped="bad_digest")
-            blanked = data[:a0] + b"\x00" * keys.trunc + data[a1:]
-            digest = hmac.new(auth_key, blanked, keys.hash).digest()[: keys.trunc]
-            if not hmac.compare_digest(digest, data[a0:a1]):
+        if flags & FLAG_AUTH:
+            if not digest_ok(data, head, auth_key, keys.hash, keys.trunc):
                 return V3Result(dropped="bad_digest")
             if not self._timely(engine_id, ours, boots, etime):
                 return V3Result(dropped="not_in_time_window")
-        tag, mpos, mend = header(data, send, end)
-        if flags & _FLAG_PRIV:
-            salt = data[usm[5][0] : usm[5][1]]
+        tag, mpos, mend = header(data, head.scoped_at, head.end)
+        if flags & FLAG_PRIV:
+            salt = head.salt
             if tag != 0x04 or len(salt) != 8:
                 return V3Result(dropped="malformed")
             try:
@@ -272,7 +247,7 @@ class UsmReceiver:
                 return V3Result(dropped="decryption_failed")
             data = plain
         if tag != 0x30:
-            return V3Result(dropped="decryption_failed" if flags & _FLAG_PRIV else "malformed")
+            return V3Result(dropped="decryption_failed" if flags & FLAG_PRIV else "malformed")
         _, cpos, cend = header(data, mpos, mend)
         context_engine = data[cpos:cend]
         _, npos, nend = header(data, cend, mend)
@@ -290,11 +265,11 @@ class UsmReceiver:
 
     def _timely(self, engine_id: bytes, ours: bool, boots: int, etime: int) -> bool:
         if ours:  # we are authoritative (an inform): RFC 3414 §3.2 step 7a
-            return boots == self.boots and abs(etime - self.engine_time()) <= _TIME_WINDOW
+            return boots == self.boots and abs(etime - self.engine_time()) <= TIME_WINDOW
         known = self._latest.get(engine_id)
         if known is not None:
             kb, kt = known
-            if boots < kb or (boots == kb and etime < kt - _TIME_WINDOW):
+            if boots < kb or (boots == kb and etime < kt - TIME_WINDOW):
                 return False
             if (boots, etime) <= known:
                 return True
@@ -305,7 +280,7 @@ class UsmReceiver:
 
     def _discovery(self, data: bytes, spos: int, end: int, msg_id: int, flags: int) -> V3Result:
         """RFC 3414 §4: answer a probe with our engine ID, boots and time."""
-        if not flags & _FLAG_REPORTABLE:
+        if not flags & FLAG_REPORTABLE:
             return V3Result(dropped="malformed")
         tag, mpos, mend = header(data, spos, end)
         if tag != 0x30:
@@ -328,32 +303,12 @@ class UsmReceiver:
                  auth_key: bytes, privk: bytes, scoped: bytes) -> bytes:  # fmt: skip
         """A whole v3 message from netop's engine (a Report or a Response)."""
         boots, etime = self.boots, self.engine_time()
-        trunc = keys.trunc if keys is not None and level & _FLAG_AUTH else 0
         priv_params = b""
-        if level & _FLAG_PRIV and keys is not None:
+        if level & FLAG_PRIV and keys is not None:
             self._salt = (self._salt + 1) & (2**64 - 1)
             priv_params = self._salt.to_bytes(8, "big")
             scoped = tlv(0x04, crypt_scoped(keys.user.priv_protocol or "", privk, priv_params,
                                             boots, etime, scoped, encrypt=True))  # fmt: skip
-        before = (tlv(0x04, self.engine_id) + integer(boots) + integer(etime)
-                  + tlv(0x04, user))  # fmt: skip
-        fields = before + tlv(0x04, b"\x00" * trunc) + tlv(0x04, priv_params)
-        head = tlv(0x30, integer(msg_id) + integer(_MAX_SIZE) + tlv(0x04, bytes((level,)))
-                   + integer(3))  # fmt: skip
-        security = tlv(0x04, tlv(0x30, fields))
-        inner = integer(3) + head + security + scoped
-        message = tlv(0x30, inner)
-        if trunc and keys is not None:
-            outer = len(message) - len(inner)
-            at = outer + len(integer(3)) + len(head) + len(security) - len(fields)
-            at += len(before) + 2
-            digest = hmac.new(auth_key, message, keys.hash).digest()[:trunc]
-            message = message[:at] + digest + message[at + trunc :]
-        return message
-
-
-def _uint31(raw: bytes) -> int | None:
-    if not 0 < len(raw) <= 5:
-        return None
-    value = int.from_bytes(raw, "big", signed=True)
-    return value if 0 <= value <= _MAX_INT else None
+        auth = (auth_key, keys.hash, keys.trunc) if keys is not None else None
+        return build_message(msg_id, level, self.engine_id, boots, etime, user, scoped,
+                             priv_params, auth)  # fmt: skip
