@@ -16,6 +16,8 @@ leaves this module fits its SNMP type.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 GET, GET_NEXT, RESPONSE, GET_BULK, REPORT = 0xA0, 0xA1, 0xA2, 0xA5, 0xA8
 MAX_VARBINDS = 4096
 #: Unsigned application types -> value bits: Counter32, Gauge32, TimeTicks, Counter64, UInt32.
@@ -221,20 +223,8 @@ def decode_pdu(data: bytes, pos: int, end: int) -> tuple[int, int, int, int, lis
             raise BerError("bad PDU header")
         ints.append(_signed32(data, ipos, iend))
         pos = iend
-    tag, pos, end = _header(data, pos, end)
-    if tag != 0x30:
-        raise BerError("no varbind list")
     varbinds: list[VarBind] = []
-    while pos < end:
-        if len(varbinds) >= MAX_VARBINDS:
-            raise BerError("too many varbinds")
-        tag, vb, pos = _header(data, pos, end)
-        if tag != 0x30:
-            raise BerError("varbind is not a SEQUENCE")
-        tag, opos, oend = _header(data, vb, pos)
-        if tag != 0x06:
-            raise BerError("varbind without an OID")
-        tag, spos, send = _header(data, oend, pos)
+    for opos, oend, tag, spos, send in varbind_spans(data, pos, end):
         value: RawValue
         if tag in _UNSIGNED:
             value = _unsigned(data, spos, send, _UNSIGNED[tag])
@@ -248,3 +238,28 @@ def decode_pdu(data: bytes, pos: int, end: int) -> tuple[int, int, int, int, lis
             value = None
         varbinds.append((_oid(data, opos, oend), value))
     return pdu_tag, ints[0], ints[1], ints[2], varbinds
+
+
+def varbind_spans(data: bytes, pos: int, end: int,
+                  strict: bool = False) -> Iterator[tuple[int, int, int, int, int]]:  # fmt: skip
+    """``(oid_pos, oid_end, value_tag, value_pos, value_end)`` of each varbind of the
+    list whose SEQUENCE starts at ``pos`` (at most MAX_VARBINDS; BerError if bad).
+    ``strict`` refuses bytes after a varbind's value."""
+    tag, pos, end = _header(data, pos, end)
+    if tag != 0x30:
+        raise BerError("no varbind list")
+    count = 0
+    while pos < end:
+        if count >= MAX_VARBINDS:
+            raise BerError("too many varbinds")
+        count += 1
+        tag, vb, pos = _header(data, pos, end)
+        if tag != 0x30:
+            raise BerError("varbind is not a SEQUENCE")
+        tag, opos, oend = _header(data, vb, pos)
+        if tag != 0x06:
+            raise BerError("varbind without an OID")
+        vtag, vpos, vend = _header(data, oend, pos)
+        if strict and vend != pos:
+            raise BerError("junk after a varbind's value")
+        yield opos, oend, vtag, vpos, vend

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netop.sources.snmp.ber import (
-    MAX_VARBINDS,
     BerError,
     decode_integer,
     decode_oid,
@@ -21,6 +20,7 @@ from netop.sources.snmp.ber import (
     header,
     integer,
     tlv,
+    varbind_spans,
 )
 
 TRAP_V1, INFORM, TRAP_V2, RESPONSE, REPORT = 0xA4, 0xA6, 0xA7, 0xA2, 0xA8
@@ -73,24 +73,8 @@ def _value(data: bytes, tag: int, pos: int, end: int) -> tuple[str, Value]:
 
 def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[tuple[int, ...], str, Value]]:
     """The varbind list whose SEQUENCE starts at ``pos``."""
-    tag, pos, end = header(data, pos, end)
-    if tag != 0x30:
-        raise BerError("no varbind list")
-    out: list[tuple[tuple[int, ...], str, Value]] = []
-    while pos < end:
-        if len(out) >= MAX_VARBINDS:
-            raise BerError("too many varbinds")
-        tag, vb, pos = header(data, pos, end)
-        if tag != 0x30:
-            raise BerError("varbind is not a SEQUENCE")
-        tag, opos, oend = header(data, vb, pos)
-        if tag != 0x06:
-            raise BerError("varbind without an OID")
-        vtag, vpos, vend = header(data, oend, pos)
-        if vend != pos:
-            raise BerError("junk after a varbind's value")
-        out.append((decode_oid(data, opos, oend), *_value(data, vtag, vpos, vend)))
-    return out
+    return [(decode_oid(data, opos, oend), *_value(data, vtag, vpos, vend))
+            for opos, oend, vtag, vpos, vend in varbind_spans(data, pos, end, strict=True)]
 
 
 def decode_pdu(data: bytes, pos: int, end: int, version: int) -> Notification:
