@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 
 import pytest
 
@@ -26,6 +26,8 @@ ALLOWED_SKIPS: tuple[tuple[str, str], ...] = (
 
 _skips: list[tuple[str, str]] = []  # (node id, reason)
 _counts: dict[str, Counter[str]] = {}
+#: Seconds spent per test directory (setup, call and teardown): where CI time goes.
+_seconds: defaultdict[str, float] = defaultdict(float)
 
 
 def _reason(report: pytest.TestReport | pytest.CollectReport) -> str:
@@ -47,6 +49,7 @@ def allowed(reason: str) -> bool:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Count each test once (its call, or the phase that skipped or failed it)."""
     counts = _counts.setdefault(_area(report.nodeid), Counter())
+    _seconds[_area(report.nodeid)] += report.duration
     if report.skipped:
         _skips.append((report.nodeid, _reason(report)))
         counts["skipped"] += 1
@@ -84,7 +87,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             c = _counts[area]
             ran = c["passed"] + c["failed"]
             extra = "".join(f", {c[k]} {k}" for k in ("skipped", "errors") if c[k])
-            areas.append(f"{area} {ran} ran ({c['failed']} failing{extra})")
+            took = f"{_seconds[area]:.0f} s"
+            areas.append(f"{area} {ran} ran in {took} ({c['failed']} failing{extra})")
         write("tests per directory: " + "; ".join(areas))
     refused = _refused()
     if refused:
