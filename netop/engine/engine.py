@@ -319,6 +319,9 @@ class Engine:
             for rate in origin.values()
         )
         total, totals = self._total(now)
+        # Everything the snapshot holds is computed before the tick's cost is read.
+        nic, kpis, service_kpis = self._read_nic(now), self._kpi_groups(), self._kpis_for_sinks(now)
+        alerts, detect_status = self.detector.book.alerts(), self.detector.status(now)
         snapshot = Snapshot(
             ts=now,
             seq=self._seq,
@@ -334,14 +337,14 @@ class Engine:
             status=tuple(s.summary for s in self._statuses.values() if s.summary),
             sources=tuple(self._statuses.values()),
             flow_stats={name: dict(stats) for name, stats in self.flow_stats.items()},
-            tick_seconds=time.perf_counter() - started,
-            nic=self._read_nic(now),
-            kpis=self._kpi_groups(),
-            service_kpis=self._kpis_for_sinks(now),
-            alerts=self.detector.book.alerts(),
+            nic=nic,
+            kpis=kpis,
+            service_kpis=service_kpis,
+            alerts=alerts,
             alerts_total=self.detector.book.total,
             new_alerts=tuple(fired),
-            detect_status=self.detector.status(now),
+            detect_status=detect_status,
+            tick_seconds=time.perf_counter() - started,
         )
         self._pass_ended()
         self._hand_to_sinks(snapshot)
