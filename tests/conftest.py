@@ -13,6 +13,15 @@ import re
 from collections import Counter, defaultdict
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# A busy CI machine makes example generation slow: hypothesis must not call that a
+# failure (a test that passes only on an idle machine is broken). Tests' own
+# @settings inherit this and change only what they name.
+settings.register_profile(
+    "netop", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("netop")
 
 STRICT_ENV = "NETOP_STRICT_SKIPS"
 

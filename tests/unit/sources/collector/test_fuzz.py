@@ -21,7 +21,7 @@ from tests.unit.sources.collector.exports import FLOWEXPORT, FLOWS, datagrams
 EXPECTED = (Malformed, struct.error)
 LIMITS = Limits(max_templates=16, max_pending_bytes=4096)
 FUZZ = settings(
-    max_examples=300, deadline=500, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
 
 
