@@ -42,6 +42,9 @@ class DetectSettings:
     """An attempt with no answer within this many seconds failed (Zeek: 5 s)."""
     large_transfer_bytes: float = 1e9
     """Bytes per minute from a local host to one remote (default 1 GB/min)."""
+    large_transfer_flows: int = 100
+    """Connections a large transfer may be split over at once and still be seen: a flow
+    adds to its (local, remote) pair when it moves at least this share of the rate."""
     local_nets: tuple[IPNetwork, ...] = ()
     baseline: bool = True
     method: str = "robust"
@@ -138,6 +141,8 @@ def detect_settings(raw: Mapping[str, Any]) -> DetectSettings:
                                      d.scan_reply_timeout, low=0.1, high=600),
         large_transfer_bytes=get_float(raw, "detect.large_transfer_bytes",
                                        d.large_transfer_bytes, low=1),
+        large_transfer_flows=get_int(raw, "detect.large_transfer_flows",
+                                     d.large_transfer_flows, low=1, high=100_000),
         local_nets=_nets(local, "detect.local_nets"),
         baseline=get_bool(raw, "detect.baseline", d.baseline),
         method=_method(raw),
