@@ -391,6 +391,10 @@ class AttackDetector:
 
     # -- large transfers ------------------------------------------------------------------
 
+    def is_local(self, address: str) -> bool:
+        """Whether ``address`` is in ``local_nets`` (cached)."""
+        return self._local(address)
+
     def _local(self, address: str) -> bool:
         hit = self._local_cache.get(address)
         if hit is None:

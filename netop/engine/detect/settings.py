@@ -64,6 +64,13 @@ class DetectSettings:
     """Drops or errors per second below this never alert."""
     max_tracked: int = 50_000
     """Entities (scanners, destinations, pairs) tracked at most per detector."""
+    new_destinations: bool = False
+    """Alert when a local host, after its learning period, opens a flow to an address
+    it never talked to (off by default)."""
+    new_destination_learning: float = 3600.0
+    """Seconds each host learns its destinations from its first flow."""
+    new_destination_hosts: int = 10_000
+    """Local hosts whose destinations are remembered at most (512 bytes each)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +166,11 @@ def detect_settings(raw: Mapping[str, Any]) -> DetectSettings:
         floor_drops=get_float(raw, "detect.floor_drops", d.floor_drops, low=0),
         max_tracked=get_int(raw, "detect.max_tracked", d.max_tracked, low=100,
                             high=10_000_000),
+        new_destinations=get_bool(raw, "detect.new_destinations", d.new_destinations),
+        new_destination_learning=get_float(raw, "detect.new_destination_learning",
+                                           d.new_destination_learning, low=0, high=1e7),
+        new_destination_hosts=get_int(raw, "detect.new_destination_hosts",
+                                      d.new_destination_hosts, low=1, high=10_000_000),
     )
 
 
