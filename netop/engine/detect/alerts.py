@@ -45,8 +45,11 @@ def correlate(new: Alert, active: list[Alert],
     (a KPI or rate alert beside a drops/errors alert, a scan beside a flood) concern the
     same subject within ``CORRELATE_WINDOW`` seconds (``paths``: see :func:`subjects`)."""
     family = _family(new)
+    if new.severity < AlertSeverity.WARNING:
+        return None  # a note (a never-seen destination) makes no warning of its own
     for other in active:
-        if other.kind == "correlated" or _family(other) == family:
+        if (other.kind == "correlated" or _family(other) == family
+                or other.severity < AlertSeverity.WARNING):
             continue
         if abs(new.ts - other.ts) > CORRELATE_WINDOW:
             continue

@@ -94,7 +94,8 @@ class NewDestinations:
         if state.add(dst) or now - state.first < self.learning:
             return
         flow: FlowKey | None = flow_key(entry) if entry is not None else None
-        report("new_destination", f"{host} → {dst}", 1.0, "",
+        report("new_destination", f"{host} → {dst}", float(state.count - 1),
+               "destinations known",
                f"{host} opened a flow to {dst}, which it never talked to in "
                f"{now - state.first:.0f} s", flow)
 

@@ -70,3 +70,14 @@ def test_the_engine_sets_the_path_when_one_interface_is_captured() -> None:
     assert Engine(Config(), [], total_of=("veth1",)).detector.book.paths == {"veth1"}
     assert Engine(Config(), [], total_of=("eth0", "eth1")).detector.book.paths == frozenset()
     assert Engine(Config(), [], total_of=("eth*",)).detector.book.paths == frozenset()
+
+
+def test_an_info_alert_correlates_with_nothing() -> None:
+    book = AlertBook()
+    book.fire(Alert(ts=100.0, kind="large_transfer", severity=AlertSeverity.WARNING,
+                    entity="10.1.2.9 → 10.1.2.3", message="10.1.2.9 sent 2 GB", value=2e9,
+                    unit="bytes/min"))
+    book.fire(Alert(ts=101.0, kind="new_destination", severity=AlertSeverity.INFO,
+                    entity="10.1.2.9 → 10.1.2.4", message="never talked to", value=3.0,
+                    unit="destinations known", flow=FLOW))
+    assert book.pending == []
