@@ -1,12 +1,14 @@
 """False alarms on normal traffic: ``netop alerts -i`` over steady, varying load.
 
-    sudo .venv/bin/python bench/detect_normal.py [--minutes 30] [--seed 13]
+    sudo .venv/bin/python bench/detect_normal.py [--minutes 30] [--seed 13] [--a-local]
 
 Two namespaces joined by a veth pair (made here, removed after). In B: an iperf3
 server and ``python -m http.server``; ``netop alerts -i`` (detection defaults, baselines
 included) captures there. From A, for the whole run: iperf3 uploads of 5 s each at a
 rate drawn between 20 and 80 Mbit/s (a realistic variation, not a constant), and one
-curl fetch a second. Every alert printed is a false alarm. Output: alerts by kind and
+curl fetch a second. Every alert printed is a false alarm. ``--a-local``: A is the
+only local host (``local_nets``), so that its uploads are outbound transfers, and
+never-seen destinations are on (learning 60 s). Output: alerts by kind and
 per hour, as markdown; JSON in ``bench/results/detect-normal-<timestamp>.json``.
 """
 
@@ -17,6 +19,7 @@ import json
 import random
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,18 +39,27 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--a-local", action="store_true",
+                    help="A is the local host; new_destinations on (learning 60 s)")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     seconds = args.minutes * 60
     started = time.strftime("%Y%m%d-%H%M%S")
-    with veth_pair() as pair:
+    with veth_pair() as pair, tempfile.TemporaryDirectory() as tmp:
+        extra: list[str] = []
+        if args.a_local:
+            config = Path(tmp) / "netop.toml"
+            config.write_text(f'[detect]\nlocal_nets = ["{pair.addr_a}/32"]\n'
+                              "new_destinations = true\nnew_destination_learning = 60\n")
+            config.chmod(0o600)
+            extra = ["--config", str(config)]
         iperf = subprocess.Popen(pair.run_b("iperf3", "-s", "-B", pair.addr_b, "-p", "5301"),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         http = subprocess.Popen(pair.run_b(sys.executable, "-m", "http.server", "--bind",
                                            pair.addr_b, "8099"),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         netop = start_watched(pair.run_b(sys.executable, "-m", "netop", "alerts", "-i",
-                                         pair.if_b, "--json", "--duration", str(seconds)),
+                                         pair.if_b, "--json", "--duration", str(seconds), *extra),
                               cwd=ROOT)
         stop = threading.Event()
         fetches = 0
@@ -85,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     for alert in alerts:
         kinds[alert["kind"]] = kinds.get(alert["kind"], 0) + 1
     result: dict[str, Any] = {
-        "minutes": args.minutes, "iperf_runs": runs, "curl_fetches": fetches,
+        "minutes": args.minutes, "a_local": args.a_local, "iperf_runs": runs,
+        "curl_fetches": fetches,
         "alerts": len(alerts), "by_kind": kinds,
         "per_hour": round(len(alerts) * 60 / args.minutes, 2), "records": alerts,
         "netop_stderr_tail": stderr.splitlines()[-3:],

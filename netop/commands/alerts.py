@@ -3,8 +3,9 @@
 ``-r FILE`` reads a capture to its end as fast as it goes, detection on the file's own
 clock; ``-i IFACE --duration S`` captures live; ``--collect P`` receives NetFlow/IPFIX/
 sFlow. The same engine, detectors and alert book as the TUI: one record per alert that
-fires (a repeat of an active alert is counted, not printed again). Live, the configured
-``[[alerts.actions]]`` get them too. Readiness and the summary go to stderr.
+fires (a repeat of an active alert is counted, not printed again). The configured
+``[[alerts.actions]]`` get them too (``--no-actions``: printed only); a failed delivery
+is a line on stderr, as are readiness and the summary.
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ import argparse
 import sys
 import time
 
-from netop.commands.flags import DURATION_HELP, JSON_HELP
+from netop.commands.flags import DURATION_HELP, JSON_HELP, NO_ACTIONS_HELP
 from netop.commands.output import json_line
-from netop.commands.pipeline import build_detector, build_engine, build_sources
+from netop.commands.pipeline import (
+    build_actions,
+    build_detector,
+    build_engine,
+    build_sources,
+)
 from netop.config import Config
 from netop.engine.detect.detector import Detector
 from netop.engine.engine import Engine
 from netop.errors import ConfigError, NetopError
-from netop.model import Alert
+from netop.model import Alert, NetEvent, Snapshot
 from netop.sources.capture.options import add_capture_arguments, options_from_args
 from netop.sources.capture.source import CaptureSource
 from netop.sources.collector.source import add_collector_arguments
@@ -41,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, metavar="S", help=DURATION_HELP)
     add_watchlist_argument(parser)
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
+    parser.add_argument("--no-actions", action="store_true", help=NO_ACTIONS_HELP)
 
 
 def add_watchlist_argument(parser: argparse.ArgumentParser) -> None:
@@ -104,6 +111,11 @@ def _read(args: argparse.Namespace, config: Config, detector: Detector,
         packet_filter = OfflineFilter(opts.filter)
     engine = Engine(config, [], max_flows=opts.max_flows, idle_timeout=opts.idle_timeout,
                     active_timeout=opts.active_timeout, detector=detector)
+    # No tick, so no snapshot for the sink: the alerts are handed to it as they fire.
+    actions = build_actions(args, config)
+    if actions is not None:
+        actions.bind_events(_delivery_event)
+        actions.start()
     detector.start()
     try:
         _status(detector.status(time.time()))
@@ -111,8 +123,12 @@ def _read(args: argparse.Namespace, config: Config, detector: Detector,
         reader = FileReader(opts.read, opts.max_flows, packet_filter=packet_filter, tick=1.0)
         for fired in engine.detect_play(reader):
             printer.alerts(fired)
+            if actions is not None and fired:
+                actions.send(fired)
     finally:
         detector.stop()
+        if actions is not None:
+            actions.close()
     if reader.result.error is not None and not reader.result.packets:
         raise reader.result.error  # nothing read: the error alone
     _summary(printer, engine)
@@ -135,6 +151,7 @@ def _live(args: argparse.Namespace, engine: Engine, printer: _Printer) -> int:
         deadline = time.monotonic() + duration
         next_tick = time.monotonic() + interval
         announced = capture is None
+        seen = 0
         while time.monotonic() < deadline:
             if capture is not None and not capture.alive():
                 break
@@ -145,7 +162,9 @@ def _live(args: argparse.Namespace, engine: Engine, printer: _Printer) -> int:
                       flush=True)
             if time.monotonic() >= next_tick:
                 next_tick += interval
-                printer.alerts(engine.tick().new_alerts)
+                snapshot = engine.tick()
+                printer.alerts(snapshot.new_alerts)
+                seen = _delivery_events(snapshot, seen)
             time.sleep(min(0.05, max(0.0, min(deadline, next_tick) - time.monotonic())))
     except KeyboardInterrupt:
         pass
@@ -160,6 +179,20 @@ def _live(args: argparse.Namespace, engine: Engine, printer: _Printer) -> int:
     if errors:
         raise NetopError(errors[-1])
     return 0
+
+
+def _delivery_events(snapshot: Snapshot, seen: int) -> int:
+    """Print the actions' events logged since ``seen`` events; the new count."""
+    fresh = snapshot.events_total - seen
+    for event in snapshot.events[-fresh:] if fresh > 0 else ():
+        if event.source == "alerts":
+            _delivery_event(event)
+    return snapshot.events_total
+
+
+def _delivery_event(event: NetEvent) -> None:
+    """A delivery problem of an action (failed, rate-limited, dropped): one line."""
+    print(f"netop: {safe_text(event.message)}", file=sys.stderr, flush=True)
 
 
 def _summary(printer: _Printer, engine: Engine) -> None:

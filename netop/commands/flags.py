@@ -20,6 +20,10 @@ ALLOW_HELP = (
 NO_NAMES_HELP = (
     "no reverse DNS or service names: bare addresses and ports (n toggles it in the TUI)"
 )
+NO_ACTIONS_HELP = (
+    "print alerts only: do not send them to the configured [[alerts.actions]] "
+    "(command, webhook, syslog)"
+)
 
 
 def examples(*lines: str) -> str:

@@ -11,6 +11,7 @@ import argparse
 import os
 from collections.abc import Callable, Collection
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from netop.config import Config
 from netop.engine.detect.detector import Detector
@@ -20,6 +21,9 @@ from netop.engine.flowview import Enrichment
 from netop.engine.sinks import SnapshotSink
 from netop.errors import ConfigError
 from netop.sources.base import Source
+
+if TYPE_CHECKING:
+    from netop.outputs.actions import ActionsSink
 
 #: Every kind of source, in the order they are built.
 ALL_SOURCES: tuple[str, ...] = ("counters", "capture", "snmp", "collector", "syslog", "traps")
@@ -111,17 +115,22 @@ def _record(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
     return recorder_from_args(args, config)
 
 
-#: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
-#: factory returns ``None`` when the flags and config don't ask for it.
 def _actions(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
+    return build_actions(args, config)
+
+
+def build_actions(args: argparse.Namespace, config: Config) -> ActionsSink | None:
+    """The ``[[alerts.actions]]`` sink; None without actions or with ``--no-actions``."""
     actions = alert_settings(config.raw).actions
-    if not actions:
+    if not actions or getattr(args, "no_actions", False):
         return None
     from netop.outputs.actions import ActionsSink
 
     return ActionsSink(actions)
 
 
+#: Every kind of snapshot sink (``netop.outputs``), in the order they are built. Each
+#: factory returns ``None`` when the flags and config don't ask for it.
 _SINK_FACTORIES: dict[str, Callable[[argparse.Namespace, Config], SnapshotSink | None]] = {
     "export-ipfix": _export_ipfix,
     "export-netflow9": _export_netflow9,

@@ -200,6 +200,9 @@ class Engine:
         self._data_clock = 0.0
         self._replay_clock: float | None = None
         self.detector = detector or Detector(alert_settings(config.raw), config.interval)
+        if len(self._total_of) == 1 and not any(c in self._total_of[0] for c in "*?["):
+            # One interface captured: every flow's alert concerns it (its drops, errors).
+            self.detector.book.paths = frozenset(self._total_of)
 
     # -- life cycle ---------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from netop.engine.detect.settings import ActionSettings
 from netop.model import Alert, AlertSeverity, NetEvent, Severity, Snapshot
@@ -211,7 +211,12 @@ class ActionsSink:
 
     def consume(self, snapshot: Snapshot) -> None:
         """Queue the snapshot's new alerts (never blocks)."""
-        for alert in snapshot.new_alerts:
+        self.send(snapshot.new_alerts)
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        """Queue alerts that fired without a snapshot (``netop alerts -r`` plays a file
+        with no tick); never blocks."""
+        for alert in alerts:
             for worker in self.workers:
                 worker.offer(alert)
 

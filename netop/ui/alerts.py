@@ -31,8 +31,11 @@ _STYLE = {AlertSeverity.CRITICAL: "bold red", AlertSeverity.WARNING: "yellow",
 def alert_filter(alert: Alert) -> str | None:
     """The flow filter that shows the flows behind ``alert`` (None: no flows behind)."""
     flow = alert.flow
-    if alert.kind in ("port_scan", "large_transfer") and flow is not None:
+    if alert.kind in ("port_scan", "large_transfer", "new_destination") and flow is not None:
         return f"host {flow.src} and host {flow.dst}"
+    if alert.kind == "large_transfer" and " → " in alert.entity:  # summed over many flows
+        src, dst = alert.entity.split(" → ", 1)
+        return f"host {src} and host {dst}"
     if alert.kind == "address_scan" and flow is not None:
         return f"host {flow.src}"
     if alert.kind in ("syn_flood", "icmp_flood", "watchlist"):

@@ -17,14 +17,16 @@ from netop.model import Alert, AlertSeverity
 CORRELATE_WINDOW = 120.0
 
 
-def subjects(alert: Alert) -> set[str]:
+def subjects(alert: Alert, paths: frozenset[str] = frozenset()) -> set[str]:
     """What an alert is about, for correlation: an interface ("eth0" of "eth0 rx"), or
-    the addresses of its entity and flow."""
+    the addresses of its entity and flow — and, for a flow's alert, ``paths``: the
+    interface its flows are captured on, when that is known (one interface)."""
     if alert.kind == "baseline":
         return {alert.entity.rsplit(" ", 1)[0]}
     out = {part for part in alert.entity.replace("→", " ").split() if part}
     if alert.flow is not None:
         out |= {alert.flow.src, alert.flow.dst}
+        out |= paths
     return out
 
 
@@ -37,21 +39,29 @@ def _family(alert: Alert) -> str:
     return alert.kind
 
 
-def correlate(new: Alert, active: list[Alert]) -> Alert | None:
+def correlate(new: Alert, active: list[Alert],
+              paths: frozenset[str] = frozenset()) -> Alert | None:
     """One correlated alert when ``new`` and another active alert of a different family
     (a KPI or rate alert beside a drops/errors alert, a scan beside a flood) concern the
-    same subject within ``CORRELATE_WINDOW`` seconds."""
-    mine = subjects(new)
+    same subject within ``CORRELATE_WINDOW`` seconds (``paths``: see :func:`subjects`)."""
     family = _family(new)
+    if new.severity < AlertSeverity.WARNING:
+        return None  # a note (a never-seen destination) makes no warning of its own
     for other in active:
-        if other.kind == "correlated" or _family(other) == family:
+        if (other.kind == "correlated" or _family(other) == family
+                or other.severity < AlertSeverity.WARNING):
             continue
         if abs(new.ts - other.ts) > CORRELATE_WINDOW:
             continue
-        shared = mine & subjects(other)
+        # The capture interface links a flow's alert to that interface's drops or
+        # errors only (a scan beside a rate spike is no finding of its own).
+        via = paths if "baseline-loss" in (family, _family(other)) else frozenset()
+        shared = subjects(new, via) & subjects(other, via)
         if shared:
             subject = sorted(shared)[0]
             first, second = sorted((other, new), key=lambda a: (a.kind, a.entity))
+            if shared & via:  # "retrans to X up ... while veth1 drops rose"
+                first, second = sorted((other, new), key=lambda a: a.kind == "baseline")
             return Alert(ts=new.ts, kind="correlated",
                          severity=max(new.severity, other.severity, AlertSeverity.WARNING),
                          entity=subject, flow=new.flow or other.flow,
@@ -70,6 +80,9 @@ class AlertBook:
         self.total = 0
         #: Correlated alerts made by :meth:`fire`, for the detector to fire in turn.
         self.pending: list[Alert] = []
+        #: The interface every flow is captured on (set when exactly one is): a flow's
+        #: alert then also concerns it, and correlates with its drops or errors.
+        self.paths: frozenset[str] = frozenset()
 
     def fire(self, alert: Alert) -> Alert | None:
         """Record a firing; the alert when it is new (to be sent), None for a repeat."""
@@ -83,7 +96,8 @@ class AlertBook:
             return None
         fresh = replace(alert, first=alert.ts, count=1, acked=False, active=True)
         if alert.kind != "correlated":
-            linked = correlate(fresh, [a for a in self._alerts.values() if a.active])
+            linked = correlate(fresh, [a for a in self._alerts.values() if a.active],
+                               self.paths)
             if linked is not None:
                 self.pending.append(linked)
         self._alerts.pop(alert.key, None)

@@ -13,9 +13,11 @@ tick's), so the cost follows the flows that moved, not the table. What counts:
   ``scan_window``, a port scan one source failing on ``port_scan_ports`` ports of one
   host. TCP attempts with a SYN, UDP, and ICMP echo requests count.
 - Large transfer: a local host (``local_nets``) sending more than
-  ``large_transfer_bytes`` to one remote within 60 s. Only flows moving at least a
-  tenth of that rate in a tick are summed (a transfer is a few big flows; this keeps
-  100k small flows cheap), so a transfer spread over many slow flows is missed.
+  ``large_transfer_bytes`` to one remote within 60 s, summed per (local, remote) pair
+  over every flow between them — parallel or consecutive connections add up. A flow
+  counts in a tick when it moved at least 1/``large_transfer_flows`` of that rate in it
+  (a C-speed filter, so 100k flows of a few packets cost little): a transfer split
+  over up to ``large_transfer_flows`` flows at once is seen.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
 from operator import attrgetter
+from types import ModuleType
 from typing import Protocol
 
 from netop.engine.detect.settings import DetectSettings
@@ -51,6 +54,8 @@ SWEEP_EVERY = 5.0
 #: Packets a flow needs before a sweep looks at it (a tenth of a SYN flood second).
 _BUSY_PACKETS = 25
 _TICK_PACKETS = attrgetter("tick_packets")
+_TICK_BYTES = attrgetter("tick_bytes")
+_TICK_BYTES_REV = attrgetter("tick_bytes_rev")
 
 
 class Entry(Protocol):
@@ -157,7 +162,9 @@ class AttackDetector:
         self._pending: deque[tuple[float, Entry]] = deque()
         self._addr = _Seen(s.scan_window, s.max_tracked)
         self._ports = _Seen(s.scan_window, s.max_tracked)
-        self._pairs: OrderedDict[tuple[str, str], deque[tuple[float, int]]] = OrderedDict()
+        #: The last minute's ticks, each its bytes per (local, remote) pair, oldest first;
+        #: and their sums per pair: a tick costs the pairs that moved in it, not all.
+        self._pairs: deque[tuple[float, dict[tuple[str, str], int]]] = deque()
         self._pair_sums: dict[tuple[str, str], int] = {}
         self._local_cache: dict[str, bool] = {}
         self._busy: OrderedDict[Entry, None] = OrderedDict()
@@ -166,6 +173,7 @@ class AttackDetector:
         self._listed_cache: dict[str, bool] = {}
         self._waiting: set[Entry] = set()
         self._last: float | None = None
+        self._native = _native_filter()
 
     def observe(self, created: Iterable[Entry], now: float, report: Report,
                 prefixes: PrefixSet | None = None,
@@ -220,7 +228,9 @@ class AttackDetector:
                     busy.popitem(last=False)
         if moved is not None and now - self._swept >= SWEEP_EVERY:
             self._sweep(moved, now)
-        pairs = self._busy_flows(now, created)
+        pairs = self._busy_flows(now, created, moved is None)
+        if moved is not None:
+            pairs = self._pair_bytes(moved, seconds)
         for e in rejected:
             self._failed(e, now, report)
         self._judge_pending(now, report)
@@ -249,15 +259,18 @@ class AttackDetector:
                 busy[e] = None
         self._busy = busy
 
-    def _busy_flows(self, now: float, created: Iterable[Entry]) -> dict[tuple[str, str], int]:
+    def _busy_flows(self, now: float, created: Iterable[Entry],
+                    with_pairs: bool = True) -> dict[tuple[str, str], int]:
         """This tick's SYN and ICMP packets and bytes of the busy flows; the bytes per
-        (sender, receiver) pair."""
+        (sender, receiver) pair (``with_pairs``: without the flows that moved, only the
+        busy ones can be summed)."""
         syn, icmp = self._syn.counts, self._icmp.counts
         pairs: dict[tuple[str, str], int] = {}
         floor = self._busy_tick
-        for e in created:  # their bytes so far, once
-            if e.bytes >= floor or e.bytes_rev >= floor:
-                self._add_pair(pairs, e, e.bytes, e.bytes_rev)
+        if with_pairs:
+            for e in created:  # their bytes so far, once
+                if e.bytes >= floor or e.bytes_rev >= floor:
+                    self._add_pair(pairs, e, e.bytes, e.bytes_rev)
         for e in self._busy:
             tp = e.tick_packets
             if not (tp or e.tick_packets_rev):
@@ -269,7 +282,34 @@ class AttackDetector:
                 syn[e.dst] = syn.get(e.dst, 0) + tp
             elif (proto == 1 or proto == 58) and not _icmp_error(proto, e.dport):
                 icmp[e.dst] = icmp.get(e.dst, 0) + tp
-            self._add_pair(pairs, e, e.tick_bytes, e.tick_bytes_rev)
+            if with_pairs:
+                self._add_pair(pairs, e, e.tick_bytes, e.tick_bytes_rev)
+        return pairs
+
+    def _pair_bytes(self, moved: Sequence[Entry], seconds: float) -> dict[tuple[str, str], int]:
+        """This tick's bytes per (sender, receiver) pair, over every flow that moved at
+        least 1/``large_transfer_flows`` of the large-transfer rate in it, either way."""
+        floor = max(1, int(self.s.large_transfer_bytes / 60.0 / self.s.large_transfer_flows
+                           * min(seconds, 60.0)))
+        pairs: dict[tuple[str, str], int] = {}
+        enough: Iterable[Entry] | None = None
+        if self._native is not None:
+            try:
+                enough = self._native.moved_bytes(moved, floor)
+            except TypeError:  # entries of the pure-Python table
+                enough = None
+        if enough is None:
+            over = floor.__le__
+            enough = {*compress(moved, map(over, map(_TICK_BYTES, moved))),
+                      *compress(moved, map(over, map(_TICK_BYTES_REV, moved)))}
+        for e in enough:  # each way that moved enough: a request's few bytes don't
+            fwd, rev = e.tick_bytes, e.tick_bytes_rev
+            if fwd >= floor:
+                k = (e.src, e.dst)
+                pairs[k] = pairs.get(k, 0) + fwd
+            if rev >= floor:
+                k = (e.dst, e.src)
+                pairs[k] = pairs.get(k, 0) + rev
         return pairs
 
     @staticmethod
@@ -351,6 +391,10 @@ class AttackDetector:
 
     # -- large transfers ------------------------------------------------------------------
 
+    def is_local(self, address: str) -> bool:
+        """Whether ``address`` is in ``local_nets`` (cached)."""
+        return self._local(address)
+
     def _local(self, address: str) -> bool:
         hit = self._local_cache.get(address)
         if hit is None:
@@ -367,34 +411,37 @@ class AttackDetector:
     def _transfers(self, pairs: dict[tuple[str, str], int], now: float,
                    report: Report) -> None:
         limit = self.s.large_transfer_bytes
-        window = self._pairs
         sums = self._pair_sums
-        for pair, b in pairs.items():
-            if not self._local(pair[0]) or self._local(pair[1]):
-                continue
-            q = window.get(pair)
-            if q is None:
-                q = window[pair] = deque()
-                sums[pair] = 0
-                if len(window) > self.s.max_tracked:
-                    old, _ = window.popitem(last=False)
-                    sums.pop(old, None)
-            q.append((now, b))
-            sums[pair] += b
+        outbound = {pair: b for pair, b in pairs.items()
+                    if self._local(pair[0]) and not self._local(pair[1])}
+        window = self._pairs
         cutoff = now - 60.0
-        for pair in list(window):
-            q = window[pair]
-            while q and q[0][0] <= cutoff:
-                sums[pair] -= q.popleft()[1]
-            if not q:
-                del window[pair]
-                del sums[pair]
-            elif sums[pair] > limit and pair in pairs:
+        while window and (window[0][0] <= cutoff or len(sums) > self.s.max_tracked):
+            for pair, b in window.popleft()[1].items():
+                left = sums[pair] - b
+                if left > 0:
+                    sums[pair] = left
+                else:
+                    del sums[pair]
+        if not outbound:
+            return
+        window.append((now, outbound))
+        for pair, b in outbound.items():
+            total = sums[pair] = sums.get(pair, 0) + b
+            if total > limit:
                 src, dst = pair
-                total = sums[pair]
                 report("large_transfer", f"{src} → {dst}", float(total), "bytes/min",
                        f"{src} sent {_bytes(total)} to {dst} within a minute "
                        f"(limit {_bytes(limit)})", None)
+
+
+def _native_filter() -> ModuleType | None:
+    """The C module when the flow table's entries are its ``Counters`` (what
+    ``moved_bytes`` reads); else None and the filter is Python's."""
+    from netop.native import fastpath
+
+    module = fastpath.load()
+    return module if module is not None and hasattr(module, "moved_bytes") else None
 
 
 def _service(proto: int, dport: int) -> str:

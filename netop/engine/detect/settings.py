@@ -42,6 +42,9 @@ class DetectSettings:
     """An attempt with no answer within this many seconds failed (Zeek: 5 s)."""
     large_transfer_bytes: float = 1e9
     """Bytes per minute from a local host to one remote (default 1 GB/min)."""
+    large_transfer_flows: int = 100
+    """Connections a large transfer may be split over at once and still be seen: a flow
+    adds to its (local, remote) pair when it moves at least this share of the rate."""
     local_nets: tuple[IPNetwork, ...] = ()
     baseline: bool = True
     method: str = "robust"
@@ -61,6 +64,13 @@ class DetectSettings:
     """Drops or errors per second below this never alert."""
     max_tracked: int = 50_000
     """Entities (scanners, destinations, pairs) tracked at most per detector."""
+    new_destinations: bool = False
+    """Alert when a local host, after its learning period, opens a flow to an address
+    it never talked to (off by default)."""
+    new_destination_learning: float = 3600.0
+    """Seconds each host learns its destinations from its first flow."""
+    new_destination_hosts: int = 10_000
+    """Local hosts whose destinations are remembered at most (512 bytes each)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +148,8 @@ def detect_settings(raw: Mapping[str, Any]) -> DetectSettings:
                                      d.scan_reply_timeout, low=0.1, high=600),
         large_transfer_bytes=get_float(raw, "detect.large_transfer_bytes",
                                        d.large_transfer_bytes, low=1),
+        large_transfer_flows=get_int(raw, "detect.large_transfer_flows",
+                                     d.large_transfer_flows, low=1, high=100_000),
         local_nets=_nets(local, "detect.local_nets"),
         baseline=get_bool(raw, "detect.baseline", d.baseline),
         method=_method(raw),
@@ -154,6 +166,11 @@ def detect_settings(raw: Mapping[str, Any]) -> DetectSettings:
         floor_drops=get_float(raw, "detect.floor_drops", d.floor_drops, low=0),
         max_tracked=get_int(raw, "detect.max_tracked", d.max_tracked, low=100,
                             high=10_000_000),
+        new_destinations=get_bool(raw, "detect.new_destinations", d.new_destinations),
+        new_destination_learning=get_float(raw, "detect.new_destination_learning",
+                                           d.new_destination_learning, low=0, high=1e7),
+        new_destination_hosts=get_int(raw, "detect.new_destination_hosts",
+                                      d.new_destination_hosts, low=1, high=10_000_000),
     )
 
 

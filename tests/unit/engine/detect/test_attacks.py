@@ -127,6 +127,45 @@ def test_large_transfer_from_local_to_remote() -> None:
     assert run(down, settings) == []
 
 
+def _upload(src: str, sport: int, dst: str, t: float, nbytes: int) -> FlowRecord:
+    return FlowRecord(6, src, sport, dst, 443, None, nbytes // 1400, nbytes, 10, 600, t, t,
+                      ACK | PSH)
+
+
+def test_large_transfer_over_many_parallel_slow_flows() -> None:
+    """50 connections to one remote, each far below a busy flow's rate (50 kB/s against
+    the 1e8/min limit's 167 kB per tick), 150 MB in a minute together: one alert."""
+    settings = AlertSettings(detect=DetectSettings(
+        large_transfer_bytes=1e8, local_nets=alert_settings({}).detect.local_nets))
+    ticks = [[_upload("10.0.0.5", 5000 + j, "203.0.113.202", T0 + i, 50_000)
+              for j in range(50)] for i in range(60)]
+    alerts = run(ticks, settings)
+    assert [(a.kind, a.entity) for a in alerts] == [
+        ("large_transfer", "10.0.0.5 → 203.0.113.202")]
+    assert alerts[0].value is not None
+    assert alerts[0].value > 1e8
+
+
+def test_large_transfer_over_many_consecutive_connections() -> None:
+    """A new short connection every tick, 20 of them, 100 kB each (2 MB/s to one remote):
+    each flow alone is small, the pair's minute is not."""
+    settings = AlertSettings(detect=DetectSettings(
+        large_transfer_bytes=1e8, local_nets=alert_settings({}).detect.local_nets))
+    ticks = [[_upload("10.0.0.5", 10_000 + i * 20 + j, "203.0.113.202", T0 + i, 100_000)
+              for j in range(20)] for i in range(60)]
+    alerts = run(ticks, settings)
+    assert [(a.kind, a.entity) for a in alerts] == [
+        ("large_transfer", "10.0.0.5 → 203.0.113.202")]
+
+
+def test_the_same_total_spread_over_many_remotes_is_no_transfer_alert() -> None:
+    settings = AlertSettings(detect=DetectSettings(
+        large_transfer_bytes=1e8, local_nets=alert_settings({}).detect.local_nets))
+    ticks = [[_upload("10.0.0.5", 5000 + j, f"203.0.113.{j + 1}", T0 + i, 50_000)
+              for j in range(50)] for i in range(60)]
+    assert run(ticks, settings) == []
+
+
 def test_icmp_flood() -> None:
     flood = [[FlowRecord(1, "10.0.0.9", 0, "10.0.0.1", 8 * 256, None, 5000, 140_000, 0, 0,
                          T0 + i, T0 + i)] for i in range(3)]
