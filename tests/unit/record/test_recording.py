@@ -266,7 +266,8 @@ def test_replay_rebuilds_the_flow_and_total_histories_for_the_averages(
     player = RecordingPlayer(str(path), Config())
     for n, want in enumerate(snapshots):
         got = player.current()
-        assert got.total is not None and want.total is not None
+        assert got.total is not None
+        assert want.total is not None
         assert tuple(map(sig, got.total.rx_history)) == tuple(map(sig, want.total.rx_history))
         assert tuple(map(sig, got.total.tx_history)) == tuple(map(sig, want.total.tx_history))
         assert_histories(got, want)
@@ -275,7 +276,8 @@ def test_replay_rebuilds_the_flow_and_total_histories_for_the_averages(
     # A jump rebuilds them from the ticks before it, as a step back does.
     player.seek(snapshots[15].ts)
     got, want = player.current(), snapshots[15]
-    assert got.total is not None and want.total is not None
+    assert got.total is not None
+    assert want.total is not None
     assert tuple(map(sig, got.total.rx_history)) == tuple(map(sig, want.total.rx_history))
     assert_histories(got, want)
     assert any(r.history for r in got.flows.rows)
