@@ -429,7 +429,8 @@ FLOW_SORT_KEYS: tuple[str, ...] = (
 )
 
 #: Ways to group the Flows pane, in the order ``a`` cycles them.
-AGGREGATIONS: tuple[str, ...] = ("connection", "remote", "process", "port", "protocol")
+AGGREGATIONS: tuple[str, ...] = ("connection", "remote", "process", "user", "port",
+                                  "protocol")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("/", "filter the flows (enter applies, esc cancels; e.g. port 443 and bytes > 1M; "
           "bytes, packets: both directions, bytes_fwd/bytes_rev: one)"),
     ("s / S", "sort the flows by the next column / reverse the order (or click a header)"),
-    ("a", "group flows: connection → remote host → process → port → protocol"),
+    ("a", "group flows: connection → remote host → process → user → port → protocol; "
+          "the process and user views show what this host sent and received"),
     ("n", "show names (reverse DNS, /etc/services) or bare addresses and ports"),
     ("enter", "details of the selected flow (record, rate history, packets); on a group "
               "row: its member flows; on an interface: its detail (graph, all counters, "

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from textual import events
 
+from netop.engine.flowview import ORIENTED
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
 from netop.ui.widgets.kpicells import flow_cells
@@ -49,8 +50,8 @@ _GROUP = (
     (Column("age", "Age", 6, "right"), 6),
 )
 
-_GROUP_TITLES = {"remote": "Remote host", "process": "Process", "port": "Port / service",
-                 "protocol": "Protocol"}
+_GROUP_TITLES = {"remote": "Remote host", "process": "Process", "user": "User",
+                 "port": "Port / service", "protocol": "Protocol"}
 
 
 def endpoint_cell(addr: str, port: int, proto: int, name: str = "",
@@ -91,6 +92,10 @@ def _room(columns: list[Column], roomy: bool = False) -> int:
 
 #: Labels of the two rate columns when ``T`` shows totals instead (iftop's ``T``).
 _TOTAL_LABELS = {"rate": "Total →", "rate_rev": "Total ←"}
+#: Their labels in the process and user views, whose rows are oriented: what this host
+#: sent and received (nethogs' columns), as rates and as totals.
+_ORIENTED_LABELS = {"rate": "Sent ↑", "rate_rev": "Recv ↓"}
+_ORIENTED_TOTAL_LABELS = {"rate": "Sent tot", "rate_rev": "Recv tot"}
 
 
 #: Columns only worth their cells when some flow has KPIs (a capture measured them).
@@ -117,10 +122,10 @@ def columns_for(
         if not taken or _room([*taken, column], priority >= DETAIL_PRIORITY) <= width:
             taken.append(column)
     chosen = tuple(c for c, _ in ranked if c in taken)
-    if totals:
-        chosen = tuple(replace(c, label=_TOTAL_LABELS[c.key]) if c.key in _TOTAL_LABELS
-                       else c for c in chosen)
-    return chosen
+    labels = _TOTAL_LABELS if totals else {}
+    if aggregate in ORIENTED:
+        labels = _ORIENTED_TOTAL_LABELS if totals else _ORIENTED_LABELS
+    return tuple(replace(c, label=labels[c.key]) if c.key in labels else c for c in chosen)
 
 
 def window_avg(history: tuple[float, ...], seconds: float, interval: float) -> float | None:

@@ -1,0 +1,64 @@
+"""The peers' habits (issue 11): nethogs' sent/received per process and per user, and
+iftop's scale bars behind the rows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from netop.model import AGGREGATIONS
+from tests.ui.conftest import make_app, retick, screen_text
+
+SIZES = [(80, 24), (120, 40), (200, 60)]
+SIZE_IDS = ["80x24", "120x40", "200x60"]
+
+
+async def test_a_cycles_to_the_user_view_with_sent_and_received_columns() -> None:
+    app, snapshots = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.apply_snapshot(snapshots[-1])
+        await pilot.press("tab", "tab")
+        seen = []
+        for _ in range(len(AGGREGATIONS)):
+            await pilot.press("a")
+            retick(app)
+            await pilot.pause()
+            seen.append(app.engine.view_spec.aggregate)
+            text = screen_text(app)
+            if seen[-1] in ("process", "user"):
+                assert "Sent ↑" in text
+                assert "Recv ↓" in text
+            else:
+                assert "Sent ↑" not in text
+        assert seen[:4] == ["remote", "process", "user", "port"]
+        assert seen[-1] == "connection"
+
+
+async def test_the_user_view_rows_are_the_owners_of_the_processes() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.engine.view_spec = replace(app.engine.view_spec, aggregate="user")
+        retick(app)
+        await pilot.pause()
+        flows = app.query_one("#flows")
+        labels = {key.split("|", 1)[1] for key in flows.latest}  # type: ignore[attr-defined]
+        assert {"alice", "bob", "www-data"} <= labels
+        # nginx (www-data) answers: it sends the 6 Mb/s the flow's ← carries.
+        www = flows.latest["user|www-data"]  # type: ignore[attr-defined]
+        assert www.rate_bps > www.rate_rev_bps
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+@pytest.mark.parametrize("mode", ["process", "user"])
+def test_sent_received_views(snap_compare: Any, mode: str, size: tuple[int, int]) -> None:
+    app, _ = make_app()
+
+    async def feed(pilot: Any) -> None:
+        app.engine.view_spec = replace(app.engine.view_spec, aggregate=mode)
+        app.query_one("#flows").focus()
+        retick(app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=feed)
