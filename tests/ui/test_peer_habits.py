@@ -62,3 +62,27 @@ def test_sent_received_views(snap_compare: Any, mode: str, size: tuple[int, int]
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=feed)
+
+
+async def test_a_resort_never_shows_the_old_order_or_loses_the_count() -> None:
+    """``s`` while a tick is being built: that tick's snapshot still has the old order.
+    Shown, the title and the rows flipped back for a tick and then forward (flicker)."""
+    app, snapshots = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.apply_snapshot(snapshots[-1])
+        await pilot.pause()
+        flows: Any = app.query_one("#flows")
+        assert str(flows.border_title) == "Flows · 7 · by rate ↓"
+        before = flows.rows
+        await pilot.press("tab", "tab", "s")
+        # The count stays; only what changed changes.
+        assert str(flows.border_title) == "Flows · 7 · by avg ↓"
+        app.apply_snapshot(snapshots[-1])  # built before the key: by rate
+        await pilot.pause()
+        assert str(flows.border_title) == "Flows · 7 · by avg ↓"
+        assert flows.rows == before  # not re-ordered by the old key either
+        retick(app)  # the first tick with the new order
+        await pilot.pause()
+        assert str(flows.border_title) == "Flows · 7 · by avg ↓"
+        avgs = [flows.latest[row.key].avg_bps for row in flows.rows]
+        assert avgs == sorted(avgs, reverse=True)

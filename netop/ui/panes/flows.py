@@ -151,6 +151,12 @@ def _state(state: str, idle: float, interval: float) -> str:
     return state
 
 
+def _shown(spec: ViewSpec) -> tuple[object, ...]:
+    """What of a spec the pane shows (not the flow the detail screen watches)."""
+    return (spec.sort, spec.descending, spec.filter_text, spec.aggregate, spec.names,
+            spec.top_n)
+
+
 class FlowsPane(LineTable):
     """Top flows with rates each way, totals, age, state and process."""
 
@@ -173,12 +179,25 @@ class FlowsPane(LineTable):
         #: ``T``: the rate columns show totals (bytes each way) instead.
         self.totals = False
         self._interval = 1.0
+        #: The flow counts the title shows (total, matched), kept across a key.
+        self._counts: tuple[int | None, int | None] = (None, None)
+        #: The spec a key asked for that no snapshot has shown yet.
+        self._asked: ViewSpec | None = None
 
     def show_spec(self, spec: ViewSpec) -> None:
-        """Say in the title how the flows are sorted, filtered and grouped."""
+        """Say in the title how the flows are sorted, filtered and grouped.
+
+        Until a snapshot built with ``spec`` arrives, those built before it (the tick in
+        flight when the key was pressed) are not shown: their order and title are the old
+        ones, and showing them flipped the pane back for a tick (a flicker on re-sort).
+        """
+        filter_changed = spec.filter_text != self.spec.filter_text
         self.spec = spec
+        self._asked = spec
+        total, matched = self._counts
         self._fit_columns()
-        self._title(None, None)
+        # The count stays; a new filter's matches are not known yet.
+        self._title(total, None if filter_changed else matched)
 
     def refit(self) -> None:
         """Columns again after a display choice changed (``T``)."""
@@ -211,6 +230,10 @@ class FlowsPane(LineTable):
             parts.append(f"{matched}/{total}" if self.spec.filter_text else f"{total}")
         if self._losses:
             parts.append(self._losses)
+        if total is not None:
+            self._counts = (total, matched)
+        if total and self.spec.filter_text and matched is None:
+            parts[-1] = f"…/{total}"
         if self.spec.aggregate != "connection":
             parts.append(f"per {_GROUP_TITLES.get(self.spec.aggregate, '').lower()}")
         parts.append(f"by {self.spec.sort} {arrow}")
@@ -221,6 +244,12 @@ class FlowsPane(LineTable):
     def show(self, snapshot: Snapshot, bits: bool) -> None:
         """Render the engine's top flows."""
         view = snapshot.flows
+        if self._asked is not None:
+            if _shown(view.spec) != _shown(self._asked):  # built before the key
+                self._title(view.total_flows, None if view.spec.filter_text !=
+                            self._asked.filter_text else view.matched_flows)
+                return
+            self._asked = None
         self.set_empty_text(view.status or "no flows yet")
         self.spec = view.spec
         self._kpis = any(row.record.kpi is not None for row in view.rows)
