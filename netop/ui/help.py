@@ -34,6 +34,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("C", "filter to the selected flow's conversation (its two hosts)"),
     ("backspace", "undo the last drill-down (h p P C, or enter on a group row)"),
     ("T", "flows: totals (bytes each way) instead of rates, and back"),
+    ("B", "flows: iftop's scale bars behind the rows (10 s average, log scale 10b…1Gb, "
+          "the ruler on the pane's bottom line), and off"),
     ("o", "interfaces: busiest first (the -i ones on top) or by name"),
     ("b", "toggle bits / bytes"),
     ("i", "hide / show idle interfaces"),

@@ -86,3 +86,47 @@ async def test_a_resort_never_shows_the_old_order_or_loses_the_count() -> None:
         assert str(flows.border_title) == "Flows · 7 · by avg ↓"
         avgs = [flows.latest[row.key].avg_bps for row in flows.rows]
         assert avgs == sorted(avgs, reverse=True)
+
+
+async def test_b_draws_scale_bars_behind_the_flows_and_a_ruler() -> None:
+    from netop.ui.widgets.scalebar import bar_fraction
+
+    app, snapshots = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.apply_snapshot(snapshots[-1])
+        await pilot.pause()
+        flows: Any = app.query_one("#flows")
+        assert all(row.bar == 0 for row in flows.rows)  # off by default
+        assert "─1Gb─" not in screen_text(app)
+        await pilot.press("B")
+        await pilot.pause()
+        top = flows.rows[0]
+        assert top.bar == pytest.approx(bar_fraction(flows.latest[top.key].avg_bps))
+        assert 0 < top.bar < 1
+        text = screen_text(app)
+        assert "10b─" in text
+        assert "─1Gb" in text
+        # The bar is drawn: the first cells of the top row are reversed, the rest not.
+        strip = flows.render_line(1)
+        cells = round(top.bar * flows.inner_width)
+        reversed_cells = sum(len(seg.text) for seg in strip if seg.style and seg.style.reverse)
+        assert reversed_cells == cells
+        await pilot.press("b")  # bytes: the ruler in bytes too
+        await pilot.pause()
+        assert "─1GB" in screen_text(app)
+        await pilot.press("B")
+        await pilot.pause()
+        assert all(row.bar == 0 for row in flows.rows)
+        assert "─1GB" not in screen_text(app)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_scale_bars(snap_compare: Any, size: tuple[int, int]) -> None:
+    app, snapshots = make_app()
+
+    async def feed(pilot: Any) -> None:
+        app.apply_snapshot(snapshots[-1])
+        await pilot.press("B")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=feed)

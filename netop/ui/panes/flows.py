@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from textual import events
+from textual.content import Content
 
 from netop.engine.flowview import ORIENTED
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
 from netop.ui.widgets.kpicells import flow_cells
 from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Styled
+from netop.ui.widgets.scalebar import bar_fraction, scale_ruler
 
 #: Connection columns in their screen order. Each column's priority says in which order
 #: they give way when the pane narrows (0 stays longest): who talks to whom and how fast
@@ -183,6 +185,9 @@ class FlowsPane(LineTable):
         self._counts: tuple[int | None, int | None] = (None, None)
         #: The spec a key asked for that no snapshot has shown yet.
         self._asked: ViewSpec | None = None
+        #: ``B``: iftop's scale bars behind the rows (their 10 s average, log scale).
+        self.bars = False
+        self._ruler_text = ""
 
     def show_spec(self, spec: ViewSpec) -> None:
         """Say in the title how the flows are sorted, filtered and grouped.
@@ -200,8 +205,26 @@ class FlowsPane(LineTable):
         self._title(total, None if filter_changed else matched)
 
     def refit(self) -> None:
-        """Columns again after a display choice changed (``T``)."""
+        """Columns again after a display choice changed (``T``, ``B``)."""
         self._fit_columns()
+        self._ruler()
+        now, bits = self._drawn_with
+        keys = [c.key for c in self.columns]
+        grouped = self.spec.aggregate != "connection"
+        self.set_rows([self._row(row, now, bits, keys) for row in self.latest.values()
+                       if bool(row.label) == grouped])
+
+    def _ruler(self) -> None:
+        """The scale's ruler under the rows while the bars are on (iftop's top line),
+        placed so that each decade's label sits where a bar of that rate ends."""
+        text = ""
+        if self.bars:
+            # The subtitle starts two cells right of the rows (a corner, a line, a space)
+            # and leaves as many at the end.
+            text = scale_ruler(self.inner_width, self._drawn_with[1], margin=2)
+        if text != self._ruler_text:  # assigning repaints the whole pane
+            self._ruler_text = text
+            self.border_subtitle = Content(text)
 
     def _fit_columns(self) -> None:
         columns = columns_for(self.spec.aggregate, self.inner_width, self.totals, self._kpis)
@@ -220,6 +243,7 @@ class FlowsPane(LineTable):
         """Wider or narrower: maybe another set of columns."""
         super().on_resize(event)
         self._fit_columns()
+        self._ruler()
 
     def _title(self, total: int | None, matched: int | None, losses: str | None = None) -> None:
         if losses is not None:
@@ -258,6 +282,7 @@ class FlowsPane(LineTable):
         now = view.now or snapshot.ts
         self._interval = snapshot.interval
         self._drawn_with = (now, bits)
+        self._ruler()
         self.latest = {row.key: row for row in view.rows}
         keys = [c.key for c in self.columns]
         self.set_rows([self._row(row, now, bits, keys) for row in view.rows])
@@ -294,4 +319,5 @@ class FlowsPane(LineTable):
             "process": row.process or Styled("—", "dim"),
             **(flow_cells(r) if "rtt" in keys else {}),
         }
-        return Row(key=row.key, cells=tuple(cells[k] for k in keys))
+        bar = bar_fraction(row.avg_bps, bits) if self.bars else 0.0
+        return Row(key=row.key, cells=tuple(cells[k] for k in keys), bar=bar)
