@@ -478,6 +478,10 @@ class FlowViewBuilder:
         self._left: list[list[_Facts]] = []
         self._spare: list[_Facts] = []
         self._agg: _Aggregation | None = None
+        #: Every flow's rate this tick, summed (bits/s, both ways).
+        self.tick_bps = 0.0
+        #: This build applies the spec again without a tick (see :meth:`build`).
+        self._frozen = False
         #: The rate swaps of the groups :meth:`_filtered_groups` made last.
         self._fresh_swaps: dict[_Group, float] = {}
         self._fast = _fast_tick()
@@ -546,12 +550,19 @@ class FlowViewBuilder:
     # -- the view ---------------------------------------------------------------------
 
     def build(
-        self, table: FlowTable, spec: ViewSpec, now: float, interval: float, status: str = ""
+        self, table: FlowTable, spec: ViewSpec, now: float, interval: float, status: str = "",
+        advance: bool = True,
     ) -> FlowsView:
-        """Rate, filter, aggregate, sort and cut the table to ``spec.top_n`` rows."""
+        """Rate, filter, aggregate, sort and cut the table to ``spec.top_n`` rows.
+
+        ``advance``: a tick went by; without (a played file paused or at its end: no
+        time and no packets), rates, averages and histories stay as they were and only
+        the spec is applied again."""
         self._now = now
         self._names_on = spec.names
-        self._advance(table, interval)
+        self._frozen = not advance
+        if advance:
+            self._advance(table, interval)
         # The builder's own list of live flows: a plain list walks much faster than the
         # table's LRU-ordered dict, and a flow the table removed has ``view`` reset.
         facts = self._all
@@ -666,6 +677,7 @@ class FlowViewBuilder:
                 rates.append(total)
         self._active = active
         self._moved.append((active, rates))
+        self.tick_bps = sum(rates)
 
     def _leave_window(self, cutoff: int) -> None:
         """Take the rates of ticks up to ``cutoff`` out of their flows' sums."""
@@ -715,7 +727,8 @@ class FlowViewBuilder:
             if history:
                 # Kept only for rows on screen: memory stays bounded by top_n.
                 rates = self._history.get(f.entry.key) or deque(maxlen=HISTORY_TICKS)
-                rates.append(f.rate_bps)
+                if not self._frozen or not rates:
+                    rates.append(f.rate_bps)
                 histories[f.entry.key] = rates
             rows.append(FlowRow(
                 key=f.entry.key,

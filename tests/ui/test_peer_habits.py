@@ -130,3 +130,33 @@ def test_scale_bars(snap_compare: Any, size: tuple[int, int]) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=feed)
+
+
+async def test_a_played_file_has_its_averages_and_totals_on_its_own_time() -> None:
+    """``netop -r FILE`` at ×4: the Avg columns and the totals line count the file's
+    seconds (the totals line said "waiting for the first sample" for ever)."""
+    from netop.config import Config
+    from netop.engine.engine import Engine
+    from netop.ui.app import NetopApp
+    from netop.ui.panes.flows import FlowsPane
+    from netop.ui.totalsbar import TotalsBar
+    from tests.unit.engine.test_played_time import PlayedFile
+
+    engine = Engine(Config(), [PlayedFile()], hostname="h")
+    app = NetopApp(engine, Config(), run_engine=False)
+    async with app.run_test(size=(200, 40)) as pilot:
+        for t in range(12):
+            app.apply_snapshot(engine.tick(now=100.0 + t))
+        await pilot.pause()
+        bar = str(app.query_one(TotalsBar).render())
+        # 8 kb/s over 2 s, 10 s and 40 s of the file (12 ticks x 4 s = 48 s played).
+        assert "8.00kb/s 8.00kb/s 8.00kb/s" in bar, bar
+        assert "peak 8.00kb/s" in bar, bar  # the first tick too: from the first packet
+        assert "cum 48.0kB" in bar, bar  # 12 ticks x 4 s x 1000 B
+        flows = app.query_one(FlowsPane)
+        text = screen_text(app)
+        assert "32.0kb/s" not in text
+        row = flows.rows[0]
+        cells = dict(zip([c.key for c in flows.columns], row.cells, strict=True))
+        assert cells["avg2"] == "8.00kb/s"
+        assert cells["avg40"] == "8.00kb/s"

@@ -280,7 +280,8 @@ class FlowsPane(LineTable):
         self._fit_columns()
         self._title(view.total_flows, view.matched_flows, view.losses)
         now = view.now or snapshot.ts
-        self._interval = snapshot.interval
+        # A played file: the Avg columns count its seconds, not the wall clock's.
+        self._interval = snapshot.flow_interval or snapshot.interval
         self._drawn_with = (now, bits)
         self._ruler()
         self.latest = {row.key: row for row in view.rows}
