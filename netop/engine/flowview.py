@@ -478,13 +478,17 @@ class FlowViewBuilder:
         self._left: list[list[_Facts]] = []
         self._spare: list[_Facts] = []
         self._agg: _Aggregation | None = None
-        #: Every flow's rate this tick, summed (bits/s, both ways).
-        self.tick_bps = 0.0
         #: This build applies the spec again without a tick (see :meth:`build`).
         self._frozen = False
         #: The rate swaps of the groups :meth:`_filtered_groups` made last.
         self._fresh_swaps: dict[_Group, float] = {}
         self._fast = _fast_tick()
+
+    @property
+    def tick_bps(self) -> float:
+        """Every flow's rate in the last tick, summed (bits/s, both ways); asked for
+        only by a played file's totals line, so not summed on every tick."""
+        return sum(self._moved[-1][1]) if self._moved else 0.0
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -677,7 +681,6 @@ class FlowViewBuilder:
                 rates.append(total)
         self._active = active
         self._moved.append((active, rates))
-        self.tick_bps = sum(rates)
 
     def _leave_window(self, cutoff: int) -> None:
         """Take the rates of ticks up to ``cutoff`` out of their flows' sums."""
