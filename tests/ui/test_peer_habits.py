@@ -160,3 +160,22 @@ async def test_a_played_file_has_its_averages_and_totals_on_its_own_time() -> No
         cells = dict(zip([c.key for c in flows.columns], row.cells, strict=True))
         assert cells["avg2"] == "8.00kb/s"
         assert cells["avg40"] == "8.00kb/s"
+
+
+def test_the_readme_key_table_lists_every_binding() -> None:
+    """Every key the app binds is in the README's key table (as the help screen's test
+    holds for the help screen)."""
+    import re
+    from pathlib import Path
+
+    from netop.ui.app import NetopApp
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Keys", 1)[1].split("\n\n", 2)[1]
+    keys = {k for line in table.splitlines() if line.startswith("| `")
+            for k in re.findall(r"`([^`]+)`", line.split("|")[1])}
+    listed = {part for k in keys for part in k.split()}
+    for binding in NetopApp.BINDINGS:
+        key = getattr(binding, "key_display", None) or binding.key  # type: ignore[union-attr]
+        key = {"question_mark": "?"}.get(key, key)
+        assert key in keys or key in listed, key
