@@ -480,8 +480,10 @@ class FlowViewBuilder:
         self._agg: _Aggregation | None = None
         #: This build applies the spec again without a tick (see :meth:`build`).
         self._frozen = False
-        #: The rate swaps of the groups :meth:`_filtered_groups` made last.
+        #: The rate swaps of the groups :meth:`_filtered_groups` made last, and of the
+        #: kept aggregation's groups this tick (:meth:`_follow_swaps`).
         self._fresh_swaps: dict[_Group, float] = {}
+        self._kept_swaps: dict[_Group, float] = {}
         self._fast = _fast_tick()
 
     @property
@@ -835,30 +837,26 @@ class FlowViewBuilder:
             agg.settle()
             return agg
         agg.moved(self._active, rates_only=True, fast=self._fast)
+        if mode in ORIENTED:
+            self._follow_swaps()
         return agg
 
     def _follow_swaps(self) -> None:
         """Keep each group's ``swap`` up with the bytes its answered flows moved this
-        tick (only the flows that moved can have changed it)."""
-        for f in self._active:
-            group = f.group
-            if f.inbound and group is not None:
-                e = f.entry
-                swap = e.bytes_rev - e.bytes
-                group.swap += swap - f.c_swap
-                f.c_swap = swap
-
-    def _rate_swaps(self, groups: list[_Group]) -> dict[_Group, float]:
-        """Per group of a kept aggregation, ``rate_rev - rate_fwd`` summed over its
-        members this host answers (only flows that moved have a rate)."""
-        shown = set(groups)
+        tick, and sum their ``rate_rev - rate_fwd`` per group (only the flows that
+        moved can have changed either): one pass over the flows that moved."""
         swaps: dict[_Group, float] = {}
+        get = swaps.get
         for f in self._active:
-            group = f.group
-            if f.inbound and group in shown:
-                assert group is not None
-                swaps[group] = swaps.get(group, 0.0) + f.rate_rev - f.rate_fwd
-        return swaps
+            if f.inbound:
+                group = f.group
+                if group is not None:
+                    e = f.entry
+                    swap = e.bytes_rev - e.bytes
+                    group.swap += swap - f.c_swap
+                    f.c_swap = swap
+                    swaps[group] = get(group, 0.0) + f.rate_rev - f.rate_fwd
+        self._kept_swaps = swaps
 
     def _resettle(self, agg: _Aggregation) -> None:
         """Look again for the groups of flows not settled yet; move those that changed.
@@ -940,7 +938,7 @@ class FlowViewBuilder:
         window = self.window
         top = pick(spec.top_n, groups, key=sort)
         oriented = mode in ORIENTED
-        swaps = (self._rate_swaps(top) if moving is not None else self._fresh_swaps
+        swaps = (self._kept_swaps if moving is not None else self._fresh_swaps
                  ) if oriented else {}
         for g in top:
             label = g.label = self._label(mode, g.key)
