@@ -429,7 +429,8 @@ FLOW_SORT_KEYS: tuple[str, ...] = (
 )
 
 #: Ways to group the Flows pane, in the order ``a`` cycles them.
-AGGREGATIONS: tuple[str, ...] = ("connection", "remote", "process", "port", "protocol")
+AGGREGATIONS: tuple[str, ...] = ("connection", "remote", "process", "user", "port",
+                                  "protocol")
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,6 +540,12 @@ class Snapshot:
     """Alerts that fired in this tick: what the actions and ``netop alerts`` send."""
     detect_status: tuple[str, ...] = ()
     """Detection's own state for the views: learning periods, watchlist size and age."""
+    flow_interval: float = 0.0
+    """For a capture file played back: the file's seconds this tick played (a speed, a
+    step); the rates and the Avg columns count those. 0: live, the interval."""
+    flow_history: tuple[float, ...] = ()
+    """For a played file with no interface to total: the flows' total rate (bits/s,
+    both ways) per tick, oldest first; the totals line averages it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,14 @@ def program_filter(program: str) -> str:
     return process_filter(ENDS.join(ends))
 
 
+def user_filter(user: str) -> str:
+    """Flows of the processes of ``user`` (a login name or uid; empty for ``—``, and
+    for the pairs of a flow between two users' processes, which no filter selects)."""
+    if not user or user == "—" or ENDS in user:
+        return ""
+    return f"user {quote(user)}"
+
+
 def conversation_filter(a: str, b: str) -> str:
     """Flows between the two hosts ``a`` and ``b`` (either direction)."""
     return f"host {quote(a)} and host {quote(b)}"
@@ -94,6 +102,8 @@ def members_filter(mode: str, key: Hashable) -> str:
         return host_filter(cast(str, key))
     if mode == "process":
         return program_filter(cast(str, key))
+    if mode == "user":
+        return user_filter(cast(str, key))
     if mode == "port":
         dport, proto = cast(tuple[int, int], key)
         base = port_filter(proto, 0)

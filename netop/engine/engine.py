@@ -104,6 +104,9 @@ class _Pending:
     batches: list[FlowBatch]
     statuses: list[SourceStatus]
 
+#: The key of a played file's flow total in the rate histories.
+_FLOW_TOTAL = ("file", "flows")
+
 
 class Engine:
     """Owns the sources, interface state, the event log and the flow table; each
@@ -199,6 +202,12 @@ class Engine:
         self._watched_total: int | None = None
         self._data_clock = 0.0
         self._replay_clock: float | None = None
+        #: A played file's time at the last tick, and the file seconds that tick played
+        #: (0: live, the interval is the time).
+        self._played_at: float | None = None
+        self._flow_interval = 0.0
+        #: Whether the last tick moved the flows on (a paused file's does not).
+        self._advanced = True
         self.detector = detector or Detector(alert_settings(config.raw), config.interval)
         if len(self._total_of) == 1 and not any(c in self._total_of[0] for c in "*?["):
             # One interface captured: every flow's alert concerns it (its drops, errors).
@@ -325,6 +334,7 @@ class Engine:
         # Everything the snapshot holds is computed before the tick's cost is read.
         nic, kpis, service_kpis = self._read_nic(now), self._kpi_groups(), self._kpis_for_sinks(now)
         alerts, detect_status = self.detector.book.alerts(), self.detector.status(now)
+        flow_history = self._flow_total(total)
         snapshot = Snapshot(
             ts=now,
             seq=self._seq,
@@ -347,6 +357,8 @@ class Engine:
             alerts_total=self.detector.book.total,
             new_alerts=tuple(fired),
             detect_status=detect_status,
+            flow_interval=self._flow_interval,
+            flow_history=flow_history,
             tick_seconds=time.perf_counter() - started,
         )
         self._pass_ended()
@@ -518,6 +530,11 @@ class Engine:
     def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:
         watched = self._watched_flow(batches)
         now = self._flow_clock(batches, now)
+        if self._replay_clock is not None and self._played_at is None:
+            # The file's first tick played from its first packet on.
+            firsts = [r.first for b in batches for r in b.records]
+            if firsts:
+                self._played_at = min(firsts)
         self._merge(batches, now)
         self.events.extend(self._kpi_watch.check(self.flow_table.touched(), now))
         # Every tick, batches or not: unanswered attempts are judged when their time is up.
@@ -529,15 +546,40 @@ class Engine:
             summaries = [s.summary for s in self._statuses.values() if s.summary]
             waiting = "No flows yet. " + " ".join(summaries)
             losses = self._losses(batches)
+            moved = any(b.records for b in batches)
             # Merged: the deltas go now, not after the view. A batch of every flow still
             # held would be rescanned by the GC's young collections the build triggers.
             batches.clear()
-            view = self._flow_view.build(self.flow_table, self.view_spec, now,
-                                         self.config.interval, waiting)
+            played = self._played(now)
+            # A played file paused or at its end: no time went by, no packets came; the
+            # rates and averages stay as they were (a paused film, not a fading one).
+            self._advanced = played is None or played > 0 or moved
+            if played:
+                self._flow_interval = played
+            interval = played or self._flow_interval or self.config.interval
+            view = self._flow_view.build(self.flow_table, self.view_spec, now, interval,
+                                         waiting, advance=self._advanced)
             view = replace(view, watched=watched, losses=losses)
         self.flow_table.end_tick()
         self.flow_table.expire(now)
         return view
+
+    def _played(self, now: float) -> float | None:
+        """The seconds of a played file this tick covered (at a speed, a step: not the
+        interval), so that rates and averages are per second of the file; ``None`` live."""
+        if self._replay_clock is None:
+            return None
+        before, self._played_at = self._played_at, now
+        return max(0.0, now - before) if before is not None else 0.0
+
+    def _flow_total(self, total: InterfaceRate | None) -> tuple[float, ...]:
+        """A played file without interfaces to total: the flows' total rate per tick
+        (both ways), what the totals line averages; empty otherwise."""
+        if total is not None or not self._flow_interval:
+            return ()
+        if self._advanced:
+            self._history.add(_FLOW_TOTAL, self._flow_view.tick_bps, 0.0)
+        return self._history.get(_FLOW_TOTAL)[0]
 
     def _merge(self, batches: list[FlowBatch], now: float) -> None:
         # Its own frame: no loop variable keeps the last batch alive after the merge.

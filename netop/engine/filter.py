@@ -315,6 +315,9 @@ class _CodeGen:
             return f"_kpi_has(r, {self.const(node.kind)}, {self.const(node.value)})"
         if node.kind == "process":
             return f"{self.const(_Memo(_glob(node.value)))}[f.process]"
+        if node.kind == "user":
+            # Not every kind of facts knows users (a recording's rows do not): none match.
+            return f"{self.const(_Memo(_glob(node.value)))}[getattr(f, 'user', '')]"
         if node.kind == "exporter":
             return f"{self.const(_Memo(_same_address(node.value)))}[r.exporter]"
         return f"r.source == {self.const(node.value)}"

@@ -7,7 +7,7 @@ Grammar (tcpdump/nfdump style; keywords are case-insensitive)::
     unary     := ("not" | "!") unary | "(" expr ")" | primitive
     primitive := [proto] [dir] ("host" NAME | "net" CIDR | "port" N | "portrange" N-N)
                | proto | "proto" (N | NAME) | FIELD OP QUANTITY | "flags" LETTERS
-               | "process" NAME | "exporter" ADDR | "source" KIND | "vlan" N
+               | "process" NAME | "user" NAME | "exporter" ADDR | "source" KIND | "vlan" N
                | "state" ZEEK_STATE | "rcode" DNS_RCODE
     proto     := "tcp" | "udp" | "icmp" | "icmpv6" | "sctp" | "ip" | "ip6"
     dir       := "src" | "dst"
@@ -245,7 +245,7 @@ SOURCES = ("capture", "netflow5", "netflow9", "ipfix", "sflow")
 ADDRESS_KINDS = ("host", "net", "port", "portrange")
 KEYWORDS = frozenset(
     {"and", "or", "not", "src", "dst", "proto", "flags", "process", "exporter", "source"}
-    | {"state", "rcode"}
+    | {"state", "rcode", "user"}
     | {"vlan", *ADDRESS_KINDS, *FIELDS, *PROTOCOLS, *FAMILIES}
 )
 

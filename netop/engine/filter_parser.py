@@ -165,7 +165,7 @@ class _Parser:
             return self.flags(self.take())
         if key == "vlan":
             return Vlan(self.integer("a VLAN id", self.take(), 4095)[0])
-        if key in ("process", "exporter", "source", "state", "rcode"):
+        if key in ("process", "exporter", "source", "state", "rcode", "user"):
             return self.attribute(self.take())
         if token.kind == "end":
             raise self.fail(f"the filter ends too early; expected a term ({_HINT})")
@@ -268,6 +268,8 @@ class _Parser:
         key = kind.keyword
         if key == "process":
             return Attr("process", self.word("a process name", kind).text.lower())
+        if key == "user":
+            return Attr("user", self.word("a user name or uid", kind).text.lower())
         if key == "exporter":
             token = self.word("an exporter address", kind)
             try:

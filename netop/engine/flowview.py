@@ -91,10 +91,17 @@ class Enrichment:
 
 @dataclass(frozen=True, slots=True)
 class ProcessLabel:
-    """A flow's process as shown: ``name`` (empty when unknown) and a note."""
+    """A flow's process as shown: ``name`` (empty when unknown), a note, and the user
+    owning it (its login name, else the uid as text; empty when unknown)."""
 
     name: str
     note: str
+    user: str = ""
+
+
+#: The aggregations whose rows show what this host sent and received (nethogs'
+#: columns) instead of each flow's → and ← directions.
+ORIENTED = ("process", "user")
 
 
 #: The process of a flow that is not a live capture on this host.
@@ -105,8 +112,9 @@ def describe_process(found: object) -> ProcessLabel:
     """``ProcessInfo`` → ``name (pid)`` and the user; ``Unknown`` → the reason."""
     pid = getattr(found, "pid", None)
     if pid is not None:
+        user = str(getattr(found, "user", "") or "")
         return ProcessLabel(f"{getattr(found, 'name', '?')} ({pid})",
-                            f"user {getattr(found, 'user', '?')}")
+                            f"user {user or '?'}", user)
     return ProcessLabel("", str(getattr(found, "reason", "unknown")))
 
 
@@ -147,7 +155,7 @@ class _Facts(_FactsBase):
     """
 
     __slots__ = ("entry", "_view", "proc", "ends", "settled", "retry_at", "key_mode",
-                 "group_key", "group")
+                 "group_key", "group", "inbound", "c_swap")
 
     def __init__(self, entry: FlowEntry, view: FlowViewBuilder) -> None:
         self.entry = entry
@@ -169,6 +177,10 @@ class _Facts(_FactsBase):
         self.group: _Group | None = None
         self.c_bytes = self.c_bytes_rev = self.c_packets = self.c_packets_rev = 0
         self.c_sum = 0.0
+        #: Whether this host is the flow's responder (its → direction is received), once
+        #: asked; and what that swap added to its group's ``swap`` (``bytes_rev - bytes``).
+        self.inbound: bool | None = None
+        self.c_swap = 0
 
     def lifetime(self) -> None:
         """Rates and average over the flow's whole life (a headless summary's)."""
@@ -197,6 +209,10 @@ class _Facts(_FactsBase):
     @property
     def names(self) -> tuple[str, ...]:
         return self._view.names_of(self.entry)
+
+    @property
+    def user(self) -> str:
+        return self._view.process_of(self.entry).user
 
 
 class _FastTick:
@@ -271,7 +287,7 @@ class _Group(_GroupBase):
     idle for the whole window averages exactly 0 however its sum was reached.
     """
 
-    __slots__ = ("key", "label", "members", "flows", "dirty")
+    __slots__ = ("key", "label", "members", "flows", "dirty", "swap")
 
     def __init__(self, key: Hashable) -> None:
         self.key = key
@@ -285,6 +301,9 @@ class _Group(_GroupBase):
         self.dirty = False
         #: The last tick it had a rate in.
         self.tick = -1
+        #: In an :data:`ORIENTED` view: the sum of ``bytes_rev - bytes`` over the members
+        #: this host answers, so that ``bytes + swap`` is what this host sent.
+        self.swap = 0
 
 
 _GROUP_SORT: dict[str, Callable[[_Group], float | int | str]] = {
@@ -337,6 +356,9 @@ class _Aggregation:
             group.first = e.first
         if e.last > group.last:
             group.last = e.last
+        if f.inbound:
+            f.c_swap = e.bytes_rev - e.bytes
+            group.swap += f.c_swap
 
     def leave(self, f: _Facts) -> None:
         """Take ``f`` out of its group again (it left the table, or its group changed)."""
@@ -353,6 +375,9 @@ class _Aggregation:
         group.bytes_rev -= f.c_bytes_rev
         group.packets -= f.c_packets
         group.packets_rev -= f.c_packets_rev
+        if f.inbound:
+            group.swap -= f.c_swap
+            f.c_swap = 0
         if f.c_sum:
             group.recent -= 1
             group.avg_sum = group.avg_sum - f.c_sum if group.recent else 0.0
@@ -453,7 +478,19 @@ class FlowViewBuilder:
         self._left: list[list[_Facts]] = []
         self._spare: list[_Facts] = []
         self._agg: _Aggregation | None = None
+        #: This build applies the spec again without a tick (see :meth:`build`).
+        self._frozen = False
+        #: The rate swaps of the groups :meth:`_filtered_groups` made last, and of the
+        #: kept aggregation's groups this tick (:meth:`_follow_swaps`).
+        self._fresh_swaps: dict[_Group, float] = {}
+        self._kept_swaps: dict[_Group, float] = {}
         self._fast = _fast_tick()
+
+    @property
+    def tick_bps(self) -> float:
+        """Every flow's rate in the last tick, summed (bits/s, both ways); asked for
+        only by a played file's totals line, so not summed on every tick."""
+        return sum(self._moved[-1][1]) if self._moved else 0.0
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -505,7 +542,9 @@ class FlowViewBuilder:
         if not any(end.name for end in ends):
             return ProcessLabel("", ends[0].note)
         name = " → ".join(end.name or "—" for end in ends)
-        return ProcessLabel(name, " → ".join(end.note for end in ends))
+        users = [end.user or "—" for end in ends]
+        user = users[0] if len(set(users)) == 1 else " → ".join(users)
+        return ProcessLabel(name, " → ".join(end.note for end in ends), user)
 
     def names_of(self, entry: FlowEntry) -> tuple[str, ...]:
         """Resolved names of (src, dst), ``""`` where not (yet) known."""
@@ -517,12 +556,19 @@ class FlowViewBuilder:
     # -- the view ---------------------------------------------------------------------
 
     def build(
-        self, table: FlowTable, spec: ViewSpec, now: float, interval: float, status: str = ""
+        self, table: FlowTable, spec: ViewSpec, now: float, interval: float, status: str = "",
+        advance: bool = True,
     ) -> FlowsView:
-        """Rate, filter, aggregate, sort and cut the table to ``spec.top_n`` rows."""
+        """Rate, filter, aggregate, sort and cut the table to ``spec.top_n`` rows.
+
+        ``advance``: a tick went by; without (a played file paused or at its end: no
+        time and no packets), rates, averages and histories stay as they were and only
+        the spec is applied again."""
         self._now = now
         self._names_on = spec.names
-        self._advance(table, interval)
+        self._frozen = not advance
+        if advance:
+            self._advance(table, interval)
         # The builder's own list of live flows: a plain list walks much faster than the
         # table's LRU-ordered dict, and a flow the table removed has ``view`` reset.
         facts = self._all
@@ -686,7 +732,8 @@ class FlowViewBuilder:
             if history:
                 # Kept only for rows on screen: memory stays bounded by top_n.
                 rates = self._history.get(f.entry.key) or deque(maxlen=HISTORY_TICKS)
-                rates.append(f.rate_bps)
+                if not self._frozen or not rates:
+                    rates.append(f.rate_bps)
                 histories[f.entry.key] = rates
             rows.append(FlowRow(
                 key=f.entry.key,
@@ -715,11 +762,15 @@ class FlowViewBuilder:
             return e.proto, True
         if mode == "port":
             return (e.dport, e.proto), True
-        if mode == "process":
+        if mode in ORIENTED:
+            if f.inbound is None:
+                local = self.enrichment.local
+                f.inbound = local is not None and local.local_side(e) == "dst"
             # Without process attribution the label is final: no owner will ever be found.
             # By program: every python3 one row, its PIDs in the member flows (enter).
             label = self.process_of(e)
-            return program_of(label.name or "—"), f.settled or label is _NO_PROCESS
+            key = program_of(label.name or "—") if mode == "process" else label.user or "—"
+            return key, f.settled or label is _NO_PROCESS
         return self._remote_of(e), True
 
     def _remote_of(self, e: FlowEntry) -> str:
@@ -747,7 +798,7 @@ class FlowViewBuilder:
             name = service(dport, proto) if service is not None else None
             text = f"{dport}/{proto_name(proto)}"
             return f"{text} ({name})" if name else text
-        if mode == "process":
+        if mode in ORIENTED:
             return cast(str, key)
         remote = cast(str, key)
         names = self.enrichment.names
@@ -779,12 +830,33 @@ class FlowViewBuilder:
             if agg.unsettled:
                 self._resettle(agg)
             agg.moved(self._active, fast=self._fast)
+            if mode in ORIENTED:
+                self._follow_swaps()
             for flows in self._left:
                 agg.resum(flows, self._fast)
             agg.settle()
             return agg
         agg.moved(self._active, rates_only=True, fast=self._fast)
+        if mode in ORIENTED:
+            self._follow_swaps()
         return agg
+
+    def _follow_swaps(self) -> None:
+        """Keep each group's ``swap`` up with the bytes its answered flows moved this
+        tick, and sum their ``rate_rev - rate_fwd`` per group (only the flows that
+        moved can have changed either): one pass over the flows that moved."""
+        swaps: dict[_Group, float] = {}
+        get = swaps.get
+        for f in self._active:
+            if f.inbound:
+                group = f.group
+                if group is not None:
+                    e = f.entry
+                    swap = e.bytes_rev - e.bytes
+                    group.swap += swap - f.c_swap
+                    f.c_swap = swap
+                    swaps[group] = get(group, 0.0) + f.rate_rev - f.rate_fwd
+        self._kept_swaps = swaps
 
     def _resettle(self, agg: _Aggregation) -> None:
         """Look again for the groups of flows not settled yet; move those that changed.
@@ -818,6 +890,9 @@ class FlowViewBuilder:
         change from tick to tick)."""
         groups: dict[Hashable, _Group] = {}
         key_of = self._key_of
+        swaps: dict[_Group, float] = {}
+        self._fresh_swaps = swaps
+        oriented = mode in ORIENTED
         # One tight loop: this runs over every chosen flow each tick.
         for f in chosen:
             key = f.group_key if f.key_mode == mode else key_of(mode, f)[0]
@@ -839,6 +914,9 @@ class FlowViewBuilder:
                 group.first = e.first
             if e.last > group.last:
                 group.last = e.last
+            if oriented and f.inbound:
+                group.swap += e.bytes_rev - e.bytes
+                swaps[group] = swaps.get(group, 0.0) + f.rate_rev - f.rate_fwd
         return list(groups.values())
 
     def _group_rows(
@@ -858,13 +936,19 @@ class FlowViewBuilder:
         pick = heapq.nlargest if spec.descending else heapq.nsmallest
         rows = []
         window = self.window
-        for g in pick(spec.top_n, groups, key=sort):
+        top = pick(spec.top_n, groups, key=sort)
+        oriented = mode in ORIENTED
+        swaps = (self._kept_swaps if moving is not None else self._fresh_swaps
+                 ) if oriented else {}
+        for g in top:
             label = g.label = self._label(mode, g.key)
             proto = cast(int, g.key) if mode == "protocol" else 0
-            record = FlowRecord(proto, label, 0, "", 0, None, g.packets, g.bytes,
-                                g.packets_rev, g.bytes_rev, g.first, g.last)
+            # Oriented: → is what this host sent, ← what it received (nethogs).
+            swap, rate_swap = (g.swap, swaps.get(g, 0.0)) if oriented else (0, 0.0)
+            record = FlowRecord(proto, label, 0, "", 0, None, g.packets, g.bytes + swap,
+                                g.packets_rev, g.bytes_rev - swap, g.first, g.last)
             rows.append(FlowRow(key=f"{mode}|{label}", record=record,
-                                rate_bps=g.fwd, rate_rev_bps=g.rev,
+                                rate_bps=g.fwd + rate_swap, rate_rev_bps=g.rev - rate_swap,
                                 avg_bps=g.avg_sum / window if g.recent else 0.0,
                                 label=label, flows=g.flows,
                                 members=members_filter(mode, g.key)))

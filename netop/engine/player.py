@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections import deque
 from dataclasses import replace
 
 from netop.config import Config
 from netop.engine.engine import SNAPSHOT_EVENTS
+from netop.engine.flowview import HISTORY_TICKS
 from netop.engine.history import RateHistory
 from netop.engine.playback import PlaybackState
 from netop.engine.recording import (
@@ -35,6 +37,8 @@ from netop.text import safe_text
 GAP_INTERVALS = 5
 #: Ticks a note (a gap skipped) stays in the header: long enough to be read.
 NOTE_TICKS = 5
+#: The key of the ``all`` row's history (the engine's).
+_TOTAL = ("local", "all")
 
 
 class RecordingPlayer:
@@ -73,6 +77,10 @@ class RecordingPlayer:
         self._note_ticks = 0
         self._history: RateHistory | None = None
         self._history_seq: int | None = None
+        #: Per flow row on screen its rates (both ways), as the live engine keeps them
+        #: for the Avg 2s / 40s and Peak columns; ``_flow_seq``: the tick they end at.
+        self._flow_history: dict[str, deque[float]] = {}
+        self._flow_seq: int | None = None
         self._own_events: list[NetEvent] = []
         self._last: Snapshot | None = None
 
@@ -191,16 +199,20 @@ class RecordingPlayer:
                 self._note = ""
         self._seq, self._ts = int(row[0]), float(row[1])
 
-    def _decode(self, seq: int) -> tuple[float, dict[str, object], tuple[FlowRow, ...],
-                                           list[InterfaceRate]]:
-        """Tick ``seq``: on from the tick decoded last, or from its group's keyframe."""
+    def _decode(
+        self, seq: int, earlier: list[tuple[FlowRow, ...]] | None = None
+    ) -> tuple[float, dict[str, object], tuple[FlowRow, ...], list[InterfaceRate]]:
+        """Tick ``seq``: on from the tick decoded last, or from its group's keyframe.
+        ``earlier``: filled with the rows of the :data:`HISTORY_TICKS` - 1 ticks before
+        (decoded from the keyframe before the first of them)."""
         db = self._db
-        if self._decoded is not None and self._decoded == seq - 1:
+        first = seq - HISTORY_TICKS + 1 if earlier is not None else seq
+        if earlier is None and self._decoded is not None and self._decoded == seq - 1:
             start = seq
         else:
             row = db.execute("SELECT seq FROM ticks WHERE seq <= ? AND keyframe = 1 "
-                             "ORDER BY seq DESC LIMIT 1", (seq,)).fetchone()
-            start = int(row[0]) if row is not None else seq
+                             "ORDER BY seq DESC LIMIT 1", (first,)).fetchone()
+            start = int(row[0]) if row is not None else first
             self.decoder.reset()
         got = None
         for n, ts, keyframe, core_blob, flows_blob in db.execute(
@@ -210,21 +222,50 @@ class RecordingPlayer:
                 self.decoder.reset()
             core = self.decoder.core(core_blob)
             self._decoded = int(n)
-            if n != seq:  # on the way: carry the counts only
-                self.decoder.carry(core, flows_blob)
+            interval = core.get("interval", self.config.interval)
+            tick = float(interval) if isinstance(interval, int | float) else (
+                self.config.interval)
+            if n != seq:  # on the way: carry the counts (and the rows for the history)
+                if earlier is not None and n >= first:
+                    earlier.append(self.decoder.carry_rows(core, flows_blob, float(ts), tick))
+                else:
+                    self.decoder.carry(core, flows_blob)
                 continue
             rates = self.decoder.interfaces(core, float(ts))
-            interval = core.get("interval", self.config.interval)
-            rows = self.decoder.rows(flows_blob, float(ts),
-                                     float(interval) if isinstance(interval, int | float)
-                                     else self.config.interval)
+            rows = self.decoder.rows(flows_blob, float(ts), tick)
             got = (float(ts), core, rows, rates)
         assert got is not None
         return got
 
-    def _interfaces(self, rates: list[InterfaceRate]) -> tuple[InterfaceRate, ...]:
-        """The tick's interfaces with their sparkline histories: appended to when
-        playing on by one tick, rebuilt from the ticks before it otherwise."""
+    def _rows_with_history(
+        self, rows: tuple[FlowRow, ...], earlier: list[tuple[FlowRow, ...]] | None
+    ) -> tuple[FlowRow, ...]:
+        """The tick's rows with their rate histories, as live: a row's history runs over
+        the ticks it was on screen without a break, at most :data:`HISTORY_TICKS`
+        (appended to when playing on by one tick, rebuilt from ``earlier`` otherwise)."""
+        if earlier is not None:
+            self._flow_history = {}
+            for before in earlier:
+                self._add_flow_rates(before)
+        self._add_flow_rates(rows)
+        self._flow_seq = self._seq
+        history = self._flow_history
+        return tuple(replace(r, history=tuple(history[r.key])) for r in rows)
+
+    def _add_flow_rates(self, rows: tuple[FlowRow, ...]) -> None:
+        kept: dict[str, deque[float]] = {}
+        for r in rows:
+            rates = self._flow_history.get(r.key) or deque(maxlen=HISTORY_TICKS)
+            rates.append(r.rate_bps + r.rate_rev_bps)
+            kept[r.key] = rates
+        self._flow_history = kept
+
+    def _interfaces(
+        self, rates: list[InterfaceRate], total: InterfaceRate | None
+    ) -> tuple[tuple[InterfaceRate, ...], InterfaceRate | None]:
+        """The tick's interfaces and ``all`` row with their sparkline histories (the
+        totals line's averages): appended to when playing on by one tick, rebuilt from
+        the ticks before it otherwise."""
         if self._history is None or self._history_seq != self._seq - 1:
             history = RateHistory(self._history_len)
             fields = self.decoder.iface_fields
@@ -235,17 +276,26 @@ class RecordingPlayer:
                 "SELECT core FROM ticks WHERE seq < ? ORDER BY seq DESC LIMIT ?",
                 (self._seq, self._history_len - 1)).fetchall()
             for (blob,) in reversed(earlier):
-                for v in self.decoder.core(blob).get("interfaces", ()):
+                core = self.decoder.core(blob)
+                for v in core.get("interfaces", ()):
                     history.add((v[at[0]], v[at[1]]), v[at[2]], v[at[3]])
+                all_row = core.get("total")
+                if all_row:
+                    history.add(_TOTAL, all_row[at[2]], all_row[at[3]])
             self._history = history
         for r in rates:
             self._history.add(r.key, r.rx_bps, r.tx_bps)
+        if total is not None:
+            self._history.add(_TOTAL, total.rx_bps, total.tx_bps)
         self._history_seq = self._seq
         out = []
         for r in rates:
             rx, tx = self._history.get(r.key)
             out.append(replace(r, rx_history=rx, tx_history=tx))
-        return tuple(out)
+        if total is not None:
+            rx, tx = self._history.get(_TOTAL)
+            total = replace(total, rx_history=rx, tx_history=tx)
+        return tuple(out), total
 
     def _events(self, last_id: int) -> tuple[NetEvent, ...]:
         rows = self._db.execute(
@@ -256,11 +306,15 @@ class RecordingPlayer:
     def _snapshot(self) -> Snapshot:
         if self._last is not None and self._last.seq == self._seq:
             return self._with_view(self._last)
-        ts, core, rows, rates = self._decode(self._seq)
-        interfaces = self._interfaces(rates)
-        total = core.get("events_total", 0)
-        events = self._events(total if isinstance(total, int) else 0)
-        snap = self.decoder.snapshot(self._seq, ts, core, rows, events, interfaces)
+        earlier: list[tuple[FlowRow, ...]] | None = (
+            None if self._flow_seq == self._seq - 1 else [])
+        ts, core, rows, rates = self._decode(self._seq, earlier)
+        rows = self._rows_with_history(rows, earlier)
+        last_event = core.get("events_total", 0)
+        events = self._events(last_event if isinstance(last_event, int) else 0)
+        snap = self.decoder.snapshot(self._seq, ts, core, rows, events, ())
+        interfaces, total = self._interfaces(list(rates), snap.total)
+        snap = replace(snap, interfaces=interfaces, total=total)
         snap = replace(snap, watching=f"replay of {safe_text(os.path.basename(self.path))} "
                                       f"(recorded: {snap.watching})")
         self._last = snap

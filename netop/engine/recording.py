@@ -321,6 +321,24 @@ class TickDecoder:
     def carry(self, core: Mapping[str, Any], blob: bytes) -> None:
         """Read a tick on the way to another one: only what the next ticks build on
         (interface counters, flow identities and counts), no rows or rates made."""
+        self._carry_interfaces(core)
+        for values in _unpack(blob):
+            ref, counts = values[0], values[4:8]
+            if isinstance(ref, list):
+                self._idents.append(self._ident(ref))
+                self._counts.append(list(counts))
+            elif ref < len(self._counts):
+                total = self._counts[ref]
+                self._counts[ref] = [t + c for t, c in zip(total, counts, strict=True)]
+
+    def carry_rows(self, core: Mapping[str, Any], blob: bytes, ts: float,
+                   interval: float) -> tuple[FlowRow, ...]:
+        """:meth:`carry`, and the tick's rows made too (a replay rebuilding the flows'
+        rate histories from the ticks before the one it jumped to)."""
+        self._carry_interfaces(core)
+        return self.rows(blob, ts, interval)
+
+    def _carry_interfaces(self, core: Mapping[str, Any]) -> None:
         at = [self.iface_fields.index(f) for f in ("origin", "name", "deltas", "counters")]
         for v in core.get("interfaces", ()):
             key = (v[at[0]], v[at[1]])
@@ -333,14 +351,6 @@ class TickDecoder:
                             if before is not None else None)
             if counters is not None:
                 self._counters[key] = list(counters)
-        for values in _unpack(blob):
-            ref, counts = values[0], values[4:8]
-            if isinstance(ref, list):
-                self._idents.append(self._ident(ref))
-                self._counts.append(list(counts))
-            elif ref < len(self._counts):
-                total = self._counts[ref]
-                self._counts[ref] = [t + c for t, c in zip(total, counts, strict=True)]
 
     def _ident(self, ref: Sequence[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         row_kw: dict[str, Any] = {}

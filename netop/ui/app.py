@@ -108,6 +108,7 @@ class NetopApp(App[None]):
         Binding("backspace", "drill_back", "Back", show=False),
         Binding("o", "toggle_iface_order", "Order", show=False),
         Binding("T", "toggle_totals", "Totals", show=False),
+        Binding("B", "toggle_bars", "Bars", show=False),
         # Playback (netop replay, -r FILE): shown only there (check_action).
         Binding("left_square_bracket", "step(-1)", "Back", key_display="["),
         Binding("right_square_bracket", "step(1)", "Step", key_display="]"),
@@ -553,6 +554,12 @@ class NetopApp(App[None]):
         pane.totals = not pane.totals
         pane.refit()
         self._rerender()
+
+    def action_toggle_bars(self) -> None:
+        """iftop's scale bars behind the flow rows, with a ruler, or none."""
+        pane = self.query_one(FlowsPane)
+        pane.bars = not pane.bars
+        pane.refit()
 
     def action_toggle_iface_order(self) -> None:
         """Interfaces busiest first (watched ones on top) or by name."""

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from netop.engine.engine import WATCHED_PACKETS
+from netop.engine.flowview import ORIENTED
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import (
     FlowFields,
@@ -106,11 +107,18 @@ def record_table(row: FlowRow, now: float, bits: bool) -> Table:
             add("icmp type/code", f"{r.dport >> 8}/{r.dport & 0xFF}")
         add("vlan", "—" if r.vlan is None else str(r.vlan))
     rates = (human_rate(row.rate_bps, bits), human_rate(row.rate_rev_bps, bits))
-    add("rate →  /  ←", "  /  ".join(rates))
-    add("average 10 s", human_rate(row.avg_bps, bits))
-    add("packets →  /  ←", f"{r.packets}  /  {r.packets_rev}")
-    add("bytes →  /  ←", f"{r.bytes} ({human_bytes(r.bytes)})  /  "
-                         f"{r.bytes_rev} ({human_bytes(r.bytes_rev)})")
+    sums = (f"{r.bytes} ({human_bytes(r.bytes)})  /  "
+            f"{r.bytes_rev} ({human_bytes(r.bytes_rev)})")
+    if row.label and row.key.split("|", 1)[0] in ORIENTED:
+        # A process or user row: its sums are what this host sent and received.
+        add("sent ↑  /  received ↓", "  /  ".join(rates))
+        add("average 10 s", human_rate(row.avg_bps, bits))
+        add("bytes sent  /  received", sums)
+    else:
+        add("rate →  /  ←", "  /  ".join(rates))
+        add("average 10 s", human_rate(row.avg_bps, bits))
+        add("packets →  /  ←", f"{r.packets}  /  {r.packets_rev}")
+        add("bytes →  /  ←", sums)
     add("first seen", _when(r.first))
     add("last seen", f"{_when(r.last)}  ({human_age(now - r.last)} ago)")
     add("duration", human_age(r.last - r.first))
@@ -121,6 +129,8 @@ def record_table(row: FlowRow, now: float, bits: bool) -> Table:
         add("process", row.process or "—")
         if row.process_note:
             add("", row.process_note)
+        if row.process:
+            add("it sent  /  received", _sent_received(row, bits))
         add("source of record", r.source + (f" from {r.exporter}" if r.exporter else ""))
         if r.in_if is not None or r.out_if is not None:
             add("interface in / out", f"{_ifname(r.in_if, r)}  /  {_ifname(r.out_if, r)}")
@@ -263,3 +273,16 @@ class FlowDetailScreen(Screen[None]):
     def action_back(self) -> None:
         """Back to the main screen, cursor where it was."""
         self.dismiss(None)
+
+
+def _sent_received(row: FlowRow, bits: bool) -> str:
+    """A local process's flow from its side (nethogs' columns): what it sent and
+    received, rate and bytes. The end that is not ``row.remote`` is this host's; a flow
+    between two local processes is seen from its first (``client → server``)."""
+    r = row.record
+    inbound = bool(row.remote) and row.remote == r.src and r.src != r.dst
+    sent, received = (row.rate_rev_bps, row.rate_bps) if inbound else (
+        row.rate_bps, row.rate_rev_bps)
+    sent_bytes, received_bytes = (r.bytes_rev, r.bytes) if inbound else (r.bytes, r.bytes_rev)
+    return (f"{human_rate(sent, bits)} ({human_bytes(sent_bytes)})  /  "
+            f"{human_rate(received, bits)} ({human_bytes(received_bytes)})")

@@ -22,7 +22,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("/", "filter the flows (enter applies, esc cancels; e.g. port 443 and bytes > 1M; "
           "bytes, packets: both directions, bytes_fwd/bytes_rev: one)"),
     ("s / S", "sort the flows by the next column / reverse the order (or click a header)"),
-    ("a", "group flows: connection → remote host → process → port → protocol"),
+    ("a", "group flows: connection → remote host → process → user → port → protocol; "
+          "the process and user views show what this host sent and received"),
     ("n", "show names (reverse DNS, /etc/services) or bare addresses and ports"),
     ("enter", "details of the selected flow (record, rate history, packets); on a group "
               "row: its member flows; on an interface: its detail (graph, all counters, "
@@ -33,6 +34,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("C", "filter to the selected flow's conversation (its two hosts)"),
     ("backspace", "undo the last drill-down (h p P C, or enter on a group row)"),
     ("T", "flows: totals (bytes each way) instead of rates, and back"),
+    ("B", "flows: iftop's scale bars behind the rows (10 s average, log scale 10b…1Gb, "
+          "the ruler on the pane's bottom line), and off"),
     ("o", "interfaces: busiest first (the -i ones on top) or by name"),
     ("b", "toggle bits / bytes"),
     ("i", "hide / show idle interfaces"),

@@ -32,22 +32,30 @@ class TotalsBar(Static):
 
     def __init__(self) -> None:
         super().__init__("", id="totals")
-        self.cum = {"rx_bytes": 0, "tx_bytes": 0}
+        self.cum = {"rx_bytes": 0, "tx_bytes": 0, "flows": 0}
         self._counted = -1
         self._last = ""
 
     def count(self, snapshot: Snapshot) -> None:
         """Add ``snapshot``'s byte deltas to the totals since start (once per tick)."""
-        if snapshot.seq == self._counted or snapshot.total is None:
+        if snapshot.seq == self._counted:
+            return
+        if snapshot.total is None:
+            if snapshot.flow_history:  # a played file: its flows' bytes this tick
+                self._counted = snapshot.seq
+                self.cum["flows"] += round(snapshot.flow_history[-1]
+                                           * snapshot.flow_interval / 8)
             return
         self._counted = snapshot.seq
-        for field in self.cum:
+        for field in ("rx_bytes", "tx_bytes"):
             self.cum[field] += snapshot.total.deltas.get(field) or 0
 
     def line(self, snapshot: Snapshot | None, bits: bool,
              windows: tuple[int, ...] = WINDOWS) -> str:
         """The bar's text for ``snapshot``, averaged over ``windows`` seconds."""
         total = snapshot.total if snapshot is not None else None
+        if snapshot is not None and total is None and snapshot.flow_history:
+            return self._flows_line(snapshot, bits, windows)
         if snapshot is None or total is None:
             return " totals: waiting for the first sample…"
         parts = []
@@ -58,6 +66,13 @@ class TotalsBar(Static):
             peak = human_rate(max(history) if history else None, bits)
             parts.append(f"{arrow} {means}  peak {peak}  cum {human_bytes(self.cum[field])}")
         return f" {'/'.join(f'{w}s' for w in windows)}  " + "  │  ".join(parts)
+
+    def _flows_line(self, snapshot: Snapshot, bits: bool, windows: tuple[int, ...]) -> str:
+        """A played file's line: its flows' total (both ways), on the file's time."""
+        history, interval = snapshot.flow_history, snapshot.flow_interval
+        means = " ".join(human_rate(_mean(history, w, interval), bits) for w in windows)
+        return (f" {'/'.join(f'{w}s' for w in windows)}  flows ⇅ {means}  "
+                f"peak {human_rate(max(history), bits)}  cum {human_bytes(self.cum['flows'])}")
 
     def show(self, snapshot: Snapshot | None, bits: bool) -> None:
         """Repaint when the text changed."""

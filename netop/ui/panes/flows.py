@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from textual import events
+from textual.content import Content
 
+from netop.engine.flowview import ORIENTED
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import FlowRow, Snapshot, ViewSpec, proto_name
 from netop.ui.widgets.kpicells import flow_cells
 from netop.ui.widgets.linetable import Cell, Column, LineTable, Middle, Row, Styled
+from netop.ui.widgets.scalebar import bar_fraction, scale_ruler
 
 #: Connection columns in their screen order. Each column's priority says in which order
 #: they give way when the pane narrows (0 stays longest): who talks to whom and how fast
@@ -49,8 +52,8 @@ _GROUP = (
     (Column("age", "Age", 6, "right"), 6),
 )
 
-_GROUP_TITLES = {"remote": "Remote host", "process": "Process", "port": "Port / service",
-                 "protocol": "Protocol"}
+_GROUP_TITLES = {"remote": "Remote host", "process": "Process", "user": "User",
+                 "port": "Port / service", "protocol": "Protocol"}
 
 
 def endpoint_cell(addr: str, port: int, proto: int, name: str = "",
@@ -91,6 +94,10 @@ def _room(columns: list[Column], roomy: bool = False) -> int:
 
 #: Labels of the two rate columns when ``T`` shows totals instead (iftop's ``T``).
 _TOTAL_LABELS = {"rate": "Total →", "rate_rev": "Total ←"}
+#: Their labels in the process and user views, whose rows are oriented: what this host
+#: sent and received (nethogs' columns), as rates and as totals.
+_ORIENTED_LABELS = {"rate": "Sent ↑", "rate_rev": "Recv ↓"}
+_ORIENTED_TOTAL_LABELS = {"rate": "Sent tot", "rate_rev": "Recv tot"}
 
 
 #: Columns only worth their cells when some flow has KPIs (a capture measured them).
@@ -117,10 +124,10 @@ def columns_for(
         if not taken or _room([*taken, column], priority >= DETAIL_PRIORITY) <= width:
             taken.append(column)
     chosen = tuple(c for c, _ in ranked if c in taken)
-    if totals:
-        chosen = tuple(replace(c, label=_TOTAL_LABELS[c.key]) if c.key in _TOTAL_LABELS
-                       else c for c in chosen)
-    return chosen
+    labels = _TOTAL_LABELS if totals else {}
+    if aggregate in ORIENTED:
+        labels = _ORIENTED_TOTAL_LABELS if totals else _ORIENTED_LABELS
+    return tuple(replace(c, label=labels[c.key]) if c.key in labels else c for c in chosen)
 
 
 def window_avg(history: tuple[float, ...], seconds: float, interval: float) -> float | None:
@@ -146,6 +153,12 @@ def _state(state: str, idle: float, interval: float) -> str:
     return state
 
 
+def _shown(spec: ViewSpec) -> tuple[object, ...]:
+    """What of a spec the pane shows (not the flow the detail screen watches)."""
+    return (spec.sort, spec.descending, spec.filter_text, spec.aggregate, spec.names,
+            spec.top_n)
+
+
 class FlowsPane(LineTable):
     """Top flows with rates each way, totals, age, state and process."""
 
@@ -168,16 +181,50 @@ class FlowsPane(LineTable):
         #: ``T``: the rate columns show totals (bytes each way) instead.
         self.totals = False
         self._interval = 1.0
+        #: The flow counts the title shows (total, matched), kept across a key.
+        self._counts: tuple[int | None, int | None] = (None, None)
+        #: The spec a key asked for that no snapshot has shown yet.
+        self._asked: ViewSpec | None = None
+        #: ``B``: iftop's scale bars behind the rows (their 10 s average, log scale).
+        self.bars = False
+        self._ruler_text = ""
 
     def show_spec(self, spec: ViewSpec) -> None:
-        """Say in the title how the flows are sorted, filtered and grouped."""
+        """Say in the title how the flows are sorted, filtered and grouped.
+
+        Until a snapshot built with ``spec`` arrives, those built before it (the tick in
+        flight when the key was pressed) are not shown: their order and title are the old
+        ones, and showing them flipped the pane back for a tick (a flicker on re-sort).
+        """
+        filter_changed = spec.filter_text != self.spec.filter_text
         self.spec = spec
+        self._asked = spec
+        total, matched = self._counts
         self._fit_columns()
-        self._title(None, None)
+        # The count stays; a new filter's matches are not known yet.
+        self._title(total, None if filter_changed else matched)
 
     def refit(self) -> None:
-        """Columns again after a display choice changed (``T``)."""
+        """Columns again after a display choice changed (``T``, ``B``)."""
         self._fit_columns()
+        self._ruler()
+        now, bits = self._drawn_with
+        keys = [c.key for c in self.columns]
+        grouped = self.spec.aggregate != "connection"
+        self.set_rows([self._row(row, now, bits, keys) for row in self.latest.values()
+                       if bool(row.label) == grouped])
+
+    def _ruler(self) -> None:
+        """The scale's ruler under the rows while the bars are on (iftop's top line),
+        placed so that each decade's label sits where a bar of that rate ends."""
+        text = ""
+        if self.bars:
+            # The subtitle starts two cells right of the rows (a corner, a line, a space)
+            # and leaves as many at the end.
+            text = scale_ruler(self.inner_width, self._drawn_with[1], margin=2)
+        if text != self._ruler_text:  # assigning repaints the whole pane
+            self._ruler_text = text
+            self.border_subtitle = Content(text)
 
     def _fit_columns(self) -> None:
         columns = columns_for(self.spec.aggregate, self.inner_width, self.totals, self._kpis)
@@ -196,6 +243,7 @@ class FlowsPane(LineTable):
         """Wider or narrower: maybe another set of columns."""
         super().on_resize(event)
         self._fit_columns()
+        self._ruler()
 
     def _title(self, total: int | None, matched: int | None, losses: str | None = None) -> None:
         if losses is not None:
@@ -206,6 +254,10 @@ class FlowsPane(LineTable):
             parts.append(f"{matched}/{total}" if self.spec.filter_text else f"{total}")
         if self._losses:
             parts.append(self._losses)
+        if total is not None:
+            self._counts = (total, matched)
+        if total and self.spec.filter_text and matched is None:
+            parts[-1] = f"…/{total}"
         if self.spec.aggregate != "connection":
             parts.append(f"per {_GROUP_TITLES.get(self.spec.aggregate, '').lower()}")
         parts.append(f"by {self.spec.sort} {arrow}")
@@ -216,14 +268,22 @@ class FlowsPane(LineTable):
     def show(self, snapshot: Snapshot, bits: bool) -> None:
         """Render the engine's top flows."""
         view = snapshot.flows
+        if self._asked is not None:
+            if _shown(view.spec) != _shown(self._asked):  # built before the key
+                self._title(view.total_flows, None if view.spec.filter_text !=
+                            self._asked.filter_text else view.matched_flows)
+                return
+            self._asked = None
         self.set_empty_text(view.status or "no flows yet")
         self.spec = view.spec
         self._kpis = any(row.record.kpi is not None for row in view.rows)
         self._fit_columns()
         self._title(view.total_flows, view.matched_flows, view.losses)
         now = view.now or snapshot.ts
-        self._interval = snapshot.interval
+        # A played file: the Avg columns count its seconds, not the wall clock's.
+        self._interval = snapshot.flow_interval or snapshot.interval
         self._drawn_with = (now, bits)
+        self._ruler()
         self.latest = {row.key: row for row in view.rows}
         keys = [c.key for c in self.columns]
         self.set_rows([self._row(row, now, bits, keys) for row in view.rows])
@@ -260,4 +320,5 @@ class FlowsPane(LineTable):
             "process": row.process or Styled("—", "dim"),
             **(flow_cells(r) if "rtt" in keys else {}),
         }
-        return Row(key=row.key, cells=tuple(cells[k] for k in keys))
+        bar = bar_fraction(row.avg_bps, bits) if self.bars else 0.0
+        return Row(key=row.key, cells=tuple(cells[k] for k in keys), bar=bar)

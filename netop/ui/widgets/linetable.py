@@ -82,6 +82,8 @@ class Row:
 
     key: str
     cells: tuple[Cell, ...]
+    bar: float = 0.0
+    """A scale bar behind the row (iftop's): the share of the line, 0..1, drawn reversed."""
 
 
 class LineTable(ScrollView, can_focus=True):
@@ -90,6 +92,7 @@ class LineTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "line-table--header",
         "line-table--cursor",
+        "line-table--bar",
         *(f"line-table--{name}" for name in STYLE_NAMES),
     }
 
@@ -320,6 +323,9 @@ class LineTable(ScrollView, can_focus=True):
         used = sum(len(t) for t, _ in pieces)
         if used < width:
             pieces.append((" " * (width - used), line_style))
+        if row.bar > 0:
+            pieces = _with_bar(pieces, round(row.bar * width),
+                               self.get_component_rich_style("line-table--bar"))
         return Strip(_merge(pieces), width)
 
     # -- interaction ----------------------------------------------------------------------
@@ -453,6 +459,27 @@ def _cell_text(cell: Cell, width: int, align: str) -> tuple[str, str | None]:
     if isinstance(cell, Styled):
         return _fit(cell.text, width, align), cell.style
     return _fit(cell, width, align), None
+
+
+def _with_bar(pieces: list[tuple[str, Style]], cells: int,
+              bar: Style) -> list[tuple[str, Style]]:
+    """``pieces`` with ``bar`` added to their first ``cells`` cells (split where the bar
+    ends inside a piece)."""
+    out: list[tuple[str, Style]] = []
+    left = cells
+    for text, style in pieces:
+        if left <= 0:
+            out.append((text, style))
+            continue
+        length = cell_len(text)
+        if length <= left:
+            out.append((text, style + bar))
+        else:
+            head = set_cell_size(text, left)
+            out.append((head, style + bar))
+            out.append((text[len(head):], style))
+        left -= length
+    return out
 
 
 def _merge(pieces: list[tuple[str, Style]]) -> list[Segment]:

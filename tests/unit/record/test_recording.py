@@ -251,3 +251,40 @@ def test_alerts_and_kpi_groups_come_back_typed_in_replay(tmp_path: Path) -> None
     assert got.alerts[0].severity is AlertSeverity.CRITICAL
     assert got.new_alerts == ()
     assert got.kpis == (group,)
+
+
+@pytest.mark.parametrize("keyframes", [60, 5])
+def test_replay_rebuilds_the_flow_and_total_histories_for_the_averages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyframes: int
+) -> None:
+    # The Avg 2s / 40s and Peak columns and the totals line are made from histories:
+    # without them a replay showed dashes where the live screen had numbers.
+    monkeypatch.setattr("netop.outputs.record.KEYFRAME_TICKS", keyframes)
+    snapshots = live(20)
+    path = tmp_path / "r.db"
+    record(path, snapshots)
+    player = RecordingPlayer(str(path), Config())
+    for n, want in enumerate(snapshots):
+        got = player.current()
+        assert got.total is not None
+        assert want.total is not None
+        assert tuple(map(sig, got.total.rx_history)) == tuple(map(sig, want.total.rx_history))
+        assert tuple(map(sig, got.total.tx_history)) == tuple(map(sig, want.total.tx_history))
+        assert_histories(got, want)
+        if n < len(snapshots) - 1:
+            player.step(1)
+    # A jump rebuilds them from the ticks before it, as a step back does.
+    player.seek(snapshots[15].ts)
+    got, want = player.current(), snapshots[15]
+    assert got.total is not None
+    assert want.total is not None
+    assert tuple(map(sig, got.total.rx_history)) == tuple(map(sig, want.total.rx_history))
+    assert_histories(got, want)
+    assert any(r.history for r in got.flows.rows)
+
+
+def assert_histories(got: Snapshot, want: Snapshot) -> None:
+    """Each row's history as live, to the recording's rounding (each way to 3 digits)."""
+    assert [r.key for r in got.flows.rows] == [r.key for r in want.flows.rows]
+    for a, b in zip(got.flows.rows, want.flows.rows, strict=True):
+        assert a.history == pytest.approx(b.history, rel=0.01), a.key
