@@ -421,6 +421,9 @@ class FlowRow:
     """For aggregated rows: the filter that selects its member flows (empty: none can)."""
     service: str = ""
     """The destination port's service name (``/etc/services``) while names are shown."""
+    rtt_history: tuple[float, ...] = ()
+    """The flow's ack RTT (ms, the median of its last 16 samples) once per tick while it
+    is on screen and has one, oldest first: the detail screen's RTT sparkline."""
 
 
 #: Sort keys of the Flows pane, each a column of the pane and of ``--sort``.
