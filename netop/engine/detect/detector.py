@@ -15,6 +15,7 @@ from typing import Any
 from netop.engine.detect.alerts import AlertBook
 from netop.engine.detect.attacks import AttackDetector, Entry
 from netop.engine.detect.baseline import DesBaseline, RobustBaseline, Verdict
+from netop.engine.detect.kpi_baselines import KpiBaselines
 from netop.engine.detect.settings import AlertSettings
 from netop.engine.detect.watchlist import Watchlist
 from netop.model import Alert, AlertSeverity, FlowKey, InterfaceRate
@@ -29,6 +30,7 @@ SEVERITY: dict[str, AlertSeverity] = {
     "large_transfer": AlertSeverity.WARNING,
     "baseline": AlertSeverity.WARNING,
     "correlated": AlertSeverity.WARNING,
+    "kpi_baseline": AlertSeverity.WARNING,
 }
 
 #: Interface metrics with a baseline: (name, attribute or delta field, unit, floor key).
@@ -85,6 +87,7 @@ class Detector:
         self._now = 0.0
         self._acks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         self._untracked = 0
+        self.kpi_baselines = KpiBaselines(settings.kpi)
 
     def start(self) -> None:
         """Load the watchlist and keep it fresh (a thread polls the files)."""
@@ -127,6 +130,8 @@ class Detector:
             if everything is not None:
                 self.attacks.check_all(everything(), prefixes, self.report)
         self.attacks.observe(created, now, self.report, prefixes, moved)
+        if moved is not None and self.settings.detect.baseline:
+            self.kpi_baselines.observe(moved, now, self.report)
 
     def observe_rates(self, rates: Iterable[InterfaceRate], now: float) -> None:
         """One tick's interface rates, each metric against its baseline."""
@@ -199,6 +204,7 @@ class Detector:
             lines.append(f"baselines learning, {seconds:.0f} s left")
         if self._untracked:
             lines.append(f"baselines: {MAX_BASELINES} series at most; others go without")
+        lines.extend(self.kpi_baselines.status())
         lines.extend(st.describe(now) for st in self.watchlist.statuses())
         return tuple(lines)
 

@@ -1,0 +1,317 @@
+"""Baselines of passive KPIs: a remote host's handshake RTT p95 or retransmission % leaving
+its usual range, a service's connection success % dropping.
+
+Built against false alarms (a first version, per host over the KPI groups, raised 2 in 12
+minutes of normal traffic):
+
+- **Intervals, not ticks.** Each ``interval`` seconds (of the flows' clock: a file's own
+  time when one is replayed) every entity gets one value per metric, from what happened
+  in that interval only: the handshake RTTs of the connections that completed one in it,
+  the segments retransmitted and sent in it (deltas of each flow's counters), the
+  outcomes of the connections decided in it (Zeek states; an attempt still ``S0`` after
+  :data:`S0_DECIDED` seconds failed).
+- **Enough evidence or the interval does not count** (neither for the baseline nor for
+  persistence): at least ``min_rtt_samples`` RTTs, ``min_connections`` decided
+  connections, ``min_packets`` TCP packets.
+- **Absolute floors** on top of the robust band (median/MAD, :mod:`.baseline`): RTT p95
+  at least ``rtt_rise_ms`` above the baseline *and* ``rtt_factor`` times it;
+  retransmissions at least ``retrans_rise_pct`` points above it and ``retrans_segments``
+  segments in the interval; success at least ``success_drop_pct`` points below it.
+- **Persistence**: ``persistence`` violations among the last ``window`` counted intervals
+  (Brutlag's 7 of 9).
+- **Learning** for ``learning`` counted intervals per series, shown in the status.
+- **A cap** of ``max_entities`` hosts and as many services; a series that has not counted
+  for ``forget_after`` intervals is dropped and its place freed.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from netop.config import get_bool, get_float, get_int
+from netop.engine.detect.baseline import RobustBaseline
+from netop.engine.kpis import FAILURE_STATES, SUCCESS_STATES, group_key, percentile
+
+#: Seconds after which a connection attempt still without a reply (Zeek ``S0``) failed.
+S0_DECIDED = 5.0
+#: Flows whose counters (and decided outcome) are remembered at most.
+FLOW_MEMORY = 200_000
+#: Attempts still undecided remembered at most.
+PENDING_MEMORY = 20_000
+
+#: ``report(kind, entity, value, unit, message, flow, baseline, band)``.
+Report = Callable[..., None]
+
+
+@dataclass(frozen=True, slots=True)
+class KpiBaselineSettings:
+    """The ``kpi_*`` keys of ``[detect]``."""
+
+    enabled: bool = True
+    interval: float = 10.0
+    learning: int = 30
+    min_rtt_samples: int = 20
+    min_connections: int = 10
+    min_packets: int = 1000
+    rtt_rise_ms: float = 20.0
+    rtt_factor: float = 2.0
+    retrans_rise_pct: float = 2.0
+    retrans_segments: int = 20
+    success_drop_pct: float = 20.0
+    max_entities: int = 50
+    forget_after: int = 360
+    persistence: int = 7
+    window: int = 9
+
+
+#: Config keys (under ``[detect]``) of :class:`KpiBaselineSettings`.
+CONFIG_KEYS = ("kpi_baselines", "kpi_interval", "kpi_learning", "kpi_min_rtt_samples",
+               "kpi_min_connections", "kpi_min_packets", "kpi_rtt_rise_ms", "kpi_rtt_factor",
+               "kpi_retrans_rise_pct", "kpi_retrans_segments", "kpi_success_drop_pct",
+               "kpi_max_entities", "kpi_forget_after")  # fmt: skip
+
+
+def kpi_baseline_settings(raw: Mapping[str, Any], persistence: int = 7,
+                          window: int = 9) -> KpiBaselineSettings:  # fmt: skip
+    """``[detect] kpi_*``, each bad value one error naming its key."""
+    d = KpiBaselineSettings()
+    return KpiBaselineSettings(
+        enabled=get_bool(raw, "detect.kpi_baselines", d.enabled),
+        interval=get_float(raw, "detect.kpi_interval", d.interval, low=1, high=3600),
+        learning=get_int(raw, "detect.kpi_learning", d.learning, low=2, high=100_000),
+        min_rtt_samples=get_int(raw, "detect.kpi_min_rtt_samples", d.min_rtt_samples,
+                                low=1, high=1_000_000),
+        min_connections=get_int(raw, "detect.kpi_min_connections", d.min_connections,
+                                low=1, high=1_000_000),
+        min_packets=get_int(raw, "detect.kpi_min_packets", d.min_packets, low=1,
+                            high=10**12),
+        rtt_rise_ms=get_float(raw, "detect.kpi_rtt_rise_ms", d.rtt_rise_ms, low=0),
+        rtt_factor=get_float(raw, "detect.kpi_rtt_factor", d.rtt_factor, low=1, high=1000),
+        retrans_rise_pct=get_float(raw, "detect.kpi_retrans_rise_pct", d.retrans_rise_pct,
+                                   low=0, high=100),
+        retrans_segments=get_int(raw, "detect.kpi_retrans_segments", d.retrans_segments,
+                                 low=0, high=10**12),
+        success_drop_pct=get_float(raw, "detect.kpi_success_drop_pct", d.success_drop_pct,
+                                   low=0, high=100),
+        max_entities=get_int(raw, "detect.kpi_max_entities", d.max_entities, low=1,
+                             high=100_000),
+        forget_after=get_int(raw, "detect.kpi_forget_after", d.forget_after, low=1,
+                             high=10**7),
+        persistence=persistence, window=window,
+    )  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """What one entity did in the current interval."""
+
+    rtts: list[float] = field(default_factory=list)
+    retrans: int = 0
+    packets: int = 0
+    ok: int = 0
+    failed: int = 0
+
+
+class _Series:
+    """One metric of one entity: its robust baseline and its own persistence."""
+
+    __slots__ = ("base", "flags", "idle", "last")
+
+    def __init__(self, learning: int, window: int) -> None:
+        # k = n = 1: the baseline only judges; persistence with the floors is ours.
+        self.base = RobustBaseline(64, learning, 1, 1)
+        self.flags: deque[bool] = deque(maxlen=window)
+        self.idle = 0
+        self.last: float | None = None
+
+
+class KpiBaselines:
+    """Per remote host (RTT p95, retransmission %) and per service (success %)."""
+
+    def __init__(self, settings: KpiBaselineSettings) -> None:
+        self.s = settings
+        self._start: float | None = None
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._series: dict[tuple[str, str, str], _Series] = {}
+        self._flows: OrderedDict[str, tuple[int, int, bool, bool]] = OrderedDict()
+        self._pending: OrderedDict[str, tuple[Any, float]] = OrderedDict()
+        self.untracked = 0
+        self.intervals = 0
+
+    # -- input --------------------------------------------------------------------
+
+    def observe(self, moved: Iterable[Any], now: float, report: Report) -> None:
+        """The flows that moved this tick (flow-table entries with ``kpi``)."""
+        if not self.s.enabled:
+            return
+        if self._start is None:
+            self._start = now
+        while now >= self._start + self.s.interval:
+            self._close(report)
+            self._start += self.s.interval
+            if now >= self._start + self.s.interval:  # a gap (idle file): skip ahead
+                self._start = now
+        for entry in moved:
+            self._take(entry, now)
+        self._decide_pending(now)
+
+    def _bucket(self, by: str, entry: Any) -> _Bucket:
+        key = (by, group_key(entry, by))
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket()
+        return bucket
+
+    def _take(self, entry: Any, now: float) -> None:
+        kpi = entry.kpi
+        if entry.proto != 6 or kpi is None:
+            return
+        key = entry.key
+        retrans, packets, rtt_taken, decided = self._flows.pop(key, (0, 0, False, False))
+        host = self._bucket("host", entry)
+        if kpi.rtt_ms is not None and not rtt_taken:
+            host.rtts.append(kpi.rtt_ms)
+            rtt_taken = True
+        if kpi.retrans is not None and kpi.retrans_rev is not None:
+            now_retrans = kpi.retrans + kpi.retrans_rev
+            now_packets = entry.packets + entry.packets_rev
+            host.retrans += max(0, now_retrans - retrans)
+            host.packets += max(0, now_packets - packets)
+            retrans, packets = now_retrans, now_packets
+        if not decided:
+            state = kpi.conn_state
+            if state in SUCCESS_STATES or (state in FAILURE_STATES and state != "S0"):
+                self._outcome(entry, state in SUCCESS_STATES)
+                decided = True
+                self._pending.pop(key, None)
+            elif state == "S0" and key not in self._pending:
+                self._pending[key] = (entry, now)
+                while len(self._pending) > PENDING_MEMORY:
+                    self._pending.popitem(last=False)
+        self._flows[key] = (retrans, packets, rtt_taken, decided)
+        while len(self._flows) > FLOW_MEMORY:
+            self._flows.popitem(last=False)
+
+    def _outcome(self, entry: Any, ok: bool) -> None:
+        bucket = self._bucket("service", entry)
+        if ok:
+            bucket.ok += 1
+        else:
+            bucket.failed += 1
+
+    def _decide_pending(self, now: float) -> None:
+        while self._pending:
+            key, (entry, since) = next(iter(self._pending.items()))
+            if now - since < S0_DECIDED:
+                return
+            del self._pending[key]
+            state = entry.kpi.conn_state if entry.kpi is not None else None
+            known = self._flows.get(key)
+            if known is not None and known[3]:
+                continue
+            if state == "S0" or state in FAILURE_STATES:
+                self._outcome(entry, False)
+            elif state in SUCCESS_STATES:
+                self._outcome(entry, True)
+            if known is not None:
+                self._flows[key] = (*known[:3], True)
+
+    # -- one interval ---------------------------------------------------------------
+
+    def _close(self, report: Report) -> None:
+        s = self.s
+        self.intervals += 1
+        buckets, self._buckets = self._buckets, {}
+        counted: set[tuple[str, str, str]] = set()
+        for (by, name), b in buckets.items():
+            if by == "host":
+                if len(b.rtts) >= s.min_rtt_samples:
+                    p95 = percentile(b.rtts, 95)
+                    assert p95 is not None
+                    self._judge(("host", name, "rtt_p95"), p95, len(b.rtts), report, counted)
+                if b.packets >= s.min_packets:
+                    pct = 100.0 * b.retrans / b.packets
+                    self._judge(("host", name, "retrans_pct"), pct, b.retrans, report,
+                                counted)  # fmt: skip
+            elif b.ok + b.failed >= s.min_connections:
+                failed_pct = 100.0 * b.failed / (b.ok + b.failed)
+                self._judge(("service", name, "failed_pct"), failed_pct, b.failed, report,
+                            counted)  # fmt: skip
+        for key in list(self._series):
+            if key in counted:
+                continue
+            series = self._series[key]
+            series.idle += 1
+            if series.idle >= s.forget_after:
+                del self._series[key]
+
+    def _judge(self, key: tuple[str, str, str], x: float, evidence: int, report: Report,
+               counted: set[tuple[str, str, str]]) -> None:  # fmt: skip
+        s = self.s
+        series = self._series.get(key)
+        if series is None:
+            if sum(1 for k in self._series if k[0] == key[0] and k[2] == key[2]) \
+                    >= s.max_entities:
+                self.untracked += 1
+                return
+            series = self._series[key] = _Series(s.learning, s.window)
+        counted.add(key)
+        series.idle = 0
+        series.last = x
+        verdict = series.base.update(x)
+        if verdict.baseline is None:
+            return
+        base = verdict.baseline
+        metric = key[2]
+        if metric == "rtt_p95":
+            floor = x - base >= s.rtt_rise_ms and x >= base * s.rtt_factor
+        elif metric == "retrans_pct":
+            floor = x - base >= s.retrans_rise_pct and evidence >= s.retrans_segments
+        else:
+            floor = x - base >= s.success_drop_pct
+        # The band (median + 3.5 MAD) also counts for success, where MIN_RISE's ×1.5
+        # would ask a 0 % failure baseline for nothing: the floor above is the guard.
+        band_ok = x > base + (verdict.band or 0.0)
+        violation = floor and band_ok and (verdict.violation or metric == "failed_pct")
+        series.flags.append(violation)
+        if violation and sum(series.flags) >= s.persistence:
+            series.flags.clear()  # one alert per episode; the book dedups repeats
+            self._alert(key, x, base, verdict.band or 0.0, report)
+
+    @staticmethod
+    def _alert(key: tuple[str, str, str], x: float, base: float, band: float,
+               report: Report) -> None:  # fmt: skip
+        by, name, metric = key
+        if metric == "rtt_p95":
+            entity, unit = f"host {name} rtt p95", "ms"
+            text = f"{entity} {x:.1f} ms vs usual {base:.1f} ms ±{band:.1f}"
+            value, usual = x, base
+        elif metric == "retrans_pct":
+            entity, unit = f"host {name} retransmissions", "%"
+            text = f"{entity} {x:.2f} % vs usual {base:.2f} % ±{band:.2f}"
+            value, usual = x, base
+        else:
+            entity, unit = f"service {name} success", "%"
+            value, usual = 100.0 - x, 100.0 - base
+            text = f"{entity} {value:.1f} % vs usual {usual:.1f} % (−{band:.1f})"
+        report("kpi_baseline", entity, value, unit, text, None, usual, band)
+
+    # -- status ---------------------------------------------------------------------
+
+    def status(self) -> tuple[str, ...]:
+        """The learning state, one line (none when nothing is tracked)."""
+        if not self.s.enabled or not self._series:
+            return ()
+        learning = [x for x in self._series.values() if x.base.seen < x.base.learning]
+        lines = []
+        if learning:
+            left = max(x.base.learning - x.base.seen for x in learning) * self.s.interval
+            lines.append(f"KPI baselines: {len(learning)} of {len(self._series)} host/service "
+                         f"series learning, up to {left:.0f} s left")
+        if self.untracked:
+            lines.append(f"KPI baselines: {self.s.max_entities} hosts and services at most; "
+                         "others go without")
+        return tuple(lines)

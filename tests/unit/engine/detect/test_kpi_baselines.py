@@ -1,0 +1,174 @@
+"""Host and service KPI baselines: quiet on noisy normal intervals, thin evidence and rises
+under the absolute floors; an alert once a real rise persists 7 of 9 counted intervals."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from itertools import count
+from typing import Any
+
+from netop.engine.detect.kpi_baselines import KpiBaselines, KpiBaselineSettings
+from netop.model import FlowKpi
+
+_ids = count()
+
+
+@dataclass
+class Flow:
+    """What the baselines read of a flow-table entry."""
+
+    key: str
+    dst: str
+    dport: int
+    kpi: FlowKpi | None
+    packets: int = 10
+    packets_rev: int = 10
+    proto: int = 6
+
+
+def conn(dst: str, rtt: float, state: str = "SF", port: int = 443) -> Flow:
+    return Flow(f"f{next(_ids)}", dst, port, FlowKpi(rtt_ms=rtt, retrans=0, retrans_rev=0,
+                                                     conn_state=state))  # fmt: skip
+
+
+class Run:
+    """Feeds one tick a second, 10 s intervals; keeps what was reported."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.kb = KpiBaselines(replace(KpiBaselineSettings(learning=20), **settings))
+        self.t = 1000.0
+        self.alerts: list[tuple[Any, ...]] = []
+
+    def report(self, *args: Any) -> None:
+        self.alerts.append(args)
+
+    def interval(self, flows_per_tick: list[list[Flow]]) -> None:
+        for tick in range(10):
+            self.kb.observe(flows_per_tick[tick] if tick < len(flows_per_tick) else [],
+                            self.t, self.report)  # fmt: skip
+            self.t += 1.0
+
+
+def rtt_interval(run: Run, rng: random.Random, median: float, n: int = 30) -> None:
+    """``n`` connections to one host, RTTs spread around ``median`` (±30 %, some tail)."""
+    flows = [conn("192.0.2.7", median * rng.uniform(0.7, 1.3) * (3 if rng.random() < 0.03
+                                                                  else 1)) for _ in range(n)]
+    run.interval([flows[i::10] for i in range(10)])
+
+
+def test_noisy_normal_rtt_never_alerts_and_a_lasting_rise_does() -> None:
+    rng = random.Random(12)
+    run = Run()
+    for _ in range(300):  # 50 minutes of normal intervals
+        rtt_interval(run, rng, 30.0)
+    assert run.alerts == []
+    fed = 0
+    while not run.alerts and fed < 9:
+        rtt_interval(run, rng, 120.0)
+        fed += 1
+    assert len(run.alerts) == 1
+    # The 7th violating interval (Brutlag's 7 of 9), judged as the next one begins.
+    assert fed == 8
+    kind, entity, value, unit, message, flow, usual, band = run.alerts[0]
+    assert kind == "kpi_baseline"
+    assert entity == "host 192.0.2.7 rtt p95"
+    assert unit == "ms"
+    assert value > 2 * usual
+    assert "vs usual" in message
+
+
+def test_thin_evidence_does_not_count() -> None:
+    rng = random.Random(3)
+    run = Run()
+    for _ in range(40):
+        rtt_interval(run, rng, 30.0)
+    for _ in range(20):
+        rtt_interval(run, rng, 300.0, n=19)  # under 20 RTT samples an interval
+    assert run.alerts == []
+
+
+def test_a_rise_under_the_absolute_floor_does_not_alert() -> None:
+    rng = random.Random(4)
+    run = Run()
+    for _ in range(40):
+        rtt_interval(run, rng, 1.0)
+    for _ in range(20):
+        rtt_interval(run, rng, 8.0)  # ×8, but only 7 ms up: not 20 ms
+    assert run.alerts == []
+
+
+def test_no_alert_while_learning_and_the_status_says_so() -> None:
+    rng = random.Random(5)
+    run = Run()
+    for _ in range(5):
+        rtt_interval(run, rng, 30.0)
+    assert run.kb.status()[0].startswith("KPI baselines: 2 of 2 host/service series learning")
+    for _ in range(12):
+        rtt_interval(run, rng, 200.0)
+    assert run.alerts == []
+
+
+def test_service_success_drop_alerts() -> None:
+    rng = random.Random(6)
+    run = Run()
+
+    def interval(fail_share: float) -> None:
+        flows = [conn("192.0.2.9", 5.0, "REJ" if rng.random() < fail_share else "SF",
+                      port=8443) for _ in range(30)]  # fmt: skip
+        run.interval([flows[i::10] for i in range(10)])
+
+    for _ in range(60):
+        interval(0.03)
+    assert run.alerts == []
+    for _ in range(9):
+        interval(0.6)
+    entities = [a[1] for a in run.alerts]
+    assert entities == ["service tcp/8443 success"]
+
+
+def test_attempts_without_reply_count_as_failures_once_decided() -> None:
+    run = Run(learning=2, persistence=1, window=1, min_connections=5)
+    for _ in range(4):
+        run.interval([[conn("192.0.2.3", 1.0, port=22) for _ in range(10)]])
+    s0 = [Flow(f"s{i}", "192.0.2.3", 22, FlowKpi(conn_state="S0")) for i in range(10)]
+    run.interval([s0])
+    run.interval([])
+    assert [a[1] for a in run.alerts] == ["service tcp/22 success"]
+    assert run.alerts[0][2] == 0.0  # none of the interval's decided attempts succeeded
+
+
+def test_retransmissions_counted_per_interval_from_each_flows_deltas() -> None:
+    run = Run(learning=5)
+    flow = Flow("bulk", "192.0.2.5", 5201, FlowKpi(retrans=0, retrans_rev=0, conn_state="S1"),
+                packets=0, packets_rev=0)  # fmt: skip
+    sent = lost = 0
+
+    def interval(loss: float) -> None:
+        nonlocal sent, lost
+        ticks = []
+        for _ in range(10):
+            sent += 300
+            lost += int(300 * loss)
+            ticks.append([replace(flow, packets=sent, packets_rev=sent // 2,
+                                  kpi=FlowKpi(retrans=lost, retrans_rev=0, conn_state="S1"))])
+        run.interval(ticks)
+
+    for _ in range(30):
+        interval(0.001)
+    assert run.alerts == []
+    for _ in range(8):
+        interval(0.08)
+    assert [a[1] for a in run.alerts] == ["host 192.0.2.5 retransmissions"]
+
+
+def test_tracked_entities_are_capped() -> None:
+    rng = random.Random(7)
+    run = Run(max_entities=3)
+    flows = [conn(f"192.0.2.{h}", rng.uniform(5, 6)) for h in range(6) for _ in range(20)]
+    run.interval([flows])
+    run.interval([])  # the first interval is judged as the second begins
+    hosts = [key for key in run.kb._series if key[0] == "host"]
+    assert len(hosts) == 3
+    assert run.kb.untracked == 3
+    assert any("at most" in line for line in run.kb.status())
