@@ -717,7 +717,8 @@ class FlowViewBuilder:
         """The flow's ack RTT series with this tick's value appended (none: no sample)."""
         rtts = self._rtt_history.get(f.entry.key)
         kpi = f.entry.record.kpi
-        if kpi is not None and kpi.ack_rtt_ms is not None:
+        # Only a tick the flow moved in: an idle flow's median is not a new measurement.
+        if kpi is not None and kpi.ack_rtt_ms is not None and f.rate_bps > 0:
             rtts = rtts if rtts is not None else deque(maxlen=HISTORY_TICKS)
             rtts.append(kpi.ack_rtt_ms)
         if rtts is None:

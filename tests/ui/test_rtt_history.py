@@ -24,9 +24,10 @@ class RisingRtt(KpiFlows):
     """KpiFlows whose flow from port 51512 sees its ack RTT rise 1 ms a tick after tick
     20 (a queue filling somewhere on the path)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop_after: int | None = None) -> None:
         super().__init__()
         self.ticks = 0
+        self.stop_after = stop_after
 
     def poll(self, now: float) -> Iterable[SourceItem]:
         self.ticks += 1
@@ -35,6 +36,9 @@ class RisingRtt(KpiFlows):
             assert isinstance(batch, FlowBatch)
             records = []
             for r in batch.records:
+                if r.sport == 51512 and self.stop_after is not None \
+                        and self.ticks > self.stop_after:
+                    continue  # the flow goes idle
                 if r.sport == 51512 and r.kpi is not None:
                     rtt = 24.0 + max(0, self.ticks - 20)
                     r = FlowRecord(*r[:18], r.kpi._replace(ack_rtt_ms=rtt))
@@ -43,10 +47,10 @@ class RisingRtt(KpiFlows):
         return out
 
 
-def make_app(ticks: int = 40) -> NetopApp:
+def make_app(ticks: int = 40, stop_after: int | None = None) -> NetopApp:
     config = Config(history_seconds=60)
     lookups = StaticLookups(NAMES, PROCESSES)
-    engine = Engine(config, [ScriptedSource(demo_ticks(ticks)), RisingRtt()],
+    engine = Engine(config, [ScriptedSource(demo_ticks(ticks)), RisingRtt(stop_after)],
                     hostname="testhost",
                     enrichment=Enrichment(procs=lookups, names=lookups, local=lookups))
     for t in range(ticks):
@@ -67,6 +71,12 @@ def test_engine_keeps_a_bounded_rtt_series_per_flow_on_screen() -> None:
     assert row.rtt_history[-1] > row.rtt_history[0] + 15  # the rise is in the series
     no_ack = _row(app, 40022)  # a flow with a handshake but no ack RTT sample
     assert no_ack.rtt_history == ()
+
+
+def test_an_idle_flow_adds_no_rtt_samples() -> None:
+    app = make_app(stop_after=30)
+    row = _row(app, 51512)
+    assert len(row.rtt_history) == 30  # the ticks it moved in, not the 41 it was shown
 
 
 async def test_detail_draws_the_rtt_sparkline_with_its_range() -> None:
