@@ -20,9 +20,9 @@ from typing import Any
 from netop.commands.flags import DURATION_HELP, JSON_HELP
 from netop.commands.output import json_line
 from netop.commands.pipeline import build_engine, build_sources
-from netop.commands.reconcile_snmp import SnmpSide, line_part, poll_every
 from netop.config import Config
 from netop.engine.engine import Engine
+from netop.engine.reconcile_snmp import SnmpSide, line_part, poll_every
 from netop.errors import ConfigError, NetopError
 from netop.sources.capture.options import add_capture_arguments
 from netop.sources.offloads import read_offloads

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from netop.commands.reconcile_snmp import compare
+from netop.engine.reconcile_snmp import compare
 from netop.model import InterfaceSample
 
 
