@@ -173,9 +173,6 @@ class InterfaceDetailScreen(Screen[None]):
             yield Static("Counters", classes="section")
             yield Static(id="counters")
             if self.local:
-                yield Static("Do the numbers agree? Kernel and SNMP counters",
-                             classes="section")
-                yield Static(Text("waiting for the next tick…"), id="reconcile")
                 yield Static("Kernel statistics (/sys/class/net/…/statistics)",
                              classes="section")
                 yield Static(Text("reading…"), id="kernel")
@@ -183,6 +180,9 @@ class InterfaceDetailScreen(Screen[None]):
                 yield Static(Text("reading…"), id="nic")
                 yield Static("Queueing disciplines (tc -s qdisc)", classes="section")
                 yield Static(Text("reading…"), id="qdisc")
+                yield Static("Do the numbers agree? Kernel and SNMP counters",
+                             classes="section")
+                yield Static(Text("waiting for the next tick…"), id="reconcile")
         yield Footer()
 
     def on_mount(self) -> None:
