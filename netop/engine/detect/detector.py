@@ -101,9 +101,11 @@ class Detector:
 
     def report(self, kind: str, entity: str, value: float, unit: str, message: str,
                flow: FlowKey | None, baseline: float | None = None,
-               band: float | None = None) -> None:
-        """A detector found something: an alert (deduplicated by the book)."""
-        alert = Alert(ts=self._now, kind=kind, severity=SEVERITY.get(kind, AlertSeverity.WARNING),
+               band: float | None = None, at: float | None = None) -> None:
+        """A detector found something: an alert (deduplicated by the book); ``at``: when,
+        if not the tick's clock (an interval judged late: a file read in coarse ticks)."""
+        alert = Alert(ts=self._now if at is None else at, kind=kind,
+                      severity=SEVERITY.get(kind, AlertSeverity.WARNING),
                       entity=entity, message=message, value=value, baseline=baseline,
                       band=band, unit=unit, flow=flow,
                       community_id=community_id(flow) if flow is not None else None)

@@ -38,7 +38,7 @@ from netop.engine.kpis import FAILURE_STATES, SUCCESS_STATES, group_key, percent
 #: Seconds after which a connection attempt still without a reply (Zeek ``S0``) failed.
 S0_DECIDED = 5.0
 #: Flows whose counters (and decided outcome) are remembered at most.
-FLOW_MEMORY = 200_000
+FLOW_MEMORY = 100_000
 #: Attempts still undecided remembered at most.
 PENDING_MEMORY = 20_000
 
@@ -133,8 +133,10 @@ class KpiBaselines:
 
     def __init__(self, settings: KpiBaselineSettings) -> None:
         self.s = settings
-        self._start: float | None = None
-        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        #: The earliest interval (its number: start time // interval) not yet judged.
+        self._open: int | None = None
+        self._buckets: dict[int, dict[tuple[str, str], _Bucket]] = {}
+        self._interval_end = 0.0
         self._series: dict[tuple[str, str, str], _Series] = {}
         self._flows: OrderedDict[str, tuple[int, int, bool, bool]] = OrderedDict()
         self._pending: OrderedDict[str, tuple[Any, float]] = OrderedDict()
@@ -144,25 +146,44 @@ class KpiBaselines:
     # -- input --------------------------------------------------------------------
 
     def observe(self, moved: Iterable[Any], now: float, report: Report) -> None:
-        """The flows that moved this tick (flow-table entries with ``kpi``)."""
+        """The flows that moved this tick (flow-table entries with ``kpi``). Each event
+        goes to the interval of its own time (a handshake, an outcome: the flow's start;
+        retransmissions: its last packet), so a file read in coarse ticks is judged per
+        interval all the same; an interval is judged once the clock has passed it."""
         if not self.s.enabled:
             return
-        if self._start is None:
-            self._start = now
-        while now >= self._start + self.s.interval:
-            self._close(report)
-            self._start += self.s.interval
-            if now >= self._start + self.s.interval:  # a gap (idle file): skip ahead
-                self._start = now
+        moved = list(moved)
+        if self._open is None:
+            first = min((e.first for e in moved if e.first), default=now)
+            self._open = int(min(first, now) // self.s.interval)
         for entry in moved:
             self._take(entry, now)
         self._decide_pending(now)
+        self._close_until(now, report)
 
-    def _bucket(self, by: str, entry: Any) -> _Bucket:
+    def _close_until(self, now: float, report: Report) -> None:
+        assert self._open is not None
+        step = self.s.interval
+        while (self._open + 1) * step <= now:
+            buckets = self._buckets.pop(self._open, None)
+            if buckets is None:  # a quiet stretch: skip to the next interval with data
+                later = [k for k in self._buckets if k > self._open]
+                upto = min(later) if later else int(now // step)
+                self._age(upto - self._open)
+                self._open = upto
+                continue
+            self._interval_end = (self._open + 1) * step
+            self._close(buckets, report)
+            self._open += 1
+
+    def _bucket(self, by: str, entry: Any, at: float) -> _Bucket:
+        assert self._open is not None
+        index = max(self._open, int(at // self.s.interval))
+        buckets = self._buckets.setdefault(index, {})
         key = (by, group_key(entry, by))
-        bucket = self._buckets.get(key)
+        bucket = buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket()
+            bucket = buckets[key] = _Bucket()
         return bucket
 
     def _take(self, entry: Any, now: float) -> None:
@@ -171,13 +192,13 @@ class KpiBaselines:
             return
         key = entry.key
         retrans, packets, rtt_taken, decided = self._flows.pop(key, (0, 0, False, False))
-        host = self._bucket("host", entry)
         if kpi.rtt_ms is not None and not rtt_taken:
-            host.rtts.append(kpi.rtt_ms)
+            self._bucket("host", entry, entry.first or now).rtts.append(kpi.rtt_ms)
             rtt_taken = True
         if kpi.retrans is not None and kpi.retrans_rev is not None:
             now_retrans = kpi.retrans + kpi.retrans_rev
             now_packets = entry.packets + entry.packets_rev
+            host = self._bucket("host", entry, entry.last or now)
             host.retrans += max(0, now_retrans - retrans)
             host.packets += max(0, now_packets - packets)
             retrans, packets = now_retrans, now_packets
@@ -188,7 +209,7 @@ class KpiBaselines:
                 decided = True
                 self._pending.pop(key, None)
             elif state == "S0" and key not in self._pending:
-                self._pending[key] = (entry, now)
+                self._pending[key] = (entry, entry.first or now)
                 while len(self._pending) > PENDING_MEMORY:
                     self._pending.popitem(last=False)
         self._flows[key] = (retrans, packets, rtt_taken, decided)
@@ -196,7 +217,7 @@ class KpiBaselines:
             self._flows.popitem(last=False)
 
     def _outcome(self, entry: Any, ok: bool) -> None:
-        bucket = self._bucket("service", entry)
+        bucket = self._bucket("service", entry, entry.first)
         if ok:
             bucket.ok += 1
         else:
@@ -221,10 +242,9 @@ class KpiBaselines:
 
     # -- one interval ---------------------------------------------------------------
 
-    def _close(self, report: Report) -> None:
+    def _close(self, buckets: dict[tuple[str, str], _Bucket], report: Report) -> None:
         s = self.s
         self.intervals += 1
-        buckets, self._buckets = self._buckets, {}
         counted: set[tuple[str, str, str]] = set()
         for (by, name), b in buckets.items():
             if by == "host":
@@ -240,12 +260,16 @@ class KpiBaselines:
                 failed_pct = 100.0 * b.failed / (b.ok + b.failed)
                 self._judge(("service", name, "failed_pct"), failed_pct, b.failed, report,
                             counted)  # fmt: skip
+        for key in self._series.keys() - counted:
+            self._series[key].idle += 1
+        self._age(0)
+
+    def _age(self, quiet: int) -> None:
+        """``quiet`` intervals without any data went by; drop long-idle series."""
         for key in list(self._series):
-            if key in counted:
-                continue
             series = self._series[key]
-            series.idle += 1
-            if series.idle >= s.forget_after:
+            series.idle += quiet
+            if series.idle >= self.s.forget_after:
                 del self._series[key]
 
     def _judge(self, key: tuple[str, str, str], x: float, evidence: int, report: Report,
@@ -278,12 +302,13 @@ class KpiBaselines:
         violation = floor and band_ok and (verdict.violation or metric == "failed_pct")
         series.flags.append(violation)
         if violation and sum(series.flags) >= s.persistence:
-            series.flags.clear()  # one alert per episode; the book dedups repeats
-            self._alert(key, x, base, verdict.band or 0.0, report)
+            # Again every violating interval while it lasts: the alert book keeps one
+            # alert (its count grows) and clears it once the reports stop.
+            self._alert(key, x, base, verdict.band or 0.0, report, self._interval_end)
 
     @staticmethod
     def _alert(key: tuple[str, str, str], x: float, base: float, band: float,
-               report: Report) -> None:  # fmt: skip
+               report: Report, at: float) -> None:  # fmt: skip
         by, name, metric = key
         if metric == "rtt_p95":
             entity, unit = f"host {name} rtt p95", "ms"
@@ -297,7 +322,7 @@ class KpiBaselines:
             entity, unit = f"service {name} success", "%"
             value, usual = 100.0 - x, 100.0 - base
             text = f"{entity} {value:.1f} % vs usual {usual:.1f} % (−{band:.1f})"
-        report("kpi_baseline", entity, value, unit, text, None, usual, band)
+        report("kpi_baseline", entity, value, unit, text, None, usual, band, at=at)
 
     # -- status ---------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ class Flow:
     packets: int = 10
     packets_rev: int = 10
     proto: int = 6
+    first: float = 0.0
+    last: float = 0.0
 
 
 def conn(dst: str, rtt: float, state: str = "SF", port: int = 443) -> Flow:
@@ -40,13 +42,16 @@ class Run:
         self.t = 1000.0
         self.alerts: list[tuple[Any, ...]] = []
 
-    def report(self, *args: Any) -> None:
-        self.alerts.append(args)
+    def report(self, *args: Any, at: float) -> None:
+        self.alerts.append((*args, at))
 
     def interval(self, flows_per_tick: list[list[Flow]]) -> None:
         for tick in range(10):
-            self.kb.observe(flows_per_tick[tick] if tick < len(flows_per_tick) else [],
-                            self.t, self.report)  # fmt: skip
+            flows = flows_per_tick[tick] if tick < len(flows_per_tick) else []
+            for flow in flows:
+                flow.first = flow.first or self.t
+                flow.last = self.t
+            self.kb.observe(flows, self.t, self.report)
             self.t += 1.0
 
 
@@ -70,7 +75,8 @@ def test_noisy_normal_rtt_never_alerts_and_a_lasting_rise_does() -> None:
     assert len(run.alerts) == 1
     # The 7th violating interval (Brutlag's 7 of 9), judged as the next one begins.
     assert fed == 8
-    kind, entity, value, unit, message, flow, usual, band = run.alerts[0]
+    kind, entity, value, unit, message, flow, usual, band, at = run.alerts[0]
+    assert at == run.t - 10  # the end of the interval judged (as the next one began)
     assert kind == "kpi_baseline"
     assert entity == "host 192.0.2.7 rtt p95"
     assert unit == "ms"
@@ -123,8 +129,7 @@ def test_service_success_drop_alerts() -> None:
     assert run.alerts == []
     for _ in range(9):
         interval(0.6)
-    entities = [a[1] for a in run.alerts]
-    assert entities == ["service tcp/8443 success"]
+    assert {a[1] for a in run.alerts} == {"service tcp/8443 success"}
 
 
 def test_attempts_without_reply_count_as_failures_once_decided() -> None:
@@ -134,7 +139,7 @@ def test_attempts_without_reply_count_as_failures_once_decided() -> None:
     s0 = [Flow(f"s{i}", "192.0.2.3", 22, FlowKpi(conn_state="S0")) for i in range(10)]
     run.interval([s0])
     run.interval([])
-    assert [a[1] for a in run.alerts] == ["service tcp/22 success"]
+    assert {a[1] for a in run.alerts} == {"service tcp/22 success"}
     assert run.alerts[0][2] == 0.0  # none of the interval's decided attempts succeeded
 
 
@@ -159,7 +164,7 @@ def test_retransmissions_counted_per_interval_from_each_flows_deltas() -> None:
     assert run.alerts == []
     for _ in range(8):
         interval(0.08)
-    assert [a[1] for a in run.alerts] == ["host 192.0.2.5 retransmissions"]
+    assert {a[1] for a in run.alerts} == {"host 192.0.2.5 retransmissions"}
 
 
 def test_tracked_entities_are_capped() -> None:
@@ -172,3 +177,23 @@ def test_tracked_entities_are_capped() -> None:
     assert len(hosts) == 3
     assert run.kb.untracked == 3
     assert any("at most" in line for line in run.kb.status())
+
+
+def test_a_file_read_in_coarse_ticks_is_judged_per_interval() -> None:
+    """The file reader hands a classic pcap on in chunks of minutes: each handshake still
+    goes to the interval of its own time."""
+    rng = random.Random(8)
+    kb = KpiBaselines(KpiBaselineSettings(learning=20))
+    alerts: list[tuple[Any, ...]] = []
+    flows = []
+    for i in range(600 * 3):  # 3 connections a second for 10 minutes, the RTT ×4 at 7 min
+        t = 1000.0 + i / 3
+        flow = conn("192.0.2.8", rng.uniform(20, 30) * (4 if t >= 1420 else 1))
+        flow.first = flow.last = t
+        flows.append(flow)
+    for chunk in range(3):
+        part = flows[chunk * 600:(chunk + 1) * 600]
+        kb.observe(part, part[-1].last, lambda *a, at: alerts.append((*a, at)))
+    kb.observe([], 1700.0, lambda *a, at: alerts.append((*a, at)))
+    assert kb.intervals == 60
+    assert {a[1] for a in alerts} == {"host 192.0.2.8 rtt p95"}
