@@ -104,6 +104,11 @@ def kpi_baseline_settings(raw: Mapping[str, Any], persistence: int = 7,
     )  # fmt: skip
 
 
+def _ms(value: float) -> str:
+    """Milliseconds as shown: 3 decimals below 1 ms (a LAN's 0.04 ms is not 0.0)."""
+    return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}"
+
+
 @dataclass(slots=True)
 class _Bucket:
     """What one entity did in the current interval."""
@@ -312,7 +317,7 @@ class KpiBaselines:
         by, name, metric = key
         if metric == "rtt_p95":
             entity, unit = f"host {name} rtt p95", "ms"
-            text = f"{entity} {x:.1f} ms vs usual {base:.1f} ms ±{band:.1f}"
+            text = f"{entity} {_ms(x)} ms vs usual {_ms(base)} ms ±{_ms(band)}"
             value, usual = x, base
         elif metric == "retrans_pct":
             entity, unit = f"host {name} retransmissions", "%"
