@@ -129,6 +129,11 @@ class FlowKpi(NamedTuple):
                              ooo=self.ooo_rev, ooo_rev=self.ooo)
 
 
+#: Zeek conn_state words of a connection that succeeded / failed (the KPI groups'
+#: success %; the KPI baselines' outcomes).
+SUCCESS_STATES = frozenset({"SF", "S1", "S2", "S3"})
+FAILURE_STATES = frozenset({"S0", "REJ", "SH", "SHR", "RSTO", "RSTR", "RSTOS0", "RSTRH"})
+
 #: The KPI keys of the flow record, in their order (``null`` when not measurable).
 KPI_KEYS: tuple[str, ...] = FlowKpi._fields
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from netop.config import get_bool, get_float, get_int
 from netop.engine.detect.baseline import RobustBaseline
-from netop.engine.kpis import FAILURE_STATES, SUCCESS_STATES, group_key, percentile
+from netop.model import FAILURE_STATES, SUCCESS_STATES, proto_name
 
 #: Seconds after which a connection attempt still without a reply (Zeek ``S0``) failed.
 S0_DECIDED = 5.0
@@ -102,6 +102,21 @@ def kpi_baseline_settings(raw: Mapping[str, Any], persistence: int = 7,
                              high=10**7),
         persistence=persistence, window=window,
     )  # fmt: skip
+
+
+def _group(entry: Any, by: str) -> str:
+    """``netop kpis --by``'s keys (netop.engine.kpis.group_key; detect may not import the
+    engine package): the responder's address, or ``proto/port``."""
+    return str(entry.dst) if by == "host" else f"{proto_name(entry.proto)}/{entry.dport}"
+
+
+def _p95(values: list[float]) -> float:
+    """The 95th percentile, linear between closest ranks (as the KPI groups')."""
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * 0.95
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def _ms(value: float) -> str:
@@ -185,7 +200,7 @@ class KpiBaselines:
         assert self._open is not None
         index = max(self._open, int(at // self.s.interval))
         buckets = self._buckets.setdefault(index, {})
-        key = (by, group_key(entry, by))
+        key = (by, _group(entry, by))
         bucket = buckets.get(key)
         if bucket is None:
             bucket = buckets[key] = _Bucket()
@@ -254,9 +269,8 @@ class KpiBaselines:
         for (by, name), b in buckets.items():
             if by == "host":
                 if len(b.rtts) >= s.min_rtt_samples:
-                    p95 = percentile(b.rtts, 95)
-                    assert p95 is not None
-                    self._judge(("host", name, "rtt_p95"), p95, len(b.rtts), report, counted)
+                    self._judge(("host", name, "rtt_p95"), _p95(b.rtts), len(b.rtts), report,
+                                counted)  # fmt: skip
                 if b.packets >= s.min_packets:
                     pct = 100.0 * b.retrans / b.packets
                     self._judge(("host", name, "retrans_pct"), pct, b.retrans, report,

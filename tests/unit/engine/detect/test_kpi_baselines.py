@@ -197,3 +197,16 @@ def test_a_file_read_in_coarse_ticks_is_judged_per_interval() -> None:
     kb.observe([], 1700.0, lambda *a, at: alerts.append((*a, at)))
     assert kb.intervals == 60
     assert {a[1] for a in alerts} == {"host 192.0.2.8 rtt p95"}
+
+
+def test_the_p95_and_groups_are_the_kpi_tables() -> None:
+    from netop.engine.detect.kpi_baselines import _group, _p95
+    from netop.engine.kpis import group_key, percentile
+
+    rng = random.Random(9)
+    for n in (1, 2, 20, 57):
+        values = [rng.uniform(0, 100) for _ in range(n)]
+        assert _p95(values) == percentile(values, 95)
+    flow = conn("192.0.2.1", 1.0, port=8443)
+    for by in ("host", "service"):
+        assert _group(flow, by) == group_key(flow, by)  # type: ignore[arg-type]
