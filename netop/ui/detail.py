@@ -138,8 +138,9 @@ def rtt_note(row: FlowRow) -> str:
                  and kpi.rtt_ms is not None else "no handshake seen")  # fmt: skip
     if not rtts:
         return f"(no ack RTT sample yet)  {handshake}"
+    ticks = f"{len(rtts)} tick" + ("" if len(rtts) == 1 else "s")
     return (f"now {rtts[-1]:.3f} ms  min {min(rtts):.3f}  max {max(rtts):.3f}  over "
-            f"{len(rtts)} ticks   {handshake}")
+            f"{ticks}   {handshake}")
 
 
 class FlowDetailScreen(Screen[None]):

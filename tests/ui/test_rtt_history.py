@@ -109,3 +109,13 @@ def test_detail_rtt_history_snapshot(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(100, 40), run_before=open_detail)
+
+
+def test_the_note_counts_ticks_and_says_when_there_is_no_sample() -> None:
+    from netop.model import FlowKpi, FlowRecord, FlowRow
+    from netop.ui.detail import rtt_note
+
+    record = FlowRecord(6, "10.0.0.1", 1, "10.0.0.2", 2, None, 0, 0, 0, 0, 0.0, 0.0, 0, 1,
+                        "capture", "", None, None, FlowKpi(rtt_ms=1.5))  # fmt: skip
+    assert "over 1 tick " in rtt_note(FlowRow("k", record, rtt_history=(2.0,)))
+    assert rtt_note(FlowRow("k", record)) == "(no ack RTT sample yet)  handshake RTT 1.500 ms"
