@@ -129,6 +129,11 @@ class FlowKpi(NamedTuple):
                              ooo=self.ooo_rev, ooo_rev=self.ooo)
 
 
+#: Zeek conn_state words of a connection that succeeded / failed (the KPI groups'
+#: success %; the KPI baselines' outcomes).
+SUCCESS_STATES = frozenset({"SF", "S1", "S2", "S3"})
+FAILURE_STATES = frozenset({"S0", "REJ", "SH", "SHR", "RSTO", "RSTR", "RSTOS0", "RSTRH"})
+
 #: The KPI keys of the flow record, in their order (``null`` when not measurable).
 KPI_KEYS: tuple[str, ...] = FlowKpi._fields
 
@@ -421,6 +426,9 @@ class FlowRow:
     """For aggregated rows: the filter that selects its member flows (empty: none can)."""
     service: str = ""
     """The destination port's service name (``/etc/services``) while names are shown."""
+    rtt_history: tuple[float, ...] = ()
+    """The flow's ack RTT (ms, the median of its last 16 samples) once per tick while it
+    is on screen and has one, oldest first: the detail screen's RTT sparkline."""
 
 
 #: Sort keys of the Flows pane, each a column of the pane and of ``--sort``.

@@ -36,7 +36,12 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
                "large_transfer_bytes", "window", "max_tracked", "baseline", "method", "alpha",
                "beta", "band_samples", "band_width", "learning_samples", "persistence",
                "floor_bps", "floor_pps", "floor_drops", "large_transfer_flows",
-               "new_destinations", "new_destination_learning", "new_destination_hosts"),
+               "new_destinations", "new_destination_learning", "new_destination_hosts",
+               # host/service KPI baselines (netop/engine/detect/kpi_baselines.py)
+               "kpi_baselines", "kpi_interval", "kpi_learning", "kpi_min_rtt_samples",
+               "kpi_min_connections", "kpi_min_packets", "kpi_rtt_rise_ms", "kpi_rtt_factor",
+               "kpi_retrans_rise_pct", "kpi_retrans_segments", "kpi_success_drop_pct",
+               "kpi_max_entities", "kpi_forget_after"),
     "watchlist": ("files", "reload_seconds"),
     "alerts": ("actions", "clear_after", "keep"),
     "prometheus": ("listen", "top_n", "max_interfaces", "basic_auth_user",

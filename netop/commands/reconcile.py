@@ -22,15 +22,21 @@ from netop.commands.output import json_line
 from netop.commands.pipeline import build_engine, build_sources
 from netop.config import Config
 from netop.engine.engine import Engine
+from netop.engine.reconcile_snmp import SnmpSide, line_part, poll_every
 from netop.errors import ConfigError, NetopError
 from netop.sources.capture.options import add_capture_arguments
 from netop.sources.offloads import read_offloads
+from netop.sources.snmp.source import add_snmp_arguments
 
 HELP = "captured packets and bytes against the interface's kernel counters, with reasons"
 EXAMPLES = (
     "netop reconcile -i eth0 --duration 10 --json   # one record a second, then the total",
     "netop reconcile -i eth0                         # until Ctrl-C, then the total",
+    "netop reconcile -i eth0 --snmp v2c:@127.0.0.1 --duration 30   # and the agent's counters",
 )
+#: Seconds to wait for the first SNMP reading of the interface (the SNMP tracker holds
+#: a first poll until the agent's cache refreshes, up to 5 s).
+SNMP_FIRST_WAIT = 15.0
 #: Bytes of an Ethernet header a capture's layer-3 count leaves out.
 ETHERNET_HEADER = 14
 
@@ -41,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, metavar="S", default=None,
                         help=DURATION_HELP)
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
+    add_snmp_arguments(parser)
 
 
 @dataclass
@@ -119,6 +126,7 @@ def _line(r: dict[str, Any]) -> str:
     return (f"{head:<16} pkts {r['captured_packets']:>9} / {r['kernel_packets']:<9} "
             f"{pct(r['diff_packets_pct']):>8}   bytes {r['captured_bytes']:>11} / "
             f"{r['kernel_bytes']:<11} {pct(r['diff_bytes_pct']):>8}   "
+            + line_part(r) + "   "
             + ("; ".join(r["reasons"]) or "no known reason for a difference"))
 
 
@@ -133,11 +141,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError("--duration", f"must be positive, got {args.duration}")
     iface = ifaces[0]
     kernel_counters(iface)  # a bad name ends here, before capturing
-    sources = build_sources(args, config, kinds=("capture",))
-    if not sources:
+    sources = build_sources(args, config, kinds=("capture", "snmp"))
+    if not any(s.name == "capture" for s in sources):
         raise NetopError("no interface to capture on: give -i IFACE")
+    poll_every(sources, config.interval)
     engine = build_engine(args, config, sources, keep_ended=True, enrich=False)
-    source: Any = engine.sources[0]
+    source: Any = next(s for s in engine.sources if s.name == "capture")
+    snmp = SnmpSide(iface, config.interval) if len(sources) > 1 else None
     out = sys.stdout
 
     def emit(r: dict[str, Any]) -> None:
@@ -151,8 +161,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
             time.sleep(0.02)
         if not source.attached.is_set():
             raise NetopError(f"{iface}: the capture did not start")
+        if snmp is not None:
+            _wait_snmp(engine, snmp)
         engine.tick()
         first = prev = _captured(engine, iface)
+        if snmp is not None:
+            snmp.interval(snmp.find(engine.interface_samples()), 0, 0, time.time())
         print(f"netop: capture attached on {source.describe()}", file=sys.stderr, flush=True)
         interval = engine.config.interval
         end = time.monotonic() + (args.duration or float("inf"))
@@ -160,7 +174,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
             time.sleep(max(0.0, min(interval, end - time.monotonic())))
             engine.tick()
             now = _captured(engine, iface)
-            emit(record(iface, prev, now, interval, read_offloads(iface), _sampling(engine)))
+            r = record(iface, prev, now, interval, read_offloads(iface), _sampling(engine))
+            if snmp is not None:
+                _add(r, snmp.interval(snmp.find(engine.interface_samples()), r["kernel_packets"],
+                                      r["kernel_bytes"], time.time()))  # fmt: skip
+            emit(r)
             prev = now
     except KeyboardInterrupt:
         pass
@@ -168,8 +186,32 @@ def run(args: argparse.Namespace, config: Config) -> int:
         source.stop()
     engine.tick()
     last = _captured(engine, iface)
-    emit(record(iface, first, last, "total", read_offloads(iface), _sampling(engine)))
+    r = record(iface, first, last, "total", read_offloads(iface), _sampling(engine))
+    if snmp is not None:
+        _add(r, snmp.total(snmp.find(engine.interface_samples()), r["kernel_packets"],
+                           r["kernel_bytes"], time.time()))  # fmt: skip
+    emit(r)
     return 0
+
+
+def _add(r: dict[str, Any], snmp: tuple[dict[str, Any], list[str]]) -> None:
+    fields, reasons = snmp
+    r.update(fields)
+    r["reasons"] = [*r["reasons"], *reasons]
+
+
+def _wait_snmp(engine: Engine, snmp: SnmpSide) -> None:
+    """Tick until the first SNMP reading of the interface is in (bounded); say on stderr
+    which interfaces the agent has when none matches."""
+    deadline = time.monotonic() + SNMP_FIRST_WAIT
+    while time.monotonic() < deadline:
+        engine.tick()
+        if snmp.find(engine.interface_samples()) is not None:
+            return
+        time.sleep(0.1)
+    polled = ", ".join(SnmpSide.polled(engine.interface_samples())) or "no answer"
+    print(f"netop: warning: no SNMP reading of {snmp.iface} within {SNMP_FIRST_WAIT:g} s "
+          f"(polled: {polled}); the SNMP columns stay empty", file=sys.stderr, flush=True)
 
 
 def _sampling(engine: Engine) -> int:

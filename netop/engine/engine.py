@@ -295,6 +295,11 @@ class Engine:
         """Acknowledge the alert of (kind, entity), from any thread (the UI's)."""
         self.detector.acknowledge(key)
 
+    def interface_samples(self) -> tuple[InterfaceSample, ...]:
+        """The latest raw sample of every interface as of the last tick (``netop
+        reconcile`` compares cumulative counters across sources)."""
+        return self._rates.samples()
+
     @property
     def named_interfaces(self) -> tuple[str, ...]:
         """The interfaces (glob patterns) the user named, which the ``all`` row totals."""

@@ -469,6 +469,7 @@ class FlowViewBuilder:
         self._now = 0.0
         self._names_on = True
         self._history: dict[str, deque[float]] = {}
+        self._rtt_history: dict[str, deque[float]] = {}
         # Flows first seen since the last build, and those whose window sum changed as
         # a tick left the window: what a kept aggregation has to take in.
         self._new: list[_Facts] = []
@@ -719,7 +720,9 @@ class FlowViewBuilder:
     ) -> tuple[FlowRow, ...]:
         rows = []
         histories: dict[str, deque[float]] = {}
+        rtt_histories: dict[str, deque[float]] = {}
         rates: tuple[float, ...] | deque[float] = ()
+        rtts: tuple[float, ...] | deque[float] = ()
         top = self._top(chosen, spec, everything)
         if spec.sort == "rate":
             # Flows at the same rate (idle ones: zero) by last activity, newest first,
@@ -735,6 +738,7 @@ class FlowViewBuilder:
                 if not self._frozen or not rates:
                     rates.append(f.rate_bps)
                 histories[f.entry.key] = rates
+                rtts = self._rtt_of(f, rtt_histories)
             rows.append(FlowRow(
                 key=f.entry.key,
                 record=f.entry.record,
@@ -749,10 +753,25 @@ class FlowViewBuilder:
                 history=tuple(rates),
                 remote=self._remote_of(f.entry),
                 service=(service(f.entry.dport, f.entry.proto) or "") if service else "",
+                rtt_history=tuple(rtts),
             ))
         if history:
             self._history = histories
+            self._rtt_history = rtt_histories
         return tuple(rows)
+
+    def _rtt_of(self, f: _Facts, kept: dict[str, deque[float]]) -> deque[float] | tuple[()]:
+        """The flow's ack RTT series with this tick's value appended (none: no sample)."""
+        rtts = self._rtt_history.get(f.entry.key)
+        kpi = f.entry.record.kpi
+        # Only a tick the flow moved in: an idle flow's median is not a new measurement.
+        if kpi is not None and kpi.ack_rtt_ms is not None and f.rate_bps > 0:
+            rtts = rtts if rtts is not None else deque(maxlen=HISTORY_TICKS)
+            rtts.append(kpi.ack_rtt_ms)
+        if rtts is None:
+            return ()
+        kept[f.entry.key] = rtts
+        return rtts
 
     def _group_key(self, mode: str, f: _Facts) -> tuple[Hashable, bool]:
         """The group of a flow in ``mode``, and whether it can be kept (it cannot while

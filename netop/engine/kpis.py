@@ -13,14 +13,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from netop.model import FlowFields, KpiGroup, proto_name
+from netop.model import FAILURE_STATES, SUCCESS_STATES, FlowFields, KpiGroup, proto_name
 
 #: ``--by`` keys: the remote host (the flow's responder, ``dst``) or the service
 #: (protocol/responder port).
 KPI_GROUPINGS = ("host", "service")
 
-SUCCESS_STATES = frozenset({"SF", "S1", "S2", "S3"})
-FAILURE_STATES = frozenset({"S0", "REJ", "SH", "SHR", "RSTO", "RSTR", "RSTOS0", "RSTRH"})
 DNS_FAILURE_RCODES = ("SERVFAIL", "REFUSED", "FORMERR", "NOTIMP")
 
 

@@ -65,6 +65,10 @@ class RateTracker:
         """Drop the state of an interface that is gone."""
         self._last.pop(key, None)
 
+    def samples(self) -> tuple[InterfaceSample, ...]:
+        """The latest sample of every interface (its raw cumulative counters)."""
+        return tuple(self._last.values())
+
     def update(self, sample: InterfaceSample) -> tuple[InterfaceRate, list[NetEvent]]:
         """Rates since the previous sample of the same interface, and any events.
 

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Sparkline, Static
 
 from netop.engine.engine import WATCHED_PACKETS
 from netop.engine.flowview import ORIENTED
@@ -140,6 +140,19 @@ def record_table(row: FlowRow, now: float, bits: bool) -> Table:
     return table
 
 
+def rtt_note(row: FlowRow) -> str:
+    """The line under the RTT sparkline: its range and the handshake RTT beside it."""
+    rtts = row.rtt_history
+    kpi = row.record.kpi
+    handshake = (f"handshake RTT {kpi.rtt_ms:.3f} ms" if kpi is not None
+                 and kpi.rtt_ms is not None else "no handshake seen")  # fmt: skip
+    if not rtts:
+        return f"(no ack RTT sample yet)  {handshake}"
+    ticks = f"{len(rtts)} tick" + ("" if len(rtts) == 1 else "s")
+    return (f"now {rtts[-1]:.3f} ms  min {min(rtts):.3f}  max {max(rtts):.3f}  over "
+            f"{ticks}   {handshake}")
+
+
 class FlowDetailScreen(Screen[None]):
     """Details of one flow (or group); follows it live; escape goes back."""
 
@@ -153,6 +166,9 @@ class FlowDetailScreen(Screen[None]):
     FlowDetailScreen > VerticalScroll { padding: 0 1; }
     FlowDetailScreen .section { color: $primary; text-style: bold; margin-top: 1; }
     FlowDetailScreen #history { color: $netop-tx; height: 1; }
+    FlowDetailScreen #rtt-spark { height: 1; width: 1fr; }
+    FlowDetailScreen #rtt-spark > .sparkline--max-color { color: $warning; }
+    FlowDetailScreen #rtt-spark > .sparkline--min-color { color: $success; }
     FlowDetailScreen #packets { color: $foreground; }
     """
 
@@ -175,6 +191,11 @@ class FlowDetailScreen(Screen[None]):
             yield Static(id="record")
             yield Static("Rate history", classes="section")
             yield Static(id="history")
+            if self.row.record.proto == 6 and not self.row.label:
+                yield Static("RTT history (ack RTT per tick: median of the flow's last "
+                             "16 samples)", classes="section")
+                yield Sparkline([], id="rtt-spark")
+                yield Static(id="rtt-note")
             yield Static("Packets", classes="section")
             live = self.row.record.source == "capture" and not self.row.label
             yield Static(Text(NO_PACKETS_YET if live else NO_PACKETS), id="packets")
@@ -201,6 +222,15 @@ class FlowDetailScreen(Screen[None]):
         note = f"  peak {human_rate(peak, self.bits)}" if history else ""
         gone = "  — the flow has left the table (expired or filtered out)" if self.gone else ""
         self.query_one("#history", Static).update(Text(line + note + gone))
+        if self.row.record.proto == 6 and not self.row.label:
+            self._draw_rtt()
+
+    def _draw_rtt(self) -> None:
+        rtts = self.row.rtt_history
+        spark = self.query_one("#rtt-spark", Sparkline)
+        spark.data = list(rtts) if len(rtts) > 1 else []
+        spark.display = len(rtts) > 1
+        self.query_one("#rtt-note", Static).update(Text(rtt_note(self.row)))
 
     def follow(self, snapshot: Snapshot) -> None:
         """Update from a new snapshot; the flow may have gone (keep the last state)."""

@@ -16,8 +16,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from netop.format import human_bytes, human_count, human_rate
-from netop.model import InterfaceRate, NicDetail, Snapshot
+from netop.engine.reconcile_snmp import compare
+from netop.format import human_age, human_bytes, human_count, human_rate
+from netop.model import InterfaceRate, InterfaceSample, NicDetail, Snapshot
 
 #: Lines of each direction's graph.
 GRAPH_ROWS = 6
@@ -97,6 +98,48 @@ def _qdisc_lines(nic: NicDetail) -> Text:
     return text
 
 
+def as_sample(rate: InterfaceRate) -> InterfaceSample:
+    """The cumulative counters a rate row carries, as a sample (for reconciling)."""
+    c = rate.counters
+    return InterfaceSample(rate.origin, rate.name, rate.ts, rx_bytes=c.get("rx_bytes"),
+                           tx_bytes=c.get("tx_bytes"), rx_packets=c.get("rx_packets"),
+                           tx_packets=c.get("tx_packets"), speed_bps=rate.speed_bps)  # fmt: skip
+
+
+def _sum(sample: InterfaceSample, a: str, b: str) -> int:
+    return (getattr(sample, a) or 0) + (getattr(sample, b) or 0)
+
+
+def reconcile_text(start: dict[tuple[str, str], InterfaceSample], local: InterfaceRate,
+                   others: Sequence[InterfaceRate], now: float) -> Text:  # fmt: skip
+    """The kernel's counts since ``start`` beside each SNMP agent's of the same name, the
+    difference in % and the reasons (``start`` takes each source's first reading)."""
+    for rate in (local, *others):
+        start.setdefault(rate.key, as_sample(rate))
+    if not others:
+        return Text(f"No SNMP agent polled here reports an interface named {local.name} "
+                    "(--snmp TARGET); `netop reconcile -i IFACE` also compares the capture.")
+    first, last = start[local.key], as_sample(local)
+    k_bytes = _sum(last, "rx_bytes", "tx_bytes") - _sum(first, "rx_bytes", "tx_bytes")
+    k_packets = _sum(last, "rx_packets", "tx_packets") - _sum(first, "rx_packets", "tx_packets")
+    text = Text(f"since this screen opened ({human_age(max(0.0, now - first.ts))}): kernel "
+                f"{human_bytes(k_bytes)}, {human_count(k_packets)} packets (in + out)")
+    for rate in others:
+        fields, reasons = compare(start[rate.key], as_sample(rate), k_packets, k_bytes, now,
+                                  1.0, whole_run=True)  # fmt: skip
+
+        def pct(v: float | None) -> str:
+            return "—" if v is None else f"{v:+.2f} %"
+
+        text.append(f"\n{rate.origin} {rate.name}: ", style="bold")
+        text.append(f"{human_bytes(fields['snmp_bytes'])} ({pct(fields['snmp_diff_bytes_pct'])}), "
+                    f"{human_count(fields['snmp_packets'])} packets "
+                    f"({pct(fields['snmp_diff_packets_pct'])})")
+        for why in reasons:
+            text.append(f"\n  · {why}")
+    return text
+
+
 class InterfaceDetailScreen(Screen[None]):
     """One interface in depth; follows the snapshots; escape goes back."""
 
@@ -118,6 +161,7 @@ class InterfaceDetailScreen(Screen[None]):
         self.bits = bits
         self.nic: NicDetail | None = None
         self.local = rate.origin == "local" and rate.name != "all"
+        self._reconcile_start: dict[tuple[str, str], InterfaceSample] = {}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -136,6 +180,9 @@ class InterfaceDetailScreen(Screen[None]):
                 yield Static(Text("reading…"), id="nic")
                 yield Static("Queueing disciplines (tc -s qdisc)", classes="section")
                 yield Static(Text("reading…"), id="qdisc")
+                yield Static("Do the numbers agree? Kernel and SNMP counters",
+                             classes="section")
+                yield Static(Text("waiting for the next tick…"), id="reconcile")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -154,6 +201,11 @@ class InterfaceDetailScreen(Screen[None]):
             self.rate = found
         if snapshot.nic is not None and snapshot.nic.name == self.rate.name:
             self.nic = snapshot.nic
+        if self.local:
+            others = [r for r in snapshot.interfaces
+                      if r.name == self.rate.name and r.origin.startswith("snmp:")]
+            self.query_one("#reconcile", Static).update(reconcile_text(
+                self._reconcile_start, self.rate, others, snapshot.ts))
         self._draw()
 
     def _draw(self) -> None:

@@ -16,6 +16,7 @@ from netop.engine.detect.alerts import AlertBook
 from netop.engine.detect.attacks import AttackDetector, Entry
 from netop.engine.detect.baseline import DesBaseline, RobustBaseline, Verdict
 from netop.engine.detect.novelty import NewDestinations
+from netop.engine.detect.kpi_baselines import KpiBaselines
 from netop.engine.detect.settings import AlertSettings
 from netop.engine.detect.watchlist import Watchlist
 from netop.model import Alert, AlertSeverity, FlowKey, InterfaceRate
@@ -31,6 +32,7 @@ SEVERITY: dict[str, AlertSeverity] = {
     "baseline": AlertSeverity.WARNING,
     "correlated": AlertSeverity.WARNING,
     "new_destination": AlertSeverity.INFO,
+    "kpi_baseline": AlertSeverity.WARNING,
 }
 
 #: Interface metrics with a baseline: (name, attribute or delta field, unit, floor key).
@@ -89,6 +91,7 @@ class Detector:
         self._untracked = 0
         self.novelty = (NewDestinations(settings.detect, self.attacks.is_local)
                         if settings.detect.new_destinations else None)
+        self.kpi_baselines = KpiBaselines(settings.kpi)
 
     def start(self) -> None:
         """Load the watchlist and keep it fresh (a thread polls the files)."""
@@ -102,9 +105,11 @@ class Detector:
 
     def report(self, kind: str, entity: str, value: float, unit: str, message: str,
                flow: FlowKey | None, baseline: float | None = None,
-               band: float | None = None) -> None:
-        """A detector found something: an alert (deduplicated by the book)."""
-        alert = Alert(ts=self._now, kind=kind, severity=SEVERITY.get(kind, AlertSeverity.WARNING),
+               band: float | None = None, at: float | None = None) -> None:
+        """A detector found something: an alert (deduplicated by the book); ``at``: when,
+        if not the tick's clock (an interval judged late: a file read in coarse ticks)."""
+        alert = Alert(ts=self._now if at is None else at, kind=kind,
+                      severity=SEVERITY.get(kind, AlertSeverity.WARNING),
                       entity=entity, message=message, value=value, baseline=baseline,
                       band=band, unit=unit, flow=flow,
                       community_id=community_id(flow) if flow is not None else None)
@@ -133,6 +138,8 @@ class Detector:
         self.attacks.observe(created, now, self.report, prefixes, moved)
         if self.novelty is not None:
             self.novelty.observe(created, now, self.report)
+        if moved is not None and self.settings.detect.baseline:
+            self.kpi_baselines.observe(moved, now, self.report)
 
     def observe_rates(self, rates: Iterable[InterfaceRate], now: float) -> None:
         """One tick's interface rates, each metric against its baseline."""
@@ -209,6 +216,7 @@ class Detector:
                 lines.append(f"new destinations learning, {novel:.0f} s left")
         if self._untracked:
             lines.append(f"baselines: {MAX_BASELINES} series at most; others go without")
+        lines.extend(self.kpi_baselines.status())
         lines.extend(st.describe(now) for st in self.watchlist.statuses())
         return tuple(lines)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netop.config import get_bool, get_float, get_int, get_section, get_str, shown
+from netop.engine.detect.kpi_baselines import KpiBaselineSettings, kpi_baseline_settings
 from netop.errors import ConfigError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -104,6 +105,8 @@ class AlertSettings:
     """An alert not fired again for this long is no longer active (it stays recent)."""
     keep: int = 200
     actions: tuple[ActionSettings, ...] = ()
+    kpi: KpiBaselineSettings = field(default_factory=KpiBaselineSettings)
+    """Host and service KPI baselines (``[detect] kpi_*``)."""
 
 
 _ACTION_TYPES = ("command", "webhook", "syslog")
@@ -227,11 +230,13 @@ def alert_settings(raw: Mapping[str, Any]) -> AlertSettings:
     actions = alerts.get("actions", [])
     if not isinstance(actions, list):
         raise ConfigError("alerts.actions", "must be a list of tables ([[alerts.actions]])")
+    detect = detect_settings(raw)
     return AlertSettings(
-        detect=detect_settings(raw),
+        detect=detect,
         watchlist_files=_str_list(raw, watch, "files", "watchlist.files"),
         watchlist_reload=get_float(raw, "watchlist.reload_seconds", 5.0, low=0.1, high=86400),
         clear_after=get_float(raw, "alerts.clear_after", 60.0, low=1, high=86400),
         keep=get_int(raw, "alerts.keep", 200, low=1, high=100_000),
         actions=tuple(_action(raw, i) for i in range(len(actions))),
+        kpi=kpi_baseline_settings(raw, detect.persistence, detect.window),
     )
