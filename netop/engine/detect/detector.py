@@ -15,8 +15,8 @@ from typing import Any
 from netop.engine.detect.alerts import AlertBook
 from netop.engine.detect.attacks import AttackDetector, Entry
 from netop.engine.detect.baseline import DesBaseline, RobustBaseline, Verdict
-from netop.engine.detect.novelty import NewDestinations
 from netop.engine.detect.kpi_baselines import KpiBaselines
+from netop.engine.detect.novelty import NewDestinations
 from netop.engine.detect.settings import AlertSettings
 from netop.engine.detect.watchlist import Watchlist
 from netop.model import Alert, AlertSeverity, FlowKey, InterfaceRate
