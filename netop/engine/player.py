@@ -25,6 +25,7 @@ from netop.engine.recording import (
     event_of,
     open_reader,
     read_meta,
+    snapshot_of,
 )
 from netop.engine.replay_view import replay_view
 from netop.model import FlowRow, InterfaceRate, NetEvent, Snapshot, ViewSpec
@@ -208,12 +209,12 @@ class RecordingPlayer:
                 "ORDER BY seq", (start, seq)):
             if keyframe:
                 self.decoder.reset()
-            core = self.decoder.core(core_blob)
+            core = self.decoder.core(core_blob, float(ts))
             self._decoded = int(n)
             if n != seq:  # on the way: carry the counts only
-                self.decoder.carry(core, flows_blob)
+                self.decoder.carry(flows_blob)
                 continue
-            rates = self.decoder.interfaces(core, float(ts))
+            rates = [self.decoder.iface(kw) for kw in core["interfaces"]]
             interval = core.get("interval", self.config.interval)
             rows = self.decoder.rows(flows_blob, float(ts),
                                      float(interval) if isinstance(interval, int | float)
@@ -227,16 +228,25 @@ class RecordingPlayer:
         playing on by one tick, rebuilt from the ticks before it otherwise."""
         if self._history is None or self._history_seq != self._seq - 1:
             history = RateHistory(self._history_len)
-            fields = self.decoder.iface_fields
-            # Only the rates, read by position: a jump rebuilds two minutes of 30
-            # interfaces, and building each InterfaceRate would cost most of the jump.
-            at = [fields.index(f) for f in ("origin", "name", "rx_bps", "tx_bps")]
-            earlier = self._db.execute(
-                "SELECT core FROM ticks WHERE seq < ? ORDER BY seq DESC LIMIT ?",
-                (self._seq, self._history_len - 1)).fetchall()
-            for (blob,) in reversed(earlier):
-                for v in self.decoder.core(blob).get("interfaces", ()):
-                    history.add((v[at[0]], v[at[1]]), v[at[2]], v[at[3]])
+            # The ticks before, decoded in order from the keyframe before the first of
+            # them (a rate may be coded as the delta over the time since the row before);
+            # only the cores, and the rates read from their dicts.
+            first = max(self._seq - self._history_len + 1, 0)
+            row = self._db.execute("SELECT seq FROM ticks WHERE seq <= ? AND keyframe = 1 "
+                                   "ORDER BY seq DESC LIMIT 1", (first,)).fetchone()
+            start = int(row[0]) if row is not None else first
+            decoder = TickDecoder(self._meta)
+            for n, ts, keyframe, blob in self._db.execute(
+                    "SELECT seq, ts, keyframe, core FROM ticks WHERE seq >= ? AND seq < ? "
+                    "ORDER BY seq", (start, self._seq)):
+                if keyframe:
+                    decoder.reset()
+                decoded = decoder.core(blob, float(ts))["interfaces"]
+                if n < first:
+                    continue  # read for what the next ticks build on only
+                for kw in decoded:
+                    history.add((kw.get("origin", ""), kw.get("name", "")),
+                                kw.get("rx_bps"), kw.get("tx_bps"))
             self._history = history
         for r in rates:
             self._history.add(r.key, r.rx_bps, r.tx_bps)
@@ -260,7 +270,7 @@ class RecordingPlayer:
         interfaces = self._interfaces(rates)
         total = core.get("events_total", 0)
         events = self._events(total if isinstance(total, int) else 0)
-        snap = self.decoder.snapshot(self._seq, ts, core, rows, events, interfaces)
+        snap = snapshot_of(self.decoder, self._seq, ts, core, rows, events, interfaces)
         snap = replace(snap, watching=f"replay of {safe_text(os.path.basename(self.path))} "
                                       f"(recorded: {snap.watching})")
         self._last = snap

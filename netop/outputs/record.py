@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import queue
 import sqlite3
@@ -22,17 +21,16 @@ from typing import Any
 
 from netop.config import Config, get_float, get_int, get_section
 from netop.engine.recording import (
-    IDENT_FIELDS,
-    IFACE_FIELDS,
     KEYFRAME_TICKS,
     ROLLUP_SECONDS,
     SCHEMA,
     SCHEMA_VERSION,
     TALKER_SECONDS,
     RecordingError,
-    TickEncoder,
     read_meta,
+    rest_of,
 )
+from netop.engine.tickcodec import TickEncoder, meta_fields
 from netop.errors import ConfigError, NetopError
 from netop.model import Snapshot, proto_name
 
@@ -93,9 +91,7 @@ def open_writer(path: str) -> sqlite3.Connection:
         if fresh:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             _put_meta(db, {"created": str(time.time()),
-                           "rollup_seconds": str(ROLLUP_SECONDS),
-                           "iface_fields": json.dumps(IFACE_FIELDS),
-                           "ident_fields": json.dumps(IDENT_FIELDS)})
+                           "rollup_seconds": str(ROLLUP_SECONDS), **meta_fields()})
         else:
             read_meta(db)
     except sqlite3.DatabaseError as exc:
@@ -214,8 +210,8 @@ class RecordWriter:
         last_event = self._event_base + snapshot.events_total
         keyframe = self._since_keyframe >= KEYFRAME_TICKS
         self._since_keyframe = 1 if keyframe else self._since_keyframe + 1
-        core, flows = self._encoder.encode(snapshot, self.options.top, last_event,
-                                           self.dropped, keyframe)
+        core, flows = self._encoder.encode(
+            snapshot, self.options.top, rest_of(snapshot, last_event, self.dropped), keyframe)
         period = int(snapshot.ts // ROLLUP_SECONDS) * ROLLUP_SECONDS
         db = self.db
         self._seq += 1
