@@ -81,7 +81,8 @@ CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
 KEYFRAME_TICKS = 60
 #: Snapshot fields the codec writes itself; any other goes under "extra".
 _KNOWN = frozenset({"ts", "seq", "hostname", "watching", "interval", "interfaces", "total",
-                    "totals", "events", "events_total", "flows", "status", "sources"})
+                    "totals", "events", "events_total", "flows", "status", "sources",
+                    "recording"})
 
 
 class RecordingError(Exception):
