@@ -35,7 +35,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
                "address_scan_hosts", "port_scan_ports", "scan_window", "scan_reply_timeout",
                "large_transfer_bytes", "window", "max_tracked", "baseline", "method", "alpha",
                "beta", "band_samples", "band_width", "learning_samples", "persistence",
-               "floor_bps", "floor_pps", "floor_drops"),
+               "floor_bps", "floor_pps", "floor_drops", "baseline_from"),
     "watchlist": ("files", "reload_seconds"),
     "alerts": ("actions", "clear_after", "keep"),
     "prometheus": ("listen", "top_n", "max_interfaces", "basic_auth_user",

@@ -61,6 +61,8 @@ class DetectSettings:
     """Drops or errors per second below this never alert."""
     max_tracked: int = 50_000
     """Entities (scanners, destinations, pairs) tracked at most per detector."""
+    baseline_from: str = ""
+    """A recording whose last day seeds the interface baselines (no learning period)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,7 @@ def detect_settings(raw: Mapping[str, Any]) -> DetectSettings:
         floor_drops=get_float(raw, "detect.floor_drops", d.floor_drops, low=0),
         max_tracked=get_int(raw, "detect.max_tracked", d.max_tracked, low=100,
                             high=10_000_000),
+        baseline_from=get_str(raw, "detect.baseline_from", d.baseline_from),
     )
 
 
