@@ -18,6 +18,7 @@ from dataclasses import replace
 from netop.config import Config
 from netop.engine.engine import SNAPSHOT_EVENTS
 from netop.engine.history import RateHistory
+from netop.engine.kpis import kpi_groups
 from netop.engine.playback import PlaybackState
 from netop.engine.recording import (
     RecordingError,
@@ -278,5 +279,11 @@ class RecordingPlayer:
 
     def _with_view(self, snap: Snapshot) -> Snapshot:
         flows = replay_view(snap.flows, self.view_spec)
-        return replace(snap, flows=flows)
+        by = self.kpi_by
+        if by is None:
+            return replace(snap, flows=flows)
+        # The KPI pane open: its groups over the recorded rows' KPIs (the top flows
+        # recorded), as the live engine groups its whole table.
+        kpis = tuple(kpi_groups([r.record for r in snap.flows.rows], by))
+        return replace(snap, flows=flows, kpis=kpis)
 

@@ -292,3 +292,25 @@ def test_alerts_and_kpi_groups_come_back_typed_in_replay(tmp_path: Path) -> None
     assert got.alerts[0].severity is AlertSeverity.CRITICAL
     assert got.new_alerts == ()
     assert got.kpis == (group,)
+
+
+def test_the_kpi_pane_in_replay_groups_the_recorded_flows_kpis(tmp_path: Path) -> None:
+    """Opening the KPI pane in replay (``kpi_by``) groups the recorded rows' KPIs, as the
+    live engine groups its table's."""
+    from netop.engine.kpis import kpi_groups
+    from netop.model import FlowKpi
+
+    kpi = FlowKpi(rtt_ms=12.0, retrans=0, retrans_rev=0, conn_state="SF", ttfb_ms=30.0)
+    snaps = []
+    for snap in live(3):
+        rows = tuple(replace(r, record=r.record._replace(kpi=kpi)) for r in snap.flows.rows)
+        snaps.append(replace(snap, flows=replace(snap.flows, rows=rows), kpis=()))
+    path = tmp_path / "kpi.db"
+    record(path, snaps)
+    player = RecordingPlayer(str(path), Config())
+    assert player.current().kpis == ()
+    player.kpi_by = "host"
+    got = player.current()
+    assert got.kpis == tuple(kpi_groups([r.record for r in snaps[0].flows.rows], "host"))
+    assert got.kpis
+    assert got.kpis[0].rtt_ms_p50 == 12.0
