@@ -282,7 +282,7 @@ def build_detector(args: argparse.Namespace, config: Config) -> Detector:
 def seed_baselines(detector: Detector, path: str, samples: int) -> None:
     """``--baseline-from``: the detector's interface baselines from ``path``'s last day;
     a file that is no recording ends the command (exit 2)."""
-    from netop.engine.detect.seed import recorded_rates
+    from netop.engine.baseline_seed import recorded_rates
     from netop.engine.recording import RecordingError
 
     try:

@@ -10,8 +10,8 @@ from bench.record_gen import Scenario, generate
 from netop.cli import build_parser
 from netop.commands.pipeline import build_detector
 from netop.config import Config
+from netop.engine.baseline_seed import DAY, recorded_rates, seed_target
 from netop.engine.detect.detector import Detector
-from netop.engine.detect.seed import DAY, recorded_rates, seed_target
 from netop.engine.detect.settings import AlertSettings
 from netop.errors import ConfigError
 from netop.model import COUNTER_FIELDS, Alert, InterfaceRate
