@@ -195,26 +195,37 @@ class RecordingPlayer:
 
     def _decode(self, seq: int) -> tuple[float, dict[str, object], tuple[FlowRow, ...],
                                            list[InterfaceRate]]:
-        """Tick ``seq``: on from the tick decoded last, or from its group's keyframe."""
+        """Tick ``seq``: on from the tick decoded last, or, after a jump, from the
+        keyframe before the sparklines' first tick: one pass rebuilds both."""
         db = self._db
+        flows_from = seq
+        history: RateHistory | None = None
+        first = seq
         if self._decoded is not None and self._decoded == seq - 1:
             start = seq
         else:
-            row = db.execute("SELECT seq FROM ticks WHERE seq <= ? AND keyframe = 1 "
-                             "ORDER BY seq DESC LIMIT 1", (seq,)).fetchone()
-            start = int(row[0]) if row is not None else seq
+            first = max(seq - self._history_len + 1, 0)
+            start = self._keyframe(first, first)
+            # Flow rows build on their group only: read from seq's keyframe.
+            flows_from = self._keyframe(seq, start)
+            history = RateHistory(self._history_len)
             self.decoder.reset()
         got = None
         for n, ts, keyframe, core_blob, flows_blob in db.execute(
-                "SELECT seq, ts, keyframe, core, flows FROM ticks WHERE seq BETWEEN ? AND ? "
-                "ORDER BY seq", (start, seq)):
+                "SELECT seq, ts, keyframe, core, CASE WHEN seq >= ? THEN flows END "
+                "FROM ticks WHERE seq BETWEEN ? AND ? ORDER BY seq", (flows_from, start, seq)):
             if keyframe:
                 self.decoder.reset()
-            core = self.decoder.core(core_blob, float(ts))
             self._decoded = int(n)
-            if n != seq:  # on the way: carry the counts only
-                self.decoder.carry(flows_blob)
+            if n != seq:  # on the way: the state the next ticks build on, the rates
+                rates_on_way = self.decoder.rates(core_blob, float(ts), n >= flows_from)
+                if history is not None and n >= first:
+                    for key, rx, tx in rates_on_way:
+                        history.add(key, rx, tx)
+                if flows_blob is not None:
+                    self.decoder.carry(flows_blob)
                 continue
+            core = self.decoder.core(core_blob, float(ts))
             rates = [self.decoder.iface(kw) for kw in core["interfaces"]]
             interval = core.get("interval", self.config.interval)
             rows = self.decoder.rows(flows_blob, float(ts),
@@ -222,32 +233,34 @@ class RecordingPlayer:
                                      else self.config.interval)
             got = (float(ts), core, rows, rates)
         assert got is not None
+        if history is not None:
+            self._history, self._history_seq = history, seq - 1
         return got
+
+    def _keyframe(self, seq: int, default: int) -> int:
+        """The keyframe at or before ``seq`` (``default`` when there is none)."""
+        row = self._db.execute("SELECT seq FROM ticks WHERE seq <= ? AND keyframe = 1 "
+                               "ORDER BY seq DESC LIMIT 1", (seq,)).fetchone()
+        return int(row[0]) if row is not None else default
 
     def _interfaces(self, rates: list[InterfaceRate]) -> tuple[InterfaceRate, ...]:
         """The tick's interfaces with their sparkline histories: appended to when
-        playing on by one tick, rebuilt from the ticks before it otherwise."""
+        playing on by one tick, else rebuilt by the jump's decoding (:meth:`_decode`)
+        or here from the ticks before."""
         if self._history is None or self._history_seq != self._seq - 1:
             history = RateHistory(self._history_len)
-            # The ticks before, decoded in order from the keyframe before the first of
-            # them (a rate may be coded as the delta over the time since the row before);
-            # only the cores, and the rates read from their dicts.
             first = max(self._seq - self._history_len + 1, 0)
-            row = self._db.execute("SELECT seq FROM ticks WHERE seq <= ? AND keyframe = 1 "
-                                   "ORDER BY seq DESC LIMIT 1", (first,)).fetchone()
-            start = int(row[0]) if row is not None else first
+            start = self._keyframe(first, first)
             decoder = TickDecoder(self._meta)
             for n, ts, keyframe, blob in self._db.execute(
                     "SELECT seq, ts, keyframe, core FROM ticks WHERE seq >= ? AND seq < ? "
                     "ORDER BY seq", (start, self._seq)):
                 if keyframe:
                     decoder.reset()
-                decoded = decoder.core(blob, float(ts))["interfaces"]
-                if n < first:
-                    continue  # read for what the next ticks build on only
-                for kw in decoded:
-                    history.add((kw.get("origin", ""), kw.get("name", "")),
-                                kw.get("rx_bps"), kw.get("tx_bps"))
+                decoded = decoder.rates(blob, float(ts), carry=False)
+                if n >= first:
+                    for key, rx, tx in decoded:
+                        history.add(key, rx, tx)
             self._history = history
         for r in rates:
             self._history.add(r.key, r.rx_bps, r.tx_bps)

@@ -237,6 +237,7 @@ class TickDecoder:
         self._iface_known = frozenset(IFACE_FIELDS)
         self._kpi_known = frozenset(KPI_FIELDS)
         self._if_idents: list[dict[str, Any]] = []
+        self._if_keys: list[tuple[str, str]] = []
         self._if_ts: list[float | None] = []
         self._if_counters: list[list[Any] | None] = []
         self._idents: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -247,7 +248,8 @@ class TickDecoder:
 
     def reset(self) -> None:
         """At a keyframe: forget the group."""
-        for lst in (self._if_idents, self._if_ts, self._if_counters, self._idents,
+        for lst in (self._if_idents, self._if_keys, self._if_ts, self._if_counters,
+                    self._idents,
                     self._counts, self._avg, self._kpi):
             lst.clear()
         self._rest = {}
@@ -262,6 +264,68 @@ class TickDecoder:
         self._rest = rest
         return {**rest, "interfaces": self._ifaces(value.get("if") or [], ts)}
 
+    def _new_iface(self, ref: Sequence[Any]) -> None:
+        ident = dict(zip(self.iface_ident, ref, strict=False))
+        self._if_idents.append(ident)
+        self._if_keys.append((ident.get("origin", ""), ident.get("name", "")))
+        self._if_ts.append(None)
+        self._if_counters.append(None)
+
+    def rates(self, blob: bytes, ts: float, carry: bool = True
+              ) -> list[tuple[tuple[str, str], Any, Any]]:
+        """A tick read on the way to another: the state the next ticks build on, and
+        only ``((origin, name), rx_bps, tx_bps)`` per interface, for the sparklines (a
+        jump reads a minute or two of ticks; building every field, or rounding the
+        rates, would cost most of it). ``carry``: keep the counters (not needed before
+        the keyframe of the tick wanted)."""
+        value = unpack(blob)
+        rest = {**self._rest, **value.get("rest", {})}
+        for key in value.get("gone", ()):
+            rest.pop(key, None)
+        self._rest = rest
+        cols = value.get("if") or []
+        if not cols or not cols[0]:
+            return []
+        nrates = len(IFACE_RATES)
+        ref_col, ts_col, counters_col = cols[0], cols[1], cols[3]
+        rx_col, tx_col = cols[4], cols[5]
+        delta_cols = cols[4 + nrates:]
+        fields = self.counter_fields
+        at_rx, at_tx = fields.index("rx_bytes"), fields.index("tx_bytes")
+        out = []
+        expect = 0
+        for i, ref in enumerate(ref_col):
+            if isinstance(ref, list):
+                self._new_iface(ref)
+                ref = len(self._if_idents) - 1
+            else:
+                ref += expect
+                if not 0 <= ref < len(self._if_idents):
+                    continue
+            expect = ref + 1
+            at = ts + ts_col[i] / 1000
+            before = self._if_ts[ref]
+            dt = at - before if before is not None else None
+            self._if_ts[ref] = at
+            if carry:
+                counters = counters_col[i] if counters_col else None
+                if counters is None:
+                    prev = self._if_counters[ref]
+                    if prev is not None:
+                        counters = [None if b is None or c[i] is None else b + c[i]
+                                    for b, c in zip(prev, delta_cols, strict=False)]
+                self._if_counters[ref] = counters
+            rx, tx = rx_col[i], tx_col[i]
+            if rx is None:
+                delta = delta_cols[at_rx][i]
+                rx = delta * 8 / dt if dt and isinstance(delta, int) else None
+            if tx is None:
+                delta = delta_cols[at_tx][i]
+                tx = delta * 8 / dt if dt and isinstance(delta, int) else None
+            out.append((self._if_keys[ref], None if rx is False else rx,
+                        None if tx is False else tx))
+        return out
+
     def _ifaces(self, cols: list[list[Any]], ts: float) -> list[dict[str, Any]]:
         if not cols or not cols[0]:
             return []
@@ -274,9 +338,7 @@ class TickDecoder:
         expect = 0
         for i, ref in enumerate(ref_col):
             if isinstance(ref, list):
-                self._if_idents.append(dict(zip(self.iface_ident, ref, strict=False)))
-                self._if_ts.append(None)
-                self._if_counters.append(None)
+                self._new_iface(ref)
                 ref = len(self._if_idents) - 1
             else:
                 ref += expect
