@@ -67,12 +67,17 @@ def snapshots(scenario: Scenario, start: float, ticks: int, interval: float,
             c = counters[name]
             c["rx_bytes"] += int(rx * interval / 8)
             c["tx_bytes"] += int(tx * interval / 8)
-            c["rx_packets"] += int(rx * interval / 8 / 1200)
-            c["tx_packets"] += int(tx * interval / 8 / 1200)
             deltas = dict.fromkeys(COUNTER_FIELDS, 0)
             deltas["rx_bytes"] = int(rx * interval / 8)
             deltas["tx_bytes"] = int(tx * interval / 8)
-            rates.append(InterfaceRate("local", name, ts, rx, tx, rx / 9600, tx / 9600,
+            deltas["rx_packets"] = int(rx * interval / 8 / 1200)
+            deltas["tx_packets"] = int(tx * interval / 8 / 1200)
+            c["rx_packets"] += deltas["rx_packets"]
+            c["tx_packets"] += deltas["tx_packets"]
+            # Packet rates as the engine computes them: this interval's packets per second.
+            rates.append(InterfaceRate("local", name, ts, rx, tx,
+                                       deltas["rx_packets"] / interval,
+                                       deltas["tx_packets"] / interval,
                                        deltas, dict(c), scenario.speed_bps, True))
         rows = []
         for k in range(scenario.flows):

@@ -508,6 +508,21 @@ class NicDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingStatus:
+    """What the recorder says about its file, for the header and the Interfaces pane."""
+
+    path: str
+    bytes: int = 0
+    """The file's size with its write-ahead log."""
+    dropped: int = 0
+    """Ticks lost because the writer was behind (its queue full)."""
+    error: str | None = None
+    eta: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """Per interface key, the capacity ETA (``80% 3w``) where the recording's trend
+    allows one (as ``netop report``: ≥ 7 days, R² ≥ 0.5); refreshed in the background."""
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the views need for one tick. Immutable; safe to share across threads."""
 
@@ -554,6 +569,9 @@ class Snapshot:
     flow_history: tuple[float, ...] = ()
     """For a played file with no interface to total: the flows' total rate (bits/s,
     both ways) per tick, oldest first; the totals line averages it."""
+    recording: RecordingStatus | None = None
+    """The file this run records into (``--record``), as its recorder last said; None
+    when nothing is recorded. Not itself recorded."""
 
 
 @dataclass(frozen=True, slots=True)

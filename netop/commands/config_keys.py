@@ -37,6 +37,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
                "beta", "band_samples", "band_width", "learning_samples", "persistence",
                "floor_bps", "floor_pps", "floor_drops", "large_transfer_flows",
                "new_destinations", "new_destination_learning", "new_destination_hosts",
+               "baseline_from",
                # host/service KPI baselines (netop/engine/detect/kpi_baselines.py)
                "kpi_baselines", "kpi_interval", "kpi_learning", "kpi_min_rtt_samples",
                "kpi_min_connections", "kpi_min_packets", "kpi_rtt_rise_ms", "kpi_rtt_factor",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -280,4 +281,21 @@ def build_detector(args: argparse.Namespace, config: Config) -> Detector:
             raise ConfigError("--watchlist", f"no such file: {path}")
     if extra:
         settings = replace(settings, watchlist_files=settings.watchlist_files + extra)
-    return Detector(settings, config.interval)
+    detector = Detector(settings, config.interval)
+    seed = getattr(args, "baseline_from", None) or settings.detect.baseline_from
+    if seed:
+        seed_baselines(detector, os.path.expanduser(seed), settings.detect.band_samples)
+    return detector
+
+
+def seed_baselines(detector: Detector, path: str, samples: int) -> None:
+    """``--baseline-from``: the detector's interface baselines from ``path``'s last day;
+    a file that is no recording ends the command (exit 2)."""
+    from netop.engine.baseline_seed import recorded_rates
+    from netop.engine.recording import RecordingError
+
+    try:
+        ticks = recorded_rates(path, time.time(), samples)
+    except RecordingError as exc:
+        raise ConfigError("--baseline-from", str(exc)) from exc
+    detector.seed(ticks)

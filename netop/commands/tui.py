@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(parser)
     add_record_arguments(parser)
     add_watchlist_argument(parser)
+    parser.add_argument("--baseline-from", metavar="FILE.db",
+                        help="start the interface baselines from a recording's last day "
+                             "(no learning period)")
     parser.add_argument("--local-interfaces", action="store_true",
                         help="with -r: show this host's interfaces beside the file too")
 

@@ -52,6 +52,7 @@ from netop.model import (
     NetEvent,
     NicDetail,
     PacketSample,
+    RecordingStatus,
     Severity,
     Snapshot,
     SourceStatus,
@@ -364,11 +365,22 @@ class Engine:
             detect_status=detect_status,
             flow_interval=self._flow_interval,
             flow_history=flow_history,
+            recording=self._recording_status(),
             tick_seconds=time.perf_counter() - started,
         )
         self._pass_ended()
         self._hand_to_sinks(snapshot)
         return snapshot
+
+    def _recording_status(self) -> RecordingStatus | None:
+        """The status of the sink that records (``recording_status()``), if any."""
+        for sink in self.sinks:
+            status = getattr(sink, "recording_status", None)
+            if callable(status):
+                value = status()
+                if isinstance(value, RecordingStatus):
+                    return value
+        return None
 
     def _pass_ended(self, forced: bool = False) -> None:
         """Hand the flows that ended to the sinks that take them, and keep them for

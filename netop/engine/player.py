@@ -14,12 +14,14 @@ import os
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import replace
 
 from netop.config import Config
 from netop.engine.engine import SNAPSHOT_EVENTS
 from netop.engine.flowview import HISTORY_TICKS
 from netop.engine.history import RateHistory
+from netop.engine.kpis import kpi_groups
 from netop.engine.playback import PlaybackState
 from netop.engine.recording import (
     RecordingError,
@@ -27,6 +29,7 @@ from netop.engine.recording import (
     event_of,
     open_reader,
     read_meta,
+    snapshot_of,
 )
 from netop.engine.replay_view import replay_view
 from netop.model import FlowRow, InterfaceRate, NetEvent, Snapshot, ViewSpec
@@ -202,40 +205,60 @@ class RecordingPlayer:
     def _decode(
         self, seq: int, earlier: list[tuple[FlowRow, ...]] | None = None
     ) -> tuple[float, dict[str, object], tuple[FlowRow, ...], list[InterfaceRate]]:
-        """Tick ``seq``: on from the tick decoded last, or from its group's keyframe.
-        ``earlier``: filled with the rows of the :data:`HISTORY_TICKS` - 1 ticks before
-        (decoded from the keyframe before the first of them)."""
+        """Tick ``seq``: on from the tick decoded last, or, after a jump, from the
+        keyframe before the sparklines' first tick: one pass rebuilds both.
+        ``earlier``: filled with the flow rows of the :data:`HISTORY_TICKS` - 1 ticks
+        before (the flows' rate histories, rebuilt)."""
         db = self._db
-        first = seq - HISTORY_TICKS + 1 if earlier is not None else seq
+        flows_from = flow_first = first = seq
+        history: RateHistory | None = None
         if earlier is None and self._decoded is not None and self._decoded == seq - 1:
             start = seq
         else:
-            row = db.execute("SELECT seq FROM ticks WHERE seq <= ? AND keyframe = 1 "
-                             "ORDER BY seq DESC LIMIT 1", (first,)).fetchone()
-            start = int(row[0]) if row is not None else first
+            first = max(seq - self._history_len + 1, 0)
+            start = self._keyframe(first, first)
+            # Flow rows build on their group only: read from the keyframe of the first
+            # tick whose rows are wanted.
+            if earlier is not None:
+                flow_first = max(seq - HISTORY_TICKS + 1, 0)
+            flows_from = self._keyframe(flow_first, start)
+            start = min(start, flows_from)
+            history = RateHistory(self._history_len)
             self.decoder.reset()
         got = None
         for n, ts, keyframe, core_blob, flows_blob in db.execute(
-                "SELECT seq, ts, keyframe, core, flows FROM ticks WHERE seq BETWEEN ? AND ? "
-                "ORDER BY seq", (start, seq)):
+                "SELECT seq, ts, keyframe, core, CASE WHEN seq >= ? THEN flows END "
+                "FROM ticks WHERE seq BETWEEN ? AND ? ORDER BY seq", (flows_from, start, seq)):
             if keyframe:
                 self.decoder.reset()
-            core = self.decoder.core(core_blob)
             self._decoded = int(n)
-            interval = core.get("interval", self.config.interval)
-            tick = float(interval) if isinstance(interval, int | float) else (
-                self.config.interval)
-            if n != seq:  # on the way: carry the counts (and the rows for the history)
-                if earlier is not None and n >= first:
-                    earlier.append(self.decoder.carry_rows(core, flows_blob, float(ts), tick))
-                else:
-                    self.decoder.carry(core, flows_blob)
+            if n != seq:  # on the way: the state the next ticks build on, the rates
+                rates_on_way = self.decoder.rates(core_blob, float(ts), n >= flows_from)
+                if history is not None and n >= first:
+                    for key, rx, tx in rates_on_way:
+                        history.add(key, rx, tx)
+                    total = self.decoder.rest.get("total")
+                    if total:
+                        history.add(_TOTAL, total.get("rx_bps"), total.get("tx_bps"))
+                if flows_blob is not None:
+                    if earlier is not None and n >= flow_first:
+                        earlier.append(self.decoder.rows(flows_blob, float(ts),
+                                                         self._interval(self.decoder.rest)))
+                    else:
+                        self.decoder.carry(flows_blob)
                 continue
-            rates = self.decoder.interfaces(core, float(ts))
-            rows = self.decoder.rows(flows_blob, float(ts), tick)
+            core = self.decoder.core(core_blob, float(ts))
+            rates = [self.decoder.iface(kw) for kw in core["interfaces"]]
+            rows = self.decoder.rows(flows_blob, float(ts), self._interval(core))
             got = (float(ts), core, rows, rates)
         assert got is not None
+        if history is not None:
+            self._history, self._history_seq = history, seq - 1
         return got
+
+    def _interval(self, core: Mapping[str, object]) -> float:
+        interval = core.get("interval", self.config.interval)
+        return float(interval) if isinstance(interval, int | float) else self.config.interval
 
     def _rows_with_history(
         self, rows: tuple[FlowRow, ...], earlier: list[tuple[FlowRow, ...]] | None
@@ -260,28 +283,35 @@ class RecordingPlayer:
             kept[r.key] = rates
         self._flow_history = kept
 
+    def _keyframe(self, seq: int, default: int) -> int:
+        """The keyframe at or before ``seq`` (``default`` when there is none)."""
+        row = self._db.execute("SELECT seq FROM ticks WHERE seq <= ? AND keyframe = 1 "
+                               "ORDER BY seq DESC LIMIT 1", (seq,)).fetchone()
+        return int(row[0]) if row is not None else default
+
     def _interfaces(
         self, rates: list[InterfaceRate], total: InterfaceRate | None
     ) -> tuple[tuple[InterfaceRate, ...], InterfaceRate | None]:
         """The tick's interfaces and ``all`` row with their sparkline histories (the
-        totals line's averages): appended to when playing on by one tick, rebuilt from
-        the ticks before it otherwise."""
+        totals line's averages): appended to when playing on by one tick, else rebuilt
+        by the jump's decoding (:meth:`_decode`) or here from the ticks before."""
         if self._history is None or self._history_seq != self._seq - 1:
             history = RateHistory(self._history_len)
-            fields = self.decoder.iface_fields
-            # Only the rates, read by position: a jump rebuilds two minutes of 30
-            # interfaces, and building each InterfaceRate would cost most of the jump.
-            at = [fields.index(f) for f in ("origin", "name", "rx_bps", "tx_bps")]
-            earlier = self._db.execute(
-                "SELECT core FROM ticks WHERE seq < ? ORDER BY seq DESC LIMIT ?",
-                (self._seq, self._history_len - 1)).fetchall()
-            for (blob,) in reversed(earlier):
-                core = self.decoder.core(blob)
-                for v in core.get("interfaces", ()):
-                    history.add((v[at[0]], v[at[1]]), v[at[2]], v[at[3]])
-                all_row = core.get("total")
-                if all_row:
-                    history.add(_TOTAL, all_row[at[2]], all_row[at[3]])
+            first = max(self._seq - self._history_len + 1, 0)
+            start = self._keyframe(first, first)
+            decoder = TickDecoder(self._meta)
+            for n, ts, keyframe, blob in self._db.execute(
+                    "SELECT seq, ts, keyframe, core FROM ticks WHERE seq >= ? AND seq < ? "
+                    "ORDER BY seq", (start, self._seq)):
+                if keyframe:
+                    decoder.reset()
+                decoded = decoder.rates(blob, float(ts), carry=False)
+                if n >= first:
+                    for key, rx, tx in decoded:
+                        history.add(key, rx, tx)
+                    all_row = decoder.rest.get("total")
+                    if all_row:
+                        history.add(_TOTAL, all_row.get("rx_bps"), all_row.get("tx_bps"))
             self._history = history
         for r in rates:
             self._history.add(r.key, r.rx_bps, r.tx_bps)
@@ -312,8 +342,8 @@ class RecordingPlayer:
         rows = self._rows_with_history(rows, earlier)
         last_event = core.get("events_total", 0)
         events = self._events(last_event if isinstance(last_event, int) else 0)
-        snap = self.decoder.snapshot(self._seq, ts, core, rows, events, ())
-        interfaces, total = self._interfaces(list(rates), snap.total)
+        snap = snapshot_of(self.decoder, self._seq, ts, core, rows, events, ())
+        interfaces, total = self._interfaces(rates, snap.total)
         snap = replace(snap, interfaces=interfaces, total=total)
         snap = replace(snap, watching=f"replay of {safe_text(os.path.basename(self.path))} "
                                       f"(recorded: {snap.watching})")
@@ -322,5 +352,11 @@ class RecordingPlayer:
 
     def _with_view(self, snap: Snapshot) -> Snapshot:
         flows = replay_view(snap.flows, self.view_spec)
-        return replace(snap, flows=flows)
+        by = self.kpi_by
+        if by is None:
+            return replace(snap, flows=flows)
+        # The KPI pane open: its groups over the recorded rows' KPIs (the top flows
+        # recorded), as the live engine groups its whole table.
+        kpis = tuple(kpi_groups([r.record for r in snap.flows.rows], by))
+        return replace(snap, flows=flows, kpis=kpis)
 

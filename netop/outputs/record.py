@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import queue
 import sqlite3
@@ -21,20 +20,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from netop.config import Config, get_float, get_int, get_section
+from netop.engine.eta import ETA_EVERY, recording_etas
 from netop.engine.recording import (
-    IDENT_FIELDS,
-    IFACE_FIELDS,
     KEYFRAME_TICKS,
     ROLLUP_SECONDS,
     SCHEMA,
     SCHEMA_VERSION,
     TALKER_SECONDS,
     RecordingError,
-    TickEncoder,
+    open_reader,
     read_meta,
+    rest_of,
 )
+from netop.engine.tickcodec import TickEncoder, meta_fields
 from netop.errors import ConfigError, NetopError
-from netop.model import Snapshot, proto_name
+from netop.model import RecordingStatus, Snapshot, proto_name
 
 #: Snapshots waiting for the writer at most (a minute of ticks at 1 s).
 QUEUE_TICKS = 60
@@ -93,9 +93,7 @@ def open_writer(path: str) -> sqlite3.Connection:
         if fresh:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             _put_meta(db, {"created": str(time.time()),
-                           "rollup_seconds": str(ROLLUP_SECONDS),
-                           "iface_fields": json.dumps(IFACE_FIELDS),
-                           "ident_fields": json.dumps(IDENT_FIELDS)})
+                           "rollup_seconds": str(ROLLUP_SECONDS), **meta_fields()})
         else:
             read_meta(db)
     except sqlite3.DatabaseError as exc:
@@ -214,8 +212,8 @@ class RecordWriter:
         last_event = self._event_base + snapshot.events_total
         keyframe = self._since_keyframe >= KEYFRAME_TICKS
         self._since_keyframe = 1 if keyframe else self._since_keyframe + 1
-        core, flows = self._encoder.encode(snapshot, self.options.top, last_event,
-                                           self.dropped, keyframe)
+        core, flows = self._encoder.encode(
+            snapshot, self.options.top, rest_of(snapshot, last_event, self.dropped), keyframe)
         period = int(snapshot.ts // ROLLUP_SECONDS) * ROLLUP_SECONDS
         db = self.db
         self._seq += 1
@@ -317,6 +315,12 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self.error: str | None = None
         self._reported = False
+        self._bytes = self._size()
+        self._eta: dict[tuple[str, str], str] = {}
+        self._stop = threading.Event()
+        #: Set once the ETAs were computed a first time (or found impossible).
+        self.eta_ready = threading.Event()
+        self._eta_thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -324,6 +328,38 @@ class Recorder:
             self._thread = threading.Thread(target=self._run, name="netop-record",
                                             daemon=True)
             self._thread.start()
+        if self._eta_thread is None:
+            self._eta_thread = threading.Thread(target=self._etas, name="netop-record-eta",
+                                                daemon=True)
+            self._eta_thread.start()
+
+    def recording_status(self) -> RecordingStatus:
+        """The file, its size, ticks dropped, the ETAs (the engine puts it in each
+        snapshot: the header's indicator, the Interfaces pane's ETA column)."""
+        return RecordingStatus(self.options.path, self._bytes, self.writer.dropped,
+                               self.error, self._eta)
+
+    def _etas(self) -> None:
+        """The capacity ETAs from the file, at start and then every ETA_EVERY seconds,
+        on their own connection and thread: a month's report takes a second or two."""
+        while not self._stop.is_set():
+            try:
+                db = open_reader(self.options.path)
+                try:
+                    self._eta = recording_etas(db)
+                finally:
+                    db.close()
+            except (sqlite3.Error, RecordingError, ValueError):
+                pass  # no ETA column, as with too few days: the header still shows the file
+            self.eta_ready.set()
+            self._stop.wait(ETA_EVERY)
+
+    def _size(self) -> int:
+        total = 0
+        for name in (self.options.path, self.options.path + "-wal"):
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(name)
+        return total
 
     def consume(self, snapshot: Snapshot) -> None:
         """Queue ``snapshot``; a full queue drops it (counted)."""
@@ -344,9 +380,14 @@ class Recorder:
                 self.writer.write(snapshot)
             except Exception as exc:  # a full disk: say so once per tick, keep going
                 self.error = f"cannot write {self.options.path}: {exc}"
+            self._bytes = self._size()
 
     def close(self) -> None:
         """Write what is queued, the period in progress, and close the file."""
+        self._stop.set()
+        eta, self._eta_thread = self._eta_thread, None
+        if eta is not None:
+            eta.join(timeout=30)
         thread, self._thread = self._thread, None
         if thread is not None:
             # The queue may be full: wait for room rather than lose the end marker.

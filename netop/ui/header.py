@@ -3,14 +3,15 @@ position first (time, timeline, speed)."""
 
 from __future__ import annotations
 
+import os
 import time
 
 from rich.text import Text
 from textual.widgets import Static
 
 from netop.engine.playback import PlaybackState
-from netop.format import human_rate
-from netop.model import Snapshot
+from netop.format import human_bytes, human_rate
+from netop.model import RecordingStatus, Snapshot
 
 #: Cells of the timeline bar.
 TIMELINE = 12
@@ -38,6 +39,17 @@ def playback_text(state: PlaybackState) -> str:
     return " ".join(parts)
 
 
+def recording_text(status: RecordingStatus) -> str:
+    """``● REC net.db 12.3 MB`` (and ``3 dropped``, or the write error): what is
+    being recorded, first in the header so a narrow terminal still shows it."""
+    parts = [f"● REC {os.path.basename(status.path)} {human_bytes(status.bytes)}"]
+    if status.dropped:
+        parts.append(f"{status.dropped} dropped")
+    if status.error:
+        parts.append("write failed")
+    return " ".join(parts)
+
+
 class HeaderBar(Static):
     """Repainted only when its text changes."""
 
@@ -47,7 +59,7 @@ class HeaderBar(Static):
 
     def __init__(self) -> None:
         super().__init__("", id="header")
-        self._last: tuple[str, bool, str] = ("", False, "")
+        self._last: tuple[str, bool, str, str] = ("", False, "", "")
 
     def show(self, snapshot: Snapshot | None, bits: bool, paused: bool,
              playback: PlaybackState | None = None) -> None:
@@ -65,10 +77,16 @@ class HeaderBar(Static):
             ]
             plain = "  │  ".join(parts)
         position = playback_text(playback) if playback is not None else ""
-        if (plain, paused, position) == self._last:
+        status = snapshot.recording if snapshot is not None else None
+        rec = recording_text(status) if status is not None else ""
+        if (plain, paused, position, rec) == self._last:
             return
-        self._last = (plain, paused, position)
+        self._last = (plain, paused, position, rec)
         text = Text(plain, no_wrap=True, overflow="ellipsis")
+        if rec:
+            style = "bold red" if status is not None and (status.dropped or status.error) \
+                else "bold"
+            text = Text.assemble(Text(f" {rec} ", style=style), "│", text)
         if position:
             # Bold, not reversed: reversed, the timeline's full blocks would look empty.
             text = Text.assemble(Text(f" {position} ", style="bold"), "│", text)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: Modified z-score above which a value is an outlier (Iglewicz & Hoaglin).
@@ -77,6 +78,12 @@ class RobustBaseline:
         self.values.append(x)
         return Verdict(median, band, violation, self._persist.add(violation))
 
+    def seed(self, values: Sequence[float]) -> None:
+        """Start from ``values`` (a recording's) instead of a learning period."""
+        self.values.extend(values)
+        if len(self.values) >= 2:
+            self.seen = max(self.seen, self.learning)
+
 
 class DesBaseline:
     """ntopng's double exponential smoothing with its RMS band."""
@@ -111,6 +118,15 @@ class DesBaseline:
             return Verdict(None, None, False, False, self.learning - self.seen + 1)
         violation = x >= self.floor and x > forecast + band
         return Verdict(forecast, band, violation, self._persist.add(violation))
+
+    def seed(self, values: Sequence[float]) -> None:
+        """Start from ``values`` (a recording's) instead of a learning period: the
+        forecast and its band learn them, no verdict is kept."""
+        for x in values:
+            self.update(x)
+        if values:
+            self.seen = max(self.seen, self.learning)
+            self._persist.flags.clear()
 
 
 def _median(ordered: list[float]) -> float:

@@ -166,6 +166,27 @@ class Detector:
                 if verdict.fire:
                     self._baseline_alert(rate, metric, value, unit, verdict)
 
+    def seed(self, ticks: Iterable[Iterable[InterfaceRate]]) -> int:
+        """Start the interface baselines from recorded ticks (oldest first) instead of a
+        learning period (``--baseline-from``); the number of series seeded."""
+        d = self.settings.detect
+        floors = {"bps": d.floor_bps, "pps": d.floor_pps, "drops": d.floor_drops}
+        series: dict[tuple[str, str, str], tuple[str, list[float]]] = {}
+        for rates in ticks:
+            for rate in rates:
+                if rate.stale_for is not None or rate.name == "lo":
+                    continue
+                for metric, attr, _, floor in _METRICS:
+                    value = _metric(rate, attr)
+                    if value is not None:
+                        key = (rate.origin, rate.name, metric)
+                        series.setdefault(key, (floor, []))[1].append(value)
+        for key, (floor, values) in list(series.items())[:MAX_BASELINES]:
+            base = self._baselines.get(key) or self._new_baseline(floors[floor])
+            base.seed(values)
+            self._baselines[key] = base
+        return len(series)
+
     def _new_baseline(self, floor: float) -> Baseline:
         d = self.settings.detect
         if d.method == "des":

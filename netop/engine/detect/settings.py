@@ -72,6 +72,8 @@ class DetectSettings:
     """Seconds each host learns its destinations from its first flow."""
     new_destination_hosts: int = 10_000
     """Local hosts whose destinations are remembered at most (512 bytes each)."""
+    baseline_from: str = ""
+    """A recording whose last day seeds the interface baselines (no learning period)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +176,7 @@ def detect_settings(raw: Mapping[str, Any]) -> DetectSettings:
                                            d.new_destination_learning, low=0, high=1e7),
         new_destination_hosts=get_int(raw, "detect.new_destination_hosts",
                                       d.new_destination_hosts, low=1, high=10_000_000),
+        baseline_from=get_str(raw, "detect.baseline_from", d.baseline_from),
     )
 
 

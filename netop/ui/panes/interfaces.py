@@ -8,7 +8,7 @@ poll latency, availability) and collapses with enter or a click.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from netop.format import human_age, human_rate
 from netop.model import InterfaceRate, Snapshot, SourceStatus, TargetRow, target_row
@@ -107,6 +107,8 @@ class InterfacesPane(LineTable):
         Column("util", "Util", 5, "right"),
         Column("link", "Link", 4),
     )
+    #: Shown when the recording this run writes to gives a capacity trend (``--record``).
+    ETA_COLUMN = Column("eta", "ETA", 7, "right")
 
     def __init__(self) -> None:
         super().__init__(self.COLUMNS, cursor=True, id="interfaces", classes="pane",
@@ -119,6 +121,7 @@ class InterfacesPane(LineTable):
         self.by_rate = True
         #: The interfaces the user named (``-i``): first in the busy order.
         self.watched: tuple[str, ...] = ()
+        self._with_eta = False
 
     def toggle(self, origin: str) -> None:
         """Collapse or expand one remote group."""
@@ -126,9 +129,14 @@ class InterfacesPane(LineTable):
 
     def show(self, snapshot: Snapshot, bits: bool, hide_idle: bool) -> None:
         """Render the interfaces of ``snapshot``."""
+        etas = snapshot.recording.eta if snapshot.recording is not None else {}
+        if bool(etas) != self._with_eta:
+            self._with_eta = bool(etas)
+            self.set_columns(self.COLUMNS + ((self.ETA_COLUMN,) if etas else ()))
+        eta: Mapping[tuple[str, str], str] | None = etas or None
         rows = []
         if snapshot.total is not None:
-            rows.append(self._row(snapshot.total, bits, total=True))
+            rows.append(self._row(snapshot.total, bits, total=True, eta=eta))
         hidden: set[tuple[str, str]] = set()
         shown = 0
         for origin, rates in grouped(snapshot.interfaces, self.by_rate, self.watched,
@@ -145,7 +153,7 @@ class InterfacesPane(LineTable):
                     hidden.add(rate.key)
                     continue
                 shown += 1
-                rows.append(self._row(rate, bits))
+                rows.append(self._row(rate, bits, eta=eta))
         order = "busiest first" if self.by_rate else "by name"
         title = f"Interfaces ({shown}) · {order}"
         if hidden:
@@ -155,12 +163,16 @@ class InterfacesPane(LineTable):
         self.set_rows(rows)
 
     @staticmethod
-    def _row(rate: InterfaceRate, bits: bool, total: bool = False) -> Row:
+    def _row(rate: InterfaceRate, bits: bool, total: bool = False,
+             eta: Mapping[tuple[str, str], str] | None = None) -> Row:
+        # The ETA column's cell, when it is shown: "" where the trend gives none.
+        extra: tuple[Cell, ...] = (
+            () if eta is None else ("" if total else eta.get(rate.key, ""),))
         if rate.stale_for is not None:  # its source stopped answering: say so, and since when
             return Row(key=f"{rate.origin}\0{rate.name}", cells=(
                 Middle(rate.name), Spark(rate.rx_history, "rx"), Styled("stale", "dim"),
                 Spark(rate.tx_history, "tx"), Styled(f"{human_age(rate.stale_for)} ago", "dim"),
-                "—", _link(rate)))
+                "—", _link(rate), *extra))
         cells: tuple[Cell, ...] = (
             # Under its group's header a remote interface is named by its ifName alone.
             Styled(rate.label, "accent") if total else Middle(rate.name),
@@ -170,5 +182,6 @@ class InterfacesPane(LineTable):
             Styled(human_rate(rate.tx_bps, bits), "tx"),
             "" if total else _util(rate),
             "" if total else _link(rate),
+            *extra,
         )
         return Row(key=f"{rate.origin}\0{rate.name}", cells=cells)
