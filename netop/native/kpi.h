@@ -3,8 +3,9 @@
  * The flow table (Entry) is emptied at every drain; a flow's KPI state must outlive
  * that, so it lives in a table of its own (Kpi, keyed like Entry: canonical side a is
  * the lower address/port). An Entry remembers its Kpi's index for the interval, so a
- * packet costs one index, not a second hash lookup. Idle states are swept (compacted,
- * index rebuilt) at a drain, when no Entry refers to any.
+ * packet costs one index, not a second hash lookup, and the two cache lines every
+ * packet reads are fetched while the Entry is updated. Idle states are swept
+ * (compacted, index rebuilt) after a drain, which stamps each its flow's last packet.
  *
  * What is measured, with tshark 4.0 (epan/dissectors/packet-tcp.c) and Zeek as referees:
  * - handshake RTT: tcp.analysis.initial_rtt = the most recent SYN -> the ACK completing
@@ -13,7 +14,8 @@
  *   out-of-order separately, keep-alives excluded, its order of tests and thresholds
  *   (fast: >= 2 dup ACKs and the other side's last packet < 20 ms ago; out-of-order
  *   within the iRTT, 3 ms while unknown);
- * - ack RTT: data segment -> first ACK covering it, one outstanding sample per
+ * - ack RTT: with TCP timestamps pping's method (a TSval's first sight -> its first
+ *   echo); without, data segment -> first ACK covering it, one outstanding sample per
  *   direction, none from a retransmitted segment (Karn); median of the last KPI_SAMPLES;
  * - conn_state: Zeek's conn.log words from per-endpoint states (base/protocols/conn);
  * - TTFB: the originator's first payload -> the responder's first payload after it;
