@@ -7,6 +7,7 @@ interface-record shape (``to_json`` of the model), one object per line with ``--
 
 from __future__ import annotations
 
+import functools
 import json
 import json.encoder
 import time
@@ -121,8 +122,20 @@ _FLOW_JSON = (
 _NO_KPI_JSON = ", ".join(f'"{k}": null' for k in KPI_KEYS) + "}"
 
 
+@functools.cache
+def _native_kpi_json() -> Callable[[FlowKpi], str | None] | None:
+    from netop.native import fastpath
+
+    module = fastpath.load()
+    return None if module is None else getattr(module, "kpi_json", None)
+
+
 def _kpi_json(kpi: FlowKpi | None) -> str:
-    return _NO_KPI_JSON if kpi is None else json_line(kpi._asdict())[1:]
+    if kpi is None:
+        return _NO_KPI_JSON
+    native = _native_kpi_json()
+    text = native(kpi) if native is not None else None
+    return text if text is not None else json_line(kpi._asdict())[1:]
 
 
 def _opt(value: int | None) -> str:

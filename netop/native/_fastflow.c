@@ -17,6 +17,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 #include <limits.h>
 #include <stddef.h>
 #include <errno.h>
@@ -208,7 +209,11 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
         if (e->proto == k->proto && e->vlan == k->vlan && e->alen == k->alen && e->pa == pa &&
             e->pb == pb && memcmp(e->a, a, k->alen) == 0 && memcmp(e->b, b, k->alen) == 0) {
             /* its KPI state is a cache miss of its own: start it now */
-            if (e->kpi && e->kpi != UINT32_MAX) __builtin_prefetch(KP(t, (Py_ssize_t)e->kpi - 1), 1);
+            if (e->kpi && e->kpi != UINT32_MAX) {
+                const char *kp = (const char *)KP(t, (Py_ssize_t)e->kpi - 1);
+                __builtin_prefetch(kp, 1);
+                __builtin_prefetch(kp + 64, 1);
+            }
             e->pk[dir] += 1; e->by[dir] += k->l3len;
             if (ts > e->last) e->last = ts;
             if (ts < e->first) e->first = ts;
@@ -426,8 +431,14 @@ static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
         int32_t in_if = f ? e->ifout : e->ifin, out_if = f ? e->ifin : e->ifout;
         PyObject *pin = in_if ? PyLong_FromLong(in_if) : Py_NewRef(Py_None);
         PyObject *pout = out_if ? PyLong_FromLong(out_if) : Py_NewRef(Py_None);
-        PyObject *kpi = e->kpi && e->kpi != UINT32_MAX ? kpi_tuple(KP(t, (Py_ssize_t)e->kpi - 1), f)
-                                                       : Py_NewRef(Py_None);
+        PyObject *kpi = Py_None;
+        if (e->kpi && e->kpi != UINT32_MAX) {
+            Kpi *kk = KP(t, (Py_ssize_t)e->kpi - 1);
+            if (e->last > kk->last) kk->last = e->last;  /* for the sweep after the drain */
+            kpi = kpi_tuple(kk, f);
+        } else {
+            Py_INCREF(kpi);
+        }
         if (!kpi) { Py_DECREF(vlan); Py_XDECREF(pin); Py_XDECREF(pout); Py_DECREF(out); return NULL; }
         PyObject *row = Py_BuildValue(
             "(iy#iy#iNKKKKddiNNN)", e->proto, f ? e->b : e->a, (Py_ssize_t)e->alen,
@@ -559,6 +570,7 @@ static PyObject *Table_kpi_feed(Table *t, PyObject *args) {
                             (uint16_t)(src_is_a ? dport : sport), opener);
     if (i >= 0) {
         if (ts > t->know) t->know = ts;
+        if (ts > KP(t, i)->last) KP(t, i)->last = ts;
         kpi_packet(KP(t, i), dir, l4.buf, (uint32_t)l4.len, l4len, ts);
     }
     PyBuffer_Release(&l4);
@@ -1295,6 +1307,7 @@ static PyMethodDef module_methods[] = {
     {"agg_moved", agg_moved, METH_VARARGS, "A kept aggregation's groups follow the flows that moved."},
     {"clear_rates", clear_rates, METH_VARARGS, "Zero the rates of flows that stopped."},
     {"agg_resum", agg_resum, METH_VARARGS, "A kept aggregation's groups follow the window sums."},
+    {"kpi_json", kpi_json, METH_O, "A FlowKpi's members as JSON, or None for the general encoder."},
     {NULL}
 };
 
@@ -1321,6 +1334,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "GroupSums", (PyObject *)&GroupSumsType) < 0) {
         Py_DECREF(&GroupSumsType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 10);
+    PyModule_AddIntConstant(m, "VERSION", 11);
     return m;
 }
