@@ -286,6 +286,8 @@ class CaptureSource(Source):
             max_files=o.max_files,
             snaplen=o.snaplen,
             user=o.user,
+            flow_packets=o.flow_packets,
+            flow_rings=o.flow_rings,
         )
 
     def _run_child(self) -> None:
