@@ -26,10 +26,22 @@ typedef struct FrFlow_ {
     uint8_t a[16], b[16];
     uint32_t n;      /* packets kept so far; the newest is at (n - 1) % fr_k */
     int32_t next;    /* next slot in the same bucket, -1: none */
+    uint32_t bucket;
 } FrFlow;
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+static inline void fr_store(FrPkt *dst, const FrPkt *src) {
+    __m128i *d = (__m128i *)dst;
+    const __m128i *s = (const __m128i *)src;
+    for (int i = 0; i < (int)(sizeof(FrPkt) / 16); i++) _mm_stream_si128(d + i, _mm_loadu_si128(s + i));
+}
+#else
+static inline void fr_store(FrPkt *dst, const FrPkt *src) { *dst = *src; }
+#endif
+
 static void fr_free(Table *t) {
-    PyMem_Free(t->frf); PyMem_Free(t->frp); PyMem_Free(t->frb);
+    PyMem_Free(t->frf); free(t->frp); PyMem_Free(t->frb);
     t->frf = NULL; t->frp = NULL; t->frb = NULL; t->fr_n = t->fr_k = 0;
 }
 
@@ -44,7 +56,9 @@ static int fr_init(Table *t, Py_ssize_t k, Py_ssize_t n) {
     Py_ssize_t nb = 64;
     while (nb < n) nb *= 2;
     t->frf = PyMem_Calloc((size_t)n, sizeof(FrFlow));
-    t->frp = PyMem_Calloc((size_t)(n * k), sizeof(FrPkt));
+    /* 16-byte aligned for the streaming stores; pages are touched only as used */
+    void *pool = NULL;
+    if (posix_memalign(&pool, 64, (size_t)(n * k) * sizeof(FrPkt)) == 0) t->frp = pool;
     t->frb = PyMem_Malloc((size_t)nb * sizeof(int32_t));
     if (!t->frf || !t->frp || !t->frb) { fr_free(t); return -1; }
     for (Py_ssize_t i = 0; i < nb; i++) t->frb[i] = -1;
@@ -60,8 +74,7 @@ static inline int fr_same(const FrFlow *f, uint8_t proto, uint16_t vlan, uint8_t
 
 static void fr_unlink(Table *t, Py_ssize_t i) {
     FrFlow *f = &t->frf[i];
-    uint64_t h = hash_entry(f->proto, f->vlan, f->alen, f->a, f->b, f->pa, f->pb);
-    int32_t *p = &t->frb[h & (uint64_t)(t->fr_nb - 1)];
+    int32_t *p = &t->frb[f->bucket];
     while (*p >= 0 && *p != (int32_t)i) p = &t->frf[*p].next;
     if (*p == (int32_t)i) *p = f->next;
 }
@@ -69,8 +82,8 @@ static void fr_unlink(Table *t, Py_ssize_t i) {
 /* The slot of a flow in canonical order (a < b), made when ``create``; -1 when absent. */
 static Py_ssize_t fr_find(Table *t, uint8_t proto, uint16_t vlan, uint8_t alen, const uint8_t *a,
                           const uint8_t *b, uint16_t pa, uint16_t pb, int create) {
-    uint64_t h = hash_entry(proto, vlan, alen, a, b, pa, pb);
-    int32_t *head = &t->frb[h & (uint64_t)(t->fr_nb - 1)];
+    uint32_t bucket = (uint32_t)(hash_entry(proto, vlan, alen, a, b, pa, pb) & (uint64_t)(t->fr_nb - 1));
+    int32_t *head = &t->frb[bucket];
     for (int32_t i = *head; i >= 0; i = t->frf[i].next)
         if (fr_same(&t->frf[i], proto, vlan, alen, a, b, pa, pb)) return i;
     if (!create) return -1;
@@ -94,6 +107,7 @@ static Py_ssize_t fr_find(Table *t, uint8_t proto, uint16_t vlan, uint8_t alen, 
     memset(f, 0, sizeof(FrFlow));
     f->used = 1; f->proto = proto; f->vlan = vlan; f->alen = alen; f->pa = pa; f->pb = pb;
     memcpy(f->a, a, alen); memcpy(f->b, b, alen);
+    f->bucket = bucket;
     f->next = *head;
     *head = (int32_t)i;
     return i;
@@ -114,10 +128,15 @@ static void fr_keep(Table *t, const Pkt *k, double ts, const uint8_t *data, uint
     FrPkt *p = &t->frp[i * t->fr_k + (Py_ssize_t)(f->n % (uint32_t)t->fr_k)];
     f->n++;
     uint32_t n = caplen < FR_SNAP ? caplen : FR_SNAP;
-    p->ts = ts; p->gseq = gseq; p->wirelen = wirelen;
-    p->caplen = (uint16_t)n; p->linktype = (uint16_t)linktype;
-    p->dir = (uint8_t)!src_is_a; p->flags = k->flags;
-    memcpy(p->data, data, n);
+    /* Built in L1, then written around the cache: the pool is larger than the cache
+     * and a slot is read only when a detail opens, so reading it in first is waste. */
+    FrPkt tmp;
+    tmp.ts = ts; tmp.gseq = gseq; tmp.wirelen = wirelen;
+    tmp.caplen = (uint16_t)n; tmp.linktype = (uint16_t)linktype;
+    tmp.dir = (uint8_t)!src_is_a; tmp.flags = k->flags;
+    memset(tmp.pad, 0, sizeof tmp.pad);
+    memcpy(tmp.data, data, n);
+    fr_store(p, &tmp);
 }
 
 static void watch_keep(Table *t, const Sample *s, int rev);
