@@ -38,6 +38,8 @@ typedef struct {
     uint32_t kpi;  /* this interval: 1 + the index of the flow's Kpi (kpi.h), UINT32_MAX: none */
     /* ifindex (0: unknown) the a->b packets came in by / went out by */
     int32_t ifin, ifout;
+    /* this interval: 1 + its per-flow ring's slot (fring.h) and that slot's generation */
+    uint32_t fr, frgen;
 } Entry;
 
 /* One kept packet: its flow key (as the packet went) and its first SNAP bytes. */
@@ -84,6 +86,7 @@ typedef struct {
     int32_t *frb;
     Py_ssize_t fr_n, fr_k, fr_nb, fr_used, fr_hand;
     unsigned long long fr_reused;
+    Entry *fr_e;  /* the flow add_packet just counted (NULL: none) */
 } Table;
 
 typedef struct {
@@ -205,6 +208,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
     const uint8_t *a = src_is_a ? k->src : k->dst, *b = src_is_a ? k->dst : k->src;
     uint16_t pa = src_is_a ? k->sport : k->dport, pb = src_is_a ? k->dport : k->sport;
     int dir = src_is_a ? 0 : 1;
+    t->fr_e = NULL;
     if ((t->count + 1) * 2 > t->cap && grow(t) < 0) return -1;
     uint64_t h = hash_entry(k->proto, k->vlan, k->alen, a, b, pa, pb);
     Py_ssize_t mask = t->cap - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
@@ -221,6 +225,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
             e->flags |= k->flags;
             note_ifindex(e, k, dir);
             kpi_hook(t, e, k, dir, e->flipped, ts);
+            t->fr_e = e;
             return 0;
         }
         j = (j + 1) & mask;
@@ -240,6 +245,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
     note_ifindex(e, k, dir);
     t->count++;
     kpi_hook(t, e, k, dir, e->flipped, ts);
+    t->fr_e = e;
     return 0;
 }
 
@@ -283,7 +289,7 @@ static void watch_match(Table *t, const Sample *s) {
 static inline void keep_packet(Table *t, const Pkt *k, double ts, const uint8_t *data,
                                uint32_t caplen, uint32_t wirelen, int linktype) {
     if (!t->ring) return;
-    fr_keep(t, k, ts, data, caplen, wirelen, linktype, t->seq);
+    fr_keep(t, t->fr_e, k, ts, data, caplen, wirelen, linktype, t->seq);
     Sample *s = &t->ring[t->seq++ & (RING_N - 1)];
     uint32_t n = caplen < SNAP ? caplen : SNAP;
     s->ts = ts; s->wirelen = wirelen; s->caplen = (uint16_t)n; s->linktype = (uint16_t)linktype;
@@ -505,6 +511,7 @@ static PyObject *Table_record(Table *t, PyObject *args) {
     k.proto = (uint8_t)proto; k.alen = alen; k.vlan = vlan_arg(vlan);
     k.sport = (uint16_t)sport; k.dport = (uint16_t)dport; k.src = a; k.dst = b;
     k.flags = (uint8_t)flags; k.l3len = 0; k.ifindex = 0; k.outgoing = 0; k.l4 = NULL;
+    t->fr_e = NULL;
     keep_packet(t, &k, ts, data.buf, (uint32_t)data.len, wirelen, linktype);
     PyBuffer_Release(&data);
     Py_RETURN_NONE;

@@ -27,6 +27,7 @@ typedef struct FrFlow_ {
     uint32_t n;      /* packets kept so far; the newest is at (n - 1) % fr_k */
     int32_t next;    /* next slot in the same bucket, -1: none */
     uint32_t bucket;
+    uint32_t gen;    /* bumped each time the slot is given to a flow (never 0 then) */
 } FrFlow;
 
 #ifdef __SSE2__
@@ -104,7 +105,9 @@ static Py_ssize_t fr_find(Table *t, uint8_t proto, uint16_t vlan, uint8_t alen, 
         t->fr_reused++;
     }
     FrFlow *f = &t->frf[i];
+    uint32_t gen = f->gen + 1 ? f->gen + 1 : 1;
     memset(f, 0, sizeof(FrFlow));
+    f->gen = gen;
     f->used = 1; f->proto = proto; f->vlan = vlan; f->alen = alen; f->pa = pa; f->pb = pb;
     memcpy(f->a, a, alen); memcpy(f->b, b, alen);
     f->bucket = bucket;
@@ -113,16 +116,23 @@ static Py_ssize_t fr_find(Table *t, uint8_t proto, uint16_t vlan, uint8_t alen, 
     return i;
 }
 
-/* Keep one packet in its flow's ring (TCP and UDP only). ``gseq``: its global number. */
-static void fr_keep(Table *t, const Pkt *k, double ts, const uint8_t *data, uint32_t caplen,
-                    uint32_t wirelen, int linktype, uint64_t gseq) {
+/* Keep one packet in its flow's ring (TCP and UDP only). ``gseq``: its global number;
+ * ``e``: its flow-table entry, which remembers the slot for the rest of the interval. */
+static void fr_keep(Table *t, Entry *e, const Pkt *k, double ts, const uint8_t *data,
+                    uint32_t caplen, uint32_t wirelen, int linktype, uint64_t gseq) {
     if (!t->frf || (k->proto != 6 && k->proto != 17)) return;
     int c = memcmp(k->src, k->dst, k->alen);
     int src_is_a = c < 0 || (c == 0 && k->sport <= k->dport);
-    Py_ssize_t i = src_is_a
-        ? fr_find(t, k->proto, k->vlan, k->alen, k->src, k->dst, k->sport, k->dport, 1)
-        : fr_find(t, k->proto, k->vlan, k->alen, k->dst, k->src, k->dport, k->sport, 1);
-    if (i < 0) return;
+    Py_ssize_t i;
+    if (e && e->fr && t->frf[e->fr - 1].gen == e->frgen) {
+        i = (Py_ssize_t)e->fr - 1;
+    } else {
+        i = src_is_a
+            ? fr_find(t, k->proto, k->vlan, k->alen, k->src, k->dst, k->sport, k->dport, 1)
+            : fr_find(t, k->proto, k->vlan, k->alen, k->dst, k->src, k->dport, k->sport, 1);
+        if (i < 0) return;
+        if (e) { e->fr = (uint32_t)i + 1; e->frgen = t->frf[i].gen; }
+    }
     FrFlow *f = &t->frf[i];
     f->ref = 1;
     FrPkt *p = &t->frp[i * t->fr_k + (Py_ssize_t)(f->n % (uint32_t)t->fr_k)];
