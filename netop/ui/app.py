@@ -259,8 +259,9 @@ class NetopApp(App[None]):
 
     def _render(self, snapshot: Snapshot) -> None:
         self.shown = snapshot
-        if isinstance(self.screen,
-                      FlowDetailScreen | InterfaceDetailScreen | KpiScreen | AlertsScreen):
+        # A screen just pushed has no widgets yet (its on_mount draws): the next tick.
+        if isinstance(self.screen, FlowDetailScreen | InterfaceDetailScreen | KpiScreen
+                      | AlertsScreen) and self.screen.is_mounted:
             self.screen.follow(snapshot)
         self._notify_alerts(snapshot)
         with self.batch_update():
