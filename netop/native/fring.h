@@ -24,7 +24,8 @@ typedef struct FrFlow_ {
     uint8_t used, proto, alen, ref;
     uint16_t vlan, pa, pb;
     uint8_t a[16], b[16];
-    uint32_t n;      /* packets kept so far; the newest is at (n - 1) % fr_k */
+    uint32_t n;      /* packets kept so far */
+    uint32_t pos;    /* where the next one goes (n % fr_k, without dividing per packet) */
     int32_t next;    /* next slot in the same bucket, -1: none */
     uint32_t bucket;
     uint32_t gen;    /* bumped each time the slot is given to a flow (never 0 then) */
@@ -135,7 +136,8 @@ static void fr_keep(Table *t, Entry *e, const Pkt *k, double ts, const uint8_t *
     }
     FrFlow *f = &t->frf[i];
     f->ref = 1;
-    FrPkt *p = &t->frp[i * t->fr_k + (Py_ssize_t)(f->n % (uint32_t)t->fr_k)];
+    FrPkt *p = &t->frp[i * t->fr_k + (Py_ssize_t)f->pos];
+    f->pos = f->pos + 1 == (uint32_t)t->fr_k ? 0 : f->pos + 1;
     f->n++;
     uint32_t n = caplen < FR_SNAP ? caplen : FR_SNAP;
     /* Built in L1, then written around the cache: the pool is larger than the cache
@@ -164,9 +166,9 @@ static void fr_prefill(Table *t, uint64_t before) {
         : fr_find(t, w->proto, w->vlan, w->alen, w->dst, w->src, w->dport, w->sport, 0);
     if (i < 0) return;
     const FrFlow *f = &t->frf[i];
-    uint32_t k = (uint32_t)t->fr_k, n = f->n < k ? f->n : k;
-    for (uint32_t j = f->n - n; j < f->n; j++) {
-        const FrPkt *p = &t->frp[i * t->fr_k + (Py_ssize_t)(j % k)];
+    uint32_t k = (uint32_t)t->fr_k, n = f->n < k ? f->n : k, at = f->n < k ? 0 : f->pos;
+    for (uint32_t j = 0; j < n; j++, at = at + 1 == k ? 0 : at + 1) {
+        const FrPkt *p = &t->frp[i * t->fr_k + (Py_ssize_t)at];
         if (p->gseq >= before) break;  /* the global ring has this one and the rest */
         Sample s;
         memset(&s, 0, sizeof s);
