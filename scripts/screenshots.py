@@ -153,13 +153,18 @@ async def shoot(theme: str, size: tuple[int, int], seconds: float,
     from netop.cli import build_parser
     from netop.commands.pipeline import build_engine, build_sources
     from netop.config import Config
+    from netop.sources.capture.source import CaptureSource
     from netop.ui.app import NetopApp
     from netop.ui.panes.flows import FlowsPane
     from netop.ui.panes.interfaces import InterfacesPane
 
     args = build_parser().parse_args(["-i", IF_A, "--theme", theme])
     config = Config(theme=theme, interval=0.5, history_seconds=60)
-    engine = build_engine(args, config, build_sources(args, config))
+    sources = build_sources(args, config)
+    for source in sources:
+        if isinstance(source, CaptureSource):
+            source.flow_details = True  # as the TUI does
+    engine = build_engine(args, config, sources)
     engine.view_spec = replace(engine.view_spec, names=False)
     app = NetopApp(engine, config)
     tag = theme.removeprefix("netop-")

@@ -50,6 +50,7 @@ def test_quiet_flow_detail_starts_with_packets_from_before_it_was_opened(
             interfaces=(pair.if_a,), helper=("ip", "netns", "exec", pair.ns_a),
             launcher=launcher, interval=0.5,
         ))  # fmt: skip
+        source.flow_details = True  # as the TUI sets it
         engine = Engine(Config(), [source], hostname="h")
         engine.start()
         try:
