@@ -14,7 +14,7 @@ setup(
         Extension(
             "netop.native._fastflow",
             ["netop/native/_fastflow.c"],
-            depends=["netop/native/kpi.h"],
+            depends=["netop/native/kpi.h", "netop/native/fring.h"],
             optional=True,
         ),
         Extension(

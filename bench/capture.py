@@ -86,6 +86,23 @@ def tree_cpu(proc: psutil.Process, match: str | None = None) -> float:
     return total
 
 
+def tree_rss(proc: psutil.Process, match: str | None = None) -> int:
+    """Resident bytes of a process tree (only processes whose command line has ``match``)."""
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for p in procs:
+        try:
+            if match and match not in " ".join(p.cmdline()):
+                continue
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 CANDIDATES: dict[str, tuple[list[str], str | None]] = {
     # name: (command, substring selecting the capturing process for CPU accounting)
     "netop": ([PY, "-m", "netop", "flows", "-i", RXIF, "--json"], "netop.sources.capture.child"),
@@ -140,6 +157,7 @@ def live_run(name: str, pcap: str, warmup: float, drain: float) -> dict[str, flo
     replay_s = time.monotonic() - t0
     time.sleep(drain)
     cpu1 = tree_cpu(ps, match)
+    rss = tree_rss(ps, match)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     sent = int(re.search(r"Actual: (\d+) packets", rep.stdout).group(1))  # type: ignore[union-attr]
@@ -152,6 +170,7 @@ def live_run(name: str, pcap: str, warmup: float, drain: float) -> dict[str, flo
         "pps": sent / replay_s,
         "cpu_s": cpu,
         "us_per_pkt": cpu / max(got, 1) * 1e6,
+        "rss_mb": rss / 2**20,
     }
 
 
@@ -310,7 +329,8 @@ def main() -> None:
                 print(
                     f"{name:10} sent {med['sent']:.0f} @ {med['pps'] / 1e3:.0f} kpps  received "
                     f"{med['received']:.0f} ({100 * med['received'] / med['sent']:.2f} %)  "
-                    f"drops {med['drops']:.0f}  CPU {med['us_per_pkt']:.3f} µs/pkt",
+                    f"drops {med['drops']:.0f}  CPU {med['us_per_pkt']:.3f} µs/pkt  "
+                    f"capture RSS {med['rss_mb']:.1f} MiB",
                     flush=True,
                 )
         finally:

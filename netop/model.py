@@ -65,6 +65,10 @@ class NetEvent:
     interface: str = ""
     #: Structured fields (syslog structured data, trap varbinds, parsed pattern groups).
     details: tuple[tuple[str, str], ...] = ()
+    #: The Interfaces row it is about, as (origin, name) (``Enter`` on the event goes there).
+    row: tuple[str, str] | None = None
+    #: The flow it is about (``Enter`` on the event filters the Flows pane to it).
+    flow: FlowKey | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict (pushed events add kind, sender, interface

@@ -102,6 +102,8 @@ def dump(args: argparse.Namespace, config: Config) -> str:
             ("helper", list(opts.helper), 'e.g. ["sudo", "-n"]: starts the launcher only'),
             ("launcher", opts.launcher, "netop install-capture puts it there"),
             ("user", opts.user or "", "whom a root capture child becomes (default nobody)"),
+            ("flow_packets", opts.flow_packets, "last packets kept per flow for its detail"),
+            ("flow_rings", opts.flow_rings, "flows with such a ring (x packets x 128 B)"),
         ]),
         "",
         "[names]",

@@ -19,7 +19,7 @@ TOP_KEYS: tuple[str, ...] = ("interval", "theme", "hide_idle", "history_seconds"
 SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "capture": ("interfaces", "filter", "promiscuous", "sampling", "sample", "max_flows",
                 "idle_timeout", "active_timeout", "ring_mb", "snaplen", "helper",
-                "launcher", "user"),
+                "launcher", "user", "flow_packets", "flow_rings"),
     "names": ("enabled", "ttl", "negative_ttl", "max_lookups_per_s", "max_workers",
               "max_entries"),
     "procs": ("refresh_interval", "keep", "max_entries"),

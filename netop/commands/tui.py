@@ -91,6 +91,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     for source in sources:
         if isinstance(source, CaptureSource):
             source.check()  # bad -r/-i/-f: one line and exit 2, before the screen opens
+            source.flow_details = True  # the flow detail shows a flow's recent packets
     if not sys.stdout.isatty():
         # Textual would draw escape codes into the file and wait for keys it never gets.
         raise NetopError(NOT_A_TERMINAL)

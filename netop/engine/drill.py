@@ -12,7 +12,7 @@ import re
 from collections.abc import Hashable
 from typing import cast
 
-from netop.model import proto_name
+from netop.model import FlowKey, proto_name
 
 #: Protocols whose flows have ports (the others' "port" is an ICMP type/code or 0).
 _PORTED = (6, 17, 132)
@@ -82,6 +82,17 @@ def user_filter(user: str) -> str:
 def conversation_filter(a: str, b: str) -> str:
     """Flows between the two hosts ``a`` and ``b`` (either direction)."""
     return f"host {quote(a)} and host {quote(b)}"
+
+
+def flow_filter(flow: FlowKey) -> str:
+    """Just the flow ``flow`` (as recorded: its src is the side that opened it)."""
+    proto, src, sport, dst, dport, _vlan = flow
+    name = proto_name(proto)
+    base = name if name in _PROTO_WORDS else f"proto {proto}"
+    ends = f"src host {quote(src)} and dst host {quote(dst)}"
+    if proto in _PORTED:
+        ends += f" and src port {sport} and dst port {dport}"
+    return f"{base} and {ends}"
 
 
 def narrow(current: str, clause: str) -> str:

@@ -112,4 +112,5 @@ def _event(now: float, severity: Severity, rate: InterfaceRate, message: str) ->
     kind = {"link up": "link_up", "link down": "link_down"}.get(message, "")
     device = "local" if rate.origin == "local" else rate.origin.split(":", 1)[-1]
     return NetEvent(now, severity, rate.origin, f"{rate.label}: {message}", kind,
-                    device if kind else "", rate.name if kind else "")
+                    device if kind else "", rate.name if kind else "",
+                    row=(rate.origin, rate.name))

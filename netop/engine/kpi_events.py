@@ -22,7 +22,7 @@ from typing import Any
 
 from netop.config import get_float, get_int, get_section
 from netop.errors import ConfigError
-from netop.model import DNS_RCODES, FlowFields, NetEvent, Severity, proto_name
+from netop.model import DNS_RCODES, FlowFields, FlowKey, NetEvent, Severity, proto_name
 
 SOURCE = "kpi"
 _DEFAULT_RCODES = ("SERVFAIL", "REFUSED")
@@ -60,6 +60,10 @@ def kpi_thresholds(raw: Mapping[str, Any]) -> KpiThresholds:
         rtt_ms=get_float(raw, "kpi.rtt_ms", 0.0, low=0.0, high=3_600_000.0),
         dns_failure_rcodes=tuple(c.upper() for c in rcodes),
     )
+
+
+def _key(f: FlowFields) -> FlowKey:
+    return FlowKey(f.proto, f.src, f.sport, f.dst, f.dport, f.vlan)
 
 
 def _flow_text(f: FlowFields) -> str:
@@ -100,17 +104,18 @@ class KpiWatch:
                 if pct > t.retrans_pct and self._once(f.key, "retrans"):
                     out.append(NetEvent(now, Severity.WARNING, SOURCE,
                                         f"{_flow_text(f)}: {pct:.1f} % of {packets} packets "
-                                        f"retransmitted (over {t.retrans_pct:g} %)"))
+                                        f"retransmitted (over {t.retrans_pct:g} %)",
+                                        flow=_key(f)))
             if t.rtt_ms and kpi.rtt_ms is not None and kpi.rtt_ms > t.rtt_ms \
                     and self._once(f.key, "rtt"):
                 out.append(NetEvent(now, Severity.WARNING, SOURCE,
                                     f"{_flow_text(f)}: handshake RTT {kpi.rtt_ms:.1f} ms "
-                                    f"(over {t.rtt_ms:g} ms)"))
+                                    f"(over {t.rtt_ms:g} ms)", flow=_key(f)))
             if kpi.dns_rcodes:
                 for rcode in t.dns_failure_rcodes:
                     n = kpi.dns_rcodes.get(rcode, 0)
                     if n and self._once(f.key, rcode, n):
                         out.append(NetEvent(now, Severity.WARNING, SOURCE,
                                             f"DNS server {f.dst} answered {rcode} to {f.src} "
-                                            f"({n}× on this flow)"))
+                                            f"({n}× on this flow)", flow=_key(f)))
         return out

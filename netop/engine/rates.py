@@ -149,7 +149,8 @@ class RateTracker:
     @staticmethod
     def _event(sample: InterfaceSample, severity: Severity, message: str) -> NetEvent:
         label = iface_label(sample.origin, sample.name)
-        return NetEvent(sample.ts, severity, sample.origin, f"{label}: {message}")
+        return NetEvent(sample.ts, severity, sample.origin, f"{label}: {message}",
+                        row=(sample.origin, sample.name))
 
 
 def _mbps(bps: float) -> str:

@@ -39,6 +39,8 @@ typedef struct {
     uint32_t kpi;  /* this interval: 1 + the index of the flow's Kpi (kpi.h), UINT32_MAX: none */
     /* ifindex (0: unknown) the a->b packets came in by / went out by */
     int32_t ifin, ifout;
+    /* this interval: 1 + its per-flow ring's slot (fring.h) and that slot's generation */
+    uint32_t fr, frgen;
 } Entry;
 
 /* One kept packet: its flow key (as the packet went) and its first SNAP bytes. */
@@ -79,6 +81,13 @@ typedef struct {
     int kpi_on;
     double kpi_idle, know, ksweep_at;
     unsigned long long kpi_overflow;
+    /* per-flow packet rings (fring.h) */
+    struct FrFlow_ *frf;
+    struct FrPkt_ *frp;
+    int32_t *frb;
+    Py_ssize_t fr_n, fr_k, fr_nb, fr_used, fr_hand;
+    unsigned long long fr_reused;
+    Entry *fr_e;  /* the flow add_packet just counted (NULL: none) */
 } Table;
 
 typedef struct {
@@ -200,6 +209,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
     const uint8_t *a = src_is_a ? k->src : k->dst, *b = src_is_a ? k->dst : k->src;
     uint16_t pa = src_is_a ? k->sport : k->dport, pb = src_is_a ? k->dport : k->sport;
     int dir = src_is_a ? 0 : 1;
+    t->fr_e = NULL;
     if ((t->count + 1) * 2 > t->cap && grow(t) < 0) return -1;
     uint64_t h = hash_entry(k->proto, k->vlan, k->alen, a, b, pa, pb);
     Py_ssize_t mask = t->cap - 1, j = (Py_ssize_t)(h & (uint64_t)mask);
@@ -220,6 +230,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
             e->flags |= k->flags;
             note_ifindex(e, k, dir);
             kpi_hook(t, e, k, dir, e->flipped, ts);
+            t->fr_e = e;
             return 0;
         }
         j = (j + 1) & mask;
@@ -239,6 +250,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
     note_ifindex(e, k, dir);
     t->count++;
     kpi_hook(t, e, k, dir, e->flipped, ts);
+    t->fr_e = e;
     return 0;
 }
 
@@ -253,6 +265,16 @@ static void handshake(Table *t, const Sample *s) {
         t->ack = s->ts;
 }
 
+/* Keep one packet of the watched flow (``rev``: it went dst -> src). */
+static void watch_keep(Table *t, const Sample *s, int rev) {
+    Sample *d = &t->wring[t->wseq++ & (WATCH_N - 1)];
+    *d = *s;
+    d->rev = (uint8_t)rev;
+    handshake(t, d);
+}
+
+#include "fring.h"
+
 static void watch_match(Table *t, const Sample *s) {
     const WatchKey *w = &t->w;
     if (s->proto != w->proto || s->vlan != w->vlan || s->alen != w->alen) return;
@@ -265,16 +287,14 @@ static void watch_match(Table *t, const Sample *s) {
         rev = 1;
     else
         return;
-    Sample *d = &t->wring[t->wseq++ & (WATCH_N - 1)];
-    *d = *s;
-    d->rev = (uint8_t)rev;
-    handshake(t, d);
+    watch_keep(t, s, rev);
 }
 
 /* Keep one packet in the global ring (and the watched flow's ring when it matches). */
 static inline void keep_packet(Table *t, const Pkt *k, double ts, const uint8_t *data,
                                uint32_t caplen, uint32_t wirelen, int linktype) {
     if (!t->ring) return;
+    fr_keep(t, t->fr_e, k, ts, data, caplen, wirelen, linktype, t->seq);
     Sample *s = &t->ring[t->seq++ & (RING_N - 1)];
     uint32_t n = caplen < SNAP ? caplen : SNAP;
     s->ts = ts; s->wirelen = wirelen; s->caplen = (uint16_t)n; s->linktype = (uint16_t)linktype;
@@ -295,6 +315,7 @@ static void Table_dealloc(Table *t) {
     PyMem_Free(t->wring);
     PyMem_Free(t->slots);
     kpi_free(t);
+    fr_free(t);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
 
@@ -302,8 +323,11 @@ static int Table_init(Table *t, PyObject *args, PyObject *kw) {
     Py_ssize_t max_flows = 1000000;
     int keep = 0, kpis = 1;
     double kpi_idle = 60.0;
-    static char *names[] = {"max_flows", "keep_packets", "kpis", "kpi_idle", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|nppd", names, &max_flows, &keep, &kpis, &kpi_idle))
+    Py_ssize_t flow_packets = 16, flow_rings = 2048;
+    static char *names[] = {"max_flows", "keep_packets", "kpis", "kpi_idle", "flow_packets",
+                            "flow_rings", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|nppdnn", names, &max_flows, &keep, &kpis,
+                                     &kpi_idle, &flow_packets, &flow_rings))
         return -1;
     t->max_flows = max_flows < 1 ? 1 : max_flows;
     t->kpi_on = kpis;
@@ -312,6 +336,9 @@ static int Table_init(Table *t, PyObject *args, PyObject *kw) {
         t->ring = PyMem_Calloc(RING_N, sizeof(Sample));
         t->wring = PyMem_Calloc(WATCH_N, sizeof(Sample));
         if (!t->ring || !t->wring) { PyErr_NoMemory(); return -1; }
+        int fr = fr_init(t, flow_packets, flow_rings);
+        if (fr == -1) PyErr_NoMemory();
+        if (fr < 0) return -1;
     }
     return 0;
 }
@@ -495,6 +522,7 @@ static PyObject *Table_record(Table *t, PyObject *args) {
     k.proto = (uint8_t)proto; k.alen = alen; k.vlan = vlan_arg(vlan);
     k.sport = (uint16_t)sport; k.dport = (uint16_t)dport; k.src = a; k.dst = b;
     k.flags = (uint8_t)flags; k.l3len = 0; k.ifindex = 0; k.outgoing = 0; k.l4 = NULL;
+    t->fr_e = NULL;
     keep_packet(t, &k, ts, data.buf, (uint32_t)data.len, wirelen, linktype);
     PyBuffer_Release(&data);
     Py_RETURN_NONE;
@@ -517,6 +545,7 @@ static PyObject *Table_watch(Table *t, PyObject *key) {
     w->sport = (uint16_t)sport; w->dport = (uint16_t)dport;
     w->rsport = (uint16_t)rsport; w->rdport = (uint16_t)rdport;
     uint64_t start = t->seq > RING_N ? t->seq - RING_N : 0;
+    fr_prefill(t, start);
     for (uint64_t i = start; i < t->seq; i++) watch_match(t, &t->ring[i & (RING_N - 1)]);
     t->watching = 1;
     Py_RETURN_NONE;
@@ -1334,6 +1363,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "GroupSums", (PyObject *)&GroupSumsType) < 0) {
         Py_DECREF(&GroupSumsType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 11);
+    PyModule_AddIntConstant(m, "VERSION", 12);
     return m;
 }

@@ -260,8 +260,9 @@ class NetopApp(App[None]):
 
     def _render(self, snapshot: Snapshot) -> None:
         self.shown = snapshot
-        if isinstance(self.screen,
-                      FlowDetailScreen | InterfaceDetailScreen | KpiScreen | AlertsScreen):
+        # A screen just pushed has no widgets yet (its on_mount draws): the next tick.
+        if isinstance(self.screen, FlowDetailScreen | InterfaceDetailScreen | KpiScreen
+                      | AlertsScreen) and self.screen.is_mounted:
             self.screen.follow(snapshot)
         self._notify_alerts(snapshot)
         with self.batch_update():
@@ -478,6 +479,11 @@ class NetopApp(App[None]):
         if isinstance(message.table, InterfacesPane):
             self._open_interface(message.key)
             return
+        if isinstance(message.table, EventsPane):
+            event = message.table.event(message.key)
+            if event is not None:
+                self._go_to_event(event)
+            return
         if not isinstance(message.table, FlowsPane):
             return
         row = message.table.latest.get(message.key)
@@ -493,6 +499,30 @@ class NetopApp(App[None]):
         now = (shown.flows.now or shown.ts) if shown is not None else None
         self.push_screen(FlowDetailScreen(row, self.bits, now),
                          callback=lambda _: self._set_view(watch=None))
+
+    def _go_to_event(self, event: NetEvent) -> None:
+        """Enter on an event: its interface's row gets the cursor and the focus; a flow's
+        event filters the Flows pane to that flow (backspace: back)."""
+        from netop.ui.eventjump import flow_clause, interface_row
+
+        shown = self.shown
+        key = interface_row(event, shown.interfaces if shown is not None else ())
+        interfaces = self.query_one(InterfacesPane)
+        if key is not None and not interfaces.move_to(key):
+            origin = key.split("\0", 1)[0]
+            if origin in interfaces.collapsed:  # inside a folded group: unfold it first
+                interfaces.toggle(origin)
+                self._rerender()
+            if not interfaces.move_to(key):
+                key = None
+        clause = flow_clause(event)
+        if clause:
+            self._drill_to(clause, aggregate="connection")
+            self.query_one(FlowsPane).focus()
+        elif key is not None:
+            interfaces.focus()
+        else:
+            self.notify("this event is about no interface or flow shown here", timeout=2)
 
     # -- drill-down -------------------------------------------------------------------
 

@@ -27,7 +27,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("n", "show names (reverse DNS, /etc/services) or bare addresses and ports"),
     ("enter", "details of the selected flow (record, rate history, packets); on a group "
               "row: its member flows; on an interface: its detail (graph, all counters, "
-              "NIC statistics, qdisc drops); escape returns"),
+              "NIC statistics, qdisc drops); on an event line: its interface's row, or "
+              "for a flow's event a filter to that flow; escape returns"),
     ("h", "filter to the selected flow's remote host (narrows the filter in force)"),
     ("p", "filter to the selected flow's protocol and service port"),
     ("P", "filter to the selected flow's process"),

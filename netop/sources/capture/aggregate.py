@@ -39,7 +39,7 @@ from netop.packet.decode import (
     reverse_ports,
 )
 from netop.packet.pcapfile import MAX_SNAPLEN
-from netop.sources.capture.watch import PacketRing, PacketWatch
+from netop.sources.capture.watch import FLOW_PACKETS, FLOW_RINGS, PacketRing, PacketWatch
 
 if TYPE_CHECKING:  # records are built in the parent; the capture child ships rows
     from netop.model import FlowRecord
@@ -81,6 +81,8 @@ class PacketAggregator(PacketWatch):
         max_fragments: int = 4096,
         fast: bool = True,
         keep_packets: bool = False,
+        flow_packets: int = FLOW_PACKETS,
+        flow_rings: int = FLOW_RINGS,
     ) -> None:
         self.max_flows = max_flows
         self.max_fragments = max_fragments
@@ -98,11 +100,12 @@ class PacketAggregator(PacketWatch):
         module = fastpath.load() if fast else None
         self._c: Any = None
         if module is not None:
-            self._c = module.Table(max_flows, keep_packets, kpis=kpis_enabled())
+            self._c = module.Table(max_flows, keep_packets, kpis=kpis_enabled(),
+                                   flow_packets=flow_packets, flow_rings=flow_rings)
         # Recent packets for watch(): the C table keeps them itself when it is in use.
         self._ring = None
         if keep_packets:
-            self._ring = self._c if self._c is not None else PacketRing()
+            self._ring = self._c if self._c is not None else PacketRing(flow_packets, flow_rings)
 
     @property
     def accelerated(self) -> bool:

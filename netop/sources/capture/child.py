@@ -263,7 +263,12 @@ def _loop(
     stdin_fd: int,
 ) -> int:
     interval = float(config.interval)
-    agg = PacketAggregator(max_flows=config.max_flows, keep_packets=True)
+    agg = PacketAggregator(
+        max_flows=config.max_flows,
+        keep_packets=True,
+        flow_packets=config.flow_packets,
+        flow_rings=config.flow_rings,
+    )
     fixed = config.sample
     sampler = AdaptiveSampler(config.sampling and fixed == 1)
     if fixed > 1:

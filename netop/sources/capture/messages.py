@@ -114,6 +114,8 @@ class ChildConfig(NamedTuple):
     max_files: int | None = None
     snaplen: int = MAX_SNAPLEN
     user: str | None = None
+    flow_packets: int = 16
+    flow_rings: int = 2048
 
     def to_line(self) -> bytes:
         """The config line the child reads first."""
@@ -170,6 +172,8 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 64 and v.isprintable()),
         "a user name",
     ),
+    "flow_packets": (_int_in(0, 64), "0..64"),
+    "flow_rings": (_int_in(1, 16384), "1..16384"),
 }
 assert tuple(_CHECKS) == ChildConfig._fields
 

@@ -16,6 +16,8 @@ Config file keys (all optional), overridden by the flags::
     helper = ["sudo", "-n"]    # start only the capture launcher with privileges
     launcher = "/usr/local/libexec/netop-capture"   # netop install-capture puts it there
     user = "alice"             # whom a root capture child becomes (like tcpdump -Z)
+    flow_packets = 16          # last packets kept per active flow for its detail (0 = off)
+    flow_rings = 2048          # flows with such a ring (pool: flows x packets x 128 B)
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ from netop.config import (
 )
 from netop.errors import ConfigError
 from netop.packet.pcapfile import MAX_SNAPLEN
+from netop.sources.capture.watch import FLOW_PACKETS, FLOW_RINGS
+
+#: Bounds of ``capture.flow_packets`` / ``capture.flow_rings`` (a pool of at most 128 MiB).
+MAX_FLOW_PACKETS, MAX_FLOW_RINGS = 64, 16384
 
 if TYPE_CHECKING:
     from netop.sources.capture.source import CaptureSource
@@ -82,6 +88,10 @@ class CaptureOptions:
     """Whom a child started as root by root itself switches to (default nobody)."""
     snaplen: int = MAX_SNAPLEN
     interval: float = 1.0
+    flow_packets: int = FLOW_PACKETS
+    """Last packets the capture child keeps per active TCP/UDP flow (0: none)."""
+    flow_rings: int = FLOW_RINGS
+    """Flows with such a ring; beyond, the least recently active flow's is reused."""
 
 
 def add_capture_arguments(parser: argparse.ArgumentParser) -> None:
@@ -276,6 +286,10 @@ def options_from_args(args: argparse.Namespace, config: Config) -> CaptureOption
         if isinstance(snaplen, int)
         else get_int(raw, "capture.snaplen", MAX_SNAPLEN, low=64, high=MAX_SNAPLEN),
         interval=config.interval,
+        flow_packets=get_int(
+            raw, "capture.flow_packets", FLOW_PACKETS, low=0, high=MAX_FLOW_PACKETS
+        ),
+        flow_rings=get_int(raw, "capture.flow_rings", FLOW_RINGS, low=1, high=MAX_FLOW_RINGS),
     )
 
 

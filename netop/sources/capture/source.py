@@ -87,6 +87,10 @@ class CaptureSource(Source):
     def __init__(self, options: CaptureOptions) -> None:
         self.options = options
         self.replay = bool(options.read)
+        #: Whether the child keeps per-flow packet rings (``capture.flow_packets``): only
+        #: for a view that opens flow details (the TUI); a headless command never does,
+        #: so it does not pay their per-packet cost.
+        self.flow_details = False
         self._emit: Emit | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
@@ -286,6 +290,8 @@ class CaptureSource(Source):
             max_files=o.max_files,
             snaplen=o.snaplen,
             user=o.user,
+            flow_packets=o.flow_packets if self.flow_details else 0,
+            flow_rings=o.flow_rings,
         )
 
     def _run_child(self) -> None:

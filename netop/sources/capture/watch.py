@@ -1,11 +1,18 @@
 """The packets of one watched flow, for the flow detail screen.
 
 The capture keeps a bounded ring of the most recent packets (:data:`RING_SIZE` packets,
-their first :data:`SNAP` bytes each, about 1.3 MiB in C) so that watching a flow starts
-with what the ring still holds; from then on every packet of that flow (either
-direction) is also copied to a small ring of :data:`WATCH_SIZE` packets that each tick
-empties. A global ring alone would not do: at 1 Mpps it holds 4 ms of traffic, so a
-slow flow's packets would scroll out between two ticks.
+their first :data:`SNAP` bytes each, about 1.3 MiB in C) and, per active TCP/UDP flow,
+that flow's last ``flow_packets`` packets (their first :data:`FLOW_SNAP` bytes) in a
+fixed pool of ``flow_rings`` flows: a quiet flow's packets survive busy ones that scroll
+the global ring. Watching a flow starts with what its own ring and the global ring
+still hold; from then on every packet of that flow (either direction) is also copied
+to a small ring of :data:`WATCH_SIZE` packets that each tick empties. A global ring
+alone would not do: at 1 Mpps it holds 4 ms of traffic, so a slow flow's packets would
+scroll out between two ticks.
+
+When every flow slot is taken, a new flow takes the slot of one not active lately (a
+clock: each packet marks its flow's slot; the hand clears marks and takes the first
+unmarked slot), so the pool costs at most ``flow_rings x flow_packets x 128`` bytes.
 
 :class:`PacketRing` is the pure-Python twin of the C table's ``record``/``watch``/
 ``take_watched`` (used when the C fast path is unavailable).
@@ -25,6 +32,12 @@ if TYPE_CHECKING:  # the capture child never builds these; only the parent does
 RING_SIZE = 4096
 WATCH_SIZE = 64
 SNAP = 256
+#: Packets kept per flow, flows in the pool, and bytes kept per packet (C: 128-byte slots).
+FLOW_PACKETS = 16
+FLOW_RINGS = 2048
+FLOW_SNAP = 96
+#: Bytes of one kept packet in the C pool (its header and FLOW_SNAP bytes of data).
+FLOW_SLOT_BYTES = 128
 
 #: What the child ships per tick: (flow, [(ts, linktype, data, wirelen, reverse)],
 #: syn, synack, ack times). The child never imports the model: its flow is a plain
@@ -46,11 +59,69 @@ def watch_key(flow: FlowKey) -> tuple[int, int | None, bytes, bytes, int, int, i
         return None
 
 
+class FlowRings:
+    """The last ``k`` packets of each of at most ``n`` TCP/UDP flows (``_fastflow``'s
+    ``fring.h`` twin: same slots, same clock)."""
+
+    def __init__(self, k: int, n: int) -> None:
+        self.k, self.n = k, n
+        self._slot: dict[tuple[Any, ...], int] = {}
+        self._keys: list[tuple[Any, ...]] = []
+        self._rings: list[deque[tuple[int, tuple[Any, ...], int]]] = []
+        self._ref: list[bool] = []
+        self._hand = 0
+
+    def keep(self, seq: int, item: tuple[Any, ...]) -> None:
+        """Keep ``item`` (a :meth:`PacketRing.record` tuple), number ``seq``, in its flow's ring."""
+        proto, vlan, src, dst, sport, dport = item[4:10]
+        if proto != 6 and proto != 17:
+            return
+        fwd = (src, sport) <= (dst, dport)
+        key = (
+            (proto, vlan, src, dst, sport, dport) if fwd else (proto, vlan, dst, src, dport, sport)
+        )
+        i = self._slot.get(key)
+        if i is None:
+            i = self._take(key)
+        self._ref[i] = True
+        self._rings[i].append((seq, item, 0 if fwd else 1))
+
+    def _take(self, key: tuple[Any, ...]) -> int:
+        if len(self._keys) < self.n:
+            self._keys.append(key)
+            self._rings.append(deque(maxlen=self.k))
+            self._ref.append(True)
+            i = len(self._keys) - 1
+        else:
+            while self._ref[self._hand]:
+                self._ref[self._hand] = False
+                self._hand = (self._hand + 1) % self.n
+            i, self._hand = self._hand, (self._hand + 1) % self.n
+            del self._slot[self._keys[i]]
+            self._keys[i] = key
+            self._rings[i].clear()
+        self._slot[key] = i
+        return i
+
+    def held(self, key: tuple[Any, ...], before: int) -> list[tuple[tuple[Any, ...], bool]]:
+        """The kept packets of the flow ``key`` (``watch``'s first six fields) numbered
+        below ``before``, oldest first, with whether each went the other way."""
+        proto, vlan, src, dst, sport, dport = key
+        fwd = (src, sport) <= (dst, dport)
+        canon = key if fwd else (proto, vlan, dst, src, dport, sport)
+        i = self._slot.get(canon)
+        if i is None:
+            return []
+        return [(item, (d == 0) != fwd) for seq, item, d in self._rings[i] if seq < before]
+
+
 class PacketRing:
     """Recent packets (bounded) and the watched flow's new ones, with its handshake times."""
 
-    def __init__(self) -> None:
+    def __init__(self, flow_packets: int = FLOW_PACKETS, flow_rings: int = FLOW_RINGS) -> None:
         self._ring: deque[tuple[Any, ...]] = deque(maxlen=RING_SIZE)
+        self._flows = FlowRings(flow_packets, flow_rings) if flow_packets > 0 else None
+        self._seq = 0
         self._watched: deque[tuple[float, int, bytes, int, bool]] = deque(maxlen=WATCH_SIZE)
         self._key: tuple[Any, ...] | None = None
         self._rkey: tuple[Any, ...] | None = None
@@ -63,6 +134,9 @@ class PacketRing:
 
         A bare ``*args`` tuple: this runs once per packet on the pure-Python path.
         """
+        if self._flows is not None:
+            self._flows.keep(self._seq, item)
+        self._seq += 1
         self._ring.append(item)
         if self._key is not None:
             self._match(item)
@@ -75,6 +149,9 @@ class PacketRing:
             rev = True
         else:
             return
+        self._keep(item, rev)
+
+    def _keep(self, item: tuple[Any, ...], rev: bool) -> None:
         ts = item[0]
         self._watched.append((ts, item[1], item[2], item[3], rev))
         self._seen += 1
@@ -92,6 +169,9 @@ class PacketRing:
         proto, vlan, a, b, sport, dport, rsport, rdport = key
         self._key = (proto, vlan, a, b, sport, dport)
         self._rkey = (proto, vlan, b, a, rsport, rdport)
+        if self._flows is not None:  # what only the flow's own ring still holds
+            for item, rev in self._flows.held(self._key, self._seq - len(self._ring)):
+                self._keep(item[:2] + (item[2][:FLOW_SNAP],) + item[3:], rev)
         for item in self._ring:
             self._match(item)
 

@@ -19,7 +19,11 @@ _SEVERITY = {
 
 
 class EventsPane(LineTable):
-    """The event log; follows the newest line unless the user scrolled up."""
+    """The event log; follows the newest line unless the user scrolled up.
+
+    Focused, it has a cursor (on the newest line at first) and ``Enter`` on a line goes
+    to what the event is about (:mod:`netop.ui.eventjump`); unfocused it has none.
+    """
 
     COLUMNS = (
         Column("time", "Time", 8),
@@ -32,6 +36,7 @@ class EventsPane(LineTable):
                          empty_text="no events yet")
         self.border_title = "Events"
         self._lines: deque[Row] = deque(maxlen=MAX_LINES)
+        self._events: deque[NetEvent] = deque(maxlen=MAX_LINES)
         self._seen = 0
 
     def show(self, snapshot: Snapshot) -> None:
@@ -44,10 +49,31 @@ class EventsPane(LineTable):
         self._seen = snapshot.events_total
         for offset, event in enumerate(new, start=start + fresh - len(new)):
             self._lines.append(self._row(offset, event))
+            self._events.append(event)
         following = self.scroll_offset.y >= self.max_scroll_y
         self.set_rows(tuple(self._lines))
         if following:
             self.call_after_refresh(self.scroll_end, animate=False)
+
+    def event(self, key: str) -> NetEvent | None:
+        """The event of the line ``key``, if it is still shown."""
+        for row, event in zip(self._lines, self._events, strict=True):
+            if row.key == key:
+                return event
+        return None
+
+    def on_focus(self) -> None:
+        """A cursor while focused, on the newest line unless it was on another."""
+        self.show_cursor = True
+        if self.rows:
+            index = self.cursor_index
+            self._move_cursor(len(self.rows) - 1 if index is None else index)
+
+    def on_blur(self) -> None:
+        """No cursor while another pane has the keys."""
+        self.show_cursor = False
+        self._cache.clear()
+        self.refresh()
 
     @staticmethod
     def _row(number: int, event: NetEvent) -> Row:

@@ -347,6 +347,14 @@ class LineTable(ScrollView, can_focus=True):
         elif index >= top + visible:
             self.scroll_to(y=index - visible + 1, animate=False)
 
+    def move_to(self, key: str) -> bool:
+        """Put the cursor on the row ``key`` (scrolled into view); False: no such row."""
+        index = self._index.get(key)
+        if index is None or not self.show_cursor:
+            return False
+        self._move_cursor(index)
+        return True
+
     def action_cursor(self, step: int) -> None:
         """Move the cursor by ``step`` rows (or scroll without a cursor)."""
         if not self.show_cursor:

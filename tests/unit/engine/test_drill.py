@@ -74,3 +74,19 @@ def test_the_process_view_groups_by_program_and_its_filter_takes_every_pid() -> 
     both = members_filter("process", "— → python3")
     assert matches(both, WEB, "— → python3 (7)")
     assert not matches(both, WEB, "python3 (7)")
+
+
+def test_flow_filter_selects_just_that_flow() -> None:
+    from netop.engine.drill import flow_filter
+
+    other_port = WEB._replace(sport=51513)
+    flipped = WEB._replace(src=WEB.dst, sport=WEB.dport, dst=WEB.src, dport=WEB.sport)
+    text = flow_filter(WEB[:6])  # type: ignore[arg-type]
+    assert text == ("tcp and src host 10.0.0.5 and dst host 192.0.2.10 "
+                    "and src port 51512 and dst port 443")
+    assert matches(text, WEB)
+    assert not any(matches(text, r) for r in (other_port, flipped, DNS, V6, PING))
+    assert matches(flow_filter(V6[:6]), V6)  # type: ignore[arg-type]
+    ping = flow_filter(PING[:6])  # type: ignore[arg-type]
+    assert ping == "icmp and src host 10.0.0.5 and dst host 192.0.2.10"
+    assert matches(ping, PING)

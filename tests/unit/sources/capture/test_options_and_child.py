@@ -57,6 +57,8 @@ def test_flags_override_config() -> None:
         ([], {"capture": {"interfaces": "eth0"}}, "capture.interfaces"),
         ([], {"capture": {"idle_timeout": "soon"}}, "capture.idle_timeout"),
         ([], {"capture": {"ring_mb": 0}}, "capture.ring_mb"),
+        ([], {"capture": {"flow_packets": 65}}, "capture.flow_packets"),
+        ([], {"capture": {"flow_rings": 0}}, "capture.flow_rings"),
         ([], {"capture": {"helper": "sudo"}}, "capture.helper"),
         ([], {"capture": []}, "capture"),
         (["-r", "f", "-w", "out"], None, "-w"),

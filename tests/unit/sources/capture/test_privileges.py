@@ -46,6 +46,8 @@ def test_root_without_an_invoker_becomes_nobody_or_capture_user() -> None:
         {"interfaces": ["lo"], "write": "x.pcap"},
         {"interfaces": ["lo"], "write": "/tmp/a\0b"},
         {"interfaces": ["lo"], "max_files": -1},
+        {"interfaces": ["lo"], "flow_packets": 10**6},
+        {"interfaces": ["lo"], "flow_rings": 0},
         {"interfaces": ["lo"], "package": "/tmp/evil"},
     ],
 )
@@ -58,10 +60,14 @@ def test_what_the_parent_sends_is_accepted() -> None:
     from netop.sources.capture.options import CaptureOptions
     from netop.sources.capture.source import CaptureSource
 
-    config = CaptureSource(CaptureOptions(interfaces=("lo", "eth0"), write="x.pcap"))
+    config = CaptureSource(CaptureOptions(interfaces=("lo", "eth0"), write="x.pcap",
+                                          flow_packets=4, flow_rings=8))  # fmt: skip
     sent = config._child_config()
     assert validate_config(json.loads(sent.to_line())) == sent
     assert sent.interfaces == ["lo", "eth0"]
+    assert sent.flow_packets == 0  # a headless command opens no flow detail
+    config.flow_details = True  # the TUI
+    assert (config._child_config().flow_packets, sent.flow_rings) == (4, 8)
 
 
 def test_a_helper_runs_only_the_launcher_with_no_arguments() -> None:

@@ -17,7 +17,15 @@ from netop.native import fastpath
 from netop.packet.pcapfile import read_batches
 from netop.sources.capture.aggregate import PacketAggregator
 from netop.sources.capture.child import parse_control
-from netop.sources.capture.watch import RING_SIZE, SNAP, WATCH_SIZE, from_wire, to_wire
+from netop.sources.capture.watch import (
+    FLOW_PACKETS,
+    FLOW_SNAP,
+    RING_SIZE,
+    SNAP,
+    WATCH_SIZE,
+    from_wire,
+    to_wire,
+)
 from tests.unit.sources.capture.test_fastpath import _tpacket_block
 
 C, S = "10.0.0.1", "10.0.0.2"
@@ -113,7 +121,8 @@ def test_ipv6_and_icmp_replies_match(fast: bool) -> None:
 
 @pytest.mark.parametrize("fast", PATHS)
 def test_ring_and_per_batch_bounds(fast: bool) -> None:
-    agg = _agg(fast)
+    _agg(fast)
+    agg = PacketAggregator(fast=fast, keep_packets=True, flow_packets=0)  # the global ring only
     old = _frame(C, S, 1, 2)
     base = _frame("10.1.0.1", S, 1000, 80)  # then only the source port changes (offset 34)
     filler = [base[:34] + (1000 + i % 50).to_bytes(2, "big") + base[36:] for i in range(RING_SIZE)]
@@ -254,3 +263,86 @@ def test_wire_form_is_time_ordered_and_bounded() -> None:
     assert got is not None
     assert len(got.packets) == WATCH_SIZE
     assert [p.ts for p in got.packets] == sorted(p.ts for p in got.packets)
+
+
+@pytest.mark.parametrize("fast", PATHS)
+def test_quiet_flow_keeps_its_last_packets_past_the_global_ring(fast: bool) -> None:
+    # A quiet flow's packets scroll out of the global ring under a busy flow; its own
+    # ring still holds its last FLOW_PACKETS, and watching it starts with them.
+    agg = _agg(fast)
+    quiet = [_frame(C, S, 5000, 53, payload=i) for i in range(FLOW_PACKETS + 3)]
+    quiet[1] = _frame(S, C, 53, 5000, payload=1)  # one answer: reverse
+    busy = _frame("10.1.0.1", S, 1000, 80)
+    batch = [(T0 + i, f, len(f) + 4) for i, f in enumerate(quiet)]
+    batch += [(T0 + 100 + i * 1e-4, busy, len(busy)) for i in range(RING_SIZE + 10)]
+    agg.add_batch(1, batch)
+    agg.watch((6, C, 5000, S, 53, None))
+    got = _take(agg).packets
+    assert len(got) == FLOW_PACKETS
+    kept = batch[3 : FLOW_PACKETS + 3]
+    assert [p.ts for p in got] == [ts for ts, _f, _w in kept]
+    assert [p.data for p in got] == [f[:FLOW_SNAP] for _ts, f, _w in kept]
+    assert [p.wirelen for p in got] == [w for _ts, _f, w in kept]
+    assert not any(p.reverse for p in got)
+    agg.watch((6, S, 53, C, 5000, None))  # from the other side: the directions flip
+    assert all(p.reverse for p in _take(agg).packets)
+
+
+@pytest.mark.parametrize("fast", PATHS)
+def test_flow_rings_are_a_bounded_pool_reusing_slots_by_clock(fast: bool) -> None:
+    if fast and fastpath.load() is None:
+        pytest.skip("the C fast path cannot be built here (no C compiler)")
+    agg = PacketAggregator(fast=fast, keep_packets=True, flow_packets=4, flow_rings=3)
+    frames = {port: _frame(C, S, port, 80) for port in (1, 2, 3, 4, 5)}
+    # 4 finds every slot marked: the hand clears the marks and takes the first (1's);
+    # 2 marks its slot again, so 5 takes 3's, the one not active since the hand passed.
+    order = [1, 2, 3, 4, 2, 5]
+    batch = [(T0 + i, frames[p], 60) for i, p in enumerate(order)]
+    ping = bytes(_eth() / IP(src="10.9.0.1", dst=S) / ICMP(type=8, id=1))
+    batch += [(T0 + 10 + i * 1e-4, ping, 60) for i in range(RING_SIZE)]  # no flow ring
+    agg.add_batch(1, batch)
+    kept = {}
+    for port in frames:
+        agg.watch((6, C, port, S, 80, None))
+        kept[port] = [p.ts - T0 for p in _take(agg).packets]
+    assert kept == {1: [], 2: [1, 4], 3: [], 4: [3], 5: [5]}
+
+
+def test_flow_ring_settings_are_checked() -> None:
+    if fastpath.load() is None:
+        pytest.skip("the C fast path cannot be built here (no C compiler)")
+    with pytest.raises(ValueError, match="too large"):
+        PacketAggregator(keep_packets=True, flow_packets=1024, flow_rings=1 << 20)
+    agg = PacketAggregator(keep_packets=True, flow_packets=0)  # off: the global ring only
+    quiet = _frame(C, S, 5000, 53)
+    busy = bytes(_eth() / IP(src="10.9.0.1", dst=S) / ICMP(type=8, id=1))
+    agg.add_batch(1, [(T0, quiet, 60)] + [(T0 + 1, busy, 60)] * RING_SIZE)
+    agg.watch((6, C, 5000, S, 53, None))
+    assert _take(agg).packets == ()
+
+
+def _pcap_records(packets: list[tuple[float, bytes, int]]) -> bytes:
+    import struct
+
+    return b"".join(struct.pack("<IIII", int(ts), round(ts % 1 * 1e6), len(f), w) + f
+                    for ts, f, w in packets)  # fmt: skip
+
+
+@pytest.mark.parametrize("fast", PATHS)
+def test_a_slot_given_to_another_flow_mid_interval_is_not_written_by_the_first(
+    fast: bool,
+) -> None:
+    # The C table remembers each flow's slot in its flow-table entry until the next
+    # drain; a slot the clock gave to another flow meanwhile must not take its packets.
+    if fast and fastpath.load() is None:
+        pytest.skip("the C fast path cannot be built here (no C compiler)")
+    agg = PacketAggregator(fast=fast, keep_packets=True, flow_packets=4, flow_rings=1)
+    one, two = _frame(C, S, 1, 80), _frame(C, S, 2, 80)
+    ping = bytes(_eth() / IP(src="10.9.0.1", dst=S) / ICMP(type=8, id=1))
+    packets = [(T0, one, 60), (T0 + 1, two, 60), (T0 + 2, one, 60)]
+    packets += [(T0 + 10, ping, 60)] * RING_SIZE
+    agg.add_pcap_buffer(_pcap_records(packets), True, False, 1)
+    agg.watch((6, C, 2, S, 80, None))
+    assert [p.ts - T0 for p in _take(agg).packets] == []  # 1 took the only slot back
+    agg.watch((6, C, 1, S, 80, None))
+    assert [p.ts - T0 for p in _take(agg).packets] == [2]
