@@ -93,7 +93,7 @@ ROW_MOVING = ("rate_bps", "rate_rev_bps", "avg_bps")
 RECORD_COUNTS = ("packets", "bytes", "packets_rev", "bytes_rev")
 #: Record fields not written: ``kpi`` changes as the flow goes on (it is no identity)
 #: and has no per-tick column yet; replayed flows show no KPIs.
-RECORD_SKIPPED = ("last", "kpi")
+RECORD_SKIPPED = ("last", "kpi", "app")
 IDENT_FIELDS: tuple[str, ...] = (
     *(f for f in ROW_FIELDS if f not in ROW_MOVING),
     *(f"record.{f}" for f in RECORD_FIELDS if f not in (*RECORD_COUNTS, *RECORD_SKIPPED)))

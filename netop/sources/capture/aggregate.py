@@ -420,10 +420,11 @@ class PacketAggregator(PacketWatch):
         ``typed``: the KPIs as :class:`~netop.model.FlowKpi` (else plain tuples: the
         capture child does not load the model)."""
         as_kpi: Callable[[Any], Any] | None = None
+        as_app: Callable[[Any], Any] | None = None
         if typed:
-            from netop.model import FlowKpi
+            from netop.model import AppFacts, FlowKpi
 
-            as_kpi = FlowKpi._make
+            as_kpi, as_app = FlowKpi._make, AppFacts.from_row
 
         k = self.sampling
         names = self._names
@@ -441,10 +442,13 @@ class PacketAggregator(PacketWatch):
                 kpi_of(proto, vlan, src, dst, sport, dport) if kpi_of is not None else None)
             if kpi is not None and as_kpi is not None:
                 kpi = as_kpi(kpi)
+            app = row[16] if len(row) > 16 else None
+            if app is not None and as_app is not None:
+                app = as_app(app)
             s = names.get(src) or names.setdefault(src, format_addr(src))
             t = names.get(dst) or names.setdefault(dst, format_addr(dst))
             out.append(make(proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first,
-                            last, flags, source, None, k, in_if, out_if, kpi))  # fmt: skip
+                            last, flags, source, None, k, in_if, out_if, kpi, app))  # fmt: skip
         self._flows = {}
         self._count = 0
         if self._c is not None:
@@ -522,11 +526,19 @@ def _combine(a: list[Any], b: list[Any]) -> list[Any]:
 def rows_to_records(rows: Iterable[Any]) -> list[FlowRecord]:
     """Rows from :meth:`PacketAggregator.drain_rows` (or the child's message) as records;
     ``ValueError`` for a row of the wrong length."""
-    from netop.model import FlowKpi, FlowRecord
+    from netop.model import AppFacts, FlowKpi, FlowRecord
 
-    make, kpi = FlowRecord._make, FlowKpi._make
+    make, kpi, app = FlowRecord._make, FlowKpi._make, AppFacts.from_row
+
+    def typed(row: Any) -> FlowRecord:
+        facts = row[19] if len(row) > 19 else None
+        if len(row) < 19 or (row[18] is None and facts is None):
+            return make(row)
+        k = None if row[18] is None else kpi(row[18])
+        return make((*row[:18], k) if facts is None else (*row[:18], k, app(facts)))
+
     try:
-        return [make(row) if len(row) < 19 or row[18] is None
-                else make((*row[:18], kpi(row[18]))) for row in rows]  # fmt: skip
+        return [make(row) if (len(row) < 20 or row[19] is None)
+                and (len(row) < 19 or row[18] is None) else typed(row) for row in rows]
     except TypeError as exc:
         raise ValueError(str(exc)) from None
