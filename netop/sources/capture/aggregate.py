@@ -531,14 +531,14 @@ def rows_to_records(rows: Iterable[Any]) -> list[FlowRecord]:
     make, kpi, app = FlowRecord._make, FlowKpi._make, AppFacts.from_row
 
     def typed(row: Any) -> FlowRecord:
-        facts = row[19] if len(row) > 19 else None
-        if len(row) < 19 or (row[18] is None and facts is None):
-            return make(row)
-        k = None if row[18] is None else kpi(row[18])
-        return make((*row[:18], k) if facts is None else (*row[:18], k, app(facts)))
+        if len(row) < 19:
+            return FlowRecord(*row)
+        k, facts = row[18], (row[19] if len(row) > 19 else None)
+        return FlowRecord(*row[:18], None if k is None else kpi(k),
+                          None if facts is None else app(facts), *row[20:])
 
     try:
-        return [make(row) if (len(row) < 20 or row[19] is None)
-                and (len(row) < 19 or row[18] is None) else typed(row) for row in rows]
+        return [make(row) if len(row) == 20 and row[18] is None and row[19] is None
+                else typed(row) for row in rows]
     except TypeError as exc:
         raise ValueError(str(exc)) from None
