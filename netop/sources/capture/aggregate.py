@@ -531,11 +531,11 @@ def rows_to_records(rows: Iterable[Any]) -> list[FlowRecord]:
     make, kpi, app = FlowRecord._make, FlowKpi._make, AppFacts.from_row
 
     def typed(row: Any) -> FlowRecord:
-        if len(row) < 19:
-            return FlowRecord(*row)
+        if len(row) < 19 or len(row) > 20:
+            return FlowRecord(*row)  # TypeError when too long
         k, facts = row[18], (row[19] if len(row) > 19 else None)
-        return FlowRecord(*row[:18], None if k is None else kpi(k),
-                          None if facts is None else app(facts), *row[20:])
+        return make((*row[:18], None if k is None else kpi(k),
+                     None if facts is None else app(facts)))
 
     try:
         return [make(row) if len(row) == 20 and row[18] is None and row[19] is None
