@@ -229,7 +229,7 @@ static AppFacts *app_slot(Table *t, Entry *e) {
 }
 
 /* Look at the payload of one of the flow's first packets; done: no more looks. */
-static void app_look(Table *t, Entry *e, const Pkt *k) {
+__attribute__((noinline, cold)) static void app_look(Table *t, Entry *e, const Pkt *k) {
     const uint8_t *l4 = k->l4;
     uint32_t cap = k->l4cap < k->l4len ? k->l4cap : k->l4len, h;
     if (k->proto == 6) {
