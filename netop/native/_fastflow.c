@@ -1280,6 +1280,7 @@ static PyObject *drop_capabilities(PyObject *self, PyObject *args) {
 
 static PyMethodDef module_methods[] = {
     {"drop_capabilities", drop_capabilities, METH_NOARGS, "Drop all capabilities, set no_new_privs."},
+    {"app_parse", app_parse, METH_VARARGS, "What one segment says at the application layer (app.h)."},
     {"slot_offsets", slot_offsets, METH_VARARGS, "Byte offsets of a type's __slots__."},
     {"merge", merge, METH_VARARGS, "Merge flow deltas into the engine's flow table."},
     {"reset_ticks", reset_ticks, METH_O, "Zero the tick counters of flow-table entries."},

@@ -228,37 +228,54 @@ static AppFacts *app_slot(Table *t, Entry *e) {
     return f;
 }
 
+/* The payload of a transport segment captured as l4[0..cap): 0 when there is none (a
+ * SYN, an ACK), -1 when the header is broken. */
+static int app_payload(const uint8_t *l4, uint32_t cap, uint8_t proto, const uint8_t **p,
+                       uint32_t *n) {
+    uint32_t h = 8;
+    if (proto == 6) {
+        if (cap < 20) return 0;
+        h = (uint32_t)(l4[12] >> 4) * 4;
+        if (h < 20) return -1;
+    }
+    if (cap <= h) return 0;
+    *p = l4 + h;
+    *n = cap - h;
+    return 1;
+}
+
+/* Read one payload into f (which holds what the flow said before); 1 when it was HTTP,
+ * TLS or DNS. */
+static int app_read(AppFacts *f, const uint8_t *p, uint32_t n, uint8_t proto, int dns) {
+    if (dns) {
+        if (proto != 6) return app_dns(f, p, n);
+        return n > 2 && app_dns(f, p + 2, n - 2 < be16(p) ? n - 2 : be16(p));
+    }
+    return p[0] == 0x16 ? app_tls(f, p, n) : app_http(f, p, n);
+}
+
+static void app_clear(AppFacts *f) {
+    memset(f, 0, offsetof(AppFacts, name));
+    f->name[0] = f->text[0] = 0;
+    f->rcode = -1;
+}
+
 /* Look at the payload of one of the flow's first packets; done: no more looks. */
 __attribute__((noinline, cold)) static void app_look(Table *t, Entry *e, const Pkt *k) {
-    const uint8_t *l4 = k->l4;
-    uint32_t cap = k->l4cap < k->l4len ? k->l4cap : k->l4len, h;
-    if (k->proto == 6) {
-        if (cap < 20) return;
-        h = (uint32_t)(l4[12] >> 4) * 4;
-        if (h < 20) { e->app_n = APP_TRIES; return; }
-    } else {
-        h = 8;
+    const uint8_t *p;
+    uint32_t n;
+    int has = app_payload(k->l4, k->l4cap < k->l4len ? k->l4cap : k->l4len, k->proto, &p, &n);
+    if (has <= 0) {
+        if (has < 0) e->app_n = APP_TRIES;
+        return;
     }
-    if (cap <= h) return;  /* no payload (a SYN, an ACK): not a try */
-    const uint8_t *p = l4 + h;
-    uint32_t n = cap - h;
     e->app_n++;
     int dns = k->sport == 53 || k->dport == 53;
-    uint8_t c = p[0];
     /* cheap first-byte rejects before any side-table slot is taken */
-    if (!dns && c != 0x16 && !(c >= 'C' && c <= 'T')) return;
+    if (!dns && p[0] != 0x16 && !(p[0] >= 'C' && p[0] <= 'T')) return;
     AppFacts scratch, *f = e->app ? &t->app[e->app - 1] : &scratch;
-    if (!e->app) { memset(&scratch, 0, offsetof(AppFacts, name)); scratch.name[0] = scratch.text[0] = 0; scratch.rcode = -1; }
-    int got = 0;
-    if (dns) {
-        if (k->proto == 6) { if (n > 2) got = app_dns(f, p + 2, n - 2 < be16(p) ? n - 2 : be16(p)); }
-        else got = app_dns(f, p, n);
-    } else if (c == 0x16) {
-        got = app_tls(f, p, n);
-    } else {
-        got = app_http(f, p, n);
-    }
-    if (!got) return;
+    if (!e->app) app_clear(&scratch);
+    if (!app_read(f, p, n, k->proto, dns)) return;
     if (f == &scratch) {
         AppFacts *s = app_slot(t, e);
         if (!s) { e->app_n = APP_TRIES; return; }
@@ -276,11 +293,32 @@ static const char *const APP_KINDS[] = {NULL, "http", "tls", "dns"};
 
 static PyObject *app_str(const char *s) { return s[0] ? PyUnicode_FromString(s) : Py_NewRef(Py_None); }
 
-/* The facts as (app, name, text, qtype, rcode), or None: AppFacts.from_row reads it. */
-static PyObject *app_tuple(const Table *t, const Entry *e) {
-    if (!e->app || !t->app) return Py_NewRef(Py_None);
-    const AppFacts *f = &t->app[e->app - 1];
+static PyObject *facts_tuple(const AppFacts *f) {
     PyObject *qt = f->kind == APP_DNS ? PyLong_FromLong(f->qtype) : Py_NewRef(Py_None);
     PyObject *rc = f->rcode >= 0 ? PyLong_FromLong(f->rcode) : Py_NewRef(Py_None);
     return Py_BuildValue("(sNNNN)", APP_KINDS[f->kind], app_str(f->name), app_str(f->text), qt, rc);
+}
+
+/* The facts as (app, name, text, qtype, rcode), or None: AppFacts.from_row reads it. */
+static PyObject *app_tuple(const Table *t, const Entry *e) {
+    if (!e->app || !t->app) return Py_NewRef(Py_None);
+    return facts_tuple(&t->app[e->app - 1]);
+}
+
+/* app_parse(proto, sport, dport, l4) -> (app, name, text, qtype, rcode) | None: what one
+ * segment (transport header and payload as captured) says, for the packets Python
+ * counts (file playback in the TUI, the slow path); Python merges a flow's. */
+static PyObject *app_parse(PyObject *self, PyObject *args) {
+    int proto, sport, dport;
+    Py_buffer l4;
+    if (!PyArg_ParseTuple(args, "iiiy*", &proto, &sport, &dport, &l4)) return NULL;
+    const uint8_t *p;
+    uint32_t n, cap = l4.len > 65535 ? 65535 : (uint32_t)l4.len;
+    AppFacts f;
+    app_clear(&f);
+    int got = (proto == 6 || proto == 17) && app_payload(l4.buf, cap, (uint8_t)proto, &p, &n) > 0
+              && app_read(&f, p, n, (uint8_t)proto, sport == 53 || dport == 53);
+    PyBuffer_Release(&l4);
+    if (!got) Py_RETURN_NONE;
+    return facts_tuple(&f);
 }

@@ -23,11 +23,15 @@ from tests.ready import Watched, start_watched, wait_for_port
 ROOT = Path(__file__).resolve().parents[3]
 TRAFFIC = ROOT.parent / "shared" / "data" / "pcap" / "traffic"
 
-#: Captures of the shared data with TLS, HTTP or DNS that the capture fast path reads
-#: (Ethernet, cooked or raw IP, at most one VLAN tag, no IP options or fragments).
+#: Captures of the shared data with TLS, HTTP or DNS.
 CAPTURES = ("scapy_tls_nss_example.pcap", "pcpp_three_http_streams.pcap",
             "tcpdump_dns_udp.pcap", "tcpdump_dns_tcp.pcap", "pcpp_dnspackets.pcap",
-            "pcpp_raw_ip.pcap")  # fmt: skip
+            "pcpp_raw_ip.pcap", "pcpp_sll.pcap", "pcpp_linktype_ipv4.pcap",
+            "pcpp_many_interfaces-1.pcapng", "pcpp_nanosecs_big_endian.pcap",
+            "pcpp_null_loopback.pcap", "pcpp_one_tcp_stream.pcap",
+            "pcpp_pcapng-example.pcapng", "tcpdump_nflog.pcap",
+            "zeek_http-qinq-0.pcap", "zeek_ipv6-fragmented-dns.pcap", "zeek_teredo.pcap",
+            "zeek_vlan-qinqinq.pcap")  # fmt: skip
 
 FlowId = tuple[str, frozenset[tuple[str, int]]]
 _FIELDS = ("ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "tcp.srcport", "udp.srcport",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import ssl
 import struct
+from typing import Any
 
 import pytest
 from scapy.layers.dns import DNS, DNSQR, DNSRR
@@ -17,6 +18,7 @@ from scapy.packet import Packet, Raw
 
 from netop.model import AppFacts
 from netop.native import fastpath
+from netop.sources.capture.aggregate import PacketAggregator
 
 pytestmark = pytest.mark.skipif(fastpath.load() is None, reason="C fast path not buildable here")
 
@@ -246,3 +248,43 @@ def test_child_rows_become_records_with_kpis_and_facts_apart() -> None:
     assert c.app is None
     with pytest.raises(ValueError, match="positional arguments"):
         rows_to_records([(*head, None, None, "extra")])
+
+
+def _dns_pair() -> list[Packet]:
+    query = DNS(id=5, qd=DNSQR(qname="py.example", qtype="A"))
+    answer = DNS(id=5, qr=1, qd=DNSQR(qname="py.example", qtype="A"),
+                 an=[DNSRR(rrname="py.example", type="A", rdata="192.0.2.9")])
+    return [IP(src=CLIENT, dst=SERVER) / UDP(sport=6000, dport=53) / query,
+            IP(src=SERVER, dst=CLIENT) / UDP(sport=53, dport=6000) / answer]
+
+
+def _by_port(records: list[Any]) -> dict[int, AppFacts | None]:
+    return {r.dport: r.app for r in records}
+
+
+EXPECTED = {53: AppFacts("dns", dns_qname="py.example", dns_qtype="A", dns_rcode="NOERROR",
+                         dns_records=("192.0.2.9",)),
+            80: AppFacts("http", http_host="tui.example", http_request="GET /play")}
+
+
+def _web() -> list[Packet]:
+    return [IP(src=CLIENT, dst=SERVER) / TCP(sport=7000, dport=80, flags="S"),
+            IP(src=SERVER, dst=CLIENT) / TCP(sport=80, dport=7000, flags="SA"),
+            _tcp(b"GET /play HTTP/1.1\r\nHost: tui.example\r\n\r\n", sport=7000, dport=80)]
+
+
+def test_file_playback_path_reads_facts_too() -> None:
+    """The TUI plays a file through the Python per-packet path (add_batch): its flows
+    get the same facts from app.h's ``app_parse``."""
+    agg = PacketAggregator()
+    agg.add_batch(1, [(1.0 + i, bytes(E / p), 0) for i, p in enumerate([*_dns_pair(), *_web()])])
+    assert _by_port(agg.drain()) == EXPECTED
+
+
+def test_slow_path_reads_facts_of_cooked_captures() -> None:
+    """Linux cooked (SLL) frames take the decoder's path: facts as well."""
+    sll = b"\x00\x00\x00\x01\x00\x06" + bytes(8) + b"\x08\x00"
+    agg = PacketAggregator()
+    agg.add_batch(113, [(1.0 + i, sll + bytes(p), 0) for i, p in enumerate([*_dns_pair(),
+                                                                             *_web()])])
+    assert _by_port(agg.drain()) == EXPECTED
