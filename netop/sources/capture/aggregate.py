@@ -173,7 +173,7 @@ class PacketAggregator(PacketWatch):
         unpack4 = _FAST4.unpack_from
         unpack6 = _FAST6.unpack_from
         kpi = self._c.kpi_feed if self._c is not None else None
-        look = self._app_parse
+        look, first = self._app_parse, APP_PACKETS
         for ts, data, wirelen in packets:
             n += 1
             try:
@@ -219,7 +219,7 @@ class PacketAggregator(PacketWatch):
             entry[i + 1] += total
             entry[11] = ts
             entry[12] |= flags
-            if look is not None and entry[6] + entry[8] <= APP_PACKETS:
+            if look is not None and entry[6] + entry[8] <= first:
                 self._look(hit, proto, sport, dport, data[l4 : l4 + l4_len])
         self.packets += n
 
