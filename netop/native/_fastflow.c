@@ -808,8 +808,15 @@ static PyObject *merge(PyObject *self, PyObject *args) {
         PyObject *app = PyTuple_GET_SIZE(r) > 19 ? PyTuple_GET_ITEM(r, 19) : Py_None;
         if (app != Py_None) {  /* app.h: this interval's facts join the earlier ones */
             PyObject *old = SLOT(eo, off[S_APP]);
-            PyObject *now = old && old != Py_None ? PyObject_CallMethod(old, "merged", "O", app)
-                                                  : Py_NewRef(app);
+            /* not CallMethod(..., "O", app): a tuple there would be the argument list */
+            PyObject *now;
+            if (old && old != Py_None) {
+                PyObject *name = PyUnicode_FromString("merged");
+                now = name ? PyObject_CallMethodOneArg(old, name, app) : NULL;
+                Py_XDECREF(name);
+            } else {
+                now = Py_NewRef(app);
+            }
             if (!now) goto fail;
             slot_set(eo, off[S_APP], now);
             Py_DECREF(now);

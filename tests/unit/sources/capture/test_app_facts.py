@@ -288,3 +288,24 @@ def test_slow_path_reads_facts_of_cooked_captures() -> None:
     agg.add_batch(113, [(1.0 + i, sll + bytes(p), 0) for i, p in enumerate([*_dns_pair(),
                                                                              *_web()])])
     assert _by_port(agg.drain()) == EXPECTED
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_flow_table_merges_the_facts_of_successive_intervals(reverse: bool) -> None:
+    """A query in one tick, its answer in the next (either way round): the table's entry
+    has both (the C merge calls AppFacts.merged with the facts as one argument)."""
+    from netop.engine.flowtable import FlowTable
+    from netop.model import FlowRecord
+
+    query = AppFacts("dns", dns_qname="q.example", dns_qtype="A")
+    answer = AppFacts("dns", dns_qname="q.example", dns_qtype="A", dns_rcode="NXDOMAIN")
+    fwd = FlowRecord(17, CLIENT, 5000, SERVER, 53, None, 1, 60, 0, 0, 1.0, 1.0, app=query)
+    back = FlowRecord(17, SERVER, 53, CLIENT, 5000, None, 1, 90, 0, 0, 2.0, 2.0, app=answer)
+    table = FlowTable()
+    table.merge_records([fwd], 1.0)
+    table.merge_records([back if not reverse else fwd._replace(app=answer)], 2.0)
+    (entry,) = table.entries()
+    assert entry.app == answer
+    assert entry.record.app == answer
+    table.merge_records([fwd._replace(app=AppFacts("dns", dns_qname="other.example"))], 3.0)
+    assert entry.app == answer._replace(dns_qname="other.example")
