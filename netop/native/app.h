@@ -59,6 +59,10 @@ static int app_http(AppFacts *f, const uint8_t *p, uint32_t n) {
     /* the request line up to " HTTP/" or the line's end */
     uint32_t end = (uint32_t)m;
     while (end < n && p[end] != '\r' && p[end] != '\n' && p[end] != ' ') end++;
+    /* "GET key" (Redis's inline command) is no request line: " HTTP/" must follow the
+     * target, unless the capture ends before it does */
+    if (end < n && (p[end] != ' ' || (n - end > 5 && memcmp(p + end + 1, "HTTP/", 5) != 0)))
+        return 0;
     f->text[0] = 0;
     app_put(f->text, sizeof f->text, p, end, 0);
     /* Host: a header line at the start of a line, name case-insensitive */

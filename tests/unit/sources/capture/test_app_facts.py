@@ -309,3 +309,11 @@ def test_flow_table_merges_the_facts_of_successive_intervals(reverse: bool) -> N
     assert entry.record.app == answer
     table.merge_records([fwd._replace(app=AppFacts("dns", dns_qname="other.example"))], 3.0)
     assert entry.app == answer._replace(dns_qname="other.example")
+
+
+def test_a_method_word_without_http_version_is_not_http() -> None:
+    """Redis's inline ``GET key`` and a line cut short by the capture: only the latter
+    may be an HTTP request."""
+    assert _one([_tcp(b"GET session:42\r\n", dport=6379)]) is None
+    facts = _one([_tcp(b"GET /a/very/long/path", dport=80)])
+    assert facts == AppFacts("http", http_request="GET /a/very/long/path")
