@@ -317,3 +317,19 @@ def test_a_method_word_without_http_version_is_not_http() -> None:
     assert _one([_tcp(b"GET session:42\r\n", dport=6379)]) is None
     facts = _one([_tcp(b"GET /a/very/long/path", dport=80)])
     assert facts == AppFacts("http", http_request="GET /a/very/long/path")
+
+
+def test_json_line_of_a_flow_with_facts_is_the_record_json() -> None:
+    """``netop flows --json``'s fast formatter gives the record's JSON, facts or not."""
+    import json
+
+    from netop.commands.output import flow_json_line, json_line
+    from netop.model import FlowKpi, FlowRecord
+
+    for kpi in (None, FlowKpi(rtt_ms=1.5)):
+        for app in (None, AppFacts("tls", sni='a"b\\', alpn=("h2", "http/1.1"))):
+            r = FlowRecord(6, "192.0.2.1", 1, "192.0.2.2", 443, None, 1, 2, 3, 4, 1.0, 2.0,
+                           0x12, kpi=kpi, app=app)
+            line = flow_json_line(r)
+            assert line == json_line(r.to_json())
+            assert json.loads(line)["alpn"] == (None if app is None else ["h2", "http/1.1"])
