@@ -149,6 +149,74 @@ def retrans_pct(kpi: FlowKpi | None, packets: int) -> float | None:
     return 100.0 * (kpi.retrans + kpi.retrans_rev) / packets
 
 
+#: DNS query types by number, as ``dns_qtype`` shows them (others: ``TYPE<n>``, RFC 3597).
+DNS_QTYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT",
+              28: "AAAA", 33: "SRV", 35: "NAPTR", 43: "DS", 48: "DNSKEY", 64: "SVCB",
+              65: "HTTPS", 255: "ANY"}  # fmt: skip
+
+
+class AppFacts(NamedTuple):
+    """What a flow's first payload packets say at the application layer (``app.h``).
+
+    ``app`` is ``"http"``, ``"tls"`` or ``"dns"``; the other fields are ``None`` when
+    not seen. Text is printable ASCII as the capture path cut it (bounded), still
+    network-derived: views pass it through :func:`netop.text.safe_text`.
+    """
+
+    app: str
+    sni: str | None = None
+    alpn: tuple[str, ...] | None = None
+    http_host: str | None = None
+    http_request: str | None = None
+    dns_qname: str | None = None
+    dns_qtype: str | None = None
+    dns_rcode: str | None = None
+    dns_records: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> AppFacts:
+        """The facts from the capture table's ``(app, name, text, qtype, rcode)``."""
+        app, name, text, qtype, rcode = row
+        items = tuple(text.split(",")) if text else None
+        if app == "tls":
+            return cls(app, sni=name, alpn=items)
+        if app == "http":
+            return cls(app, http_host=name, http_request=text)
+        qt = None if qtype is None else DNS_QTYPES.get(qtype, f"TYPE{qtype}")
+        rc = None if rcode is None else (
+            DNS_RCODES[rcode] if rcode < len(DNS_RCODES) else f"RCODE{rcode}")
+        return cls(app, dns_qname=name, dns_qtype=qt, dns_rcode=rc,
+                   dns_records=None if items is None else tuple(_canonical(i) for i in items))
+
+    def merged(self, new: AppFacts) -> AppFacts:
+        """These facts updated with a later interval's: what it saw replaces."""
+        return AppFacts._make(o if n is None else n for o, n in zip(self, new, strict=True))
+
+    def as_json(self) -> dict[str, Any]:
+        """The facts' keys of the flow record (lists for the lists)."""
+        out = self._asdict()
+        for key in ("alpn", "dns_records"):
+            if out[key] is not None:
+                out[key] = list(out[key])
+        return out
+
+
+def _canonical(answer: str) -> str:
+    """An IPv6 answer as the C path wrote it (8 groups) in its compressed form."""
+    if answer.count(":") == 7:
+        import ipaddress
+
+        try:
+            return ipaddress.IPv6Address(answer).compressed
+        except ValueError:
+            return answer
+    return answer
+
+
+#: The application-layer keys of the flow record, in their order (``null`` when not seen).
+APP_KEYS: tuple[str, ...] = AppFacts._fields
+
+
 class FlowRecord(NamedTuple):
     """A bidirectional flow in the shape of the design's JSON contract.
 
@@ -184,6 +252,7 @@ class FlowRecord(NamedTuple):
     in_if: int | None = None
     out_if: int | None = None
     kpi: FlowKpi | None = None
+    app: AppFacts | None = None
 
     @property
     def key(self) -> FlowKey:
@@ -237,9 +306,12 @@ class FlowFields(Protocol):
     def out_if(self) -> int | None: ...
     @property
     def kpi(self) -> FlowKpi | None: ...
+    @property
+    def app(self) -> AppFacts | None: ...
 
 
 _NO_KPI = dict.fromkeys(KPI_KEYS)
+_NO_APP = dict.fromkeys(APP_KEYS)
 
 
 def flow_json(r: FlowFields) -> dict[str, Any]:
@@ -264,6 +336,7 @@ def flow_json(r: FlowFields) -> dict[str, Any]:
         "in_if": r.in_if,
         "out_if": r.out_if,
         **(_NO_KPI if r.kpi is None else r.kpi._asdict()),
+        **(_NO_APP if r.app is None else r.app.as_json()),
     }
 
 

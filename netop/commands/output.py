@@ -16,7 +16,9 @@ from typing import Any, TextIO
 
 from netop.format import endpoint, human_age, human_bytes, human_count, human_rate
 from netop.model import (
+    APP_KEYS,
     KPI_KEYS,
+    AppFacts,
     FlowKpi,
     FlowRecord,
     InterfaceRate,
@@ -120,6 +122,8 @@ _FLOW_JSON = (
 )
 #: The KPI keys of a flow without KPIs (all null), closing the object.
 _NO_KPI_JSON = ", ".join(f'"{k}": null' for k in KPI_KEYS) + "}"
+#: The application-layer keys of a flow without facts (all null), closing the object.
+_NO_APP_JSON = ", ".join(f'"{k}": null' for k in APP_KEYS) + "}"
 
 
 @functools.cache
@@ -136,6 +140,16 @@ def _kpi_json(kpi: FlowKpi | None) -> str:
     native = _native_kpi_json()
     text = native(kpi) if native is not None else None
     return text if text is not None else json_line(kpi._asdict())[1:]
+
+
+_NO_KPI_APP_JSON = _NO_KPI_JSON[:-1] + ", " + _NO_APP_JSON
+
+
+def _kpi_app_json(kpi: FlowKpi | None, app: AppFacts | None) -> str:
+    if kpi is None and app is None:
+        return _NO_KPI_APP_JSON
+    head = _kpi_json(kpi)[:-1] + ", "
+    return head + (_NO_APP_JSON if app is None else json_line(app.as_json())[1:])
 
 
 def _opt(value: int | None) -> str:
@@ -156,7 +170,7 @@ def flow_json_line(r: FlowRecord) -> str:
         _opt(r.vlan), r.packets, r.bytes, r.packets_rev, r.bytes_rev, first, last,
         _quote(tcp_flags_text(r.tcp_flags)), _quote(r.source),
         "null" if r.exporter is None else _quote(r.exporter), r.sampling,
-        _opt(r.in_if), _opt(r.out_if), _kpi_json(r.kpi),
+        _opt(r.in_if), _opt(r.out_if), _kpi_app_json(r.kpi, r.app),
     )  # fmt: skip
 
 

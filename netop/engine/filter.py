@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from netop.engine.filter_grammar import (
+    APP_FIELDS,
     KPI_FIELDS,
     All,
     And,
@@ -311,6 +312,11 @@ class _CodeGen:
         return f"({self.sides(node.direction, memo + '[{a}]')} or {names})"
 
     def attribute(self, node: Attr) -> str:
+        if node.kind == "app":
+            return f"(r.app is not None and r.app.app == {self.const(node.value)})"
+        if node.kind in APP_FIELDS:
+            memo = self.const(_Memo(_glob(node.value)))
+            return f"(r.app is not None and {memo}[r.app.{APP_FIELDS[node.kind]} or ''])"
         if node.kind in ("state", "rcode"):
             return f"_kpi_has(r, {self.const(node.kind)}, {self.const(node.value)})"
         if node.kind == "process":

@@ -9,6 +9,9 @@ Grammar (tcpdump/nfdump style; keywords are case-insensitive)::
                | proto | "proto" (N | NAME) | FIELD OP QUANTITY | "flags" LETTERS
                | "process" NAME | "user" NAME | "exporter" ADDR | "source" KIND | "vlan" N
                | "state" ZEEK_STATE | "rcode" DNS_RCODE
+               | "app" APP | APP_FIELD NAME
+    APP       := "http" | "tls" | "dns"
+    APP_FIELD := "sni" | "dns.qname" | "http.host"   (application layer, glob like host)
     proto     := "tcp" | "udp" | "icmp" | "icmpv6" | "sctp" | "ip" | "ip6"
     dir       := "src" | "dst"
     FIELD     := bytes | packets | rate | avg (both directions; rate/avg in bits/s)
@@ -190,6 +193,8 @@ class Attr(Node):
     value: str
 
     def __str__(self) -> str:
+        if self.kind == "app":  # one of APPS, bare even where it is a keyword ("dns")
+            return f"app {self.value}"
         return f"{self.kind} {quote(self.value)}"
 
 
@@ -238,6 +243,10 @@ CONN_STATES = ("S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "R
                "SHR", "OTH")  # fmt: skip
 #: DNS response codes by name (``rcode NXDOMAIN``), as the flow record's ``dns_rcodes``.
 RCODES = DNS_RCODES
+#: Application protocols the capture recognises (``app tls``), the record's ``app``.
+APPS = ("http", "tls", "dns")
+#: Application-layer name words and the flow record's key each globs (``sni *.example.com``).
+APP_FIELDS: dict[str, str] = {"sni": "sni", "dns.qname": "dns_qname", "http.host": "http_host"}
 OPERATORS = ("==", "!=", ">=", "<=", ">", "<")
 PROTOCOLS: dict[str, int] = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "sctp": 132}
 FAMILIES: dict[str, int] = {"ip": 4, "ip6": 6, "inet": 4, "inet6": 6}
@@ -245,7 +254,7 @@ SOURCES = ("capture", "netflow5", "netflow9", "ipfix", "sflow")
 ADDRESS_KINDS = ("host", "net", "port", "portrange")
 KEYWORDS = frozenset(
     {"and", "or", "not", "src", "dst", "proto", "flags", "process", "exporter", "source"}
-    | {"state", "rcode", "user"}
+    | {"state", "rcode", "user", "app", *APP_FIELDS}
     | {"vlan", *ADDRESS_KINDS, *FIELDS, *PROTOCOLS, *FAMILIES}
 )
 

@@ -8,6 +8,8 @@ import socket
 
 from netop.engine.filter_grammar import (
     ADDRESS_KINDS,
+    APP_FIELDS,
+    APPS,
     CONN_STATES,
     FAMILIES,
     FIELDS,
@@ -165,7 +167,8 @@ class _Parser:
             return self.flags(self.take())
         if key == "vlan":
             return Vlan(self.integer("a VLAN id", self.take(), 4095)[0])
-        if key in ("process", "exporter", "source", "state", "rcode", "user"):
+        if key in ("process", "exporter", "source", "state", "rcode", "user", "app") or (
+                key in APP_FIELDS):
             return self.attribute(self.take())
         if token.kind == "end":
             raise self.fail(f"the filter ends too early; expected a term ({_HINT})")
@@ -266,6 +269,17 @@ class _Parser:
 
     def attribute(self, kind: Token) -> Node:
         key = kind.keyword
+        if key in APP_FIELDS:
+            return Attr(key, self.word("a name or glob such as *.example.com", kind).text.lower())
+        if key == "app":
+            token = self.peek()
+            if token.kind == "word" and token.keyword in APPS:  # "dns" is a keyword too
+                self.take()
+            else:
+                token = self.word("an application protocol", kind)
+            if token.text.lower() not in APPS:
+                raise self.fail(f"unknown app {token.text!r} (use {', '.join(APPS)})", token)
+            return Attr("app", token.text.lower())
         if key == "process":
             return Attr("process", self.word("a process name", kind).text.lower())
         if key == "user":

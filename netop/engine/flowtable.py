@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from netop.config import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FLOWS
-from netop.model import FlowBatch, FlowKpi, FlowRecord
+from netop.model import AppFacts, FlowBatch, FlowKpi, FlowRecord
 from netop.packet.decode import reverse_ports
 
 _ACTIVE_SCAN_EVERY = 5.0
@@ -30,7 +30,7 @@ _ACTIVE_SCAN_EVERY = 5.0
 TableKey = tuple[int, str, int, str, int, int | None, str, str | None]
 
 #: The object slots the C merge (``_fastflow.merge``) sets, in its order.
-_MERGED_SLOTS = ("sampling", "in_if", "out_if", "_record", "kpi")
+_MERGED_SLOTS = ("sampling", "in_if", "out_if", "_record", "kpi", "app")
 
 
 class _Counters:
@@ -86,6 +86,7 @@ class FlowEntry(_Base):
         "in_if",
         "out_if",
         "kpi",
+        "app",
         "_keys",
         "_record",
         "view",
@@ -103,6 +104,8 @@ class FlowEntry(_Base):
         self.out_if: int | None = None
         #: The latest KPIs the source measured (cumulative: each replaces the last).
         self.kpi: FlowKpi | None = None
+        #: What the flow said at the application layer (each interval's facts merged in).
+        self.app: AppFacts | None = None
         self.packets = self.bytes = self.packets_rev = self.bytes_rev = 0
         self.tick_packets = self.tick_bytes = self.tick_packets_rev = self.tick_bytes_rev = 0
         self.first, self.last = record.first, record.last
@@ -163,6 +166,7 @@ class FlowEntry(_Base):
                 self.in_if,
                 self.out_if,
                 self.kpi,
+                self.app,
             )
         return self._record
 
@@ -302,6 +306,7 @@ class FlowTable:
             self._touched.append(entry)
         p, b, pr, br, first, last, flags, _, _, sampling, in_if, out_if = r[6:18]
         kpi = r[18] if len(r) > 18 else None
+        app = r[19] if len(r) > 19 else None
         if rev:
             p, b, pr, br, in_if, out_if = pr, br, p, b, out_if, in_if
         entry.packets += p
@@ -324,6 +329,8 @@ class FlowTable:
             entry.out_if = out_if
         if kpi is not None:
             entry.kpi = kpi.swapped() if rev else kpi
+        if app is not None:
+            entry.app = app if entry.app is None else entry.app.merged(app)
         entry._record = None
         self._lru.move_to_end(entry)
 

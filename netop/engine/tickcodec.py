@@ -53,9 +53,12 @@ ROW_MOVING = ("rate_bps", "rate_rev_bps", "avg_bps")
 RECORD_COUNTS = ("packets", "bytes", "packets_rev", "bytes_rev")
 #: Record fields that move: ``last`` (as milliseconds before the tick) and ``kpi``.
 RECORD_MOVING = ("last", "kpi")
+#: Record fields not recorded: the application facts (a replayed flow shows none).
+RECORD_SKIPPED = ("app",)
 IDENT_FIELDS: tuple[str, ...] = (
     *(f for f in ROW_FIELDS if f not in ROW_MOVING),
-    *(f"record.{f}" for f in RECORD_FIELDS if f not in (*RECORD_COUNTS, *RECORD_MOVING)))
+    *(f"record.{f}" for f in RECORD_FIELDS
+      if f not in (*RECORD_COUNTS, *RECORD_MOVING, *RECORD_SKIPPED)))
 KPI_FIELDS: tuple[str, ...] = FlowKpi._fields
 #: Rates are recorded to 3 significant digits, as the screen shows them: more digits of a
 #: rate are noise that costs a third of the file (counters stay exact).

@@ -36,6 +36,9 @@ typedef struct {
     uint64_t pk[2], by[2];
     double first, last;
     uint8_t flags;
+    /* app.h: payload packets looked at this interval, 1 + the index of its AppFacts */
+    uint8_t app_n;
+    uint16_t app;
     uint32_t kpi;  /* this interval: 1 + the index of the flow's Kpi (kpi.h), UINT32_MAX: none */
     /* ifindex (0: unknown) the a->b packets came in by / went out by */
     int32_t ifin, ifout;
@@ -88,6 +91,10 @@ typedef struct {
     Py_ssize_t fr_n, fr_k, fr_nb, fr_used, fr_hand;
     unsigned long long fr_reused;
     Entry *fr_e;  /* the flow add_packet just counted (NULL: none) */
+    /* application-layer facts of this interval (app.h) */
+    struct AppFacts_ *app;
+    uint32_t app_n;
+    unsigned long long app_overflow;
 } Table;
 
 typedef struct {
@@ -175,6 +182,7 @@ static uint64_t hash_entry(uint8_t proto, uint16_t vlan, uint8_t alen, const uin
 }
 
 #include "kpi.h"
+#include "app.h"
 
 static int grow(Table *t) {
     Py_ssize_t ncap = t->cap ? t->cap * 2 : 1024;
@@ -231,6 +239,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
             note_ifindex(e, k, dir);
             kpi_hook(t, e, k, dir, e->flipped, ts);
             t->fr_e = e;
+            app_hook(t, e, k);
             return 0;
         }
         j = (j + 1) & mask;
@@ -251,6 +260,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
     t->count++;
     kpi_hook(t, e, k, dir, e->flipped, ts);
     t->fr_e = e;
+    app_hook(t, e, k);
     return 0;
 }
 
@@ -314,6 +324,7 @@ static void Table_dealloc(Table *t) {
     PyMem_Free(t->ring);
     PyMem_Free(t->wring);
     PyMem_Free(t->slots);
+    PyMem_Free(t->app);
     kpi_free(t);
     fr_free(t);
     Py_TYPE(t)->tp_free((PyObject *)t);
@@ -443,9 +454,10 @@ done:
 }
 
 /* drain() -> [(proto, src, sport, dst, dport, vlan, p, b, pr, br, first, last, flags,
- *              in_if, out_if, kpi)]: a FlowRecord's fields in its order, less (source,
- * exporter, sampling); addresses packed; in_if/out_if None when unknown; kpi the
- * flow's FlowKpi fields so far (kpi.h) or None. */
+ *              in_if, out_if, kpi, app)]: a FlowRecord's fields in its order, less
+ * (source, exporter, sampling); addresses packed; in_if/out_if None when unknown; kpi
+ * the flow's FlowKpi fields so far (kpi.h) or None; app its facts this interval (app.h)
+ * or None. */
 static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
     PyObject *out = PyList_New(0);
     if (!out) return NULL;
@@ -466,13 +478,14 @@ static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
         } else {
             Py_INCREF(kpi);
         }
-        if (!kpi) { Py_DECREF(vlan); Py_XDECREF(pin); Py_XDECREF(pout); Py_DECREF(out); return NULL; }
+        PyObject *app = kpi ? app_tuple(t, e) : NULL;
+        if (!app) { Py_DECREF(vlan); Py_XDECREF(pin); Py_XDECREF(pout); Py_XDECREF(kpi); Py_DECREF(out); return NULL; }
         PyObject *row = Py_BuildValue(
-            "(iy#iy#iNKKKKddiNNN)", e->proto, f ? e->b : e->a, (Py_ssize_t)e->alen,
+            "(iy#iy#iNKKKKddiNNNN)", e->proto, f ? e->b : e->a, (Py_ssize_t)e->alen,
             f ? e->pb : e->pa, f ? e->a : e->b, (Py_ssize_t)e->alen, f ? e->pa : e->pb, vlan,
             (unsigned long long)e->pk[f], (unsigned long long)e->by[f],
             (unsigned long long)e->pk[!f], (unsigned long long)e->by[!f], e->first, e->last,
-            (int)e->flags, pin, pout, kpi);
+            (int)e->flags, pin, pout, kpi, app);
         if (!row || PyList_Append(out, row) < 0) { Py_XDECREF(row); Py_DECREF(out); return NULL; }
         Py_DECREF(row);
     }
@@ -482,6 +495,7 @@ static PyObject *Table_drain(Table *t, PyObject *Py_UNUSED(unused)) {
         memset(t->slots, 0, (size_t)t->cap * sizeof(Entry));
     }
     t->count = 0;
+    t->app_n = 0;
     return out;
 }
 
@@ -627,6 +641,8 @@ static Py_ssize_t Table_len(Table *t) { return t->count; }
 
 static PyObject *Table_get_kpi_overflow(Table *t, void *Py_UNUSED(c)) { return PyLong_FromUnsignedLongLong(t->kpi_overflow); }
 
+static PyObject *Table_get_app_overflow(Table *t, void *Py_UNUSED(c)) { return PyLong_FromUnsignedLongLong(t->app_overflow); }
+
 static PyObject *Table_get_overflow(Table *t, void *Py_UNUSED(c)) { return PyLong_FromUnsignedLongLong(t->overflow); }
 
 static PyMethodDef Table_methods[] = {
@@ -644,6 +660,7 @@ static PyMethodDef Table_methods[] = {
 
 static PyGetSetDef Table_getset[] = {
     {"overflow", (getter)Table_get_overflow, NULL, "new flows refused at max_flows", NULL},
+    {"app_overflow", (getter)Table_get_app_overflow, NULL, "flows without app facts (side table full)", NULL},
     {"kpi_overflow", (getter)Table_get_kpi_overflow, NULL, "flows without KPI state (table full)", NULL},
     {NULL}
 };
@@ -708,7 +725,7 @@ static PyTypeObject CountersType = {
     .tp_doc = "Native counters of a flow-table entry (the engine's FlowEntry derives from it).",
 };
 
-enum { S_SAMPLING, S_IN_IF, S_OUT_IF, S_RECORD, S_KPI, S_COUNT };
+enum { S_SAMPLING, S_IN_IF, S_OUT_IF, S_RECORD, S_KPI, S_APP, S_COUNT };
 
 /* slot_offsets(type, names) -> tuple of the byte offsets of those __slots__ */
 static PyObject *slot_offsets(PyObject *self, PyObject *args) {
@@ -774,7 +791,7 @@ static PyObject *merge(PyObject *self, PyObject *args) {
     PyObject *key = NULL;
     for (i = start; i < n; i++) {
         PyObject *r = items[i];
-        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) < 18 || PyTuple_GET_SIZE(r) > 19) break;  /* Python's business */
+        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) < 18 || PyTuple_GET_SIZE(r) > 20) break;  /* Python's business */
         key = PyTuple_New(8);
         if (!key) goto fail;
         for (int k = 0; k < 6; k++) { PyObject *v = PyTuple_GET_ITEM(r, k); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
@@ -828,6 +845,22 @@ static PyObject *merge(PyObject *self, PyObject *args) {
             } else {
                 slot_set(eo, off[S_KPI], kpi);
             }
+        }
+        PyObject *app = PyTuple_GET_SIZE(r) > 19 ? PyTuple_GET_ITEM(r, 19) : Py_None;
+        if (app != Py_None) {  /* app.h: this interval's facts join the earlier ones */
+            PyObject *old = SLOT(eo, off[S_APP]);
+            /* not CallMethod(..., "O", app): a tuple there would be the argument list */
+            PyObject *now;
+            if (old && old != Py_None) {
+                PyObject *name = PyUnicode_FromString("merged");
+                now = name ? PyObject_CallMethodOneArg(old, name, app) : NULL;
+                Py_XDECREF(name);
+            } else {
+                now = Py_NewRef(app);
+            }
+            if (!now) goto fail;
+            slot_set(eo, off[S_APP], now);
+            Py_DECREF(now);
         }
         PyObject *moved = PyObject_CallOneArg(move, eo);
         if (!moved) goto fail;
@@ -1325,6 +1358,7 @@ static PyObject *drop_capabilities(PyObject *self, PyObject *args) {
 
 static PyMethodDef module_methods[] = {
     {"drop_capabilities", drop_capabilities, METH_NOARGS, "Drop all capabilities, set no_new_privs."},
+    {"app_parse", app_parse, METH_VARARGS, "What one segment says at the application layer (app.h)."},
     {"slot_offsets", slot_offsets, METH_VARARGS, "Byte offsets of a type's __slots__."},
     {"merge", merge, METH_VARARGS, "Merge flow deltas into the engine's flow table."},
     {"reset_ticks", reset_ticks, METH_O, "Zero the tick counters of flow-table entries."},
@@ -1363,6 +1397,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "GroupSums", (PyObject *)&GroupSumsType) < 0) {
         Py_DECREF(&GroupSumsType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 12);
+    PyModule_AddIntConstant(m, "VERSION", 13);
     return m;
 }

@@ -35,6 +35,7 @@ from netop.model import (
 from netop.packet.dissect import dissect
 from netop.packet.pcapfile import PcapError
 from netop.packet.savepackets import MAX_SAVED, save_name, save_packets
+from netop.ui.appfacts import app_rows
 from netop.ui.kpi import detail_rows
 from netop.ui.widgets.sparkline import spark_text
 
@@ -136,6 +137,8 @@ def record_table(row: FlowRow, now: float, bits: bool) -> Table:
             add("interface in / out", f"{_ifname(r.in_if, r)}  /  {_ifname(r.out_if, r)}")
         add("sampling", "exact" if r.sampling <= 1 else f"1 in {r.sampling} (counts scaled)")
         for label, value in detail_rows(r):
+            add(label, value)
+        for label, value in app_rows(r):
             add(label, value)
     return table
 

@@ -102,6 +102,11 @@ class PacketAggregator(PacketWatch):
         if module is not None:
             self._c = module.Table(max_flows, keep_packets, kpis=kpis_enabled(),
                                    flow_packets=flow_packets, flow_rings=flow_rings)
+        #: Application facts of the flows this path counts, by id of their entry (the C
+        #: table keeps its own): app.h reads each of a flow's first packets.
+        self._app: dict[int, tuple[Any, ...]] = {}
+        self._app_parse: Callable[..., tuple[Any, ...] | None] | None = (
+            module.app_parse if module is not None else None)
         # Recent packets for watch(): the C table keeps them itself when it is in use.
         self._ring = None
         if keep_packets:
@@ -171,6 +176,7 @@ class PacketAggregator(PacketWatch):
         unpack4 = _FAST4.unpack_from
         unpack6 = _FAST6.unpack_from
         kpi = self._c.kpi_feed if self._c is not None else None
+        look, first = self._app_parse, APP_PACKETS
         for ts, data, wirelen in packets:
             n += 1
             try:
@@ -199,21 +205,42 @@ class PacketAggregator(PacketWatch):
                 at = 47 if etype == 0x0800 else 67
                 if len(data) > at:
                     flags = data[at]
+            l4, l4_len = (34, total - 20) if etype == 0x0800 else (54, total - 40)
             if kpi is not None:
-                l4, l4_len = (34, total - 20) if etype == 0x0800 else (54, total - 40)
                 kpi(ts, proto, None, src, dst, sport, dport, data[l4 : l4 + l4_len], l4_len)
             if keep is not None:
                 keep(ts, linktype, data[:256], wirelen, proto, None, src, dst, sport, dport, flags)
-            hit = get((proto, src, sport, dst, dport, None))
+            key = (proto, src, sport, dst, dport, None)
+            hit = get(key)
             if hit is None:
                 self._new(ts, proto, None, src, dst, sport, dport, total, flags)
+                if look is not None:
+                    self._look(get(key), proto, sport, dport, data[l4 : l4 + l4_len])
                 continue
             entry, i = hit
             entry[i] += 1
             entry[i + 1] += total
             entry[11] = ts
             entry[12] |= flags
+            if look is not None and entry[6] + entry[8] <= first:
+                self._look(hit, proto, sport, dport, data[l4 : l4 + l4_len])
         self.packets += n
+
+    def _look(self, hit: tuple[list[Any], int] | None, proto: int, sport: int, dport: int,
+              l4: bytes) -> None:
+        """What one of a flow's first segments says at the application layer, merged
+        into what it said before (at most APP_FLOWS flows an interval, as in C)."""
+        assert self._app_parse is not None
+        facts = self._app_parse(proto, sport, dport, l4)
+        if facts is None or hit is None:
+            return
+        key = id(hit[0])
+        old = self._app.get(key)
+        if old is None:
+            if len(self._app) < APP_FLOWS:
+                self._app[key] = facts
+        else:
+            self._app[key] = _merge_app(old, facts)
 
     def add_tpacket_block(self, block: bytes, count: int, loopback: int = 0) -> None:
         """Count the packets of one TPACKET_V3 block from a ``SOCK_DGRAM`` ring.
@@ -350,7 +377,8 @@ class PacketAggregator(PacketWatch):
                     self._frags.popitem(last=False)
             else:
                 key = self._frags.get(ident, key)
-        if self._c is not None and data and d.l4_off >= 0 and d.proto in _TCP_UDP:
+        looks = self._c is not None and data and d.l4_off >= 0 and d.proto in _TCP_UDP
+        if looks:
             end = d.l4_off + d.l4_len
             self._c.kpi_feed(ts, d.proto, d.vlan, d.src, d.dst, d.sport, d.dport,
                              data[d.l4_off : end], d.l4_len)  # fmt: skip
@@ -363,6 +391,9 @@ class PacketAggregator(PacketWatch):
             proto, src, sport, dst, dport, vlan = key
             self._new(ts, proto, vlan, src, dst, sport, dport, d.l3_len, d.tcp_flags, ifx,
                       outgoing)  # fmt: skip
+            if looks and d.frag is None:
+                self._look(self._flows.get(key), d.proto, d.sport, d.dport,
+                           data[d.l4_off : d.l4_off + d.l4_len])
             return
         entry, i = hit
         entry[i] += 1
@@ -371,6 +402,8 @@ class PacketAggregator(PacketWatch):
         entry[12] |= d.tcp_flags
         if ifx:
             entry[_OUT if (i == 6) == outgoing else _IN] = ifx
+        if looks and d.frag is None and entry[6] + entry[8] <= APP_PACKETS:
+            self._look(hit, d.proto, d.sport, d.dport, data[d.l4_off : d.l4_off + d.l4_len])
 
     def _new(
         self,
@@ -423,16 +456,18 @@ class PacketAggregator(PacketWatch):
         ``typed``: the KPIs as :class:`~netop.model.FlowKpi` (else plain tuples: the
         capture child does not load the model)."""
         as_kpi: Callable[[Any], Any] | None = None
+        as_app: Callable[[Any], Any] | None = None
         if typed:
-            from netop.model import FlowKpi
+            from netop.model import AppFacts, FlowKpi
 
-            as_kpi = FlowKpi._make
+            as_kpi, as_app = FlowKpi._make, AppFacts.from_row
 
         k = self.sampling
         names = self._names
         if len(names) > 4 * self.max_flows:
             names.clear()
         out: list[Any] = []
+        app_of = self._app.get
         # Only C rows (the usual case): no entry lists to merge them with.
         entries = self._c.drain() if self._c is not None and not self._flows else self._entries()
         kpi_of = self._c.kpi_of if self._c is not None else None
@@ -444,12 +479,16 @@ class PacketAggregator(PacketWatch):
                 kpi_of(proto, vlan, src, dst, sport, dport) if kpi_of is not None else None)
             if kpi is not None and as_kpi is not None:
                 kpi = as_kpi(kpi)
+            app = row[16] if len(row) > 16 else app_of(id(row))
+            if app is not None and as_app is not None:
+                app = as_app(app)
             s = names.get(src) or names.setdefault(src, format_addr(src))
             t = names.get(dst) or names.setdefault(dst, format_addr(dst))
             out.append(make(proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first,
-                            last, flags, source, None, k, in_if, out_if, kpi))  # fmt: skip
+                            last, flags, source, None, k, in_if, out_if, kpi, app))  # fmt: skip
         self._flows = {}
         self._count = 0
+        self._app = {}
         if self._c is not None:
             self._c.sweep_kpis()
         return out
@@ -475,6 +514,10 @@ class PacketAggregator(PacketWatch):
                     if i != 6 and hit[0][10] < row[10]:
                         entry = [*hit[0][:6], *entry[8:10], *entry[6:8], *entry[10:13],
                                  entry[_OUT], entry[_IN]]  # fmt: skip
+                    facts = row[16] if len(row) > 16 and row[16] is not None else (
+                        self._app.get(id(hit[0])))
+                    if facts is not None:  # the combined entry is a new list
+                        self._app[id(entry)] = facts
                 out.append(entry)
         for entry, i in flows.values():
             if i == 6 and (not merged or id(entry) not in merged):
@@ -512,6 +555,19 @@ def is_loopback_copy(block: bytes, off: int, loopback: int) -> bool:
     )
 
 
+#: The Python path looks at a flow's first this many packets of an interval (both ways),
+#: and keeps facts for at most this many flows an interval (app.h: APP_MAX).
+APP_PACKETS = 8
+APP_FLOWS = 4096
+
+
+def _merge_app(old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Two segments' facts of one flow (``app_parse`` tuples): what the later saw wins."""
+    if old[0] != new[0]:
+        return new
+    return (new[0], *(o if n is None else n for o, n in zip(old[1:], new[1:], strict=True)))
+
+
 def _as_tuple(*fields: Any) -> tuple[Any, ...]:
     return fields
 
@@ -525,11 +581,19 @@ def _combine(a: list[Any], b: list[Any]) -> list[Any]:
 def rows_to_records(rows: Iterable[Any]) -> list[FlowRecord]:
     """Rows from :meth:`PacketAggregator.drain_rows` (or the child's message) as records;
     ``ValueError`` for a row of the wrong length."""
-    from netop.model import FlowKpi, FlowRecord
+    from netop.model import AppFacts, FlowKpi, FlowRecord
 
-    make, kpi = FlowRecord._make, FlowKpi._make
+    make, kpi, app = FlowRecord._make, FlowKpi._make, AppFacts.from_row
+
+    def typed(row: Any) -> FlowRecord:
+        if len(row) < 19 or len(row) > 20:
+            return FlowRecord(*row)  # TypeError when too long
+        k, facts = row[18], (row[19] if len(row) > 19 else None)
+        return make((*row[:18], None if k is None else kpi(k),
+                     None if facts is None else app(facts)))
+
     try:
-        return [make(row) if len(row) < 19 or row[18] is None
-                else make((*row[:18], kpi(row[18]))) for row in rows]  # fmt: skip
+        return [make(row) if len(row) == 20 and row[18] is None and row[19] is None
+                else typed(row) for row in rows]
     except TypeError as exc:
         raise ValueError(str(exc)) from None
