@@ -421,6 +421,10 @@ class FlowRow:
     """For aggregated rows: the filter that selects its member flows (empty: none can)."""
     service: str = ""
     """The destination port's service name (``/etc/services``) while names are shown."""
+    avg2_bps: float | None = None
+    avg40_bps: float | None = None
+    """A flow's mean rates over the last 2 s and 40 s, from its own rates whether or not
+    its row was shown; ``None`` for a group (its Avg 2s / 40s come from ``history``)."""
 
 
 #: Sort keys of the Flows pane, each a column of the pane and of ``--sort``.
