@@ -506,6 +506,10 @@ class FlowRow:
     rtt_history: tuple[float, ...] = ()
     """The flow's ack RTT (ms, the median of its last 16 samples) once per tick while it
     is on screen and has one, oldest first: the detail screen's RTT sparkline."""
+    avg2_bps: float | None = None
+    avg40_bps: float | None = None
+    """A flow's mean rates over the last 2 s and 40 s, from its own rates whether or not
+    its row was shown; ``None`` for a group (its Avg 2s / 40s come from ``history``)."""
 
 
 #: Sort keys of the Flows pane, each a column of the pane and of ``--sort``.

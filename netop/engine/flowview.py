@@ -41,6 +41,8 @@ from netop.native import fastpath
 AVERAGE_SECONDS = 10.0
 #: Ticks of rate history kept per flow on screen (for the detail screen's sparkline).
 HISTORY_TICKS = 120
+#: The window sums' attributes, in ``_fastflow.leave_window``'s order of ``which``.
+_WINDOW_SUMS = ("_sum", "_sum2", "_sum40")
 #: Flows whose group is not final (their process not found yet) looked at again per
 #: tick in a kept aggregation, at most.
 RESETTLE_PER_TICK = 1000
@@ -123,7 +125,7 @@ class _FlowSums:
     its native ``FlowSums`` (same names): a tick then sets machine doubles in place."""
 
     __slots__ = ("rate_fwd", "rate_rev", "rate_bps", "_sum", "_last", "c_bytes",
-                 "c_bytes_rev", "c_packets", "c_packets_rev", "c_sum")
+                 "c_bytes_rev", "c_packets", "c_packets_rev", "c_sum", "_sum2", "_sum40")
 
 
 class _GroupSums:
@@ -160,7 +162,7 @@ class _Facts(_FactsBase):
     def __init__(self, entry: FlowEntry, view: FlowViewBuilder) -> None:
         self.entry = entry
         self.rate_fwd = self.rate_rev = self.rate_bps = 0.0
-        self._sum = 0.0
+        self._sum = self._sum2 = self._sum40 = 0.0
         self._last = -1  # the last tick with traffic
         self._view = view
         self.proc: ProcessLabel | None = None
@@ -191,10 +193,22 @@ class _Facts(_FactsBase):
         self.rate_rev = e.bytes_rev * scale
         self.rate_bps = self.rate_fwd + self.rate_rev
         self._sum = self.rate_bps * self._view.window
+        self._sum2 = self.rate_bps * self._view.window2
+        self._sum40 = self.rate_bps * self._view.window40
 
     @property
     def avg_bps(self) -> float:
         return self._sum / self._view.window
+
+    @property
+    def avg2_bps(self) -> float:
+        """The mean rate over the last 2 s (ticks without traffic count as 0)."""
+        return self._sum2 / self._view.window2
+
+    @property
+    def avg40_bps(self) -> float:
+        """The mean rate over the last 40 s."""
+        return self._sum40 / self._view.window40
 
     @property
     def record(self) -> FlowFields:
@@ -462,8 +476,17 @@ class FlowViewBuilder:
         self.tick = 0
         self.window = 1
         """Ticks in the average's window: AVERAGE_SECONDS at the current interval."""
-        # Per tick in the window (oldest first): the flows that moved and their rates.
-        self._moved: deque[tuple[list[_Facts], array[float]]] = deque()
+        self.window2 = 1
+        self.window40 = 1
+        """Ticks in the Avg 2s and Avg 40s windows."""
+        # Per tick in the longest window (oldest first): its number, the flows that moved
+        # and their rates. The sums of every flow are kept, not only of the rows shown:
+        # a row that comes on screen shows its own averages at once.
+        self._moved: deque[tuple[int, list[_Facts], array[float]]] = deque()
+        #: The last tick taken out of the 10 s, 2 s and 40 s windows' sums.
+        self._out = [0, 0, 0]
+        # Lists of flows that left the longest window: one is refilled as the next active.
+        self._retired: list[list[_Facts]] = []
         self._active: list[_Facts] = []
         self._all: list[_Facts] = []
         self._now = 0.0
@@ -491,7 +514,7 @@ class FlowViewBuilder:
     def tick_bps(self) -> float:
         """Every flow's rate in the last tick, summed (bits/s, both ways); asked for
         only by a played file's totals line, so not summed on every tick."""
-        return sum(self._moved[-1][1]) if self._moved else 0.0
+        return sum(self._moved[-1][2]) if self._moved else 0.0
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -587,10 +610,11 @@ class FlowViewBuilder:
             self._agg = None
             rows = self._group_rows(self._filtered_groups(spec.aggregate, chosen), spec, None)
         self._new = []
-        if self._left:  # the first list of those that left the window is the next active
-            self._spare = self._left[0]
+        self._left.clear()
+        if self._retired:  # the first list of those that left every window: next active
+            self._spare = self._retired[0]
             self._spare.clear()
-            self._left.clear()
+            self._retired.clear()
         return FlowsView(rows=rows, total_flows=len(facts), matched_flows=len(chosen),
                          status=status, spec=spec, now=now)
 
@@ -645,7 +669,9 @@ class FlowViewBuilder:
         tick that leaves the average's window takes its rates out of the sums."""
         self.tick += 1
         self.window = max(1, round(AVERAGE_SECONDS / interval))
-        self._leave_window(self.tick - self.window)
+        self.window2 = max(1, round(2.0 / interval))
+        self.window40 = max(1, round(40.0 / interval))
+        self._leave_windows()
         fast = self._fast
         before = self._active
         if fast is None:
@@ -678,27 +704,50 @@ class FlowViewBuilder:
                 facts.rate_fwd = fwd = entry.tick_bytes * scale
                 facts.rate_rev = rev = entry.tick_bytes_rev * scale
                 facts.rate_bps = total = fwd + rev
-                facts._sum += total  # this tick's rates join the window's sum
+                facts._sum += total  # this tick's rates join the windows' sums
+                facts._sum2 += total
+                facts._sum40 += total
                 facts._last = tick
                 active.append(facts)
                 rates.append(total)
         self._active = active
-        self._moved.append((active, rates))
+        self._moved.append((tick, active, rates))
 
-    def _leave_window(self, cutoff: int) -> None:
-        """Take the rates of ticks up to ``cutoff`` out of their flows' sums."""
-        moved = self._moved
-        while len(moved) >= self.window:
-            flows, rates = moved.popleft()
-            self._left.append(flows)
-            if self._fast is not None:
-                self._fast.mod.leave_window(flows, rates, cutoff)
+    def _leave_windows(self) -> None:
+        """Take the rates of the ticks that left each average's window out of its sums
+        (those that left the 10 s one: in ``_left``, for a kept aggregation); a tick that
+        left every window is let go."""
+        tick = self.tick
+        for which, size in enumerate((self.window, self.window2, self.window40)):
+            cutoff, done = tick - size, self._out[which]
+            if cutoff <= done:
                 continue
-            for facts, rate in zip(flows, rates, strict=True):
-                if facts._last <= cutoff:
-                    facts._sum = 0.0  # no traffic left in the window: exactly zero
-                else:
-                    facts._sum -= rate
+            for t, flows, rates in self._moved:
+                if t > cutoff:
+                    break
+                if t > done:
+                    if which == 0:
+                        self._left.append(flows)
+                    self._leave(flows, rates, cutoff, which)
+            self._out[which] = cutoff
+        low = min(self._out)
+        moved = self._moved
+        while moved and moved[0][0] <= low:
+            self._retired.append(moved.popleft()[1])
+
+    def _leave(self, flows: list[_Facts], rates: array[float], cutoff: int,
+               which: int) -> None:
+        """One tick's rates out of window ``which``'s sums (0: 10 s, 1: 2 s, 2: 40 s),
+        exactly zero for a flow whose last traffic left it."""
+        if self._fast is not None:
+            self._fast.mod.leave_window(flows, rates, cutoff, which)
+            return
+        name = _WINDOW_SUMS[which]
+        for facts, rate in zip(flows, rates, strict=True):
+            if facts._last <= cutoff:
+                setattr(facts, name, 0.0)
+            else:
+                setattr(facts, name, getattr(facts, name) - rate)
 
     def _top(self, chosen: list[_Facts], spec: ViewSpec, everything: bool) -> list[_Facts]:
         """The first ``top_n`` of ``chosen`` in the spec's order."""
@@ -754,6 +803,8 @@ class FlowViewBuilder:
                 remote=self._remote_of(f.entry),
                 service=(service(f.entry.dport, f.entry.proto) or "") if service else "",
                 rtt_history=tuple(rtts),
+                avg2_bps=f.avg2_bps,
+                avg40_bps=f.avg40_bps,
             ))
         if history:
             self._history = histories

@@ -140,6 +140,18 @@ def parse_goto(text: str, state: PlaybackState) -> float:
     raise ValueError(f"go to 14:32, 2026-01-01 14:32, -10m, +30s or 43% (not {text!r})")
 
 
+def _file_end(s: FileSteering, first: float, clock: float) -> float:
+    """The file's end time: the last packet's once the reader has read the whole file
+    (it reads ahead of what is played, a file of up to 16 MiB at once); before that,
+    estimated from the time and share of the bytes read ahead, else of those played."""
+    if s.latest is not None and s.ahead_bytes > 0:
+        if s.ahead_bytes >= s.size:
+            return s.latest
+        return first + (s.latest - first) * s.size / s.ahead_bytes
+    share = min(1.0, s.read_bytes / s.size) if s.size else 0.0
+    return first + (clock - first) / share if share > 0.01 else clock
+
+
 class FilePlayback:
     """The playback keys over a capture file being played (``netop -r FILE``)."""
 
@@ -151,13 +163,13 @@ class FilePlayback:
         s = self.steering
         first = s.first if s.first is not None else 0.0
         clock = s.clock if s.clock is not None else first
-        share = min(1.0, s.read_bytes / s.size) if s.size else 0.0
-        # The file's end time is not known before it is read: estimated from the share
-        # of its bytes read so far (the header's remaining time is that estimate).
-        end = first + (clock - first) / share if share > 0.01 else clock
+        end = _file_end(s, first, clock)
         detail = f"{s.packets} packets read"
         if s.malformed:
             detail += f", {s.malformed} malformed"
+        if s.first is None:  # nothing read yet: nothing played, no span to show
+            return PlaybackState("file", 0.0, 1.0, 0.0, s.speed, s.paused, s.ended,
+                                 s.note, detail)
         return PlaybackState("file", first, max(end, clock), clock, s.speed,
                              s.paused, s.ended, s.note, detail)
 

@@ -45,9 +45,12 @@ IFACE_IDENT: tuple[str, ...] = tuple(f for f in IFACE_FIELDS if f not in IFACE_M
 #: Each rate and the delta it is computed from, times this factor, over the interval.
 IFACE_RATES = (("rx_bps", "rx_bytes", 8), ("tx_bps", "tx_bytes", 8),
                ("rx_pps", "rx_packets", 1), ("tx_pps", "tx_packets", 1))
-#: Flow row fields (the record is encoded apart, by RECORD_FIELDS; history is not kept).
+#: Flow row fields not recorded: the record (encoded apart, by RECORD_FIELDS) and what a
+#: replay rebuilds from the ticks before (the rate histories and the 2 s / 40 s means,
+#: which the Flows pane then takes from the history) or does not show (RTT sparkline).
+_ROW_SKIP = frozenset({"record", "history", "rtt_history", "avg2_bps", "avg40_bps"})
 ROW_FIELDS: tuple[str, ...] = tuple(
-    f.name for f in dataclasses.fields(FlowRow) if f.name not in ("record", "history"))
+    f.name for f in dataclasses.fields(FlowRow) if f.name not in _ROW_SKIP)
 RECORD_FIELDS: tuple[str, ...] = FlowRecord._fields
 ROW_MOVING = ("rate_bps", "rate_rev_bps", "avg_bps")
 RECORD_COUNTS = ("packets", "bytes", "packets_rev", "bytes_rev")

@@ -937,6 +937,7 @@ typedef struct {
     long long last;     /* the last tick with traffic */
     long long c[4];     /* bytes, bytes_rev, packets, packets_rev last added to its group */
     double c_sum;       /* the window sum last added to its group */
+    double sum2, sum40; /* the 2 s and 40 s windows' sums (Avg 2s / Avg 40s) */
 } FlowSums;
 
 static PyMemberDef FlowSums_members[] = {
@@ -950,6 +951,8 @@ static PyMemberDef FlowSums_members[] = {
     {"c_packets", T_LONGLONG, offsetof(FlowSums, c[2]), 0, NULL},
     {"c_packets_rev", T_LONGLONG, offsetof(FlowSums, c[3]), 0, NULL},
     {"c_sum", T_DOUBLE, offsetof(FlowSums, c_sum), 0, NULL},
+    {"_sum2", T_DOUBLE, offsetof(FlowSums, sum2), 0, NULL},
+    {"_sum40", T_DOUBLE, offsetof(FlowSums, sum40), 0, NULL},
     {NULL}
 };
 
@@ -1094,6 +1097,8 @@ static PyObject *advance(PyObject *self, PyObject *args) {
         f->rate_rev = rev;
         f->rate_bps = total;
         f->sum += total;
+        f->sum2 += total;
+        f->sum40 += total;
         f->last = tick;
         if (PyList_Append(active, fo) < 0) goto fail;
         rates[j] = total;
@@ -1113,12 +1118,16 @@ static inline FlowSums *as_facts(PyObject *o) {
     return NULL;
 }
 
-/* leave_window(flows, rates, cutoff): the tick that leaves the average's window takes
- * its rates out of its flows' sums (exactly 0 when the flow's last traffic left). */
+/* leave_window(flows, rates, cutoff[, which]): the tick that leaves an average's window
+ * takes its rates out of its flows' sums (exactly 0 when the flow's last traffic left);
+ * ``which``: 0 the 10 s window's ``_sum``, 1 ``_sum2``, 2 ``_sum40``. */
 static PyObject *leave_window(PyObject *self, PyObject *args) {
     PyObject *flows, *rates_obj;
     long long cutoff;
-    if (!PyArg_ParseTuple(args, "O!OL", &PyList_Type, &flows, &rates_obj, &cutoff)) return NULL;
+    int which = 0;
+    if (!PyArg_ParseTuple(args, "O!OL|i", &PyList_Type, &flows, &rates_obj, &cutoff, &which))
+        return NULL;
+    if (which < 0 || which > 2) { PyErr_SetString(PyExc_ValueError, "which is 0, 1 or 2"); return NULL; }
     Py_buffer buf;
     if (PyObject_GetBuffer(rates_obj, &buf, PyBUF_C_CONTIGUOUS) < 0) return NULL;
     const double *rates = (const double *)buf.buf;
@@ -1131,8 +1140,9 @@ static PyObject *leave_window(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         FlowSums *f = as_facts(PyList_GET_ITEM(flows, i));
         if (!f) { PyBuffer_Release(&buf); return NULL; }
-        if (f->last <= cutoff) f->sum = 0.0;
-        else f->sum -= rates[i];
+        double *sum = which == 0 ? &f->sum : which == 1 ? &f->sum2 : &f->sum40;
+        if (f->last <= cutoff) *sum = 0.0;
+        else *sum -= rates[i];
     }
     PyBuffer_Release(&buf);
     Py_RETURN_NONE;
@@ -1397,6 +1407,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "GroupSums", (PyObject *)&GroupSumsType) < 0) {
         Py_DECREF(&GroupSumsType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 13);
+    PyModule_AddIntConstant(m, "VERSION", 14);
     return m;
 }

@@ -42,10 +42,13 @@ class ReadCounts:
     predecessor's time instead). A plain class: the capture child imports this module
     and keeps its imports few."""
 
-    __slots__ = ("bad_timestamps",)
+    __slots__ = ("bad_timestamps", "offset")
 
     def __init__(self) -> None:
         self.bad_timestamps = 0
+        #: Bytes of the file read when the last batch was handed on (a player's
+        #: estimate of where the file ends in time).
+        self.offset = 0
 
 
 class PcapError(NetopError):
@@ -69,13 +72,16 @@ def read_batches(path: str, counts: ReadCounts | None = None) -> Iterator[Batch]
     try:
         magic = handle.read(4)
         if magic in _PCAP_MAGICS:
-            yield from _read_pcap(handle, path, magic)
+            batches = _read_pcap(handle, path, magic)
         elif magic == _PCAPNG_SHB:
-            yield from _read_pcapng(handle, path, counts)
+            batches = _read_pcapng(handle, path, counts)
         elif not magic:
             raise PcapError(f"{path}: empty file, not a capture")
         else:
             raise PcapError(f"{path}: not a pcap or pcapng file (magic {magic.hex()})")
+        for batch in batches:
+            counts.offset = handle.tell()
+            yield batch
     finally:
         handle.close()
 

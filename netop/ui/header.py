@@ -23,11 +23,14 @@ def playback_text(state: PlaybackState) -> str:
     terminal font has (the sparklines use them too); ``||`` for paused for the same
     reason (⏸ is missing from many)."""
     mark = "||" if state.paused else "▶"
-    when = time.strftime("%m-%d %H:%M:%S", time.localtime(state.position))
+    # Nothing read yet (a file's first packet not reached): no time to show.
+    when = (time.strftime("%m-%d %H:%M:%S", time.localtime(state.position))
+            if state.position > 0 else "--:--:--")
     filled = round(state.fraction * TIMELINE)
     bar = "█" * filled + "░" * (TIMELINE - filled)
     left = max(0, int(state.end - state.position))
-    remaining = f"-{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
+    remaining = (f"-{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
+                 if state.position > 0 else "-?:??:??")
     parts = [f"{mark} {when} {bar} {state.fraction * 100:.0f}%", f"×{state.speed:g}",
              remaining]
     if state.ended:

@@ -252,6 +252,8 @@ def paced_ticks(
         for linktype, packets in filtered(read_batches(path, counts), packet_filter):
             agg.bad_timestamps = counts.bad_timestamps
             latest = max(latest, max(p[0] for p in packets))
+            if steering is not None:
+                steering.read_ahead(latest, counts.offset)
             start = 0
             while start < len(packets):
                 if stopped():
@@ -259,6 +261,8 @@ def paced_ticks(
                 if tick_end is None:
                     base = packets[0][0]
                     tick_end = base + step
+                    if steering is not None:
+                        steering.begin(base)
                 end = _split(packets, start, tick_end)
                 agg.add_batch(linktype, packets[start:end])
                 read_bytes += sum(len(p[1]) for p in packets[start:end]) + 16 * (end - start)

@@ -54,7 +54,13 @@ class FileSteering:
         self.size = max(1, size)
         self.read_bytes = 0
         self.first: float | None = None
+        """The file's first packet time, once read."""
         self.clock: float | None = None
+        """The file time played up to (the end of the last tick handed on)."""
+        self.latest: float | None = None
+        """The latest packet time read from the file (the reader reads ahead of what
+        is played), at ``ahead_bytes`` of it."""
+        self.ahead_bytes = 0
         self.packets = 0
         self.malformed = 0
         self.ended = False
@@ -120,6 +126,17 @@ class FileSteering:
         if self.fast or self.target is not None:
             return None
         return self.speed
+
+    def begin(self, first: float) -> None:
+        """The reader found the file's first packet time."""
+        with self._cond:
+            self.first = first
+
+    def read_ahead(self, latest: float, ahead_bytes: int) -> None:
+        """The reader has read ``ahead_bytes`` of the file, packets up to ``latest``."""
+        with self._cond:
+            self.latest = latest
+            self.ahead_bytes = ahead_bytes
 
     def at(self, clock: float, read_bytes: int) -> None:
         """The reader reached file time ``clock`` having read ``read_bytes``."""

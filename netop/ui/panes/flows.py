@@ -308,8 +308,10 @@ class FlowsPane(LineTable):
             "rate": rate,
             "rate_rev": rate_rev,
             "avg": human_rate(row.avg_bps, bits),
-            "avg2": human_rate(window_avg(row.history, 2, interval), bits),
-            "avg40": human_rate(window_avg(row.history, 40, interval), bits),
+            "avg2": human_rate(row.avg2_bps if row.avg2_bps is not None
+                               else window_avg(row.history, 2, interval), bits),
+            "avg40": human_rate(row.avg40_bps if row.avg40_bps is not None
+                                else window_avg(row.history, 40, interval), bits),
             "peak": human_rate(max(row.history) if row.history else None, bits),
             "bytes": human_bytes(r.bytes + r.bytes_rev),
             "packets": human_count(r.packets + r.packets_rev),

@@ -74,7 +74,7 @@ def test_the_lists_of_every_flow_are_kept_from_tick_to_tick(aggregate: str) -> N
     seen_all: list[object] = []
     seen_touched: list[object] = []
     seen_active: list[object] = []
-    for tick in range(25):
+    for tick in range(50):
         now = 100.0 + tick
         # 300 flows move each tick; from tick 12 on, a different 300: the first ones
         # stop, leave the window and time out.
@@ -88,8 +88,8 @@ def test_the_lists_of_every_flow_are_kept_from_tick_to_tick(aggregate: str) -> N
     assert view.total_flows == 300  # the first 300 timed out and left the view
     assert len({id(x) for x in seen_all}) == 1
     assert len({id(x) for x in seen_touched}) == 1
-    # The first ten ticks' lists are new (the window fills); then they are reused.
-    assert len({id(x) for x in seen_active}) <= 11
+    # The first forty ticks' lists are new (the Avg 40s window fills); then reused.
+    assert len({id(x) for x in seen_active}) <= 41
 
 
 class _Unowned:

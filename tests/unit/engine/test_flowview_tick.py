@@ -45,8 +45,10 @@ def _batches(seed: int) -> list[list[FlowRecord]]:
     return out
 
 
-def _state(b: FlowViewBuilder) -> list[tuple[str, float, float, float, float, int]]:
-    return sorted((f.entry.key, f.rate_fwd, f.rate_rev, f.rate_bps, f._sum, f._last)
+def _state(b: FlowViewBuilder) -> list[tuple[str, float, float, float, float, int,
+                                              float, float]]:
+    return sorted((f.entry.key, f.rate_fwd, f.rate_rev, f.rate_bps, f._sum, f._last,
+                   f._sum2, f._sum40)
                   for f in b._all if f.entry.view is f)
 
 
@@ -88,7 +90,7 @@ def test_c_and_python_ticks_give_the_same_rates_sums_and_rows(
     assert c_states == py_states
     assert c_views == py_views
     # Some flow stopped long enough for its average to reach exactly 0 again.
-    assert any(sum_ == 0.0 and last > 0 for _, _, _, _, sum_, last in c_states[-1])
+    assert any(sum_ == 0.0 and last > 0 for _, _, _, _, sum_, last, _, _ in c_states[-1])
 
 
 def test_c_and_python_group_sums_agree_past_64_bits() -> None:

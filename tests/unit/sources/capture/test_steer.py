@@ -12,9 +12,10 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
-from netop.engine.playback import FilePlayback
+from netop.engine.playback import FilePlayback, PlaybackState
 from netop.sources.capture.offline import paced_ticks
 from netop.sources.capture.steer import FileSteering
+from netop.ui.header import playback_text
 
 T = 1_700_000_000.0
 YEAR = 365 * 86400.0
@@ -110,3 +111,43 @@ def test_the_file_header_state_shows_file_things(tmp_path: Path) -> None:
     assert state.end == pytest.approx(T + 60)  # estimated from the bytes read
     assert state.detail == "1234 packets read, 2 malformed"
     assert state.speed == 2.0
+
+
+def _played_states(path: Path, speed: float) -> list[PlaybackState]:
+    """The header's state after each tick of ``path`` played at ``speed``."""
+    steering = FileSteering(speed, path.stat().st_size)
+    playback = FilePlayback(steering)
+    states = []
+    for _ in paced_ticks(str(path), 1.0, speed, lambda: False, sleep=lambda s: None,
+                         steering=steering):
+        states.append(playback.state())
+    return states
+
+
+@pytest.mark.parametrize("speed", [1.0, 4.0])
+def test_position_and_time_left_follow_what_is_played(tmp_path: Path, speed: float) -> None:
+    """Issue 11: the bar showed 100 % and -0:00:00 long before the file ended (the end
+    guessed from the bytes played, the start taken as the end of the first tick)."""
+    path = _pcap(tmp_path / "even.pcap", [T + i * 0.5 for i in range(40)])  # 19.5 s
+    states = _played_states(path, speed)
+    first = states[0]
+    assert first.start == pytest.approx(T, abs=1e-3)
+    assert first.end == pytest.approx(T + 19.5, abs=1e-3)
+    assert first.position == pytest.approx(T + speed, abs=1e-3)
+    assert first.fraction == pytest.approx(speed / 19.5)
+    assert first.end - first.position == pytest.approx(19.5 - speed)
+    for state in states[:-1]:
+        assert state.end == pytest.approx(T + 19.5, abs=1e-3)
+        assert state.fraction == pytest.approx((state.position - T) / 19.5)
+        assert state.fraction < 1.0
+        assert not state.ended
+    assert states[-1].fraction == 1.0
+    assert states[-1].ended
+
+
+def test_before_the_first_tick_nothing_is_played(tmp_path: Path) -> None:
+    path = _pcap(tmp_path / "even.pcap", [T + i * 0.5 for i in range(41)])
+    state = FilePlayback(FileSteering(4.0, path.stat().st_size)).state()
+    assert state.fraction == 0.0
+    assert "100%" not in playback_text(state)
+    assert "01-01" not in playback_text(state)  # no epoch time for "not yet read"
