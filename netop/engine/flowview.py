@@ -200,6 +200,12 @@ class _Facts(_FactsBase):
     def avg_bps(self) -> float:
         return self._sum / self._view.window
 
+    def release(self) -> None:
+        """A flow the table removed: its rates may stay in the averages' windows for up
+        to 40 s, its entry need not — under a churn of new flows the windows would
+        otherwise keep 40 s of dead entries alive, beyond the table's limit."""
+        del self.entry
+
     @property
     def avg2_bps(self) -> float:
         """The mean rate over the last 2 s (ticks without traffic count as 0)."""
@@ -611,6 +617,8 @@ class FlowViewBuilder:
             rows = self._group_rows(self._filtered_groups(spec.aggregate, chosen), spec, None)
         self._new = []
         self._left.clear()
+        for f in gone:
+            f.release()
         if self._retired:  # the first list of those that left every window: next active
             self._spare = self._retired[0]
             self._spare.clear()
