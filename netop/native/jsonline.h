@@ -22,9 +22,7 @@ static int put_int(char *buf, size_t *n, size_t cap, PyObject *v, int none_ok) {
     int over = 0;
     long long x = PyLong_AsLongLongAndOverflow(v, &over);
     if (over || (x == -1 && PyErr_Occurred())) { PyErr_Clear(); return 1; }
-    char num[32];
-    int len = snprintf(num, sizeof num, "%lld", x);
-    return put(buf, n, cap, num, (size_t)len) < 0;
+    return put_ll(buf, n, cap, x) < 0;
 }
 
 /* An exact float within +-1e300 by its repr; 1: anything else; -1: a Python error. */
@@ -32,11 +30,7 @@ static int put_time(char *buf, size_t *n, size_t cap, PyObject *v) {
     if (!PyFloat_CheckExact(v)) return 1;
     double x = PyFloat_AS_DOUBLE(v);
     if (!(x > -1e300 && x < 1e300)) return 1;
-    char *s = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-    if (!s) return -1;
-    int rc = put(buf, n, cap, s, strlen(s)) < 0;
-    PyMem_Free(s);
-    return rc;
+    return put_repr(buf, n, cap, x);
 }
 
 /* The KPI keys of a flow without KPIs, all null (netop.model.KPI_KEYS), closing "}". */

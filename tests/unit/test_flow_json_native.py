@@ -4,8 +4,11 @@ Python formatter writes, and the C one is taken for the usual records."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netop.commands import output
 from netop.model import AppFacts, FlowKpi, FlowRecord
@@ -50,3 +53,19 @@ def test_what_c_cannot_write_is_handed_back(record: FlowRecord) -> None:
         pytest.skip("no C extension")
     assert native(record, "tcp", "", output._NO_APP_JSON) is None
     assert output.flow_json_line(record) == output._python_flow_json_line(record)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.integers(0, 2**33 * 10**6 + 10**6), st.integers(0, 10**9),
+       st.floats(min_value=0, max_value=1e10, allow_nan=False), st.integers(-3, 3))
+def test_times_are_written_as_repr_writes_them(us: int, ms_us: int, anything: float,
+                                               nudge: int) -> None:
+    """A capture's microsecond times, the KPIs' rounded milliseconds, their neighbours
+    one float away and any float: the C line writes each as ``repr`` does."""
+    first = us / 1e6
+    last = math.nextafter(first, math.inf) if nudge > 0 else (
+        math.nextafter(first, 0.0) if nudge < 0 else anything)
+    kpi = FlowKpi(rtt_ms=ms_us / 1e3, jitter_ms=anything, ttfb_ms=ms_us / 1e6)
+    r = FlowRecord(6, "a", 1, "b", 2, None, 1, 1, 0, 0, first, last, 0, "capture",
+                   None, 1, kpi=kpi)
+    assert output.flow_json_line(r) == json.dumps(r.to_json())
