@@ -786,6 +786,8 @@ class FlowViewBuilder:
             # instead of the heap's arbitrary order.
             top.sort(key=lambda f: (f.rate_bps, f.entry.last), reverse=spec.descending)
         service = self.enrichment.service if spec.names else None
+        if not history and self._plain(spec):
+            return self._plain_rows(top)
         for f in top:
             proc = self.process_of(f.entry)
             names = self.names_of(f.entry)
@@ -817,6 +819,29 @@ class FlowViewBuilder:
         if history:
             self._history = histories
             self._rtt_history = rtt_histories
+        return tuple(rows)
+
+    def _plain(self, spec: ViewSpec) -> bool:
+        """Whether no row needs a lookup: no processes, names, local addresses or
+        services (a file's summary, as ``flows -r`` makes it)."""
+        e = self.enrichment
+        return e.procs is None and e.local is None and (
+            not spec.names or (e.names is None and e.service is None))
+
+    @staticmethod
+    def _plain_rows(top: list[_Facts]) -> tuple[FlowRow, ...]:
+        """The rows of :meth:`_connections` without history or lookups, as it makes
+        them (no process, names or service; the remote end is the destination), with no
+        call per flow to find that out: a summary has a row per flow."""
+        name, note = _NO_PROCESS.name, _NO_PROCESS.note
+        rows = []
+        for f in top:
+            e = f.entry
+            rows.append(FlowRow(
+                key=e.key, record=e.record, rate_bps=f.rate_fwd, rate_rev_bps=f.rate_rev,
+                avg_bps=f.avg_bps, state=e.state, process=name, process_note=note,
+                remote=e.dst, avg2_bps=f.avg2_bps, avg40_bps=f.avg40_bps,
+            ))
         return tuple(rows)
 
     def _rtt_of(self, f: _Facts, kept: dict[str, deque[float]]) -> deque[float] | tuple[()]:

@@ -183,6 +183,7 @@ static uint64_t hash_entry(uint8_t proto, uint16_t vlan, uint8_t alen, const uin
 
 #include "kpi.h"
 #include "app.h"
+#include "jsonline.h"
 
 static int grow(Table *t) {
     Py_ssize_t ncap = t->cap ? t->cap * 2 : 1024;
@@ -1381,6 +1382,7 @@ static PyMethodDef module_methods[] = {
     {"clear_rates", clear_rates, METH_VARARGS, "Zero the rates of flows that stopped."},
     {"agg_resum", agg_resum, METH_VARARGS, "A kept aggregation's groups follow the window sums."},
     {"kpi_json", kpi_json, METH_O, "A FlowKpi's members as JSON, or None for the general encoder."},
+    {"flow_json", flow_json, METH_VARARGS, "A flow record's JSON line, or None for the Python one."},
     {NULL}
 };
 
@@ -1407,6 +1409,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "GroupSums", (PyObject *)&GroupSumsType) < 0) {
         Py_DECREF(&GroupSumsType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 14);
+    PyModule_AddIntConstant(m, "VERSION", 15);
     return m;
 }

@@ -508,46 +508,90 @@ static int put(char *buf, size_t *n, size_t cap, const char *s, size_t len) {
     return 0;
 }
 
-/* kpi_json(kpi) -> '"rtt_ms": 1.5, ... "jitter_ms": null}': a FlowKpi's members as
- * json.dumps writes them (floats and ints by their repr), closing the flow record's
- * object; None when a value needs the general encoder (a dict, an unusual string). A
- * tenth of the cost of encoding its dict, on every flow line of ``--json``. */
-static PyObject *kpi_json(PyObject *Py_UNUSED(self), PyObject *kpi) {
-    if (!PyTuple_Check(kpi) || PyTuple_GET_SIZE(kpi) != 15) Py_RETURN_NONE;
-    char buf[1024], num[32];
-    size_t n = 0;
+/* A non-negative integer's digits (what %lld writes), without printf's machinery. */
+static int put_ll(char *buf, size_t *n, size_t cap, long long x) {
+    char tmp[24];
+    int i = 24;
+    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+    do { tmp[--i] = (char)('0' + u % 10); u /= 10; } while (u);
+    if (x < 0) tmp[--i] = '-';
+    return put(buf, n, cap, tmp + i, (size_t)(24 - i));
+}
+
+/* A finite float as repr() writes it. A time or value at microsecond resolution (a
+ * capture's timestamps, the KPIs' rounded times) is written from its integer count of
+ * microseconds: that decimal is repr's exactly when it reads back as the same float (the
+ * division of two exact integers is correctly rounded, as strtod is) and no shorter one
+ * can (below 2**33 a float's spacing is under 1e-6: one 1e-6 step has room for one
+ * candidate). Else dtoa, several thousand instructions for a 17-digit time. -1: error. */
+static int put_repr(char *buf, size_t *n, size_t cap, double x) {
+    if (x >= 1e-4 && x < 8589934592.0) {
+        long long us = llround(x * 1e6);
+        if ((double)us / 1e6 == x) {
+            char frac[7];
+            long long f = us % 1000000;
+            int len = 6;
+            for (int i = 5; i >= 0; i--) { frac[i] = (char)('0' + f % 10); f /= 10; }
+            while (len > 1 && frac[len - 1] == '0') len--;
+            return put_ll(buf, n, cap, us / 1000000) < 0 || put(buf, n, cap, ".", 1) < 0 ||
+                   put(buf, n, cap, frac, (size_t)len) < 0 ? 1 : 0;
+        }
+    }
+    char *s = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (!s) return -1;
+    int rc = put(buf, n, cap, s, strlen(s)) < 0 ? 1 : 0;
+    PyMem_Free(s);
+    return rc;
+}
+
+/* kpi_put: a FlowKpi's members as json.dumps writes them (floats and ints by their
+ * repr) into buf at *n, closing the flow record's object with "}"; 1 when a value needs
+ * the general encoder (a dict, an unusual string), -1 on a Python error. */
+static int kpi_put(char *buf, size_t *np, size_t cap, PyObject *kpi) {
+    if (!PyTuple_Check(kpi) || PyTuple_GET_SIZE(kpi) != 15) return 1;
+    size_t n = *np;
     for (int i = 0; i < 15; i++) {
         PyObject *v = PyTuple_GET_ITEM(kpi, i);
         const char *name = KPI_NAMES[i];
-        if (put(buf, &n, sizeof buf, "\"", 1) < 0 || put(buf, &n, sizeof buf, name, strlen(name)) < 0 ||
-            put(buf, &n, sizeof buf, "\": ", 3) < 0) Py_RETURN_NONE;
+        if (put(buf, &n, cap, "\"", 1) < 0 || put(buf, &n, cap, name, strlen(name)) < 0 ||
+            put(buf, &n, cap, "\": ", 3) < 0) return 1;
         int rc;
         if (v == Py_None) {
-            rc = put(buf, &n, sizeof buf, "null", 4);
+            rc = put(buf, &n, cap, "null", 4);
         } else if (PyLong_CheckExact(v)) {
             int over = 0;
             long long x = PyLong_AsLongLongAndOverflow(v, &over);
-            if (over || (x == -1 && PyErr_Occurred())) { PyErr_Clear(); Py_RETURN_NONE; }
-            int len = snprintf(num, sizeof num, "%lld", x);
-            rc = put(buf, &n, sizeof buf, num, (size_t)len);
+            if (over || (x == -1 && PyErr_Occurred())) { PyErr_Clear(); return 1; }
+            rc = put_ll(buf, &n, cap, x);
         } else if (PyFloat_CheckExact(v)) {
             double x = PyFloat_AS_DOUBLE(v);
-            if (!isfinite(x)) Py_RETURN_NONE;
-            char *s = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-            if (!s) return NULL;
-            rc = put(buf, &n, sizeof buf, s, strlen(s));
-            PyMem_Free(s);
+            if (!isfinite(x)) return 1;
+            rc = put_repr(buf, &n, cap, x);
+            if (rc < 0) return -1;
+            if (rc > 0) return 1;
         } else if (PyUnicode_CheckExact(v) && PyUnicode_IS_ASCII(v) && PyUnicode_GET_LENGTH(v) < 64) {
             const char *s = (const char *)PyUnicode_DATA(v);
             Py_ssize_t len = PyUnicode_GET_LENGTH(v);
             for (Py_ssize_t j = 0; j < len; j++)
-                if (s[j] < 0x20 || s[j] == '"' || s[j] == '\\' || s[j] == 0x7f) Py_RETURN_NONE;
-            rc = put(buf, &n, sizeof buf, "\"", 1) < 0 || put(buf, &n, sizeof buf, s, (size_t)len) < 0 ||
-                 put(buf, &n, sizeof buf, "\"", 1) < 0 ? -1 : 0;
+                if (s[j] < 0x20 || s[j] == '"' || s[j] == '\\' || s[j] == 0x7f) return 1;
+            rc = put(buf, &n, cap, "\"", 1) < 0 || put(buf, &n, cap, s, (size_t)len) < 0 ||
+                 put(buf, &n, cap, "\"", 1) < 0 ? -1 : 0;
         } else {
-            Py_RETURN_NONE;
+            return 1;
         }
-        if (rc < 0 || put(buf, &n, sizeof buf, i < 14 ? ", " : "}", i < 14 ? 2 : 1) < 0) Py_RETURN_NONE;
+        if (rc < 0 || put(buf, &n, cap, i < 14 ? ", " : "}", i < 14 ? 2 : 1) < 0) return 1;
     }
+    *np = n;
+    return 0;
+}
+
+/* kpi_json(kpi) -> '"rtt_ms": 1.5, ... "jitter_ms": null}': kpi_put as a string, or None
+ * for the general encoder. A tenth of the cost of encoding its dict. */
+static PyObject *kpi_json(PyObject *Py_UNUSED(self), PyObject *kpi) {
+    char buf[1024];
+    size_t n = 0;
+    int rc = kpi_put(buf, &n, sizeof buf, kpi);
+    if (rc < 0) return NULL;
+    if (rc > 0) Py_RETURN_NONE;
     return PyUnicode_FromStringAndSize(buf, (Py_ssize_t)n);
 }

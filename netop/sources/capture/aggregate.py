@@ -24,6 +24,7 @@ import os
 import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from netop.native import fastpath
@@ -449,18 +450,23 @@ class PacketAggregator(PacketWatch):
         Counts are already scaled by the sampling rate. The capture child ships these to
         the parent, which makes each a record with :func:`rows_to_records`.
         """
-        return self._drain(source, _as_tuple)
+        return self._drain(source)
 
-    def _drain(self, source: str, make: Callable[..., Any], typed: bool = False) -> list[Any]:
-        """The deltas since the last drain, each ``make(*fields)`` in FlowRecord order;
-        ``typed``: the KPIs as :class:`~netop.model.FlowKpi` (else plain tuples: the
-        capture child does not load the model)."""
+    def _drain(self, source: str, typed: bool = False) -> list[Any]:
+        """The deltas since the last drain, each a tuple of the fields in FlowRecord order;
+        ``typed``: each a :class:`~netop.model.FlowRecord` and the KPIs a
+        :class:`~netop.model.FlowKpi` (else plain tuples: the capture child does not load
+        the model)."""
         as_kpi: Callable[[Any], Any] | None = None
         as_app: Callable[[Any], Any] | None = None
+        record_type: type | None = None
+        # The named tuples made as their own ``__new__`` makes them, without its Python
+        # call: two per flow per drain.
+        new = tuple.__new__
         if typed:
-            from netop.model import AppFacts, FlowKpi
+            from netop.model import AppFacts, FlowKpi, FlowRecord
 
-            as_kpi, as_app = FlowKpi._make, AppFacts.from_row
+            as_kpi, as_app, record_type = partial(new, FlowKpi), AppFacts.from_row, FlowRecord
 
         k = self.sampling
         names = self._names
@@ -484,8 +490,9 @@ class PacketAggregator(PacketWatch):
                 app = as_app(app)
             s = names.get(src) or names.setdefault(src, format_addr(src))
             t = names.get(dst) or names.setdefault(dst, format_addr(dst))
-            out.append(make(proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first,
-                            last, flags, source, None, k, in_if, out_if, kpi, app))  # fmt: skip
+            fields = (proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first, last,
+                      flags, source, None, k, in_if, out_if, kpi, app)  # fmt: skip
+            out.append(fields if record_type is None else new(record_type, fields))
         self._flows = {}
         self._count = 0
         self._app = {}
@@ -526,9 +533,7 @@ class PacketAggregator(PacketWatch):
 
     def drain(self, source: str = "capture") -> list[FlowRecord]:
         """The deltas since the last drain as records; starts a new interval."""
-        from netop.model import FlowRecord
-
-        return self._drain(source, FlowRecord, typed=True)
+        return self._drain(source, typed=True)
 
     def stats(self) -> dict[str, int]:
         """Cumulative counters for the source's ``FlowBatch.stats``."""
@@ -566,10 +571,6 @@ def _merge_app(old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:
     if old[0] != new[0]:
         return new
     return (new[0], *(o if n is None else n for o, n in zip(old[1:], new[1:], strict=True)))
-
-
-def _as_tuple(*fields: Any) -> tuple[Any, ...]:
-    return fields
 
 
 def _combine(a: list[Any], b: list[Any]) -> list[Any]:
