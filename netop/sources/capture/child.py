@@ -259,7 +259,7 @@ def run(config: ChildConfig, out: BinaryIO, stdin_fd: int) -> int:
                 send(Fatal(f"{exc} (-w files are written as {who}; see capture.user)"))
                 return 3
         send(Ready(list(config.interfaces)))
-        output = PcapOutput(config, send, writer)
+        output = PcapOutput(config, send, writer, dropped.split(",")[0])
         writer = None  # the output owns it now: closed by it, or by the next start
         if output.writer is not None:
             send(output.status())

@@ -18,8 +18,10 @@ class PcapOutput:
     (and, from :meth:`tick`, its size) is told to the parent as :class:`Writing`."""
 
     def __init__(self, config: ChildConfig, send: Callable[[Message], None],
-                 writer: PcapWriter | None = None) -> None:
+                 writer: PcapWriter | None = None, who: str = "") -> None:
         self._config = config
+        #: The user the files are written as, named when one cannot be opened.
+        self._who = who
         self._send = send
         self.writer = writer
         self._path = config.write if writer is not None else None
@@ -41,7 +43,8 @@ class PcapOutput:
             self.writer = PcapWriter(path, LINKTYPE_LINUX_SLL, self._config.snaplen,
                                      self._config.rotate_mb, self._config.max_files)
         except PcapError as exc:
-            self._send(self.status(str(exc)))
+            hint = f" (written as {self._who}; see capture.user)" if self._who else ""
+            self._send(self.status(f"{exc}{hint}"))
             return
         self._path = path
         self._send(self.status())
