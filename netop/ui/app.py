@@ -447,7 +447,7 @@ class NetopApp(App[None]):
         """Start writing there (the header shows it once the capture process has)."""
         write = getattr(self.engine, "write_pcap", None)
         if callable(write) and write(message.path):
-            self.notify(safe_text(f"writing the capture to {message.path} · W stops"),
+            self.notify(safe_text(f"pcap {message.path}: starting · W stops"),
                         timeout=3, markup=False)
         else:
             self.notify("no live packet capture to write (start netop with -i IFACE)",
