@@ -43,3 +43,19 @@ def test_output_starts_reports_and_stops(tmp_path: Path) -> None:
     assert last.path == ""
     assert "b.pcap" in last.error
     assert "written as nobody" in last.error
+
+
+def test_a_w_file_is_what_w_stops_and_playback_refuses(tmp_path: Path) -> None:
+    from netop.sources.capture.options import CaptureOptions
+    from netop.sources.capture.source import CaptureSource
+
+    live = CaptureSource(CaptureOptions(interfaces=("lo",), write="rel.pcap"))
+    status = live.pcap_status()
+    assert status is not None
+    assert status.path == os.path.abspath("rel.pcap")
+    assert status.pending  # until the child says it opened it
+    assert live.write_pcap(None)  # not running yet: queued for the child
+    assert live.pcap_status() is None
+    played = CaptureSource(CaptureOptions(read=str(tmp_path / "f.pcap")))
+    assert not played.write_pcap(str(tmp_path / "x.pcap"))
+    assert played.pcap_status() is None
