@@ -589,6 +589,20 @@ class NicDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class PcapStatus:
+    """The pcap file the live capture is written to, for the header."""
+
+    path: str
+    """Absolute; ``""`` when nothing is written (then ``error`` says why it stopped)."""
+    bytes: int = 0
+    """Written so far, pcap headers included."""
+    error: str = ""
+    """Why the file could not be opened or written (``""``: fine)."""
+    pending: bool = False
+    """Asked for, not yet confirmed by the capture process."""
+
+
+@dataclass(frozen=True, slots=True)
 class RecordingStatus:
     """What the recorder says about its file, for the header and the Interfaces pane."""
 
@@ -653,6 +667,9 @@ class Snapshot:
     recording: RecordingStatus | None = None
     """The file this run records into (``--record``), as its recorder last said; None
     when nothing is recorded. Not itself recorded."""
+    pcap: PcapStatus | None = None
+    """The pcap file the live capture is written to (``-w``, the TUI's ``W``), as the
+    capture process last said; None when nothing is written. Not itself recorded."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ from netop.model import (
     NetEvent,
     NicDetail,
     PacketSample,
+    PcapStatus,
     RecordingStatus,
     Severity,
     Snapshot,
@@ -366,11 +367,29 @@ class Engine:
             flow_interval=self._flow_interval,
             flow_history=flow_history,
             recording=self._recording_status(),
+            pcap=self.pcap_status(),
             tick_seconds=time.perf_counter() - started,
         )
         self._pass_ended()
         self._hand_to_sinks(snapshot)
         return snapshot
+
+    def write_pcap(self, path: str | None) -> bool:
+        """Ask the live capture to write its packets to the pcap file ``path`` from now on
+        (``None``: stop). Thread-safe, never blocks; False when no source captures live."""
+        asked = False
+        for source in self.sources:
+            with contextlib.suppress(Exception):
+                asked = source.write_pcap(path) or asked
+        return asked
+
+    def pcap_status(self) -> PcapStatus | None:
+        """The pcap file the live capture writes (or was asked to), if any."""
+        for source in self.sources:
+            status = source.pcap_status()
+            if status is not None:
+                return status
+        return None
 
     def _recording_status(self) -> RecordingStatus | None:
         """The status of the sink that records (``recording_status()``), if any."""

@@ -322,6 +322,8 @@ class PcapWriter:
         self.index = 0
         self.files_written: list[str] = []
         self._size = 0
+        #: Bytes written to all the files so far, headers included.
+        self.bytes_written = 0
         self._handle: BinaryIO | None = None
         self._open()
 
@@ -343,6 +345,7 @@ class PcapWriter:
         header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, self.snaplen, self.linktype)
         self._handle.write(header)
         self._size = len(header)
+        self.bytes_written += len(header)
         if name not in self.files_written:
             self.files_written.append(name)
 
@@ -360,6 +363,7 @@ class PcapWriter:
         self._handle.write(struct.pack("<IIII", sec, usec, len(data), wirelen or len(data)))
         self._handle.write(data)
         self._size += size
+        self.bytes_written += size
 
     def flush(self) -> None:
         """Push buffered packets to the file."""

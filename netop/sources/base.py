@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
-from netop.model import FlowBatch, FlowKey, InterfaceSample, NetEvent, SourceStatus
+from netop.model import (
+    FlowBatch,
+    FlowKey,
+    InterfaceSample,
+    NetEvent,
+    PcapStatus,
+    SourceStatus,
+)
 
 #: What a source hands to the engine.
 SourceItem: TypeAlias = InterfaceSample | NetEvent | FlowBatch | SourceStatus
@@ -44,6 +51,17 @@ class Source:
         source that keeps packets answers with ``FlowBatch.watched``; others ignore it.
         Called from the engine's thread; must not block.
         """
+
+    def write_pcap(self, path: str | None) -> bool:
+        """Start writing the packets this source captures live to the pcap file ``path``
+        (absolute; it ends the file written before), or with ``None`` stop writing.
+        False when the source captures no packets live (a file, a collector). Must not
+        block."""
+        return False
+
+    def pcap_status(self) -> PcapStatus | None:
+        """The pcap file being written, if any (see :meth:`write_pcap`)."""
+        return None
 
     def describe(self) -> str:
         """What this source watches, for the header (e.g. ``"eth0"``)."""

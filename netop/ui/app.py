@@ -8,6 +8,7 @@ shows it on resume, so nothing is lost but the frames in between.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from dataclasses import replace
@@ -57,6 +58,7 @@ from netop.ui.panes.events import EventsPane
 from netop.ui.panes.exporters import ExportersPane
 from netop.ui.panes.flows import FlowsPane
 from netop.ui.panes.interfaces import GROUP, InterfacesPane
+from netop.ui.pcapbar import PcapBar, default_pcap_name
 from netop.ui.themes import NETOP_VARIABLES, ThemeSet, load_themes
 from netop.ui.totalsbar import TotalsBar
 from netop.ui.widgets.linetable import LineTable
@@ -109,6 +111,7 @@ class NetopApp(App[None]):
         Binding("o", "toggle_iface_order", "Order", show=False),
         Binding("T", "toggle_totals", "Totals", show=False),
         Binding("B", "toggle_bars", "Bars", show=False),
+        Binding("W", "write_pcap", "Write pcap", show=False),
         # Playback (netop replay, -r FILE): shown only there (check_action).
         Binding("left_square_bracket", "step(-1)", "Back", key_display="["),
         Binding("right_square_bracket", "step(1)", "Step", key_display="]"),
@@ -169,6 +172,7 @@ class NetopApp(App[None]):
         yield TotalsBar()
         yield FilterBar()
         yield GotoBar()
+        yield PcapBar()
         yield Footer()
 
     def get_driver_class(self) -> type[Driver]:
@@ -418,6 +422,39 @@ class NetopApp(App[None]):
         self.query_one(FlowsPane).focus()
 
     def on_goto_bar_cancelled(self, message: GotoBar.Cancelled) -> None:
+        """Back to the flows."""
+        self.query_one(FlowsPane).focus()
+
+    # -- writing the capture to a pcap -----------------------------------------------
+
+    def action_write_pcap(self) -> None:
+        """Ask for a file and write the live capture to it; pressed again, stop."""
+        write = getattr(self.engine, "write_pcap", None)
+        status = getattr(self.engine, "pcap_status", None)
+        if self.playback is not None or not callable(write) or not callable(status):
+            self.notify("W writes the live capture to a pcap; this is a playback "
+                        "(the flow details' w saves a flow's packets)", timeout=4)
+            return
+        current = status()
+        if current is not None:
+            write(None)
+            self.notify(safe_text(f"pcap {os.path.basename(current.path)} closed"),
+                        timeout=3, markup=False)
+            return
+        self.query_one(PcapBar).open(default_pcap_name())
+
+    def on_pcap_bar_chosen(self, message: PcapBar.Chosen) -> None:
+        """Start writing there (the header shows it once the capture process has)."""
+        write = getattr(self.engine, "write_pcap", None)
+        if callable(write) and write(message.path):
+            self.notify(safe_text(f"pcap {message.path}: starting · W stops"),
+                        timeout=3, markup=False)
+        else:
+            self.notify("no live packet capture to write (start netop with -i IFACE)",
+                        severity="warning", timeout=4)
+        self.query_one(FlowsPane).focus()
+
+    def on_pcap_bar_cancelled(self, message: PcapBar.Cancelled) -> None:
         """Back to the flows."""
         self.query_one(FlowsPane).focus()
 

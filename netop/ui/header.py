@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from netop.engine.playback import PlaybackState
 from netop.format import human_bytes, human_rate
-from netop.model import RecordingStatus, Snapshot
+from netop.model import PcapStatus, RecordingStatus, Snapshot
 
 #: Cells of the timeline bar.
 TIMELINE = 12
@@ -53,6 +53,13 @@ def recording_text(status: RecordingStatus) -> str:
     return " ".join(parts)
 
 
+def pcap_text(status: PcapStatus) -> str:
+    """``● PCAP net.pcap 1.2 MB``: the file the capture is written to (``…`` until the
+    capture process has opened it)."""
+    size = "…" if status.pending else human_bytes(status.bytes)
+    return f"● PCAP {os.path.basename(status.path)} {size}"
+
+
 class HeaderBar(Static):
     """Repainted only when its text changes."""
 
@@ -62,7 +69,7 @@ class HeaderBar(Static):
 
     def __init__(self) -> None:
         super().__init__("", id="header")
-        self._last: tuple[str, bool, str, str] = ("", False, "", "")
+        self._last: tuple[str, bool, str, str, str] = ("", False, "", "", "")
 
     def show(self, snapshot: Snapshot | None, bits: bool, paused: bool,
              playback: PlaybackState | None = None) -> None:
@@ -82,10 +89,14 @@ class HeaderBar(Static):
         position = playback_text(playback) if playback is not None else ""
         status = snapshot.recording if snapshot is not None else None
         rec = recording_text(status) if status is not None else ""
-        if (plain, paused, position, rec) == self._last:
+        pcap = snapshot.pcap if snapshot is not None else None
+        written = pcap_text(pcap) if pcap is not None else ""
+        if (plain, paused, position, rec, written) == self._last:
             return
-        self._last = (plain, paused, position, rec)
+        self._last = (plain, paused, position, rec, written)
         text = Text(plain, no_wrap=True, overflow="ellipsis")
+        if written:
+            text = Text.assemble(Text(f" {written} ", style="bold"), "│", text)
         if rec:
             style = "bold red" if status is not None and (status.dropped or status.error) \
                 else "bold"

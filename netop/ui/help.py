@@ -37,6 +37,9 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("T", "flows: totals (bytes each way) instead of rates, and back"),
     ("B", "flows: iftop's scale bars behind the rows (10 s average, log scale 10b…1Gb, "
           "the ruler on the pane's bottom line), and off"),
+    ("W", "live capture: write it to a pcap file from now on (asks for the name, mode "
+          "0600; the header shows ● PCAP name size); W again closes it. With -w it "
+          "closes that file"),
     ("o", "interfaces: busiest first (the -i ones on top) or by name"),
     ("b", "toggle bits / bytes"),
     ("i", "hide / show idle interfaces"),

@@ -3,9 +3,10 @@
 Started by :mod:`netop.sources.capture.entry` (config: the first line on stdin). It opens one
 TPACKET_V3 ring per interface, aggregates packets into flow deltas and writes one
 :class:`~netop.sources.capture.messages.Batch` per tick to stdout; ``stop`` on stdin
-(or EOF) makes it send a last batch and exit, and a ``watch`` line starts or stops
-sending one flow's packets (:mod:`netop.sources.capture.watch`). Every message, both
-ways, is in :mod:`netop.sources.capture.messages`.
+(or EOF) makes it send a last batch and exit, a ``watch`` line starts or stops
+sending one flow's packets (:mod:`netop.sources.capture.watch`) and a ``pcap`` line
+starts or stops writing the capture to a file (:mod:`netop.sources.capture.pcapout`).
+Every message, both ways, is in :mod:`netop.sources.capture.messages`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import struct
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, cast
 
 from netop.errors import NetopError
 from netop.native import fastpath
@@ -37,7 +38,9 @@ from netop.sources.capture.messages import (
     Ready,
     encode,
     parse_config,
+    parse_pcap_path,
 )
+from netop.sources.capture.pcapout import PcapOutput
 from netop.sources.capture.ring import RETIRE_MS, Ring
 from netop.sources.capture.watch import WatchedWire, to_wire
 
@@ -123,13 +126,30 @@ def write_block(writer: PcapWriter, block: bytes, count: int, loopback: int = 0)
         off += nxt
 
 
-def parse_control(buf: bytes) -> tuple[bytes, bool, list[FlowKey | None]]:
-    """Complete control lines at the start of ``buf``: (rest, stop, watch requests)."""
+class Control(NamedTuple):
+    """What the complete control lines at the start of a buffer ask for."""
+
+    rest: bytes
+    """The incomplete line that follows them."""
+    stop: bool
+    watches: list[FlowKey | None]
+    pcaps: list[str | None]
+    """Files to write the capture to, in order (``None``: stop writing)."""
+
+
+def parse_control(buf: bytes) -> Control:
+    """Complete control lines at the start of ``buf``; a damaged line is skipped."""
     stop = False
     watches: list[FlowKey | None] = []
+    pcaps: list[str | None] = []
     *lines, rest = buf.split(b"\n")
     for line in lines:
-        if line.startswith(b"watch "):
+        if line.startswith(b"pcap "):
+            try:
+                pcaps.append(parse_pcap_path(json.loads(line[5:])))
+            except ValueError:
+                continue
+        elif line.startswith(b"watch "):
             try:
                 flow = json.loads(line[6:])
                 watches.append(None if flow is None else _flow_tuple(flow))
@@ -137,7 +157,7 @@ def parse_control(buf: bytes) -> tuple[bytes, bool, list[FlowKey | None]]:
                 continue
         elif line.strip() == STOP.strip():
             stop = True
-    return rest[-4096:], stop, watches
+    return Control(rest[-4096:], stop, watches, pcaps)
 
 
 def _flow_tuple(flow: Any) -> FlowKey:
@@ -239,7 +259,14 @@ def run(config: ChildConfig, out: BinaryIO, stdin_fd: int) -> int:
                 send(Fatal(f"{exc} (-w files are written as {who}; see capture.user)"))
                 return 3
         send(Ready(list(config.interfaces)))
-        return _loop(config, rings, writer, program, send, stdin_fd)
+        output = PcapOutput(config, send, writer, dropped.split(",")[0])
+        writer = None  # the output owns it now: closed by it, or by the next start
+        if output.writer is not None:
+            send(output.status())
+        try:
+            return _loop(config, rings, output, program, send, stdin_fd)
+        finally:
+            output.close()
     except NetopError as exc:
         send(Fatal(str(exc)))
         return 3
@@ -257,7 +284,7 @@ def run(config: ChildConfig, out: BinaryIO, stdin_fd: int) -> int:
 def _loop(
     config: ChildConfig,
     rings: list[Ring],
-    writer: PcapWriter | None,
+    output: PcapOutput,
     program: Any,
     send: Callable[[Message], None],
     stdin_fd: int,
@@ -286,8 +313,11 @@ def _loop(
     def take(ring: Ring) -> None:
         for block, count in ring.blocks():
             agg.add_tpacket_block(block, count, ring.loopback)
-            if writer is not None:
-                write_block(writer, block, count, ring.loopback)
+            if output.writer is not None:
+                try:
+                    write_block(output.writer, block, count, ring.loopback)
+                except OSError as exc:
+                    output.fail(exc)
             if agg.full:
                 send(Batch(agg.drain_rows(), {}, watched_wire(agg)))
 
@@ -299,10 +329,21 @@ def _loop(
                 if not data:
                     stopping = True
                     poller.unregister(stdin_fd)
-                control, stop, watches = parse_control(control + data)
-                stopping = stopping or stop
-                for flow in watches:
+                asked = parse_control(control + data)
+                control = asked.rest
+                stopping = stopping or asked.stop
+                for flow in asked.watches:
                     agg.watch(flow)
+                if asked.pcaps:
+                    # Packets the rings hold were captured before the request: they
+                    # belong to the file that was open then (or to none).
+                    for ring in rings:
+                        take(ring)
+                    for path in asked.pcaps:
+                        if path is None:
+                            output.stop()
+                        else:
+                            output.start(path)
         if stopping:
             time.sleep(2 * RETIRE_MS / 1000)  # let the kernel retire the partial blocks
         for ring in rings:
@@ -322,8 +363,7 @@ def _loop(
             kernel_drops=kernel_drops, kernel_packets=kernel_packets, evictions=stats["overflow"]
         )
         send(Batch(agg.drain_rows(), stats, watched_wire(agg)))
-        if writer is not None:
-            writer.flush()
+        output.tick()
         if tick_drops and not was_dropping:
             text = f"kernel dropped {tick_drops} packets this tick (capture cannot keep up)"
             send(Event(WARNING, text))

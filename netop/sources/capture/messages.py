@@ -2,11 +2,11 @@
 
 Parent -> child, on the child's stdin: first one line of JSON, the :class:`ChildConfig`
 (checked field by field: it may come from a less privileged caller, through sudo or the
-capture launcher), then control lines: :func:`watch_line` and :data:`STOP`.
+capture launcher), then control lines: :func:`watch_line`, :func:`pcap_line` and :data:`STOP`.
 
-Child -> parent, on its stdout: :class:`Ready`, :class:`Batch`, :class:`Event` and
-:class:`Fatal`, each ``marshal``-encoded as ``(kind, *fields)`` (plain data only) and
-prefixed with its length as a little-endian u32.
+Child -> parent, on its stdout: :class:`Ready`, :class:`Batch`, :class:`Event`,
+:class:`Writing` and :class:`Fatal`, each ``marshal``-encoded as ``(kind, *fields)``
+(plain data only) and prefixed with its length as a little-endian u32.
 
 The child stays small (see ``tests/unit/sources/capture/test_child_imports.py``): this
 module imports neither the model nor dataclasses, only named tuples.
@@ -63,11 +63,22 @@ class Fatal(NamedTuple):
     text: str
 
 
-Message = Ready | Batch | Event | Fatal
-_KINDS: dict[str, type[Ready] | type[Batch] | type[Event] | type[Fatal]] = {
+class Writing(NamedTuple):
+    """The pcap file the child writes the capture to: its path (``""``: none), the
+    bytes written so far and, when opening or writing it failed, why (``""``: fine).
+    Sent when writing starts or stops and every tick while it writes."""
+
+    path: str
+    bytes: int
+    error: str
+
+
+Message = Ready | Batch | Event | Writing | Fatal
+_KINDS: dict[str, type[Ready] | type[Batch] | type[Event] | type[Writing] | type[Fatal]] = {
     "ready": Ready,
     "batch": Batch,
     "event": Event,
+    "writing": Writing,
     "fatal": Fatal,
 }
 _NAMES = {cls: name for name, cls in _KINDS.items()}
@@ -96,6 +107,22 @@ def decode(body: bytes) -> Message:
 def watch_line(flow: FlowKey | None) -> bytes:
     """The control line that starts (or, with ``None``, stops) watching one flow."""
     return b"watch " + json.dumps(flow).encode() + b"\n"
+
+
+def pcap_line(path: str | None) -> bytes:
+    """The control line that starts writing the capture to the pcap file ``path`` (an
+    absolute path) or, with ``None``, stops writing."""
+    return b"pcap " + json.dumps(path).encode() + b"\n"
+
+
+def parse_pcap_path(value: Any) -> str | None:
+    """The path of a ``pcap`` control line's JSON value (``None``: stop); ``ValueError``
+    for anything the parent could not have sent."""
+    if value is None:
+        return None
+    if not _path(value):
+        raise ValueError("pcap path must be an absolute path")
+    return str(value)
 
 
 class ChildConfig(NamedTuple):

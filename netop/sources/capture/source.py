@@ -18,7 +18,8 @@ import time
 from typing import TYPE_CHECKING
 
 from netop.errors import NetopError
-from netop.model import FlowBatch, FlowKey, NetEvent, Severity, SourceStatus
+from netop.format import human_bytes
+from netop.model import FlowBatch, FlowKey, NetEvent, PcapStatus, Severity, SourceStatus
 from netop.sources.base import Emit, Source, SourceItem
 from netop.sources.capture.aggregate import PacketAggregator, rows_to_records
 from netop.sources.capture.messages import (
@@ -28,7 +29,9 @@ from netop.sources.capture.messages import (
     Event,
     Fatal,
     Message,
+    Writing,
     decode,
+    pcap_line,
     watch_line,
 )
 from netop.sources.capture.options import CaptureOptions
@@ -110,6 +113,11 @@ class CaptureSource(Source):
         self._watch_pending = False
         self._watch_flow: FlowKey | None = None
         self._wake = threading.Event()  # ... and wakes a playback whose file has ended
+        # write_pcap() queues its control lines here; sent as the watch request is.
+        self._pcap_lines: list[bytes] = []
+        self._pcap_wanted: str | None = (
+            os.path.abspath(options.write) if options.write and not options.read else None)
+        self._pcap_confirmed: PcapStatus | None = None
         # A file, not a pipe: a chatty child must never block on a full stderr pipe.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
         #: The playback keys' hold on a file being played (None live).
@@ -190,12 +198,61 @@ class CaptureSource(Source):
         self._wake.set()
         self._send_watch()
 
+    def write_pcap(self, path: str | None) -> bool:
+        """Live: ask the child to write the capture to ``path`` from now on (``None``:
+        stop); thread-safe and non-blocking. A file being played: False."""
+        if self.options.read:
+            return False
+        with self._watch_lock:
+            self._pcap_wanted = path
+            self._pcap_lines.append(pcap_line(path))
+        self._send_watch()
+        return True
+
+    def pcap_status(self) -> PcapStatus | None:
+        """The file asked for (``pending`` until the child confirms it), else the one the
+        child writes."""
+        with self._watch_lock:
+            wanted, confirmed = self._pcap_wanted, self._pcap_confirmed
+        if wanted is None:
+            return None
+        if confirmed is None or confirmed.path != wanted:
+            return PcapStatus(wanted, 0, pending=True)
+        return confirmed
+
+    def _on_writing(self, message: Writing) -> None:
+        """The child says which file it writes now (or why it could not)."""
+        path, size, error = str(message.path), int(message.bytes), str(message.error)
+        with self._watch_lock:
+            before = self._pcap_confirmed
+            self._pcap_confirmed = PcapStatus(path, size) if path else None
+            if error and not self._pcap_lines:
+                self._pcap_wanted = None  # failed: nothing is written until asked again
+        if error:
+            self._event(Severity.ERROR, f"pcap not written: {error}")
+        elif path and (before is None or before.path != path):
+            self._event(Severity.INFO, f"writing the capture to {path}")
+        if before is not None and before.path != path:
+            self._event(Severity.INFO, f"pcap {before.path} closed ({human_bytes(before.bytes)})")
+
     def _send_watch(self) -> None:
-        """Pass a pending watch request to the child, if it runs (never blocks)."""
+        """Pass pending pcap and watch requests to the child, if it runs (never blocks)."""
         proc = self._proc
         if proc is None or proc.stdin is None or proc.poll() is not None:
             return
         with self._watch_lock:
+            while self._pcap_lines:
+                line = self._pcap_lines[0]
+                try:
+                    sent = os.write(proc.stdin.fileno(), line)
+                except BlockingIOError:
+                    return  # retried after the child's next message
+                except (OSError, ValueError):
+                    sent = len(line)
+                if sent < len(line):  # a long path: the rest goes next time
+                    self._pcap_lines[0] = line[sent:]
+                    return
+                del self._pcap_lines[0]
             if not self._watch_pending:
                 return
             line = watch_line(self._watch_flow)
@@ -364,6 +421,8 @@ class CaptureSource(Source):
                 self._status(stats, time.time())
         elif isinstance(message, Event):
             self._event(Severity(message.severity), str(message.text))
+        elif isinstance(message, Writing):
+            self._on_writing(message)
         elif isinstance(message, Fatal):
             text = str(message.text)
             if text == PERMISSION_HINT:  # the child cannot know how it was started: we do

@@ -245,13 +245,13 @@ def test_bad_watch_requests_are_ignored() -> None:
 
 
 def test_control_lines() -> None:
-    rest, stop, watches = parse_control(
+    rest, stop, watches, _ = parse_control(
         b'watch [6, "10.0.0.1", 1, "10.0.0.2", 2, 7]\nwatch {bad\nwatch null\nwatch [6, "x"'
     )
     assert watches == [(6, "10.0.0.1", 1, "10.0.0.2", 2, 7), None]
     assert not stop
     assert rest == b'watch [6, "x"'
-    rest, stop, watches = parse_control(rest + b', 1, "y", 2, null]\nstop\n')
+    rest, stop, watches, _ = parse_control(rest + b', 1, "y", 2, null]\nstop\n')
     assert stop
     assert rest == b""
     assert watches == [(6, "x", 1, "y", 2, None)]
