@@ -157,10 +157,11 @@ class _Facts(_FactsBase):
     """
 
     __slots__ = ("entry", "_view", "proc", "ends", "settled", "retry_at", "key_mode",
-                 "group_key", "group", "inbound", "c_swap")
+                 "group_key", "group", "inbound", "c_swap", "released")
 
     def __init__(self, entry: FlowEntry, view: FlowViewBuilder) -> None:
         self.entry = entry
+        self.released = False
         self.rate_fwd = self.rate_rev = self.rate_bps = 0.0
         self._sum = self._sum2 = self._sum40 = 0.0
         self._last = -1  # the last tick with traffic
@@ -205,6 +206,7 @@ class _Facts(_FactsBase):
         to 40 s, its entry need not — under a churn of new flows the windows would
         otherwise keep 40 s of dead entries alive, beyond the table's limit."""
         del self.entry
+        self.released = True
 
     @property
     def avg2_bps(self) -> float:
@@ -493,6 +495,8 @@ class FlowViewBuilder:
         self._out = [0, 0, 0]
         # Lists of flows that left the longest window: one is refilled as the next active.
         self._retired: list[list[_Facts]] = []
+        #: Flows released since the windows were last compacted.
+        self._released = 0
         self._active: list[_Facts] = []
         self._all: list[_Facts] = []
         self._now = 0.0
@@ -619,6 +623,9 @@ class FlowViewBuilder:
         self._left.clear()
         for f in gone:
             f.release()
+        self._released += len(gone)
+        if self._released * 4 >= sum(len(m[1]) for m in self._moved) > 0:
+            self._compact_windows()
         if self._retired:  # the first list of those that left every window: next active
             self._spare = self._retired[0]
             self._spare.clear()
@@ -720,6 +727,17 @@ class FlowViewBuilder:
                 rates.append(total)
         self._active = active
         self._moved.append((tick, active, rates))
+
+    def _compact_windows(self) -> None:
+        """Take the flows the table removed out of the windows' per-tick lists (their
+        sums are never read again) once they are a quarter of them: under a churn of
+        short flows the 40 s window would otherwise hold 40 s of them."""
+        for _, flows, rates in self._moved:
+            keep = [i for i, f in enumerate(flows) if not f.released]
+            if len(keep) < len(flows):
+                flows[:] = [flows[i] for i in keep]
+                rates[:] = array("d", [rates[i] for i in keep])
+        self._released = 0
 
     def _leave_windows(self) -> None:
         """Take the rates of the ticks that left each average's window out of its sums

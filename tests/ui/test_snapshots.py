@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from netop.sources.base import Source
 from tests.ui.conftest import make_app
 
 
@@ -185,7 +186,7 @@ def test_remote_groups_folded_and_unfolded(snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=(120, 30), run_before=feed)
 
 
-class _V6Flows:
+class _V6Flows(Source):
     """IPv6 flows between hosts of one /64 and an ICMPv6 echo: rows that differ only at
     the end of the address and in the port."""
 
