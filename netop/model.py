@@ -375,6 +375,11 @@ class InterfaceSample:
     discontinuity_said: bool = False
     """The source already said the discontinuity once for the whole device (an agent
     restart): no event per interface for it, only no rate this interval."""
+    qdisc_drops: int | None = None
+    """Packets the root egress qdisc dropped (cumulative, 32 bits wide: the kernel's
+    counter), which never reach ``tx_drops``; local interfaces only. Its interval's
+    delta is ``deltas["qdisc_drops"]`` of the rate (not in :data:`COUNTER_FIELDS`:
+    recordings leave it out)."""
 
     @property
     def key(self) -> tuple[str, str]:

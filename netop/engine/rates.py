@@ -24,6 +24,9 @@ from netop.model import (
     iface_label,
 )
 
+#: Width of the kernel's qdisc drop counter (``struct gnet_stats_queue.drops``).
+QDISC_DROPS_BITS = 32
+
 #: Counters whose reset invalidates the interval's rates.
 _RATE_FIELDS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")
 
@@ -100,6 +103,9 @@ class RateTracker:
                 if not trusted:
                     message += "; no rate this interval"
                 events.append(self._event(sample, Severity.WARNING, message))
+        if trusted and prev is not None:
+            deltas["qdisc_drops"] = counter_delta(prev.qdisc_drops, sample.qdisc_drops,
+                                                  QDISC_DROPS_BITS).value
         rates = self._rates(prev, sample, deltas) if trusted and prev else None
         if rates is not None and self._implausible(sample, rates[0], rates[1]):
             events.append(self._event(
