@@ -136,15 +136,16 @@ class InterfaceCounters(Source):
 
     @staticmethod
     def _qdisc_drops() -> dict[str, int]:
-        """Root qdisc drops by interface name (see :mod:`netop.sources.qdiscs`)."""
+        """Root qdisc drops by interface name (see :mod:`netop.sources.qdiscs`); 0 for an
+        interface without a queue, none at all when the kernel could not be asked."""
         by_index = root_qdisc_drops()
-        if not by_index:
+        if by_index is None:
             return {}
         try:
             names = socket.if_nameindex()
         except OSError:
             return {}
-        return {name: by_index[index] for index, name in names if index in by_index}
+        return {name: by_index.get(index, 0) for index, name in names}
 
     def _oper_up(self, name: str, admin_up: bool | None) -> bool | None:
         state = _read_sys(name, "operstate", self._sys_root)

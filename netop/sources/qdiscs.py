@@ -85,13 +85,14 @@ def parse_dump(chunks: list[bytes]) -> tuple[dict[int, int], bool]:
     return drops, False
 
 
-def root_qdisc_drops() -> dict[int, int]:
+def root_qdisc_drops() -> dict[int, int] | None:
     """Each interface's root qdisc drop counter (cumulative, :data:`DROPS_BITS` wide) by
-    interface index; empty where rtnetlink cannot be asked."""
+    interface index; None where rtnetlink cannot be asked. An interface without a queue
+    (``noqueue``, a veth's default) is not in the dump: nothing can overflow there."""
     try:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
     except OSError:
-        return {}
+        return None
     with sock:
         sock.settimeout(_TIMEOUT)
         request = _NLMSG.pack(_NLMSG.size + _TCMSG.size, _RTM_GETQDISC,
@@ -106,5 +107,5 @@ def root_qdisc_drops() -> dict[int, int]:
                 if done:
                     break
         except OSError:
-            return {}
+            return None
     return drops
