@@ -38,6 +38,7 @@ def test_an_interface_without_a_queue_dropped_nothing_unless_the_kernel_did_not_
 
     monkeypatch.setattr(counters, "root_qdisc_drops", dict)  # noqueue only: empty dump
     drops = counters.InterfaceCounters._qdisc_drops()
-    assert drops and set(drops.values()) == {0}
+    assert drops
+    assert set(drops.values()) == {0}
     monkeypatch.setattr(counters, "root_qdisc_drops", lambda: None)
     assert counters.InterfaceCounters._qdisc_drops() == {}
