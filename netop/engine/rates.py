@@ -103,9 +103,6 @@ class RateTracker:
                 if not trusted:
                     message += "; no rate this interval"
                 events.append(self._event(sample, Severity.WARNING, message))
-        if trusted and prev is not None:
-            deltas["qdisc_drops"] = counter_delta(prev.qdisc_drops, sample.qdisc_drops,
-                                                  QDISC_DROPS_BITS).value
         rates = self._rates(prev, sample, deltas) if trusted and prev else None
         if rates is not None and self._implausible(sample, rates[0], rates[1]):
             events.append(self._event(
@@ -116,6 +113,9 @@ class RateTracker:
         if rates is None:
             deltas = dict.fromkeys(COUNTER_FIELDS) if not trusted else deltas
         rx_bps, tx_bps, rx_pps, tx_pps = rates if rates else (None, None, None, None)
+        qdisc_drops = (counter_delta(prev.qdisc_drops, sample.qdisc_drops,
+                                     QDISC_DROPS_BITS).value
+                       if trusted and prev is not None else None)
         return (
             InterfaceRate(
                 origin=sample.origin,
@@ -129,6 +129,7 @@ class RateTracker:
                 counters={name: getattr(sample, name) for name in COUNTER_FIELDS},
                 speed_bps=sample.speed_bps,
                 oper_up=sample.oper_up,
+                qdisc_drops=qdisc_drops,
             ),
             events,
         )

@@ -256,7 +256,6 @@ def _metric(rate: InterfaceRate, attr: str) -> float | None:
             return None
         return float((rx or 0) + (tx or 0))
     if attr == "qdisc_drops":
-        drops = rate.deltas.get(attr)
-        return None if drops is None else float(drops)
+        return None if rate.qdisc_drops is None else float(rate.qdisc_drops)
     value: Any = getattr(rate, attr)
     return None if value is None else float(value)

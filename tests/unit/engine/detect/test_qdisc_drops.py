@@ -23,15 +23,15 @@ def test_the_rate_tracker_gives_the_qdisc_drops_of_the_interval() -> None:
     tracker = RateTracker()
     tracker.update(_sample(0, 100))
     rate, _ = tracker.update(_sample(1, 130))
-    assert rate.deltas["qdisc_drops"] == 30
+    assert rate.qdisc_drops == 30
     assert rate.deltas["tx_drops"] == 0
     # A qdisc replaced (its counter restarts) is no negative drop count.
     rate, _ = tracker.update(_sample(2, 5))
-    assert rate.deltas["qdisc_drops"] is None
+    assert rate.qdisc_drops is None
     # The kernel's counter is 32 bits wide: a wrap is the true difference.
     tracker.update(_sample(3, 2**32 - 10))
     rate, _ = tracker.update(_sample(4, 20))
-    assert rate.deltas["qdisc_drops"] == 30
+    assert rate.qdisc_drops == 30
 
 
 def test_a_rise_of_qdisc_drops_is_a_baseline_alert_labelled_as_such() -> None:
