@@ -31,8 +31,6 @@ _RTATTR = struct.Struct("=HH")
 #: dozen) and seconds the kernel may take to answer.
 _MAX_READS = 10_000
 _TIMEOUT = 1.0
-#: Width of the kernel's qdisc drop counter (``struct gnet_stats_queue.drops``).
-DROPS_BITS = 32
 
 
 def _attrs(data: bytes, start: int, end: int) -> dict[int, bytes]:
@@ -86,7 +84,7 @@ def parse_dump(chunks: list[bytes]) -> tuple[dict[int, int], bool]:
 
 
 def root_qdisc_drops() -> dict[int, int] | None:
-    """Each interface's root qdisc drop counter (cumulative, :data:`DROPS_BITS` wide) by
+    """Each interface's root qdisc drop counter (cumulative, 32 bits wide) by
     interface index; None where rtnetlink cannot be asked. An interface without a queue
     (``noqueue``, a veth's default) is not in the dump: nothing can overflow there."""
     try:
