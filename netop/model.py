@@ -375,6 +375,11 @@ class InterfaceSample:
     discontinuity_said: bool = False
     """The source already said the discontinuity once for the whole device (an agent
     restart): no event per interface for it, only no rate this interval."""
+    qdisc_drops: int | None = None
+    """Packets the root egress qdisc dropped (cumulative, 32 bits wide: the kernel's
+    counter), which never reach ``tx_drops``; local interfaces only. Its interval's
+    delta is the rate's ``qdisc_drops`` (not in :data:`COUNTER_FIELDS`: recordings leave
+    it out)."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -421,6 +426,9 @@ class InterfaceRate:
     stale_for: float | None = None
     """Seconds since the last sample when that is too long ago (its source stopped
     answering): the rates and link state are then ``None``, not the last known ones."""
+    qdisc_drops: int | None = None
+    """Packets the root egress qdisc dropped in the interval (never in ``deltas``'
+    ``tx_drops``: see :attr:`InterfaceSample.qdisc_drops`); not recorded."""
 
     @property
     def key(self) -> tuple[str, str]:

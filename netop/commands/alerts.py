@@ -67,7 +67,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
     printer = _Printer(args.json)
     if args.read:
         return _read(args, config, detector, printer)
-    kinds: tuple[str, ...] = ("capture",) if args.interfaces else ()
+    kinds: tuple[str, ...] = ()
+    if args.interfaces:
+        # The captured interfaces' own counters too: their rates, drops and qdisc drops
+        # have baselines, and a KPI alert on their flows correlates with their drops.
+        kinds = ("counters", "capture")
+        args.iface_globs = list(args.interfaces)
     kinds += ("collector",) if args.collect else ()
     sources = build_sources(args, config, kinds=kinds)
     engine = build_engine(args, config, sources, enrich=False, detector=detector)

@@ -24,6 +24,9 @@ from netop.model import (
     iface_label,
 )
 
+#: Width of the kernel's qdisc drop counter (``struct gnet_stats_queue.drops``).
+QDISC_DROPS_BITS = 32
+
 #: Counters whose reset invalidates the interval's rates.
 _RATE_FIELDS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")
 
@@ -110,6 +113,9 @@ class RateTracker:
         if rates is None:
             deltas = dict.fromkeys(COUNTER_FIELDS) if not trusted else deltas
         rx_bps, tx_bps, rx_pps, tx_pps = rates if rates else (None, None, None, None)
+        qdisc_drops = (counter_delta(prev.qdisc_drops, sample.qdisc_drops,
+                                     QDISC_DROPS_BITS).value
+                       if trusted and prev is not None else None)
         return (
             InterfaceRate(
                 origin=sample.origin,
@@ -123,6 +129,7 @@ class RateTracker:
                 counters={name: getattr(sample, name) for name in COUNTER_FIELDS},
                 speed_bps=sample.speed_bps,
                 oper_up=sample.oper_up,
+                qdisc_drops=qdisc_drops,
             ),
             events,
         )

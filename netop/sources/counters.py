@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import socket
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,6 +21,7 @@ import psutil
 
 from netop.model import InterfaceSample
 from netop.sources.base import Source, SourceItem
+from netop.sources.qdiscs import root_qdisc_drops
 
 SYS_NET = Path("/sys/class/net")
 PROC_NET_DEV = "/proc/net/dev"
@@ -103,6 +105,7 @@ class InterfaceCounters(Source):
         io = read_proc_net_dev()
         ts = self._clock()
         stats = psutil.net_if_stats()
+        qdisc_drops = self._qdisc_drops()
         samples = []
         for name, c in io.items():
             if not self.wanted(name):
@@ -126,9 +129,23 @@ class InterfaceCounters(Source):
                     speed_bps=speed_mbps * 1_000_000 if speed_mbps and speed_mbps > 0 else None,
                     oper_up=self._oper_up(name, st.isup if st is not None else None),
                     counter_bits=64,
+                    qdisc_drops=qdisc_drops.get(name),
                 )
             )
         return samples
+
+    @staticmethod
+    def _qdisc_drops() -> dict[str, int]:
+        """Root qdisc drops by interface name (see :mod:`netop.sources.qdiscs`); 0 for an
+        interface without a queue, none at all when the kernel could not be asked."""
+        by_index = root_qdisc_drops()
+        if by_index is None:
+            return {}
+        try:
+            names = socket.if_nameindex()
+        except OSError:
+            return {}
+        return {name: by_index.get(index, 0) for index, name in names}
 
     def _oper_up(self, name: str, admin_up: bool | None) -> bool | None:
         state = _read_sys(name, "operstate", self._sys_root)

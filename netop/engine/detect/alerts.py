@@ -19,13 +19,15 @@ CORRELATE_WINDOW = 120.0
 
 def subjects(alert: Alert, paths: frozenset[str] = frozenset()) -> set[str]:
     """What an alert is about, for correlation: an interface ("eth0" of "eth0 rx"), or
-    the addresses of its entity and flow — and, for a flow's alert, ``paths``: the
-    interface its flows are captured on, when that is known (one interface)."""
+    the addresses of its entity and flow — and, for a flow's alert or a host's or
+    service's KPI alert (measured on the captured flows), ``paths``: the interface its
+    flows are captured on, when that is known (one interface)."""
     if alert.kind == "baseline":
         return {alert.entity.rsplit(" ", 1)[0]}
     out = {part for part in alert.entity.replace("→", " ").split() if part}
     if alert.flow is not None:
         out |= {alert.flow.src, alert.flow.dst}
+    if alert.flow is not None or alert.kind == "kpi_baseline":
         out |= paths
     return out
 
@@ -35,7 +37,8 @@ def _family(alert: Alert) -> str:
     spike seen in both bit/s and packets/s is one thing, not two)."""
     if alert.kind == "baseline":
         metric = alert.entity.rsplit(" ", 1)[-1]
-        return "baseline-loss" if metric in ("drops", "errors") else "baseline-rate"
+        return ("baseline-loss" if metric in ("drops", "errors", "qdisc_drops")
+                else "baseline-rate")
     return alert.kind
 
 

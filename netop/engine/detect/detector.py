@@ -43,6 +43,8 @@ _METRICS: tuple[tuple[str, str, str, str], ...] = (
     ("tx_pps", "tx_pps", "packets/s", "pps"),
     ("drops", "drops", "drops", "drops"),
     ("errors", "errors", "errors", "drops"),
+    # A full egress queue's drops: the kernel counts them in the qdisc only.
+    ("qdisc_drops", "qdisc_drops", "drops", "drops"),
 )
 
 Baseline = RobustBaseline | DesBaseline
@@ -253,5 +255,7 @@ def _metric(rate: InterfaceRate, attr: str) -> float | None:
         if rx is None and tx is None:
             return None
         return float((rx or 0) + (tx or 0))
+    if attr == "qdisc_drops":
+        return None if rate.qdisc_drops is None else float(rate.qdisc_drops)
     value: Any = getattr(rate, attr)
     return None if value is None else float(value)
