@@ -22,7 +22,7 @@ import dataclasses
 import json
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from netop.model import (
@@ -268,12 +268,51 @@ class TickDecoder:
     def core(self, blob: bytes, ts: float) -> dict[str, Any]:
         """The snapshot's fields but its flow rows, as of this tick: the "rest" merged
         with the ticks before in the group, ``interfaces`` as field dicts."""
-        value = unpack(blob)
+        value = self._unpack_rest(blob)
+        return {**self._rest, "interfaces": self._ifaces(value.get("if") or [], ts)}
+
+    def _unpack_rest(self, blob: bytes) -> dict[str, Any]:
+        """A tick's blob, its "rest" merged into the group's so far (:attr:`rest`)."""
+        value: dict[str, Any] = unpack(blob)
         rest = {**self._rest, **value.get("rest", {})}
         for key in value.get("gone", ()):
             rest.pop(key, None)
         self._rest = rest
-        return {**rest, "interfaces": self._ifaces(value.get("if") or [], ts)}
+        return value
+
+    def _walk(self, cols: list[list[Any]], ts: float
+              ) -> Iterator[tuple[int, int, float, float | None]]:  # fmt: skip
+        """``(row, interface number, its time, seconds since its previous row)`` of each
+        interface row of a tick, new interfaces learned on the way; a row whose group's
+        start was not read (a damaged file) is skipped."""
+        ref_col, ts_col = cols[0], cols[1]
+        expect = 0
+        for i, ref in enumerate(ref_col):
+            if isinstance(ref, list):
+                self._new_iface(ref)
+                ref = len(self._if_idents) - 1
+            else:
+                ref += expect
+                if not 0 <= ref < len(self._if_idents):
+                    continue
+            expect = ref + 1
+            at = ts + ts_col[i] / 1000
+            before = self._if_ts[ref]
+            self._if_ts[ref] = at
+            yield i, ref, at, (at - before if before is not None else None)
+
+    def _carry_counters(self, ref: int, i: int, cols: list[list[Any]]) -> list[Any]:
+        """Interface ``ref``'s counters at row ``i``: whole in a keyframe, else its
+        previous ones plus the row's deltas."""
+        counters_col, delta_cols = cols[3], cols[4 + len(IFACE_RATES):]
+        counters = counters_col[i] if counters_col else None
+        if counters is None:
+            prev = self._if_counters[ref]
+            counters = ([None if b is None or c[i] is None else b + c[i]
+                         for b, c in zip(prev, delta_cols, strict=False)]
+                        if prev is not None else [None] * len(self.counter_fields))
+        self._if_counters[ref] = counters
+        return counters
 
     def _new_iface(self, ref: Sequence[Any]) -> None:
         ident = dict(zip(self.iface_ident, ref, strict=False))
@@ -289,43 +328,17 @@ class TickDecoder:
         jump reads a minute or two of ticks; building every field, or rounding the
         rates, would cost most of it). ``carry``: keep the counters (not needed before
         the keyframe of the tick wanted)."""
-        value = unpack(blob)
-        rest = {**self._rest, **value.get("rest", {})}
-        for key in value.get("gone", ()):
-            rest.pop(key, None)
-        self._rest = rest
-        cols = value.get("if") or []
+        cols = self._unpack_rest(blob).get("if") or []
         if not cols or not cols[0]:
             return []
-        nrates = len(IFACE_RATES)
-        ref_col, ts_col, counters_col = cols[0], cols[1], cols[3]
         rx_col, tx_col = cols[4], cols[5]
-        delta_cols = cols[4 + nrates:]
+        delta_cols = cols[4 + len(IFACE_RATES):]
         fields = self.counter_fields
         at_rx, at_tx = fields.index("rx_bytes"), fields.index("tx_bytes")
         out = []
-        expect = 0
-        for i, ref in enumerate(ref_col):
-            if isinstance(ref, list):
-                self._new_iface(ref)
-                ref = len(self._if_idents) - 1
-            else:
-                ref += expect
-                if not 0 <= ref < len(self._if_idents):
-                    continue
-            expect = ref + 1
-            at = ts + ts_col[i] / 1000
-            before = self._if_ts[ref]
-            dt = at - before if before is not None else None
-            self._if_ts[ref] = at
+        for i, ref, _, dt in self._walk(cols, ts):
             if carry:
-                counters = counters_col[i] if counters_col else None
-                if counters is None:
-                    prev = self._if_counters[ref]
-                    if prev is not None:
-                        counters = [None if b is None or c[i] is None else b + c[i]
-                                    for b, c in zip(prev, delta_cols, strict=False)]
-                self._if_counters[ref] = counters
+                self._carry_counters(ref, i, cols)
             rx, tx = rx_col[i], tx_col[i]
             if rx is None:
                 delta = delta_cols[at_rx][i]
@@ -341,33 +354,14 @@ class TickDecoder:
         if not cols or not cols[0]:
             return []
         nrates = len(IFACE_RATES)
-        ref_col, ts_col, stale_col, counters_col = cols[0], cols[1], cols[2], cols[3]
+        stale_col = cols[2]
         rate_cols = cols[4:4 + nrates]
         delta_cols = cols[4 + nrates:]
         fields = self.counter_fields
         out = []
-        expect = 0
-        for i, ref in enumerate(ref_col):
-            if isinstance(ref, list):
-                self._new_iface(ref)
-                ref = len(self._if_idents) - 1
-            else:
-                ref += expect
-                if not 0 <= ref < len(self._if_idents):
-                    continue  # its group's start was not read (a damaged file)
-            expect = ref + 1
-            at = ts + ts_col[i] / 1000
-            before = self._if_ts[ref]
-            dt = at - before if before is not None else None
-            self._if_ts[ref] = at
+        for i, ref, at, dt in self._walk(cols, ts):
             deltas = dict(zip(fields, (c[i] for c in delta_cols), strict=False))
-            counters = counters_col[i] if counters_col else None
-            if counters is None:
-                prev = self._if_counters[ref]
-                counters = ([None if b is None or d is None else b + d
-                             for b, d in zip(prev, (c[i] for c in delta_cols), strict=False)]
-                            if prev is not None else [None] * len(fields))
-            self._if_counters[ref] = counters
+            counters = self._carry_counters(ref, i, cols)
             kw = {**self._if_idents[ref], "ts": at, "stale_for": stale_col[i],
                   "deltas": deltas,
                   "counters": {f: v for f, v in zip(fields, counters, strict=False)
