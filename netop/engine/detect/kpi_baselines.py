@@ -67,13 +67,6 @@ class KpiBaselineSettings:
     window: int = 9
 
 
-#: Config keys (under ``[detect]``) of :class:`KpiBaselineSettings`.
-CONFIG_KEYS = ("kpi_baselines", "kpi_interval", "kpi_learning", "kpi_min_rtt_samples",
-               "kpi_min_connections", "kpi_min_packets", "kpi_rtt_rise_ms", "kpi_rtt_factor",
-               "kpi_retrans_rise_pct", "kpi_retrans_segments", "kpi_success_drop_pct",
-               "kpi_max_entities", "kpi_forget_after")  # fmt: skip
-
-
 def kpi_baseline_settings(raw: Mapping[str, Any], persistence: int = 7,
                           window: int = 9) -> KpiBaselineSettings:  # fmt: skip
     """``[detect] kpi_*``, each bad value one error naming its key."""
