@@ -412,7 +412,7 @@ class NetopApp(App[None]):
         """Ask for a time or percentage to go to."""
         playback = self.playback
         if playback is not None:
-            self.query_one(GotoBar).open(lambda text: parse_goto(text, playback.state()))
+            self.query_one(GotoBar).open("", lambda text: parse_goto(text, playback.state()))
 
     def on_goto_bar_chosen(self, message: GotoBar.Chosen) -> None:
         """Go to the chosen time."""

@@ -5,14 +5,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import ClassVar
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Input, Static
+
+from netop.ui.promptbar import PromptBar
 
 #: A longer path would not fit the capture process's control line in one write.
 MAX_PATH = 1024
@@ -45,20 +41,12 @@ def pcap_path(text: str, cwd: str | None = None) -> str:
     return path
 
 
-class PcapBar(Horizontal):
+class PcapBar(PromptBar[str]):
     """An input line for the pcap file, prefilled with a fresh name; hidden until opened.
     A name that cannot be written stays, with the reason beside it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    DEFAULT_CSS = """
-    PcapBar { height: 1; display: none; background: $footer-background; }
-    PcapBar.-open { display: block; }
-    PcapBar > Static { width: auto; padding: 0 1; color: $footer-foreground; }
-    PcapBar > Input { width: 1fr; background: $surface; color: $foreground; }
-    PcapBar > #pcap-verdict { color: $netop-dim; background: $surface; max-width: 60%; }
-    PcapBar > #pcap-verdict.-invalid { color: $error; }
-    """
+    LABEL = "write pcap"
+    VERDICT = VERDICT
 
     class Chosen(Message):
         """The user chose to write to ``path`` (absolute)."""
@@ -72,38 +60,15 @@ class PcapBar(Horizontal):
 
     def __init__(self) -> None:
         super().__init__(id="pcap")
-        self.check: Callable[[str], str] = pcap_path
 
-    def compose(self) -> ComposeResult:
-        yield Static("write pcap", id="pcap-label")
-        yield Input(id="pcap-input", compact=True)
-        yield Static(VERDICT, id="pcap-verdict")
+    def chosen(self, value: str) -> Message:
+        return self.Chosen(value)
 
-    def open(self, name: str) -> None:
-        """Show the box with ``name`` in it, and focus it."""
-        self.add_class("-open")
-        verdict = self.query_one("#pcap-verdict", Static)
-        verdict.set_class(False, "-invalid")
-        verdict.update(VERDICT)
-        field = self.query_one(Input)
-        field.value = name
-        field.cursor_position = len(name)
-        field.focus()
+    def cancelled(self) -> Message:
+        return self.Cancelled()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Write there; a name that cannot be written stays, with the reason beside it."""
-        event.stop()
-        verdict = self.query_one("#pcap-verdict", Static)
-        try:
-            path = self.check(event.value)
-        except ValueError as exc:
-            verdict.set_class(True, "-invalid")
-            verdict.update(Text(str(exc)))  # the user's text, never markup
-            return
-        self.remove_class("-open")
-        self.post_message(self.Chosen(path))
-
-    def action_cancel(self) -> None:
-        """Close without writing."""
-        self.remove_class("-open")
-        self.post_message(self.Cancelled())
+    def open(self, value: str, check: Callable[[str], str] = pcap_path) -> None:
+        """Show the box with the name ``value`` in it, the verdict fresh, and focus it."""
+        self.verdict.set_class(False, "-invalid")
+        self.verdict.update(VERDICT)
+        super().open(value, check)
