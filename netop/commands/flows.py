@@ -143,7 +143,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     # as the TUI keeps them for a file: at the end every flow is printed. Records carry
     # addresses, not names or processes: those are looked up only for the filter's terms
     # and the process sort (a file has no processes: refused above).
-    engine = build_engine(args, config, sources, keep_ended=True,
+    engine = build_engine(args, config, sources, keep_ended=True, detect=False,
                           enrich=needs.names or needs.process or args.sort == "process")
     if not needs.names and engine.enrichment.names is not None:
         stop = getattr(engine.enrichment.names, "stop", None)

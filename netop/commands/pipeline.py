@@ -15,8 +15,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from netop.config import Config
-from netop.engine.detect.detector import Detector
-from netop.engine.detect.settings import alert_settings
 from netop.engine.engine import MAX_REMOTE_ROWS, Engine
 from netop.engine.flowview import Enrichment
 from netop.engine.sinks import SnapshotSink
@@ -24,6 +22,7 @@ from netop.errors import ConfigError
 from netop.sources.base import Source
 
 if TYPE_CHECKING:
+    from netop.engine.detect.detector import Detector
     from netop.outputs.actions import ActionsSink
 
 #: Every kind of source, in the order they are built.
@@ -122,6 +121,10 @@ def _actions(args: argparse.Namespace, config: Config) -> SnapshotSink | None:
 
 def build_actions(args: argparse.Namespace, config: Config) -> ActionsSink | None:
     """The ``[[alerts.actions]]`` sink; None without actions or with ``--no-actions``."""
+    if "alerts" not in config.raw:
+        return None
+    from netop.engine.detect.settings import alert_settings
+
     actions = alert_settings(config.raw).actions
     if not actions or getattr(args, "no_actions", False):
         return None
@@ -240,6 +243,7 @@ def build_engine(
     sinks: list[SnapshotSink] | None = None,
     event_capacity: int = 1000,
     detector: Detector | None = None,
+    detect: bool = True,
 ) -> Engine:
     """The engine over ``sources``, its flow table bounded as the flags and config say.
 
@@ -250,6 +254,8 @@ def build_engine(
     ``event_capacity``: events the log keeps (a headless command printing a flood of
     pushed events needs a tick's worth).
     ``detector``: detection (default: the config's, plus ``--watchlist`` files).
+    ``detect``: False for a command that shows no alerts: the engine makes the config's
+    detector only if something asks for it.
     """
     from netop.sources.capture.options import options_from_args
 
@@ -269,11 +275,14 @@ def build_engine(
                   keep_ended=keep_ended, keep_expired=keep_expired,
                   max_remote_rows=remote_rows, event_capacity=event_capacity,
                   sinks=build_sinks(args, config) if sinks is None else sinks,
-                  detector=detector or build_detector(args, config))
+                  detector=detector or (build_detector(args, config) if detect else None))
 
 
 def build_detector(args: argparse.Namespace, config: Config) -> Detector:
     """The detector of the config plus ``--watchlist`` files (a missing one: exit 2)."""
+    from netop.engine.detect.detector import Detector
+    from netop.engine.detect.settings import alert_settings
+
     settings = alert_settings(config.raw)
     extra = tuple(getattr(args, "watchlist", None) or ())
     for path in extra:

@@ -26,8 +26,6 @@ from netop.config import (
     DEFAULT_MAX_FLOWS,
     Config,
 )
-from netop.engine.detect.detector import Detector
-from netop.engine.detect.settings import alert_settings
 from netop.engine.events import EventLog, InterfaceWatch
 from netop.engine.flowtable import FlowTable
 from netop.engine.flowview import Enrichment, FlowViewBuilder
@@ -64,6 +62,7 @@ from netop.sources.base import Source, SourceItem
 from netop.sources.nicstats import NicReader
 
 if TYPE_CHECKING:
+    from netop.engine.detect.detector import Detector
     from netop.packet.bpf import OfflineFilter
     from netop.sources.capture.aggregate import PacketAggregator
     from netop.sources.capture.offline import FileReadResult
@@ -210,10 +209,27 @@ class Engine:
         self._flow_interval = 0.0
         #: Whether the last tick moved the flows on (a paused file's does not).
         self._advanced = True
-        self.detector = detector or Detector(alert_settings(config.raw), config.interval)
+        self._detector = detector
+        if detector is not None:
+            self._adopt(detector)
+
+    @property
+    def detector(self) -> Detector:
+        """Detection and alerts; the config's, made (and its modules loaded) when first
+        asked for: a command that shows no alerts (``flows -r``) never pays for them."""
+        if self._detector is None:
+            from netop.engine.detect.detector import Detector
+            from netop.engine.detect.settings import alert_settings
+
+            self._detector = self._adopt(Detector(alert_settings(self.config.raw),
+                                                  self.config.interval))
+        return self._detector
+
+    def _adopt(self, detector: Detector) -> Detector:
         if len(self._total_of) == 1 and not any(c in self._total_of[0] for c in "*?["):
             # One interface captured: every flow's alert concerns it (its drops, errors).
-            self.detector.book.paths = frozenset(self._total_of)
+            detector.book.paths = frozenset(self._total_of)
+        return detector
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -256,7 +272,8 @@ class Engine:
         """Stop every source and lookup thread; safe to call twice. Flows still live
         end here for the sinks that take ended flows (as an exporter's shutdown)."""
         self.enrichment.stop()
-        self.detector.stop()
+        if self._detector is not None:
+            self._detector.stop()
         for source in self.sources:
             # Stopping is best effort: one source failing must not keep the others running.
             with contextlib.suppress(Exception):

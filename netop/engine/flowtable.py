@@ -146,7 +146,8 @@ class FlowEntry(_Base):
     def record(self) -> FlowRecord:
         """The cumulative flow as a record (built on demand, cached until it changes)."""
         if self._record is None:
-            self._record = FlowRecord(
+            # As FlowRecord's ``__new__`` makes it, without its Python call.
+            self._record = tuple.__new__(FlowRecord, (
                 self.proto,
                 self.src,
                 self.sport,
@@ -167,7 +168,7 @@ class FlowEntry(_Base):
                 self.out_if,
                 self.kpi,
                 self.app,
-            )
+            ))
         return self._record
 
 

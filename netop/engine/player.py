@@ -273,7 +273,7 @@ class RecordingPlayer:
         self._add_flow_rates(rows)
         self._flow_seq = self._seq
         history = self._flow_history
-        return tuple(replace(r, history=tuple(history[r.key])) for r in rows)
+        return tuple(r._replace(history=tuple(history[r.key])) for r in rows)
 
     def _add_flow_rates(self, rows: tuple[FlowRow, ...]) -> None:
         kept: dict[str, deque[float]] = {}

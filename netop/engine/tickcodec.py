@@ -50,7 +50,7 @@ IFACE_RATES = (("rx_bps", "rx_bytes", 8), ("tx_bps", "tx_bytes", 8),
 #: which the Flows pane then takes from the history) or does not show (RTT sparkline).
 _ROW_SKIP = frozenset({"record", "history", "rtt_history", "avg2_bps", "avg40_bps"})
 ROW_FIELDS: tuple[str, ...] = tuple(
-    f.name for f in dataclasses.fields(FlowRow) if f.name not in _ROW_SKIP)
+    name for name in FlowRow._fields if name not in _ROW_SKIP)
 RECORD_FIELDS: tuple[str, ...] = FlowRecord._fields
 ROW_MOVING = ("rate_bps", "rate_rev_bps", "avg_bps")
 RECORD_COUNTS = ("packets", "bytes", "packets_rev", "bytes_rev")

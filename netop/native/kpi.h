@@ -544,6 +544,34 @@ static int put_repr(char *buf, size_t *n, size_t cap, double x) {
     return rc;
 }
 
+/* A dict of plain-text names to ints (``dns_rcodes``) as json.dumps writes it, in its
+ * order; 1 for anything else (the general encoder takes it). */
+static int put_counts(char *buf, size_t *np, size_t cap, PyObject *d) {
+    size_t n = *np;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    int first = 1;
+    if (put(buf, &n, cap, "{", 1) < 0) return 1;
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k) || !PyUnicode_IS_ASCII(k) || PyUnicode_GET_LENGTH(k) >= 64 ||
+            !PyLong_CheckExact(v)) return 1;
+        const char *s = (const char *)PyUnicode_DATA(k);
+        Py_ssize_t len = PyUnicode_GET_LENGTH(k);
+        for (Py_ssize_t j = 0; j < len; j++)
+            if (s[j] < 0x20 || s[j] == '"' || s[j] == '\\' || s[j] == 0x7f) return 1;
+        int over = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &over);
+        if (over || (x == -1 && PyErr_Occurred())) { PyErr_Clear(); return 1; }
+        if ((!first && put(buf, &n, cap, ", ", 2) < 0) || put(buf, &n, cap, "\"", 1) < 0 ||
+            put(buf, &n, cap, s, (size_t)len) < 0 || put(buf, &n, cap, "\": ", 3) < 0 ||
+            put_ll(buf, &n, cap, x) < 0) return 1;
+        first = 0;
+    }
+    if (put(buf, &n, cap, "}", 1) < 0) return 1;
+    *np = n;
+    return 0;
+}
+
 /* kpi_put: a FlowKpi's members as json.dumps writes them (floats and ints by their
  * repr) into buf at *n, closing the flow record's object with "}"; 1 when a value needs
  * the general encoder (a dict, an unusual string), -1 on a Python error. */
@@ -576,6 +604,10 @@ static int kpi_put(char *buf, size_t *np, size_t cap, PyObject *kpi) {
                 if (s[j] < 0x20 || s[j] == '"' || s[j] == '\\' || s[j] == 0x7f) return 1;
             rc = put(buf, &n, cap, "\"", 1) < 0 || put(buf, &n, cap, s, (size_t)len) < 0 ||
                  put(buf, &n, cap, "\"", 1) < 0 ? -1 : 0;
+        } else if (PyDict_CheckExact(v)) {
+            rc = put_counts(buf, &n, cap, v);
+            if (rc < 0) return -1;
+            if (rc > 0) return 1;
         } else {
             return 1;
         }

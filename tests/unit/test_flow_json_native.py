@@ -23,6 +23,12 @@ USUAL = [
                AppFacts("tls", sni="example.org", alpn=("h2", "http/1.1"))),
     FlowRecord(1, "10.0.0.1", 0, "10.0.0.2", 2048, None, 1, 84, 1, 84, 0.5, 0.5, 0,
                "capture", None, 1, None, None, None, AppFacts("dns", dns_qname="a.test")),
+    # DNS KPIs: the answer codes counted (a dict: none yet, or some).
+    FlowRecord(17, "10.0.0.1", 5353, "10.0.0.2", 53, None, 3, 200, 3, 400, 0.5, 0.7, 0,
+               "capture", None, 1, kpi=FlowKpi(dns_queries=3, dns_rcodes={})),
+    FlowRecord(17, "10.0.0.1", 5353, "10.0.0.2", 53, None, 3, 200, 3, 400, 0.5, 0.7, 0,
+               "capture", None, 1,
+               kpi=FlowKpi(dns_queries=3, dns_rcodes={"NOERROR": 2, "NXDOMAIN": 1})),
 ]
 
 
@@ -45,7 +51,9 @@ def test_the_c_line_is_taken_and_equals_the_python_line(record: FlowRecord) -> N
     FlowRecord(6, "a", 1, "b", 2, True, 1, 1, 0, 0, 1.0, 2.0, 0, "capture"),  # type: ignore[arg-type]
     FlowRecord(6, "a", 1, "b", 2, None, 1, 1, 0, 0, 1.0, 2.0, 0, "sflow", "é", 1),
     FlowRecord(6, "a", 1, "b", 2, None, 1, 1, 0, 0, 1.0, 2.0, 0, "capture", None, 1,
-               kpi=FlowKpi(dns_rcodes={"NXDOMAIN": 1})),
+               kpi=FlowKpi(dns_rcodes={"NX\nDOMAIN": 1})),
+    FlowRecord(6, "a", 1, "b", 2, None, 1, 1, 0, 0, 1.0, 2.0, 0, "capture", None, 1,
+               kpi=FlowKpi(dns_rcodes={3: 1})),  # type: ignore[dict-item]
 ])
 def test_what_c_cannot_write_is_handed_back(record: FlowRecord) -> None:
     native = output._native_flow_json()

@@ -493,12 +493,16 @@ class PacketAggregator(PacketWatch):
             fields = (proto, s, sport, t, dport, vlan, p * k, b * k, pr * k, br * k, first, last,
                       flags, source, None, k, in_if, out_if, kpi, app)  # fmt: skip
             out.append(fields if record_type is None else new(record_type, fields))
+        self._interval_done()
+        return out
+
+    def _interval_done(self) -> None:
+        """Forget the interval's flows (they were drained)."""
         self._flows = {}
         self._count = 0
         self._app = {}
         if self._c is not None:
             self._c.sweep_kpis()
-        return out
 
     def _entries(self) -> list[list[Any]]:
         """Every flow of the interval in the entry layout, C and Python merged."""
@@ -533,7 +537,16 @@ class PacketAggregator(PacketWatch):
 
     def drain(self, source: str = "capture") -> list[FlowRecord]:
         """The deltas since the last drain as records; starts a new interval."""
-        return self._drain(source, typed=True)
+        if self._c is None or self._flows:
+            return self._drain(source, typed=True)
+        # Only C rows (the usual case): C makes the records too, with no Python per flow
+        # (that loop was a tenth of ``flows -r`` on 10k flows).
+        from netop.model import AppFacts, FlowKpi, FlowRecord
+
+        out: list[FlowRecord] = self._c.drain_records(FlowRecord, FlowKpi, AppFacts.from_row,
+                                                      source, self.sampling)  # fmt: skip
+        self._interval_done()
+        return out
 
     def stats(self) -> dict[str, int]:
         """Cumulative counters for the source's ``FlowBatch.stats``."""

@@ -148,3 +148,15 @@ def test_no_collection_rescans_the_files_flows(capture: Path) -> None:
     assert seen == []
     assert gc.isenabled() == enabled
     assert gc.get_freeze_count() > frozen
+
+
+def test_a_file_shorter_than_a_tick_is_handed_on_once(
+    capture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tick clock starts with the file, not at 1970: a 4 s file read with 15 s ticks
+    in many chunks is one tick at its end, each flow drained and merged once."""
+    monkeypatch.setattr(offline, "_CHUNK", 4096)
+    reader = offline.FileReader(str(capture), 10_000, tick=15.0)
+    ticks = [(len(rows), clock) for rows, clock in reader]
+    assert [n for n, _ in ticks if n] == [40]
+    assert reader.result.packets == 400
