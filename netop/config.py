@@ -12,7 +12,6 @@ import math
 import os
 import pwd
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +143,8 @@ MAX_CONFIG_BYTES = 1 << 20
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only with a config file (its import is ~10 ms)
+
     try:
         return tomllib.loads(read_trusted(path, MAX_CONFIG_BYTES).decode("utf-8"))
     except UntrustedFile as exc:

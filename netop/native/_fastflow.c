@@ -168,6 +168,33 @@ static inline uint64_t mix(uint64_t h, uint64_t v) {
     return h;
 }
 
+/* Whether two addresses of ``alen`` (4 or 16) bytes are equal, and memcmp's sign for
+ * them: inline, where a call to memcmp was a tenth of a packet's instructions. */
+static inline int addr_eq(const uint8_t *x, const uint8_t *y, uint8_t alen) {
+    if (alen == 4) {
+        uint32_t u, v;
+        memcpy(&u, x, 4); memcpy(&v, y, 4);
+        return u == v;
+    }
+    uint64_t p, q, r, s;
+    memcpy(&p, x, 8); memcpy(&q, y, 8); memcpy(&r, x + 8, 8); memcpy(&s, y + 8, 8);
+    return p == q && r == s;
+}
+
+static inline int addr_cmp(const uint8_t *x, const uint8_t *y, uint8_t alen) {
+    if (alen == 4) {
+        uint32_t u, v;
+        memcpy(&u, x, 4); memcpy(&v, y, 4);
+        u = __builtin_bswap32(u); v = __builtin_bswap32(v);
+        return (u > v) - (u < v);
+    }
+    uint64_t p, q;
+    memcpy(&p, x, 8); memcpy(&q, y, 8);
+    if (p == q) { memcpy(&p, x + 8, 8); memcpy(&q, y + 8, 8); }
+    p = __builtin_bswap64(p); q = __builtin_bswap64(q);
+    return (p > q) - (p < q);
+}
+
 static uint64_t hash_entry(uint8_t proto, uint16_t vlan, uint8_t alen, const uint8_t *a,
                            const uint8_t *b, uint16_t pa, uint16_t pb) {
     uint64_t h = (uint64_t)proto << 48 | (uint64_t)vlan << 32 | (uint64_t)pa << 16 | pb;
@@ -214,7 +241,7 @@ static inline void note_ifindex(Entry *e, const Pkt *k, int dir) {
 
 static int add_packet(Table *t, const Pkt *k, double ts) {
     /* Canonical order: side a is the lower (address, port). */
-    int c = memcmp(k->src, k->dst, k->alen);
+    int c = addr_cmp(k->src, k->dst, k->alen);
     int src_is_a = c < 0 || (c == 0 && k->sport <= k->dport);
     const uint8_t *a = src_is_a ? k->src : k->dst, *b = src_is_a ? k->dst : k->src;
     uint16_t pa = src_is_a ? k->sport : k->dport, pb = src_is_a ? k->dport : k->sport;
@@ -227,7 +254,7 @@ static int add_packet(Table *t, const Pkt *k, double ts) {
         Entry *e = &t->slots[j];
         if (!e->used) break;
         if (e->proto == k->proto && e->vlan == k->vlan && e->alen == k->alen && e->pa == pa &&
-            e->pb == pb && memcmp(e->a, a, k->alen) == 0 && memcmp(e->b, b, k->alen) == 0) {
+            e->pb == pb && addr_eq(e->a, a, k->alen) && addr_eq(e->b, b, k->alen)) {
             /* its KPI state is a cache miss of its own: start it now */
             if (e->kpi && e->kpi != UINT32_MAX) {
                 const char *kp = (const char *)KP(t, (Py_ssize_t)e->kpi - 1);

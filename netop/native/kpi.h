@@ -120,7 +120,7 @@ static Py_ssize_t kpi_find(Table *t, uint8_t proto, uint16_t vlan, uint8_t alen,
         if (!v) break;
         Kpi *k = KP(t, (Py_ssize_t)v - 1);
         if (k->proto == proto && k->vlan == vlan && k->alen == alen && k->pa == pa &&
-            k->pb == pb && !memcmp(k->a, a, alen) && !memcmp(k->b, b, alen))
+            k->pb == pb && addr_eq(k->a, a, alen) && addr_eq(k->b, b, alen))
             return (Py_ssize_t)v - 1;
         j = (j + 1) & mask;
     }

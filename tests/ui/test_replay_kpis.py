@@ -24,7 +24,7 @@ async def test_the_detail_screen_of_a_replayed_flow_shows_its_kpis(tmp_path: Pat
     db = open_writer(str(path))
     writer = RecordWriter(db, RecordOptions(str(path)))
     for snap in snapshots:
-        rows = tuple(replace(r, record=r.record._replace(kpi=KPI)) for r in snap.flows.rows)
+        rows = tuple(r._replace(record=r.record._replace(kpi=KPI)) for r in snap.flows.rows)
         writer.write(replace(snap, flows=replace(snap.flows, rows=rows)))
     writer.flush()
     db.close()

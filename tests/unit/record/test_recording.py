@@ -227,7 +227,7 @@ def test_flow_kpis_are_recorded_and_come_back_typed_tick_by_tick(
     for n, snap in enumerate(live(7)):
         kpi = FlowKpi(rtt_ms=1.5 + n // 2, retrans=n // 2, dns_queries=n, dns_answers=n,
                       dns_rcodes={"NOERROR": n, "NXDOMAIN": 1}, conn_state="S1")
-        rows = tuple(replace(r, record=r.record._replace(kpi=kpi if n != 4 else None))
+        rows = tuple(r._replace(record=r.record._replace(kpi=kpi if n != 4 else None))
                      for r in snap.flows.rows)
         snapshots.append(replace(snap, flows=replace(snap.flows, rows=rows)))
     assert snapshots[-1].flows.rows
@@ -338,7 +338,7 @@ def test_the_kpi_pane_in_replay_groups_the_recorded_flows_kpis(tmp_path: Path) -
     kpi = FlowKpi(rtt_ms=12.0, retrans=0, retrans_rev=0, conn_state="SF", ttfb_ms=30.0)
     snaps = []
     for snap in live(3):
-        rows = tuple(replace(r, record=r.record._replace(kpi=kpi)) for r in snap.flows.rows)
+        rows = tuple(r._replace(record=r.record._replace(kpi=kpi)) for r in snap.flows.rows)
         snaps.append(replace(snap, flows=replace(snap.flows, rows=rows), kpis=()))
     path = tmp_path / "kpi.db"
     record(path, snaps)
