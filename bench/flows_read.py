@@ -8,7 +8,11 @@ cached, as an installed netop does (``PYTHONDONTWRITEBYTECODE`` is dropped: with
 run compiles ~150 modules again, about 0.15 s). Generates the 1M-packet /
 10k-flow pcap of ``bench/capture_gen.py`` when no file is given.
 
-    .venv/bin/python bench/flows_read.py [--pcap F] [--runs 9] [--tshark]
+    .venv/bin/python bench/flows_read.py [--pcap F] [--runs 9] [--tshark] [--against REV]
+
+``--against REV`` also runs netop as it was at git revision REV (a temporary worktree,
+``python -m netop`` from there; its C extension is built on first use), in the same
+interleaved runs: a before/after that drifts in the machine's load cannot fake.
 """
 
 from __future__ import annotations
@@ -26,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NETOP = str(ROOT / ".venv" / "bin" / "netop")
 
 
-def cpu_of(cmd: list[str], env: dict[str, str] | None = None) -> float:
+def cpu_of(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> float:
     """User + system CPU seconds of one run of ``cmd`` (its output thrown away)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=env)  # fmt: skip
+                            env=env, cwd=cwd)  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -52,6 +56,7 @@ def main() -> None:
     ap.add_argument("--pcap", help="the capture to read (default: generate one)")
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--tshark", action="store_true", help="also tshark, once")
+    ap.add_argument("--against", metavar="REV", help="also netop at this git revision")
     a = ap.parse_args()
     pcap = a.pcap
     if pcap is None:
@@ -64,15 +69,27 @@ def main() -> None:
     packets = packets_in(pcap)
     env_off = {**os.environ, "NETOP_KPIS": "0"}
     env_on = {k: v for k, v in os.environ.items() if k != "NETOP_KPIS"}
-    commands = {
-        "netop flows -r --json (KPIs on)": ([NETOP, "flows", "-r", pcap, "--json"], env_on),
-        "netop flows -r --json (KPIs off)": ([NETOP, "flows", "-r", pcap, "--json"], env_off),
-        "tcpdump -n -r -w /dev/null": (["tcpdump", "-n", "-r", pcap, "-w", "/dev/null"], None),
+    commands: dict[str, tuple[list[str], dict[str, str] | None, str | None]] = {
+        "netop flows -r --json (KPIs on)": ([NETOP, "flows", "-r", pcap, "--json"], env_on,
+                                            None),
+        "netop flows -r --json (KPIs off)": ([NETOP, "flows", "-r", pcap, "--json"], env_off,
+                                             None),
+        "tcpdump -n -r -w /dev/null": (["tcpdump", "-n", "-r", pcap, "-w", "/dev/null"], None,
+                                       None),
     }
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(a.runs):
-        for name, (cmd, env) in commands.items():
-            times[name].append(cpu_of(cmd, env))
+    with tempfile.TemporaryDirectory() as scratch:
+        if a.against:
+            tree = os.path.join(scratch, "before")
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", tree,
+                            a.against], check=True)  # fmt: skip
+            before = [sys.executable, "-m", "netop", "flows", "-r", pcap, "--json"]
+            commands[f"netop at {a.against} (KPIs on)"] = (before, env_on, tree)
+        try:
+            times = _interleaved(commands, a.runs)
+        finally:
+            if a.against:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                                os.path.join(scratch, "before")], check=False)  # fmt: skip
     if a.tshark and shutil.which("tshark"):
         times["tshark -q -z conv,ip (once)"] = [
             cpu_of(["tshark", "-r", pcap, "-q", "-z", "conv,ip"])]
@@ -83,6 +100,20 @@ def main() -> None:
         cpu = statistics.median(values)
         print(f"{name:<36} median CPU {cpu:7.3f} s  {packets / cpu / 1e6:6.2f} Mpps"
               f"  (netop x{cpu / netop:.2f})")
+
+
+def _interleaved(
+    commands: dict[str, tuple[list[str], dict[str, str] | None, str | None]], runs: int
+) -> dict[str, list[float]]:
+    """Each command's CPU seconds, ``runs`` times, the commands taking turns (one warm-up
+    run each first: bytecode, a built extension)."""
+    for cmd, env, cwd in commands.values():
+        cpu_of(cmd, env, cwd)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (cmd, env, cwd) in commands.items():
+            times[name].append(cpu_of(cmd, env, cwd))
+    return times
 
 
 if __name__ == "__main__":
