@@ -46,7 +46,7 @@ class HeadlessView:
         """Flow records: one JSON object each, or rows of a table (``table``: with its
         header line once; else one self-describing line each, as a stream)."""
         if self.as_json:
-            lines = [flow_json_line(r) for r in records]
+            lines = flow_json_lines(records)
         elif table:
             lines = [flow_row(r) for r in records]
             if not self._header:
@@ -177,6 +177,32 @@ def flow_json_line(r: FlowRecord) -> str:
         if text is not None:
             return text
     return _python_flow_json_line(r)
+
+
+@functools.cache
+def _native_flow_json_lines() -> Callable[..., list[str]] | None:
+    from netop.native import fastpath
+
+    module = fastpath.load()
+    return None if module is None else getattr(module, "flow_json_lines", None)
+
+
+@functools.cache
+def _texts() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every byte's protocol text and TCP flags text: the C loop's tables."""
+    return (tuple(proto_name(i) for i in range(256)),
+            tuple(tcp_flags_text(i) for i in range(256)))
+
+
+def flow_json_lines(records: Iterable[FlowRecord]) -> list[str]:
+    """:func:`flow_json_line` of each record, the usual ones with no Python call each
+    (``_fastflow.flow_json_lines``: a summary prints one per flow)."""
+    native = _native_flow_json_lines()
+    if native is None:
+        return [flow_json_line(r) for r in records]
+    protos, flags = _texts()
+    return native(records if isinstance(records, list | tuple) else list(records), protos,
+                  flags, _NO_APP_JSON, flow_json_line)  # fmt: skip
 
 
 def _python_flow_json_line(r: FlowRecord) -> str:

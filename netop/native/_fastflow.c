@@ -1521,6 +1521,7 @@ static PyMethodDef module_methods[] = {
     {"agg_resum", agg_resum, METH_VARARGS, "A kept aggregation's groups follow the window sums."},
     {"kpi_json", kpi_json, METH_O, "A FlowKpi's members as JSON, or None for the general encoder."},
     {"flow_json", flow_json, METH_VARARGS, "A flow record's JSON line, or None for the Python one."},
+    {"flow_json_lines", flow_json_lines, METH_VARARGS, "Flow records' JSON lines (flow_json's)."},
     {NULL}
 };
 
@@ -1547,6 +1548,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "GroupSums", (PyObject *)&GroupSumsType) < 0) {
         Py_DECREF(&GroupSumsType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 16);
+    PyModule_AddIntConstant(m, "VERSION", 17);
     return m;
 }

@@ -43,9 +43,7 @@ static const char NO_KPI_JSON[] =
 /* flow_json(record, proto_text, flags_text, app_tail) -> the record's JSON line, or
  * None. ``app_tail``: the application keys closing the object (', "app": ...}' without
  * its leading ", "), made in Python. */
-static PyObject *flow_json(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *r, *proto, *flags, *tail;
-    if (!PyArg_ParseTuple(args, "OUUU", &r, &proto, &flags, &tail)) return NULL;
+static PyObject *flow_json_of(PyObject *r, PyObject *proto, PyObject *flags, PyObject *tail) {
     if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) < 19) Py_RETURN_NONE;
     if (!PyUnicode_IS_ASCII(tail)) Py_RETURN_NONE;
     Py_ssize_t tlen = PyUnicode_GET_LENGTH(tail);
@@ -90,4 +88,61 @@ static PyObject *flow_json(PyObject *Py_UNUSED(self), PyObject *args) {
     memcpy(d + n, ", ", 2);
     memcpy(d + n + 2, t, (size_t)tlen);
     return out;
+}
+
+static PyObject *flow_json(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *r, *proto, *flags, *tail;
+    if (!PyArg_ParseTuple(args, "OUUU", &r, &proto, &flags, &tail)) return NULL;
+    return flow_json_of(r, proto, flags, tail);
+}
+
+/* A small int field of a record (proto, tcp_flags) as an index into a 256-entry table;
+ * -1: not one. */
+static int byte_field(PyObject *v) {
+    if (!PyLong_CheckExact(v)) return -1;
+    long x = PyLong_AsLong(v);
+    if (x == -1 && PyErr_Occurred()) { PyErr_Clear(); return -1; }
+    return x >= 0 && x < 256 ? (int)x : -1;
+}
+
+/* flow_json_lines(records, proto_texts, flag_texts, no_app_tail, general) -> [line]: each
+ * record's flow_json line with its proto and flags texts from the two 256-entry tables;
+ * a record with application facts, or one flow_json hands back, goes to ``general``
+ * (Python's line). No Python call per usual record. */
+static PyObject *flow_json_lines(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *records, *protos, *flags, *no_app, *general;
+    if (!PyArg_ParseTuple(args, "OO!O!UO", &records, &PyTuple_Type, &protos, &PyTuple_Type,
+                          &flags, &no_app, &general)) return NULL;
+    if (PyTuple_GET_SIZE(protos) != 256 || PyTuple_GET_SIZE(flags) != 256) {
+        PyErr_SetString(PyExc_ValueError, "proto and flag tables of 256 texts");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(records, "records must be a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    PyObject *out = PyList_New(n);
+    if (!out) { Py_DECREF(seq); return NULL; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *r = items[i], *line = NULL;
+        if (PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 20 && PyTuple_GET_ITEM(r, 19) == Py_None) {
+            int p = byte_field(PyTuple_GET_ITEM(r, 0)), f = byte_field(PyTuple_GET_ITEM(r, 12));
+            if (p >= 0 && f >= 0) {
+                PyObject *pt = PyTuple_GET_ITEM(protos, p), *ft = PyTuple_GET_ITEM(flags, f);
+                if (PyUnicode_CheckExact(pt) && PyUnicode_CheckExact(ft)) {
+                    line = flow_json_of(r, pt, ft, no_app);
+                    if (!line) goto fail;
+                    if (line == Py_None) Py_CLEAR(line);
+                }
+            }
+        }
+        if (!line && !(line = PyObject_CallOneArg(general, r))) goto fail;
+        PyList_SET_ITEM(out, i, line);
+    }
+    Py_DECREF(seq);
+    return out;
+fail:
+    Py_DECREF(seq);
+    Py_DECREF(out);
+    return NULL;
 }

@@ -63,6 +63,22 @@ def test_what_c_cannot_write_is_handed_back(record: FlowRecord) -> None:
     assert output.flow_json_line(record) == output._python_flow_json_line(record)
 
 
+def test_the_lines_of_many_records_are_each_records_line() -> None:
+    """``flow_json_lines`` (C's loop over a summary) writes what ``flow_json_line`` writes
+    for each record: usual ones, ones with app facts, ones C hands back, protocol numbers
+    and flags outside its tables."""
+    records = [*USUAL,
+               FlowRecord(6, 'x"y', 1, "b", 2, None, 1, 1, 0, 0, 1.0, 2.0, 0, "capture"),
+               FlowRecord(47, "a", 0, "b", 0, None, 1, 1, 0, 0, 1.0, 2.0, 0x1FF, "capture"),
+               FlowRecord(300, "a", 0, "b", 0, None, 1, 1, 0, 0, 1.0, 2.0, 0, "sflow"),
+               FlowRecord(6, "a", 1, "b", 2, None, 1, 1, 0, 0, 1.0, 2.0, -1, "capture")]
+    want = [output.flow_json_line(r) for r in records]
+    assert output.flow_json_lines(records) == want
+    assert output.flow_json_lines(iter(records)) == want
+    assert want[-3] == json.dumps(records[-3].to_json())  # flags 0x1FF: no table entry
+    assert output.flow_json_lines([]) == []
+
+
 @settings(max_examples=2000, deadline=None)
 @given(st.integers(0, 2**33 * 10**6 + 10**6), st.integers(0, 10**9),
        st.floats(min_value=0, max_value=1e10, allow_nan=False), st.integers(-3, 3))
