@@ -263,6 +263,10 @@ class _FastTick:
         """Take the facts whose flow left the table out of ``facts``; those."""
         return cast(list[_Facts], self.mod.prune(facts, self.entry, self.view))
 
+    def lifetimes(self, facts: list[_Facts], view: FlowViewBuilder) -> None:
+        """:meth:`_Facts.lifetime` of each flow, in C."""
+        self.mod.lifetimes(facts, self.entry, view.window, view.window2, view.window40)
+
     def top_rate(self, n: int, pool: list[_Facts]) -> list[_Facts]:
         """``heapq.nlargest(n, pool, key=attrgetter("rate_bps"))``, in C."""
         return cast(list[_Facts], self.mod.top(pool, n))
@@ -665,8 +669,11 @@ class FlowViewBuilder:
         for entry in table.ended():
             self.facts(entry)
         facts = self._all = [f for f in self._all if f.entry.view is f]
-        for f in facts:
-            f.lifetime()
+        if self._fast is not None:
+            self._fast.lifetimes(facts, self)
+        else:
+            for f in facts:
+                f.lifetime()
         self._active = []
         flt = _filter(spec.filter_text)
         everything = flt is None or flt.matches_all

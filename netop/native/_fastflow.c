@@ -1198,6 +1198,37 @@ static int check_facts_type(PyObject *type) {
     return 0;
 }
 
+/* lifetimes(facts, entry_off, window, window2, window40): each flow's rates over its whole
+ * life (its bytes over last - first) and its window sums, as _Facts.lifetime sets them,
+ * in the same order: a headless summary's, with no Python call per flow. */
+static PyObject *lifetimes(PyObject *self, PyObject *args) {
+    PyObject *facts;
+    Py_ssize_t entry_off;
+    double w, w2, w40;
+    if (!PyArg_ParseTuple(args, "O!nddd", &PyList_Type, &facts, &entry_off, &w, &w2, &w40))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(facts);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fo = PyList_GET_ITEM(facts, i);
+        PyObject *eo = PyObject_TypeCheck(fo, &FlowSumsType) ? slot_get(fo, entry_off) : NULL;
+        if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
+            PyErr_SetString(PyExc_TypeError, "not a flow's facts with its entry");
+            return NULL;
+        }
+        const Counters *e = (const Counters *)eo;
+        FlowSums *f = (FlowSums *)fo;
+        double span = e->last - e->first;
+        double scale = span > 0 ? 8.0 / span : 0.0;
+        f->rate_fwd = (double)e->bytes * scale;
+        f->rate_rev = (double)e->bytes_rev * scale;
+        f->rate_bps = f->rate_fwd + f->rate_rev;
+        f->sum = f->rate_bps * w;
+        f->sum2 = f->rate_bps * w2;
+        f->sum40 = f->rate_bps * w40;
+    }
+    Py_RETURN_NONE;
+}
+
 /* advance(touched, start, entry_view_offset, facts_type, builder, facts_view_offset,
  *         scale, tick, active, rates) -> position of the first entry whose facts object
  * is not the builder's (or len(touched)): Python makes it and calls again from there.
@@ -1513,6 +1544,7 @@ static PyMethodDef module_methods[] = {
     {"reset_ticks", reset_ticks, METH_O, "Zero the tick counters of flow-table entries."},
     {"moved_bytes", moved_bytes, METH_VARARGS, "Entries that moved at least N bytes this tick."},
     {"advance", advance, METH_VARARGS, "The flow view's per-tick rates and window sums."},
+    {"lifetimes", lifetimes, METH_VARARGS, "Flows' rates over their whole life (a summary's)."},
     {"leave_window", leave_window, METH_VARARGS, "Take a tick's rates out of the window sums."},
     {"prune", prune, METH_VARARGS, "Take the facts whose flow left the table out, in place."},
     {"top", top, METH_VARARGS, "The n largest by a float slot, largest first."},

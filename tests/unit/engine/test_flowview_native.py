@@ -165,3 +165,32 @@ def test_the_merged_deltas_are_let_go_before_the_view_is_built() -> None:
     snap = engine.tick(100.0)
     assert snap.flows.total_flows == 50
     assert alive_at_build == [False]
+
+
+def test_a_summarys_lifetime_rates_in_c_are_pythons() -> None:
+    """``lifetimes`` (C) sets each flow's rates and window sums to the very floats
+    ``_Facts.lifetime`` sets: one flow per shape of span (none, sub-second, long)."""
+    _native()
+    table = FlowTable(max_flows=1000)
+    recs = [r._replace(first=1000.0, last=1000.0 + span, bytes=3000 + 7 * i)
+            for i, (r, span) in enumerate(zip(_batch(1000.0, 5), [0.0, 0.3, 1.0, 7.77, 3600.5],
+                                              strict=True))]
+    table.merge(FlowBatch("capture", tuple(recs)), 1001.0)
+    fields = ("rate_fwd", "rate_rev", "rate_bps", "_sum", "_sum2", "_sum40")
+    got: list[list[tuple[float, ...]]] = []
+    for native in (True, False):
+        builder = FlowViewBuilder(Enrichment())
+        builder.window, builder.window2, builder.window40 = 10, 2, 40
+        facts = [builder.facts(e) for e in table.entries()]
+        if native:
+            assert builder._fast is not None
+            builder._fast.lifetimes(facts, builder)
+        else:
+            for f in facts:
+                f.lifetime()
+        got.append([tuple(getattr(f, name) for name in fields) for f in facts])
+        for e in table.entries():
+            e.view = None
+    assert got[0] == got[1]
+    assert got[0][0] == (0.0,) * 6  # no span: no rate
+    assert got[0][1][0] == 3007 * (8.0 / ((1000.0 + 0.3) - 1000.0))
