@@ -237,18 +237,33 @@ class _Facts(_FactsBase):
         return self._view.process_of(self.entry).user
 
 
+#: The entry slots ``_fastflow.plain_rows`` reads, in its order (its P_* numbers).
+PLAIN_SLOTS = ("_key", "proto", "src", "sport", "dst", "dport", "vlan", "source", "exporter",
+               "sampling", "in_if", "out_if", "kpi", "app", "_record", "ended")
+
+
 class _FastTick:
     """The C side of a tick (``_fastflow.advance``/``leave_window``/``clear_rates``):
     the same arithmetic in the same order as the Python loops, on the native sums and
     the object slots found by their offsets."""
 
-    __slots__ = ("mod", "view", "entry", "facts_view", "group")
+    __slots__ = ("mod", "view", "entry", "facts_view", "group", "plain")
 
     def __init__(self, mod: Any) -> None:
         self.mod: Any = mod
         self.view = self.mod.slot_offsets(FlowEntry, ("view",))[0]
         self.entry, self.facts_view, self.group = self.mod.slot_offsets(
             _Facts, ("entry", "_view", "group"))
+        self.plain = self.mod.slot_offsets(FlowEntry, PLAIN_SLOTS)
+
+    def plain_rows(self, top: list[_Facts]) -> tuple[FlowRow, ...]:
+        """:meth:`FlowViewBuilder._plain_rows`, in C."""
+        if not top:
+            return ()
+        view = top[0]._view
+        return cast(tuple[FlowRow, ...], self.mod.plain_rows(
+            top, FlowRow, FlowRecord, self.entry, self.plain, _NO_PROCESS.name,
+            _NO_PROCESS.note, view.window, view.window2, view.window40))
 
     def moved(self, agg: _Aggregation, active: list[_Facts], rates_only: bool) -> list[_Group]:
         """:meth:`_Aggregation.moved`, in C."""
@@ -853,11 +868,13 @@ class FlowViewBuilder:
         return e.procs is None and e.local is None and (
             not spec.names or (e.names is None and e.service is None))
 
-    @staticmethod
-    def _plain_rows(top: list[_Facts]) -> tuple[FlowRow, ...]:
+    def _plain_rows(self, top: list[_Facts]) -> tuple[FlowRow, ...]:
         """The rows of :meth:`_connections` without history or lookups, as it makes
         them (no process, names or service; the remote end is the destination), with no
-        call per flow to find that out: a summary has a row per flow."""
+        call per flow to find that out: a summary has a row per flow. In C when the
+        extension is there (``_fastflow.plain_rows``: the same rows)."""
+        if self._fast is not None:
+            return self._fast.plain_rows(top)
         name, note = _NO_PROCESS.name, _NO_PROCESS.note
         # The row made as FlowRow's own ``__new__`` makes it, without its Python call; the
         # fields in FlowRow's order (a test compares with a row made by keywords).

@@ -1198,6 +1198,134 @@ static int check_facts_type(PyObject *type) {
     return 0;
 }
 
+/* The entry slots plain_rows reads, in this order (netop.engine.flowview.PLAIN_SLOTS). */
+enum { P_KEY, P_PROTO, P_SRC, P_SPORT, P_DST, P_DPORT, P_VLAN, P_SOURCE, P_EXPORTER,
+       P_SAMPLING, P_IN_IF, P_OUT_IF, P_KPI, P_APP, P_RECORD, P_ENDED, P_COUNT };
+
+static PyObject *STATE_TEXT[6];  /* "", reset, closing, established, syn-sent, mid-stream */
+
+/* FlowEntry.state, in C: tcp_state(proto, flags, packets_rev), or "ended". */
+static PyObject *entry_state(PyObject *eo, const Py_ssize_t *off, const Counters *c) {
+    if (!STATE_TEXT[0]) {
+        const char *texts[6] = {"", "reset", "closing", "established", "syn-sent", "mid-stream"};
+        for (int i = 0; i < 6; i++)
+            if (!(STATE_TEXT[i] = PyUnicode_InternFromString(texts[i]))) return NULL;
+    }
+    if (slot_get(eo, off[P_ENDED]) == Py_True) return PyUnicode_InternFromString("ended");
+    PyObject *proto = slot_get(eo, off[P_PROTO]);
+    long p = proto && PyLong_CheckExact(proto) ? PyLong_AsLong(proto) : -1;
+    long long f = c->tcp_flags;
+    int i = p != 6 ? 0 : f & 0x04 ? 1 : f & 0x01 ? 2 : f & 0x02 ? ((f & 0x10) && c->packets_rev ? 3 : 4) : 5;
+    return Py_NewRef(STATE_TEXT[i]);
+}
+
+/* FlowEntry.key, in C (same text), kept in its ``_key`` as the property keeps it; NULL
+ * without an error: a field of an unusual type, for the property to write. */
+static PyObject *entry_key(PyObject *eo, const Py_ssize_t *off, PyObject *empty) {
+    PyObject *key = slot_get(eo, off[P_KEY]);
+    if (key && key != Py_None) return Py_NewRef(key);
+    PyObject *exp = slot_get(eo, off[P_EXPORTER]), *vlan = slot_get(eo, off[P_VLAN]);
+    PyObject *f[6] = {slot_get(eo, off[P_SOURCE]), slot_get(eo, off[P_PROTO]),
+                      slot_get(eo, off[P_SRC]), slot_get(eo, off[P_SPORT]),
+                      slot_get(eo, off[P_DST]), slot_get(eo, off[P_DPORT])};
+    if (!exp || !vlan || !(exp == Py_None || PyUnicode_CheckExact(exp)) ||
+        !(vlan == Py_None || PyLong_CheckExact(vlan))) return NULL;
+    for (int i = 0; i < 6; i++)
+        if (!f[i] || !(i % 2 == 0 ? PyUnicode_CheckExact(f[i]) : PyLong_CheckExact(f[i]))) return NULL;
+    if (exp == Py_None) exp = empty;
+    key = PyUnicode_FromFormat("%U|%U|%S|%S|%U|%S|%U|%S", f[0], exp, f[1],
+                               vlan == Py_None ? empty : vlan, f[2], f[3], f[4], f[5]);
+    if (key) slot_set(eo, off[P_KEY], key);
+    return key;
+}
+
+/* FlowEntry.record, in C: its cached ``_record``, or one made of its fields (and kept). */
+static PyObject *entry_record(PyObject *eo, const Py_ssize_t *off, PyTypeObject *rtype) {
+    PyObject *rec = slot_get(eo, off[P_RECORD]);
+    if (rec && rec != Py_None) return Py_NewRef(rec);
+    const Counters *c = (const Counters *)eo;
+    PyObject *v[20] = {
+        Py_XNewRef(slot_get(eo, off[P_PROTO])), Py_XNewRef(slot_get(eo, off[P_SRC])),
+        Py_XNewRef(slot_get(eo, off[P_SPORT])), Py_XNewRef(slot_get(eo, off[P_DST])),
+        Py_XNewRef(slot_get(eo, off[P_DPORT])), Py_XNewRef(slot_get(eo, off[P_VLAN])),
+        PyLong_FromLongLong(c->packets), PyLong_FromLongLong(c->bytes),
+        PyLong_FromLongLong(c->packets_rev), PyLong_FromLongLong(c->bytes_rev),
+        PyFloat_FromDouble(c->first), PyFloat_FromDouble(c->last),
+        PyLong_FromLongLong(c->tcp_flags), Py_XNewRef(slot_get(eo, off[P_SOURCE])),
+        Py_XNewRef(slot_get(eo, off[P_EXPORTER])), Py_XNewRef(slot_get(eo, off[P_SAMPLING])),
+        Py_XNewRef(slot_get(eo, off[P_IN_IF])), Py_XNewRef(slot_get(eo, off[P_OUT_IF])),
+        Py_XNewRef(slot_get(eo, off[P_KPI])), Py_XNewRef(slot_get(eo, off[P_APP]))};
+    int ok = 1;
+    for (int i = 0; i < 20; i++) ok &= v[i] != NULL;
+    rec = ok ? rtype->tp_alloc(rtype, 20) : NULL;
+    if (!rec) {
+        for (int i = 0; i < 20; i++) Py_XDECREF(v[i]);
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_AttributeError, "entry field not set");
+        return NULL;
+    }
+    for (int i = 0; i < 20; i++) PyTuple_SET_ITEM(rec, i, v[i]);
+    slot_set(eo, off[P_RECORD], rec);
+    return rec;
+}
+
+/* plain_rows(top, row_type, record_type, facts_entry_off, entry_offs, process, note,
+ * window, window2, window40) -> (row, ...): FlowViewBuilder._plain_rows in C, the same
+ * rows (a summary has one per flow). ``entry_offs``: the slots of PLAIN_SLOTS. */
+static PyObject *plain_rows(PyObject *self, PyObject *args) {
+    PyObject *top, *offs, *name, *note;
+    PyTypeObject *row_type, *rtype;
+    Py_ssize_t entry_off, off[P_COUNT];
+    double w, w2, w40;
+    if (!PyArg_ParseTuple(args, "O!O!O!nO!UUddd", &PyList_Type, &top, &PyType_Type, &row_type,
+                          &PyType_Type, &rtype, &entry_off, &PyTuple_Type, &offs, &name, &note,
+                          &w, &w2, &w40)) return NULL;
+    if (PyTuple_GET_SIZE(offs) != P_COUNT || !PyType_IsSubtype(row_type, &PyTuple_Type) ||
+        !PyType_IsSubtype(rtype, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_ValueError, "slot offsets, or row and record types");
+        return NULL;
+    }
+    for (int i = 0; i < P_COUNT; i++) off[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(offs, i));
+    if (PyErr_Occurred()) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(top);
+    PyObject *out = PyTuple_New(n), *empty = PyUnicode_New(0, 0), *none = PyTuple_New(0);
+    PyObject *one = PyLong_FromLong(1);
+    if (!out || !empty || !none || !one) goto fail;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *fo = PyList_GET_ITEM(top, i);
+        PyObject *eo = PyObject_TypeCheck(fo, &FlowSumsType) ? slot_get(fo, entry_off) : NULL;
+        if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
+            PyErr_SetString(PyExc_TypeError, "not a flow's facts with its entry");
+            goto fail;
+        }
+        const FlowSums *f = (const FlowSums *)fo;
+        PyObject *dst = slot_get(eo, off[P_DST]);
+        PyObject *key = entry_key(eo, off, empty);
+        if (!key && !PyErr_Occurred()) key = PyObject_GetAttrString(eo, "key");
+        PyObject *rec = key ? entry_record(eo, off, rtype) : NULL;
+        PyObject *state = rec ? entry_state(eo, off, (const Counters *)eo) : NULL;
+        PyObject *row = state && dst ? row_type->tp_alloc(row_type, 19) : NULL;
+        if (!row) {
+            Py_XDECREF(key); Py_XDECREF(rec); Py_XDECREF(state);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_AttributeError, "entry field not set");
+            goto fail;
+        }
+        PyObject *v[19] = {key, rec, PyFloat_FromDouble(f->rate_fwd),
+                           PyFloat_FromDouble(f->rate_rev), PyFloat_FromDouble(f->sum / w), state,
+                           Py_NewRef(name), Py_NewRef(note), Py_NewRef(empty), Py_NewRef(empty),
+                           Py_NewRef(empty), Py_NewRef(one), Py_NewRef(none), Py_NewRef(dst),
+                           Py_NewRef(empty), Py_NewRef(empty), Py_NewRef(none),
+                           PyFloat_FromDouble(f->sum2 / w2), PyFloat_FromDouble(f->sum40 / w40)};
+        for (int j = 0; j < 19; j++) PyTuple_SET_ITEM(row, j, v[j]);
+        PyTuple_SET_ITEM(out, i, row);
+        if (!v[2] || !v[3] || !v[4] || !v[17] || !v[18]) goto fail;
+    }
+    Py_DECREF(empty); Py_DECREF(none); Py_DECREF(one);
+    return out;
+fail:
+    Py_XDECREF(out); Py_XDECREF(empty); Py_XDECREF(none); Py_XDECREF(one);
+    return NULL;
+}
+
 /* lifetimes(facts, entry_off, window, window2, window40): each flow's rates over its whole
  * life (its bytes over last - first) and its window sums, as _Facts.lifetime sets them,
  * in the same order: a headless summary's, with no Python call per flow. */
@@ -1545,6 +1673,7 @@ static PyMethodDef module_methods[] = {
     {"moved_bytes", moved_bytes, METH_VARARGS, "Entries that moved at least N bytes this tick."},
     {"advance", advance, METH_VARARGS, "The flow view's per-tick rates and window sums."},
     {"lifetimes", lifetimes, METH_VARARGS, "Flows' rates over their whole life (a summary's)."},
+    {"plain_rows", plain_rows, METH_VARARGS, "A summary's rows without lookups (_plain_rows)."},
     {"leave_window", leave_window, METH_VARARGS, "Take a tick's rates out of the window sums."},
     {"prune", prune, METH_VARARGS, "Take the facts whose flow left the table out, in place."},
     {"top", top, METH_VARARGS, "The n largest by a float slot, largest first."},
