@@ -262,12 +262,14 @@ class FlowTable:
                 for record in records:
                     self._merge_one(record)
             else:
-                # C merges every delta of a known flow; for a new one it stops, Python
-                # makes the entry and C goes on from that same delta.
+                # C merges every delta; for a new flow it has Python make the entry
+                # (``_entry_of``) and goes on. It stops at a record it cannot take:
+                # Python makes its entry and C tries again, else Python merges it.
                 n, i, made = len(records), 0, -1
                 touched, move, offsets = self._touched, self._lru.move_to_end, self._offsets
+                make = self._entry_of
                 while i < n:
-                    i = fast.merge(self._index, records, i, touched, move, offsets)
+                    i = fast.merge(self._index, records, i, touched, move, offsets, make)
                     if i >= n:
                         break
                     if i == made:  # C cannot take it even now: Python does

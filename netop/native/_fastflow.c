@@ -915,10 +915,10 @@ static inline long long sat_add(long long a, long long b) {
  * whose flow is not in ``index`` (or len(records)): Python creates that flow's entry and
  * calls again from the same record, so records are merged strictly in order. */
 static PyObject *merge(PyObject *self, PyObject *args) {
-    PyObject *index, *records, *touched, *move, *offs;
+    PyObject *index, *records, *touched, *move, *offs, *make = Py_None;
     Py_ssize_t start;
-    if (!PyArg_ParseTuple(args, "O!OnO!OO!", &PyDict_Type, &index, &records, &start,
-                          &PyList_Type, &touched, &move, &PyTuple_Type, &offs)) return NULL;
+    if (!PyArg_ParseTuple(args, "O!OnO!OO!|O", &PyDict_Type, &index, &records, &start,
+                          &PyList_Type, &touched, &move, &PyTuple_Type, &offs, &make)) return NULL;
     if (PyTuple_GET_SIZE(offs) != S_COUNT) { PyErr_SetString(PyExc_ValueError, "offsets"); return NULL; }
     Py_ssize_t off[S_COUNT];
     for (int i = 0; i < S_COUNT; i++) off[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(offs, i));
@@ -936,6 +936,14 @@ static PyObject *merge(PyObject *self, PyObject *args) {
         for (int k = 0; k < 6; k++) { PyObject *v = PyTuple_GET_ITEM(r, k); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
         for (int k = 6; k < 8; k++) { PyObject *v = PyTuple_GET_ITEM(r, k + 7); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
         PyObject *hit = PyDict_GetItemWithError(index, key);  /* borrowed */
+        if (!hit && !PyErr_Occurred() && make != Py_None) {
+            /* A new flow: ``make`` (Python) makes its entry, and the merge goes on here
+             * instead of returning for it. */
+            PyObject *made = PyObject_CallOneArg(make, r);
+            if (!made) goto fail;
+            Py_DECREF(made);
+            hit = PyDict_GetItemWithError(index, key);
+        }
         Py_CLEAR(key);
         if (!hit) { if (PyErr_Occurred()) goto fail; break; }
         if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2
