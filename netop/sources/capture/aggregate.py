@@ -221,7 +221,12 @@ class PacketAggregator(PacketWatch):
             entry, i = hit
             entry[i] += 1
             entry[i + 1] += total
-            entry[11] = ts
+            # A file's packets may go back in time (merged interfaces): first and last
+            # are the earliest and the latest, as C keeps them.
+            if ts > entry[11]:
+                entry[11] = ts
+            elif ts < entry[10]:
+                entry[10] = ts
             entry[12] |= flags
             if look is not None and entry[6] + entry[8] <= first:
                 self._look(hit, proto, sport, dport, data[l4 : l4 + l4_len])
@@ -399,7 +404,10 @@ class PacketAggregator(PacketWatch):
         entry, i = hit
         entry[i] += 1
         entry[i + 1] += d.l3_len
-        entry[11] = ts
+        if ts > entry[11]:
+            entry[11] = ts
+        elif ts < entry[10]:
+            entry[10] = ts
         entry[12] |= d.tcp_flags
         if ifx:
             entry[_OUT if (i == 6) == outgoing else _IN] = ifx

@@ -106,3 +106,20 @@ def test_mutated_real_frames_never_raise(pos: int, junk: bytes) -> None:
     agg = PacketAggregator()
     agg.add_batch(1, [(1.0, bytes(frame), len(frame))])
     assert agg.packets == 1
+
+
+def test_packets_going_back_in_time_keep_first_before_last() -> None:
+    """A file of merged interfaces goes back in time: each path (C, Python's fast loop,
+    Python's decoder for fragments) keeps a flow's earliest and latest times, the C
+    table's way. Found on a pcapng: first was after last."""
+    frames = [bytes(E / IP(src=A, dst=B) / UDP(sport=5, dport=6) / Raw(b"x" * 20)),
+              bytes(E / IP(src=A, dst=B, flags="MF", id=7) / UDP(sport=7, dport=8) / Raw(b"y"))]
+    for fast in (True, False):
+        agg = PacketAggregator()
+        if not fast:
+            agg._c = None  # the pure-Python path throughout
+        for ts in (20.0, 10.0, 30.0, 5.0):
+            agg.add_batch(1, [(ts, f, len(f)) for f in frames])
+        records = agg.drain()
+        assert len(records) == 2
+        assert {(r.first, r.last) for r in records} == {(5.0, 30.0)}, fast
