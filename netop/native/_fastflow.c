@@ -1334,6 +1334,45 @@ fail:
     return NULL;
 }
 
+/* new_entry(template, record, keys, all_offs, record_offs) -> entry: a flow-table entry
+ * as FlowEntry(record, keys) makes it, without its __init__: every slot copied from
+ * ``template`` (an entry FlowEntry.__init__ made: the starting values), then the
+ * record's fields (``record_offs``: proto, src, sport, dst, dport, vlan, source,
+ * exporter, sampling, _keys) and its first and last. A test compares both, slot by slot. */
+static PyObject *new_entry(PyObject *self, PyObject *args) {
+    PyObject *tpl, *r, *keys, *all, *rec;
+    if (!PyArg_ParseTuple(args, "OO!OO!O!", &tpl, &PyTuple_Type, &r, &keys, &PyTuple_Type, &all,
+                          &PyTuple_Type, &rec)) return NULL;
+    if (!PyObject_TypeCheck(tpl, &CountersType) || PyTuple_GET_SIZE(rec) != 10 ||
+        PyTuple_GET_SIZE(r) < 16) {
+        PyErr_SetString(PyExc_TypeError, "a FlowEntry template, a record, 10 record slots");
+        return NULL;
+    }
+    double first = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 10));
+    if (first == -1.0 && PyErr_Occurred()) return NULL;
+    double last = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 11));
+    if (last == -1.0 && PyErr_Occurred()) return NULL;
+    PyTypeObject *type = Py_TYPE(tpl);
+    PyObject *eo = type->tp_alloc(type, 0);
+    if (!eo) return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(all); i++) {
+        Py_ssize_t off = PyLong_AsSsize_t(PyTuple_GET_ITEM(all, i));
+        if (off == -1 && PyErr_Occurred()) { Py_DECREF(eo); return NULL; }
+        PyObject *v = SLOT(tpl, off);
+        if (v) slot_set(eo, off, v);
+    }
+    static const int fields[10] = {0, 1, 2, 3, 4, 5, 13, 14, 15, -1};
+    for (int i = 0; i < 10; i++) {
+        Py_ssize_t off = PyLong_AsSsize_t(PyTuple_GET_ITEM(rec, i));
+        if (off == -1 && PyErr_Occurred()) { Py_DECREF(eo); return NULL; }
+        slot_set(eo, off, fields[i] < 0 ? keys : PyTuple_GET_ITEM(r, fields[i]));
+    }
+    Counters *c = (Counters *)eo;
+    c->first = first;
+    c->last = last;
+    return eo;
+}
+
 /* lifetimes(facts, entry_off, window, window2, window40): each flow's rates over its whole
  * life (its bytes over last - first) and its window sums, as _Facts.lifetime sets them,
  * in the same order: a headless summary's, with no Python call per flow. */
@@ -1681,6 +1720,7 @@ static PyMethodDef module_methods[] = {
     {"moved_bytes", moved_bytes, METH_VARARGS, "Entries that moved at least N bytes this tick."},
     {"advance", advance, METH_VARARGS, "The flow view's per-tick rates and window sums."},
     {"lifetimes", lifetimes, METH_VARARGS, "Flows' rates over their whole life (a summary's)."},
+    {"new_entry", new_entry, METH_VARARGS, "A flow-table entry as FlowEntry(record, keys) makes it."},
     {"plain_rows", plain_rows, METH_VARARGS, "A summary's rows without lookups (_plain_rows)."},
     {"leave_window", leave_window, METH_VARARGS, "Take a tick's rates out of the window sums."},
     {"prune", prune, METH_VARARGS, "Take the facts whose flow left the table out, in place."},
