@@ -59,7 +59,10 @@ def _kinds() -> list[FlowRecord]:
             tcp(0, 0x04, 1), tcp(1, 0x01, 1), tcp(2, 0x12, 2), tcp(3, 0x12, 0),
             tcp(4, 0x02, 0), tcp(5, 0x10, 5),
             FlowRecord(17, "fd00::1", 5000, "fd00::2", 6000, None, 9, 900, 0, 0, T, T + 3, 0,
-                       "sflow", "")]
+                       "sflow", ""),
+            # Not plain ASCII: C writes its key the general way.
+            FlowRecord(17, "10.0.0.3", 5000, "10.0.0.4", 6000, 4095, 1, 90, 0, 0, T, T + 3, 0,
+                       "netflow9", "routeur-é")]
 
 
 def test_c_rows_are_the_python_rows_for_every_kind_of_flow() -> None:
@@ -82,5 +85,6 @@ def test_c_rows_are_the_python_rows_for_every_kind_of_flow() -> None:
     assert rows[0] == rows[1]
     states = {r.state for r in rows[0]}
     assert {"reset", "closing", "established", "syn-sent", "mid-stream", ""} <= states
-    assert [r.state for r in rows[0] if r.record.proto != 6] == ["ended", "ended", ""]
+    assert [r.state for r in rows[0] if r.record.proto != 6] == ["ended", "ended", "", ""]
+    assert "netflow9|routeur-é|17|4095|10.0.0.3|5000|10.0.0.4|6000" in {r.key for r in rows[0]}
     assert any("|192.0.2.9|17|7|" in r.key for r in rows[0])
