@@ -165,12 +165,16 @@ class KpiBaselines:
         interval all the same; an interval is judged once the clock has passed it."""
         if not self.s.enabled:
             return
-        moved = list(moved)
+        # Only TCP flows with KPIs count; the rest skipped without a call each (a tick in
+        # which 100k flows move passes here).
         if self._open is None:
+            moved = list(moved)
             first = min((e.first for e in moved if e.first), default=now)
             self._open = int(min(first, now) // self.s.interval)
+        moved = [e for e in moved if e.kpi is not None and e.proto == 6]
+        take = self._take
         for entry in moved:
-            self._take(entry, now)
+            take(entry, now)
         self._decide_pending(now)
         self._close_until(now, report)
 
@@ -201,8 +205,6 @@ class KpiBaselines:
 
     def _take(self, entry: Any, now: float) -> None:
         kpi = entry.kpi
-        if entry.proto != 6 or kpi is None:
-            return
         key = entry.key
         retrans, packets, rtt_taken, decided = self._flows.pop(key, (0, 0, False, False))
         if kpi.rtt_ms is not None and not rtt_taken:
