@@ -1206,6 +1206,16 @@ static int check_facts_type(PyObject *type) {
     return 0;
 }
 
+/* The flow-table entry of a flow view's facts (borrowed), or NULL with a TypeError. */
+static PyObject *facts_entry(PyObject *fo, Py_ssize_t entry_off) {
+    PyObject *eo = PyObject_TypeCheck(fo, &FlowSumsType) ? slot_get(fo, entry_off) : NULL;
+    if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
+        PyErr_SetString(PyExc_TypeError, "not a flow's facts with its entry");
+        return NULL;
+    }
+    return eo;
+}
+
 /* The entry slots plain_rows reads, in this order (netop.engine.flowview.PLAIN_SLOTS). */
 enum { P_KEY, P_PROTO, P_SRC, P_SPORT, P_DST, P_DPORT, P_VLAN, P_SOURCE, P_EXPORTER,
        P_SAMPLING, P_IN_IF, P_OUT_IF, P_KPI, P_APP, P_RECORD, P_ENDED, P_COUNT };
@@ -1330,12 +1340,8 @@ static PyObject *plain_rows(PyObject *self, PyObject *args) {
     PyObject *one = PyLong_FromLong(1);
     if (!out || !empty || !none || !one) goto fail;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *fo = PyList_GET_ITEM(top, i);
-        PyObject *eo = PyObject_TypeCheck(fo, &FlowSumsType) ? slot_get(fo, entry_off) : NULL;
-        if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
-            PyErr_SetString(PyExc_TypeError, "not a flow's facts with its entry");
-            goto fail;
-        }
+        PyObject *fo = PyList_GET_ITEM(top, i), *eo = facts_entry(fo, entry_off);
+        if (!eo) goto fail;
         const FlowSums *f = (const FlowSums *)fo;
         PyObject *dst = slot_get(eo, off[P_DST]);
         PyObject *key = entry_key(eo, off, empty);
@@ -1415,12 +1421,8 @@ static PyObject *lifetimes(PyObject *self, PyObject *args) {
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(facts);
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *fo = PyList_GET_ITEM(facts, i);
-        PyObject *eo = PyObject_TypeCheck(fo, &FlowSumsType) ? slot_get(fo, entry_off) : NULL;
-        if (!eo || !PyObject_TypeCheck(eo, &CountersType)) {
-            PyErr_SetString(PyExc_TypeError, "not a flow's facts with its entry");
-            return NULL;
-        }
+        PyObject *fo = PyList_GET_ITEM(facts, i), *eo = facts_entry(fo, entry_off);
+        if (!eo) return NULL;
         const Counters *e = (const Counters *)eo;
         FlowSums *f = (FlowSums *)fo;
         double span = e->last - e->first;
