@@ -567,16 +567,29 @@ static PyObject *addr_text(const uint8_t *raw, uint8_t alen) {
     return PyUnicode_FromString(buf);
 }
 
-/* drain_records(record_type, kpi_type, as_app, source, sampling) -> [record]: what
+/* An address's text from ``names`` (packed address -> text), made and kept there when
+ * new: one string per address, shared by its flows and the same object tick after tick
+ * (the flow table's keys then compare by identity). */
+static PyObject *named_addr(PyObject *names, PyObject *raw) {
+    PyObject *text = PyDict_GetItemWithError(names, raw);  /* borrowed */
+    if (text) return Py_NewRef(text);
+    if (PyErr_Occurred()) return NULL;
+    text = addr_text((const uint8_t *)PyBytes_AS_STRING(raw), (uint8_t)PyBytes_GET_SIZE(raw));
+    if (text && PyDict_SetItem(names, raw, text) < 0) Py_CLEAR(text);
+    return text;
+}
+
+/* drain_records(record_type, kpi_type, as_app, source, sampling, names) -> [record]: what
  * ``drain`` gives, each row made the record PacketAggregator.drain makes of it in
- * Python (addresses as text, counts times ``sampling``, the KPIs a ``kpi_type``, app
- * facts through ``as_app``), with no Python call per flow but ``as_app``'s. */
+ * Python (addresses as text through ``names``, counts times ``sampling``, the KPIs a
+ * ``kpi_type``, app facts through ``as_app``), with no Python call per flow but
+ * ``as_app``'s. */
 static PyObject *Table_drain_records(Table *t, PyObject *args) {
     PyTypeObject *rtype, *ktype;
-    PyObject *as_app, *source;
+    PyObject *as_app, *source, *names;
     unsigned long long k;
-    if (!PyArg_ParseTuple(args, "O!O!OUK", &PyType_Type, &rtype, &PyType_Type, &ktype,
-                          &as_app, &source, &k)) return NULL;
+    if (!PyArg_ParseTuple(args, "O!O!OUKO!", &PyType_Type, &rtype, &PyType_Type, &ktype,
+                          &as_app, &source, &k, &PyDict_Type, &names)) return NULL;
     if (!PyType_IsSubtype(rtype, &PyTuple_Type) || !PyType_IsSubtype(ktype, &PyTuple_Type)) {
         PyErr_SetString(PyExc_TypeError, "record and KPI types must be tuples");
         return NULL;
@@ -590,10 +603,8 @@ static PyObject *Table_drain_records(Table *t, PyObject *args) {
         PyObject *row = PyList_GET_ITEM(rows, i);
         PyObject *rec = rtype->tp_alloc(rtype, 20);
         if (!rec) goto fail;
-        PyObject *src = addr_text((const uint8_t *)PyBytes_AS_STRING(PyTuple_GET_ITEM(row, 1)),
-                                  (uint8_t)PyBytes_GET_SIZE(PyTuple_GET_ITEM(row, 1)));
-        PyObject *dst = src ? addr_text((const uint8_t *)PyBytes_AS_STRING(PyTuple_GET_ITEM(row, 3)),
-                                        (uint8_t)PyBytes_GET_SIZE(PyTuple_GET_ITEM(row, 3))) : NULL;
+        PyObject *src = named_addr(names, PyTuple_GET_ITEM(row, 1));
+        PyObject *dst = src ? named_addr(names, PyTuple_GET_ITEM(row, 3)) : NULL;
         if (!dst) { Py_XDECREF(src); Py_DECREF(rec); goto fail; }
         PyTuple_SET_ITEM(rec, 0, Py_NewRef(PyTuple_GET_ITEM(row, 0)));
         PyTuple_SET_ITEM(rec, 1, src);

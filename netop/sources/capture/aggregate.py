@@ -551,8 +551,10 @@ class PacketAggregator(PacketWatch):
         # (that loop was a tenth of ``flows -r`` on 10k flows).
         from netop.model import AppFacts, FlowKpi, FlowRecord
 
+        if len(self._names) > 4 * self.max_flows:
+            self._names.clear()
         out: list[FlowRecord] = self._c.drain_records(FlowRecord, FlowKpi, AppFacts.from_row,
-                                                      source, self.sampling)  # fmt: skip
+                                                      source, self.sampling, self._names)
         self._interval_done()
         return out
 

@@ -65,3 +65,19 @@ def test_c_records_are_the_python_records(sampling: int) -> None:
     assert {r.vlan for r in c_made} == {None, 42}
     assert all(r.packets % sampling == 0 and r.sampling == sampling for r in c_made)
     assert fast.drain() == []  # a drain starts a new interval
+
+
+def test_an_address_is_one_string_across_flows_and_drains() -> None:
+    """Each address's text is made once and shared (by its flows, and tick after tick):
+    the flow table's keys compare by identity."""
+    agg = PacketAggregator()
+    if agg._c is None:
+        pytest.skip("the C extension did not build")
+    packets = _packets()
+    agg.add_batch(1, packets[:100])
+    first = {r.src: r.src for r in agg.drain()}
+    agg.add_batch(1, packets[:100])
+    again = agg.drain()
+    assert again
+    assert all(r.src is first[r.src] for r in again if r.src in first)
+    assert len({id(r.dst) for r in again if r.dst == "192.0.2.1"}) == 1
