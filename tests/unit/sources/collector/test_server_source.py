@@ -185,6 +185,9 @@ def test_collect_command_runs_for_its_duration(capsys: pytest.CaptureFixture[str
     assert "listening on udp 127.0.0.1:" in captured.err
 
 
+BURST = 400
+
+
 def test_tick_gets_the_lock_while_a_slow_burst_is_decoded() -> None:
     """A burst of costly datagrams must not keep the tick waiting for all of it."""
     import random
@@ -192,7 +195,9 @@ def test_tick_gets_the_lock_while_a_slow_burst_is_decoded() -> None:
     from netop.sources.collector.exporters import Limits
     from tests.integration.collector import hostile
 
-    # Budgets lifted so that every datagram really costs (~0.1 s of compiling).
+    # Budgets lifted so that every datagram really costs (its templates compiled); 400
+    # of them keep the decoder busy for about a second, so the tick's try comes while it
+    # is (40 were done in ~0.1 s: a busy machine could let the burst end first).
     limits = Limits(compiles_per_second=10**6, compiles_total_per_second=10**6,
                     max_templates_per_datagram=10**6, max_templates=10**6,
                     template_cache=1)  # fmt: skip
@@ -201,7 +206,7 @@ def test_tick_gets_the_lock_while_a_slow_burst_is_decoded() -> None:
     rng = random.Random(9)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-            for _ in range(40):
+            for _ in range(BURST):
                 sender.sendto(hostile.many_templates(rng, size=400), server.addresses[0])
         deadline = time.monotonic() + 10
         while server.received == 0 and server.busy == 0 and time.monotonic() < deadline:
@@ -211,7 +216,7 @@ def test_tick_gets_the_lock_while_a_slow_burst_is_decoded() -> None:
             waited = time.monotonic() - start
             decoded = server.collector.datagrams
         assert waited < 0.5, f"the tick waited {waited:.2f} s for the lock"
-        assert decoded < 40  # it got in during the burst, not after it
+        assert decoded < BURST, decoded  # it got in during the burst, not after it
     finally:
         server.stop()
 
