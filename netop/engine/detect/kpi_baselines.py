@@ -165,12 +165,12 @@ class KpiBaselines:
         interval all the same; an interval is judged once the clock has passed it."""
         if not self.s.enabled:
             return
-        # Only TCP flows with KPIs count; the rest skipped without a call each (a tick in
-        # which 100k flows move passes here).
         if self._open is None:
             moved = list(moved)
             first = min((e.first for e in moved if e.first), default=now)
             self._open = int(min(first, now) // self.s.interval)
+        # Only TCP flows with KPIs count; the rest skipped without a call each (a tick in
+        # which 100k flows move passes here).
         moved = [e for e in moved if e.kpi is not None and e.proto == 6]
         take = self._take
         for entry in moved:
