@@ -477,9 +477,7 @@ class PacketAggregator(PacketWatch):
             as_kpi, as_app, record_type = partial(new, FlowKpi), AppFacts.from_row, FlowRecord
 
         k = self.sampling
-        names = self._names
-        if len(names) > 4 * self.max_flows:
-            names.clear()
+        names = self._address_names()
         out: list[Any] = []
         app_of = self._app.get
         # Only C rows (the usual case): no entry lists to merge them with.
@@ -503,6 +501,13 @@ class PacketAggregator(PacketWatch):
             out.append(fields if record_type is None else new(record_type, fields))
         self._interval_done()
         return out
+
+    def _address_names(self) -> dict[bytes, str]:
+        """Packed address -> its text, one string per address shared by its flows and
+        drains; emptied when it outgrows four times the table (a churn of addresses)."""
+        if len(self._names) > 4 * self.max_flows:
+            self._names.clear()
+        return self._names
 
     def _interval_done(self) -> None:
         """Forget the interval's flows (they were drained)."""
@@ -551,10 +556,9 @@ class PacketAggregator(PacketWatch):
         # (that loop was a tenth of ``flows -r`` on 10k flows).
         from netop.model import AppFacts, FlowKpi, FlowRecord
 
-        if len(self._names) > 4 * self.max_flows:
-            self._names.clear()
         out: list[FlowRecord] = self._c.drain_records(FlowRecord, FlowKpi, AppFacts.from_row,
-                                                      source, self.sampling, self._names)
+                                                      source, self.sampling,
+                                                      self._address_names())  # fmt: skip
         self._interval_done()
         return out
 
