@@ -464,7 +464,8 @@ class Engine:
         for records, clock in ticks:
             self._replay_clock = max(self._replay_clock or 0.0, clock)
             table.merge_records(records, clock)
-            detector.observe_flows(table.created(), clock, table.entries, table.touched())
+            detector.observe_flows(table.created(), clock, table.entries, table.touched(),
+                                   table.touched_with_kpi())
             fired = detector.finish_tick(clock)
             table.end_tick()
             table.expire(clock)
@@ -589,10 +590,11 @@ class Engine:
             if firsts:
                 self._played_at = min(firsts)
         self._merge(batches, now)
-        self.events.extend(self._kpi_watch.check(self.flow_table.touched(), now))
-        # Every tick, batches or not: unanswered attempts are judged when their time is up.
         table = self.flow_table
-        self.detector.observe_flows(table.created(), now, table.entries, table.touched())
+        self.events.extend(self._kpi_watch.check(table.touched_with_kpi(), now))
+        # Every tick, batches or not: unanswered attempts are judged when their time is up.
+        self.detector.observe_flows(table.created(), now, table.entries, table.touched(),
+                                    table.touched_with_kpi())
         if not any(source.produces_flows for source in self.sources):
             view = FlowsView(status=NO_FLOWS_STATUS)
         else:

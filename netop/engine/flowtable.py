@@ -232,18 +232,24 @@ class FlowTable:
         self._ended: OrderedDict[TableKey, FlowEntry] = OrderedDict()
         self.stats = FlowTableStats()
         self._index: dict[TableKey, tuple[FlowEntry, bool]] = {}
-        # Recency, least recent first. Keyed by the entry itself: an identity hash costs
-        # nothing, where re-hashing the 8-field key was a third of the merge.
-        self._lru: OrderedDict[FlowEntry, None] = OrderedDict()
+        self._fast = _merger()
+        # Recency, least recent first: with the C extension a list linked through the
+        # entries themselves (the merge moves a flow without a hash lookup), else an
+        # OrderedDict keyed by the entry (an identity hash: re-hashing the 8-field key
+        # was a third of the merge). The table uses only what both have.
+        self._lru: OrderedDict[FlowEntry, None] = (
+            OrderedDict() if self._fast is None else self._fast.Recency())
         self._touched: list[FlowEntry] = []
         #: Entries made this tick (detection looks at new flows only for scans).
         self._created: list[FlowEntry] = []
         self._expired: list[FlowRecord] = []
+        self._with_kpi: list[FlowEntry] | None = None
         self._last_active_scan = 0.0
-        self._fast = _merger()
         self._offsets = (
             self._fast.slot_offsets(FlowEntry, _MERGED_SLOTS) if self._fast is not None else ()
         )
+        self._kpi_offset: int = (
+            self._fast.slot_offsets(FlowEntry, ("kpi",))[0] if self._fast is not None else 0)
         # C makes entries as FlowEntry(record, keys) does, from a template's slots and the
         # record's fields, without the Python __init__ (a third of a new flow's cost).
         nothing: TableKey = (0, "", 0, "", 0, None, "", None)
@@ -266,6 +272,7 @@ class FlowTable:
         # A burst of new flows allocates hundreds of thousands of objects; the cyclic GC
         # would rescan them many times over (half the cost). Nothing here makes cycles,
         # so collection waits until the merge is done.
+        self._with_kpi = None
         enabled = gc.isenabled()
         gc.disable()
         evictions = self.stats.evictions
@@ -453,6 +460,16 @@ class FlowTable:
         """Entries that received packets this tick (until :meth:`end_tick`)."""
         return self._touched
 
+    def touched_with_kpi(self) -> list[FlowEntry]:
+        """The entries touched this tick that carry KPIs (until :meth:`end_tick`): what
+        the KPI checks read, found once a tick for all of them."""
+        if self._with_kpi is None:
+            touched = self._touched
+            self._with_kpi = (
+                [e for e in touched if e.kpi is not None] if self._fast is None
+                else self._fast.with_slot(touched, self._kpi_offset))
+        return self._with_kpi
+
     def created(self) -> list[FlowEntry]:
         """Entries made this tick (until :meth:`end_tick`), evicted ones included."""
         return self._created
@@ -460,6 +477,7 @@ class FlowTable:
     def end_tick(self) -> None:
         """Reset the per-tick counters (only entries touched this tick)."""
         self._created = []
+        self._with_kpi = None
         if self._fast is not None:
             self._fast.reset_ticks(self._touched)
         else:

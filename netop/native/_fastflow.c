@@ -842,12 +842,15 @@ static PyTypeObject TableType = {
 /* The counters of a flow-table entry, native: FlowEntry (Python) derives from this, so
  * the merge adds machine integers in place instead of allocating eight int objects per
  * delta (each a cache miss of its own). Counts saturate at 2**63-1. */
-typedef struct {
+typedef struct Counters {
     PyObject_HEAD
     long long packets, bytes, packets_rev, bytes_rev;
     long long tick_packets, tick_bytes, tick_packets_rev, tick_bytes_rev;
     double first, last;
     long long tcp_flags;
+    /* The entry's place in its table's recency list (recency.h): borrowed links. */
+    struct Counters *lru_prev, *lru_next;
+    const void *lru_owner;
 } Counters;
 
 static PyMemberDef Counters_members[] = {
@@ -874,6 +877,8 @@ static PyTypeObject CountersType = {
     .tp_members = Counters_members,
     .tp_doc = "Native counters of a flow-table entry (the engine's FlowEntry derives from it).",
 };
+
+#include "recency.h"
 
 enum { S_SAMPLING, S_IN_IF, S_OUT_IF, S_RECORD, S_KPI, S_APP, S_COUNT };
 
@@ -1020,9 +1025,13 @@ static PyObject *merge(PyObject *self, PyObject *args) {
             slot_set(eo, off[S_APP], now);
             Py_DECREF(now);
         }
-        PyObject *moved = PyObject_CallOneArg(move, eo);
-        if (!moved) goto fail;
-        Py_DECREF(moved);
+        if (Py_IS_TYPE(move, &RecencyType) && recency_has((Recency *)move, e)) {
+            recency_touch((Recency *)move, e);
+        } else {
+            PyObject *moved = PyObject_CallOneArg(move, eo);
+            if (!moved) goto fail;
+            Py_DECREF(moved);
+        }
     }
     Py_DECREF(seq);
     return PyLong_FromSsize_t(i);
@@ -1030,6 +1039,28 @@ fail:
     Py_XDECREF(key);
     Py_DECREF(seq);
     return NULL;
+}
+
+/* with_slot(entries, offset) -> the entries whose object slot at ``offset`` is set and
+ * not None (FlowTable.touched_with_kpi: the flows that moved with KPIs, found without
+ * reading a Python attribute of each of 100k). */
+static PyObject *with_slot(PyObject *self, PyObject *args) {
+    PyObject *entries;
+    Py_ssize_t off;
+    if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &entries, &off)) return NULL;
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(entries); i++) {
+        PyObject *eo = PyList_GET_ITEM(entries, i);
+        if (!PyObject_TypeCheck(eo, &CountersType)) {
+            PyErr_SetString(PyExc_TypeError, "not a flow-table entry");
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyObject *v = SLOT(eo, off);
+        if (v && v != Py_None && PyList_Append(out, eo) < 0) { Py_DECREF(out); return NULL; }
+    }
+    return out;
 }
 
 /* reset_ticks(entries): zero this tick's counters of each entry (FlowTable.end_tick). */
@@ -1761,6 +1792,7 @@ static PyMethodDef module_methods[] = {
     {"slot_offsets", slot_offsets, METH_VARARGS, "Byte offsets of a type's __slots__."},
     {"merge", merge, METH_VARARGS, "Merge flow deltas into the engine's flow table."},
     {"reset_ticks", reset_ticks, METH_O, "Zero the tick counters of flow-table entries."},
+    {"with_slot", with_slot, METH_VARARGS, "Entries whose object slot is set, not None."},
     {"moved_bytes", moved_bytes, METH_VARARGS, "Entries that moved at least N bytes this tick."},
     {"advance", advance, METH_VARARGS, "The flow view's per-tick rates and window sums."},
     {"lifetimes", lifetimes, METH_VARARGS, "Flows' rates over their whole life (a summary's)."},
@@ -1782,7 +1814,8 @@ static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_fastflow", NULL, -1
 
 PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyType_Ready(&TableType) < 0 || PyType_Ready(&CountersType) < 0
-        || PyType_Ready(&FlowSumsType) < 0 || PyType_Ready(&GroupSumsType) < 0) return NULL;
+        || PyType_Ready(&FlowSumsType) < 0 || PyType_Ready(&GroupSumsType) < 0
+        || PyType_Ready(&RecencyType) < 0 || PyType_Ready(&RecencyIterType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moddef);
     if (!m) return NULL;
     Py_INCREF(&TableType);
@@ -1801,6 +1834,10 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "GroupSums", (PyObject *)&GroupSumsType) < 0) {
         Py_DECREF(&GroupSumsType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 17);
+    Py_INCREF(&RecencyType);
+    if (PyModule_AddObject(m, "Recency", (PyObject *)&RecencyType) < 0) {
+        Py_DECREF(&RecencyType); Py_DECREF(m); return NULL;
+    }
+    PyModule_AddIntConstant(m, "VERSION", 18);
     return m;
 }

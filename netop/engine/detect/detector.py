@@ -125,10 +125,12 @@ class Detector:
 
     def observe_flows(self, created: Iterable[Entry], now: float,
                       everything: Callable[[], Iterable[Entry]] | None = None,
-                      moved: Sequence[Entry] | None = None) -> None:
+                      moved: Sequence[Entry] | None = None,
+                      with_kpi: Sequence[Entry] | None = None) -> None:
         """The flows made this tick; ``moved``: those that moved in it (swept for busy
         ones every few seconds); ``everything``: all live flows (checked against a
-        watchlist that just changed)."""
+        watchlist that just changed); ``with_kpi``: those of ``moved`` that carry KPIs,
+        when the caller has them at hand (the flow table finds them once a tick)."""
         if not self.enabled:
             return
         self._now = now
@@ -141,7 +143,8 @@ class Detector:
         if self.novelty is not None:
             self.novelty.observe(created, now, self.report)
         if moved is not None and self.settings.detect.baseline:
-            self.kpi_baselines.observe(moved, now, self.report)
+            self.kpi_baselines.observe(moved if with_kpi is None else with_kpi, now,
+                                       self.report)
 
     def observe_rates(self, rates: Iterable[InterfaceRate], now: float) -> None:
         """One tick's interface rates, each metric against its baseline."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 
 from netop.engine.flowtable import FlowTable, tcp_state
-from netop.model import FlowBatch, FlowRecord
+from netop.model import FlowBatch, FlowKpi, FlowRecord
 
 
 def _rec(
@@ -131,3 +131,18 @@ def test_flows_evicted_in_the_tick_that_brought_them_are_not_shown() -> None:
     assert len(t.touched()) == 2
     view = FlowViewBuilder(Enrichment()).build(t, ViewSpec(), 10.0, 1.0)
     assert view.total_flows == 2
+
+
+def test_touched_with_kpi_is_this_ticks_moved_flows_that_carry_kpis() -> None:
+    for fast in (True, False):
+        t = FlowTable()
+        if not fast:
+            t._fast = None
+        kpi = FlowKpi(rtt_ms=3.0)
+        t.merge_records([_rec(sport=1), _rec(sport=2, kpi=kpi)], 10.0)
+        t.merge_records([_rec(sport=3, kpi=kpi)], 10.0)  # a second batch, same tick
+        assert sorted(e.sport for e in t.touched_with_kpi()) == [2, 3]
+        t.end_tick()
+        assert t.touched_with_kpi() == []
+        t.merge_records([_rec(sport=1), _rec(sport=2)], 11.0)  # flow 2 keeps its KPIs
+        assert [e.sport for e in t.touched_with_kpi()] == [2]
