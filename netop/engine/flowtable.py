@@ -231,8 +231,11 @@ class FlowTable:
         # Both keys of every ended flow (``keep_ended``), oldest first.
         self._ended: OrderedDict[TableKey, FlowEntry] = OrderedDict()
         self.stats = FlowTableStats()
-        self._index: dict[TableKey, tuple[FlowEntry, bool]] = {}
         self._fast = _merger()
+        # Key -> (entry, reverse): with the C extension an index the merge reads without
+        # building a key tuple per delta; a dict otherwise.
+        self._index: dict[TableKey, tuple[FlowEntry, bool]] = (
+            {} if self._fast is None else self._fast.FlowIndex())
         # Recency, least recent first: with the C extension a list linked through the
         # entries themselves (the merge moves a flow without a hash lookup), else an
         # OrderedDict keyed by the entry (an identity hash: re-hashing the 8-field key

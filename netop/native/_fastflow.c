@@ -879,6 +879,7 @@ static PyTypeObject CountersType = {
 };
 
 #include "recency.h"
+#include "flowindex.h"
 
 enum { S_SAMPLING, S_IN_IF, S_OUT_IF, S_RECORD, S_KPI, S_APP, S_COUNT };
 
@@ -927,14 +928,62 @@ static inline long long sat_add(long long a, long long b) {
     return a > LLONG_MAX - b ? LLONG_MAX : a + b;
 }
 
-/* merge(index, records, start, touched, move, offsets) -> position of the first record
- * whose flow is not in ``index`` (or len(records)): Python creates that flow's entry and
- * calls again from the same record, so records are merged strictly in order. */
+/* The entry of a record's flow and its direction, in a dict or a FlowIndex: 1, or 0 when
+ * the flow is not there (``make``, unless None, is asked to make it first), -1 on
+ * error. ``*eo`` is a new reference. */
+static int merge_find(PyObject *index, FlowIndex *fix, PyObject *r, PyObject *make,
+                      PyObject **eo, int *rev) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (fix) {
+            FiSlot *slot = fi_lookup_record(fix, r);
+            if (slot) {
+                *eo = Py_NewRef(slot->entry);
+                *rev = slot->rev;
+                return 1;
+            }
+        } else {
+            PyObject *key = PyTuple_New(8);
+            if (!key) return -1;
+            for (int k = 0; k < 6; k++) PyTuple_SET_ITEM(key, k, Py_NewRef(PyTuple_GET_ITEM(r, k)));
+            for (int k = 6; k < 8; k++) PyTuple_SET_ITEM(key, k, Py_NewRef(PyTuple_GET_ITEM(r, k + 7)));
+            PyObject *hit = PyDict_GetItemWithError(index, key);  /* borrowed */
+            Py_DECREF(key);
+            if (hit) {
+                if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2
+                    || !PyObject_TypeCheck(PyTuple_GET_ITEM(hit, 0), &CountersType)) {
+                    PyErr_SetString(PyExc_TypeError, "index value must be (FlowEntry, reverse)");
+                    return -1;
+                }
+                *eo = Py_NewRef(PyTuple_GET_ITEM(hit, 0));
+                *rev = PyTuple_GET_ITEM(hit, 1) == Py_True;
+                return 1;
+            }
+        }
+        if (PyErr_Occurred()) return -1;
+        if (attempt || make == Py_None) return 0;
+        /* A new flow: ``make`` (Python) makes its entry, and the merge goes on here
+         * instead of returning for it. */
+        PyObject *made = PyObject_CallOneArg(make, r);
+        if (!made) return -1;
+        Py_DECREF(made);
+    }
+    return 0;
+}
+
+/* merge(index, records, start, touched, move, offsets[, make]) -> position of the first
+ * record whose flow is not in ``index`` (a dict or a FlowIndex) and that ``make`` did not
+ * make (or len(records)): Python takes that record and calls again from the next, so
+ * records are merged strictly in order. ``move``: the table's Recency, or a callable. */
 static PyObject *merge(PyObject *self, PyObject *args) {
     PyObject *index, *records, *touched, *move, *offs, *make = Py_None;
     Py_ssize_t start;
-    if (!PyArg_ParseTuple(args, "O!OnO!OO!|O", &PyDict_Type, &index, &records, &start,
+    if (!PyArg_ParseTuple(args, "OOnO!OO!|O", &index, &records, &start,
                           &PyList_Type, &touched, &move, &PyTuple_Type, &offs, &make)) return NULL;
+    FlowIndex *fix = Py_IS_TYPE(index, &FlowIndexType) ? (FlowIndex *)index : NULL;
+    if (!fix && !PyDict_Check(index)) {
+        PyErr_SetString(PyExc_TypeError, "index must be a dict or a FlowIndex");
+        return NULL;
+    }
     if (PyTuple_GET_SIZE(offs) != S_COUNT) { PyErr_SetString(PyExc_ValueError, "offsets"); return NULL; }
     Py_ssize_t off[S_COUNT];
     for (int i = 0; i < S_COUNT; i++) off[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(offs, i));
@@ -943,33 +992,17 @@ static PyObject *merge(PyObject *self, PyObject *args) {
     if (!seq) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i;
     PyObject **items = PySequence_Fast_ITEMS(seq);
-    PyObject *key = NULL;
+    PyObject *held = NULL;
     for (i = start; i < n; i++) {
         PyObject *r = items[i];
         if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) < 18 || PyTuple_GET_SIZE(r) > 20) break;  /* Python's business */
-        key = PyTuple_New(8);
-        if (!key) goto fail;
-        for (int k = 0; k < 6; k++) { PyObject *v = PyTuple_GET_ITEM(r, k); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
-        for (int k = 6; k < 8; k++) { PyObject *v = PyTuple_GET_ITEM(r, k + 7); Py_INCREF(v); PyTuple_SET_ITEM(key, k, v); }
-        PyObject *hit = PyDict_GetItemWithError(index, key);  /* borrowed */
-        if (!hit && !PyErr_Occurred() && make != Py_None) {
-            /* A new flow: ``make`` (Python) makes its entry, and the merge goes on here
-             * instead of returning for it. */
-            PyObject *made = PyObject_CallOneArg(make, r);
-            if (!made) goto fail;
-            Py_DECREF(made);
-            hit = PyDict_GetItemWithError(index, key);
-        }
-        Py_CLEAR(key);
-        if (!hit) { if (PyErr_Occurred()) goto fail; break; }
-        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2
-            || !PyObject_TypeCheck(PyTuple_GET_ITEM(hit, 0), &CountersType)) {
-            PyErr_SetString(PyExc_TypeError, "index value must be (FlowEntry, reverse)");
-            goto fail;
-        }
-        PyObject *eo = PyTuple_GET_ITEM(hit, 0);
+        PyObject *eo;
+        int rev;
+        int got = merge_find(index, fix, r, make, &eo, &rev);
+        if (got < 0) goto fail;
+        if (!got) break;
+        held = eo;  /* a Python call below (swapped, merged, move) must not free it */
         Counters *e = (Counters *)eo;
-        int rev = PyTuple_GET_ITEM(hit, 1) == Py_True;
         long long p, b, pr, br, flags;
         double first, last;
         if (count_arg(PyTuple_GET_ITEM(r, 6), &p) < 0 || count_arg(PyTuple_GET_ITEM(r, 7), &b) < 0
@@ -1032,11 +1065,12 @@ static PyObject *merge(PyObject *self, PyObject *args) {
             if (!moved) goto fail;
             Py_DECREF(moved);
         }
+        Py_CLEAR(held);
     }
     Py_DECREF(seq);
     return PyLong_FromSsize_t(i);
 fail:
-    Py_XDECREF(key);
+    Py_XDECREF(held);
     Py_DECREF(seq);
     return NULL;
 }
@@ -1815,7 +1849,8 @@ static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_fastflow", NULL, -1
 PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyType_Ready(&TableType) < 0 || PyType_Ready(&CountersType) < 0
         || PyType_Ready(&FlowSumsType) < 0 || PyType_Ready(&GroupSumsType) < 0
-        || PyType_Ready(&RecencyType) < 0 || PyType_Ready(&RecencyIterType) < 0) return NULL;
+        || PyType_Ready(&RecencyType) < 0 || PyType_Ready(&RecencyIterType) < 0
+        || PyType_Ready(&FlowIndexType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moddef);
     if (!m) return NULL;
     Py_INCREF(&TableType);
@@ -1837,6 +1872,10 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     Py_INCREF(&RecencyType);
     if (PyModule_AddObject(m, "Recency", (PyObject *)&RecencyType) < 0) {
         Py_DECREF(&RecencyType); Py_DECREF(m); return NULL;
+    }
+    Py_INCREF(&FlowIndexType);
+    if (PyModule_AddObject(m, "FlowIndex", (PyObject *)&FlowIndexType) < 0) {
+        Py_DECREF(&FlowIndexType); Py_DECREF(m); return NULL;
     }
     PyModule_AddIntConstant(m, "VERSION", 18);
     return m;
