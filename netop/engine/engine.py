@@ -17,7 +17,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from netop.config import (
@@ -79,7 +78,6 @@ NO_FLOWS_STATUS = (
 WATCHED_PACKETS = 50
 #: A record's ``last`` (``FlowRecord.last``) by position: a ``map`` over an all-active
 #: batch with it costs a third of a generator reading the attribute.
-_LAST = itemgetter(11)
 #: sFlow agents silent this long lose their interface rows (an agent sends counters
 #: every 20-30 s; a spoofed one is never heard again), and their rows are capped in
 #: total, the least recently heard agents going first.
@@ -497,24 +495,23 @@ class Engine:
         out, self._ended_out = self._ended_out, []
         return out
 
-    def _flow_clock(self, batches: list[FlowBatch], now: float) -> float:
+    def _flow_clock(self, batches: list[FlowBatch], captured: float | None,
+                    now: float) -> float:
         """The time flows are aged against: the wall clock live, the file's on replay.
 
         A capture file played back carries its own timestamps; measured against the
         wall clock every flow would look idle for years (or, for a file recorded a
         minute ago, a minute older than it was) and expire at once. A playing source
         says what time it is (``FlowBatch.clock``); from then on that is the time.
+        ``captured``: the latest packet time of this tick's capture batches, if any.
         """
         for batch in batches:
             if batch.clock is not None:
                 self._replay_clock = max(self._replay_clock or 0.0, batch.clock)
         if self._replay_clock is not None:
             return self._replay_clock
-        for batch in batches:
-            # Only a capture replays packets; an exporter with a skewed clock must not
-            # switch the whole table to its time.
-            if batch.records and batch.source == "capture":
-                self._data_clock = max(self._data_clock, max(map(_LAST, batch.records)))
+        if captured is not None:
+            self._data_clock = max(self._data_clock, captured)
         if self._data_clock and abs(now - self._data_clock) > REPLAY_SKEW:
             return self._data_clock
         return now
@@ -583,13 +580,13 @@ class Engine:
 
     def _flows(self, batches: list[FlowBatch], now: float) -> FlowsView:
         watched = self._watched_flow(batches)
-        now = self._flow_clock(batches, now)
+        latest = self._merge(batches, now)
+        now = self._flow_clock(batches, latest, now)
         if self._replay_clock is not None and self._played_at is None:
             # The file's first tick played from its first packet on.
             firsts = [r.first for b in batches for r in b.records]
             if firsts:
                 self._played_at = min(firsts)
-        self._merge(batches, now)
         table = self.flow_table
         self.events.extend(self._kpi_watch.check(table.touched_with_kpi(), now))
         # Every tick, batches or not: unanswered attempts are judged when their time is up.
@@ -636,13 +633,21 @@ class Engine:
             self._history.add(_FLOW_TOTAL, self._flow_view.tick_bps, 0.0)
         return self._history.get(_FLOW_TOTAL)[0]
 
-    def _merge(self, batches: list[FlowBatch], now: float) -> None:
+    def _merge(self, batches: list[FlowBatch], now: float) -> float | None:
+        """Merge the batches; the latest packet time of the capture's (only a capture
+        replays packets: an exporter with a skewed clock must not switch the whole
+        table to its time). A batch that fails to merge is an event at ``now``."""
         # Its own frame: no loop variable keeps the last batch alive after the merge.
+        captured: float | None = None
         for batch in batches:
             try:
-                self.flow_table.merge(batch, now)
+                latest = self.flow_table.merge(batch, now)
             except Exception as exc:  # as for samples: the other batches still count
                 self.events.extend([_dropped(batch.source, now, exc)])
+                continue
+            if latest is not None and batch.source == "capture":
+                captured = latest if captured is None else max(captured, latest)
+        return captured
 
     def _collect(self, now: float) -> _Pending:
         pending = _Pending([], [], [], [])

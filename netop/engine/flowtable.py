@@ -13,6 +13,7 @@ counters are reset only on the entries touched this tick.
 from __future__ import annotations
 
 import gc
+import math
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -266,12 +267,15 @@ class FlowTable:
     def __len__(self) -> int:
         return len(self._lru)
 
-    def merge(self, batch: FlowBatch, now: float) -> None:
-        """Add one batch of deltas (any source) to the table."""
-        self.merge_records(batch.records, now)
+    def merge(self, batch: FlowBatch, now: float) -> float | None:
+        """Add one batch of deltas (any source) to the table; the latest ``last`` of its
+        records (None for an empty batch)."""
+        return self.merge_records(batch.records, now)
 
-    def merge_records(self, records: Sequence[FlowRecord], now: float) -> None:
-        """Add deltas to the table; ``now`` is only used to pick eviction victims."""
+    def merge_records(self, records: Sequence[FlowRecord], now: float) -> float | None:
+        """Add deltas to the table; the latest ``last`` of them (None if there are none:
+        the engine's clock follows a capture's, read here instead of in a pass of its
+        own over every record). ``now`` is not used."""
         # A burst of new flows allocates hundreds of thousands of objects; the cyclic GC
         # would rescan them many times over (half the cost). Nothing here makes cycles,
         # so collection waits until the merge is done.
@@ -279,24 +283,29 @@ class FlowTable:
         enabled = gc.isenabled()
         gc.disable()
         evictions = self.stats.evictions
+        latest = -math.inf
         try:
             fast = self._fast
             if fast is None:
                 for record in records:
                     self._merge_one(record)
+                    latest = max(latest, record.last)
             else:
                 # C merges every delta; for a new flow it has Python make the entry
                 # (``_entry_of``) and goes on. It stops at a record it cannot take:
                 # Python makes its entry and C tries again, else Python merges it.
                 n, i, made = len(records), 0, -1
-                touched, move, offsets = self._touched, self._lru.move_to_end, self._offsets
-                make = self._entry_of
+                lru = self._lru
+                move = lru if isinstance(lru, fast.Recency) else lru.move_to_end
+                touched, offsets, make = self._touched, self._offsets, self._entry_of
                 while i < n:
-                    i = fast.merge(self._index, records, i, touched, move, offsets, make)
+                    i, last = fast.merge(self._index, records, i, touched, move, offsets, make)
+                    latest = max(latest, last)
                     if i >= n:
                         break
                     if i == made:  # C cannot take it even now: Python does
                         self._merge_one(records[i])
+                        latest = max(latest, records[i].last)
                         i += 1
                         continue
                     self._entry_of(records[i])
@@ -308,6 +317,7 @@ class FlowTable:
         if self.stats.evictions != evictions:
             # Flows this batch brought and evicted: the view must not adopt them again.
             self._touched = [e for e in self._touched if not e.evicted]
+        return latest if records else None
 
     def _entry_of(self, r: FlowRecord) -> tuple[FlowEntry, bool]:
         """The entry of the record's flow, made (or revived) if need be; whether the

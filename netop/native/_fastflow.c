@@ -970,10 +970,12 @@ static int merge_find(PyObject *index, FlowIndex *fix, PyObject *r, PyObject *ma
     return 0;
 }
 
-/* merge(index, records, start, touched, move, offsets[, make]) -> position of the first
- * record whose flow is not in ``index`` (a dict or a FlowIndex) and that ``make`` did not
- * make (or len(records)): Python takes that record and calls again from the next, so
- * records are merged strictly in order. ``move``: the table's Recency, or a callable. */
+/* merge(index, records, start, touched, move, offsets[, make]) -> (position, latest):
+ * the position of the first record whose flow is not in ``index`` (a dict or a
+ * FlowIndex) and that ``make`` did not make (or len(records)): Python takes that record
+ * and calls again from the next, so records are merged strictly in order; the latest
+ * ``last`` of the records merged (-inf if none). ``move``: the table's Recency, or a
+ * callable. */
 static PyObject *merge(PyObject *self, PyObject *args) {
     PyObject *index, *records, *touched, *move, *offs, *make = Py_None;
     Py_ssize_t start;
@@ -993,6 +995,7 @@ static PyObject *merge(PyObject *self, PyObject *args) {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), i;
     PyObject **items = PySequence_Fast_ITEMS(seq);
     PyObject *held = NULL;
+    double latest = -INFINITY;
     for (i = start; i < n; i++) {
         PyObject *r = items[i];
         if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) < 18 || PyTuple_GET_SIZE(r) > 20) break;  /* Python's business */
@@ -1012,6 +1015,7 @@ static PyObject *merge(PyObject *self, PyObject *args) {
         if (first == -1.0 && PyErr_Occurred()) goto fail;
         last = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 11));
         if (last == -1.0 && PyErr_Occurred()) goto fail;
+        if (last > latest) latest = last;
         PyObject *in_if = PyTuple_GET_ITEM(r, 16), *out_if = PyTuple_GET_ITEM(r, 17);
         if (rev) {
             long long t; PyObject *o;
@@ -1058,7 +1062,8 @@ static PyObject *merge(PyObject *self, PyObject *args) {
             slot_set(eo, off[S_APP], now);
             Py_DECREF(now);
         }
-        if (Py_IS_TYPE(move, &RecencyType) && recency_has((Recency *)move, e)) {
+        if (Py_IS_TYPE(move, &RecencyType)) {
+            if (!recency_has((Recency *)move, e)) { PyErr_SetObject(PyExc_KeyError, eo); goto fail; }
             recency_touch((Recency *)move, e);
         } else {
             PyObject *moved = PyObject_CallOneArg(move, eo);
@@ -1068,7 +1073,7 @@ static PyObject *merge(PyObject *self, PyObject *args) {
         Py_CLEAR(held);
     }
     Py_DECREF(seq);
-    return PyLong_FromSsize_t(i);
+    return Py_BuildValue("nd", i, latest);
 fail:
     Py_XDECREF(held);
     Py_DECREF(seq);
