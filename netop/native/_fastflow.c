@@ -928,14 +928,22 @@ static inline long long sat_add(long long a, long long b) {
     return a > LLONG_MAX - b ? LLONG_MAX : a + b;
 }
 
+/* A record the C merge takes (the rest are Python's business). */
+static inline int record_shaped(PyObject *r) {
+    return PyTuple_Check(r) && PyTuple_GET_SIZE(r) >= 18 && PyTuple_GET_SIZE(r) <= 20;
+}
+
+/* How many records ahead the merge fetches a record's index slot. */
+#define MERGE_AHEAD 8
+
 /* The entry of a record's flow and its direction, in a dict or a FlowIndex: 1, or 0 when
  * the flow is not there (``make``, unless None, is asked to make it first), -1 on
  * error. ``*eo`` is a new reference. */
-static int merge_find(PyObject *index, FlowIndex *fix, PyObject *r, PyObject *make,
-                      PyObject **eo, int *rev) {
+static int merge_find(PyObject *index, FlowIndex *fix, PyObject *r, Py_hash_t hash,
+                      PyObject *make, PyObject **eo, int *rev) {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (fix) {
-            FiSlot *slot = fi_lookup_record(fix, r);
+            FiSlot *slot = fi_lookup_record(fix, r, hash);
             if (slot) {
                 *eo = Py_NewRef(slot->entry);
                 *rev = slot->rev;
@@ -996,12 +1004,39 @@ static PyObject *merge(PyObject *self, PyObject *args) {
     PyObject **items = PySequence_Fast_ITEMS(seq);
     PyObject *held = NULL;
     double latest = -INFINITY;
+    Py_hash_t hashes[MERGE_AHEAD];
+    if (fix) {
+        for (i = start; i < n && i < start + MERGE_AHEAD; i++) {
+            hashes[i % MERGE_AHEAD] = -1;
+            if (!record_shaped(items[i])) continue;
+            Py_hash_t h = fi_record_hash(items[i]);
+            if (h == -1) PyErr_Clear();
+            else fi_prefetch(fix, h);
+            hashes[i % MERGE_AHEAD] = h;
+        }
+    }
     for (i = start; i < n; i++) {
         PyObject *r = items[i];
-        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) < 18 || PyTuple_GET_SIZE(r) > 20) break;  /* Python's business */
+        if (!record_shaped(r)) break;  /* Python's business */
         PyObject *eo;
         int rev;
-        int got = merge_find(index, fix, r, make, &eo, &rev);
+        Py_hash_t hash = -1;
+        if (fix) {
+            /* The slot of the record MERGE_AHEAD places on is fetched now; this one's
+             * hash was computed then (a resize since only wasted that prefetch). */
+            hash = hashes[i % MERGE_AHEAD];
+            Py_ssize_t ahead = i + MERGE_AHEAD;
+            if (ahead < n) {
+                Py_hash_t h = -1;
+                if (record_shaped(items[ahead])) {
+                    h = fi_record_hash(items[ahead]);
+                    if (h == -1) PyErr_Clear();  /* found again, and reported, in its turn */
+                    else fi_prefetch(fix, h);
+                }
+                hashes[ahead % MERGE_AHEAD] = h;
+            }
+        }
+        int got = merge_find(index, fix, r, hash, make, &eo, &rev);
         if (got < 0) goto fail;
         if (!got) break;
         held = eo;  /* a Python call below (swapped, merged, move) must not free it */

@@ -275,12 +275,27 @@ static int FlowIndex_contains(FlowIndex *ix, PyObject *key) {
     return at == -2 ? -1 : found;
 }
 
-/* The merge's lookup: the slot of a record's flow, or NULL (error set or not). */
-static FiSlot *fi_lookup_record(FlowIndex *ix, PyObject *r) {
+/* The hash of a record's key (-1 on error). */
+static inline Py_hash_t fi_record_hash(PyObject *r) {
+    PyObject *f[FI_FIELDS];
+    fi_fields_of_record(r, f);
+    return fi_hash(f);
+}
+
+/* Asks the CPU to fetch the slot a key of this hash starts at: the merge does it a few
+ * records ahead, so the slot (a cache miss in a table of 100k flows) is there when the
+ * record's turn comes. */
+static inline void fi_prefetch(const FlowIndex *ix, Py_hash_t hash) {
+    if (ix->slots) __builtin_prefetch(&ix->slots[(size_t)hash & ix->mask]);
+}
+
+/* The merge's lookup: the slot of a record's flow, or NULL (error set or not).
+ * ``hash``: the record's, if known, else -1. */
+static FiSlot *fi_lookup_record(FlowIndex *ix, PyObject *r, Py_hash_t hash) {
     PyObject *f[FI_FIELDS];
     if (fi_ready(ix) < 0) return NULL;
     fi_fields_of_record(r, f);
-    Py_hash_t hash = fi_hash(f);
+    if (hash == -1) hash = fi_hash(f);
     if (hash == -1) return NULL;
     int found;
     Py_ssize_t at = fi_find(ix, f, hash, &found);

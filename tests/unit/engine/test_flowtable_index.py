@@ -122,3 +122,16 @@ def test_a_table_on_the_c_index_merges_as_one_on_a_dict(monkeypatch: pytest.Monk
             for e in slow.entries()]  # fmt: skip
     assert fast.stats == slow.stats
     assert fast.stats.evictions
+
+
+def test_an_unhashable_record_fails_in_its_turn_not_before() -> None:
+    """The merge hashes records a few places ahead (to fetch their slots early): a bad
+    one there is reported when its turn comes, after the records before it merged."""
+    good = [FlowRecord(6, f"10.0.0.{i}", 1, "10.0.0.250", 2, None, 1, 60, 0, 0, 1.0, 1.0,
+                       0, "capture") for i in range(3)]  # fmt: skip
+    bad = good[0]._replace(src=["not", "hashable"])
+    table = FlowTable()
+    with pytest.raises(TypeError, match="unhashable"):
+        table.merge_records([*good, bad, *good], 1.0)
+    assert sorted(e.src for e in table.entries()) == ["10.0.0.0", "10.0.0.1", "10.0.0.2"]
+    assert all(e.packets == 1 for e in table.entries())
