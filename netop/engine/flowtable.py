@@ -6,8 +6,11 @@ in the same rows. The table is bounded (``max_flows``; the least recently active
 is evicted first and counted), and flows end on NetFlow-style idle and active timeouts.
 
 Cost per tick is proportional to the number of deltas merged, not to the table size:
-recency is kept in an ``OrderedDict`` (expiry pops from its front) and the per-tick
-counters are reset only on the entries touched this tick.
+recency is kept in a list ordered by activity (expiry pops from its front) and the
+per-tick counters are reset only on the entries touched this tick. With the C extension
+the index and the recency list are native (``FlowIndex``, ``Recency``: the merge finds a
+flow by the record's own fields and moves it without a hash lookup); without it they are
+a dict and an ``OrderedDict``, with the same results.
 """
 
 from __future__ import annotations
