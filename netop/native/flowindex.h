@@ -12,6 +12,8 @@
  * dport, vlan, source, exporter); the merge reads the same fields from a record (its
  * items 0-5, 13 and 14). Included by _fastflow.c after Counters is defined. */
 
+#include <sys/mman.h>
+
 #define FI_FIELDS 8
 
 typedef struct {
@@ -102,10 +104,30 @@ static Py_ssize_t fi_find(FlowIndex *ix, PyObject *const *f, Py_hash_t hash, int
     }
 }
 
+/* Slot arrays of 256 KiB and more are mapped, not taken from malloc: a churning table
+ * resizes every few seconds, and once glibc has freed one mapped chunk it raises its
+ * mmap threshold to that size, so the next arrays came from the brk heap, were zeroed
+ * there and stayed resident after free — the soak saw the engine's RSS climb ~4 MiB a
+ * step. A mapping is returned to the kernel whole on munmap. */
+#define FI_MAP_BYTES ((size_t)256 * 1024)
+
+static FiSlot *fi_alloc(size_t size) {
+    size_t bytes = size * sizeof(FiSlot);
+    if (bytes < FI_MAP_BYTES) return PyMem_Calloc(size, sizeof(FiSlot));
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : (FiSlot *)p;  /* anonymous pages read as zero */
+}
+
+static void fi_free(FiSlot *slots, size_t size) {
+    if (!slots) return;
+    if (size * sizeof(FiSlot) < FI_MAP_BYTES) PyMem_Free(slots);
+    else munmap(slots, size * sizeof(FiSlot));
+}
+
 static int fi_resize(FlowIndex *ix, Py_ssize_t want) {
     size_t size = 16;
     while (size < (size_t)want * 2) size <<= 1;
-    FiSlot *fresh = PyMem_Calloc(size, sizeof(FiSlot));
+    FiSlot *fresh = fi_alloc(size);
     if (!fresh) { PyErr_NoMemory(); return -1; }
     FiSlot *old = ix->slots;
     size_t old_size = old ? ix->mask + 1 : 0;
@@ -115,7 +137,7 @@ static int fi_resize(FlowIndex *ix, Py_ssize_t want) {
         while (fresh[i].key) i = (i + 1) & (size - 1);
         fresh[i] = old[j];
     }
-    PyMem_Free(old);
+    fi_free(old, old_size);
     ix->slots = fresh;
     ix->mask = size - 1;
     ix->filled = ix->used;
@@ -138,7 +160,7 @@ static void fi_release(FlowIndex *ix) {
         Py_DECREF(slots[j].key);
         Py_DECREF(slots[j].entry);
     }
-    PyMem_Free(slots);
+    fi_free(slots, size);
 }
 
 static int FlowIndex_traverse(FlowIndex *ix, visitproc visit, void *arg) {
