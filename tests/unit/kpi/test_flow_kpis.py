@@ -101,6 +101,22 @@ def test_a_resent_segment_counts_once_on_its_side(route: str) -> None:
     assert (k.retrans, k.retrans_rev) == (1, 0)
 
 
+@pytest.mark.parametrize("route", ["c", "python"])
+@pytest.mark.parametrize(("acked", "want"), [(True, (1, 0)), (False, (0, 1))])
+def test_a_segment_resent_within_the_irtt_is_spurious_once_acknowledged(
+    route: str, acked: bool, want: tuple[int, int]
+) -> None:
+    """tshark 4.0.17 tests "already acknowledged" before "out of order": a segment sent
+    again 1 ms after the side's highest (iRTT 12 ms) is a spurious retransmission when
+    the other side has acknowledged it, out of order when it has not."""
+    first = c2s("PA", 1001, 5001, b"a" * 100)
+    ack = [(100.014, s2c("A", 5001, 1101))] if acked else []
+    later = (100.015, c2s("PA", 1101, 5001, b"b" * 100))
+    again = (100.016, c2s("PA", 1001, 5001, b"a" * 100))
+    k = kpi_of([*HANDSHAKE, (100.013, first), *ack, later, again], route)
+    assert (k.retrans, k.ooo) == want
+
+
 def test_no_handshake_no_rtt_and_udp_has_no_tcp_keys() -> None:
     assert kpi_of(REQUEST, "c").rtt_ms is None
     pkts = [(100.0 + i * 0.02 + (0.005 if i % 2 else 0.0),
