@@ -76,8 +76,6 @@ NO_FLOWS_STATUS = (
 
 #: Packets of the watched flow kept for the detail screen.
 WATCHED_PACKETS = 50
-#: A record's ``last`` (``FlowRecord.last``) by position: a ``map`` over an all-active
-#: batch with it costs a third of a generator reading the attribute.
 #: sFlow agents silent this long lose their interface rows (an agent sends counters
 #: every 20-30 s; a spoofed one is never heard again), and their rows are capped in
 #: total, the least recently heard agents going first.
