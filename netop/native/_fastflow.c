@@ -1917,6 +1917,6 @@ PyMODINIT_FUNC PyInit__fastflow(void) {
     if (PyModule_AddObject(m, "FlowIndex", (PyObject *)&FlowIndexType) < 0) {
         Py_DECREF(&FlowIndexType); Py_DECREF(m); return NULL;
     }
-    PyModule_AddIntConstant(m, "VERSION", 20);
+    PyModule_AddIntConstant(m, "VERSION", 21);
     return m;
 }

@@ -16,7 +16,7 @@ from netop.native import build
 _NAME = "netop.native._fastflow"
 _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_fastflow.c")
 #: The ``VERSION`` of ``_fastflow.c``; an older prebuilt module is rebuilt, not used.
-_VERSION = 20
+_VERSION = 21
 
 
 @functools.cache

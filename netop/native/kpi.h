@@ -12,8 +12,8 @@
  *   the handshake, split at the SYN/ACK (server half, client half);
  * - retransmissions per direction: tshark's retransmission flag (plain, fast, spurious),
  *   out-of-order separately, keep-alives excluded, its order of tests and thresholds
- *   (spurious first: already acknowledged; fast: >= 2 dup ACKs and the other side's last packet < 20 ms ago; out-of-order
- *   within the iRTT, 3 ms while unknown);
+ *   (spurious first: already acknowledged; fast: >= 2 dup ACKs and the other side's
+ *   last packet < 20 ms ago; out-of-order within the iRTT, 3 ms while unknown);
  * - ack RTT: with TCP timestamps pping's method (a TSval's first sight -> its first
  *   echo); without, data segment -> first ACK covering it, one outstanding sample per
  *   direction, none from a retransmitted segment (Karn); median of the last KPI_SAMPLES;
@@ -281,32 +281,32 @@ static void kpi_ts(Kpi *k, int dir, uint8_t flags, uint32_t tsval, uint32_t tsec
     if (!f->samp_on) { f->samp_end = tsval; f->samp_us = us; f->samp_on = 1; }
 }
 
-/* A data, SYN or FIN segment: is it sent again, and how? tshark 4.0.17's tests in its
- * order (the order later 4.0 releases took from 4.2): a keep-alive is none; a segment
- * the other side has already acknowledged is a spurious retransmission, even within the
- * iRTT of the highest segment; then, for a segment starting before the side's next
- * expected sequence number, fast retransmission, out-of-order, plain retransmission.
- * Spurious and plain both count as retransmissions (tcp.analysis.retransmission).
- * Returns whether the segment was behind or resent (no ack-RTT sample starts there). */
-static int kpi_resent(Kpi *k, KDir *f, KDir *r, uint32_t seq, int32_t seglen, uint8_t flags,
-                      uint32_t us) {
+/* A data, SYN or FIN segment ending at ``next``: is it sent again, and how? tshark
+ * 4.0.17's tests in its order (that of Wireshark's packet-tcp.c today): a keep-alive is
+ * none; a segment the other side has already acknowledged is a spurious retransmission,
+ * even within the iRTT of the highest segment; then, for a segment starting before the
+ * side's next expected sequence number, fast retransmission, out-of-order, plain
+ * retransmission. Spurious and plain both count as retransmissions
+ * (tcp.analysis.retransmission). Returns whether the segment was behind or resent (no
+ * ack-RTT sample starts there). */
+static int kpi_resent(Kpi *k, KDir *f, KDir *r, uint32_t seq, uint32_t next, int32_t seglen,
+                      uint8_t flags, uint32_t us) {
     int behind = f->has_seq && SEQ_LT(seq, f->nextseq);
-    if (behind && seglen <= 1 && !(flags & 0x07) && f->nextseq - 1 == seq) return 1;  /* keep-alive */
-    int resent = behind;
+    int just_below = behind && f->nextseq - 1 == seq;
+    if (just_below && seglen <= 1 && !(flags & 0x07)) return 1;  /* keep-alive */
     /* more than one byte from just below nextseq: new data after a zero-window probe */
-    if (behind && seglen > 1 && f->nextseq - 1 == seq) behind = 0;
+    int after_probe = just_below && seglen > 1;
     if (seglen > 0 && r->has_ack && r->lastack && SEQ_LE(seq + (uint32_t)seglen, r->lastack)) {
         f->retrans++;  /* spurious */
-    } else if (!behind) {
-        return resent;
+    } else if (!behind || after_probe) {
+        return behind;
     } else if (r->dupacks >= 2 && r->has_ack && r->lastack == seq && us - r->lastack_us < 20000u) {
         f->retrans++;  /* fast */
     } else {
         /* in whole microseconds, compared as tshark compares its nanoseconds: strictly
          * below (a packet exactly one iRTT later is a retransmission) */
         uint32_t irtt_us = k->has_rtt && k->rtt > 0.0 ? (uint32_t)(k->rtt * 1e6 + 0.5) : 3000u;
-        uint32_t end = seq + (uint32_t)seglen + ((flags & 0x03) ? 1u : 0u);
-        if (us - f->nextseq_us < irtt_us && f->nextseq != end) {
+        if (us - f->nextseq_us < irtt_us && f->nextseq != next) {
             f->ooo++;
             return 1;
         }
@@ -344,7 +344,7 @@ static void kpi_tcp(Kpi *k, int dir, const uint8_t *h, uint32_t cap, uint32_t l4
     }
     uint32_t next = seq + (uint32_t)seglen + ((flags & 0x03) ? 1u : 0u);
     if (seglen > 0 || (flags & 0x03)) {
-        int resent = kpi_resent(k, f, r, seq, seglen, flags, us);
+        int resent = kpi_resent(k, f, r, seq, next, seglen, flags, us);
         if (!resent && seglen > 0 && !f->samp_on && k->has_rtt && !k->ts) {
             f->samp_on = 1; f->samp_end = seq + (uint32_t)seglen; f->samp_us = us;
         }
